@@ -1,0 +1,520 @@
+"""`phr`: the command line, on top of services. `--json` output shapes are stable (README)."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from phr_desktop import __version__
+from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
+from phr_desktop.services.errors import USER_ERRORS, KeyringRefused, ServiceError
+from phr_desktop.services.profiles import Profiles
+from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.services.tasks import Progress
+from phr_desktop.services.views import milestone_to_dict, record_to_dict, timeline_to_dicts
+
+EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 3
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+
+
+def _read_secret_file(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()[0]
+    except (OSError, IndexError) as exc:
+        raise ServiceError(f"Could not read a passphrase from {path}: {exc}") from None
+
+
+def _passphrase(args: argparse.Namespace, confirm: bool = False, prompt: str = "Passphrase") -> str:
+    """From --passphrase-file, PHR_PASSPHRASE, or a prompt on the terminal."""
+    if getattr(args, "passphrase_file", None):
+        return _read_secret_file(args.passphrase_file)
+    if os.environ.get("PHR_PASSPHRASE"):
+        return os.environ["PHR_PASSPHRASE"]
+    if not sys.stdin.isatty():
+        raise ServiceError(
+            "No passphrase given. Type it at a terminal, or for scripts set PHR_PASSPHRASE or "
+            "use --passphrase-file FILE."
+        )
+    first = getpass.getpass(f"{prompt}: ")
+    if confirm and getpass.getpass(f"{prompt} again: ") != first:
+        raise ServiceError("The two passphrases differ; nothing was created.")
+    return first
+
+
+def _profiles(args: argparse.Namespace) -> Profiles:
+    return Profiles(Path(args.data_dir) if args.data_dir else None)
+
+
+def _profile_name(args: argparse.Namespace, profiles: Profiles) -> str:
+    name = args.profile or os.environ.get("PHR_PROFILE")
+    if name:
+        return str(name)
+    names = profiles.names()
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise ServiceError(
+            "There are no profiles yet. Create one with `phr profile create NAME`, "
+            "or try `phr demo`."
+        )
+    raise ServiceError(
+        f"Several profiles exist ({', '.join(names)}); choose one with --profile NAME."
+    )
+
+
+@contextmanager
+def _session(args: argparse.Namespace) -> Iterator[Session]:
+    profiles = _profiles(args)
+    name = _profile_name(args, profiles)
+    recovery = os.environ.get("PHR_RECOVERY_KEY") or (
+        _read_secret_file(args.recovery_key_file) if args.recovery_key_file else None
+    )
+    if recovery:
+        session = profiles.unlock(name, recovery_key=recovery)
+    elif args.passphrase_file or os.environ.get("PHR_PASSPHRASE") or not sys.stdin.isatty():
+        session = profiles.unlock(name, passphrase=_passphrase(args))
+    else:
+        try:  # a remembered key is a convenience; the passphrase always works
+            session = profiles.unlock(name, use_keyring=True)
+        except (KeyringRefused, ServiceError):
+            session = profiles.unlock(name, passphrase=_passphrase(args))
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _progress_printer(enabled: bool) -> tuple[Callable[[Progress], None], Callable[[], None]]:
+    if not enabled or not sys.stderr.isatty():
+        return (lambda _p: None), (lambda: None)
+    from rich.progress import BarColumn, MofNCompleteColumn, TextColumn
+    from rich.progress import Progress as Bar
+
+    bar = Bar(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True)
+    task = bar.add_task("Starting", total=None)
+    bar.start()
+
+    def update(p: Progress) -> None:
+        bar.update(task, completed=p.done, total=p.total, description=p.message)
+
+    return update, bar.stop
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+def cmd_profile_create(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    passphrase = _passphrase(args, confirm=True, prompt="New passphrase")
+    session, recovery_key = profiles.create(args.name, passphrase)
+    with session:
+        if args.remember:
+            session.remember_on_device()
+    if args.json:
+        _print_json({"profile": args.name, "recovery_key": recovery_key})
+    else:
+        print(f"Created profile {args.name!r}.")
+        print("Recovery key (write it down or print it now; it is shown only once and is the")
+        print("only way in if you forget the passphrase):")
+        print(f"\n    {recovery_key}\n")
+    return EXIT_OK
+
+
+def cmd_profile_list(args: argparse.Namespace) -> int:
+    names = _profiles(args).names()
+    if args.json:
+        _print_json({"profiles": names})
+    else:
+        print("\n".join(names) if names else "No profiles yet. Try `phr demo`.")
+    return EXIT_OK
+
+
+def cmd_profile_delete(args: argparse.Namespace) -> int:
+    profiles = _profiles(args)
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise ServiceError("Deleting a profile needs --yes when not run at a terminal.")
+        typed = input(f"Type the profile name ({args.name}) to move it to the trash: ")
+        if typed != args.name:
+            print("Names differ; nothing was deleted.")
+            return EXIT_ERROR
+    target = profiles.delete(args.name)
+    print(
+        f"Moved profile {args.name!r} to {target}. Move it back to restore it; delete that "
+        "folder to erase it for good."
+    )
+    return EXIT_OK
+
+
+def cmd_profile_passwd(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        new = os.environ.get("PHR_NEW_PASSPHRASE") or (
+            _read_secret_file(args.new_passphrase_file) if args.new_passphrase_file else None
+        )
+        if new is None:
+            if not sys.stdin.isatty():
+                raise ServiceError("Set PHR_NEW_PASSPHRASE or use --new-passphrase-file FILE.")
+            new = getpass.getpass("New passphrase: ")
+            if getpass.getpass("New passphrase again: ") != new:
+                raise ServiceError("The two passphrases differ; nothing was changed.")
+        session.change_passphrase(new)
+    print("Passphrase changed. Your recovery key stays the same.")
+    return EXIT_OK
+
+
+def cmd_profile_remember(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        if args.forget:
+            session.forget_on_device()
+            print("This device no longer remembers the profile.")
+        else:
+            session.remember_on_device()
+            print("This device now remembers the profile in the OS keyring.")
+    return EXIT_OK
+
+
+def cmd_unlock(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        total = sum(session.counts_by_kind().values())
+        if args.json:
+            _print_json({"profile": session.profile_name, "unlocked": True, "records": total})
+        else:
+            print(f"Unlocked {session.profile_name!r}: {total} records.")
+    return EXIT_OK
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    update, stop = _progress_printer(not args.json)
+    with _session(args) as session:
+        try:
+            report = session.import_paths(
+                [Path(p) for p in args.files], source_name=args.source, progress=update
+            )
+        finally:
+            stop()
+    if args.json:
+        _print_json(report.as_dict())
+    else:
+        for outcome in report.files:
+            if outcome.status == "failed":
+                print(f"FAILED  {outcome.path}\n        {outcome.error}", file=sys.stderr)
+            else:
+                c = outcome.counts
+                assert c is not None
+                print(
+                    f"{outcome.status:<9} {outcome.path}: {c.new} new, {c.updated} updated, "
+                    f"{c.unchanged} unchanged, {c.records} records"
+                )
+        t = report.totals
+        print(
+            f"Total: {t.new} new, {t.updated} updated, {t.unchanged} unchanged; "
+            f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed."
+        )
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def _filter(args: argparse.Namespace) -> RecordFilter:
+    kinds = [k for value in (args.kind or []) for k in value.split(",") if k]
+    return RecordFilter(
+        kinds=tuple(kinds),
+        since=args.since,
+        until=args.until,
+        tag=args.tag,
+        source_system=args.source,
+        limit=args.limit,
+    )
+
+
+def _print_records(records: Sequence[Any]) -> None:
+    for s in records:
+        r = s.record
+        value = ""
+        if r.value:
+            shown = f"{r.value.value:g}" if r.value.value is not None else (r.value.text or "")
+            value = f"  {shown} {r.value.unit or ''}".rstrip()
+        date = r.effective.text[:10] if r.effective else "(no date)"
+        flag = "  [!]" if r.quality else ""
+        print(f"{s.id:>6}  {date:<10}  {r.kind.value:<13} {r.title}{value}{flag}")
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        records = session.records(_filter(args))
+    if args.json:
+        _print_json([record_to_dict(s) for s in records])
+    else:
+        _print_records(records)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        found = session.search(" ".join(args.query), limit=args.limit or 200)
+    if args.json:
+        _print_json([record_to_dict(s) for s in found])
+    else:
+        _print_records(found) if found else print("No records match.")
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        years = timeline_to_dicts(session.timeline(_filter(args)))
+    if args.json:
+        _print_json(years)
+        return EXIT_OK
+    for year in years:
+        print(f"{year['year']}  ({year['total']} records)")
+        for month in year["months"]:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(month["kinds"].items()))
+            print(f"    {month['month'] or '--'}  {kinds}")
+    return EXIT_OK
+
+
+def cmd_milestones(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        views = session.milestones()
+        slope = session.fev1_slope_ml_per_year()
+    if args.json:
+        _print_json(
+            {"milestones": [milestone_to_dict(v) for v in views], "fev1_slope_ml_per_year": slope}
+        )
+        return EXIT_OK
+    for v in views:
+        print(f"{v.milestone.date.text[:10]:<10}  {v.milestone.title}  {v.milestone.detail}")
+    if slope is not None:
+        print(f"FEV1 trend: {slope:+.0f} mL/year")
+    return EXIT_OK
+
+
+def cmd_vault_check(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        report = session.check()
+    result = {
+        "ok": report.ok,
+        "cipher_version": report.cipher_version,
+        "schema_version": report.schema_version,
+        "problems": report.problems,
+        "audit_chain": {
+            "ok": report.audit.ok,
+            "rows": report.audit.rows,
+            "first_broken_id": report.audit.first_broken_id,
+        },
+    }
+    if args.json:
+        _print_json(result)
+    else:
+        print(f"SQLCipher {report.cipher_version}, schema {report.schema_version}, HMAC on")
+        print(
+            "Integrity: ok"
+            if not report.problems
+            else "Integrity problems:\n  " + "\n  ".join(report.problems)
+        )
+        print(
+            "Audit chain: ok"
+            if report.audit.ok
+            else f"Audit chain broken at row {report.audit.first_broken_id}: {report.audit.reason}"
+        )
+    return EXIT_OK if report.ok else EXIT_ERROR
+
+
+def cmd_vault_backup(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        folder = session.backup(Path(args.folder))
+    print(
+        f"Encrypted backup written to {folder} (open it with the same passphrase or recovery key)."
+    )
+    return EXIT_OK
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        count = session.reindex()
+    print(f"Rebuilt {count} records from the raw resources.")
+    return EXIT_OK
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        entries = session.audit_entries(args.limit)
+        report = session.verify_audit() if args.verify else None
+    if args.json:
+        out: dict[str, Any] = {
+            "entries": [
+                {"id": e.id, "at": e.at, "action": e.action, "detail": e.detail} for e in entries
+            ]
+        }
+        if report:
+            out["verify"] = {
+                "ok": report.ok,
+                "rows": report.rows,
+                "first_broken_id": report.first_broken_id,
+                "reason": report.reason,
+            }
+        _print_json(out)
+    else:
+        for e in entries:
+            print(f"{e.id:>5}  {e.at}  {e.action}  {orjson.dumps(e.detail).decode()}")
+        if report:
+            print(
+                "Audit chain intact."
+                if report.ok
+                else f"Audit chain BROKEN at row {report.first_broken_id}: {report.reason}."
+            )
+    return EXIT_ERROR if report and not report.ok else EXIT_OK
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    update, stop = _progress_printer(not args.json)
+    try:
+        session, created = open_demo(_profiles(args), progress=update)
+    finally:
+        stop()
+    with session:
+        counts = session.counts_by_kind()
+    if args.json:
+        _print_json(
+            {
+                "profile": DEMO_PROFILE,
+                "created": created,
+                "passphrase": DEMO_PASSPHRASE,
+                "records": counts,
+            }
+        )
+    else:
+        print(
+            f"Demo profile {DEMO_PROFILE!r} {'created' if created else 'ready'}: "
+            f"{sum(counts.values())} records. Passphrase: {DEMO_PASSPHRASE}"
+        )
+        print(f"Try: PHR_PASSPHRASE={DEMO_PASSPHRASE} phr --profile demo milestones")
+    return EXIT_OK
+
+
+# --- parser -----------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--profile", default=argparse.SUPPRESS, help="profile (person) to use; PHR_PROFILE"
+    )
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder; PHR_DATA_DIR")
+    common.add_argument(
+        "--passphrase-file",
+        default=argparse.SUPPRESS,
+        help="read the passphrase from the first line of FILE (or set PHR_PASSPHRASE)",
+    )
+    common.add_argument(
+        "--recovery-key-file",
+        default=argparse.SUPPRESS,
+        help="unlock with the recovery key in FILE (or set PHR_RECOVERY_KEY)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="phr",
+        parents=[common],
+        description="phr-desktop's command line: an encrypted, local personal health record.",
+    )
+    parser.add_argument("--version", action="version", version=f"phr {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    profile = sub.add_parser("profile", help="create, list, delete profiles; change passphrase")
+    psub = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    p = command("create", cmd_profile_create, "create a profile and show its recovery key", psub)
+    p.add_argument("name")
+    p.add_argument(
+        "--remember",
+        action="store_true",
+        help="remember it in the OS keyring (secure backends only)",
+    )
+    command("list", cmd_profile_list, "list profiles", psub)
+    p = command("delete", cmd_profile_delete, "move a profile to the trash folder", psub)
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = command(
+        "passwd", cmd_profile_passwd, "change the passphrase (re-wraps the key, fast)", psub
+    )
+    p.add_argument("--new-passphrase-file", help="new passphrase (or PHR_NEW_PASSPHRASE)")
+    p = command("remember", cmd_profile_remember, "remember this profile in the OS keyring", psub)
+    p.add_argument("--forget", action="store_true", help="forget it instead")
+
+    command("unlock", cmd_unlock, "check that the profile unlocks")
+    p = command(
+        "import", cmd_import, "import FHIR files: Bundles, single resources, NDJSON, folders"
+    )
+    p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--source", help="name of the source system (default: the resources' meta.source)"
+    )
+
+    def filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--kind", action="append", help="record kind(s), repeat or comma-separate")
+        p.add_argument("--since", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        p.add_argument("--until", help="through this date")
+        p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
+        p.add_argument("--source", help="source system name")
+        p.add_argument("--limit", type=int)
+
+    filters(command("records", cmd_records, "list records, newest first"))
+    p = command("search", cmd_search, "full-text search over titles, codes, notes and documents")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--limit", type=int)
+    filters(command("timeline", cmd_timeline, "records counted by year and month"))
+    command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
+    command("reindex", cmd_reindex, "rebuild records from the raw resources")
+    p = command("audit", cmd_audit, "show the audit log")
+    p.add_argument("--verify", action="store_true", help="check the HMAC chain")
+    p.add_argument("--limit", type=int)
+    vault = sub.add_parser("vault", help="check or back up the encrypted vault")
+    vsub = vault.add_subparsers(dest="vault_command", required=True, metavar="ACTION")
+    command("check", cmd_vault_check, "cipher, HMAC, integrity and audit-chain checks", vsub)
+    p = command("backup", cmd_vault_backup, "write an encrypted backup to an empty folder", vsub)
+    p.add_argument("folder")
+    command("demo", cmd_demo, "create (or refresh) the demo profile from resources/demo")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name, default in (
+        ("profile", None),
+        ("data_dir", None),
+        ("passphrase_file", None),
+        ("recovery_key_file", None),
+        ("json", False),
+    ):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as exc:
+        print(f"phr: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("phr: interrupted; work in progress was rolled back.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,144 @@
+"""Normalised health records: the flat, queryable shape derived from raw FHIR resources.
+
+A `Record` is always rebuildable from its raw resource; nothing here is the source of truth.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class RecordKind(StrEnum):
+    """What a record is, as the patient sees it (timeline icons, filters, export sections)."""
+
+    PATIENT = "patient"
+    LAB_RESULT = "lab_result"
+    IMAGING = "imaging"
+    CLINICAL_NOTE = "clinical_note"
+    MEDICATION = "medication"
+    PROCEDURE = "procedure"
+    VITAL_SIGN = "vital_sign"
+    IMMUNIZATION = "immunization"
+    ALLERGY = "allergy"
+    PROBLEM = "problem"
+    DOCUMENT = "document"
+    ENCOUNTER = "encounter"
+
+
+class DatePrecision(StrEnum):
+    YEAR = "year"
+    MONTH = "month"
+    DAY = "day"
+    INSTANT = "instant"
+
+
+_DATE_RE = re.compile(
+    r"^(?P<year>\d{4})(?:-(?P<month>\d{2})(?:-(?P<day>\d{2})"
+    r"(?:T(?P<time>\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?)(?P<tz>Z|[+-]\d{2}:\d{2})?)?)?)?$"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class PartialDate:
+    """A FHIR date/dateTime/instant kept with the precision the source gave.
+
+    `text` is exactly what the source said; `sort_key` orders dates of mixed precision
+    (a bare year sorts at its start, so "2015" comes before "2015-03-04").
+    """
+
+    text: str
+    precision: DatePrecision
+
+    @property
+    def sort_key(self) -> str:
+        return self.text[:19] if self.precision is DatePrecision.INSTANT else self.text
+
+    @property
+    def year(self) -> int:
+        return int(self.text[:4])
+
+    @property
+    def month(self) -> int | None:
+        return int(self.text[5:7]) if self.precision is not DatePrecision.YEAR else None
+
+    @property
+    def day_text(self) -> str | None:
+        """`YYYY-MM-DD` when the date is at least day-precise."""
+        if self.precision in (DatePrecision.DAY, DatePrecision.INSTANT):
+            return self.text[:10]
+        return None
+
+
+def parse_partial_date(value: object) -> PartialDate | None:
+    """Parse a FHIR date-like string; None when it is missing or not a valid FHIR date."""
+    if not isinstance(value, str):
+        return None
+    match = _DATE_RE.match(value.strip())
+    if not match:
+        return None
+    text = value.strip()
+    month, day = match["month"], match["day"]
+    if month is not None and not 1 <= int(month) <= 12:
+        return None
+    if day is not None and not 1 <= int(day) <= 31:
+        return None
+    if match["time"]:
+        precision = DatePrecision.INSTANT
+    elif day:
+        precision = DatePrecision.DAY
+    elif month:
+        precision = DatePrecision.MONTH
+    else:
+        precision = DatePrecision.YEAR
+    return PartialDate(text=text, precision=precision)
+
+
+@dataclass(frozen=True, slots=True)
+class Code:
+    """One coding: system URI, code, display text (any may be missing in real data)."""
+
+    system: str | None
+    code: str | None
+    display: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Quantity:
+    value: float | None
+    unit: str | None = None
+    text: str | None = None  # a value that is not numeric ("Pi*ZZ", "positive", "<5")
+
+
+@dataclass(frozen=True, slots=True)
+class ReferenceRange:
+    low: float | None = None
+    high: float | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Record:
+    """The normalised view of one raw resource."""
+
+    resource_type: str
+    resource_id: str
+    kind: RecordKind
+    title: str
+    category: str | None = None
+    effective: PartialDate | None = None
+    value: Quantity | None = None
+    reference_range: ReferenceRange | None = None
+    interpretation: str | None = None
+    codes: tuple[Code, ...] = ()
+    tags: frozenset[str] = field(default_factory=frozenset)
+    status: str | None = None
+    source_system: str | None = None
+    facility: str | None = None
+    encounter_ref: str | None = None
+    text: str = ""  # searchable free text: notes, conclusions, document text
+    quality: tuple[str, ...] = ()  # data-quality flags; empty means nothing odd was seen
+
+    def has_code(self, system: str, code: str) -> bool:
+        return any(c.system == system and c.code == code for c in self.codes)

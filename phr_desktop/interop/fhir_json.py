@@ -1,0 +1,144 @@
+"""Read FHIR JSON files (a Bundle of any type, a single resource, or NDJSON) into resources.
+
+Each resource comes with the exact JSON text to store: values and number literals are kept as
+the source wrote them ("1.50" stays "1.50"; only insignificant whitespace may change). The
+whole file is kept byte for byte by the caller as the source document.
+"""
+
+from __future__ import annotations
+
+import decimal
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from phr_desktop.interop.errors import UnreadableFile
+
+MAX_FILE_BYTES = 512 * 1024 * 1024
+# Real FHIR is < 20 levels deep. The parsers stop hostile nesting without blowing the stack
+# (orjson at 1024 levels, the stdlib at the recursion limit) and orjson will not write more
+# than 254 levels, so that is the effective cap for a stored resource.
+MAX_NESTING = 254
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedResource:
+    resource: dict[str, Any]
+    body: bytes  # the resource's JSON text, values exactly as in the source
+    sha256: str
+
+    @property
+    def resource_type(self) -> str:
+        return str(self.resource.get("resourceType"))
+
+    @property
+    def resource_id(self) -> str:
+        rid = self.resource.get("id")
+        # A resource without an id can still be kept; its content hash identifies it.
+        return rid if isinstance(rid, str) and rid else f"sha256-{self.sha256[:32]}"
+
+
+def _resource(resource: dict[str, Any], body: bytes) -> ParsedResource:
+    return ParsedResource(resource, body, hashlib.sha256(body).hexdigest())
+
+
+# A float literal in value position whose float round trip would change its text.
+_FLOAT_LITERAL = re.compile(rb"[:\[,]\s*(-?\d+(?:\.\d+)?[eE][+-]?\d+|-?\d+\.\d+)")
+
+
+def _has_lossy_floats(data: bytes) -> bool:
+    for match in _FLOAT_LITERAL.finditer(data):
+        literal = match.group(1)
+        if orjson.dumps(float(literal)) != literal:
+            return True
+    return False
+
+
+def _decimal_fragment(value: Any) -> Any:
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(str(value))
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _dump(resource: dict[str, Any], exact: bool, name: str) -> bytes:
+    try:
+        if exact:
+            return orjson.dumps(resource, default=_decimal_fragment)
+        return orjson.dumps(resource)
+    except orjson.JSONEncodeError as exc:
+        raise UnreadableFile(
+            name, None, None, f"a resource is nested more than {MAX_NESTING} levels deep ({exc})"
+        ) from None
+
+
+def _error_position(exc: json.JSONDecodeError) -> tuple[int, int]:
+    return exc.lineno, exc.colno
+
+
+def _loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
+    try:
+        if exact:
+            return json.loads(data, parse_float=decimal.Decimal)
+        return orjson.loads(data)
+    except json.JSONDecodeError as exc:  # orjson's error is a subclass
+        line, col = _error_position(exc)
+        raise UnreadableFile(name, line + line_offset, col, exc.msg) from None
+    except RecursionError:
+        raise UnreadableFile(name, None, None, "the JSON is nested too deeply") from None
+    except UnicodeDecodeError as exc:
+        raise UnreadableFile(name, None, None, f"not UTF-8 text ({exc.reason})") from None
+
+
+def _flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource (no resourceType)")
+    if value["resourceType"] != "Bundle":
+        yield _resource(value, _dump(value, exact, name))
+        return
+    entries = value.get("entry") or []
+    if not isinstance(entries, list):
+        raise UnreadableFile(name, None, None, "Bundle.entry is not a list")
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+            yield from _flatten(resource, name, exact)
+        elif isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            yield _resource(resource, _dump(resource, exact, name))
+
+
+def is_ndjson(data: bytes) -> bool:
+    head = data.lstrip()[:1]
+    if head != b"{":
+        return False
+    first_line_end = data.find(b"\n")
+    if first_line_end < 0:
+        return False
+    try:
+        orjson.loads(data[:first_line_end])
+    except orjson.JSONDecodeError:
+        return False
+    return bool(data[first_line_end:].strip())
+
+
+def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
+    """All resources in a FHIR JSON or NDJSON document; UnreadableFile says where it breaks."""
+    if len(data) > MAX_FILE_BYTES:
+        raise UnreadableFile(
+            name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
+        )
+    exact = _has_lossy_floats(data)
+    if is_ndjson(data):
+        out: list[ParsedResource] = []
+        for number, line in enumerate(data.splitlines()):
+            if not line.strip():
+                continue
+            value = _loads(line, name, exact, line_offset=number)
+            out.extend(_flatten(value, name, exact))
+        return out
+    value = _loads(data, name, exact)
+    return list(_flatten(value, name, exact))

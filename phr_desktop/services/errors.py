@@ -1,0 +1,41 @@
+"""Errors the UI and CLI show as they are: each layer's family, re-exported in one place."""
+
+from __future__ import annotations
+
+from phr_desktop.interop.errors import ImportError_, UnreadableFile
+from phr_desktop.services.tasks import Cancelled
+from phr_desktop.vault.errors import (
+    KeyringRefused,
+    StorageFull,
+    TooManyAttempts,
+    VaultBusy,
+    VaultDamaged,
+    VaultError,
+    VaultNotFound,
+    WrongPassphrase,
+    WrongRecoveryKey,
+)
+
+
+class ServiceError(Exception):
+    """A use case could not be carried out; the message says what to do."""
+
+
+USER_ERRORS: tuple[type[Exception], ...] = (VaultError, ImportError_, ServiceError, Cancelled)
+
+__all__ = [
+    "USER_ERRORS",
+    "Cancelled",
+    "ImportError_",
+    "KeyringRefused",
+    "ServiceError",
+    "StorageFull",
+    "TooManyAttempts",
+    "UnreadableFile",
+    "VaultBusy",
+    "VaultDamaged",
+    "VaultError",
+    "VaultNotFound",
+    "WrongPassphrase",
+    "WrongRecoveryKey",
+]

@@ -1,0 +1,106 @@
+"""Profiles: one vault per person under the data folder; create, list, unlock, delete."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+
+from platformdirs import user_data_dir
+
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.session import Session
+from phr_desktop.vault.errors import VaultNotFound
+from phr_desktop.vault.files import make_private_dir
+from phr_desktop.vault.keyring_store import recall_data_key
+from phr_desktop.vault.keys import KdfParams
+from phr_desktop.vault.vault import HEADER_NAME, Vault
+
+APP_NAME = "phr-desktop"
+_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+
+
+def default_data_dir() -> Path:
+    """`PHR_DATA_DIR` if set, else the per-user data folder of this OS."""
+    env = os.environ.get("PHR_DATA_DIR")
+    return Path(env) if env else Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+class Profiles:
+    def __init__(self, data_dir: Path | None = None) -> None:
+        self.data_dir = data_dir or default_data_dir()
+        self.root = self.data_dir / "profiles"
+
+    def names(self) -> list[str]:
+        if not self.root.is_dir():
+            return []
+        return sorted(p.name for p in self.root.iterdir() if (p / HEADER_NAME).exists())
+
+    def path(self, name: str) -> Path:
+        if not _NAME.match(name) or name.endswith("."):
+            raise ServiceError(
+                f"{name!r} is not a usable profile name: use letters, digits, spaces, '-', '_' "
+                "or '.', up to 64 characters, starting with a letter or digit."
+            )
+        return self.root / name
+
+    def exists(self, name: str) -> bool:
+        return (self.path(name) / HEADER_NAME).exists()
+
+    def create(
+        self, name: str, passphrase: str, kdf: KdfParams | None = None
+    ) -> tuple[Session, str]:
+        """A new profile, unlocked, and its recovery key (show it once; it is not stored)."""
+        path = self.path(name)
+        if self.exists(name):
+            raise ServiceError(f"A profile named {name!r} already exists.")
+        make_private_dir(self.root)
+        vault, recovery_key = Vault.create(path, passphrase, kdf)
+        return Session(name, vault), recovery_key
+
+    def unlock(
+        self,
+        name: str,
+        *,
+        passphrase: str | None = None,
+        recovery_key: str | None = None,
+        use_keyring: bool = False,
+    ) -> Session:
+        path = self.path(name)
+        if not self.exists(name):
+            known = ", ".join(self.names()) or "none yet"
+            raise VaultNotFound(f"There is no profile named {name!r} (profiles: {known}).")
+        if use_keyring and passphrase is None and recovery_key is None:
+            from phr_desktop.vault.header import load_header
+
+            header = load_header(path / HEADER_NAME)
+            data_key = recall_data_key(header.profile_id)
+            if data_key is None:
+                raise ServiceError(
+                    "This profile is not remembered on this device; unlock it with the passphrase."
+                )
+            return Session(name, Vault.unlock(path, data_key=data_key))
+        return Session(name, Vault.unlock(path, passphrase=passphrase, recovery_key=recovery_key))
+
+    def delete(self, name: str) -> Path:
+        """Move the profile to the trash folder (undo: move it back); returns where it went."""
+        path = self.path(name)
+        if not path.is_dir():
+            raise VaultNotFound(f"There is no profile named {name!r}.")
+        trash = self.data_dir / "trash"
+        make_private_dir(trash)
+        target = trash / f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        # Holding the lock while moving stops a delete under an open window.
+        from filelock import FileLock, Timeout
+
+        lock = FileLock(path / "vault.lock", timeout=0)
+        try:
+            with lock:
+                shutil.move(str(path), str(target))
+        except Timeout:
+            raise ServiceError(
+                f"Profile {name!r} is open in another window; close it before deleting."
+            ) from None
+        return target

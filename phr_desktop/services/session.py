@@ -1,0 +1,169 @@
+"""An unlocked profile and the use cases on it: what the UI and CLI call."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
+from phr_desktop.services.terminology import aatd_pack, normalise_resource
+from phr_desktop.vault.audit import AuditEntry, ChainReport
+from phr_desktop.vault.database import transaction
+from phr_desktop.vault.files import make_private_dir
+from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
+
+__all__ = ["CheckReport", "MilestoneView", "RecordFilter", "Session", "StoredRecord"]
+from phr_desktop.vault.store import RecordStore
+from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
+
+_MILESTONE_KINDS = ("problem", "medication", "lab_result", "encounter", "procedure")
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    milestone: Milestone
+    record_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    cipher_version: str
+    schema_version: int
+    problems: list[str]
+    audit: ChainReport
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems and self.audit.ok
+
+
+class Session:
+    def __init__(self, profile_name: str, vault: Vault) -> None:
+        self.profile_name = profile_name
+        self.vault = vault
+        self.store = RecordStore(vault.conn)
+        self.queries = RecordQueries(vault.conn)
+
+    # --- lifecycle --------------------------------------------------------------------------
+
+    def close(self) -> None:
+        self.vault.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def change_passphrase(self, new_passphrase: str) -> None:
+        self.vault.change_passphrase(new_passphrase)
+
+    def remember_on_device(self) -> None:
+        self.vault.remember_on_device()
+
+    def forget_on_device(self) -> None:
+        self.vault.forget_on_device()
+
+    # --- import -----------------------------------------------------------------------------
+
+    def import_paths(
+        self,
+        paths: Sequence[Path],
+        *,
+        source_name: str | None = None,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> Any:
+        from phr_desktop.services.importing import import_paths
+
+        return import_paths(
+            self, paths, source_name=source_name, progress=progress, cancel=cancel or CancelToken()
+        )
+
+    def reindex(self) -> int:
+        with transaction(self.vault.conn):
+            return self.store.rebuild_records(normalise_resource)
+
+    # --- reading ----------------------------------------------------------------------------
+
+    def records(self, record_filter: RecordFilter = NO_FILTER) -> list[StoredRecord]:
+        return self.queries.records(record_filter)
+
+    def record(self, record_id: int) -> StoredRecord:
+        found = self.queries.record(record_id)
+        if found is None:
+            raise ServiceError(f"There is no record {record_id} in this profile.")
+        return found
+
+    def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
+        return self.queries.search(text, limit)
+
+    def timeline(
+        self, record_filter: RecordFilter = NO_FILTER
+    ) -> list[tuple[str, str | None, str, int]]:
+        return self.queries.timeline_buckets(record_filter)
+
+    def counts_by_kind(self) -> dict[str, int]:
+        return self.queries.counts_by_kind()
+
+    def milestones(self) -> list[MilestoneView]:
+        stored = self.queries.records(RecordFilter(kinds=_MILESTONE_KINDS))
+        stored.reverse()  # oldest first; find_milestones sorts anyway
+        found = find_milestones([s.record for s in stored], aatd_pack())
+        return [MilestoneView(m, tuple(stored[i].id for i in m.record_indexes)) for m in found]
+
+    def fev1_slope_ml_per_year(self) -> float | None:
+        stored = self.queries.records(RecordFilter(kinds=("lab_result",)))
+        return fev1_annual_slope_ml_per_year([s.record for s in stored], aatd_pack())
+
+    def raw_source(self, record_id: int) -> bytes:
+        body = self.queries.raw_body(record_id)
+        if body is None:
+            raise ServiceError(f"There is no record {record_id} in this profile.")
+        return body
+
+    # --- the patient's own notes --------------------------------------------------------------
+
+    def add_note(self, record_id: int | None, text: str) -> int:
+        if not text.strip():
+            raise ServiceError("A note needs some text.")
+        if record_id is not None:
+            self.record(record_id)
+        with transaction(self.vault.conn):
+            return self.queries.add_note(record_id, text.strip())
+
+    def notes(self, record_id: int) -> list[tuple[int, str, str]]:
+        return self.queries.notes(record_id)
+
+    # --- maintenance --------------------------------------------------------------------------
+
+    def check(self) -> CheckReport:
+        conn = self.vault.conn
+        return CheckReport(
+            cipher_version=str(conn.execute("PRAGMA cipher_version").fetchone()[0]),
+            schema_version=int(conn.execute("PRAGMA user_version").fetchone()[0]),
+            problems=self.vault.integrity_problems(),
+            audit=self.vault.audit.verify(),
+        )
+
+    def backup(self, folder: Path) -> Path:
+        """Write an encrypted, consistent copy of the profile (database + header) to `folder`."""
+        if folder.exists() and any(folder.iterdir()):
+            raise ServiceError(
+                f"{folder} is not empty; choose a new or empty folder for the backup."
+            )
+        make_private_dir(folder)
+        self.vault.backup(folder / DB_NAME)
+        (folder / HEADER_NAME).write_bytes((self.vault.profile_dir / HEADER_NAME).read_bytes())
+        self.vault.audit.append("backup")
+        return folder
+
+    def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:
+        return self.vault.audit.entries(limit)
+
+    def verify_audit(self) -> ChainReport:
+        return self.vault.audit.verify()

@@ -1,0 +1,64 @@
+"""Plain-data views of domain objects, for `--json` output and the UI. The shapes are stable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from phr_desktop.services.session import MilestoneView
+from phr_desktop.vault.queries import StoredRecord
+
+
+def record_to_dict(stored: StoredRecord) -> dict[str, Any]:
+    r = stored.record
+    value, rr = r.value, r.reference_range
+    return {
+        "id": stored.id,
+        "kind": r.kind.value,
+        "category": r.category,
+        "title": r.title,
+        "date": r.effective.text if r.effective else None,
+        "date_precision": r.effective.precision.value if r.effective else None,
+        "value": value.value if value else None,
+        "value_text": value.text if value else None,
+        "unit": value.unit if value else None,
+        "reference_range": ({"low": rr.low, "high": rr.high, "text": rr.text} if rr else None),
+        "interpretation": r.interpretation,
+        "codes": [{"system": c.system, "code": c.code, "display": c.display} for c in r.codes],
+        "tags": sorted(r.tags),
+        "status": r.status,
+        "source_system": r.source_system,
+        "facility": r.facility,
+        "resource_type": r.resource_type,
+        "resource_id": r.resource_id,
+        "quality": list(r.quality),
+    }
+
+
+def milestone_to_dict(view: MilestoneView) -> dict[str, Any]:
+    m = view.milestone
+    return {
+        "kind": m.kind.value,
+        "date": m.date.text,
+        "date_precision": m.date.precision.value,
+        "title": m.title,
+        "detail": m.detail,
+        "record_ids": list(view.record_ids),
+    }
+
+
+def timeline_to_dicts(buckets: list[tuple[str, str | None, str, int]]) -> list[dict[str, Any]]:
+    """Year → month → counts per kind, newest first."""
+    years: dict[str, dict[str | None, dict[str, int]]] = {}
+    for year, month, kind, count in buckets:
+        years.setdefault(year, {}).setdefault(month, {})[kind] = count
+    return [
+        {
+            "year": year,
+            "total": sum(sum(k.values()) for k in months.values()),
+            "months": [
+                {"month": month, "total": sum(kinds.values()), "kinds": kinds}
+                for month, kinds in months.items()
+            ],
+        }
+        for year, months in years.items()
+    ]

@@ -1,0 +1,120 @@
+"""Open a SQLCipher 4 database with a raw key, check the cipher is really on, and set pragmas."""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+
+import sqlcipher3
+from sqlcipher3 import dbapi2
+
+from phr_desktop.vault.errors import (
+    StorageFull,
+    VaultDamaged,
+    VaultError,
+    VaultNotFound,
+)
+from phr_desktop.vault.files import PRIVATE_FILE_MODE, create_private_file
+
+Connection = dbapi2.Connection
+DatabaseError = dbapi2.DatabaseError
+
+_DAMAGED = (
+    "The vault file {path} is damaged or truncated ({why}). Nothing was changed. Restore the "
+    "profile from a backup (`phr vault backup` makes one); `phr vault check` shows details."
+)
+
+
+def _apply_key(conn: Connection, data_key: bytes) -> None:
+    # A 64-hex-digit blob literal makes SQLCipher use the bytes as the key, with no PBKDF2:
+    # the data key is already random, and Argon2id protects the passphrase that wraps it.
+    conn.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
+
+
+def open_database(path: Path, data_key: bytes, *, create: bool = False) -> Connection:
+    if create:
+        create_private_file(path)
+    elif not path.exists():
+        raise VaultNotFound(
+            f"The vault file is missing ({path}). If you moved the profile folder, put it "
+            "back; otherwise restore it from a backup."
+        )
+    # mode=rw: never let SQLite create an empty database in place of a missing one.
+    uri = path.resolve().as_uri() + "?mode=rw"
+    conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        # SQLCipher would otherwise log key failures to stderr; errors reach us as exceptions.
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        _apply_key(conn, data_key)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        check_cipher(conn)
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")  # no temporary files outside the cipher
+        conn.execute("PRAGMA busy_timeout = 2000")
+    except dbapi2.DatabaseError as exc:
+        conn.close()
+        raise VaultDamaged(_DAMAGED.format(path=path, why=exc)) from None
+    except BaseException:
+        conn.close()
+        raise
+    for suffix in ("", "-wal", "-shm"):
+        side = Path(str(path) + suffix)
+        if side.exists():
+            side.chmod(PRIVATE_FILE_MODE)
+    return conn
+
+
+def check_cipher(conn: Connection) -> None:
+    """Refuse to run on a build without encryption or with page authentication turned off."""
+    version = conn.execute("PRAGMA cipher_version").fetchone()
+    if not version or not version[0]:
+        raise VaultError(
+            "This copy of phr-desktop was built without SQLCipher encryption; it will not "
+            "store health data. Reinstall it from the official package."
+        )
+    settings = {row[0] for row in conn.execute("PRAGMA cipher_settings")}
+    if "PRAGMA cipher_use_hmac = 1;" not in settings:
+        raise VaultError("The vault's page authentication (HMAC) is off; refusing to open it.")
+
+
+def integrity_problems(conn: Connection) -> list[str]:
+    """Every problem SQLCipher's page HMACs and SQLite's integrity check find; [] if none."""
+    try:
+        problems = [str(row[0]) for row in conn.execute("PRAGMA cipher_integrity_check")]
+        rows = [str(row[0]) for row in conn.execute("PRAGMA integrity_check")]
+    except dbapi2.DatabaseError as exc:  # damage bad enough that the check itself stops
+        return [f"the check stopped: {exc}"]
+    if rows != ["ok"]:
+        problems.extend(rows)
+    return problems
+
+
+def is_disk_full(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc).lower()
+
+
+def storage_full_error(exc: BaseException) -> StorageFull:
+    return StorageFull(
+        "The disk is full, so the import was rolled back and nothing was changed. Free some "
+        f"space and import again. ({exc})"
+    )
+
+
+@contextlib.contextmanager
+def transaction(conn: Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full disk becomes StorageFull."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+        conn.execute("COMMIT")
+    except BaseException as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, dbapi2.DatabaseError) and is_disk_full(exc):
+            raise storage_full_error(exc) from None
+        raise

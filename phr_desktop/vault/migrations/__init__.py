@@ -1,0 +1,64 @@
+"""Schema migrations, one module per `user_version`, applied in order inside a transaction.
+
+Before migrating an existing vault a backup is written beside it with the backup API.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+import sqlcipher3
+
+from phr_desktop.vault.database import Connection
+from phr_desktop.vault.errors import VaultError
+from phr_desktop.vault.migrations import m0001_initial
+
+MIGRATIONS: list[str] = [m0001_initial.SQL]
+LATEST_VERSION = len(MIGRATIONS)
+
+
+def schema_version(conn: Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: Connection, db_path: Path, backup: Callable[[Path], None] | None = None) -> int:
+    """Bring the schema to LATEST_VERSION; returns the version found before."""
+    found = schema_version(conn)
+    if found > LATEST_VERSION:
+        raise VaultError(
+            f"This profile was saved by a newer phr-desktop (schema {found}); this version "
+            f"understands up to {LATEST_VERSION}. Update phr-desktop to open it."
+        )
+    if found == LATEST_VERSION:
+        return found
+    if found > 0 and backup is not None:
+        stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
+        backup(db_path.with_name(f"{db_path.stem}.before-v{LATEST_VERSION}-{stamp}.db"))
+    for version in range(found + 1, LATEST_VERSION + 1):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return found
+
+
+def _statements(script: str) -> list[str]:
+    """Split a migration script into statements (executescript would commit on its own)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlcipher3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        statements.append(buffer.strip())
+    return statements

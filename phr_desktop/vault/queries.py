@@ -1,0 +1,231 @@
+"""Read records back: filters, full-text search, timeline buckets, and the patient's notes."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+
+from phr_desktop.domain.records import (
+    Code,
+    DatePrecision,
+    PartialDate,
+    Quantity,
+    Record,
+    RecordKind,
+    ReferenceRange,
+)
+from phr_desktop.vault.database import Connection
+from phr_desktop.vault.store import now_iso
+
+_COLUMNS = (
+    "r.id, r.resource_type, r.resource_id, r.kind, r.category, r.title, r.effective, "
+    "r.precision, r.value_num, r.value_text, r.unit, r.ref_low, r.ref_high, r.ref_text, "
+    "r.interpretation, r.codes, r.status, r.source_system, r.facility, r.encounter_ref, "
+    "r.quality, (SELECT group_concat(tag, ' ') FROM record_tags t WHERE t.record_id = r.id)"
+)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class StoredRecord:
+    id: int
+    record: Record
+
+
+@dataclass(frozen=True)
+class RecordFilter:
+    kinds: Sequence[str] = ()
+    since: str | None = None  # ISO date prefix, inclusive
+    until: str | None = None  # ISO date prefix, inclusive
+    tag: str | None = None
+    source_system: str | None = None
+    text: str | None = None  # full-text query
+    limit: int | None = None
+    offset: int = 0
+
+
+NO_FILTER = RecordFilter()
+
+
+def _record_from_row(row: Sequence[Any]) -> StoredRecord:
+    (
+        rid,
+        rtype,
+        res_id,
+        kind,
+        category,
+        title,
+        effective,
+        precision,
+        value_num,
+        value_text,
+        unit,
+        ref_low,
+        ref_high,
+        ref_text,
+        interpretation,
+        codes,
+        status,
+        source_system,
+        facility,
+        encounter_ref,
+        quality,
+        tags,
+    ) = row
+    value = (
+        Quantity(value_num, unit, value_text)
+        if value_num is not None or value_text is not None
+        else None
+    )
+    ref = (
+        ReferenceRange(ref_low, ref_high, ref_text)
+        if ref_low is not None or ref_high is not None or ref_text
+        else None
+    )
+    record = Record(
+        resource_type=rtype,
+        resource_id=res_id,
+        kind=RecordKind(kind),
+        title=title,
+        category=category,
+        effective=PartialDate(effective, DatePrecision(precision)) if effective else None,
+        value=value,
+        reference_range=ref,
+        interpretation=interpretation,
+        codes=tuple(Code(*c) for c in orjson.loads(codes)),
+        tags=frozenset(tags.split()) if tags else frozenset(),
+        status=status,
+        source_system=source_system,
+        facility=facility,
+        encounter_ref=encounter_ref,
+        quality=tuple(orjson.loads(quality)),
+    )
+    return StoredRecord(rid, record)
+
+
+def fts_query(text: str) -> str:
+    """User words → a safe FTS5 query: every word must appear (as a prefix)."""
+    words = _WORD.findall(text)
+    return " ".join(f'"{w}"*' for w in words)
+
+
+class RecordQueries:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
+        clauses: list[str] = []
+        params: list[Any] = []
+        if f.kinds:
+            clauses.append(f"r.kind IN ({','.join('?' * len(f.kinds))})")
+            params.extend(f.kinds)
+        if f.since:
+            clauses.append("r.sort_date >= ?")
+            params.append(f.since)
+        if f.until:
+            # "2015" as an upper bound means through the end of 2015.
+            clauses.append("substr(r.sort_date, 1, ?) <= ?")
+            params.extend([len(f.until), f.until])
+        if f.tag:
+            clauses.append("r.id IN (SELECT record_id FROM record_tags WHERE tag = ?)")
+            params.append(f.tag)
+        if f.source_system:
+            clauses.append("r.source_system = ?")
+            params.append(f.source_system)
+        if f.text:
+            query = fts_query(f.text)
+            if query:
+                clauses.append(
+                    "r.id IN (SELECT rowid FROM search_index WHERE search_index MATCH ?)"
+                )
+                params.append(query)
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def records(self, f: RecordFilter = NO_FILTER) -> list[StoredRecord]:
+        where, params = self._where(f)
+        sql = f"SELECT {_COLUMNS} FROM records r{where} ORDER BY r.sort_date DESC, r.id DESC"
+        if f.limit is not None:
+            sql += " LIMIT ? OFFSET ?"
+            params.extend([f.limit, f.offset])
+        return [_record_from_row(row) for row in self.conn.execute(sql, params)]
+
+    def count(self, f: RecordFilter = NO_FILTER) -> int:
+        where, params = self._where(f)
+        return int(
+            self.conn.execute(f"SELECT count(*) FROM records r{where}", params).fetchone()[0]
+        )
+
+    def record(self, record_id: int) -> StoredRecord | None:
+        row = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records r WHERE r.id = ?", (record_id,)
+        ).fetchone()
+        return _record_from_row(row) if row else None
+
+    def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
+        """Best matches first (FTS5 rank), over titles, codes, notes and document text."""
+        query = fts_query(text)
+        if not query:
+            return []
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM search_index s JOIN records r ON r.id = s.rowid "
+            "WHERE search_index MATCH ? ORDER BY s.rank LIMIT ?",
+            (query, limit),
+        )
+        return [_record_from_row(row) for row in rows]
+
+    def counts_by_kind(self) -> dict[str, int]:
+        return dict(
+            self.conn.execute("SELECT kind, count(*) FROM records GROUP BY kind ORDER BY kind")
+        )
+
+    def timeline_buckets(
+        self, f: RecordFilter = NO_FILTER
+    ) -> list[tuple[str, str | None, str, int]]:
+        """(year, month or None when unknown, kind, count), newest first; undated records last."""
+        where, params = self._where(f)
+        rows = self.conn.execute(
+            "SELECT substr(r.sort_date, 1, 4) AS y, "
+            "CASE WHEN length(r.sort_date) >= 7 THEN substr(r.sort_date, 6, 2) END AS m, "
+            f"r.kind, count(*) FROM records r{where} GROUP BY y, m, r.kind "
+            "ORDER BY y IS NULL, y DESC, m IS NULL, m DESC, r.kind",
+            params,
+        )
+        return [(y or "undated", m, kind, n) for y, m, kind, n in rows]
+
+    def raw_body(self, record_id: int) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT w.body FROM records r JOIN raw_resources w ON w.id = r.raw_id WHERE r.id = ?",
+            (record_id,),
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
+    # --- the patient's own notes ------------------------------------------------------------
+
+    def add_note(self, record_id: int | None, text: str) -> int:
+        stamp = now_iso()
+        cur = self.conn.execute(
+            "INSERT INTO notes (record_id, text, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            (record_id, text, stamp, stamp),
+        )
+        if record_id is not None:
+            self._reindex_notes(record_id)
+        return int(cur.lastrowid or 0)
+
+    def notes(self, record_id: int) -> list[tuple[int, str, str]]:
+        return list(
+            self.conn.execute(
+                "SELECT id, text, created_at FROM notes WHERE record_id = ? ORDER BY id",
+                (record_id,),
+            )
+        )
+
+    def _reindex_notes(self, record_id: int) -> None:
+        self.conn.execute(
+            "UPDATE search_index SET notes = (SELECT coalesce(group_concat(text, ' '), '') "
+            "FROM notes WHERE record_id = ?1) WHERE rowid = ?1",
+            (record_id,),
+        )

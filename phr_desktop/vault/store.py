@@ -1,0 +1,352 @@
+"""Write raw resources and their derived records, in bulk, inside the caller's transaction.
+
+Raw rows are never changed except their `is_current` flag: a newer version of a resource is a
+new raw row that takes over the record; an older or identical one changes nothing visible.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+import orjson
+
+from phr_desktop.domain.codes import codes_text
+from phr_desktop.domain.records import Record
+from phr_desktop.vault.database import Connection
+
+Normaliser = Callable[[dict[str, Any]], Record | None]
+_CHUNK = 500
+
+
+class IncomingResource(Protocol):
+    @property
+    def resource(self) -> dict[str, Any]: ...
+    @property
+    def body(self) -> bytes: ...
+    @property
+    def sha256(self) -> str: ...
+    @property
+    def resource_type(self) -> str: ...
+    @property
+    def resource_id(self) -> str: ...
+
+
+@dataclass
+class WriteCounts:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    older_kept: int = 0
+    records: int = 0
+    flagged: int = 0
+    by_type: dict[str, int] = field(default_factory=dict)
+
+    def add(self, other: WriteCounts) -> None:
+        for name in ("new", "updated", "unchanged", "older_kept", "records", "flagged"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for key, value in other.by_type.items():
+            self.by_type[key] = self.by_type.get(key, 0) + value
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "new": self.new,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "older_kept": self.older_kept,
+            "records": self.records,
+            "flagged": self.flagged,
+            "by_type": dict(sorted(self.by_type.items())),
+        }
+
+
+def now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _instant(text: Any) -> datetime | None:
+    if not isinstance(text, str):
+        return None
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _is_newer(
+    incoming: dict[str, Any], current_updated: str | None, current_version: str | None
+) -> bool:
+    """Whether an incoming version should replace the current one (ties go to the newcomer)."""
+    meta = incoming.get("meta") if isinstance(incoming.get("meta"), dict) else {}
+    new_at, old_at = _instant(meta.get("lastUpdated")), _instant(current_updated)
+    if new_at and old_at and new_at != old_at:
+        return new_at > old_at
+    new_v, old_v = str(meta.get("versionId") or ""), str(current_version or "")
+    if new_v.isdigit() and old_v.isdigit() and new_v != old_v:
+        return int(new_v) > int(old_v)
+    return True
+
+
+def record_row(
+    record_id: int, raw_id: int, source_id: int, r: Record, default_system: str
+) -> tuple:
+    value, rr, eff = r.value, r.reference_range, r.effective
+    return (
+        record_id,
+        raw_id,
+        source_id,
+        r.resource_type,
+        r.resource_id,
+        r.kind.value,
+        r.category,
+        r.title,
+        eff.text if eff else None,
+        eff.precision.value if eff else None,
+        eff.sort_key if eff else None,
+        value.value if value else None,
+        value.text if value else None,
+        value.unit if value else None,
+        rr.low if rr else None,
+        rr.high if rr else None,
+        rr.text if rr else None,
+        r.interpretation,
+        orjson.dumps([[c.system, c.code, c.display] for c in r.codes]).decode(),
+        r.status,
+        r.source_system or default_system,
+        r.facility,
+        r.encounter_ref,
+        orjson.dumps(list(r.quality)).decode(),
+    )
+
+
+_UPSERT_RECORD = """
+INSERT INTO records (id, raw_id, source_id, resource_type, resource_id, kind, category, title,
+    effective, precision, sort_date, value_num, value_text, unit, ref_low, ref_high, ref_text,
+    interpretation, codes, status, source_system, facility, encounter_ref, quality)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
+    category = excluded.category, title = excluded.title, effective = excluded.effective,
+    precision = excluded.precision, sort_date = excluded.sort_date,
+    value_num = excluded.value_num, value_text = excluded.value_text, unit = excluded.unit,
+    ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text,
+    interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
+    source_system = excluded.source_system, facility = excluded.facility,
+    encounter_ref = excluded.encounter_ref, quality = excluded.quality
+"""
+
+
+class RecordStore:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def ensure_source(self, kind: str, name: str, detail: dict[str, Any] | None = None) -> int:
+        row = self.conn.execute(
+            "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
+        ).fetchone()
+        if row:
+            return int(row[0])
+        cur = self.conn.execute(
+            "INSERT INTO sources (kind, name, detail, created_at) VALUES (?, ?, ?, ?)",
+            (kind, name, orjson.dumps(detail or {}).decode(), now_iso()),
+        )
+        return int(cur.lastrowid or 0)
+
+    def add_document(
+        self,
+        source_id: int | None,
+        filename: str,
+        content_type: str,
+        data: bytes,
+        parse_error: str | None = None,
+    ) -> int:
+        """Keep a received file byte for byte (once per content); returns its id."""
+        digest = hashlib.sha256(data).hexdigest()
+        row = self.conn.execute(
+            "SELECT id FROM source_documents WHERE sha256 = ?", (digest,)
+        ).fetchone()
+        if row:
+            if parse_error is None:
+                self.conn.execute(
+                    "UPDATE source_documents SET parse_error = NULL, source_id = "
+                    "coalesce(source_id, ?) WHERE id = ?",
+                    (source_id, row[0]),
+                )
+            return int(row[0])
+        cur = self.conn.execute(
+            "INSERT INTO source_documents (source_id, filename, content_type, sha256, size, data, "
+            "received_at, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (source_id, filename, content_type, digest, len(data), data, now_iso(), parse_error),
+        )
+        return int(cur.lastrowid or 0)
+
+    def _next_id(self, table: str) -> int:
+        return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
+
+    def _current_versions(
+        self, source_id: int, keys: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], tuple[int, str, str | None, str | None]]:
+        """(type, id) → (raw id, sha256, lastUpdated, versionId) of the current raw rows."""
+        wanted = set(keys)
+        ids = sorted({rid for _, rid in wanted})
+        found: dict[tuple[str, str], tuple[int, str, str | None, str | None]] = {}
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for rtype, rid, raw_id, sha, updated, version in self.conn.execute(
+                "SELECT resource_type, resource_id, id, sha256, last_updated, version_id "
+                f"FROM raw_resources WHERE source_id = ? AND is_current = 1 "
+                f"AND resource_id IN ({marks})",
+                (source_id, *chunk),
+            ):
+                if (rtype, rid) in wanted:
+                    found[(rtype, rid)] = (raw_id, sha, updated, version)
+        return found
+
+    def _known_hashes(self, source_id: int, shas: Sequence[str]) -> set[str]:
+        known: set[str] = set()
+        for start in range(0, len(shas), _CHUNK):
+            chunk = shas[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            known.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT sha256 FROM raw_resources WHERE source_id = ? AND sha256 IN ({marks})",
+                    (source_id, *chunk),
+                )
+            )
+        return known
+
+    def write_resources(
+        self,
+        source_id: int,
+        document_id: int | None,
+        items: Sequence[IncomingResource],
+        normalise: Normaliser,
+        default_system: str,
+        fetched_at: str | None = None,
+    ) -> WriteCounts:
+        """Store raw resources and (re)build their records. Call inside a transaction."""
+        counts = WriteCounts()
+        fetched_at = fetched_at or now_iso()
+        # Within one file the last copy of a resource wins, as if imported one after another.
+        latest: dict[tuple[str, str], IncomingResource] = {}
+        for item in items:
+            latest[(item.resource_type, item.resource_id)] = item
+        known = self._known_hashes(source_id, [i.sha256 for i in latest.values()])
+        fresh = [i for i in latest.values() if i.sha256 not in known]
+        counts.unchanged = len(items) - len(fresh)
+        current = self._current_versions(
+            source_id, ((i.resource_type, i.resource_id) for i in fresh)
+        )
+
+        raw_rows: list[tuple] = []
+        retire: list[tuple[int]] = []
+        promoted: list[tuple[int, IncomingResource]] = []
+        next_raw = self._next_id("raw_resources")
+        for item in fresh:
+            meta = item.resource.get("meta") if isinstance(item.resource.get("meta"), dict) else {}
+            old = current.get((item.resource_type, item.resource_id))
+            becomes_current = old is None or _is_newer(item.resource, old[2], old[3])
+            if old is None:
+                counts.new += 1
+            elif becomes_current:
+                counts.updated += 1
+                retire.append((old[0],))
+            else:
+                counts.older_kept += 1
+            raw_id = next_raw
+            next_raw += 1
+            raw_rows.append(
+                (
+                    raw_id,
+                    source_id,
+                    document_id,
+                    item.resource_type,
+                    item.resource_id,
+                    str(meta.get("versionId")) if meta.get("versionId") is not None else None,
+                    meta.get("lastUpdated") if isinstance(meta.get("lastUpdated"), str) else None,
+                    fetched_at,
+                    item.sha256,
+                    item.body,
+                    1 if becomes_current else 0,
+                )
+            )
+            if becomes_current:
+                promoted.append((raw_id, item))
+            counts.by_type[item.resource_type] = counts.by_type.get(item.resource_type, 0) + 1
+
+        self.conn.executemany("UPDATE raw_resources SET is_current = 0 WHERE id = ?", retire)
+        self.conn.executemany(
+            "INSERT INTO raw_resources (id, source_id, document_id, resource_type, resource_id, "
+            "version_id, last_updated, fetched_at, sha256, body, is_current) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            raw_rows,
+        )
+        built = [(raw_id, normalise(item.resource)) for raw_id, item in promoted]
+        self._write_records(
+            source_id, [(raw_id, r) for raw_id, r in built if r], default_system, counts
+        )
+        return counts
+
+    def _write_records(
+        self,
+        source_id: int,
+        records: Sequence[tuple[int, Record]],
+        default_system: str,
+        counts: WriteCounts,
+    ) -> None:
+        existing: dict[tuple[str, str], int] = {}
+        keys = [(r.resource_type, r.resource_id) for _, r in records]
+        ids = sorted({rid for _, rid in keys})
+        for start in range(0, len(ids), _CHUNK):
+            chunk = ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            for rtype, rid, record_id in self.conn.execute(
+                "SELECT resource_type, resource_id, id FROM records WHERE source_id = ? "
+                f"AND resource_id IN ({marks})",
+                (source_id, *chunk),
+            ):
+                existing[(rtype, rid)] = record_id
+        next_record = self._next_id("records")
+        rows, tag_rows, fts_rows, replaced = [], [], [], []
+        for raw_id, record in records:
+            record_id = existing.get((record.resource_type, record.resource_id))
+            if record_id is None:
+                record_id = next_record
+                next_record += 1
+            else:
+                replaced.append((record_id,))
+            rows.append(record_row(record_id, raw_id, source_id, record, default_system))
+            tag_rows.extend((tag, record_id) for tag in sorted(record.tags))
+            fts_rows.append((record_id, record.title, codes_text(record.codes), record.text))
+            counts.flagged += bool(record.quality)
+        self.conn.executemany(_UPSERT_RECORD, rows)
+        self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
+        self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
+        self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
+        self.conn.executemany(
+            "INSERT INTO search_index (rowid, title, codes, notes, body) VALUES "
+            "(?, ?, ?, (SELECT coalesce(group_concat(text, ' '), '') FROM notes "
+            "WHERE record_id = ?1), ?)",
+            fts_rows,
+        )
+        counts.records += len(rows)
+
+    def rebuild_records(self, normalise: Normaliser) -> int:
+        """Re-derive every record from the current raw resources (after a normaliser fix)."""
+        total = 0
+        sources = self.conn.execute("SELECT id, name FROM sources").fetchall()
+        for source_id, name in sources:
+            rows = self.conn.execute(
+                "SELECT id, body FROM raw_resources WHERE source_id = ? AND is_current = 1",
+                (source_id,),
+            ).fetchall()
+            built = [(raw_id, normalise(orjson.loads(body))) for raw_id, body in rows]
+            counts = WriteCounts()
+            self._write_records(source_id, [(i, r) for i, r in built if r], name, counts)
+            total += counts.records
+        return total

@@ -1,0 +1,93 @@
+"""Reading FHIR JSON: every shape a portal or server hands out, exact values, clear refusals."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.interop.fhir_json import parse_fhir_json
+
+OBS = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "FEV1"}}
+
+
+def test_a_bundle_yields_each_entry_resource() -> None:
+    bundle = {
+        "resourceType": "Bundle",
+        "type": "searchset",
+        "entry": [{"resource": OBS}, {"resource": {**OBS, "id": "o2"}}, {"search": {}}],
+    }
+    parsed = parse_fhir_json(orjson.dumps(bundle), "b.json")
+    assert [p.resource_id for p in parsed] == ["o1", "o2"]
+
+
+def test_a_bundle_inside_a_bundle_is_flattened() -> None:
+    inner = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": OBS}]}
+    outer = {"resourceType": "Bundle", "type": "collection", "entry": [{"resource": inner}]}
+    assert [p.resource_id for p in parse_fhir_json(orjson.dumps(outer), "b.json")] == ["o1"]
+
+
+def test_a_single_resource_file_is_one_resource() -> None:
+    parsed = parse_fhir_json(orjson.dumps(OBS), "o.json")
+    assert len(parsed) == 1 and parsed[0].resource_type == "Observation"
+
+
+def test_ndjson_yields_one_resource_per_line() -> None:
+    lines = b"\n".join(orjson.dumps({**OBS, "id": f"o{i}"}) for i in range(3)) + b"\n\n"
+    assert [p.resource_id for p in parse_fhir_json(lines, "x.ndjson")] == ["o0", "o1", "o2"]
+
+
+def test_decimal_literals_are_stored_exactly_as_written() -> None:
+    text = (
+        b'{"resourceType":"Observation","id":"v","status":"final","code":{"text":"FEV1"},'
+        b'"valueQuantity":{"value":1.50,"unit":"L"},"referenceRange":[{"low":{"value":2.0}}]}'
+    )
+    (parsed,) = parse_fhir_json(text, "v.json")
+    assert b'"value":1.50' in parsed.body
+    assert b'"value":2.0' in parsed.body
+    assert float(parsed.resource["valueQuantity"]["value"]) == 1.5
+
+
+def test_a_resource_without_id_is_identified_by_its_content() -> None:
+    no_id = {k: v for k, v in OBS.items() if k != "id"}
+    (a,) = parse_fhir_json(orjson.dumps(no_id), "a.json")
+    (b,) = parse_fhir_json(orjson.dumps(no_id), "b.json")
+    assert a.resource_id == b.resource_id and a.resource_id.startswith("sha256-")
+
+
+def test_malformed_json_is_refused_with_file_line_and_reason() -> None:
+    text = b'{\n  "resourceType": "Observation",\n  "id": "x",\n  "status": final\n}'
+    with pytest.raises(UnreadableFile) as error:
+        parse_fhir_json(text, "broken.json")
+    assert error.value.line == 4
+    assert "broken.json" in str(error.value) and "line 4" in str(error.value)
+
+
+def test_a_broken_ndjson_line_is_reported_by_its_line_number() -> None:
+    lines = orjson.dumps(OBS) + b"\n" + orjson.dumps(OBS) + b"\n{oops\n"
+    with pytest.raises(UnreadableFile) as error:
+        parse_fhir_json(lines, "x.ndjson")
+    assert error.value.line == 3
+
+
+def test_json_that_is_not_fhir_is_refused() -> None:
+    with pytest.raises(UnreadableFile, match="not a FHIR resource"):
+        parse_fhir_json(b'{"hello": "world"}', "x.json")
+
+
+def test_text_that_is_not_utf8_is_refused() -> None:
+    with pytest.raises(UnreadableFile):
+        parse_fhir_json(b'{"resourceType": "Observation", "id": "\xff\xfe"}', "x.json")
+
+
+@pytest.mark.parametrize("depth", [300, 5000, 200_000])
+def test_hostile_nesting_is_refused_without_crashing(depth: int) -> None:
+    text = b'{"resourceType":"Observation","x":' + b"[" * depth + b"]" * depth + b"}"
+    with pytest.raises(UnreadableFile, match=r"nested|depth"):
+        parse_fhir_json(text, "deep.json")
+
+
+def test_a_file_over_the_size_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("phr_desktop.interop.fhir_json.MAX_FILE_BYTES", 100)
+    with pytest.raises(UnreadableFile, match="larger than"):
+        parse_fhir_json(orjson.dumps({**OBS, "note": [{"text": "x" * 200}]}), "big.json")

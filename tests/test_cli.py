@@ -1,0 +1,226 @@
+"""The `phr` command: stable names, stable --json shapes, clear errors and exit codes."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from phr_desktop.cli import main
+from phr_desktop.services.demo import DEMO_PASSPHRASE
+
+RECORD_KEYS = {
+    "id",
+    "kind",
+    "category",
+    "title",
+    "date",
+    "date_precision",
+    "value",
+    "value_text",
+    "unit",
+    "reference_range",
+    "interpretation",
+    "codes",
+    "tags",
+    "status",
+    "source_system",
+    "facility",
+    "resource_type",
+    "resource_id",
+    "quality",
+}
+
+
+@pytest.fixture
+def phr(
+    data_dir: Path,
+    fast_kdf: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("PHR_DATA_DIR", str(data_dir))
+    monkeypatch.setenv("PHR_PASSPHRASE", DEMO_PASSPHRASE)
+
+    def run(*args: str) -> tuple[int, str, str]:
+        code = main(list(args))
+        out, err = capsys.readouterr()
+        return code, out, err
+
+    return run
+
+
+def _json(out: str) -> Any:
+    return orjson.loads(out)
+
+
+def test_demo_then_records_search_timeline_and_milestones(phr) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = phr("demo", "--json")
+    assert code == 0 and _json(out)["created"] is True
+    code, out, _ = phr("--profile", "demo", "records", "--json")
+    records = _json(out)
+    assert code == 0 and len(records) > 400 and set(records[0]) == RECORD_KEYS
+    dates = [r["date"] for r in records if r["date"]]
+    assert dates == sorted(dates, key=lambda d: d[:19], reverse=True)
+
+    code, out, _ = phr(
+        "records",
+        "--profile",
+        "demo",
+        "--kind",
+        "immunization,allergy",
+        "--since",
+        "2020",
+        "--json",
+    )
+    kinds = {r["kind"] for r in _json(out)}
+    assert kinds == {"immunization"} or kinds == {"immunization", "allergy"}
+    assert all(r["date"] >= "2020" for r in _json(out))
+
+    code, out, _ = phr("--profile", "demo", "search", "panlobular", "emphysema", "--json")
+    assert code == 0 and any(r["kind"] == "imaging" for r in _json(out))
+
+    code, out, _ = phr("--profile", "demo", "timeline", "--json")
+    years = _json(out)
+    assert [y["year"] for y in years][:3] == ["2025", "2024", "2023"]
+    assert sum(y["total"] for y in years) == len(records)
+
+    code, out, _ = phr("--profile", "demo", "milestones", "--json")
+    result = _json(out)
+    kinds = [m["kind"] for m in result["milestones"]]
+    for expected in (
+        "copd_diagnosis",
+        "aatd_diagnosis",
+        "fev1_decline",
+        "augmentation_start",
+        "augmentation_change",
+        "hospitalisation",
+        "surgery",
+    ):
+        assert expected in kinds
+    assert result["fev1_slope_ml_per_year"] < 0
+
+
+def test_running_demo_twice_changes_nothing(phr) -> None:  # type: ignore[no-untyped-def]
+    phr("demo")
+    code, out, _ = phr("demo", "--json")
+    assert code == 0 and _json(out)["created"] is False
+    code, out, _ = phr(
+        "--profile",
+        "demo",
+        "import",
+        "--json",
+        str(Path(__file__).parent.parent / "resources" / "demo"),
+    )
+    assert _json(out)["totals"]["new"] == 0
+
+
+def test_profile_create_list_and_delete(phr, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = phr("profile", "create", "mum", "--json")
+    assert code == 0 and len(_json(out)["recovery_key"].split("-")) == 8
+    code, out, _ = phr("profile", "list", "--json")
+    assert _json(out) == {"profiles": ["mum"]}
+    code, out, _ = phr("profile", "delete", "mum", "--yes")
+    assert code == 0 and "trash" in out
+    assert _json(phr("profile", "list", "--json")[1]) == {"profiles": []}
+    assert list((data_dir / "trash").iterdir())
+
+
+def test_a_wrong_passphrase_exits_1_with_a_message(phr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    phr("profile", "create", "mum")
+    monkeypatch.setenv("PHR_PASSPHRASE", "wrong")
+    code, out, err = phr("--profile", "mum", "unlock")
+    assert code == 1 and "does not unlock" in err and out == ""
+
+
+def test_unlocking_with_the_recovery_key(phr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    _, out, _ = phr("profile", "create", "mum", "--json")
+    monkeypatch.setenv("PHR_PASSPHRASE", "forgotten")
+    monkeypatch.setenv("PHR_RECOVERY_KEY", _json(out)["recovery_key"])
+    code, out, _ = phr("--profile", "mum", "unlock", "--json")
+    assert code == 0 and _json(out)["unlocked"] is True
+
+
+def test_passphrase_change_from_the_command_line(phr, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    phr("profile", "create", "mum")
+    monkeypatch.setenv("PHR_NEW_PASSPHRASE", "brand new words")
+    assert phr("--profile", "mum", "profile", "passwd")[0] == 0
+    assert phr("--profile", "mum", "unlock")[0] == 1
+    monkeypatch.setenv("PHR_PASSPHRASE", "brand new words")
+    assert phr("--profile", "mum", "unlock")[0] == 0
+
+
+def test_an_unparseable_file_gives_exit_3_and_names_file_and_line(phr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    phr("profile", "create", "mum")
+    bad = tmp_path / "labs.json"
+    bad.write_text('{"resourceType": "Observation",\n"id": }')
+    code, _, err = phr("--profile", "mum", "import", str(bad))
+    assert code == 3 and "labs.json" in err and "line 2" in err
+
+
+def test_several_profiles_need_profile_named(phr) -> None:  # type: ignore[no-untyped-def]
+    phr("profile", "create", "mum")
+    phr("profile", "create", "dad")
+    code, _, err = phr("records")
+    assert code == 1 and "--profile" in err
+
+
+def test_vault_check_and_audit_verify(phr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    phr("demo")
+    code, out, _ = phr("--profile", "demo", "vault", "check", "--json")
+    report = _json(out)
+    assert code == 0 and report["ok"] and report["cipher_version"].startswith("4.")
+    code, out, _ = phr("--profile", "demo", "audit", "--verify", "--json")
+    result = _json(out)
+    assert code == 0 and result["verify"]["ok"]
+    assert {"create", "import", "unlock"} <= {e["action"] for e in result["entries"]}
+    code, out, _ = phr("--profile", "demo", "vault", "backup", str(tmp_path / "backup"))
+    assert code == 0 and (tmp_path / "backup" / "vault.db").exists()
+
+
+def test_without_a_passphrase_and_no_terminal_it_says_how_to_give_one(
+    data_dir: Path, tmp_path: Path
+) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PHR_")}
+    env["PHR_DATA_DIR"] = str(data_dir)
+    data_dir.joinpath("profiles", "mum").mkdir(parents=True)
+    data_dir.joinpath("profiles", "mum", "header.json").write_text("{}")
+    result = subprocess.run(
+        [sys.executable, "-m", "phr_desktop.cli", "--profile", "mum", "records"],
+        env=env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 1 and "PHR_PASSPHRASE" in result.stderr
+
+
+def test_help_names_every_documented_command() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "phr_desktop.cli", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    for command in (
+        "profile",
+        "unlock",
+        "import",
+        "records",
+        "search",
+        "timeline",
+        "milestones",
+        "vault",
+        "demo",
+        "audit",
+        "reindex",
+    ):
+        assert command in result.stdout
