@@ -71,6 +71,7 @@ def test(args: argparse.Namespace) -> int:
     run(PYTHON, "-m", "ruff", "check", ".")
     run(PYTHON, "-m", "ruff", "format", "--check", ".")
     run(BIN / ("lint-imports.exe" if os.name == "nt" else "lint-imports"))
+    run(PYTHON, "-m", "mypy")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     run(PYTHON, "-m", "pytest", *args.pytest_args, env=env)
     return 0

@@ -10,6 +10,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 from typing import Any
 
 from phr_desktop.domain.codes import ICD10_SYSTEMS, RXNORM, canonical_system
@@ -37,6 +38,7 @@ class Fev1Series(StrEnum):
     POST_BRONCHODILATOR = "post_bronchodilator"
 
 
+@lru_cache(maxsize=8192)  # titles repeat across thousands of results; this is the hot path
 def normalise_text(text: str | None) -> str:
     """Lower-case words joined by single spaces: "Alpha-1-Antitrypsin" -> "alpha 1 antitrypsin"."""
     if not text:

@@ -95,6 +95,11 @@ class _Reader:
         return node
 
 
+def _list(value: Any) -> list[Any]:
+    """A FHIR 0..* element as a list; anything else (absent, or a wrong shape) as []."""
+    return value if isinstance(value, list) else []
+
+
 def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
@@ -264,7 +269,7 @@ def _patient(r: _Reader) -> dict[str, Any]:
     name = first_of(r.get("name"))
     title = None
     if isinstance(name, Mapping):
-        given = name.get("given") if isinstance(name.get("given"), list) else []
+        given = _list(name.get("given"))
         title = _text(name.get("text")) or " ".join(
             [str(g) for g in given] + ([str(name["family"])] if name.get("family") else [])
         )
@@ -456,7 +461,7 @@ def _document_reference(r: _Reader) -> dict[str, Any]:
     res = r.resource
     type_codes = codes_of(res.get("type"))
     categories = _category_codes(res)
-    contents = res.get("content") if isinstance(res.get("content"), list) else []
+    contents = _list(res.get("content"))
     attachments = [c.get("attachment") for c in contents if isinstance(c, Mapping)]
     is_note = "clinical-note" in categories or any(c.code in _NOTE_TYPE_LOINC for c in type_codes)
     title = display_of(res.get("type")) or _text(res.get("description"))
@@ -483,12 +488,12 @@ def _document_reference(r: _Reader) -> dict[str, Any]:
 
 def _allergy(r: _Reader) -> dict[str, Any]:
     res = r.resource
-    reactions = res.get("reaction") if isinstance(res.get("reaction"), list) else []
+    reactions = _list(res.get("reaction"))
     manifestations = [
         display_of(m)
         for reaction in reactions
         if isinstance(reaction, Mapping)
-        for m in (reaction.get("manifestation") or [])
+        for m in _list(reaction.get("manifestation"))
     ]
     return {
         "kind": RecordKind.ALLERGY,

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import sqlcipher3
 from sqlcipher3 import dbapi2
+from sqlcipher3.dbapi2 import Connection
 
 from phr_desktop.vault.errors import (
     StorageFull,
@@ -18,7 +19,6 @@ from phr_desktop.vault.errors import (
 )
 from phr_desktop.vault.files import PRIVATE_FILE_MODE, create_private_file
 
-Connection = dbapi2.Connection
 DatabaseError = dbapi2.DatabaseError
 
 _DAMAGED = (

@@ -77,11 +77,16 @@ def _instant(text: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
+def _meta(resource: dict[str, Any]) -> dict[str, Any]:
+    meta = resource.get("meta")
+    return meta if isinstance(meta, dict) else {}
+
+
 def _is_newer(
     incoming: dict[str, Any], current_updated: str | None, current_version: str | None
 ) -> bool:
     """Whether an incoming version should replace the current one (ties go to the newcomer)."""
-    meta = incoming.get("meta") if isinstance(incoming.get("meta"), dict) else {}
+    meta = _meta(incoming)
     new_at, old_at = _instant(meta.get("lastUpdated")), _instant(current_updated)
     if new_at and old_at and new_at != old_at:
         return new_at > old_at
@@ -93,7 +98,7 @@ def _is_newer(
 
 def record_row(
     record_id: int, raw_id: int, source_id: int, r: Record, default_system: str
-) -> tuple:
+) -> tuple[Any, ...]:
     value, rr, eff = r.value, r.reference_range, r.effective
     return (
         record_id,
@@ -243,12 +248,12 @@ class RecordStore:
             source_id, ((i.resource_type, i.resource_id) for i in fresh)
         )
 
-        raw_rows: list[tuple] = []
+        raw_rows: list[tuple[Any, ...]] = []
         retire: list[tuple[int]] = []
         promoted: list[tuple[int, IncomingResource]] = []
         next_raw = self._next_id("raw_resources")
         for item in fresh:
-            meta = item.resource.get("meta") if isinstance(item.resource.get("meta"), dict) else {}
+            meta = _meta(item.resource)
             old = current.get((item.resource_type, item.resource_id))
             becomes_current = old is None or _is_newer(item.resource, old[2], old[3])
             if old is None:
@@ -312,7 +317,10 @@ class RecordStore:
             ):
                 existing[(rtype, rid)] = record_id
         next_record = self._next_id("records")
-        rows, tag_rows, fts_rows, replaced = [], [], [], []
+        rows: list[tuple[Any, ...]] = []
+        tag_rows: list[tuple[str, int]] = []
+        fts_rows: list[tuple[int, str, str, str]] = []
+        replaced: list[tuple[int]] = []
         for raw_id, record in records:
             record_id = existing.get((record.resource_type, record.resource_id))
             if record_id is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import sqlcipher3
 
-from phr_desktop.vault.database import Connection
+from phr_desktop.vault.database import Connection, DatabaseError, transaction
 from phr_desktop.vault.errors import VaultError
 from phr_desktop.vault.migrations import m0001_initial
 
@@ -37,15 +37,16 @@ def migrate(conn: Connection, db_path: Path, backup: Callable[[Path], None] | No
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         backup(db_path.with_name(f"{db_path.stem}.before-v{LATEST_VERSION}-{stamp}.db"))
     for version in range(found + 1, LATEST_VERSION + 1):
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in _statements(MIGRATIONS[version - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version}")
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            with transaction(conn):
+                for statement in _statements(MIGRATIONS[version - 1]):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {version}")
+        except DatabaseError as exc:
+            raise VaultError(
+                f"Upgrading this profile's storage to schema {version} failed ({exc}); it was "
+                "rolled back, so the profile is as it was. Please report this problem."
+            ) from exc
     return found
 
 
