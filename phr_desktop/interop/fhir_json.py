@@ -47,16 +47,30 @@ def _resource(resource: dict[str, Any], body: bytes) -> ParsedResource:
     return ParsedResource(resource, body, hashlib.sha256(body).hexdigest())
 
 
-# A float literal in value position whose float round trip would change its text.
-_FLOAT_LITERAL = re.compile(rb"[:\[,]\s*(-?\d+(?:\.\d+)?[eE][+-]?\d+|-?\d+\.\d+)")
+# A number literal in value position (after ':' '[' ',' and before ',' ']' '}') that a float or
+# a 64-bit integer cannot carry as written: "1.50", "1e5", or an integer of 19+ digits. The
+# lookahead keeps most text inside strings (times such as "12:00:00.5Z") from matching; a
+# match inside a string only costs the slower exact path, never correctness.
+_NUMBER_LITERAL = re.compile(
+    rb"[:\[,]\s*(-?\d+(?:\.\d+)?[eE][+-]?\d+|-?\d+\.\d+|-?\d{19,})(?=\s*[,\]}])"
+)
+_INT64 = range(-(2**63), 2**63)
 
 
-def _has_lossy_floats(data: bytes) -> bool:
-    for match in _FLOAT_LITERAL.finditer(data):
+def _has_lossy_numbers(data: bytes) -> bool:
+    for match in _NUMBER_LITERAL.finditer(data):
         literal = match.group(1)
-        if orjson.dumps(float(literal)) != literal:
+        if b"." not in literal and b"e" not in literal.lower():
+            if int(literal) not in _INT64:
+                return True
+        elif orjson.dumps(float(literal)) != literal:
             return True
     return False
+
+
+def _exact_int(literal: str) -> int | decimal.Decimal:
+    value = int(literal)
+    return value if value in _INT64 else decimal.Decimal(literal)
 
 
 def _decimal_fragment(value: Any) -> Any:
@@ -71,9 +85,12 @@ def _dump(resource: dict[str, Any], exact: bool, name: str) -> bytes:
             return orjson.dumps(resource, default=_decimal_fragment)
         return orjson.dumps(resource)
     except orjson.JSONEncodeError as exc:
-        raise UnreadableFile(
-            name, None, None, f"a resource is nested more than {MAX_NESTING} levels deep ({exc})"
-        ) from None
+        reason = (
+            f"a resource is nested more than {MAX_NESTING} levels deep"
+            if "recursion" in str(exc).lower()
+            else f"a resource holds a value that cannot be stored ({exc})"
+        )
+        raise UnreadableFile(name, None, None, reason) from None
 
 
 def _error_position(exc: json.JSONDecodeError) -> tuple[int, int]:
@@ -83,7 +100,7 @@ def _error_position(exc: json.JSONDecodeError) -> tuple[int, int]:
 def _loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
     try:
         if exact:
-            return json.loads(data, parse_float=decimal.Decimal)
+            return json.loads(data, parse_float=decimal.Decimal, parse_int=_exact_int)
         return orjson.loads(data)
     except json.JSONDecodeError as exc:  # orjson's error is a subclass
         line, col = _error_position(exc)
@@ -131,7 +148,7 @@ def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
         raise UnreadableFile(
             name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
         )
-    exact = _has_lossy_floats(data)
+    exact = _has_lossy_numbers(data)
     if is_ndjson(data):
         out: list[ParsedResource] = []
         for number, line in enumerate(data.splitlines()):

@@ -91,3 +91,23 @@ def test_a_file_over_the_size_cap_is_refused(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr("phr_desktop.interop.fhir_json.MAX_FILE_BYTES", 100)
     with pytest.raises(UnreadableFile, match="larger than"):
         parse_fhir_json(orjson.dumps({**OBS, "note": [{"text": "x" * 200}]}), "big.json")
+
+
+def test_integers_beyond_64_bits_are_kept_exactly() -> None:
+    text = (
+        b'{"resourceType":"Observation","id":"a","status":"final",'
+        b'"valueQuantity":{"value":123456789012345678901234},"x":[1.10]}'
+    )
+    (parsed,) = parse_fhir_json(text, "big.json")
+    assert b"123456789012345678901234" in parsed.body and b"1.10" in parsed.body
+    plain = text.replace(b',"x":[1.10]', b"")
+    (parsed,) = parse_fhir_json(plain, "big.json")
+    assert b"123456789012345678901234" in parsed.body
+
+
+def test_times_and_ids_inside_strings_do_not_force_the_slow_path() -> None:
+    from phr_desktop.interop.fhir_json import _has_lossy_numbers
+
+    text = b'{"id":"6e34-ab","effectiveDateTime":"2005-03-14T18:27:36.750+00:00","v":[36.6]}'
+    assert not _has_lossy_numbers(text)
+    assert _has_lossy_numbers(b'{"v": 36.60}')
