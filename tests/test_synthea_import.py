@@ -98,11 +98,11 @@ def test_every_resource_of_every_bundle_is_stored_raw(imported: Imported) -> Non
 def test_every_file_is_kept_byte_for_byte_with_its_resources(imported: Imported) -> None:
     for bundle in imported.bundles:
         rows = imported.sql(
-            "SELECT id, data FROM source_documents WHERE filename = ?", bundle.path.name
+            "SELECT id, sha256 FROM source_documents WHERE filename = ?", bundle.path.name
         )
         assert len(rows) == 1
-        document_id, data = rows[0]
-        assert bytes(data) == bundle.data
+        document_id, digest = rows[0]
+        assert imported.session.store.document_bytes(digest) == bundle.data
         from_file = imported.sql(
             "SELECT resource_type, resource_id FROM raw_resources WHERE document_id = ?",
             document_id,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from phr_desktop.domain.records import Code
@@ -47,12 +47,12 @@ def canonical_system(system: object) -> str | None:
 
 def codes_of(concept: object) -> tuple[Code, ...]:
     """All codings of a CodeableConcept (or a bare Coding), systems canonicalised."""
-    if not isinstance(concept, Mapping):
+    if not isinstance(concept, dict):
         return ()
     codings = concept.get("coding") if "coding" in concept else [concept]
     out: list[Code] = []
     for coding in codings if isinstance(codings, list) else ():
-        if not isinstance(coding, Mapping):
+        if not isinstance(coding, dict):
             continue
         code = coding.get("code")
         display = coding.get("display")
@@ -68,18 +68,22 @@ def codes_of(concept: object) -> tuple[Code, ...]:
 
 def display_of(concept: object, fallback: str = "") -> str:
     """The best human text for a CodeableConcept: its text, else a coding's display, else a code."""
-    if isinstance(concept, Mapping):
-        text = concept.get("text")
-        if isinstance(text, str) and text.strip():
-            return text.strip()
-        codes = codes_of(concept)
-        for c in codes:
-            if c.display and c.display.strip():
-                return c.display.strip()
-        for c in codes:
-            if c.code:
-                name = SYSTEM_NAMES.get(c.system or "", c.system or "code")
-                return f"{name} {c.code}"
+    if not isinstance(concept, dict):
+        return fallback
+    text = concept.get("text")
+    if isinstance(text, str) and text.strip():
+        return text.strip()
+    codings = concept.get("coding") if "coding" in concept else [concept]
+    codings = [c for c in codings if isinstance(c, dict)] if isinstance(codings, list) else []
+    for coding in codings:
+        display = coding.get("display")
+        if isinstance(display, str) and display.strip():
+            return display.strip()
+    for coding in codings:
+        code = coding.get("code")
+        if isinstance(code, str) and code:
+            system = canonical_system(coding.get("system"))
+            return f"{SYSTEM_NAMES.get(system or '', system or 'code')} {code}"
     return fallback
 
 

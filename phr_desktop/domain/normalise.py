@@ -89,7 +89,7 @@ class _Reader:
     def get(self, *path: str) -> Any:
         node: Any = self.resource
         for key in path:
-            if not isinstance(node, Mapping):
+            if not isinstance(node, dict):
                 return None
             node = node.get(key)
         return node
@@ -115,11 +115,11 @@ def _number(value: Any) -> float | None:
 
 
 def _reference_display(ref: Any) -> str | None:
-    return _text(ref.get("display")) if isinstance(ref, Mapping) else None
+    return _text(ref.get("display")) if isinstance(ref, dict) else None
 
 
 def _quantity(q: Any) -> Quantity | None:
-    if not isinstance(q, Mapping):
+    if not isinstance(q, dict):
         return None
     unit = _text(q.get("unit")) or _text(q.get("code"))
     comparator = _text(q.get("comparator"))
@@ -145,7 +145,7 @@ def _observation_value(r: _Reader) -> Quantity | None:
     if isinstance(components, list) and components:
         parts, unit = [], None
         for comp in components:
-            q = _quantity(comp.get("valueQuantity")) if isinstance(comp, Mapping) else None
+            q = _quantity(comp.get("valueQuantity")) if isinstance(comp, dict) else None
             if q and q.value is not None:
                 parts.append(f"{q.value:g}")
                 unit = unit or q.unit
@@ -156,12 +156,12 @@ def _observation_value(r: _Reader) -> Quantity | None:
 
 def _reference_range(value: Any) -> ReferenceRange | None:
     rr = first_of(value)
-    if not isinstance(rr, Mapping):
+    if not isinstance(rr, dict):
         return None
     low, high = rr.get("low"), rr.get("high")
     return ReferenceRange(
-        low=_number(low.get("value")) if isinstance(low, Mapping) else None,
-        high=_number(high.get("value")) if isinstance(high, Mapping) else None,
+        low=_number(low.get("value")) if isinstance(low, dict) else None,
+        high=_number(high.get("value")) if isinstance(high, dict) else None,
         text=_text(rr.get("text")),
     )
 
@@ -169,13 +169,16 @@ def _reference_range(value: Any) -> ReferenceRange | None:
 def _category_codes(res: Mapping[str, Any]) -> list[str]:
     """Lower-cased category codes and texts, for simple membership tests."""
     categories = res.get("category")
-    if isinstance(categories, Mapping):  # some servers send one object, not a list
+    if isinstance(categories, dict):  # some servers send one object, not a list
         categories = [categories]
     out: list[str] = []
-    for cat in categories if isinstance(categories, list) else ():
-        for c in codes_of(cat):
-            if c.code:
-                out.append(c.code.lower())
+    for cat in _list(categories):
+        if not isinstance(cat, dict):
+            continue
+        for coding in _list(cat.get("coding")):
+            code = coding.get("code") if isinstance(coding, dict) else None
+            if isinstance(code, str) and code:
+                out.append(code.lower())
         text = display_of(cat)
         if text:
             out.append(text.lower())
@@ -183,7 +186,7 @@ def _category_codes(res: Mapping[str, Any]) -> list[str]:
 
 
 def _attachment_text(attachment: Any) -> str:
-    if not isinstance(attachment, Mapping):
+    if not isinstance(attachment, dict):
         return ""
     content_type = str(attachment.get("contentType") or "").lower()
     data = attachment.get("data")
@@ -203,7 +206,7 @@ def _attachment_text(attachment: Any) -> str:
 def _notes_text(res: Mapping[str, Any]) -> list[str]:
     notes = res.get("note")
     return (
-        [n["text"] for n in notes if isinstance(n, Mapping) and _text(n.get("text"))]
+        [n["text"] for n in notes if isinstance(n, dict) and _text(n.get("text"))]
         if isinstance(notes, list)
         else []
     )
@@ -211,7 +214,7 @@ def _notes_text(res: Mapping[str, Any]) -> list[str]:
 
 def _status(res: Mapping[str, Any], key: str = "status") -> str | None:
     value = res.get(key)
-    if isinstance(value, Mapping):  # clinicalStatus is a CodeableConcept
+    if isinstance(value, dict):  # clinicalStatus is a CodeableConcept
         for coding in codes_of(value):
             if coding.code:
                 return coding.code
@@ -268,7 +271,7 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
 def _patient(r: _Reader) -> dict[str, Any]:
     name = first_of(r.get("name"))
     title = None
-    if isinstance(name, Mapping):
+    if isinstance(name, dict):
         given = _list(name.get("given"))
         title = _text(name.get("text")) or " ".join(
             [str(g) for g in given] + ([str(name["family"])] if name.get("family") else [])
@@ -294,7 +297,7 @@ def _condition(r: _Reader) -> dict[str, Any]:
         "codes": codes_of(res.get("code")),
         "effective": r.date(
             res.get("onsetDateTime"),
-            onset_period.get("start") if isinstance(onset_period, Mapping) else None,
+            onset_period.get("start") if isinstance(onset_period, dict) else None,
             res.get("recordedDate"),
         ),
         "category": first_of(_category_codes(res)),
@@ -328,7 +331,7 @@ def _observation(r: _Reader) -> dict[str, Any]:
         "category": first_of(categories),
         "effective": r.date(
             res.get("effectiveDateTime"),
-            period.get("start") if isinstance(period, Mapping) else None,
+            period.get("start") if isinstance(period, dict) else None,
             res.get("effectiveInstant"),
             res.get("issued"),
         ),
@@ -358,8 +361,8 @@ def _medication(r: _Reader, category: str, *dates: Any) -> dict[str, Any]:
     dosage = (
         first_of(res.get("dosageInstruction")) or first_of(res.get("dosage")) or res.get("dosage")
     )
-    dose_text = _text(dosage.get("text")) if isinstance(dosage, Mapping) else None
-    dose = _quantity(dosage.get("dose")) if isinstance(dosage, Mapping) else None
+    dose_text = _text(dosage.get("text")) if isinstance(dosage, dict) else None
+    dose = _quantity(dosage.get("dose")) if isinstance(dosage, dict) else None
     return {
         "kind": RecordKind.MEDICATION,
         "title": title,
@@ -381,7 +384,7 @@ def _medication_request(r: _Reader) -> dict[str, Any]:
     bounds = r.get("dosageInstruction")
     start = None
     first = first_of(bounds)
-    if isinstance(first, Mapping):
+    if isinstance(first, dict):
         start = (((first.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}).get(
             "start"
         )
@@ -462,12 +465,12 @@ def _document_reference(r: _Reader) -> dict[str, Any]:
     type_codes = codes_of(res.get("type"))
     categories = _category_codes(res)
     contents = _list(res.get("content"))
-    attachments = [c.get("attachment") for c in contents if isinstance(c, Mapping)]
+    attachments = [c.get("attachment") for c in contents if isinstance(c, dict)]
     is_note = "clinical-note" in categories or any(c.code in _NOTE_TYPE_LOINC for c in type_codes)
     title = display_of(res.get("type")) or _text(res.get("description"))
     if not title:
         first = first_of(attachments)
-        title = _text(first.get("title")) if isinstance(first, Mapping) else None
+        title = _text(first.get("title")) if isinstance(first, dict) else None
     return {
         "kind": RecordKind.CLINICAL_NOTE if is_note else RecordKind.DOCUMENT,
         "title": title or "Document",
@@ -492,7 +495,7 @@ def _allergy(r: _Reader) -> dict[str, Any]:
     manifestations = [
         display_of(m)
         for reaction in reactions
-        if isinstance(reaction, Mapping)
+        if isinstance(reaction, dict)
         for m in _list(reaction.get("manifestation"))
     ]
     return {
@@ -538,12 +541,8 @@ def _encounter(r: _Reader) -> dict[str, Any]:
         "effective": r.date(r.get("period", "start")),
         "status": _text(res.get("status")),
         "facility": _reference_display(res.get("serviceProvider"))
-        or (
-            _reference_display(location.get("location")) if isinstance(location, Mapping) else None
-        ),
-        "text_parts": [
-            display_of(c) for c in res.get("reasonCode") or [] if isinstance(c, Mapping)
-        ],
+        or (_reference_display(location.get("location")) if isinstance(location, dict) else None),
+        "text_parts": [display_of(c) for c in res.get("reasonCode") or [] if isinstance(c, dict)],
     }
 
 

@@ -7,6 +7,7 @@ raw and normalised into records.
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -129,22 +130,39 @@ def import_paths(
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
-    try:
-        for index, path in enumerate(files):
-            cancel.raise_if_cancelled()
-            progress(Progress(index, len(files), f"Importing {path.name}"))
-            outcome = _import_file(session, path, source_name, progress, cancel)
-            report.files.append(outcome)
-            if outcome.counts:
-                report.totals.add(outcome.counts)
-        progress(Progress(len(files), len(files), "Import finished"))
-        status = "completed" if not report.failed else "completed_with_errors"
-    except BaseException as exc:
-        status = "cancelled" if isinstance(exc, Cancelled) else "failed"
-        raise
-    finally:
-        job.finish(status, report)
+    # The next file is read and parsed on a worker thread while this one is written: SQLite
+    # releases the GIL while it encrypts and writes, so the two overlap on a second core.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phr-import-read") as reader:
+        upcoming = [reader.submit(_read_and_parse, path) for path in files[:1]]
+        try:
+            for index, path in enumerate(files):
+                cancel.raise_if_cancelled()
+                progress(Progress(index, len(files), f"Importing {path.name}"))
+                parsed = upcoming.pop().result()
+                if index + 1 < len(files):
+                    upcoming.append(reader.submit(_read_and_parse, files[index + 1]))
+                outcome = _import_file(session, parsed, source_name, progress, cancel)
+                report.files.append(outcome)
+                if outcome.counts:
+                    report.totals.add(outcome.counts)
+            progress(Progress(len(files), len(files), "Import finished"))
+            status = "completed" if not report.failed else "completed_with_errors"
+        except BaseException as exc:
+            status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+            for future in upcoming:
+                future.cancel()
+            raise
+        finally:
+            job.finish(status, report)
     return report
+
+
+@dataclass
+class _ParsedFile:
+    path: Path
+    data: bytes | None = None
+    resources: list[ParsedResource] | None = None
+    error: UnreadableFile | None = None
 
 
 def _read(path: Path) -> bytes:
@@ -159,22 +177,30 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _read_and_parse(path: Path) -> _ParsedFile:
+    try:
+        data = _read(path)
+    except UnreadableFile as exc:
+        return _ParsedFile(path, error=exc)
+    try:
+        return _ParsedFile(path, data, parse_fhir_json(data, path.name))
+    except UnreadableFile as exc:
+        return _ParsedFile(path, data, error=exc)
+
+
 def _import_file(
     session: Session,
-    path: Path,
+    parsed: _ParsedFile,
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> FileOutcome:
-    try:
-        data = _read(path)
-    except UnreadableFile as exc:
-        return FileOutcome(str(path), "failed", error=str(exc))
-    try:
-        resources = parse_fhir_json(data, path.name)
-    except UnreadableFile as exc:
-        _keep_unparseable(session, path, data, str(exc))
-        return FileOutcome(str(path), "failed", error=str(exc))
+    path = parsed.path
+    if parsed.error is not None or parsed.data is None or parsed.resources is None:
+        if parsed.data is not None:  # readable but not parseable: keep the bytes anyway
+            _keep_unparseable(session, path, parsed.data, str(parsed.error))
+        return FileOutcome(str(path), "failed", error=str(parsed.error))
+    data, resources = parsed.data, parsed.resources
 
     conn = session.vault.conn
     counts = WriteCounts()

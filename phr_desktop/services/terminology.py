@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.normalise import normalise
-from phr_desktop.domain.records import Record
+from phr_desktop.domain.records import Code, Record, RecordKind
 from phr_desktop.resources import load_json
 
 
@@ -16,5 +16,13 @@ def aatd_pack() -> AatdPack:
     return AatdPack.from_mapping(load_json("valuesets", "aatd.json"))
 
 
+@lru_cache(maxsize=32768)
+def _tags(
+    kind: RecordKind, codes: tuple[Code, ...], title: str, value_text: str | None
+) -> frozenset[str]:
+    # Thousands of results share the same test, codes and title: classify each once.
+    return aatd_pack().tags_for(kind, codes, title, value_text)
+
+
 def normalise_resource(resource: dict[str, Any]) -> Record | None:
-    return normalise(resource, aatd_pack().tags_for)
+    return normalise(resource, _tags)

@@ -55,6 +55,9 @@ def open_database(path: Path, data_key: bytes, *, create: bool = False) -> Conne
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA temp_store = MEMORY")  # no temporary files outside the cipher
         conn.execute("PRAGMA busy_timeout = 2000")
+        # 64 MiB of page cache: imports touch index pages all over the file, and every page
+        # read again from disk must be decrypted and its HMAC checked again.
+        conn.execute("PRAGMA cache_size = -65536")
     except dbapi2.DatabaseError as exc:
         conn.close()
         raise VaultDamaged(_DAMAGED.format(path=path, why=exc)) from None

