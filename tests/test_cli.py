@@ -224,3 +224,11 @@ def test_help_names_every_documented_command() -> None:
         "reindex",
     ):
         assert command in result.stdout
+
+
+def test_a_profile_open_elsewhere_is_not_deleted(phr, profiles, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    phr("profile", "create", "mum")
+    with profiles.unlock("mum", passphrase=DEMO_PASSPHRASE):
+        code, _, err = phr("profile", "delete", "mum", "--yes")
+    assert code == 1 and "open in another window" in err
+    assert (data_dir / "profiles" / "mum" / "header.json").exists()

@@ -320,7 +320,6 @@ def _observation(r: _Reader) -> dict[str, Any]:
         kind = RecordKind.LAB_RESULT
     if not res.get("code"):
         r.flags.append("no code")
-    period = res.get("effectivePeriod")
     interpretation = first_of(res.get("interpretation"))
     interp_codes = codes_of(interpretation)
     value = _observation_value(r)
@@ -331,7 +330,7 @@ def _observation(r: _Reader) -> dict[str, Any]:
         "category": first_of(categories),
         "effective": r.date(
             res.get("effectiveDateTime"),
-            period.get("start") if isinstance(period, dict) else None,
+            r.get("effectivePeriod", "start"),
             res.get("effectiveInstant"),
             res.get("issued"),
         ),

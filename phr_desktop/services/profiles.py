@@ -8,15 +8,17 @@ import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
+from filelock import FileLock, Timeout
 from platformdirs import user_data_dir
 
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.session import Session
 from phr_desktop.vault.errors import VaultNotFound
 from phr_desktop.vault.files import make_private_dir
+from phr_desktop.vault.header import load_header
 from phr_desktop.vault.keyring_store import recall_data_key
 from phr_desktop.vault.keys import KdfParams
-from phr_desktop.vault.vault import HEADER_NAME, Vault
+from phr_desktop.vault.vault import HEADER_NAME, LOCK_NAME, Vault
 
 APP_NAME = "phr-desktop"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
@@ -73,8 +75,6 @@ class Profiles:
             known = ", ".join(self.names()) or "none yet"
             raise VaultNotFound(f"There is no profile named {name!r} (profiles: {known}).")
         if use_keyring and passphrase is None and recovery_key is None:
-            from phr_desktop.vault.header import load_header
-
             header = load_header(path / HEADER_NAME)
             data_key = recall_data_key(header.profile_id)
             if data_key is None:
@@ -92,15 +92,12 @@ class Profiles:
         trash = self.data_dir / "trash"
         make_private_dir(trash)
         target = trash / f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
-        # Holding the lock while moving stops a delete under an open window.
-        from filelock import FileLock, Timeout
-
-        lock = FileLock(path / "vault.lock", timeout=0)
-        try:
-            with lock:
-                shutil.move(str(path), str(target))
+        try:  # refuse while a window has it open (Windows cannot move an open lock file)
+            with FileLock(path / LOCK_NAME, timeout=0):
+                pass
         except Timeout:
             raise ServiceError(
                 f"Profile {name!r} is open in another window; close it before deleting."
             ) from None
+        shutil.move(str(path), str(target))
         return target

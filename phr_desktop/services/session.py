@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
@@ -77,9 +77,7 @@ class Session:
         source_name: str | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
-    ) -> Any:
-        from phr_desktop.services.importing import import_paths
-
+    ) -> ImportReport:
         return import_paths(
             self, paths, source_name=source_name, progress=progress, cancel=cancel or CancelToken()
         )
