@@ -375,6 +375,114 @@ def cmd_audit(args: argparse.Namespace) -> int:
     return EXIT_ERROR if report and not report.ok else EXIT_OK
 
 
+def cmd_connect(args: argparse.Namespace) -> int:
+    def show(url: str) -> None:
+        # On a line of its own so a script can drive the sign-in.
+        print(f"Open: {url}", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    with _session(args) as session:
+        connection = session.connections.connect(
+            args.fhir_base, client_id=args.client_id, name=args.name, open_url=show,
+            timeout=args.timeout,
+        )  # fmt: skip
+    if args.json:
+        _print_json(
+            {"name": connection.name, "patient": connection.patient_id, "scope": connection.scope}
+        )
+    else:
+        print(
+            f"Connected {connection.name!r} (patient {connection.patient_id}). Run `phr sync` "
+            "to fetch the records."
+        )
+    return EXIT_OK
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        statuses = session.connections.statuses()
+    out = [
+        {
+            "name": s.connection.name, "fhir_base": s.connection.fhir_base,
+            "status": s.connection.status, "patient": s.connection.patient_id,
+            "scope": s.connection.scope, "last_sync_at": s.connection.last_sync_at,
+            "last_error": s.connection.last_error, "token_expires_at": s.token_expires_at,
+            "records": s.records,
+            "types": {
+                t.resource_type: {"status": t.status, "detail": t.detail, "fetched": t.fetched,
+                                  "last_success_at": t.last_success_at}
+                for t in s.types.values()
+            },
+        }
+        for s in statuses
+    ]  # fmt: skip
+    if args.json:
+        _print_json(out)
+        return EXIT_OK
+    if not out:
+        print("No connections yet. Connect a provider with `phr connect FHIR_BASE`.")
+    for c in out:
+        print(
+            f"{c['name']}  [{c['status']}]  {c['records']} records, last sync "
+            f"{c['last_sync_at'] or 'never'}"
+        )
+        for rtype, t in sorted(c["types"].items()):
+            extra = f"  ({t['detail']})" if t["detail"] else ""
+            print(f"    {rtype:<22} {t['status']:<9} {t['fetched']:>6} fetched{extra}")
+    return EXIT_OK
+
+
+def cmd_disconnect(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        revoked = session.connections.disconnect(args.name, delete_data=args.delete_data)
+    kept = "Its records were deleted." if args.delete_data else "Its records are kept."
+    how = "access revoked at the provider" if revoked else "the provider offered no revocation"
+    print(f"Disconnected {args.name!r} ({how}). {kept}")
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    update, stop = _progress_printer(not args.json)
+    with _session(args) as session:
+        try:
+            reports = session.connections.sync(args.name, full=args.full, progress=update)
+        finally:
+            stop()
+    failed = any(r.failed or r.reconnect_needed for r in reports.values())
+    if args.json:
+        _print_json({
+            name: {
+                "counts": r.counts.as_dict(), "attachments": r.attachments,
+                "attachments_skipped": r.attachments_skipped, "marked_missing": r.marked_missing,
+                "reconnect_needed": r.reconnect_needed,
+                "types": [{"type": o.resource_type, "status": o.status, "fetched": o.fetched,
+                           "detail": o.detail} for o in r.outcomes],
+            }
+            for name, r in reports.items()
+        })  # fmt: skip
+    else:
+        if not reports:
+            print("No active connections to sync.")
+        for name, r in reports.items():
+            c = r.counts
+            print(
+                f"{name}: {c.new} new, {c.updated} updated, {c.unchanged} unchanged, "
+                f"{r.attachments} attachments"
+            )
+            for o in r.outcomes:
+                if o.status != "ok":
+                    print(f"    {o.resource_type}: {o.status} {o.detail}", file=sys.stderr)
+            if r.reconnect_needed:
+                print(
+                    f"    Reconnect {name!r}: `phr connect` again. Records are kept.",
+                    file=sys.stderr,
+                )
+    return EXIT_PARTIAL if failed else EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     update, stop = _progress_printer(not args.json)
     try:
@@ -492,6 +600,23 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("backup", cmd_vault_backup, "write an encrypted backup to an empty folder", vsub)
     p.add_argument("folder")
     command("demo", cmd_demo, "create (or refresh) the demo profile from resources/demo")
+    p = command("connect", cmd_connect, "connect a provider (SMART on FHIR sign-in)")
+    p.add_argument("fhir_base", help="the provider's FHIR base URL")
+    p.add_argument("--client-id", help="registered app id (default: from the endpoint directory)")
+    p.add_argument("--name", help="what to call this connection")
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the sign-in URL (a line starting 'Open: ') without opening a browser",
+    )
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
+    command("connections", cmd_connections, "list connections and their sync status")
+    p = command("disconnect", cmd_disconnect, "forget a connection (revoking its access)")
+    p.add_argument("name")
+    p.add_argument("--delete-data", action="store_true", help="also delete its records")
+    p = command("sync", cmd_sync, "fetch new and changed records from connected providers")
+    p.add_argument("name", nargs="?", help="one connection (default: all active)")
+    p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
     return parser
 
 

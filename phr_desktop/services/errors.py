@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phr_desktop.interop.errors import ImportError_, UnreadableFile
 from phr_desktop.services.tasks import Cancelled
+from phr_desktop.smart.errors import AuthorizationError, DiscoveryError, SyncError, TokenExpired
 from phr_desktop.vault.errors import (
     KeyringRefused,
     StorageFull,
@@ -21,15 +22,25 @@ class ServiceError(Exception):
     """A use case could not be carried out; the message says what to do."""
 
 
-USER_ERRORS: tuple[type[Exception], ...] = (VaultError, ImportError_, ServiceError, Cancelled)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    VaultError,
+    ImportError_,
+    SyncError,
+    ServiceError,
+    Cancelled,
+)
 
 __all__ = [
     "USER_ERRORS",
+    "AuthorizationError",
     "Cancelled",
+    "DiscoveryError",
     "ImportError_",
     "KeyringRefused",
     "ServiceError",
     "StorageFull",
+    "SyncError",
+    "TokenExpired",
     "TooManyAttempts",
     "UnreadableFile",
     "VaultBusy",

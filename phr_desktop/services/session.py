@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
+from phr_desktop.services.connections import ConnectionService
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
@@ -47,6 +49,12 @@ class Session:
         self.vault = vault
         self.store = RecordStore(vault.conn)
         self.queries = RecordQueries(vault.conn)
+        # Sync stores pages on this thread while its workers may renew tokens: one writer.
+        self.write_lock = threading.Lock()
+
+    @property
+    def connections(self) -> ConnectionService:
+        return ConnectionService(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 

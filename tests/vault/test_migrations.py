@@ -1,7 +1,8 @@
-"""Schema migrations: applied in order, backed up first, and a newer schema is refused."""
+"""Schema migrations: upgrades from every saved schema, backup first, rollback, refusal of newer."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -12,13 +13,40 @@ from phr_desktop.vault.keys import KdfParams
 from phr_desktop.vault.vault import Vault
 
 PASS = "passphrase for migrations"
+SAVED = Path(__file__).resolve().parent.parent / "data" / "vaults"
+SAVED_PASSPHRASES = {"schema1": "schema one passphrase"}
+
+
+def _version(vault: Vault) -> int:
+    return int(vault.conn.execute("PRAGMA user_version").fetchone()[0])
 
 
 def test_a_new_vault_is_at_the_latest_schema(tmp_path: Path) -> None:
     vault, _ = Vault.create(tmp_path / "p", PASS, KdfParams.minimum())
     with vault:
-        version = vault.conn.execute("PRAGMA user_version").fetchone()[0]
-    assert version == migrations.LATEST_VERSION
+        assert _version(vault) == migrations.LATEST_VERSION
+
+
+@pytest.mark.parametrize("saved", sorted(SAVED_PASSPHRASES))
+def test_a_saved_vault_of_every_released_schema_upgrades_with_its_data(
+    saved: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / saved
+    shutil.copytree(SAVED / saved, folder)
+    with Vault.unlock(folder, passphrase=SAVED_PASSPHRASES[saved]) as vault:
+        assert _version(vault) == migrations.LATEST_VERSION
+        assert vault.conn.execute("SELECT count(*) FROM records").fetchone()[0] == 436
+        note = vault.conn.execute("SELECT text FROM notes WHERE record_id = 1").fetchone()
+        assert note == ("a note written under schema 1",)
+        assert vault.integrity_problems() == []
+        assert vault.audit.verify().ok
+    assert len(list(folder.glob("vault.before-v*.db"))) == 1  # backed up before upgrading
+
+
+def _add_migration(monkeypatch: pytest.MonkeyPatch, sql: str) -> int:
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, sql])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", len(migrations.MIGRATIONS))
+    return len(migrations.MIGRATIONS)
 
 
 def test_an_upgrade_backs_up_first_and_keeps_the_data(
@@ -28,27 +56,22 @@ def test_an_upgrade_backs_up_first_and_keeps_the_data(
     vault, _ = Vault.create(folder, PASS, KdfParams.minimum())
     with vault:
         vault.conn.execute("INSERT INTO settings VALUES ('kept', 'yes')")
-    # A future schema 2, as a later release would ship it.
-    monkeypatch.setattr(
-        migrations,
-        "MIGRATIONS",
-        [*migrations.MIGRATIONS, "ALTER TABLE settings ADD COLUMN note TEXT;"],
-    )
-    monkeypatch.setattr(migrations, "LATEST_VERSION", len(migrations.MIGRATIONS))
+    before = migrations.LATEST_VERSION
+    after = _add_migration(monkeypatch, "ALTER TABLE settings ADD COLUMN note TEXT;")
     with Vault.unlock(folder, passphrase=PASS) as upgraded:
-        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert _version(upgraded) == after
         assert upgraded.conn.execute("SELECT value, note FROM settings").fetchall() == [
             ("yes", None)
         ]
-    (backup,) = folder.glob("vault.before-v2-*.db")
-    backup_folder = tmp_path / "restored"
-    backup_folder.mkdir()
-    backup.rename(backup_folder / "vault.db")
-    (backup_folder / "header.json").write_bytes((folder / "header.json").read_bytes())
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
-    monkeypatch.setattr(migrations, "LATEST_VERSION", 1)
-    with Vault.unlock(backup_folder, passphrase=PASS) as old:  # the backup is the old schema
-        assert old.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+    (backup,) = folder.glob(f"vault.before-v{after}-*.db")
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    backup.rename(restored / "vault.db")
+    (restored / "header.json").write_bytes((folder / "header.json").read_bytes())
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", before)
+    with Vault.unlock(restored, passphrase=PASS) as old:  # the backup has the old schema
+        assert _version(old) == before
 
 
 def test_a_failing_migration_rolls_back_and_leaves_the_old_schema(
@@ -56,20 +79,16 @@ def test_a_failing_migration_rolls_back_and_leaves_the_old_schema(
 ) -> None:
     folder = tmp_path / "p"
     Vault.create(folder, PASS, KdfParams.minimum())[0].close()
-    monkeypatch.setattr(
-        migrations,
-        "MIGRATIONS",
-        [*migrations.MIGRATIONS, "CREATE TABLE extra (x);\nINSERT INTO missing VALUES (1);"],
-    )
-    monkeypatch.setattr(migrations, "LATEST_VERSION", 2)
+    before = migrations.LATEST_VERSION
+    _add_migration(monkeypatch, "CREATE TABLE extra (x);\nINSERT INTO missing VALUES (1);")
     with pytest.raises(VaultError, match=r"rolled back.*as it was"):
         Vault.unlock(folder, passphrase=PASS)
-    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:1])
-    monkeypatch.setattr(migrations, "LATEST_VERSION", 1)
+    monkeypatch.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:before])
+    monkeypatch.setattr(migrations, "LATEST_VERSION", before)
     with Vault.unlock(folder, passphrase=PASS) as vault:
         tables = {r[0] for r in vault.conn.execute("SELECT name FROM sqlite_master")}
         assert "extra" not in tables
-        assert vault.conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert _version(vault) == before
 
 
 def test_a_vault_from_a_newer_release_is_refused_with_a_clear_message(tmp_path: Path) -> None:

@@ -13,9 +13,9 @@ import sqlcipher3
 
 from phr_desktop.vault.database import Connection, DatabaseError, transaction
 from phr_desktop.vault.errors import VaultError
-from phr_desktop.vault.migrations import m0001_initial
+from phr_desktop.vault.migrations import m0001_initial, m0002_connections
 
-MIGRATIONS: list[str] = [m0001_initial.SQL]
+MIGRATIONS: list[str] = [m0001_initial.SQL, m0002_connections.SQL]
 LATEST_VERSION = len(MIGRATIONS)
 
 

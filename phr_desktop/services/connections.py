@@ -1,0 +1,332 @@
+"""Use cases for SMART on FHIR connections: connect, list, sync, disconnect."""
+
+from __future__ import annotations
+
+import threading
+import webbrowser
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+import httpx
+
+from phr_desktop import __version__
+from phr_desktop.interop.fhir_json import parse_fhir_json
+from phr_desktop.resources import load_json
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
+from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.smart.discovery import SmartConfiguration, discover
+from phr_desktop.smart.errors import SyncError, TokenExpired
+from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
+from phr_desktop.smart.oauth import TokenSet, authorize, refresh
+from phr_desktop.smart.scopes import requested_scope
+from phr_desktop.smart.sync import SyncEngine, SyncReport
+from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens, TypeState
+from phr_desktop.vault.database import transaction
+from phr_desktop.vault.store import IncomingResource, now_iso
+
+if TYPE_CHECKING:
+    from phr_desktop.services.session import Session
+
+CLIENT_ID_EXTENSION = "https://phr-desktop.example/fhir/StructureDefinition/client-id"
+NOTE_EXTENSION = "https://phr-desktop.example/fhir/StructureDefinition/vendor-note"
+
+
+@dataclass(frozen=True)
+class DirectoryEntry:
+    name: str
+    fhir_base: str
+    client_id: str
+    note: str
+
+
+@dataclass(frozen=True)
+class ConnectionStatus:
+    connection: StoredConnection
+    types: dict[str, TypeState]
+    token_expires_at: float | None
+    records: int
+
+
+def endpoint_directory() -> list[DirectoryEntry]:
+    """The shipped directory of provider endpoints (resources/endpoints/endpoints.json)."""
+    out = []
+    for entry in load_json("endpoints", "endpoints.json").get("entry", []):
+        resource = entry.get("resource", {})
+        if resource.get("resourceType") != "Endpoint":
+            continue
+        ext = {e["url"]: e.get("valueString", "") for e in resource.get("extension", [])}
+        out.append(
+            DirectoryEntry(
+                name=resource.get("name", resource["address"]),
+                fhir_base=resource["address"],
+                client_id=ext.get(CLIENT_ID_EXTENSION, ""),
+                note=ext.get(NOTE_EXTENSION, ""),
+            )
+        )
+    return out
+
+
+def _same_base(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def new_http_client() -> httpx.Client:
+    """One client per connection: keep-alive, explicit timeouts, no telemetry headers."""
+    return httpx.Client(
+        timeout=httpx.Timeout(30.0, connect=10.0),
+        limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
+        headers={"User-Agent": f"phr-desktop/{__version__}"},
+        follow_redirects=True,
+    )
+
+
+def _config_from_stored(data: dict[str, Any]) -> SmartConfiguration:
+    return SmartConfiguration(
+        authorization_endpoint=data["authorization_endpoint"],
+        token_endpoint=data["token_endpoint"],
+        revocation_endpoint=data.get("revocation_endpoint"),
+        issuer=data.get("issuer"),
+    )
+
+
+def _config_to_stored(config: SmartConfiguration) -> dict[str, Any]:
+    return {
+        "authorization_endpoint": config.authorization_endpoint,
+        "token_endpoint": config.token_endpoint,
+        "revocation_endpoint": config.revocation_endpoint,
+        "issuer": config.issuer,
+    }
+
+
+def _parse_page(body: bytes, name: str) -> Sequence[IncomingResource]:
+    return parse_fhir_json(body, name)
+
+
+class ConnectionService:
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.conn = session.vault.conn
+        self.store = ConnectionStore(self.conn)
+
+    # --- connect ------------------------------------------------------------------------------
+
+    def connect(
+        self,
+        fhir_base: str,
+        *,
+        client_id: str | None = None,
+        name: str | None = None,
+        open_url: Callable[[str], None] = webbrowser.open,
+        timeout: float = 300.0,
+        cancel: CancelToken | None = None,
+    ) -> StoredConnection:
+        known = next((e for e in endpoint_directory() if _same_base(e.fhir_base, fhir_base)), None)
+        client_id = client_id or (known.client_id if known else "")
+        if not client_id:
+            raise ServiceError(
+                "This provider needs a registered app id: pass --client-id ID (see "
+                "resources/endpoints/README.md)."
+            )
+        name = name or (known.name if known else urlsplit(fhir_base).netloc or fhir_base)
+        if self.store.by_name(name):
+            raise ServiceError(f"A connection named {name!r} exists; disconnect it or pick --name.")
+        cancelled = cancel.event if cancel is not None else threading.Event()
+        with new_http_client() as http:
+            config = discover(http, fhir_base)
+            tokens = authorize(
+                http,
+                config,
+                client_id,
+                fhir_base,
+                requested_scope(config),
+                open_url,
+                timeout,
+                cancelled,
+            )
+        if not tokens.patient:
+            raise ServiceError(
+                "The provider signed you in but did not say whose record to read (no patient). "
+                "Nothing was stored."
+            )
+        with transaction(self.conn):
+            source_id = self.session.store.ensure_source("smart", name, {"fhir_base": fhir_base})
+            connection_id = self.store.add(
+                name, fhir_base, client_id, source_id, tokens.patient, tokens.scope,
+                _config_to_stored(config),
+            )  # fmt: skip
+            self.store.save_tokens(connection_id, _stored(tokens))
+            self.session.vault.audit.append("connect", connection=connection_id)
+        found = self.store.by_name(name)
+        assert found is not None
+        return found
+
+    # --- status -------------------------------------------------------------------------------
+
+    def statuses(self) -> list[ConnectionStatus]:
+        out = []
+        for c in self.store.all():
+            tokens = self.store.tokens(c.id)
+            records = self.conn.execute(
+                "SELECT count(*) FROM records WHERE source_id = ?", (c.source_id,)
+            ).fetchone()[0]
+            out.append(
+                ConnectionStatus(
+                    c, self.store.type_states(c.id), tokens.expires_at if tokens else None, records
+                )
+            )
+        return out
+
+    def _named(self, name: str) -> StoredConnection:
+        found = self.store.by_name(name)
+        if found is None:
+            names = ", ".join(c.name for c in self.store.all()) or "none yet"
+            raise ServiceError(f"There is no connection named {name!r} (connections: {names}).")
+        return found
+
+    # --- sync ---------------------------------------------------------------------------------
+
+    def sync(
+        self,
+        name: str | None = None,
+        *,
+        full: bool = False,
+        progress: ProgressCallback = no_progress,
+        cancel: CancelToken | None = None,
+    ) -> dict[str, SyncReport]:
+        targets = (
+            [self._named(name)] if name else [c for c in self.store.all() if c.status == "active"]
+        )
+        if name and targets[0].status != "active":
+            raise ServiceError(
+                f"{name!r} needs reconnecting before it can sync (status: {targets[0].status})."
+            )
+        cancel = cancel or CancelToken()
+        return {c.name: self._sync_one(c, full, progress, cancel) for c in targets}
+
+    def _sync_one(
+        self,
+        connection: StoredConnection,
+        full: bool,
+        progress: ProgressCallback,
+        cancel: CancelToken,
+    ) -> SyncReport:
+        stored = self.store.tokens(connection.id)
+        if stored is None:
+            raise ServiceError(f"{connection.name!r} has no sign-in stored; reconnect it.")
+        config = _config_from_stored(connection.smart_config)
+        write_lock = self.session.write_lock
+        tokens = TokenSet(
+            stored.access_token, stored.refresh_token, stored.expires_at, connection.scope,
+            connection.patient_id, stored.id_token,
+        )  # fmt: skip
+
+        with new_http_client() as http:
+
+            def renew(old: TokenSet) -> TokenSet:
+                new = refresh(http, config, connection.client_id, old)
+                # Stored before use, so a rotated refresh token survives a crash right after.
+                with write_lock, transaction(self.conn):
+                    self.store.save_tokens(connection.id, _stored(new))
+                return new
+
+            client = FhirClient(http, connection.fhir_base, TokenKeeper(tokens, renew))
+            engine = SyncEngine(
+                self.conn, connection, client, _parse_page, normalise_resource, write_lock
+            )
+            started = now_iso()
+            try:
+                report = engine.run(
+                    full,
+                    lambda done, total, message: progress(
+                        Progress(done, total, f"{connection.name}: {message}")
+                    ),
+                    lambda: cancel.cancelled,
+                )
+            except TokenExpired as exc:
+                self._mark_expired(connection, str(exc))
+                raise
+        with write_lock, transaction(self.conn):
+            fields: dict[str, Any] = {"last_sync_at": started}
+            fields["last_error"] = (
+                "; ".join(f"{o.resource_type}: {o.detail}" for o in report.failed) or None
+            )
+            if report.reconnect_needed:
+                fields["status"] = "expired"
+            if full and not report.failed:
+                fields["last_full_sync_started_at"] = started
+            self.store.update(connection.id, **fields)
+            self.session.vault.audit.append(
+                "sync", connection=connection.id, new=report.counts.new,
+                updated=report.counts.updated, failed_types=len(report.failed),
+            )  # fmt: skip
+        cancel.raise_if_cancelled()
+        return report
+
+    def _mark_expired(self, connection: StoredConnection, why: str) -> None:
+        with self.session.write_lock, transaction(self.conn):
+            self.store.update(connection.id, status="expired", last_error=why)
+
+    # --- disconnect ---------------------------------------------------------------------------
+
+    def disconnect(self, name: str, *, delete_data: bool = False) -> bool:
+        """Forget a connection (revoking its token where the server can); True if revoked."""
+        connection = self._named(name)
+        tokens = self.store.tokens(connection.id)
+        revoked = False
+        endpoint = connection.smart_config.get("revocation_endpoint")
+        if tokens and endpoint:
+            try:
+                with new_http_client() as http:
+                    token = tokens.refresh_token or tokens.access_token
+                    hint = "refresh_token" if tokens.refresh_token else "access_token"
+                    response = http.post(
+                        endpoint,
+                        data={
+                            "token": token,
+                            "token_type_hint": hint,
+                            "client_id": connection.client_id,
+                        },
+                    )
+                    revoked = response.status_code == 200
+            except httpx.HTTPError:
+                revoked = False
+        with transaction(self.conn):
+            self.store.drop_tokens(connection.id)
+            self.store.delete(connection.id)
+            if delete_data:
+                _delete_source_data(self.conn, connection.source_id)
+            self.session.vault.audit.append("disconnect", revoked=revoked, deleted_data=delete_data)
+        return revoked
+
+
+def _delete_source_data(conn: Any, source_id: int) -> None:
+    records = "SELECT id FROM records WHERE source_id = ?"
+    conn.execute(f"UPDATE notes SET record_id = NULL WHERE record_id IN ({records})", (source_id,))
+    conn.execute(f"DELETE FROM corrections WHERE record_id IN ({records})", (source_id,))
+    conn.execute(f"DELETE FROM search_index WHERE rowid IN ({records})", (source_id,))
+    conn.execute(f"DELETE FROM record_tags WHERE record_id IN ({records})", (source_id,))
+    conn.execute(
+        "DELETE FROM attachments WHERE raw_id IN "
+        "(SELECT id FROM raw_resources WHERE source_id = ?)",
+        (source_id,),
+    )
+    conn.execute("DELETE FROM records WHERE source_id = ?", (source_id,))
+    conn.execute("DELETE FROM raw_resources WHERE source_id = ?", (source_id,))
+
+
+def _stored(tokens: TokenSet) -> StoredTokens:
+    return StoredTokens(
+        tokens.access_token, tokens.refresh_token, tokens.expires_at, tokens.id_token
+    )
+
+
+__all__ = [
+    "ConnectionService",
+    "ConnectionStatus",
+    "DirectoryEntry",
+    "SyncError",
+    "endpoint_directory",
+]

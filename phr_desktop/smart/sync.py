@@ -1,0 +1,360 @@
+"""Sync one SMART connection: every readable resource type, paged, concurrent, resumable.
+
+Worker threads fetch pages (a few types at a time); the calling thread stores each page in
+its own transaction together with the checkpoint (the next page's URL), so an interrupted
+sync resumes where it stopped with nothing lost or stored twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+
+from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
+from phr_desktop.smart.fhir_client import FhirClient
+from phr_desktop.smart.scopes import readable_types
+from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
+from phr_desktop.vault.database import Connection, transaction
+from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, WriteCounts, now_iso
+
+PAGE_SIZE = 100
+WORKERS = 3
+INCREMENTAL_OVERLAP = timedelta(minutes=5)
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
+
+PageParser = Callable[[bytes, str], Sequence[IncomingResource]]
+ProgressReport = Callable[[int, int | None, str], None]
+
+
+@dataclass
+class TypeOutcome:
+    resource_type: str
+    status: str  # ok, skipped, failed, cancelled
+    fetched: int = 0
+    detail: str = ""
+
+
+@dataclass
+class SyncReport:
+    outcomes: list[TypeOutcome] = field(default_factory=list)
+    counts: WriteCounts = field(default_factory=WriteCounts)
+    attachments: int = 0
+    attachments_skipped: int = 0
+    marked_missing: int = 0
+    reconnect_needed: bool = False
+
+    @property
+    def failed(self) -> list[TypeOutcome]:
+        return [o for o in self.outcomes if o.status in ("failed", "cancelled")]
+
+
+@dataclass(frozen=True)
+class _Page:
+    resource_type: str
+    body: bytes
+    next_url: str | None
+
+
+@dataclass(frozen=True)
+class _Event:
+    kind: str  # page, done, refused, failed, restart_full
+    resource_type: str
+    page: _Page | None = None
+    detail: str = ""
+    url: str | None = None
+
+
+def _emit(events: queue.Queue[_Event], event: _Event, stop: threading.Event) -> None:
+    """Hand an event to the storing thread; give up quietly once the run is stopping."""
+    while not stop.is_set():
+        try:
+            events.put(event, timeout=0.2)
+            return
+        except queue.Full:
+            continue
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None
+
+
+def _attachment_urls(resource: dict[str, Any]) -> list[str]:
+    if resource.get("resourceType") == "DocumentReference":
+        attachments = [
+            c.get("attachment") for c in resource.get("content") or [] if isinstance(c, dict)
+        ]
+    else:
+        attachments = list(resource.get("presentedForm") or [])
+    return [
+        str(a["url"])
+        for a in attachments
+        if isinstance(a, dict) and a.get("url") and not a.get("data")
+    ]
+
+
+class SyncEngine:
+    def __init__(
+        self,
+        conn: Connection,
+        connection: StoredConnection,
+        client: FhirClient,
+        parse_page: PageParser,
+        normalise: Normaliser,
+        write_lock: threading.Lock,
+        page_size: int = PAGE_SIZE,
+        workers: int = WORKERS,
+    ) -> None:
+        self.conn = conn
+        self.connection = connection
+        self.client = client
+        self.parse_page = parse_page
+        self.normalise = normalise
+        self.write_lock = write_lock
+        self.page_size = page_size
+        self.workers = workers
+        self.store = RecordStore(conn)
+        self.connections = ConnectionStore(conn)
+
+    # --- planning ---------------------------------------------------------------------------
+
+    def _first_url(self, resource_type: str, since: str | None) -> str:
+        patient = self.connection.patient_id or ""
+        if resource_type == "Patient":
+            return f"Patient/{patient}"
+        params = {"patient": patient, "_count": str(self.page_size)}
+        if since:
+            params["_lastUpdated"] = f"gt{since}"
+        return f"{resource_type}?{urlencode(params)}"
+
+    def _plan(self, full: bool) -> dict[str, TypeState]:
+        states = self.connections.type_states(self.connection.id)
+        started = now_iso()
+        plan: dict[str, TypeState] = {}
+        for rtype in readable_types(self.connection.scope):
+            state = states.get(rtype)
+            if state and state.status in ("running", "failed", "cancelled") and state.resume_url:
+                plan[rtype] = replace(state, status="running", detail="")  # resume where it stopped
+                continue
+            incremental = not full and state is not None and state.last_success_at is not None
+            since = None
+            if incremental and rtype != "Patient" and state and state.last_success_at:
+                since_at = datetime.fromisoformat(state.last_success_at) - INCREMENTAL_OVERLAP
+                since = since_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+            plan[rtype] = TypeState(
+                resource_type=rtype,
+                status="running",
+                detail="",
+                resume_url=self._first_url(rtype, since),
+                run_started_at=started,
+                run_full=since is None,
+                fetched=0,
+                last_success_at=state.last_success_at if state else None,
+            )
+        with self.write_lock, transaction(self.conn):
+            for rtype, state in plan.items():
+                if state.run_full and state.fetched == 0:
+                    self.connections.clear_seen(self.connection.id, rtype)
+                self.connections.save_type_state(self.connection.id, state)
+        return plan
+
+    # --- fetching (worker threads) ----------------------------------------------------------
+
+    def _fetch_type(
+        self, state: TypeState, events: queue.Queue[_Event], stop: threading.Event
+    ) -> None:
+        url = state.resume_url
+        first_incremental = not state.run_full and state.fetched == 0
+        try:
+            while url and not stop.is_set():
+                try:
+                    response = self.client.get(url)
+                except ResourceRefused as refused:
+                    if first_incremental and refused.status == 400:
+                        # The server cannot filter by _lastUpdated: fall back to a full sync.
+                        url = self._first_url(state.resource_type, None)
+                        _emit(events, _Event("restart_full", state.resource_type, url=url), stop)
+                        first_incremental = False
+                        continue
+                    _emit(events, _Event("refused", state.resource_type, detail=str(refused)), stop)
+                    return
+                first_incremental = False
+                body = response.content
+                try:
+                    data = orjson.loads(body)
+                except orjson.JSONDecodeError:
+                    raise SyncError("the server sent a page that is not JSON") from None
+                next_url = _next_link(data) if data.get("resourceType") == "Bundle" else None
+                page = _Page(state.resource_type, body, next_url)
+                _emit(events, _Event("page", state.resource_type, page), stop)
+                url = next_url
+            _emit(events, _Event("done", state.resource_type), stop)
+        except TokenExpired as exc:
+            _emit(events, _Event("expired", state.resource_type, detail=str(exc)), stop)
+        except SyncError as exc:
+            _emit(events, _Event("failed", state.resource_type, detail=str(exc)), stop)
+
+    # --- storing (calling thread) -------------------------------------------------------------
+
+    def _store_page(self, state: TypeState, page: _Page, report: SyncReport) -> TypeState:
+        items = [
+            item
+            for item in self.parse_page(page.body, f"{page.resource_type} page")
+            if item.resource_type not in ("OperationOutcome", "Bundle")
+        ]
+        state = replace(state, resume_url=page.next_url, fetched=state.fetched + len(items))
+        with self.write_lock, transaction(self.conn):
+            report.counts.add(
+                self.store.write_resources(
+                    self.connection.source_id, None, items, self.normalise, self.connection.name
+                )
+            )
+            if state.run_full:
+                self.connections.mark_seen(
+                    self.connection.id, page.resource_type, [i.resource_id for i in items]
+                )
+            self.connections.save_type_state(self.connection.id, state)
+        if page.resource_type in ATTACHMENT_TYPES:
+            self._fetch_attachments(items, report)
+        return state
+
+    def _fetch_attachments(self, items: Sequence[IncomingResource], report: SyncReport) -> None:
+        for item in items:
+            for url in _attachment_urls(item.resource):
+                raw = self.conn.execute(
+                    "SELECT w.id, r.id FROM raw_resources w LEFT JOIN records r ON r.raw_id = w.id "
+                    "WHERE w.source_id = ? AND w.resource_type = ? AND w.resource_id = ? "
+                    "AND w.is_current = 1",
+                    (self.connection.source_id, item.resource_type, item.resource_id),
+                ).fetchone()
+                if (
+                    raw is None
+                    or self.conn.execute(
+                        "SELECT 1 FROM attachments WHERE raw_id = ? AND filename = ?", (raw[0], url)
+                    ).fetchone()
+                ):
+                    continue
+                try:
+                    fetched = self.client.get_binary(url, MAX_ATTACHMENT_BYTES)
+                except SyncError:
+                    report.attachments_skipped += 1
+                    continue
+                if fetched is None:
+                    report.attachments_skipped += 1  # over the size cap
+                    continue
+                data, content_type = fetched
+                with self.write_lock, transaction(self.conn):
+                    self.conn.execute(
+                        "INSERT INTO attachments (raw_id, record_id, filename, content_type, size, "
+                        "sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                        (
+                            raw[0], raw[1], url, content_type, len(data),
+                            hashlib.sha256(data).hexdigest(), data, now_iso(),
+                        ),
+                    )  # fmt: skip
+                report.attachments += 1
+
+    def _finish_type(self, state: TypeState, report: SyncReport) -> None:
+        with self.write_lock, transaction(self.conn):
+            if state.run_full:
+                report.marked_missing += self.connections.finish_full_sync(
+                    self.connection.id, self.connection.source_id, state.resource_type
+                )
+            self.connections.save_type_state(
+                self.connection.id,
+                replace(state, status="ok", resume_url=None, last_success_at=state.run_started_at),
+            )
+
+    def _set_status(self, state: TypeState, status: str, detail: str) -> None:
+        with self.write_lock, transaction(self.conn):
+            self.connections.save_type_state(
+                self.connection.id, replace(state, status=status, detail=detail)
+            )
+
+    # --- the run ------------------------------------------------------------------------------
+
+    def run(
+        self, full: bool, progress: ProgressReport, is_cancelled: Callable[[], bool]
+    ) -> SyncReport:
+        plan = self._plan(full)
+        report = SyncReport()
+        events: queue.Queue[_Event] = queue.Queue(maxsize=8)  # back-pressure on fast servers
+        stop = threading.Event()
+        pending = set(plan)
+        total = len(plan)
+        with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="phr-sync") as pool:
+            futures = {
+                pool.submit(self._fetch_type, state, events, stop): rtype
+                for rtype, state in plan.items()
+            }
+            try:
+                while pending and not stop.is_set():
+                    if is_cancelled():
+                        stop.set()
+                        break
+                    try:
+                        event = events.get(timeout=0.2)
+                    except queue.Empty:
+                        for future, rtype in futures.items():  # a worker died of a bug
+                            if future.done() and future.exception() and rtype in pending:
+                                event = _Event("failed", rtype, detail=str(future.exception()))
+                                break
+                        else:
+                            continue
+                    self._handle(event, plan, pending, report, stop)
+                    done = total - len(pending)
+                    fetched = plan[event.resource_type].fetched
+                    progress(done, total, f"{event.resource_type}: {fetched} fetched")
+            finally:
+                stop.set()  # workers drop what they have and end
+        for rtype in sorted(pending):
+            self._set_status(plan[rtype], "cancelled", "cancelled; the next sync goes on from here")
+            report.outcomes.append(TypeOutcome(rtype, "cancelled", plan[rtype].fetched))
+        report.outcomes.sort(key=lambda o: list(plan).index(o.resource_type))
+        return report
+
+    def _handle(
+        self,
+        event: _Event,
+        plan: dict[str, TypeState],
+        pending: set[str],
+        report: SyncReport,
+        stop: threading.Event,
+    ) -> None:
+        rtype = event.resource_type
+        state = plan[rtype]
+        if event.kind == "page" and event.page is not None:
+            plan[rtype] = self._store_page(state, event.page, report)
+        elif event.kind == "restart_full":
+            plan[rtype] = replace(state, run_full=True, resume_url=event.url)
+            with self.write_lock, transaction(self.conn):
+                self.connections.clear_seen(self.connection.id, rtype)
+                self.connections.save_type_state(self.connection.id, plan[rtype])
+        elif event.kind == "done":
+            self._finish_type(state, report)
+            pending.discard(rtype)
+            report.outcomes.append(TypeOutcome(rtype, "ok", state.fetched))
+        elif event.kind == "refused":
+            detail = f"skipped: {event.detail}"
+            self._set_status(replace(state, resume_url=None), "skipped", detail)
+            pending.discard(rtype)
+            report.outcomes.append(TypeOutcome(rtype, "skipped", state.fetched, detail))
+        elif event.kind in ("failed", "expired"):
+            self._set_status(state, "failed", event.detail)
+            pending.discard(rtype)
+            report.outcomes.append(TypeOutcome(rtype, "failed", state.fetched, event.detail))
+            if event.kind == "expired":
+                report.reconnect_needed = True
+                stop.set()
