@@ -291,3 +291,106 @@ def test_the_cli_prints_the_sign_in_url_for_scripts(
         if process.poll() is None:
             process.kill()
             process.wait(10)
+
+
+def test_document_attachments_are_fetched_into_the_vault_once(
+    profile: Session, start_smart_server, synthea_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    import base64
+
+    server = start_smart_server(synthea_seed)
+    report_text = b"Chest CT: basilar panlobular emphysema."
+    server.put_resource(
+        {
+            "resourceType": "Binary",
+            "id": "ct-report",
+            "contentType": "text/plain",
+            "data": base64.b64encode(report_text).decode(),
+        }
+    )
+    server.put_resource(
+        {
+            "resourceType": "DocumentReference",
+            "id": "ct-doc",
+            "status": "current",
+            "subject": {"reference": f"Patient/{server.patient}"},
+            "type": {"text": "CT report"},
+            "date": "2024-01-16T10:00:00Z",
+            "content": [{"attachment": {"contentType": "text/plain", "url": "Binary/ct-report"}}],
+        }
+    )
+    _connect(profile, server)
+    report = profile.connections.sync()["Local SMART"]
+    assert report.attachments >= 1
+    stored = profile.vault.conn.execute(
+        "SELECT a.data, a.content_type FROM attachments a JOIN raw_resources w ON w.id = a.raw_id "
+        "WHERE w.resource_id = 'ct-doc'"
+    ).fetchall()
+    assert [(bytes(d), t) for d, t in stored] == [(report_text, "text/plain")]
+    again = profile.connections.sync()["Local SMART"]
+    assert again.attachments == 0  # unchanged documents are not fetched again
+
+
+def test_tokens_about_to_expire_are_refreshed_before_use(
+    profile: Session, start_smart_server, synthea_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_smart_server(synthea_seed, access_ttl=30)  # inside the 60 s margin
+    _connect(profile, server)
+    before = profile.vault.conn.execute("SELECT refresh_token FROM tokens").fetchone()[0]
+    server.reset_stats()
+    report = profile.connections.sync()["Local SMART"]
+    assert not report.failed
+    after = profile.vault.conn.execute("SELECT refresh_token FROM tokens").fetchone()[0]
+    assert after != before
+    statuses = [r["status"] for r in server.stats()["recent"] if r["path"].startswith("/fhir")]
+    assert 401 not in statuses  # renewed ahead of time, not after a refusal
+
+
+def test_a_smart_v1_server_gets_v1_scopes_and_syncs(
+    profile: Session, start_smart_server, synthea_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_smart_server(synthea_seed, smart_version="v1")
+    connection = _connect(profile, server)
+    assert "patient/*.read" in connection.scope
+    report = profile.connections.sync()["Local SMART"]
+    assert not report.failed and report.counts.new > 0
+
+
+def test_cancelling_a_sync_stops_it_and_the_next_one_finishes(
+    profile: Session, start_smart_server, big_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from phr_desktop.services.errors import Cancelled
+    from phr_desktop.services.tasks import CancelToken, Progress
+
+    server = start_smart_server(big_seed)
+    _connect(profile, server)
+    token = CancelToken()
+
+    def progress(p: Progress) -> None:
+        if "Observation" in p.message:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        profile.connections.sync(progress=progress, cancel=token)
+    states = profile.connections.statuses()[0].types
+    assert any(s.status == "cancelled" for s in states.values())
+    report = profile.connections.sync()["Local SMART"]
+    assert not report.failed
+    full = profile.connections.sync(full=True)["Local SMART"]
+    assert full.counts.new == 0
+
+
+def test_disconnect_with_delete_data_removes_the_records_but_keeps_notes(
+    profile: Session, start_smart_server, synthea_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_smart_server(synthea_seed)
+    _connect(profile, server)
+    profile.connections.sync()
+    first = profile.records()[0]
+    profile.add_note(first.id, "asked the doctor about this")
+    profile.connections.disconnect("Local SMART", delete_data=True)
+    assert sum(profile.counts_by_kind().values()) == 0
+    assert profile.vault.conn.execute("SELECT count(*) FROM raw_resources").fetchone()[0] == 0
+    assert profile.vault.conn.execute("SELECT text FROM notes").fetchall() == [
+        ("asked the doctor about this",)
+    ]
