@@ -11,6 +11,8 @@ from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_ye
 from phr_desktop.services.connections import ConnectionService
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
+from phr_desktop.services.manual_entry import ManualEntries
+from phr_desktop.services.record_views import RecordViews
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
@@ -55,6 +57,14 @@ class Session:
     @property
     def connections(self) -> ConnectionService:
         return ConnectionService(self)
+
+    @property
+    def views(self) -> RecordViews:
+        return RecordViews(self)
+
+    @property
+    def entries(self) -> ManualEntries:
+        return ManualEntries(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -104,6 +114,27 @@ class Session:
         if found is None:
             raise ServiceError(f"There is no record {record_id} in this profile.")
         return found
+
+    def record_ids(self, record_filter: RecordFilter = NO_FILTER) -> list[int]:
+        return self.queries.record_ids(record_filter)
+
+    def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
+        return self.queries.records_by_ids(ids)
+
+    def source_systems(self) -> list[str]:
+        return self.queries.distinct_values("source_system")
+
+    def tags(self) -> list[str]:
+        return self.queries.tags()
+
+    def attachments(self, record_id: int) -> list[tuple[int, str, str, int]]:
+        return self.queries.attachments(record_id)
+
+    def attachment_data(self, attachment_id: int) -> bytes:
+        data = self.queries.attachment_data(attachment_id)
+        if data is None:
+            raise ServiceError(f"There is no attachment {attachment_id} in this profile.")
+        return data
 
     def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
         return self.queries.search(text, limit)

@@ -153,6 +153,74 @@ class RecordQueries:
             params.extend([f.limit, f.offset])
         return [_record_from_row(row) for row in self.conn.execute(sql, params)]
 
+    def record_ids(self, f: RecordFilter = NO_FILTER) -> list[int]:
+        """Only the ids, in timeline order: cheap even for 100,000 records (lazy views)."""
+        where, params = self._where(f)
+        sql = f"SELECT r.id FROM records r{where} ORDER BY r.sort_date DESC, r.id DESC"
+        return [row[0] for row in self.conn.execute(sql, params)]
+
+    def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
+        """The records for these ids, in the order given (unknown ids are left out)."""
+        found: dict[int, StoredRecord] = {}
+        for start in range(0, len(ids), 500):
+            chunk = list(ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for row in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM records r WHERE r.id IN ({marks})", chunk
+            ):
+                stored = _record_from_row(row)
+                found[stored.id] = stored
+        return [found[i] for i in ids if i in found]
+
+    def with_code_text(self, needle: str) -> list[StoredRecord]:
+        """Records whose codes JSON contains `needle` (a quoted code), oldest first."""
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records r WHERE instr(r.codes, ?) > 0 ORDER BY r.sort_date",
+            (needle,),
+        )
+        return [_record_from_row(row) for row in rows]
+
+    def same_day_or_encounter(
+        self, record_id: int, day: str | None, encounter: str | None
+    ) -> list[StoredRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records r WHERE r.id != ? AND ("
+            "(? IS NOT NULL AND substr(r.sort_date, 1, 10) = ?) OR "
+            "(? IS NOT NULL AND r.encounter_ref = ?)) ORDER BY r.sort_date LIMIT 200",
+            (record_id, day, day, encounter, encounter),
+        )
+        return [_record_from_row(row) for row in rows]
+
+    def distinct_values(self, column: str) -> list[str]:
+        if column not in ("source_system", "kind"):
+            raise ValueError(column)
+        rows = self.conn.execute(
+            f"SELECT DISTINCT {column} FROM records WHERE {column} IS NOT NULL ORDER BY {column}"
+        )
+        return [r[0] for r in rows]
+
+    def tags(self) -> list[str]:
+        return [
+            r[0] for r in self.conn.execute("SELECT DISTINCT tag FROM record_tags ORDER BY tag")
+        ]
+
+    def attachments(self, record_id: int) -> list[tuple[int, str, str, int]]:
+        """(id, file name, content type, size) of the files attached to a record."""
+        return list(
+            self.conn.execute(
+                "SELECT a.id, a.filename, a.content_type, a.size FROM attachments a "
+                "LEFT JOIN records r ON r.raw_id = a.raw_id "
+                "WHERE a.record_id = ?1 OR r.id = ?1 ORDER BY a.id",
+                (record_id,),
+            )
+        )
+
+    def attachment_data(self, attachment_id: int) -> bytes | None:
+        row = self.conn.execute(
+            "SELECT data FROM attachments WHERE id = ?", (attachment_id,)
+        ).fetchone()
+        return bytes(row[0]) if row else None
+
     def count(self, f: RecordFilter = NO_FILTER) -> int:
         where, params = self._where(f)
         return int(
