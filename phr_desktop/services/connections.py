@@ -18,6 +18,13 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.smart.discovery import SmartConfiguration, discover
+from phr_desktop.smart.dynamic_registration import (
+    DeviceRegistration,
+    RegistrationError,
+    offers_dynamic_registration,
+    register_device,
+    token_with_device_key,
+)
 from phr_desktop.smart.errors import SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, authorize, refresh
@@ -134,6 +141,8 @@ class ConnectionService:
         if self.store.by_name(name):
             raise ServiceError(f"A connection named {name!r} exists; disconnect it or pick --name.")
         cancelled = cancel.event if cancel is not None else threading.Event()
+        device: DeviceRegistration | None = None
+        registration_problem: str | None = None
         with new_http_client() as http:
             config = discover(http, fhir_base)
             tokens = authorize(
@@ -146,6 +155,14 @@ class ConnectionService:
                 timeout,
                 cancelled,
             )
+            if tokens.patient and offers_dynamic_registration(config):
+                try:
+                    device = register_device(http, config, client_id, tokens.access_token)
+                except RegistrationError as exc:
+                    registration_problem = (
+                        f"Registering this device with the provider failed ({exc}); the "
+                        "connection renews its sign-in with a refresh token instead."
+                    )
         if not tokens.patient:
             raise ServiceError(
                 "The provider signed you in but did not say whose record to read (no patient). "
@@ -158,7 +175,13 @@ class ConnectionService:
                 _config_to_stored(config),
             )  # fmt: skip
             self.store.save_tokens(connection_id, _stored(tokens))
-            self.session.vault.audit.append("connect", connection=connection_id)
+            if device is not None:
+                self.store.save_device_key(connection_id, device.client_id, device.private_jwk)
+            if registration_problem is not None:
+                self.store.update(connection_id, last_error=registration_problem)
+            self.session.vault.audit.append(
+                "connect", connection=connection_id, device_key=device is not None
+            )
         found = self.store.by_name(name)
         assert found is not None
         return found
@@ -223,16 +246,23 @@ class ConnectionService:
             connection.patient_id, stored.id_token,
         )  # fmt: skip
 
+        stored_key = self.store.device_key(connection.id)
+        device = DeviceRegistration(*stored_key) if stored_key else None
+
         with new_http_client() as http:
 
             def renew(old: TokenSet) -> TokenSet:
-                new = refresh(http, config, connection.client_id, old)
+                if device is not None:  # the device key signs for a new access token
+                    new = token_with_device_key(http, config, device, old)
+                else:
+                    new = refresh(http, config, connection.client_id, old)
                 # Stored before use, so a rotated refresh token survives a crash right after.
                 with write_lock, transaction(self.conn):
                     self.store.save_tokens(connection.id, _stored(new))
                 return new
 
-            client = FhirClient(http, connection.fhir_base, TokenKeeper(tokens, renew))
+            keeper = TokenKeeper(tokens, renew, renews_without_refresh_token=device is not None)
+            client = FhirClient(http, connection.fhir_base, keeper)
             engine = SyncEngine(
                 self.conn, connection, client, _parse_page, normalise_resource, write_lock
             )

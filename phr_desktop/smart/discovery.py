@@ -21,6 +21,8 @@ class SmartConfiguration:
     code_challenge_methods: tuple[str, ...] | None = None  # None: the server did not say
     scopes_supported: tuple[str, ...] = ()
     capabilities: tuple[str, ...] = ()
+    registration_endpoint: str | None = None  # RFC 7591; Epic's device-key registration
+    grant_types_supported: tuple[str, ...] = ()
     raw: dict[str, Any] = field(default_factory=dict, compare=False)
 
     @property
@@ -34,6 +36,10 @@ def _strings(value: Any) -> tuple[str, ...]:
     return tuple(v for v in value if isinstance(v, str)) if isinstance(value, list) else ()
 
 
+def _string(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _from_well_known(data: dict[str, Any]) -> SmartConfiguration:
     try:
         return SmartConfiguration(
@@ -44,6 +50,8 @@ def _from_well_known(data: dict[str, Any]) -> SmartConfiguration:
             code_challenge_methods=_strings(data.get("code_challenge_methods_supported")),
             scopes_supported=_strings(data.get("scopes_supported")),
             capabilities=_strings(data.get("capabilities")),
+            registration_endpoint=_string(data.get("registration_endpoint")),
+            grant_types_supported=_strings(data.get("grant_types_supported")),
             raw=data,
         )
     except KeyError as missing:

@@ -26,12 +26,20 @@ class TokenKeeper:
     """Hands out the current access token and refreshes it once for all threads.
 
     `refresh` is called with the token set to renew and must return (and durably store) the
-    new one; it runs under this keeper's lock, so concurrent 401s cause one refresh.
+    new one; it runs under this keeper's lock, so concurrent 401s cause one refresh. Renewal
+    ahead of expiry needs a refresh token, unless `renews_without_refresh_token` (a device key).
     """
 
-    def __init__(self, tokens: TokenSet, refresh: Callable[[TokenSet], TokenSet]) -> None:
+    def __init__(
+        self,
+        tokens: TokenSet,
+        refresh: Callable[[TokenSet], TokenSet],
+        *,
+        renews_without_refresh_token: bool = False,
+    ) -> None:
         self._tokens = tokens
         self._refresh = refresh
+        self._renews_without_refresh_token = renews_without_refresh_token
         self._lock = threading.Lock()
 
     @property
@@ -46,7 +54,9 @@ class TokenKeeper:
 
     def refresh_if_expiring(self, margin: float = 60.0) -> None:
         token = self._tokens
-        if token.expires_within(margin) and token.refresh_token:
+        if token.expires_within(margin) and (
+            token.refresh_token or self._renews_without_refresh_token
+        ):
             self.refresh_after(token.access_token)
 
 

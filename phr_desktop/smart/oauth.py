@@ -110,7 +110,13 @@ def check_callback(
     return code
 
 
-def _token_request(client: httpx.Client, endpoint: str, form: dict[str, str]) -> dict[str, Any]:
+def token_request(
+    client: httpx.Client,
+    endpoint: str,
+    form: dict[str, str],
+    expired_errors: frozenset[str] = frozenset(),
+) -> dict[str, Any]:
+    """POST a token request; an OAuth error in `expired_errors` means the patient must reconnect."""
     try:
         response = client.post(endpoint, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
@@ -123,7 +129,7 @@ def _token_request(client: httpx.Client, endpoint: str, form: dict[str, str]) ->
         data = {}
     if response.status_code != 200:
         error = data.get("error") if isinstance(data, dict) else None
-        if error == "invalid_grant" and form.get("grant_type") == "refresh_token":
+        if error in expired_errors:
             raise TokenExpired(
                 "The provider no longer accepts this connection's sign-in. Reconnect to go on "
                 "syncing; your records are kept."
@@ -144,7 +150,7 @@ def exchange_code(
     code: str,
     pending: PendingAuthorization,
 ) -> TokenSet:
-    data = _token_request(
+    data = token_request(
         client,
         config.token_endpoint,
         {
@@ -166,7 +172,7 @@ def refresh(
             "This connection's access has expired and the provider gave no way to renew it. "
             "Reconnect to go on syncing; your records are kept."
         )
-    data = _token_request(
+    data = token_request(
         client,
         config.token_endpoint,
         {
@@ -174,6 +180,7 @@ def refresh(
             "refresh_token": tokens.refresh_token,
             "client_id": client_id,
         },
+        expired_errors=frozenset({"invalid_grant"}),
     )
     return token_set_from_response(data, previous=tokens)
 

@@ -26,6 +26,7 @@ class StoredConnection:
     last_sync_at: str | None
     last_full_sync_started_at: str | None
     last_error: str | None
+    dynamic_client_id: str | None = None  # set when a device key renews the sign-in
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ class TypeState:
 
 _CONNECTION_COLUMNS = (
     "id, name, fhir_base, client_id, source_id, patient_id, scope, status, smart_config, "
-    "created_at, last_sync_at, last_full_sync_started_at, last_error"
+    "created_at, last_sync_at, last_full_sync_started_at, last_error, dynamic_client_id"
 )
 
 
@@ -138,6 +139,23 @@ class ConnectionStore:
 
     def drop_tokens(self, connection_id: int) -> None:
         self.conn.execute("DELETE FROM tokens WHERE connection_id = ?", (connection_id,))
+
+    # --- device key (Epic-style dynamic client) -------------------------------------------------
+
+    def save_device_key(self, connection_id: int, dynamic_client_id: str, private_jwk: str) -> None:
+        """The private key is read back by `device_key` only: never part of StoredConnection,
+        which the UI shows and logs may print."""
+        self.conn.execute(
+            "UPDATE connections SET dynamic_client_id = ?, device_key = ? WHERE id = ?",
+            (dynamic_client_id, private_jwk, connection_id),
+        )
+
+    def device_key(self, connection_id: int) -> tuple[str, str] | None:
+        """(dynamic client id, private JWK JSON), or None when the connection has none."""
+        row = self.conn.execute(
+            "SELECT dynamic_client_id, device_key FROM connections WHERE id = ?", (connection_id,)
+        ).fetchone()
+        return (row[0], row[1]) if row and row[0] and row[1] else None
 
     # --- sync state ---------------------------------------------------------------------------
 

@@ -147,6 +147,12 @@ class SmartServer:
     def expire_refresh_tokens(self) -> int:
         return int(self._admin("POST", "expire-refresh-tokens")["expired"])
 
+    def dynamic_clients(self) -> list[dict[str, Any]]:
+        """The device-key clients registered (dynamic_registration=True): [{clientId, softwareId,
+        accountId, scope, createdAt, jwks}, …]."""
+        clients: list[dict[str, Any]] = self._admin("GET", "dynamic-clients")["clients"]
+        return clients
+
     def stats(self) -> dict[str, Any]:
         """{"total": n, "counts": {path: n}, "queries": ["/fhir/Type?query", …],
         "recent": [{method, path, query, status}, …]} for requests outside /_admin."""
@@ -177,7 +183,7 @@ def _options_to_args(options: dict[str, Any]) -> list[str]:
         flag = "--" + name.replace("_", "-")
         if name in ("smart_config", "pkce"):
             args += [] if value else [f"--no-{flag[2:]}"]
-        elif name in ("no_smart_config", "no_pkce", "verbose"):
+        elif name in ("no_smart_config", "no_pkce", "dynamic_registration", "verbose"):
             args += [flag] if value else []
         elif name == "rotate_refresh":
             args += [flag, "true" if value else "false"]
@@ -191,7 +197,8 @@ def _options_to_args(options: dict[str, Any]) -> list[str]:
 def launch_smart_server(directory: Path, node: str, seed: Path, **options: Any) -> SmartServer:
     """Start server.js and wait for its ready line. Options: access_ttl, refresh_ttl (seconds),
     rotate_refresh (bool), smart_version ("v1"/"v2"), smart_config / pkce (bool, default True;
-    or no_smart_config / no_pkce=True), verbose (requests logged to stderr)."""
+    or no_smart_config / no_pkce=True), dynamic_registration (Epic-style device-key clients and
+    the JWT bearer grant), verbose (requests logged to stderr)."""
     command = [node, "server.js", "--port", "0", "--seed", str(seed), *_options_to_args(options)]
     process = subprocess.Popen(
         command,

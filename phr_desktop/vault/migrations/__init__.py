@@ -13,9 +13,9 @@ import sqlcipher3
 
 from phr_desktop.vault.database import Connection, DatabaseError, transaction
 from phr_desktop.vault.errors import VaultError
-from phr_desktop.vault.migrations import m0001_initial, m0002_connections
+from phr_desktop.vault.migrations import m0001_initial, m0002_connections, m0003_device_keys
 
-MIGRATIONS: list[str] = [m0001_initial.SQL, m0002_connections.SQL]
+MIGRATIONS: list[str] = [m0001_initial.SQL, m0002_connections.SQL, m0003_device_keys.SQL]
 LATEST_VERSION = len(MIGRATIONS)
 
 

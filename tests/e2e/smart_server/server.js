@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // A real SMART on FHIR server for phr-desktop's end-to-end tests, on 127.0.0.1 only:
 //   node server.js --port 0 --seed BUNDLE.json [--access-ttl S] [--refresh-ttl S]
-//     [--rotate-refresh true|false] [--smart-version v1|v2] [--no-smart-config] [--no-pkce] [--verbose]
+//     [--rotate-refresh true|false] [--smart-version v1|v2] [--no-smart-config] [--no-pkce]
+//     [--dynamic-registration] [--verbose]
 // When ready it prints one JSON line to stdout; it exits on SIGTERM, SIGINT or stdin EOF (pipe).
 import { fstatSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -9,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 import { Faults, Stats, handleAdmin, sendFault } from './lib/admin.js';
+import { handleRegistration } from './lib/dynamic_registration.js';
 import { handleFhir, outcome, sendJson } from './lib/fhir_api.js';
 import {
   CLIENT_ID,
@@ -31,6 +33,7 @@ function parseOptions(argv) {
       'smart-version': { type: 'string', default: 'v2' },
       'no-smart-config': { type: 'boolean', default: false },
       'no-pkce': { type: 'boolean', default: false },
+      'dynamic-registration': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -51,6 +54,7 @@ function parseOptions(argv) {
     smartVersion: values['smart-version'],
     smartConfig: !values['no-smart-config'],
     pkce: !values['no-pkce'],
+    dynamicRegistration: values['dynamic-registration'],
     verbose: values.verbose,
   };
 }
@@ -74,7 +78,7 @@ async function main() {
   const fhirBase = `${origin}/fhir`;
   const issuer = `${origin}/oidc`;
 
-  const { provider, accounts } = createProvider({ issuer, fhirBase, patientId: store.patientId, options });
+  const { provider, accounts, dynamicClients } = createProvider({ issuer, fhirBase, patientId: store.patientId, options });
   const oidc = provider.callback();
   const faults = new Faults();
   const stats = new Stats();
@@ -83,7 +87,7 @@ async function main() {
     fhirBase,
     issuer,
     options,
-    authenticate: (req) => lookupAccessToken(provider, accounts, req.headers.authorization),
+    authenticate: (req) => lookupAccessToken(provider, accounts, req.headers.authorization, dynamicClients),
     get refusedTypes() {
       return faults.refusedTypes;
     },
@@ -93,7 +97,7 @@ async function main() {
     const url = new URL(req.url, origin);
     const path = url.pathname;
     if (options.verbose) process.stderr.write(`${req.method} ${req.url}\n`);
-    if (path === '/_admin' || path.startsWith('/_admin/')) return handleAdmin({ store, faults, stats }, req, res, url);
+    if (path === '/_admin' || path.startsWith('/_admin/')) return handleAdmin({ store, faults, stats, dynamicClients }, req, res, url);
 
     stats.record(req, url, res);
     const fault = faults.take(req.method, path);
@@ -104,6 +108,9 @@ async function main() {
     if (fault?.delayMs) await sleep(fault.delayMs);
     if (fault?.status) return sendFault(res, path, fault);
 
+    if (options.dynamicRegistration && path === '/oidc/register') {
+      return handleRegistration({ provider, registry: dynamicClients, originalClientId: CLIENT_ID }, req, res);
+    }
     if (path === '/oidc' || path.startsWith('/oidc/')) {
       // Mounted like an Express sub-app: oidc-provider reads the prefix from originalUrl.
       if (req.method === 'GET') req.url = withConsentPromptForOffline(req.url);

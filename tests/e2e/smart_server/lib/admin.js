@@ -1,5 +1,6 @@
 // Test controls under /_admin (no auth: a loopback test server): injected faults, direct store
-// writes for incremental-sync tests, token expiry, and request statistics.
+// writes for incremental-sync tests, token expiry, request statistics, and the device-key clients
+// registered with --dynamic-registration.
 import { expireAccessTokens, expireRefreshTokens } from './oauth.js';
 import { outcome, sendJson } from './fhir_api.js';
 
@@ -106,7 +107,7 @@ async function readJson(req) {
   return text ? JSON.parse(text) : {};
 }
 
-// ctx: { store, faults, stats }
+// ctx: { store, faults, stats, dynamicClients }
 export async function handleAdmin(ctx, req, res, url) {
   const parts = url.pathname.split('/').filter(Boolean).slice(1); // after "_admin"
   const route = `${req.method} ${parts[0] ?? ''}`;
@@ -135,6 +136,8 @@ export async function handleAdmin(ctx, req, res, url) {
         return sendJson(res, 200, { expired: expireAccessTokens() }, {}, JSON_TYPE);
       case 'POST expire-refresh-tokens':
         return sendJson(res, 200, { expired: expireRefreshTokens() }, {}, JSON_TYPE);
+      case 'GET dynamic-clients':
+        return sendJson(res, 200, { clients: ctx.dynamicClients.describe() }, {}, JSON_TYPE);
       case 'GET stats':
         return sendJson(res, 200, ctx.stats.describe(), {}, JSON_TYPE);
       case 'DELETE stats':

@@ -2,6 +2,7 @@
 // read/search confined to the token's patient and scopes.
 import { randomUUID } from 'node:crypto';
 
+import { JWT_BEARER } from './dynamic_registration.js';
 import { asList, isKnownType } from './store.js';
 import { advertisedScopes, permits } from './scopes.js';
 
@@ -29,6 +30,7 @@ export function smartConfiguration({ issuer, options }) {
     options.smartVersion === 'v1' ? 'permission-v1' : 'permission-v2',
     'sso-openid-connect',
   ];
+  const registration = options.dynamicRegistration ? { registration_endpoint: `${issuer}/register` } : {};
   return {
     issuer,
     jwks_uri: `${issuer}/jwks`,
@@ -36,7 +38,8 @@ export function smartConfiguration({ issuer, options }) {
     token_endpoint: `${issuer}/token`,
     revocation_endpoint: `${issuer}/token/revocation`,
     introspection_endpoint: `${issuer}/token/introspection`,
-    grant_types_supported: ['authorization_code', 'refresh_token'],
+    ...registration,
+    grant_types_supported: ['authorization_code', 'refresh_token', ...(options.dynamicRegistration ? [JWT_BEARER] : [])],
     token_endpoint_auth_methods_supported: ['none'],
     response_types_supported: ['code'],
     code_challenge_methods_supported: options.pkce ? ['S256'] : [],

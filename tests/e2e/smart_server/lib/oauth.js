@@ -5,6 +5,7 @@ import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import Provider, { errors } from 'oidc-provider';
 
 import { MemoryAdapter } from './adapter.js';
+import { DynamicClients, installJwtBearerGrant } from './dynamic_registration.js';
 import { acceptedScopes } from './scopes.js';
 
 export const CLIENT_ID = 'phr-desktop-test';
@@ -90,6 +91,10 @@ export function createProvider({ issuer, fhirBase, patientId, options }) {
     },
   });
 
+  // --dynamic-registration: device-key clients and their JWT bearer grant (none without it).
+  const dynamicClients = new DynamicClients();
+  if (options.dynamicRegistration) installJwtBearerGrant(provider, dynamicClients, `${issuer}/token`);
+
   provider.use(async (ctx, next) => {
     await next();
     // SMART launch context travels in the token response.
@@ -102,7 +107,7 @@ export function createProvider({ issuer, fhirBase, patientId, options }) {
     }
   });
 
-  return { provider, accounts };
+  return { provider, accounts, dynamicClients };
 }
 
 // oidc-provider drops offline_access unless prompt=consent, which SMART clients do not send:
@@ -119,12 +124,14 @@ export function withConsentPromptForOffline(rawUrl) {
   return `${url.pathname}${url.search}`;
 }
 
-// Resolves a Bearer token to { accountId, patientId, scope } or undefined.
-export async function lookupAccessToken(provider, accounts, header) {
+// Resolves a Bearer token to { accountId, patientId, scope } or undefined. Tokens of this app's
+// client are accepted, and those of the device-key clients registered under it.
+export async function lookupAccessToken(provider, accounts, header, dynamicClients) {
   const match = /^Bearer +([^\s]+)$/iu.exec(header ?? '');
   if (!match) return undefined;
   const token = await provider.AccessToken.find(match[1]);
-  if (!token || token.isExpired || token.clientId !== CLIENT_ID) return undefined;
+  if (!token || token.isExpired) return undefined;
+  if (token.clientId !== CLIENT_ID && !dynamicClients?.has(token.clientId)) return undefined;
   return { accountId: token.accountId, patientId: accounts.get(token.accountId), scope: token.scope ?? '' };
 }
 
