@@ -34,7 +34,9 @@ def test_a_schema_2_connection_upgrades_and_then_keeps_a_device_key(
             store.save_tokens(connection_id, StoredTokens("access", "refresh", 1.0, None))
 
     with Vault.unlock(folder, passphrase=PASS) as upgraded:
-        assert upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert (
+            upgraded.conn.execute("PRAGMA user_version").fetchone()[0] == migrations.LATEST_VERSION
+        )
         store = ConnectionStore(upgraded.conn)
         (connection,) = store.all()
         assert connection.dynamic_client_id is None

@@ -13,9 +13,19 @@ import sqlcipher3
 
 from phr_desktop.vault.database import Connection, DatabaseError, transaction
 from phr_desktop.vault.errors import VaultError
-from phr_desktop.vault.migrations import m0001_initial, m0002_connections, m0003_device_keys
+from phr_desktop.vault.migrations import (
+    m0001_initial,
+    m0002_connections,
+    m0003_device_keys,
+    m0004_tag_index,
+)
 
-MIGRATIONS: list[str] = [m0001_initial.SQL, m0002_connections.SQL, m0003_device_keys.SQL]
+MIGRATIONS: list[str] = [
+    m0001_initial.SQL,
+    m0002_connections.SQL,
+    m0003_device_keys.SQL,
+    m0004_tag_index.SQL,
+]
 LATEST_VERSION = len(MIGRATIONS)
 
 
