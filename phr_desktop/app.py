@@ -1,24 +1,32 @@
-"""`phr-desktop`: the desktop entry point."""
+"""`phr-desktop`: the desktop entry point (profile screen, or the demo profile with --demo)."""
 
 from __future__ import annotations
 
 import argparse
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
+from types import TracebackType
+from typing import TYPE_CHECKING
 
 from phr_desktop import __version__
-from phr_desktop.services.demo import open_demo
-from phr_desktop.services.errors import USER_ERRORS
-from phr_desktop.services.profiles import Profiles
+
+if TYPE_CHECKING:
+    from phr_desktop.services.session import Session
+    from phr_desktop.ui.main_window import MainWindow
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="phr-desktop", description="phr-desktop: your health record."
+        prog="phr-desktop",
+        description="phr-desktop: your health record, encrypted on this computer. Opens the "
+        "profile screen (choose, unlock or create a profile).",
     )
     parser.add_argument(
-        "--demo", action="store_true", help="open the demo profile (created on first use)"
+        "--demo",
+        action="store_true",
+        help="open the demo profile unlocked (a synthetic AATD patient, created on first use)",
     )
     parser.add_argument(
         "--data-dir", help="data folder (default: the per-user data folder; PHR_DATA_DIR)"
@@ -27,25 +35,59 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def open_demo_in(window: MainWindow) -> None:
+    """Create or refresh the demo profile in a worker, then show it unlocked."""
+    from phr_desktop.services.demo import open_demo
+
+    profiles = window.profiles
+
+    def run(progress, _cancel):  # type: ignore[no-untyped-def]
+        return open_demo(profiles, progress)
+
+    def opened(result: tuple[Session, bool]) -> None:
+        window.open_session(result[0])
+
+    window.runner.run(run, title="Opening the demo profile", on_success=opened, cancellable=False)
+
+
+def _install_excepthook(window: MainWindow) -> None:
+    """An exception escaping a Qt slot is a bug: show it, do not lose it on stderr only."""
+    previous = sys.excepthook
+
+    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
+        previous(kind, exc, tb)
+        exc.phr_traceback = "".join(traceback.format_exception(kind, exc, tb))  # type: ignore[attr-defined]
+        window.runner.present_error("phr-desktop", exc)
+
+    sys.excepthook = hook
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    from PySide6.QtWidgets import QApplication, QMessageBox
+    from PySide6.QtCore import Qt
+    from PySide6.QtGui import QGuiApplication
+    from PySide6.QtWidgets import QApplication
 
-    from phr_desktop.ui.placeholder import PlaceholderWindow
+    from phr_desktop.services.profiles import Profiles
+    from phr_desktop.ui.main_window import MainWindow
 
+    # Qt 6 scales for high DPI by itself; pass fractional factors (125 %, 150 %) through as is.
+    QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
+        Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
+    )
     app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("phr-desktop")
+    app.setOrganizationName("phr-desktop")
+    app.setApplicationVersion(__version__)
+    app.setApplicationDisplayName("phr-desktop")
+    if isinstance(app, QGuiApplication):
+        app.setDesktopFileName("phr-desktop")
     profiles = Profiles(Path(args.data_dir) if args.data_dir else None)
-    try:
-        if args.demo:
-            session, _created = open_demo(profiles)
-            with session:
-                window = PlaceholderWindow("Demo patient", session.counts_by_kind(), [])
-        else:
-            window = PlaceholderWindow("Profiles", None, profiles.names())
-    except USER_ERRORS as exc:
-        QMessageBox.critical(None, "phr-desktop", str(exc))
-        return 1
+    window = MainWindow(profiles)
+    _install_excepthook(window)
     window.show()
+    if args.demo:
+        open_demo_in(window)
     return int(app.exec())
 
 

@@ -1,0 +1,572 @@
+"""The dashboard: providers and their sync state, latest records, milestones, counts, search.
+
+Recent searches are kept in memory only: no health data is written outside the vault.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from PySide6.QtCore import QObject, QSize, Qt, QUrl, Signal
+from PySide6.QtGui import QDesktopServices
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QCompleter,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGridLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QListWidget,
+    QListWidgetItem,
+    QPushButton,
+    QStackedWidget,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from phr_desktop.services.connections import ConnectionStatus, endpoint_directory
+from phr_desktop.services.errors import USER_ERRORS, ServiceError
+from phr_desktop.services.session import RecordFilter, Session, StoredRecord
+from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
+from phr_desktop.ui import style
+from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.timeline_model import format_date, format_value
+from phr_desktop.ui.workers import TaskRunner
+
+PREVIEW_COUNT = 8
+RECENT_SEARCHES = 8
+SEARCH_LIMIT = 50
+_RECORD_ID = Qt.ItemDataRole.UserRole
+_STATUS_LABELS = {"active": "Connected", "expired": "Needs reconnecting"}
+
+
+def when(iso: str | None) -> str:
+    """A stored UTC instant as local date and time, minutes precision."""
+    if not iso:
+        return "Never"
+    try:
+        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
+    except ValueError:
+        return iso
+
+
+def record_line(stored: StoredRecord) -> str:
+    r = stored.record
+    value = format_value(r)
+    return "  ·  ".join(p for p in (format_date(r.effective), r.title, value) if p)
+
+
+_MilestoneRow = tuple[str, str, int | None, str]
+
+
+def milestone_rows(session: Session) -> list[_MilestoneRow]:
+    """(text, detail, first record id, its kind) per milestone; runs on a worker thread."""
+    milestones = session.milestones()
+    first_ids = [v.record_ids[0] for v in milestones if v.record_ids]
+    kinds = {s.id: s.record.kind.value for s in session.records_by_ids(first_ids)}
+    rows: list[_MilestoneRow] = []
+    for view in milestones:
+        m = view.milestone
+        first = view.record_ids[0] if view.record_ids else None
+        text = f"{format_date(m.date)}  ·  {m.title}"
+        rows.append((text, m.detail, first, kinds.get(first, "") if first else ""))
+    return rows
+
+
+class BrowserOpener(QObject):
+    """Opens a URL in the system browser from any thread (the signal is queued to the GUI)."""
+
+    requested = Signal(str)
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.requested.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
+
+    def __call__(self, url: str) -> None:
+        self.requested.emit(url)
+
+
+class ConnectDialog(QDialog):
+    """Asks which provider to connect: one from the directory or a FHIR base and app id."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Connect a provider")
+        layout = QVBoxLayout(self)
+        layout.addWidget(
+            style.muted(
+                "Your browser opens the provider's sign-in page. After you allow access, new "
+                "records are fetched with Sync now. Only the records you allow are read.",
+                self,
+            )
+        )
+        form = QFormLayout()
+        self.directory = QComboBox(self)
+        self.directory.setAccessibleName("Provider")
+        self.directory.addItem("Other: type the address", None)
+        for entry in endpoint_directory():
+            self.directory.addItem(entry.name, entry)
+        self.directory.currentIndexChanged.connect(self._chosen)
+        form.addRow("&Provider", self.directory)
+        self.fhir_base = QLineEdit(self)
+        self.fhir_base.setAccessibleName("FHIR base address")
+        self.fhir_base.setPlaceholderText("https://fhir.example.org/api/FHIR/R4")
+        form.addRow("FHIR &address", self.fhir_base)
+        self.client_id = QLineEdit(self)
+        self.client_id.setAccessibleName("App id (client id)")
+        self.client_id.setPlaceholderText("Given by the provider when the app was registered")
+        form.addRow("App &id", self.client_id)
+        self.name = QLineEdit(self)
+        self.name.setAccessibleName("Connection name")
+        self.name.setPlaceholderText("Optional, e.g. City Hospital")
+        form.addRow("&Name", self.name)
+        layout.addLayout(form)
+        self.note = style.muted("", self)
+        layout.addWidget(self.note)
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        self.error.setAccessibleName("Error")
+        layout.addWidget(self.error)
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open sign-in page")
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
+
+    def _chosen(self) -> None:
+        entry = self.directory.currentData()
+        self.fhir_base.setText(entry.fhir_base if entry else "")
+        self.client_id.setText(entry.client_id if entry else "")
+        self.name.setText(entry.name if entry else "")
+        self.note.setText(entry.note if entry else "")
+
+    def values(self) -> tuple[str, str | None, str | None]:
+        return (
+            self.fhir_base.text().strip(),
+            self.client_id.text().strip() or None,
+            self.name.text().strip() or None,
+        )
+
+    def accept(self) -> None:
+        base = self.fhir_base.text().strip()
+        if not base.startswith(("https://", "http://")):
+            self.error.setText("Type the provider's FHIR address, starting with https://.")
+            return
+        super().accept()
+
+
+def _list(parent: QWidget, name: str) -> QListWidget:
+    widget = QListWidget(parent)
+    widget.setAccessibleName(name)
+    widget.setUniformItemSizes(True)
+    widget.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    return widget
+
+
+class Dashboard(QWidget):
+    recordActivated = Signal(int)
+    categoryActivated = Signal(str)
+    dataChanged = Signal()  # a sync or disconnect changed records: other views should refresh
+
+    def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
+        super().__init__(parent)
+        self.session: Session | None = session
+        self.runner = runner
+        self.open_url = BrowserOpener(self)
+        self.recent_searches: list[str] = []
+        self.setAccessibleName("Dashboard")
+        self._build()
+        self.refresh()
+
+    # --- layout -------------------------------------------------------------------------------
+
+    def _build(self) -> None:
+        grid = QGridLayout(self)
+        top = QHBoxLayout()
+        self.title = style.heading("", self, 1.6)
+        top.addWidget(self.title)
+        top.addStretch(1)
+        self.export_button = QPushButton("Export…", self)
+        self.share_button = QPushButton("Share…", self)
+        for button in (self.export_button, self.share_button):
+            button.setEnabled(False)
+            button.setToolTip(style.LATER_RELEASE)
+            button.setAccessibleDescription(style.LATER_RELEASE)
+            top.addWidget(button)
+        grid.addLayout(top, 0, 0, 1, 2)
+        grid.addWidget(self._search_box(), 1, 0)
+        grid.addWidget(self._connections_box(), 1, 1)
+        grid.addWidget(self._latest_box(), 2, 0)
+        grid.addWidget(self._milestones_box(), 2, 1)
+        grid.addWidget(self._counts_box(), 3, 0, 1, 2)
+        grid.setColumnStretch(0, 3)
+        grid.setColumnStretch(1, 2)
+        grid.setRowStretch(2, 1)
+
+    def _search_box(self) -> QGroupBox:
+        box = QGroupBox("Search", self)
+        layout = QVBoxLayout(box)
+        self.search = QLineEdit(box)
+        self.search.setAccessibleName("Quick search")
+        self.search.setPlaceholderText("Search records, notes and documents (Enter)")
+        self.search.setClearButtonEnabled(True)
+        self.search.returnPressed.connect(lambda: self.run_search(self.search.text()))
+        self.completer = QCompleter([], self.search)
+        self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.search.setCompleter(self.completer)
+        layout.addWidget(self.search)
+        self.recent_label = QLabel(box)
+        self.recent_label.setAccessibleName("Recent searches")
+        self.recent_label.setTextFormat(Qt.TextFormat.RichText)
+        self.recent_label.setWordWrap(True)
+        self.recent_label.linkActivated.connect(self._recent_clicked)
+        layout.addWidget(self.recent_label)
+        self.results = _list(box, "Search results")
+        self.results.itemActivated.connect(self._record_item_activated)
+        self.results.hide()
+        layout.addWidget(self.results)
+        return box
+
+    def _connections_box(self) -> QGroupBox:
+        box = QGroupBox("Connected providers", self)
+        layout = QVBoxLayout(box)
+        self.connections_stack = QStackedWidget(box)
+        self.no_connections = style.muted(
+            "No provider connected yet. Connect one to fetch your records from its patient "
+            "portal, or import FHIR files with File → Import.",
+            box,
+        )
+        self.no_connections.setAlignment(Qt.AlignmentFlag.AlignTop)
+        self.connections_stack.addWidget(self.no_connections)
+        self.connections = QTableWidget(0, 4, box)
+        self.connections.setAccessibleName("Connected providers")
+        self.connections.setHorizontalHeaderLabels(["Provider", "Status", "Last sync", "Records"])
+        self.connections.verticalHeader().hide()
+        self.connections.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.connections.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.connections.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        header = self.connections.horizontalHeader()
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        for column in (1, 2, 3):
+            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        self.connections.itemSelectionChanged.connect(self._update_buttons)
+        self.connections_stack.addWidget(self.connections)
+        layout.addWidget(self.connections_stack)
+        buttons = QHBoxLayout()
+        self.sync_button = QPushButton("S&ync now", box)
+        self.sync_button.setToolTip("Fetch new and changed records (all providers if none chosen)")
+        self.sync_button.clicked.connect(self.sync_clicked)
+        self.reconnect_button = QPushButton("&Reconnect", box)
+        self.reconnect_button.setToolTip("Sign in again at the chosen provider; records are kept")
+        self.reconnect_button.clicked.connect(self.reconnect_clicked)
+        self.disconnect_button = QPushButton("&Disconnect…", box)
+        self.disconnect_button.clicked.connect(self.disconnect_clicked)
+        self.connect_button = QPushButton("&Connect another…", box)
+        self.connect_button.clicked.connect(self.connect_clicked)
+        for button in (
+            self.sync_button, self.reconnect_button, self.disconnect_button, self.connect_button,
+        ):  # fmt: skip
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        layout.addLayout(buttons)
+        return box
+
+    def _latest_box(self) -> QGroupBox:
+        box = QGroupBox("Latest records", self)
+        layout = QVBoxLayout(box)
+        self.latest = _list(box, "Latest records")
+        self.latest.itemActivated.connect(self._record_item_activated)
+        layout.addWidget(self.latest)
+        return box
+
+    def _milestones_box(self) -> QGroupBox:
+        box = QGroupBox("Key milestones", self)
+        layout = QVBoxLayout(box)
+        self.milestones = _list(box, "Key milestones")
+        self.milestones.setWordWrap(True)
+        self.milestones.setUniformItemSizes(False)
+        self.milestones.itemActivated.connect(self._record_item_activated)
+        layout.addWidget(self.milestones)
+        return box
+
+    def _counts_box(self) -> QGroupBox:
+        box = QGroupBox("Records by category", self)
+        layout = QVBoxLayout(box)
+        self.counts = _list(box, "Records by category")
+        self.counts.setViewMode(QListWidget.ViewMode.ListMode)
+        self.counts.setFlow(QListWidget.Flow.LeftToRight)
+        self.counts.setWrapping(True)
+        self.counts.setResizeMode(QListWidget.ResizeMode.Adjust)
+        self.counts.setMovement(QListWidget.Movement.Static)
+        metrics = self.fontMetrics()
+        self.counts.setUniformItemSizes(False)  # labels differ in length; the grid aligns them
+        cell = QSize(
+            metrics.horizontalAdvance("Patient details: 00,000") + 48, metrics.height() * 2
+        )
+        self.counts.setGridSize(cell)
+        self.counts.setMinimumHeight(cell.height() * 2 + 8)
+        self.counts.setMaximumHeight(cell.height() * 3 + 8)
+        self.counts.itemActivated.connect(
+            lambda item: self.categoryActivated.emit(item.data(_RECORD_ID))
+        )
+        layout.addWidget(self.counts)
+        return box
+
+    # --- content ------------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        session = self.session
+        if session is None:
+            return
+        self.title.setText(f"Overview · {session.profile_name}")
+        self._fill_connections(session.connections.statuses())
+        self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
+        self.counts.clear()
+        for kind, count in sorted(session.counts_by_kind().items(), key=lambda kv: -kv[1]):
+            item = QListWidgetItem(kind_icon(kind), f"{kind_label(kind)}: {count:,}")
+            item.setData(_RECORD_ID, kind)
+            item.setToolTip(f"Show {kind_label(kind).lower()} records on the timeline")
+            self.counts.addItem(item)
+        self._load_milestones(session)  # last: the worker starts once this thread's reads are done
+
+    def _load_milestones(self, session: Session) -> None:
+        """Milestones read every diagnosis, drug and test: seconds on a large record, so a worker
+        computes them (read-only) while the rest of the window is already usable."""
+        self.milestones.clear()
+        self.milestones.addItem("Finding milestones…")
+
+        def find(_progress: ProgressCallback, _cancel: CancelToken) -> list[_MilestoneRow]:
+            return milestone_rows(session)
+
+        self.runner.run(
+            find,
+            title="Finding milestones",
+            on_success=lambda rows: self._fill_milestones(session, rows),
+            show_progress=False,
+        )
+
+    def _fill_milestones(self, session: Session, rows: list[_MilestoneRow]) -> None:
+        if self.session is not session:  # locked or switched meanwhile
+            return
+        self.milestones.clear()
+        for text, detail, record_id, kind in rows:
+            item = QListWidgetItem(text)
+            item.setToolTip(detail)
+            if record_id is not None:
+                item.setData(_RECORD_ID, record_id)
+                item.setIcon(kind_icon(kind))
+            self.milestones.addItem(item)
+        if not rows:
+            self.milestones.addItem("No milestones found yet.")
+
+    def _fill_connections(self, statuses: list[ConnectionStatus]) -> None:
+        self.connections.setRowCount(len(statuses))
+        for row, status in enumerate(statuses):
+            c = status.connection
+            cells = (
+                c.name,
+                _STATUS_LABELS.get(c.status, c.status.capitalize()),
+                when(c.last_sync_at),
+                f"{status.records:,}",
+            )
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                if column == 0:
+                    item.setData(_RECORD_ID, c.name)
+                    item.setToolTip(c.fhir_base)
+                if column == 1 and c.last_error:
+                    item.setToolTip(c.last_error)
+                if column == 3:
+                    item.setTextAlignment(
+                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+                    )
+                self.connections.setItem(row, column, item)
+        self.connections_stack.setCurrentWidget(
+            self.connections if statuses else self.no_connections
+        )
+        self._update_buttons()
+
+    @staticmethod
+    def _fill_records(target: QListWidget, records: list[StoredRecord]) -> None:
+        target.clear()
+        for stored in records:
+            item = QListWidgetItem(kind_icon(stored.record.kind.value), record_line(stored))
+            item.setData(_RECORD_ID, stored.id)
+            item.setToolTip(
+                f"{kind_label(stored.record.kind.value)} · {stored.record.source_system or ''}"
+            )
+            target.addItem(item)
+        if not records:
+            target.addItem("Nothing here yet.")
+
+    def clear(self) -> None:
+        """Forget everything shown (the app is locking)."""
+        self.session = None
+        for widget in (self.latest, self.milestones, self.counts, self.results):
+            widget.clear()
+        self.results.hide()
+        self.connections.setRowCount(0)
+        self.search.clear()
+        self.recent_searches.clear()
+        self._update_recent()
+        self.title.clear()
+
+    def focus_search(self) -> None:
+        self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.search.selectAll()
+
+    # --- search -------------------------------------------------------------------------------
+
+    def run_search(self, text: str) -> None:
+        text = text.strip()
+        if not text or self.session is None:
+            self.results.hide()
+            return
+        self.search.setText(text)
+        self._fill_records(self.results, self.session.search(text, SEARCH_LIMIT))
+        self.results.show()
+        if text in self.recent_searches:
+            self.recent_searches.remove(text)
+        self.recent_searches.insert(0, text)
+        del self.recent_searches[RECENT_SEARCHES:]
+        self._update_recent()
+
+    def _update_recent(self) -> None:
+        self.completer.model().setStringList(self.recent_searches)  # type: ignore[attr-defined]
+        links = " · ".join(
+            f'<a href="{i}">{escape(text)}</a>' for i, text in enumerate(self.recent_searches)
+        )
+        self.recent_label.setText(f"Recent: {links}" if links else "")
+        self.recent_label.setVisible(bool(links))
+
+    def _recent_clicked(self, link: str) -> None:
+        self.run_search(self.recent_searches[int(link)])
+
+    def _record_item_activated(self, item: QListWidgetItem) -> None:
+        record_id = item.data(_RECORD_ID)
+        if isinstance(record_id, int):
+            self.recordActivated.emit(record_id)
+
+    # --- connections --------------------------------------------------------------------------
+
+    def selected_connection(self) -> str | None:
+        rows = self.connections.selectionModel().selectedRows()
+        if not rows:
+            return None
+        item = self.connections.item(rows[0].row(), 0)
+        return str(item.data(_RECORD_ID)) if item else None
+
+    def _update_buttons(self) -> None:
+        has_rows = self.connections.rowCount() > 0
+        chosen = self.selected_connection() is not None
+        self.sync_button.setEnabled(has_rows)
+        self.reconnect_button.setEnabled(chosen)
+        self.disconnect_button.setEnabled(chosen)
+
+    def _after_change(self, _result: object = None) -> None:
+        self.refresh()
+        self.dataChanged.emit()
+
+    def sync_clicked(self) -> None:
+        session, name = self.session, self.selected_connection()
+        if session is None:
+            return
+
+        def sync(progress: ProgressCallback, cancel: CancelToken) -> object:
+            return session.connections.sync(name, progress=progress, cancel=cancel)
+
+        self.runner.run(
+            sync,
+            title=f"Syncing {name}" if name else "Syncing all providers",
+            on_success=self._after_change,
+            on_error=self._error_then_refresh,
+        )
+
+    def connect_clicked(self) -> None:
+        dialog = ConnectDialog(self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.accepted.connect(lambda: self.start_connect(*dialog.values()))
+        dialog.open()
+
+    def start_connect(self, fhir_base: str, client_id: str | None, name: str | None) -> None:
+        session, open_url = self.session, self.open_url
+        if session is None:
+            return
+
+        def connect(progress: ProgressCallback, cancel: CancelToken) -> object:
+            progress(Progress(0, None, "Sign in at the provider in your browser and allow access."))
+            return session.connections.connect(
+                fhir_base, client_id=client_id, name=name, open_url=open_url, cancel=cancel
+            )
+
+        self.runner.run(connect, title="Connecting", on_success=self._after_change)
+
+    def reconnect_clicked(self) -> None:
+        session, name = self.session, self.selected_connection()
+        if session is None or name is None:
+            return
+        found = next(
+            (s.connection for s in session.connections.statuses() if s.connection.name == name),
+            None,
+        )
+        if found is None:
+            return
+        base, client_id, open_url = found.fhir_base, found.client_id, self.open_url
+
+        def reconnect(progress: ProgressCallback, cancel: CancelToken) -> object:
+            # No in-place re-authorisation in services yet: forget the sign-in (records kept),
+            # then sign in again under the same name, which reuses the same source.
+            progress(Progress(0, None, "Sign in at the provider in your browser and allow access."))
+            session.connections.disconnect(name)
+            try:
+                return session.connections.connect(
+                    base, client_id=client_id, name=name, open_url=open_url, cancel=cancel
+                )
+            except USER_ERRORS as exc:
+                raise ServiceError(
+                    f"{exc} The old sign-in for {name} was removed; your records from it are "
+                    "kept. Use Connect another to sign in again."
+                ) from exc
+
+        self.runner.run(
+            reconnect,
+            title=f"Reconnecting {name}",
+            on_success=self._after_change,
+            on_error=self._error_then_refresh,
+        )
+
+    def disconnect_clicked(self) -> None:
+        session, name = self.session, self.selected_connection()
+        if session is None or name is None:
+            return
+        yes, delete_data = style.ask(
+            self,
+            "Disconnect",
+            f"Disconnect {name}? The app stops fetching from it and asks the provider to revoke "
+            "its sign-in. Records already fetched are kept unless you tick the box.",
+            "Also delete the records it brought",
+        )
+        if not yes:
+            return
+        self.runner.run(
+            lambda _p, _c: session.connections.disconnect(name, delete_data=delete_data),
+            title=f"Disconnecting {name}",
+            on_success=self._after_change,
+            cancellable=False,
+        )
+
+    def _error_then_refresh(self, exc: BaseException) -> bool:
+        self.refresh()  # a partial sync or a removed sign-in shows in the table
+        return False

@@ -1,0 +1,370 @@
+"""Dialogs for the patient's own entries: results, spirometry, medicines, conditions, notes, files.
+
+Each dialog checks what it can, lets the service decide the rest, and shows the service's
+message inline instead of closing; after acceptance `saved_ids` holds the new record ids.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPlainTextEdit,
+    QPushButton,
+    QRadioButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from phr_desktop.domain.records import parse_partial_date
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.session import Session
+from phr_desktop.ui.timeline_model import abnormal_colour, format_date, format_reference_range
+
+AUGMENTATION_PRODUCTS = ("Zemaira", "Prolastin-C Liquid", "Aralast NP", "Glassia")
+UPLOAD_FILTER = "PDF and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.heic)"
+CORRECTABLE_FIELDS = ("Value", "Unit", "Date", "Title", "Reference range", "Status", "Other")
+
+
+class _Invalid(ServiceError):
+    """A field the dialog itself refused; it gets the focus back."""
+
+    def __init__(self, message: str, widget: QWidget) -> None:
+        super().__init__(message)
+        self.widget = widget
+
+
+class _EntryDialog(QDialog):
+    """Form + inline error + Save/Cancel; subclasses implement `_save()`."""
+
+    def __init__(self, session: Session, title: str, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.session = session
+        self.saved_ids: list[int] = []
+        self.setWindowTitle(title)
+        self.setMinimumWidth(420)
+        self.form = QFormLayout()
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        self.error = QLabel(self)
+        self.error.setAccessibleName("Error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        self.error.hide()
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addLayout(self.form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+
+    # --- building blocks -----------------------------------------------------------------
+
+    def _line(self, label: str, placeholder: str = "", text: str = "") -> QLineEdit:
+        edit = QLineEdit(text, self)
+        edit.setPlaceholderText(placeholder)
+        edit.setAccessibleName(label.rstrip(":"))
+        self.form.addRow(label, edit)
+        return edit
+
+    def _date(self, label: str = "Date:") -> QLineEdit:
+        return self._line(label, "YYYY-MM-DD (or YYYY-MM, YYYY)", dt.date.today().isoformat())
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+
+    # --- checks --------------------------------------------------------------------------
+
+    @staticmethod
+    def _checked_date(edit: QLineEdit, what: str = "date") -> str:
+        text = edit.text().strip()
+        parsed = parse_partial_date(text)
+        if parsed is None:
+            raise _Invalid(f"The {what} “{text}” is not a date; use YYYY-MM-DD.", edit)
+        try:
+            start = (
+                dt.date.fromisoformat(parsed.day_text)
+                if parsed.day_text
+                else dt.date(parsed.year, parsed.month or 1, 1)
+            )
+        except ValueError:
+            raise _Invalid(f"The {what} “{text}” does not exist in the calendar.", edit) from None
+        if start > dt.date.today():
+            raise _Invalid(f"The {what} {format_date(parsed)} is in the future.", edit)
+        return parsed.text
+
+    @staticmethod
+    def _number(edit: QLineEdit, what: str, *, required: bool = True) -> float | None:
+        text = edit.text().strip().replace(",", ".")
+        if not text:
+            if required:
+                raise _Invalid(f"Enter the {what}.", edit)
+            return None
+        try:
+            return float(text)
+        except ValueError:
+            raise _Invalid(f"The {what} “{edit.text()}” is not a number.", edit) from None
+
+    # --- accept --------------------------------------------------------------------------
+
+    def accept(self) -> None:
+        try:
+            self.saved_ids = self._save()
+        except ServiceError as error:  # the message is for the patient; the dialog stays open
+            self.show_error(str(error))
+            if isinstance(error, _Invalid):
+                error.widget.setFocus()
+            return
+        super().accept()
+
+    def _save(self) -> list[int]:
+        raise NotImplementedError
+
+
+class LabResultDialog(_EntryDialog):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Add a test result", parent)
+        self.test_name = self._line("Test:", "e.g. Alpha-1 antitrypsin")
+        self.value = self._line("Result:", "e.g. 22")
+        self.unit = self._line("Unit:", "e.g. mg/dL")
+        self.date = self._date()
+        self.low = self._line("Range from:", "optional")
+        self.high = self._line("Range to:", "optional")
+        self.loinc = self._line("LOINC code:", "optional, e.g. 1825-9")
+
+    def _save(self) -> list[int]:
+        value = self._number(self.value, "result")
+        assert value is not None
+        return [
+            self.session.entries.add_lab_result(
+                self.test_name.text(), value, self.unit.text(), self._checked_date(self.date),
+                loinc=self.loinc.text().strip() or None,
+                low=self._number(self.low, "lower limit", required=False),
+                high=self._number(self.high, "upper limit", required=False),
+            )
+        ]  # fmt: skip
+
+
+class SpirometryDialog(_EntryDialog):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Add a breathing test (spirometry)", parent)
+        self.date = self._date()
+        self.fev1 = self._line("FEV1 (litres):", "e.g. 1.45")
+        self.fev1_percent = self._line("FEV1 % predicted:", "optional, e.g. 52")
+        self.fvc = self._line("FVC (litres):", "optional, e.g. 2.80")
+
+    def _save(self) -> list[int]:
+        fev1 = self._number(self.fev1, "FEV1")
+        assert fev1 is not None
+        if not 0 < fev1 <= 10:
+            raise _Invalid("FEV1 is in litres and lies between 0 and 10.", self.fev1)
+        return self.session.entries.add_spirometry(
+            self._checked_date(self.date), fev1,
+            fev1_percent_predicted=self._number(self.fev1_percent, "FEV1 %", required=False),
+            fvc_litres=self._number(self.fvc, "FVC", required=False),
+        )  # fmt: skip
+
+
+class MedicationDialog(_EntryDialog):
+    """A medicine taken, or (in infusion mode) one entry of the augmentation infusion log."""
+
+    def __init__(
+        self, session: Session, parent: QWidget | None = None, *, infusion: bool = False
+    ) -> None:
+        super().__init__(session, "Add a medication", parent)
+        self.as_medication = QRadioButton("A medicine I take", self)
+        self.as_infusion = QRadioButton("An augmentation infusion I had", self)
+        self.as_infusion.setAccessibleName("Infusion log entry")
+        group = QButtonGroup(self)
+        for button in (self.as_medication, self.as_infusion):
+            group.addButton(button)
+        modes = QHBoxLayout()
+        modes.addWidget(self.as_medication)
+        modes.addWidget(self.as_infusion)
+        self.form.addRow("Entry:", modes)
+        self.name = QComboBox(self)
+        self.name.setEditable(True)
+        self.name.setAccessibleName("Medicine")
+        self.name.lineEdit().setPlaceholderText("e.g. Tiotropium")
+        self.form.addRow("Medicine:", self.name)
+        self.date = self._date("Started:")
+        self.dose_text = self._line("Dose:", "optional, e.g. 18 mcg once a day")
+        self.dose = self._line("Dose:", "e.g. 60")
+        self.dose_unit = QComboBox(self)
+        self.dose_unit.setEditable(True)
+        self.dose_unit.addItems(["mg/kg", "mg", "g"])
+        self.dose_unit.setAccessibleName("Dose unit")
+        self.form.addRow("Dose unit:", self.dose_unit)
+        self.rxnorm = self._line("RxNorm code:", "optional")
+        group.buttonToggled.connect(lambda *_a: self._mode_changed())
+        (self.as_infusion if infusion else self.as_medication).setChecked(True)
+        self._mode_changed()
+
+    def _mode_changed(self) -> None:
+        infusion = self.as_infusion.isChecked()
+        self.setWindowTitle("Log an infusion" if infusion else "Add a medication")
+        current = self.name.currentText()
+        self.name.clear()
+        if infusion:
+            self.name.addItems(AUGMENTATION_PRODUCTS)
+        self.name.setCurrentText(current if current or not infusion else AUGMENTATION_PRODUCTS[0])
+        self.form.labelForField(self.date).setText("Given on:" if infusion else "Started:")
+        for widget, shown in (
+            (self.dose_text, not infusion), (self.rxnorm, not infusion),
+            (self.dose, infusion), (self.dose_unit, infusion),
+        ):  # fmt: skip
+            self.form.setRowVisible(widget, shown)
+
+    def _save(self) -> list[int]:
+        date = self._checked_date(self.date)
+        if self.as_infusion.isChecked():
+            dose = self._number(self.dose, "dose")
+            assert dose is not None
+            unit = self.dose_unit.currentText().strip() or "mg/kg"
+            return [self.session.entries.add_infusion(self.name.currentText(), date, dose, unit)]
+        return [
+            self.session.entries.add_medication(
+                self.name.currentText(), date, dose=self.dose_text.text().strip() or None,
+                rxnorm=self.rxnorm.text().strip() or None,
+            )
+        ]  # fmt: skip
+
+
+class ConditionDialog(_EntryDialog):
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Add a condition", parent)
+        self.name = self._line("Condition:", "e.g. Asthma")
+        self.onset = self._date("Since:")
+        self.icd10 = self._line("ICD-10 code:", "optional, e.g. J45.909")
+        self.snomed = self._line("SNOMED CT code:", "optional")
+
+    def _save(self) -> list[int]:
+        return [
+            self.session.entries.add_condition(
+                self.name.text(), self._checked_date(self.onset, "onset date"),
+                icd10=self.icd10.text().strip() or None, snomed=self.snomed.text().strip() or None,
+            )
+        ]  # fmt: skip
+
+
+class NoteDialog(_EntryDialog):
+    """A note of the patient's own, standing alone on the timeline (not attached to a record)."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Write a note", parent)
+        self.title = self._line("Title:", "", "My note")
+        self.date = self._date()
+        self.text = QPlainTextEdit(self)
+        self.text.setAccessibleName("Note")
+        self.text.setPlaceholderText("What happened, how you felt, questions for your clinician…")
+        self.text.setTabChangesFocus(True)
+        self.form.addRow("Note:", self.text)
+
+    def _save(self) -> list[int]:
+        return [
+            self.session.entries.add_note(
+                self.text.toPlainText(),
+                self._checked_date(self.date),
+                self.title.text().strip() or "My note",
+            )
+        ]
+
+
+class UploadDialog(_EntryDialog):
+    """Keep a PDF or an image (a letter, a scan) in the vault."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Add a document", parent)
+        self.path = QLineEdit(self)
+        self.path.setAccessibleName("File")
+        self.path.setPlaceholderText("A PDF or an image")
+        self.browse = QPushButton("Browse…", self)
+        self.browse.setAccessibleName("Choose a file")
+        self.browse.clicked.connect(self._choose)
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(self.browse)
+        self.form.addRow("File:", row)
+        self.title = self._line("Title:", "e.g. Clinic letter")
+        self.date = self._date()
+
+    def _choose(self) -> None:
+        chosen, _ = QFileDialog.getOpenFileName(self, "Choose a document", "", UPLOAD_FILTER)
+        if chosen:
+            self.set_file(Path(chosen))
+
+    def set_file(self, path: Path) -> None:
+        self.path.setText(str(path))
+        if not self.title.text().strip():
+            self.title.setText(path.stem.replace("_", " ").replace("-", " ").strip())
+
+    def _save(self) -> list[int]:
+        text = self.path.text().strip()
+        if not text:
+            raise _Invalid("Choose a file to add.", self.path)
+        date = self._checked_date(self.date)
+        return [self.session.entries.upload_document(Path(text), self.title.text(), date)]
+
+
+class CorrectionDialog(_EntryDialog):
+    """“This is wrong”: the correction is kept beside the record, which stays as it came."""
+
+    def __init__(self, session: Session, record_id: int, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Correct this record", parent)
+        self.record_id = record_id
+        self.stored = session.record(record_id)
+        source = self.stored.record.source_system or "its source"
+        intro = QLabel(
+            f"“{self.stored.record.title}” stays as {source} sent it; "
+            "your correction is shown beside it.",
+            self,
+        )
+        intro.setWordWrap(True)
+        self.form.addRow(intro)
+        self.field = QComboBox(self)
+        self.field.setEditable(True)
+        self.field.addItems(CORRECTABLE_FIELDS)
+        self.field.setAccessibleName("What is wrong")
+        self.form.addRow("What is wrong:", self.field)
+        self.current = QLabel(self)
+        self.current.setAccessibleName("Current value")
+        self.form.addRow("It says:", self.current)
+        self.value = self._line("It should be:", "the correct detail")
+        self.reason = self._line("Why (optional):", "e.g. the lab report says 1.45")
+        self.field.currentTextChanged.connect(self._show_current)
+        self._show_current(self.field.currentText())
+
+    def _show_current(self, field: str) -> None:
+        r = self.stored.record
+        value = r.value
+        current = {
+            "Value": (f"{value.value:g}" if value and value.value is not None else value.text or "")
+            if value
+            else "",
+            "Unit": value.unit or "" if value else "",
+            "Date": format_date(r.effective, with_time=True),
+            "Title": r.title,
+            "Reference range": format_reference_range(r),
+            "Status": r.status or "",
+        }.get(field, "")
+        self.current.setText(current or "—")
+
+    def _save(self) -> list[int]:
+        return [
+            self.session.entries.add_correction(
+                self.record_id, self.field.currentText(), self.value.text(), self.reason.text()
+            )
+        ]

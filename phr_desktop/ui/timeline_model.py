@@ -1,0 +1,357 @@
+"""The timeline as a lazy tree (year → month → records) that holds ids and fetches rows in blocks.
+
+Like Anki's card browser, the model keeps only the ordered record ids; the rows on screen are
+read from the vault a block at a time and a bounded number of blocks stay cached, so 100,000
+records scroll smoothly and memory stays flat.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistentModelIndex, Qt
+from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
+
+from phr_desktop.domain.records import DatePrecision, PartialDate, Record
+from phr_desktop.services.session import RecordFilter, Session, StoredRecord
+from phr_desktop.ui.kind_icons import kind_icon, kind_label
+
+RecordIdRole = Qt.ItemDataRole.UserRole + 1
+COLUMNS = ("Date", "Title", "Value", "Kind", "Source")
+BLOCK_SIZE = 256
+MAX_CACHED_BLOCKS = 24
+
+_RECORD_FLAG = 1 << 40  # internalId of a record row: flag | year index << 8 | month index
+_ABNORMAL_CODES = {
+    "h": "high", "hh": "high", "hu": "high", ">": "high", "high": "high",
+    "l": "low", "ll": "low", "lu": "low", "<": "low", "low": "low",
+    "a": "abnormal", "aa": "abnormal", "abnormal": "abnormal", "critical": "abnormal",
+    "pos": "abnormal", "positive": "abnormal", "det": "abnormal", "detected": "abnormal",
+}  # fmt: skip
+_FLAG_MARKS = {"high": " ↑", "low": " ↓", "abnormal": " !"}
+AnyIndex = QModelIndex | QPersistentModelIndex
+_ROOT = QModelIndex()
+
+
+# --- presentation helpers shared by the timeline and the record detail -------------------------
+
+
+def format_date(date: PartialDate | None, *, with_time: bool = False) -> str:
+    """A date as precise as the source gave it: "2015", "Mar 2015", "2015-03-04"."""
+    if date is None:
+        return "No date"
+    if date.precision is DatePrecision.YEAR:
+        return date.text[:4]
+    if date.precision is DatePrecision.MONTH:
+        return f"{calendar.month_abbr[date.month or 1]} {date.text[:4]}"
+    if date.precision is DatePrecision.INSTANT and with_time:
+        return f"{date.text[:10]} {date.text[11:16]}"
+    return date.text[:10]
+
+
+def format_number(value: float) -> str:
+    return f"{value:g}"
+
+
+def format_value(record: Record) -> str:
+    value = record.value
+    if value is None:
+        return ""
+    shown = format_number(value.value) if value.value is not None else (value.text or "")
+    return f"{shown} {value.unit}".strip() if value.unit and shown else shown
+
+
+def format_reference_range(record: Record) -> str:
+    rr = record.reference_range
+    if rr is None:
+        return ""
+    unit = f" {record.value.unit}" if record.value and record.value.unit else ""
+    if rr.low is not None and rr.high is not None:
+        return f"{format_number(rr.low)}–{format_number(rr.high)}{unit}"
+    if rr.low is not None:
+        return f"≥ {format_number(rr.low)}{unit}"
+    if rr.high is not None:
+        return f"≤ {format_number(rr.high)}{unit}"
+    return rr.text or ""
+
+
+def abnormal_flag(record: Record) -> str | None:
+    """ "high", "low" or "abnormal" from the interpretation, else from the reference range."""
+    if record.interpretation:
+        found = _ABNORMAL_CODES.get(record.interpretation.strip().lower())
+        if found:
+            return found
+    value, rr = record.value, record.reference_range
+    if value is None or value.value is None or rr is None:
+        return None
+    if rr.low is not None and value.value < rr.low:
+        return "low"
+    if rr.high is not None and value.value > rr.high:
+        return "high"
+    return None
+
+
+def abnormal_colour(palette: QPalette | None = None) -> QColor:
+    """A red that stays readable: darker on light backgrounds, lighter on dark ones."""
+    palette = palette or QGuiApplication.palette()
+    dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
+    return QColor("#ff8a80") if dark else QColor("#c62828")
+
+
+# --- the model ---------------------------------------------------------------------------------
+
+
+@dataclass
+class _Month:
+    label: str
+    count: int
+    offset: int  # where its records start in the flat id list
+
+
+@dataclass
+class _Year:
+    label: str
+    count: int
+    months: list[_Month]
+
+
+class TimelineModel(QAbstractItemModel):
+    """Year → month → record rows over `session.record_ids(filter)`, fetched in blocks."""
+
+    def __init__(self, session: Session | None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._session = session
+        self._filter = RecordFilter()
+        self._years: list[_Year] = []
+        self._ids: list[int] = []
+        self._blocks: OrderedDict[int, dict[int, StoredRecord]] = OrderedDict()
+        self._bold = QFont()
+        self._bold.setBold(True)
+
+    # --- public API ----------------------------------------------------------------------
+
+    def set_session(self, session: Session | None) -> None:
+        self._session = session
+        self.refresh()
+
+    def set_filter(self, record_filter: RecordFilter) -> None:
+        self._filter = record_filter
+        self.refresh()
+
+    def record_filter(self) -> RecordFilter:
+        return self._filter
+
+    def refresh(self) -> None:
+        """Re-read the buckets and ids (after an import, a sync, a new entry)."""
+        self.beginResetModel()
+        self._blocks.clear()
+        if self._session is None:
+            self._years, self._ids = [], []
+        else:
+            self._ids = self._session.record_ids(self._filter)
+            self._years = _build_years(self._session.timeline(self._filter), len(self._ids))
+        self.endResetModel()
+
+    def clear(self) -> None:
+        """Forget every id and cached row (the app is locking)."""
+        self.beginResetModel()
+        self._session = None
+        self._filter = RecordFilter()
+        self._years, self._ids = [], []
+        self._blocks.clear()
+        self.endResetModel()
+
+    def record_count(self) -> int:
+        return len(self._ids)
+
+    def cached_block_count(self) -> int:
+        return len(self._blocks)
+
+    def index_for_record(self, record_id: int) -> QModelIndex:
+        """The row of a record under the current filter (invalid when it is filtered out)."""
+        try:
+            pos = self._ids.index(record_id)
+        except ValueError:
+            return QModelIndex()
+        for y, year in enumerate(self._years):
+            for m, month in enumerate(year.months):
+                if month.offset <= pos < month.offset + month.count:
+                    return self.createIndex(pos - month.offset, 0, _RECORD_FLAG | y << 8 | m)
+        return QModelIndex()
+
+    def record_at(self, index: AnyIndex) -> StoredRecord | None:
+        pos = self._position(index)
+        return None if pos is None else self._fetch(pos)
+
+    # --- tree structure ------------------------------------------------------------------
+
+    def index(self, row: int, column: int, parent: AnyIndex = _ROOT) -> QModelIndex:
+        if not self.hasIndex(row, column, parent):
+            return QModelIndex()
+        if not parent.isValid():
+            return self.createIndex(row, column, 0)
+        pid = parent.internalId()
+        if pid == 0:  # parent is a year: a month row; its id names the year
+            return self.createIndex(row, column, parent.row() + 1)
+        if pid & _RECORD_FLAG:
+            return QModelIndex()
+        return self.createIndex(row, column, _RECORD_FLAG | (pid - 1) << 8 | parent.row())
+
+    def parent(self, index: AnyIndex = _ROOT) -> QModelIndex:  # type: ignore[override]
+        if not index.isValid():
+            return QModelIndex()
+        iid = index.internalId()
+        if iid == 0:
+            return QModelIndex()
+        if iid & _RECORD_FLAG:
+            year, month = (iid >> 8) & 0xFFFFFFFF, iid & 0xFF
+            return self.createIndex(month, 0, year + 1)
+        return self.createIndex(iid - 1, 0, 0)
+
+    def rowCount(self, parent: AnyIndex = _ROOT) -> int:
+        if not parent.isValid():
+            return len(self._years)
+        if parent.column() != 0:
+            return 0
+        pid = parent.internalId()
+        if pid == 0:
+            return len(self._years[parent.row()].months)
+        if pid & _RECORD_FLAG:
+            return 0
+        return self._years[pid - 1].months[parent.row()].count
+
+    def columnCount(self, parent: AnyIndex = _ROOT) -> int:
+        return len(COLUMNS)
+
+    def headerData(
+        self, section: int, orientation: Qt.Orientation, role: int = Qt.ItemDataRole.DisplayRole
+    ) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
+            return COLUMNS[section]
+        return None
+
+    def flags(self, index: AnyIndex) -> Qt.ItemFlag:
+        if not index.isValid():
+            return Qt.ItemFlag.NoItemFlags
+        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+
+    # --- data ----------------------------------------------------------------------------
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid():
+            return None
+        iid = index.internalId()
+        if not iid & _RECORD_FLAG:
+            return self._group_data(index, iid, role)
+        stored = self.record_at(index)
+        if stored is None:
+            return None
+        if role == RecordIdRole:
+            return stored.id
+        return _record_data(stored.record, index.column(), role, self._bold)
+
+    def _group_data(self, index: AnyIndex, iid: int, role: int) -> Any:
+        if iid == 0:
+            group: _Year | _Month = self._years[index.row()]
+        else:
+            group = self._years[iid - 1].months[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            if index.column() == 0:
+                return group.label
+            if index.column() == 1:
+                return f"{group.count:,} record{'s' if group.count != 1 else ''}"
+        if role == Qt.ItemDataRole.FontRole and iid == 0:
+            return self._bold
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return f"{group.label}: {group.count:,} records"
+        return None
+
+    def _position(self, index: AnyIndex) -> int | None:
+        if not index.isValid() or not index.internalId() & _RECORD_FLAG:
+            return None
+        iid = index.internalId()
+        month = self._years[(iid >> 8) & 0xFFFFFFFF].months[iid & 0xFF]
+        return month.offset + index.row()
+
+    def _fetch(self, pos: int) -> StoredRecord | None:
+        if self._session is None or not 0 <= pos < len(self._ids):
+            return None
+        block_no = pos // BLOCK_SIZE
+        block = self._blocks.get(block_no)
+        if block is None:
+            ids = self._ids[block_no * BLOCK_SIZE : (block_no + 1) * BLOCK_SIZE]
+            block = {s.id: s for s in self._session.records_by_ids(ids)}
+            self._blocks[block_no] = block
+            while len(self._blocks) > MAX_CACHED_BLOCKS:
+                self._blocks.popitem(last=False)
+        else:
+            self._blocks.move_to_end(block_no)
+        return block.get(self._ids[pos])
+
+
+def _record_data(record: Record, column: int, role: int, bold: QFont) -> Any:
+    if role == Qt.ItemDataRole.DisplayRole:
+        if column == 0:
+            return format_date(record.effective)
+        if column == 1:
+            return record.title
+        if column == 2:
+            flag = abnormal_flag(record)
+            return format_value(record) + (_FLAG_MARKS[flag] if flag else "")
+        if column == 3:
+            return kind_label(record.kind.value)
+        return record.source_system or ""
+    if role == Qt.ItemDataRole.DecorationRole and column == 0:
+        return kind_icon(record.kind.value)
+    if role == Qt.ItemDataRole.ToolTipRole:
+        return record_tooltip(record)
+    if role in (Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ForegroundRole) and column in (1, 2):
+        if abnormal_flag(record) is None:
+            return None
+        return bold if role == Qt.ItemDataRole.FontRole else abnormal_colour()
+    if role == Qt.ItemDataRole.AccessibleTextRole and column == 2:
+        flag = abnormal_flag(record)
+        return format_value(record) + (f", {flag}" if flag else "")
+    return None
+
+
+def record_tooltip(record: Record) -> str:
+    lines = [record.title, format_date(record.effective, with_time=True)]
+    if record.value:
+        flag = abnormal_flag(record)
+        lines.append(format_value(record) + (f" ({flag})" if flag else ""))
+    if record.reference_range:
+        lines.append(f"Reference range: {format_reference_range(record)}")
+    if record.source_system:
+        lines.append(f"From {record.source_system}")
+    lines.extend(f"⚠ {q}" for q in record.quality)
+    return "\n".join(lines)
+
+
+def _build_years(buckets: list[tuple[str, str | None, str, int]], total: int) -> list[_Year]:
+    """Buckets come newest first like the ids, so each month is one contiguous run of ids."""
+    years: list[_Year] = []
+    offset = 0
+    for year_text, month_text, _kind, count in buckets:
+        label = "No date" if year_text == "undated" else year_text
+        if not years or years[-1].label != label:
+            years.append(_Year(label, 0, []))
+        year = years[-1]
+        if month_text:
+            month_label = calendar.month_name[int(month_text)]
+        else:
+            month_label = "Date not recorded" if year_text == "undated" else "Month not recorded"
+        if not year.months or year.months[-1].label != month_label:
+            year.months.append(_Month(month_label, 0, offset))
+        year.months[-1].count += count
+        year.count += count
+        offset += count
+    if offset != total:  # the data changed between the two queries; refresh() will catch up
+        for year in years:
+            for month in year.months:
+                month.count = max(0, min(month.count, total - month.offset))
+            year.count = sum(m.count for m in year.months)
+    return years

@@ -1,0 +1,238 @@
+"""The dashboard: providers, latest records, milestones, counts, search; later features off."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from PySide6.QtCore import Qt
+
+from phr_desktop.services.connections import ConnectionService
+from phr_desktop.services.demo import open_demo
+from phr_desktop.services.profiles import Profiles
+from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.ui import style
+from phr_desktop.ui.dashboard import PREVIEW_COUNT, RECENT_SEARCHES, ConnectDialog, Dashboard
+from phr_desktop.ui.workers import TaskRunner
+from phr_desktop.vault.connections import ConnectionStore
+from phr_desktop.vault.database import transaction
+
+ROLE = Qt.ItemDataRole.UserRole
+
+
+@pytest.fixture
+def demo(profiles: Profiles, fast_kdf: None) -> Iterator[Session]:
+    session, _created = open_demo(profiles)
+    with session:
+        yield session
+
+
+@pytest.fixture
+def dashboard(qtbot, demo: Session) -> Dashboard:  # type: ignore[no-untyped-def]
+    widget = Dashboard(demo, TaskRunner(synchronous=True))
+    qtbot.addWidget(widget)
+    widget.show()
+    return widget
+
+
+def add_connection(session: Session, name: str = "City Hospital", records: bool = True) -> int:
+    store = ConnectionStore(session.vault.conn)
+    with transaction(session.vault.conn):
+        source_id = session.store.ensure_source("smart", name, {})
+        connection_id = store.add(
+            name, "https://fhir.city.example/R4", "app-1", source_id, "p1", "patient/*.rs", {}
+        )
+        store.update(connection_id, last_sync_at="2026-11-20T09:30:00+00:00")
+    return connection_id
+
+
+def texts(widget: Any) -> list[str]:
+    return [widget.item(i).text() for i in range(widget.count())]
+
+
+def test_records_by_category_match_the_vault(dashboard: Dashboard, demo: Session) -> None:
+    counts = demo.counts_by_kind()
+    shown = {
+        dashboard.counts.item(i).data(ROLE): dashboard.counts.item(i).text()
+        for i in range(dashboard.counts.count())
+    }
+    assert set(shown) == set(counts)
+    assert shown["lab_result"] == f"Test result: {counts['lab_result']:,}"
+
+
+def test_a_category_opens_on_the_timeline(dashboard: Dashboard) -> None:
+    chosen: list[str] = []
+    dashboard.categoryActivated.connect(chosen.append)
+    item = dashboard.counts.item(0)
+    dashboard.counts.itemActivated.emit(item)
+    assert chosen == [item.data(ROLE)]
+
+
+def test_the_latest_records_are_the_newest_ones(dashboard: Dashboard, demo: Session) -> None:
+    newest = demo.records(RecordFilter(limit=PREVIEW_COUNT))
+    assert [dashboard.latest.item(i).data(ROLE) for i in range(PREVIEW_COUNT)] == [
+        s.id for s in newest
+    ]
+    opened: list[int] = []
+    dashboard.recordActivated.connect(opened.append)
+    dashboard.latest.itemActivated.emit(dashboard.latest.item(0))
+    assert opened == [newest[0].id]
+
+
+def test_milestones_are_listed_and_open_their_record(dashboard: Dashboard, demo: Session) -> None:
+    milestones = demo.milestones()
+    lines = texts(dashboard.milestones)
+    assert len(lines) == len(milestones) > 3
+    assert any("Alpha-1" in line or "AATD" in line for line in lines), lines
+    opened: list[int] = []
+    dashboard.recordActivated.connect(opened.append)
+    dashboard.milestones.itemActivated.emit(dashboard.milestones.item(0))
+    assert opened == [milestones[0].record_ids[0]]
+
+
+def test_export_and_share_are_present_but_off_until_a_later_release(
+    dashboard: Dashboard,
+) -> None:
+    for button in (dashboard.export_button, dashboard.share_button):
+        assert button.isVisible() and not button.isEnabled()
+        assert button.toolTip() == "Arrives in a later release"
+
+
+def test_quick_search_finds_records_and_remembers_searches_in_memory_only(
+    dashboard: Dashboard, demo: Session
+) -> None:
+    dashboard.search.setText("emphysema")
+    dashboard.search.returnPressed.emit()
+    expected = [s.id for s in demo.search("emphysema", 50)]
+    assert expected
+    assert [dashboard.results.item(i).data(ROLE) for i in range(dashboard.results.count())] == (
+        expected
+    )
+    dashboard.run_search("zemaira")
+    dashboard.run_search("emphysema")
+    assert dashboard.recent_searches == ["emphysema", "zemaira"]
+    assert "zemaira" in dashboard.recent_label.text()
+    for n in range(RECENT_SEARCHES + 3):
+        dashboard.run_search(f"term{n}")
+    assert len(dashboard.recent_searches) == RECENT_SEARCHES
+    dashboard.clear()
+    assert dashboard.recent_searches == [] and dashboard.results.count() == 0
+
+
+def test_a_recent_search_link_runs_it_again(dashboard: Dashboard) -> None:
+    dashboard.run_search("zemaira")
+    dashboard.run_search("emphysema")
+    dashboard.recent_label.linkActivated.emit("1")
+    assert dashboard.search.text() == "zemaira"
+    assert dashboard.recent_searches[0] == "zemaira"
+
+
+def test_without_providers_the_dashboard_says_how_to_connect(dashboard: Dashboard) -> None:
+    assert dashboard.connections_stack.currentWidget() is dashboard.no_connections
+    assert not dashboard.sync_button.isEnabled()
+    assert dashboard.connect_button.isEnabled()
+
+
+def test_providers_show_status_last_sync_and_record_count(
+    qtbot,
+    demo: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    add_connection(demo)
+    widget = Dashboard(demo, TaskRunner(synchronous=True))
+    qtbot.addWidget(widget)
+    table = widget.connections
+    assert widget.connections_stack.currentWidget() is table
+    row = [table.item(0, c).text() for c in range(4)]
+    assert row[0] == "City Hospital" and row[1] == "Connected" and row[3] == "0"
+    assert row[2].startswith("2026-11-2")
+    assert widget.sync_button.isEnabled() and not widget.disconnect_button.isEnabled()
+    table.selectRow(0)
+    assert widget.selected_connection() == "City Hospital"
+    assert widget.disconnect_button.isEnabled() and widget.reconnect_button.isEnabled()
+
+
+def test_disconnect_asks_then_forgets_the_provider_and_keeps_records_by_default(
+    qtbot,
+    demo: Session,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    add_connection(demo)
+    widget = Dashboard(demo, TaskRunner(synchronous=True))
+    qtbot.addWidget(widget)
+    changed: list[bool] = []
+    widget.dataChanged.connect(lambda: changed.append(True))
+    questions: list[str] = []
+    monkeypatch.setattr(
+        style, "ask", lambda _p, _t, text, _c: (questions.append(text), (False, False))[1]
+    )
+    widget.connections.selectRow(0)
+    widget.disconnect_button.click()
+    assert demo.connections.statuses() != []  # said no
+    monkeypatch.setattr(style, "ask", lambda *_a: (True, False))
+    widget.disconnect_button.click()
+    assert demo.connections.statuses() == []
+    assert widget.connections_stack.currentWidget() is widget.no_connections
+    assert changed == [True]
+    assert "City Hospital" in questions[0]
+
+
+def test_connect_another_signs_in_through_the_browser_in_a_worker(
+    dashboard: Dashboard, demo: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[dict[str, Any]] = []
+
+    def fake_connect(self: ConnectionService, fhir_base: str, **kw: Any) -> None:
+        calls.append({"fhir_base": fhir_base, **kw})
+        kw["open_url"]("https://auth.example/authorize?state=x")
+        add_connection(self.session, kw["name"])
+
+    opened: list[str] = []
+    monkeypatch.setattr(ConnectionService, "connect", fake_connect)
+    dashboard.open_url.requested.disconnect()
+    dashboard.open_url.requested.connect(opened.append)
+    dashboard.start_connect("https://fhir.city.example/R4", "app-1", "City Hospital")
+    assert calls[0]["fhir_base"] == "https://fhir.city.example/R4"
+    assert calls[0]["client_id"] == "app-1" and calls[0]["cancel"] is not None
+    assert opened == ["https://auth.example/authorize?state=x"]
+    assert dashboard.connections.rowCount() == 1
+
+
+def test_the_connect_dialog_fills_in_a_directory_entry_and_checks_the_address(
+    qtbot,  # type: ignore[no-untyped-def]
+) -> None:
+    dialog = ConnectDialog()
+    qtbot.addWidget(dialog)
+    assert dialog.directory.count() > 1
+    dialog.directory.setCurrentIndex(1)
+    base, _client_id, name = dialog.values()
+    assert base.startswith("https://") and name == dialog.directory.currentText()
+    dialog.directory.setCurrentIndex(0)
+    dialog.fhir_base.setText("fhir.example.org")
+    dialog.accept()
+    assert dialog.result() == 0 and "https://" in dialog.error.text()
+
+
+def test_sync_errors_are_shown_and_the_table_refreshed(
+    qtbot,
+    demo: Session,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    from phr_desktop.services.errors import ServiceError
+
+    add_connection(demo)
+    runner = TaskRunner(synchronous=True)
+    reported: list[str] = []
+    runner.reported.connect(lambda kind, text: reported.append(text))
+    widget = Dashboard(demo, runner)
+    qtbot.addWidget(widget)
+
+    def failing_sync(self: ConnectionService, name: str | None = None, **kw: Any) -> None:
+        raise ServiceError(f"{name!r} needs reconnecting before it can sync.")
+
+    monkeypatch.setattr(ConnectionService, "sync", failing_sync)
+    widget.connections.selectRow(0)
+    widget.sync_button.click()
+    assert reported == ["'City Hospital' needs reconnecting before it can sync."]
+    for box in widget.findChildren(style.QMessageBox):
+        box.close()

@@ -1,0 +1,150 @@
+"""The record detail: values, trend, related records, notes, corrections, files and source."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from phr_desktop.services.demo import open_demo
+from phr_desktop.services.profiles import Profiles
+from phr_desktop.services.session import Session
+from phr_desktop.ui import record_detail
+from phr_desktop.ui.record_detail import RecordDetailView, pretty_json
+
+
+@pytest.fixture
+def demo(profiles: Profiles, fast_kdf: None) -> Iterator[Session]:
+    session, _created = open_demo(profiles)
+    with session:
+        yield session
+
+
+def _id(session: Session, resource_id: str) -> int:
+    return next(s.id for s in session.records() if s.record.resource_id == resource_id)
+
+
+@pytest.fixture
+def detail(qtbot, demo: Session) -> RecordDetailView:  # type: ignore[no-untyped-def]
+    view = RecordDetailView(demo)
+    qtbot.addWidget(view)
+    return view
+
+
+def test_the_demo_fev1_detail_charts_all_18_results(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    detail.show_record(_id(demo, "rp-obs-fev1-2025-06"))
+    assert detail.title.text() == "FEV1"
+    assert detail.fields["Value"].text() == "1.17 L"
+    assert detail.fields["Source system"].text() == "Riverside Pulmonary (Epic)"
+    assert "LOINC 20150-9" in detail.fields["Codes"].text()
+    assert detail.chart.point_count() == 18
+    assert detail.shared_label.text() == "Not shared with anyone."
+
+
+def test_an_abnormal_result_shows_its_range_and_flag(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    detail.show_record(_id(demo, "rp-obs-fev1fvc-2025-06"))
+    assert detail.fields["Reference range"].text() == "≥ 70 %"
+    assert detail.fields["Flag"].text() == "↓ Below the range"
+    assert detail.fields["Interpretation"].text() == "L"
+
+
+def test_related_records_are_listed_and_reemitted_when_opened(
+    qtbot, detail: RecordDetailView, demo: Session
+) -> None:  # type: ignore[no-untyped-def]
+    detail.show_record(_id(demo, "rp-obs-fev1-2025-06"))
+    same_test = detail.related_lists["same_test"]
+    same_visit = detail.related_lists["same_encounter"]
+    assert same_test.count() == 17
+    assert any("FEV1 % predicted" in same_visit.item(i).text() for i in range(same_visit.count()))
+    with qtbot.waitSignal(detail.recordActivated) as signal:
+        same_test.itemActivated.emit(same_test.item(0))
+    assert signal.args == [_id(demo, "rp-obs-fev1-2024-06")]
+
+
+def test_adding_a_note_shows_it_and_it_persists(
+    qtbot, detail: RecordDetailView, demo: Session
+) -> None:  # type: ignore[no-untyped-def]
+    record_id = _id(demo, "rp-obs-fev1-2025-06")
+    detail.show_record(record_id)
+    detail.note_edit.setPlainText("Felt breathless on the stairs that week.")
+    with qtbot.waitSignal(detail.recordEdited):
+        detail.add_note_button.click()
+    assert "Felt breathless" in detail.notes_list.item(0).text()
+    assert detail.note_edit.toPlainText() == ""
+    assert [text for _i, text, _at in demo.notes(record_id)] == [
+        "Felt breathless on the stairs that week."
+    ]
+    detail.clear()
+    detail.show_record(record_id)
+    assert detail.notes_list.count() == 1
+
+
+def test_an_empty_note_is_refused_with_a_message(detail: RecordDetailView, demo: Session) -> None:
+    detail.show_record(_id(demo, "rp-obs-fev1-2025-06"))
+    detail.add_note_button.click()
+    assert detail.note_error.text() == "A note needs some text."
+    assert detail.notes_list.count() == 0
+
+
+def test_corrections_are_listed_beside_the_record(detail: RecordDetailView, demo: Session) -> None:
+    record_id = _id(demo, "rp-obs-fev1-2025-06")
+    demo.entries.add_correction(record_id, "Value", "1.19", "the printed report says 1.19")
+    detail.show_record(record_id)
+    assert (
+        detail.corrections_list.item(0)
+        .text()
+        .endswith("Value should be “1.19” — the printed report says 1.19")
+    )
+    assert detail.fields["Value"].text() == "1.17 L"  # the source record is never overwritten
+
+
+def test_data_quality_problems_are_shown(detail: RecordDetailView, demo: Session) -> None:
+    detail.show_record(_id(demo, "lh-obs-alt-2020-11"))
+    assert not detail.quality.isHidden()
+    assert "missing status" in detail.quality.text()
+    detail.show_record(_id(demo, "rp-obs-fev1-2025-06"))
+    assert detail.quality.isHidden()
+
+
+def test_the_source_tab_shows_the_raw_resource_with_its_numbers_as_written(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    record_id = _id(demo, "rp-obs-fev1-2017-05")
+    detail.show_record(record_id)
+    text = detail.source_text.toPlainText()
+    assert '"value": 1.50' in text  # the file's trailing zero survives
+    assert json.loads(text) == json.loads(demo.raw_source(record_id))
+    assert (
+        pretty_json(b'{"a":[],"b":{},"c":"x, {y}"}')
+        == '{\n  "a": [],\n  "b": {},\n  "c": "x, {y}"\n}'
+    )
+
+
+def test_an_uploaded_file_opens_from_a_private_temp_copy_that_is_deleted_on_clear(
+    detail: RecordDetailView, demo: Session, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    opened: list[str] = []
+    monkeypatch.setattr(
+        record_detail.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+    )
+    letter = tmp_path / "clinic-letter.pdf"
+    letter.write_bytes(b"%PDF-1.4 a letter")
+    record_id = demo.entries.upload_document(letter, "Clinic letter", "2024-05-01")
+    detail.show_record(record_id)
+    assert detail.files_list.count() == 1 and detail.open_button.isEnabled()
+    copy = detail.open_attachment()
+    assert copy is not None and opened == [str(copy)]
+    assert copy.read_bytes() == b"%PDF-1.4 a letter"
+    assert copy.stat().st_mode & 0o077 == 0
+    saved = tmp_path / "saved.pdf"
+    detail.save_attachment(saved)
+    assert saved.read_bytes() == b"%PDF-1.4 a letter"
+    detail.clear()
+    assert not copy.exists()
+    assert detail.stack.currentIndex() == 0
