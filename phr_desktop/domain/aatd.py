@@ -166,6 +166,10 @@ class AatdPack:
     def is_aat_level(self, codes: Iterable[Code]) -> bool:
         return self.sets["aat_level"].matches_codes(codes)
 
+    def codes_of_set(self, name: str) -> list[str]:
+        """The exact codes of a value set, for a narrow database read (ICD-10 ones undotted)."""
+        return sorted({code for _, code in self.sets[name].exact})
+
     def is_fev1(self, codes: Iterable[Code]) -> bool:
         return self.sets["fev1"].matches_codes(codes)
 

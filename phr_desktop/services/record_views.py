@@ -96,13 +96,21 @@ class RecordViews:
 
     def aatd_overview(self) -> AatdOverview:
         pack = aatd_pack()
-        labs = self.queries.records(RecordFilter(kinds=(RecordKind.LAB_RESULT.value,)))
-        aat = [s for s in labs if pack.is_aat_level(s.record.codes)]
-        fev1 = [s for s in labs if pack.is_fev1(s.record.codes)]
-        fev1_pct = [s for s in labs if pack.is_fev1_percent_predicted(s.record.codes)]
+        lab = RecordKind.LAB_RESULT.value
+
+        def results(set_name: str) -> list[StoredRecord]:
+            return self.queries.of_kind_with_codes(lab, pack.codes_of_set(set_name))
+
+        aat = [s for s in results("aat_level") if pack.is_aat_level(s.record.codes)]
+        fev1 = [s for s in results("fev1") if pack.is_fev1(s.record.codes)]
+        fev1_pct = [
+            s
+            for s in results("fev1_percent_predicted")
+            if pack.is_fev1_percent_predicted(s.record.codes)
+        ]
         genotype = None
         genotype_record = None
-        for s in labs:  # newest first
+        for s in self.queries.of_kind_with_text_value(lab):  # newest first
             found = pack.genotype_of(s.record.value.text if s.record.value else None)
             if found:
                 genotype, genotype_record = found, s

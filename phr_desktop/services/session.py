@@ -6,9 +6,9 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
-from phr_desktop.services.connections import ConnectionService
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
@@ -19,12 +19,13 @@ from phr_desktop.vault.audit import AuditEntry, ChainReport
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.files import make_private_dir
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
-
-__all__ = ["CheckReport", "MilestoneView", "RecordFilter", "Session", "StoredRecord"]
 from phr_desktop.vault.store import RecordStore
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
 
-_MILESTONE_KINDS = ("problem", "medication", "lab_result", "encounter", "procedure")
+if TYPE_CHECKING:
+    from phr_desktop.services.connections import ConnectionService
+
+__all__ = ["CheckReport", "MilestoneView", "RecordFilter", "Session", "StoredRecord"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,9 @@ class Session:
 
     @property
     def connections(self) -> ConnectionService:
+        # Imported on first use: the HTTP and OAuth stack costs ~0.2 s of start-up otherwise.
+        from phr_desktop.services.connections import ConnectionService
+
         return ConnectionService(self)
 
     @property
@@ -147,15 +151,25 @@ class Session:
     def counts_by_kind(self) -> dict[str, int]:
         return self.queries.counts_by_kind()
 
+    def _fev1_results(self) -> list[StoredRecord]:
+        return self.queries.of_kind_with_codes("lab_result", aatd_pack().codes_of_set("fev1"))
+
     def milestones(self) -> list[MilestoneView]:
-        stored = self.queries.records(RecordFilter(kinds=_MILESTONE_KINDS))
-        stored.reverse()  # oldest first; find_milestones sorts anyway
-        found = find_milestones([s.record for s in stored], aatd_pack())
+        """Read only what milestones can come from, so this stays quick at 100k records."""
+        pack = aatd_pack()
+        stored = [
+            *self.queries.records(RecordFilter(kinds=("problem", "medication"))),
+            *self.queries.of_kind_where_category(
+                "encounter", sorted(pack.inpatient_classes | pack.emergency_classes)
+            ),
+            *self.queries.of_kind_where_category("procedure", sorted(pack.surgery_categories)),
+            *self._fev1_results(),
+        ]
+        found = find_milestones([s.record for s in stored], pack)
         return [MilestoneView(m, tuple(stored[i].id for i in m.record_indexes)) for m in found]
 
     def fev1_slope_ml_per_year(self) -> float | None:
-        stored = self.queries.records(RecordFilter(kinds=("lab_result",)))
-        return fev1_annual_slope_ml_per_year([s.record for s in stored], aatd_pack())
+        return fev1_annual_slope_ml_per_year([s.record for s in self._fev1_results()], aatd_pack())
 
     def raw_source(self, record_id: int) -> bytes:
         body = self.queries.raw_body(record_id)

@@ -172,6 +172,37 @@ class RecordQueries:
                 found[stored.id] = stored
         return [found[i] for i in ids if i in found]
 
+    def of_kind_with_codes(self, kind: str, codes: Sequence[str]) -> list[StoredRecord]:
+        """Records of one kind carrying any of these codes (newest first): a narrow read for
+        screens that need one kind of result out of 100,000 records."""
+        if not codes:
+            return []
+        needles = [orjson.dumps(code).decode() for code in codes]
+        matches = " OR ".join("instr(r.codes, ?) > 0" for _ in needles)
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records r WHERE r.kind = ? AND ({matches}) "
+            "ORDER BY r.sort_date DESC, r.id DESC",
+            (kind, *needles),
+        )
+        return [_record_from_row(row) for row in rows]
+
+    def of_kind_where_category(self, kind: str, categories: Sequence[str]) -> list[StoredRecord]:
+        marks = ",".join("?" * len(categories))
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records r WHERE r.kind = ? AND upper(r.category) IN ({marks}) "
+            "ORDER BY r.sort_date DESC, r.id DESC",
+            (kind, *[c.upper() for c in categories]),
+        )
+        return [_record_from_row(row) for row in rows]
+
+    def of_kind_with_text_value(self, kind: str) -> list[StoredRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM records r WHERE r.kind = ? AND r.value_text IS NOT NULL "
+            "ORDER BY r.sort_date DESC, r.id DESC",
+            (kind,),
+        )
+        return [_record_from_row(row) for row in rows]
+
     def with_code_text(self, needle: str) -> list[StoredRecord]:
         """Records whose codes JSON contains `needle` (a quoted code), oldest first."""
         rows = self.conn.execute(
