@@ -16,6 +16,7 @@ import orjson
 from phr_desktop import __version__
 from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
 from phr_desktop.services.errors import USER_ERRORS, KeyringRefused, ServiceError
+from phr_desktop.services.exporting import FORMATS, export
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import Progress
@@ -483,6 +484,24 @@ def cmd_sync(args: argparse.Namespace) -> int:
     return EXIT_PARTIAL if failed else EXIT_OK
 
 
+def cmd_export(args: argparse.Namespace) -> int:
+    kinds = tuple(k for value in (args.kinds or []) for k in value.split(",") if k)
+    update, stop = _progress_printer(not args.json)
+    with _session(args) as session:
+        try:
+            path = export(
+                session, args.format, Path(args.output), since=args.since, kinds=kinds,
+                progress=update,
+            )  # fmt: skip
+        finally:
+            stop()
+    if args.json:
+        _print_json({"file": str(path), "format": args.format})
+    else:
+        print(f"Wrote {path}")
+    return EXIT_OK
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
     update, stop = _progress_printer(not args.json)
     try:
@@ -611,6 +630,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
     command("connections", cmd_connections, "list connections and their sync status")
+    p = command("export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency)")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--since", help="only records from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
+    p.add_argument("-o", "--output", required=True, help="the file to write")
     p = command("disconnect", cmd_disconnect, "forget a connection (revoking its access)")
     p.add_argument("name")
     p.add_argument("--delete-data", action="store_true", help="also delete its records")

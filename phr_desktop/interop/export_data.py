@@ -1,0 +1,39 @@
+"""What every exporter receives: the chosen records with their raw resources, and context.
+
+Built by services/exporting.py from an unlocked profile; exporters are pure functions of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from phr_desktop.domain.aatd import AatdPack
+from phr_desktop.domain.records import Record
+
+
+@dataclass(frozen=True)
+class ExportRecord:
+    id: int
+    record: Record
+    raw: dict[str, Any]  # the stored FHIR resource, parsed
+    raw_body: bytes  # exactly as stored (number literals as the source wrote them)
+    notes: tuple[str, ...] = ()  # the patient's own notes on this record
+
+
+@dataclass(frozen=True)
+class ExportData:
+    patient: ExportRecord | None
+    records: tuple[ExportRecord, ...]  # oldest first; the Patient record is not among them
+    pack: AatdPack
+    generated_at: str  # ISO instant
+    app_version: str
+    since: str | None = None
+    kinds: tuple[str, ...] = ()
+
+    @property
+    def patient_name(self) -> str:
+        return self.patient.record.title if self.patient else "Unknown patient"
+
+    def of_kind(self, *kinds: str) -> list[ExportRecord]:
+        return [r for r in self.records if r.record.kind.value in kinds]

@@ -1,0 +1,110 @@
+"""Export use cases: gather the chosen records once, then hand them to one format's exporter."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import orjson
+
+from phr_desktop import __version__
+from phr_desktop.interop.export_data import ExportData, ExportRecord
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
+from phr_desktop.services.terminology import aatd_pack
+from phr_desktop.vault.queries import RecordFilter
+
+if TYPE_CHECKING:
+    from phr_desktop.services.session import Session
+
+FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency")
+
+
+def build_export_data(
+    session: Session, since: str | None = None, kinds: Sequence[str] = ()
+) -> ExportData:
+    stored = session.records(RecordFilter(kinds=tuple(kinds), since=since))
+    stored.reverse()  # oldest first
+    patient_rows = session.records(RecordFilter(kinds=("patient",)))
+    notes: dict[int, list[str]] = {}
+    for record_id, text in session.vault.conn.execute(
+        "SELECT record_id, text FROM notes WHERE record_id IS NOT NULL ORDER BY id"
+    ):
+        notes.setdefault(record_id, []).append(text)
+
+    def exported(record_id: int) -> ExportRecord:
+        s = session.record(record_id)
+        body = session.raw_source(record_id)
+        return ExportRecord(s.id, s.record, orjson.loads(body), body, tuple(notes.get(s.id, ())))
+
+    return ExportData(
+        patient=exported(patient_rows[-1].id) if patient_rows else None,
+        records=tuple(exported(s.id) for s in stored if s.record.kind.value != "patient"),
+        pack=aatd_pack(),
+        generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        app_version=__version__,
+        since=since,
+        kinds=tuple(kinds),
+    )
+
+
+def export(
+    session: Session,
+    fmt: str,
+    output: Path,
+    *,
+    since: str | None = None,
+    kinds: Sequence[str] = (),
+    progress: ProgressCallback = no_progress,
+    cancel: CancelToken | None = None,
+) -> Path:
+    """Write one export; the file appears only when complete (written beside, then renamed)."""
+    if fmt not in FORMATS:
+        raise ServiceError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    cancel = cancel or CancelToken()
+    progress(Progress(0, 2, "Gathering records"))
+    data = build_export_data(session, since, kinds)
+    cancel.raise_if_cancelled()
+    progress(Progress(1, 2, f"Writing {fmt}"))
+    output.parent.mkdir(parents=True, exist_ok=True)
+    partial = output.with_name(output.name + ".partial")
+    try:
+        _write(fmt, data, partial)
+        cancel.raise_if_cancelled()
+        partial.replace(output)
+    finally:
+        if partial.exists():
+            partial.unlink()
+    session.vault.audit.append("export", format=fmt, records=len(data.records))
+    progress(Progress(2, 2, "Export finished"))
+    return output
+
+
+def _write(fmt: str, data: ExportData, path: Path) -> None:
+    # Each exporter is imported when used: reportlab and lxml need not load for the others.
+    if fmt == "ccda":
+        from phr_desktop.interop.ccda_export import build_ccd
+
+        path.write_bytes(build_ccd(data))
+    elif fmt == "pdf":
+        from phr_desktop.interop.pdf_export import write_record_pdf
+
+        write_record_pdf(data, path)
+    elif fmt == "emergency":
+        from phr_desktop.interop.emergency_summary import write_emergency_pdf
+
+        write_emergency_pdf(data, path)
+    elif fmt == "fhir":
+        from phr_desktop.interop.fhir_export import collection_bundle
+
+        path.write_bytes(collection_bundle(data))
+    elif fmt == "ips":
+        from phr_desktop.interop.fhir_export import ips_document
+
+        path.write_bytes(ips_document(data))
+    elif fmt == "csv":
+        from phr_desktop.interop.research_csv import write_research_csv
+
+        write_research_csv(data, path)
