@@ -491,7 +491,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         try:
             path = export(
                 session, args.format, Path(args.output), since=args.since, kinds=kinds,
-                progress=update,
+                shift_days=args.shift_days, deidentify=args.deidentify, progress=update,
             )  # fmt: skip
         finally:
             stop()
@@ -499,6 +499,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         _print_json({"file": str(path), "format": args.format})
     else:
         print(f"Wrote {path}")
+        if args.deidentify and not args.shift_days:
+            print("Note: dates are not shifted; add --shift-days N to move them.", file=sys.stderr)
     return EXIT_OK
 
 
@@ -635,6 +637,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", help="only records from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
     p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
     p.add_argument("-o", "--output", required=True, help="the file to write")
+    p.add_argument(
+        "--shift-days",
+        type=int,
+        default=0,
+        help="csv: move every date by N days (negative moves back)",
+    )
+    p.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="csv: pseudonymous subject, no record ids, sources as source-1, …",
+    )
     p = command("disconnect", cmd_disconnect, "forget a connection (revoking its access)")
     p.add_argument("name")
     p.add_argument("--delete-data", action="store_true", help="also delete its records")

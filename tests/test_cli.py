@@ -232,3 +232,30 @@ def test_a_profile_open_elsewhere_is_not_deleted(phr, profiles, data_dir: Path) 
         code, _, err = phr("profile", "delete", "mum", "--yes")
     assert code == 1 and "open in another window" in err
     assert (data_dir / "profiles" / "mum" / "header.json").exists()
+
+
+def test_export_fhir_ips_and_research_csv_from_the_command_line(phr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from fhir.resources.R4B.bundle import Bundle
+
+    phr("demo")
+    for fmt in ("fhir", "ips"):
+        target = tmp_path / f"{fmt}.json"
+        code, out, _ = phr(
+            "--profile", "demo", "export", "--format", fmt, "-o", str(target), "--json"
+        )
+        assert code == 0 and _json(out)["file"] == str(target)
+        bundle = orjson.loads(target.read_bytes())
+        assert bundle["type"] == ("collection" if fmt == "fhir" else "document")
+        if fmt == "ips":
+            Bundle.model_validate(bundle)
+    csv_path = tmp_path / "registry.csv"
+    code, _, err = phr(
+        "--profile", "demo", "export", "--format", "csv", "--deidentify", "-o", str(csv_path)
+    )
+    assert code == 0 and "not shifted" in err
+    assert "Doyle" not in csv_path.read_text()
+    code, _, err = phr(
+        "--profile", "demo", "export", "--format", "fhir", "--deidentify", "-o", str(tmp_path / "x")
+    )
+    assert code == 1 and "research CSV only" in err
+    assert not (tmp_path / "x").exists()

@@ -57,12 +57,16 @@ def export(
     *,
     since: str | None = None,
     kinds: Sequence[str] = (),
+    shift_days: int = 0,
+    deidentify: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Path:
     """Write one export; the file appears only when complete (written beside, then renamed)."""
     if fmt not in FORMATS:
         raise ServiceError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
+    if (shift_days or deidentify) and fmt != "csv":
+        raise ServiceError("Date shifting and de-identification apply to the research CSV only.")
     cancel = cancel or CancelToken()
     progress(Progress(0, 2, "Gathering records"))
     data = build_export_data(session, since, kinds)
@@ -71,18 +75,23 @@ def export(
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     try:
-        _write(fmt, data, partial)
+        _write(fmt, data, partial, shift_days=shift_days, deidentify=deidentify)
         cancel.raise_if_cancelled()
         partial.replace(output)
     finally:
         if partial.exists():
             partial.unlink()
-    session.vault.audit.append("export", format=fmt, records=len(data.records))
+    session.vault.audit.append(
+        "export", format=fmt, records=len(data.records), deidentified=deidentify,
+        shifted=bool(shift_days),
+    )  # fmt: skip
     progress(Progress(2, 2, "Export finished"))
     return output
 
 
-def _write(fmt: str, data: ExportData, path: Path) -> None:
+def _write(
+    fmt: str, data: ExportData, path: Path, *, shift_days: int = 0, deidentify: bool = False
+) -> None:
     # Each exporter is imported when used: reportlab and lxml need not load for the others.
     if fmt == "ccda":
         from phr_desktop.interop.ccda_export import build_ccd
@@ -107,4 +116,4 @@ def _write(fmt: str, data: ExportData, path: Path) -> None:
     elif fmt == "csv":
         from phr_desktop.interop.research_csv import write_research_csv
 
-        write_research_csv(data, path)
+        write_research_csv(data, path, shift_days=shift_days, deidentify=deidentify)
