@@ -361,7 +361,13 @@ def _medication(r: _Reader, category: str, *dates: Any) -> dict[str, Any]:
         first_of(res.get("dosageInstruction")) or first_of(res.get("dosage")) or res.get("dosage")
     )
     dose_text = _text(dosage.get("text")) if isinstance(dosage, dict) else None
-    dose = _quantity(dosage.get("dose")) if isinstance(dosage, dict) else None
+    dose = None
+    if isinstance(dosage, dict):
+        # MedicationAdministration says dosage.dose; Request/Statement say doseAndRate[].
+        rate = first_of(dosage.get("doseAndRate"))
+        dose = _quantity(dosage.get("dose")) or (
+            _quantity(rate.get("doseQuantity")) if isinstance(rate, dict) else None
+        )
     return {
         "kind": RecordKind.MEDICATION,
         "title": title,

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from phr_desktop.interop.ccda_import import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
@@ -24,7 +25,7 @@ from phr_desktop.vault.store import WriteCounts, now_iso
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
-FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl")
+FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml")  # .xml: C-CDA
 DEFAULT_SOURCE = "Imported files"
 _BATCH = 5000
 
@@ -177,13 +178,18 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _is_ccda(path: Path) -> bool:
+    return path.suffix.lower() == ".xml"
+
+
 def _read_and_parse(path: Path) -> _ParsedFile:
     try:
         data = _read(path)
     except UnreadableFile as exc:
         return _ParsedFile(path, error=exc)
     try:
-        return _ParsedFile(path, data, parse_fhir_json(data, path.name))
+        parse = parse_ccda if _is_ccda(path) else parse_fhir_json
+        return _ParsedFile(path, data, parse(data, path.name))
     except UnreadableFile as exc:
         return _ParsedFile(path, data, error=exc)
 
@@ -208,7 +214,10 @@ def _import_file(
     with transaction(conn):
         source_id = session.store.ensure_source("fhir_file", name)
         document_id = session.store.add_document(
-            source_id, path.name, "application/fhir+json", data
+            source_id,
+            path.name,
+            CCDA_CONTENT_TYPE if _is_ccda(path) else "application/fhir+json",
+            data,
         )
         done = 0
         for batch in _batches(resources):

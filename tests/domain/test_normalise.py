@@ -322,3 +322,17 @@ def test_any_shape_of_resource_normalises_without_raising(
     record = normalise({"resourceType": resource_type, **fields})
     assert record is not None and record.resource_type == resource_type
     assert isinstance(record.title, str) and record.title
+
+
+def test_a_statement_dose_in_dose_and_rate_is_read() -> None:
+    record = normalise(
+        {
+            "resourceType": "MedicationStatement",
+            "id": "s",
+            "status": "active",
+            "medicationCodeableConcept": {"text": "Zemaira"},
+            "effectiveDateTime": "2020-01-02",
+            "dosage": [{"doseAndRate": [{"doseQuantity": {"value": 60, "unit": "mg/kg"}}]}],
+        }
+    )
+    assert record and record.value and (record.value.value, record.value.unit) == (60, "mg/kg")

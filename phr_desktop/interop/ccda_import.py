@@ -1,0 +1,326 @@
+"""Read a C-CDA document (R1.1 / R2.1: CCD, Referral Note, Discharge Summary, Progress Note…)
+into FHIR R4 resources with stable ids, so importing the same file again changes nothing.
+
+The XML goes through the one hardened parser (xml_safety.parse_xml); the whole file is kept as
+the source document by the caller, and a DocumentReference points at it.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Iterator
+from decimal import Decimal
+from typing import Any
+
+import orjson
+from lxml import etree
+
+from phr_desktop.interop import ccda_entries as entries
+from phr_desktop.interop.ccda_values import (
+    Narrative,
+    attr,
+    child,
+    children,
+    concept,
+    identifiers,
+    resource_id,
+    template_roots,
+    text_of,
+    time_of,
+    v,
+)
+from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.interop.fhir_json import ParsedResource
+from phr_desktop.interop.xml_safety import parse_xml
+
+CCDA_CONTENT_TYPE = "application/hl7-cda+xml"
+SOURCE_DOCUMENT_URL = "urn:phr:source-document:sha256:"  # the kept file, found by its hash
+MAX_NOTE_CHARS = 200_000
+
+# Section by templateId root (R1.1 and R2.1 share roots) and by LOINC section code.
+_T = "2.16.840.1.113883.10.20.22.2."
+SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], entries.Mapper]] = {
+    "problems": ((_T + "5", _T + "5.1"), ("11450-4",), entries.problems),
+    "medications": ((_T + "1", _T + "1.1"), ("10160-0",), entries.medications),
+    "allergies": ((_T + "6", _T + "6.1"), ("48765-2",), entries.allergies),
+    "results": ((_T + "3", _T + "3.1"), ("30954-2",), entries.results),
+    "vitals": ((_T + "4", _T + "4.1"), ("8716-3",), entries.vitals),
+    "immunizations": ((_T + "2", _T + "2.1"), ("11369-6",), entries.immunizations),
+    "procedures": ((_T + "7", _T + "7.1"), ("47519-4",), entries.procedures),
+    "encounters": ((_T + "22", _T + "22.1"), ("46240-8",), entries.encounters),
+    "social_history": ((_T + "17",), ("29762-2",), entries.social_history),
+    "plan_of_care": ((_T + "10",), ("18776-5",), entries.plan_of_care),
+}
+_GENDER = {"M": "male", "F": "female", "UN": "other", "UNK": "unknown"}
+
+
+def _section_kind(section: etree._Element) -> str | None:
+    roots = template_roots(section)
+    code = attr(child(section, "code"), "code")
+    for kind, (templates, codes, _mapper) in SECTIONS.items():
+        if roots & set(templates) or code in codes:
+            return kind
+    return None
+
+
+def _dumps(resource: dict[str, Any]) -> bytes:
+    # Decimals carry the document's own literals ("1.50" stays "1.50").
+    def exact(value: Any) -> Any:
+        if isinstance(value, Decimal):
+            return orjson.Fragment(str(value))
+        raise TypeError(type(value).__name__)
+
+    return orjson.dumps(resource, default=exact)
+
+
+def _parsed(resource: dict[str, Any]) -> ParsedResource:
+    body = _dumps(resource)
+    return ParsedResource(orjson.loads(body), body, hashlib.sha256(body).hexdigest())
+
+
+def _patient(doc: etree._Element, meta: dict[str, Any]) -> dict[str, Any]:
+    role = child(doc, "recordTarget", "patientRole")
+    if role is None:
+        role = etree.Element(v("patientRole"))
+    person = child(role, "patient")
+    out: dict[str, Any] = {
+        "resourceType": "Patient",
+        "id": resource_id("Patient", role),
+        "meta": meta,
+    }
+    ids = identifiers(role)
+    if ids:
+        out["identifier"] = ids
+    names = []
+    for name in children(person, "name"):
+        item: dict[str, Any] = {}
+        family = text_of(child(name, "family"))
+        given = [g for g in (text_of(el) for el in children(name, "given")) if g]
+        if family:
+            item["family"] = family
+        if given:
+            item["given"] = given
+        suffix = [s for s in (text_of(el) for el in children(name, "suffix")) if s]
+        if suffix:
+            item["suffix"] = suffix
+        if not item and text_of(name):
+            item["text"] = text_of(name)
+        if item:
+            names.append(item)
+    if names:
+        out["name"] = names
+    gender = attr(child(person, "administrativeGenderCode"), "code")
+    if gender:
+        out["gender"] = _GENDER.get(gender.upper(), "unknown")
+    birth = time_of(child(person, "birthTime"))
+    if birth:
+        out["birthDate"] = birth[:10]
+    telecoms = []
+    for tel in children(role, "telecom"):
+        value = attr(tel, "value")
+        if value:
+            system = "email" if value.startswith("mailto:") else "phone"
+            telecoms.append({"system": system, "value": value.split(":", 1)[-1]})
+    if telecoms:
+        out["telecom"] = telecoms
+    addresses = []
+    for addr in children(role, "addr"):
+        item = {}
+        lines = [t for t in (text_of(el) for el in children(addr, "streetAddressLine")) if t]
+        if lines:
+            item["line"] = lines
+        for tag, key in (("city", "city"), ("state", "state"), ("postalCode", "postalCode")):
+            found = text_of(child(addr, tag))
+            if found:
+                item[key] = found
+        if item:
+            addresses.append(item)
+    if addresses:
+        out["address"] = addresses
+    return out
+
+
+_BLOCKS = frozenset({"paragraph", "tr", "item", "caption", "br", "list", "table", "thead"})
+
+
+def _render(el: etree._Element, parts: list[str]) -> None:
+    local = etree.QName(el).localname if isinstance(el.tag, str) else ""
+    if el.text and isinstance(el.tag, str):
+        parts.append(el.text)
+    for sub in el:
+        _render(sub, parts)
+        if sub.tail:
+            parts.append(sub.tail)
+    if local in _BLOCKS:
+        parts.append("\n")
+    elif local in ("td", "th"):
+        parts.append(" \t ")
+
+
+def _section_text(section: etree._Element) -> str:
+    """A section's narrative as plain text, one line per paragraph, row or list item."""
+    text = child(section, "text")
+    if text is None:
+        return ""
+    parts: list[str] = []
+    _render(text, parts)
+    lines = (" ".join(line.replace("\t", " ").split()) for line in "".join(parts).split("\n"))
+    return "\n".join(line for line in lines if line)[:MAX_NOTE_CHARS]
+
+
+def _attachment_text(text: str) -> dict[str, Any]:
+    return {
+        "contentType": "text/plain; charset=utf-8",
+        "data": base64.b64encode(text.encode()).decode(),
+    }
+
+
+def _note(
+    section: etree._Element, doc_when: str | None, ctx: entries.Context, salt: str
+) -> dict[str, Any] | None:
+    text = _section_text(section)
+    if not text:
+        return None
+    title = text_of(child(section, "title")) or "Note"
+    out: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        "id": resource_id("DocumentReference", section, salt),
+        "meta": ctx.meta,
+        "status": "current",
+        "type": concept(child(section, "code"), ctx.narrative) or {"text": title},
+        "subject": ctx.patient_ref,
+        "description": title,
+        "content": [{"attachment": {**_attachment_text(text), "title": title}}],
+    }
+    if doc_when:
+        out["date"] = doc_when
+    return out
+
+
+def _document_reference(
+    doc: etree._Element, data: bytes, name: str, ctx: entries.Context, doc_when: str | None
+) -> dict[str, Any]:
+    digest = hashlib.sha256(data).hexdigest()
+    title = text_of(child(doc, "title")) or name
+    attachment: dict[str, Any] = {
+        "contentType": CCDA_CONTENT_TYPE,
+        "url": SOURCE_DOCUMENT_URL + digest,
+        "size": len(data),
+        "hash": base64.b64encode(hashlib.sha1(data).digest()).decode(),
+        "title": name,
+    }
+    if doc_when:
+        attachment["creation"] = doc_when
+    out: dict[str, Any] = {
+        "resourceType": "DocumentReference",
+        # The document's own id when it has one, so a re-download of the same document matches.
+        "id": resource_id("DocumentReference", doc, "document")
+        if children(doc, "id")
+        else "ccda-" + digest[:40],
+        "meta": ctx.meta,
+        "status": "current",
+        "type": concept(child(doc, "code"), ctx.narrative) or {"text": "Clinical document"},
+        "subject": ctx.patient_ref,
+        "description": title,
+        "content": [{"attachment": attachment, "format": _format(doc)}],
+    }
+    ids = identifiers(doc)
+    if ids:
+        out["masterIdentifier"] = ids[0]
+    if doc_when:
+        out["date"] = doc_when
+    return out
+
+
+def _format(doc: etree._Element) -> dict[str, str]:
+    r21 = any(t.get("extension") for t in children(doc, "templateId"))
+    return {
+        "system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
+        "code": "urn:hl7-org:sdwg:ccda-structuredBody:2.1"
+        if r21
+        else "urn:hl7-org:sdwg:ccda-structuredBody:1.1",
+    }
+
+
+def _custodian(doc: etree._Element) -> str | None:
+    org = child(doc, "custodian", "assignedCustodian", "representedCustodianOrganization")
+    return text_of(child(org, "name"))
+
+
+def _sections(doc: etree._Element) -> Iterator[etree._Element]:
+    body = child(doc, "component", "structuredBody")
+    if body is None:
+        return
+    stack = [s for comp in children(body, "component") if (s := child(comp, "section")) is not None]
+    while stack:
+        section = stack.pop(0)
+        yield section
+        stack[0:0] = [
+            s
+            for comp in children(section, "component")
+            if (s := child(comp, "section")) is not None
+        ]
+
+
+def _entries(
+    doc: etree._Element, ctx: entries.Context, doc_when: str | None
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    for index, section in enumerate(_sections(doc)):
+        kind = _section_kind(section)
+        if kind is None:
+            note = _note(section, doc_when, ctx, f"section-{index}")
+            if note:
+                yield "notes", note
+            continue
+        mapper = SECTIONS[kind][2]
+        for entry in children(section, "entry"):
+            statement = entries.clinical_statement(entry)
+            if statement is not None:
+                for resource in mapper(statement, ctx):
+                    yield kind, resource
+
+
+def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedResource]]:
+    """Like parse_ccda, each resource with the section kind it came from ("problems"…)."""
+    tree = parse_xml(data, name)
+    doc = tree.getroot()
+    if doc.tag != v("ClinicalDocument"):
+        raise UnreadableFile(
+            name, None, None, "this XML is not a C-CDA document (no HL7 v3 ClinicalDocument)"
+        )
+    meta: dict[str, Any] = {}
+    custodian = _custodian(doc)
+    if custodian:
+        meta["source"] = custodian
+    patient = _patient(doc, meta)
+    ctx = entries.Context(Narrative(doc), {"reference": f"Patient/{patient['id']}"}, meta)
+    doc_when = time_of(child(doc, "effectiveTime"))
+    out: list[tuple[str, ParsedResource]] = [("patient", _parsed(patient))]
+    seen: dict[tuple[str, str], bytes] = {}
+    for kind, resource in [*_entries(doc, ctx, doc_when)]:
+        key = (resource["resourceType"], resource["id"])
+        parsed = _parsed(resource)
+        if key in seen:
+            if seen[key] == parsed.body:
+                continue  # the same entry repeated (e.g. in two sections): keep it once
+            # Two different entries claim one id: keep both, the second by content.
+            resource["id"] = "ccda-" + parsed.sha256[:40]
+            parsed = _parsed(resource)
+            key = (resource["resourceType"], resource["id"])
+            if key in seen:
+                continue
+        seen[key] = parsed.body
+        out.append((kind, parsed))
+    out.append(("document", _parsed(_document_reference(doc, data, name, ctx, doc_when))))
+    return out
+
+
+def parse_ccda(data: bytes, name: str) -> list[ParsedResource]:
+    """All resources in a C-CDA document; UnreadableFile (nothing returned) when it is refused."""
+    return [parsed for _kind, parsed in parse_ccda_with_sections(data, name)]
+
+
+def looks_like_ccda(data: bytes) -> bool:
+    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return head.startswith(b"<") and b"ClinicalDocument" in data[:65536]

