@@ -1,0 +1,183 @@
+"""CDA data types for the C-CDA exporter: timestamps with their precision, coded values, ids, PQ.
+
+Every string that reaches the XML passes `clean_text` first, so control characters that XML 1.0
+cannot carry never make lxml refuse the document; lxml escapes the rest.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Any
+
+from lxml import etree
+
+from phr_desktop.domain.codes import CVX, ICD10, ICD10_CM, LOINC, RXNORM, SNOMED, canonical_system
+from phr_desktop.domain.records import Code, DatePrecision, PartialDate
+
+V3 = "urn:hl7-org:v3"
+XSI = "http://www.w3.org/2001/XMLSchema-instance"
+XSI_TYPE = f"{{{XSI}}}type"
+
+UCUM = "http://unitsofmeasure.org"
+UCUM_OID = "2.16.840.1.113883.6.8"
+LOINC_OID = "2.16.840.1.113883.6.1"
+SNOMED_OID = "2.16.840.1.113883.6.96"
+ACT_CODE_OID = "2.16.840.1.113883.5.4"
+INTERPRETATION_OID = "2.16.840.1.113883.5.83"
+
+# FHIR system URI → (OID, name) for the code systems C-CDA names.
+SYSTEM_OIDS: dict[str, tuple[str, str]] = {
+    LOINC: (LOINC_OID, "LOINC"),
+    SNOMED: (SNOMED_OID, "SNOMED CT"),
+    ICD10_CM: ("2.16.840.1.113883.6.90", "ICD-10-CM"),
+    ICD10: ("2.16.840.1.113883.6.3", "ICD-10"),
+    RXNORM: ("2.16.840.1.113883.6.88", "RxNorm"),
+    CVX: ("2.16.840.1.113883.12.292", "CVX"),
+    "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": (
+        INTERPRETATION_OID,
+        "ObservationInterpretation",
+    ),
+    "http://terminology.hl7.org/CodeSystem/v3-ActCode": (ACT_CODE_OID, "ActCode"),
+    "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration": (
+        "2.16.840.1.113883.5.112",
+        "RouteOfAdministration",
+    ),
+}
+
+# Namespace for ids made from a FHIR system URI or a resource id (uuid5 keeps them stable).
+_ID_NAMESPACE = uuid.UUID("5b0c3f64-6d1e-4d83-9a6f-1f1a3c9f6a10")
+_XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+_OID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+_UCUM_UNIT = re.compile(r"^\S+$")
+
+
+def clean_text(value: object) -> str:
+    return _XML_UNSAFE.sub("", str(value)) if value is not None else ""
+
+
+def sub(parent: etree._Element, tag: str, text: str | None = None, **attrs: str | None) -> Any:
+    """A child in the v3 namespace; None attributes are left out."""
+    element = etree.SubElement(parent, f"{{{V3}}}{tag}")
+    for key, val in attrs.items():
+        if val is not None:
+            name = XSI_TYPE if key == "xsi_type" else key
+            element.set(name, clean_text(val))
+    if text:
+        element.text = clean_text(text)
+    return element
+
+
+def template(parent: etree._Element, root: str, extension: str | None = None) -> None:
+    sub(parent, "templateId", root=root, extension=extension)
+
+
+def stable_uid(*parts: str) -> str:
+    """A UUID (a valid CDA uid) that is the same each time for the same parts."""
+    return str(uuid.uuid5(_ID_NAMESPACE, "|".join(parts))).upper()
+
+
+def system_root(system: str | None) -> str:
+    if system and system.startswith("urn:oid:") and _OID_RE.match(system[8:]):
+        return system[8:]
+    if system and _OID_RE.match(system):
+        return system
+    return stable_uid("system", system or "unknown")
+
+
+def ts_value(date: PartialDate | str | None) -> str | None:
+    """A FHIR date with its precision as a CDA TS: YYYY, YYYYMM, YYYYMMDD, YYYYMMDDHHMM[SS]+ZZZZ."""
+    if date is None:
+        return None
+    text = date.text if isinstance(date, PartialDate) else date
+    precision = date.precision if isinstance(date, PartialDate) else None
+    text = text.strip()
+    if precision is None:
+        precision = {4: DatePrecision.YEAR, 7: DatePrecision.MONTH, 10: DatePrecision.DAY}.get(
+            len(text), DatePrecision.INSTANT
+        )
+    if precision is not DatePrecision.INSTANT:
+        return text.replace("-", "")
+    day, _, rest = text.partition("T")
+    match = re.match(r"^(\d{2}):(\d{2})(?::(\d{2})(\.\d+)?)?(Z|[+-]\d{2}:\d{2})?$", rest)
+    if not match:
+        return day.replace("-", "")
+    hours, minutes, seconds, fraction, zone = match.groups()
+    out = day.replace("-", "") + hours + minutes
+    if seconds:
+        out += seconds + (fraction or "")
+    if zone:
+        out += "+0000" if zone == "Z" else zone.replace(":", "")
+    return out
+
+
+def time_element(
+    parent: etree._Element,
+    tag: str,
+    start: PartialDate | str | None,
+    end: PartialDate | str | None = None,
+    *,
+    interval: bool = True,
+    xsi_type: str | None = None,
+) -> None:
+    """effectiveTime as an interval (low/high) or a point; nullFlavor UNK when unknown."""
+    low, high = ts_value(start), ts_value(end)
+    if not interval:
+        sub(parent, tag, value=low, nullFlavor=None if low else "UNK", xsi_type=xsi_type)
+        return
+    element = sub(parent, tag, xsi_type=xsi_type)
+    sub(element, "low", value=low, nullFlavor=None if low else "UNK")
+    if high:
+        sub(element, "high", value=high)
+
+
+def coded(
+    parent: etree._Element,
+    tag: str,
+    codes: tuple[Code, ...] | list[Code],
+    text: str | None = None,
+    *,
+    xsi_type: str | None = None,
+) -> Any:
+    """A CD/CE: the first code in a known system, the others as translations, text kept."""
+    known = [c for c in codes if c.code and canonical_system(c.system) in SYSTEM_OIDS]
+    if not known:
+        element = sub(parent, tag, nullFlavor="OTH" if codes else "UNK", xsi_type=xsi_type)
+    else:
+        first = known[0]
+        element = _code_attrs(sub(parent, tag, xsi_type=xsi_type), first)
+    if text:
+        sub(element, "originalText", text)
+    for extra in known[1:]:
+        _code_attrs(sub(element, "translation"), extra)
+    return element
+
+
+def _code_attrs(element: etree._Element, code: Code) -> etree._Element:
+    oid, name = SYSTEM_OIDS[canonical_system(code.system) or ""]
+    element.set("code", clean_text(code.code))
+    element.set("codeSystem", oid)
+    element.set("codeSystemName", name)
+    if code.display:
+        element.set("displayName", clean_text(code.display))
+    return element
+
+
+def number_text(value: object) -> str | None:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def quantity_attrs(quantity: dict[str, Any]) -> dict[str, str] | None:
+    """value/unit for a PQ from a FHIR Quantity; None when it is not a plain number and unit."""
+    number = number_text(quantity.get("value"))
+    if number is None:
+        return None
+    unit = quantity.get("code") if quantity.get("system") == UCUM else None
+    unit = unit or quantity.get("unit") or "1"
+    if not isinstance(unit, str) or not _UCUM_UNIT.match(unit):
+        return None
+    return {"value": number, "unit": unit}

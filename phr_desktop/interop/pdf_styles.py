@@ -1,0 +1,63 @@
+"""Fonts, paragraph styles and small text helpers shared by the PDF exporters.
+
+DejaVu Sans (shipped inside matplotlib) is embedded so "µmol/L", "≥" and names in any Latin,
+Greek or Cyrillic script print as written; the PDF base fonts only cover Latin-1.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from xml.sax.saxutils import escape
+
+from reportlab.lib import colors
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+
+FONT = "PhrSans"
+FONT_BOLD = "PhrSans-Bold"
+FONT_ITALIC = "PhrSans-Oblique"
+
+INK = colors.HexColor("#1f2933")
+MUTED = colors.HexColor("#5f6b7a")
+ACCENT = colors.HexColor("#1d4e89")
+RULE = colors.HexColor("#c9d2dc")
+ZEBRA = colors.HexColor("#f3f6f9")
+ALERT = colors.HexColor("#b42318")
+
+
+@lru_cache(maxsize=1)
+def register_fonts() -> None:
+    """Register the embedded fonts once per process."""
+    import matplotlib  # only for the path of its bundled DejaVu fonts
+
+    folder = Path(matplotlib.get_data_path()) / "fonts" / "ttf"
+    pdfmetrics.registerFont(TTFont(FONT, str(folder / "DejaVuSans.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_BOLD, str(folder / "DejaVuSans-Bold.ttf")))
+    pdfmetrics.registerFont(TTFont(FONT_ITALIC, str(folder / "DejaVuSans-Oblique.ttf")))
+    pdfmetrics.registerFontFamily(
+        FONT, normal=FONT, bold=FONT_BOLD, italic=FONT_ITALIC, boldItalic=FONT_BOLD
+    )
+
+
+def style(name: str, size: float = 9, **kwargs: object) -> ParagraphStyle:
+    register_fonts()
+    base: dict[str, object] = {
+        "fontName": FONT,
+        "fontSize": size,
+        "leading": size * 1.25,
+        "textColor": INK,
+    }
+    base.update(kwargs)
+    return ParagraphStyle(name, **base)
+
+
+def esc(text: object) -> str:
+    """Plain text made safe for a reportlab Paragraph (which reads a small XML dialect)."""
+    return escape("" if text is None else str(text))
+
+
+def number(value: float) -> str:
+    """A measured value without a spurious ".0" (22.0 -> "22", 1.17 -> "1.17")."""
+    return f"{value:g}" if abs(value) < 1e6 else f"{value:.3e}"

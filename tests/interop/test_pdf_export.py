@@ -1,0 +1,62 @@
+"""The full-record PDF: readable text on every page, and nothing drawn off the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pypdfium2
+import pytest
+from pypdf import PdfReader
+
+from phr_desktop.interop.pdf_export import SECTIONS, TRENDS_TITLE, write_record_pdf
+from phr_desktop.services.exporting import build_export_data
+from phr_desktop.services.session import Session
+
+
+@pytest.fixture
+def record_pdf(session: Session, demo_files: list[Path], tmp_path: Path) -> Path:
+    session.import_paths(demo_files)
+    path = tmp_path / "record.pdf"
+    write_record_pdf(build_export_data(session), path)
+    return path
+
+
+def test_every_page_names_the_patient_and_its_number(record_pdf: Path) -> None:
+    pages = [p.extract_text() for p in PdfReader(record_pdf).pages]
+    assert len(pages) > 5
+    for number, text in enumerate(pages, start=1):
+        assert "Margaret Ellen Doyle" in text
+        assert f"Page {number} of {len(pages)}" in text
+
+
+def test_record_has_cover_contents_sections_values_and_sources(record_pdf: Path) -> None:
+    text = "\n".join(p.extract_text() for p in PdfReader(record_pdf).pages)
+    assert "Personal health record" in text and "Contents" in text
+    assert "2013-03-14 to 2025" in text  # the date range on the cover
+    for title in (TRENDS_TITLE, "Problems and diagnoses", "Medications", "Allergies"):
+        assert title in text
+    assert "1.17" in text and "Alpha-1 antitrypsin" in text
+    assert "Riverside Pulmonary (Epic)" in text and "Lakeside Hepatology (Cerner)" in text
+    assert {t for _, t in SECTIONS} & set(text.splitlines())
+
+
+def test_record_pages_render_with_nothing_outside_the_page(record_pdf: Path) -> None:
+    pdf = pypdfium2.PdfDocument(str(record_pdf))
+    for index in range(len(pdf)):
+        image = pdf[index].render(scale=0.5).to_pil().convert("L")
+        width, height = image.size
+        edge = 8  # well inside the 1.8 cm margins: only ink that escaped the frame lands here
+        for box in (
+            (0, 0, width, edge),
+            (0, height - edge, width, height),
+            (0, 0, edge, height),
+            (width - edge, 0, width, height),
+        ):
+            assert image.crop(box).getextrema()[0] > 240, f"ink at the edge of page {index + 1}"
+
+
+def test_empty_profile_still_gives_a_readable_record(session: Session, tmp_path: Path) -> None:
+    path = tmp_path / "empty.pdf"
+    write_record_pdf(build_export_data(session), path)
+    text = PdfReader(path).pages[0].extract_text()
+    assert "no dated records" in text
