@@ -32,6 +32,7 @@ from phr_desktop.ui import manual_entry, style
 from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.dashboard import Dashboard
+from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record_detail import RecordDetailView
 from phr_desktop.ui.timeline_view import TimelineView
@@ -177,6 +178,8 @@ class MainWindow(QMainWindow):
             self.new_menu.addAction(action)
             self.new_entry_actions[class_name] = action
         file_menu.addMenu(self.new_menu)
+        self.export_menu = ExportMenu(self, self.runner, lambda: self.session, self._exported)
+        file_menu.addMenu(self.export_menu)
         file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addSeparator()
@@ -232,6 +235,10 @@ class MainWindow(QMainWindow):
         self.dashboard.recordActivated.connect(self.show_record)
         self.dashboard.categoryActivated.connect(self.show_kind)
         self.dashboard.dataChanged.connect(self.refresh_views)
+        self.dashboard.export_button.setMenu(self.export_menu)
+        self.dashboard.export_button.setEnabled(True)
+        self.dashboard.export_button.setToolTip("Export the record as PDF, C-CDA, FHIR or CSV")
+        self.dashboard.export_button.setAccessibleDescription("Export the record")
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self.tabs)
         self.splitter.setContentsMargins(6, 6, 6, 6)
         self.splitter.setChildrenCollapsible(False)
@@ -379,6 +386,9 @@ class MainWindow(QMainWindow):
         self.runner.run(
             run, title="Importing", on_success=self._imported, on_error=self._import_failed
         )
+
+    def _exported(self, path: Path) -> None:
+        self.statusBar().showMessage(f"Exported to {path}", 15_000)
 
     def _imported(self, report: ImportReport) -> None:
         self.refresh_views()

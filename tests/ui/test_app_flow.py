@@ -310,3 +310,17 @@ def test_version_and_help_are_accurate(capsys: pytest.CaptureFixture[str]) -> No
     help_text = app.build_parser().format_help()
     for option in ("--demo", "--data-dir", "--version", "--help"):
         assert option in help_text
+
+
+def test_export_from_the_menu_writes_the_file_and_reports_it(
+    window: MainWindow, demo_files: list[Path], tmp_path: Path
+) -> None:
+    create_profile(window)
+    window.import_paths(demo_files)
+    assert window.dashboard is not None and window.dashboard.export_button.isEnabled()
+    target = tmp_path / "summary.pdf"
+    window.export_menu.export_to("emergency", target)
+    assert target.read_bytes().startswith(b"%PDF")
+    assert "Exported to" in window.statusBar().currentMessage()
+    texts = [a.text() for a in window.export_menu.actions()]
+    assert len(texts) == 6 and any("C-CDA" in t for t in texts)
