@@ -19,8 +19,22 @@ from phr_desktop.services.errors import USER_ERRORS, KeyringRefused, ServiceErro
 from phr_desktop.services.exporting import FORMATS, export
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.services.sharing import (
+    PRESETS,
+    ShareSelection,
+    create_share,
+    list_shares,
+    open_share,
+    reveal_key,
+    revoke_share,
+)
 from phr_desktop.services.tasks import Progress
-from phr_desktop.services.views import milestone_to_dict, record_to_dict, timeline_to_dicts
+from phr_desktop.services.views import (
+    milestone_to_dict,
+    record_to_dict,
+    share_view_to_dict,
+    timeline_to_dicts,
+)
 
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 3
 
@@ -530,6 +544,121 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _share_passcode(args: argparse.Namespace, confirm: bool) -> str | None:
+    """From --passcode-file, PHR_SHARE_PASSCODE, or a prompt; None when not asked for."""
+    if getattr(args, "passcode_file", None):
+        return _read_secret_file(args.passcode_file)
+    if not args.passcode:
+        return None
+    if os.environ.get("PHR_SHARE_PASSCODE"):
+        return os.environ["PHR_SHARE_PASSCODE"]
+    if not sys.stdin.isatty():
+        raise ServiceError("No passcode given: set PHR_SHARE_PASSCODE or use --passcode-file.")
+    first = getpass.getpass("Share passcode: ")
+    if confirm and getpass.getpass("Share passcode again: ") != first:
+        raise ServiceError("The two passcodes differ; nothing was shared.")
+    return first
+
+
+def cmd_share_create(args: argparse.Namespace) -> int:
+    kinds = tuple(k for value in (args.kinds or []) for k in value.split(",") if k)
+    if args.preset:
+        selection = PRESETS[args.preset]
+    else:
+        selection = ShareSelection(
+            kinds=kinds, since=args.since, until=args.until, tag=args.tag,
+            record_ids=tuple(args.record or ()),
+        )  # fmt: skip
+    passcode = _share_passcode(args, confirm=True)
+    with _session(args) as session:
+        created = create_share(
+            session, Path(args.output), selection, args.label or "", expires=args.expires,
+            passcode=passcode, hand_out_key=not args.hold_key,
+        )  # fmt: skip
+    if args.json:
+        _print_json(
+            {
+                "id": created.id,
+                "file": str(created.file),
+                "key": created.key or None,
+                "expires": created.expires_at.isoformat(),
+                "fingerprint": created.fingerprint,
+                "records": created.record_count,
+                "passcode": created.passcode,
+            }
+        )
+        return EXIT_OK
+    print(f"Wrote {created.file}: {created.record_count} records, valid until "
+          f"{created.expires_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+    print(f"Signing key fingerprint: {created.fingerprint_display}")
+    if not created.key:
+        print(f"The key is held back; show it with `phr share key {created.id}`, "
+              f"or revoke with `phr share revoke {created.id}`.")  # fmt: skip
+        return EXIT_OK
+    print(f"Key (give it to the clinician, not with the file): {created.key_display}")
+    if created.passcode:
+        print("The clinician also needs the passcode; tell it to them separately.")
+    if sys.stdout.isatty():
+        import segno
+
+        segno.make(created.key, error="m").terminal(compact=True)
+    print("Once the key is given out the file cannot be recalled; expiry is enforced by "
+          "phr-desktop's viewer only.", file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_share_list(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        shares = list_shares(session)
+    if args.json:
+        _print_json([s.to_dict() for s in shares])
+        return EXIT_OK
+    if not shares:
+        print("No shares yet.")
+    for s in shares:
+        state = "revoked" if s.revoked_at else ("key given" if s.key_handed_out else "key held")
+        what = ", ".join(f"{k}={v}" for k, v in s.selection.items()) or "everything"
+        print(f"{s.created_at[:16]}  for {s.label or '(no label)'}: {s.record_count} records "
+              f"({what}) until {s.expires_at[:16]}  [{state}]  {s.file_name}  {s.id}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_share_key(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        key = reveal_key(session, args.id)
+    if args.json:
+        _print_json({"id": args.id, "key": key})
+    else:
+        print(f"Key: {key}")
+    return EXIT_OK
+
+
+def cmd_share_revoke(args: argparse.Namespace) -> int:
+    with _session(args) as session:
+        revoke_share(session, args.id)
+    if args.json:
+        _print_json({"id": args.id, "revoked": True})
+    else:
+        print("Revoked: the key is forgotten, so the file can no longer be opened.")
+    return EXIT_OK
+
+
+def cmd_share_open(args: argparse.Namespace) -> int:
+    key = args.key or os.environ.get("PHR_SHARE_KEY")
+    if not key:
+        raise ServiceError("Give the key with --key K (or PHR_SHARE_KEY).")
+    view = open_share(Path(args.file), key, passcode=_share_passcode(args, confirm=False))
+    if args.json:
+        _print_json(share_view_to_dict(view))
+        return EXIT_OK
+    print(view.banner())
+    print("Read-only view; nothing is saved.")
+    for r in view.records:
+        date = r.effective.text[:10] if r.effective else "(no date)"
+        print(f"  {date:<10}  {r.kind.value:<13} {r.title}")
+    return EXIT_OK
+
+
 # --- parser -----------------------------------------------------------------------------------
 
 
@@ -654,6 +783,37 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sync", cmd_sync, "fetch new and changed records from connected providers")
     p.add_argument("name", nargs="?", help="one connection (default: all active)")
     p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
+    share = sub.add_parser("share", help="share chosen records with a clinician (encrypted)")
+    shsub = share.add_subparsers(dest="share_command", required=True, metavar="ACTION")
+    p = command("create", cmd_share_create, "seal chosen records into a .phrshare file", shsub)
+    p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
+    p.add_argument("--since", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    p.add_argument("--until", help="through this date")
+    p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
+    p.add_argument("--record", type=int, action="append", help="a hand-picked record id")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a ready-made choice")
+    p.add_argument("--for", dest="label", help="who it is for (shown to them and in history)")
+    p.add_argument("--expires", default="30d", help="30d, 12h, 45s or YYYY-MM-DD (default 30d)")
+    p.add_argument(
+        "--passcode", action="store_true", help="also require a passcode (PHR_SHARE_PASSCODE)"
+    )
+    p.add_argument("--passcode-file", help="read the passcode from the first line of FILE")
+    p.add_argument(
+        "--hold-key", action="store_true", help="keep the key in the vault (revocable) for now"
+    )
+    p.add_argument("-o", "--output", required=True, help="the .phrshare file to write")
+    command("list", cmd_share_list, "the sharing history", shsub)
+    p = command("key", cmd_share_key, "show a held-back key (then it cannot be revoked)", shsub)
+    p.add_argument("id")
+    p = command("revoke", cmd_share_revoke, "forget a held-back key so nobody can open it", shsub)
+    p.add_argument("id")
+    p = command("open", cmd_share_open, "open a .phrshare file read-only (clinician)", shsub)
+    p.add_argument("file")
+    p.add_argument("--key", help="the key the patient gave you (or PHR_SHARE_KEY)")
+    p.add_argument(
+        "--passcode", action="store_true", help="ask for the passcode (PHR_SHARE_PASSCODE)"
+    )
+    p.add_argument("--passcode-file", help="read the passcode from the first line of FILE")
     return parser
 
 

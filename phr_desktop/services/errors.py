@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from phr_desktop.interop.errors import ImportError_, UnreadableFile
 from phr_desktop.services.tasks import Cancelled
+from phr_desktop.sharing.errors import ShareError
 from phr_desktop.smart.errors import AuthorizationError, DiscoveryError, SyncError, TokenExpired
 from phr_desktop.vault.errors import (
     KeyringRefused,
@@ -27,6 +28,7 @@ USER_ERRORS: tuple[type[Exception], ...] = (
     ImportError_,
     SyncError,
     ServiceError,
+    ShareError,
     Cancelled,
 )
 
@@ -38,6 +40,7 @@ __all__ = [
     "ImportError_",
     "KeyringRefused",
     "ServiceError",
+    "ShareError",
     "StorageFull",
     "SyncError",
     "TokenExpired",

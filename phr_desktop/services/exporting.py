@@ -23,10 +23,19 @@ FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency")
 
 
 def build_export_data(
-    session: Session, since: str | None = None, kinds: Sequence[str] = ()
+    session: Session,
+    since: str | None = None,
+    kinds: Sequence[str] = (),
+    *,
+    record_ids: Sequence[int] | None = None,
 ) -> ExportData:
-    stored = session.records(RecordFilter(kinds=tuple(kinds), since=since))
-    stored.reverse()  # oldest first
+    """The chosen records, oldest first: by kinds and date, or (sharing) exactly these ids."""
+    if record_ids is None:
+        stored = session.records(RecordFilter(kinds=tuple(kinds), since=since))
+        stored.reverse()  # oldest first
+    else:
+        stored = session.records_by_ids(sorted(set(record_ids)))
+        stored.sort(key=lambda s: (s.record.effective.text if s.record.effective else "", s.id))
     patient_rows = session.records(RecordFilter(kinds=("patient",)))
     notes: dict[int, list[str]] = {}
     for record_id, text in session.vault.conn.execute(

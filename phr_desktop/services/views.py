@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from phr_desktop.services.session import MilestoneView
+from phr_desktop.services.sharing import ShareView
 from phr_desktop.vault.queries import StoredRecord
 
 
@@ -62,3 +63,32 @@ def timeline_to_dicts(buckets: list[tuple[str, str | None, str, int]]) -> list[d
         }
         for year, months in years.items()
     ]
+
+
+def share_view_to_dict(view: ShareView) -> dict[str, Any]:
+    """`phr share open --json`: the banner's facts, then the records (read-only)."""
+    return {
+        "signer": {
+            "fingerprint": view.signer_fingerprint,
+            "patient_name": view.patient_name,
+        },
+        "recipient": view.recipient,
+        "share_id": view.share_id,
+        "issued_at": view.issued_at.isoformat(),
+        "not_before": view.not_before.isoformat(),
+        "expires_at": view.expires_at.isoformat(),
+        "record_count": view.record_count,
+        "records": [
+            {
+                "kind": r.kind.value,
+                "title": r.title,
+                "date": r.effective.text if r.effective else None,
+                "value": r.value.value if r.value else None,
+                "value_text": r.value.text if r.value else None,
+                "unit": r.value.unit if r.value else None,
+                "resource_type": r.resource_type,
+                "resource_id": r.resource_id,
+            }
+            for r in view.records
+        ],
+    }

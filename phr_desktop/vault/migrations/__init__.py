@@ -18,6 +18,7 @@ from phr_desktop.vault.migrations import (
     m0002_connections,
     m0003_device_keys,
     m0004_tag_index,
+    m0005_sharing,
 )
 
 MIGRATIONS: list[str] = [
@@ -25,6 +26,7 @@ MIGRATIONS: list[str] = [
     m0002_connections.SQL,
     m0003_device_keys.SQL,
     m0004_tag_index.SQL,
+    m0005_sharing.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 

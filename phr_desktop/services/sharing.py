@@ -1,0 +1,421 @@
+"""Sharing use cases: choose records, seal them for one clinician, keep a visible history.
+
+Creating needs an unlocked profile; opening (the clinician's side) needs only the file and the
+key, and writes nothing to disk.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from phr_desktop.domain.records import Record
+from phr_desktop.interop.fhir_export import collection_bundle
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.exporting import build_export_data
+from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.sharing.bundle import (
+    FILE_SUFFIX,
+    display_key,
+    format_key,
+    new_share_key,
+    parse_key,
+    seal,
+)
+from phr_desktop.sharing.errors import ShareError
+from phr_desktop.sharing.keys import display_fingerprint, fingerprint, signing_key
+from phr_desktop.sharing.open import DEFAULT_LIMITS, Limits, open_share_bytes
+from phr_desktop.vault.database import transaction
+from phr_desktop.vault.queries import RecordFilter
+
+if TYPE_CHECKING:
+    from phr_desktop.services.session import Session
+
+__all__ = [
+    "PRESETS",
+    "CreatedShare",
+    "Limits",
+    "ShareError",
+    "ShareHistoryEntry",
+    "ShareSelection",
+    "ShareView",
+    "create_share",
+    "list_shares",
+    "open_share",
+    "parse_expiry",
+    "reveal_key",
+    "revoke_share",
+]
+
+DEFAULT_EXPIRY = "30d"
+MAX_EXPIRY = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class ShareSelection:
+    """What to share: records matching the filter (kinds AND dates AND tag), plus hand-picked
+    ids, plus every record matched by any of `any_of` (presets are built from these)."""
+
+    kinds: tuple[str, ...] = ()
+    since: str | None = None
+    until: str | None = None
+    tag: str | None = None
+    record_ids: tuple[int, ...] = ()
+    any_of: tuple[RecordFilter, ...] = ()
+    preset: str | None = None
+
+    @property
+    def has_filter(self) -> bool:
+        return bool(self.kinds or self.since or self.until or self.tag)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            k: v
+            for k, v in (
+                ("preset", self.preset),
+                ("kinds", list(self.kinds)),
+                ("since", self.since),
+                ("until", self.until),
+                ("tag", self.tag),
+                ("hand_picked", len(self.record_ids)),
+            )
+            if v
+        }
+
+
+PRESETS: dict[str, ShareSelection] = {
+    # Everything a new pulmonologist needs: the AATD work-up, lung function, augmentation,
+    # liver follow-up, and the current lists (problems, medicines, allergies, vaccines).
+    "pulmonologist": ShareSelection(
+        preset="pulmonologist",
+        any_of=(
+            *(RecordFilter(tag=t) for t in ("aatd", "lung_function", "augmentation", "liver")),
+            RecordFilter(kinds=("problem", "medication", "allergy", "immunization")),
+        ),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class CreatedShare:
+    id: str
+    file: Path
+    key: str  # 43 base64url characters: what the clinician types or scans
+    key_display: str  # the same in groups of four
+    expires_at: datetime
+    fingerprint: str
+    fingerprint_display: str
+    record_count: int
+    passcode: bool
+    key_handed_out: bool
+
+
+@dataclass(frozen=True)
+class ShareHistoryEntry:
+    id: str
+    label: str
+    created_at: str
+    expires_at: str
+    record_count: int
+    selection: dict[str, Any]
+    fingerprint: str
+    file_name: str
+    passcode: bool
+    key_handed_out: bool
+    revoked_at: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "label": self.label,
+            "created_at": self.created_at,
+            "expires_at": self.expires_at,
+            "record_count": self.record_count,
+            "selection": self.selection,
+            "fingerprint": self.fingerprint,
+            "file": self.file_name,
+            "passcode": self.passcode,
+            "key_handed_out": self.key_handed_out,
+            "revoked_at": self.revoked_at,
+        }
+
+
+@dataclass(frozen=True)
+class ShareView:
+    """A verified share, read-only, for display; `records` are normalised like our own."""
+
+    signer_fingerprint: str
+    signer_fingerprint_display: str
+    patient_name: str
+    recipient: str
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime
+    record_count: int
+    share_id: str | None
+    bundle: dict[str, Any]
+    records: list[Record] = field(default_factory=list)
+
+    def banner(self) -> str:
+        return (
+            f"Shared by {self.patient_name or '(no name)'} for {self.recipient or '(no label)'}"
+            f" - signed by key {self.signer_fingerprint_display}"
+            f" on {self.issued_at:%Y-%m-%d %H:%M} UTC, valid until "
+            f"{self.expires_at:%Y-%m-%d %H:%M} UTC - {self.record_count} records. "
+            "Compare the key with the patient's printed hand-out."
+        )
+
+
+# --- expiry ---------------------------------------------------------------------------------
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([dhs])\s*$")
+
+
+def parse_expiry(text: str | None, now: datetime) -> datetime:
+    """`30d`, `12h`, `45s`, or a date `YYYY-MM-DD` (valid to the end of that day, UTC)."""
+    text = (text or DEFAULT_EXPIRY).strip()
+    match = _DURATION.match(text)
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        delta = {"d": timedelta(days=amount), "h": timedelta(hours=amount)}.get(
+            unit, timedelta(seconds=amount)
+        )
+        until = now + delta
+    else:
+        try:
+            day = date.fromisoformat(text)
+        except ValueError:
+            raise ServiceError(
+                f"Expiry {text!r} is not understood; use 30d, 12h, 45s or a date YYYY-MM-DD."
+            ) from None
+        until = datetime(day.year, day.month, day.day, 23, 59, 59, tzinfo=UTC)
+    if until <= now:
+        raise ServiceError("The expiry is not in the future.")
+    if until - now > MAX_EXPIRY:
+        raise ServiceError("A share can last at most a year; choose an earlier expiry.")
+    return until
+
+
+# --- creating -------------------------------------------------------------------------------
+
+
+def _select_ids(session: Session, selection: ShareSelection) -> list[int]:
+    ids: set[int] = set(selection.record_ids)
+    for f in selection.any_of:
+        ids.update(session.record_ids(f))
+    if selection.has_filter or not (selection.record_ids or selection.any_of):
+        ids.update(
+            session.record_ids(
+                RecordFilter(
+                    kinds=selection.kinds,
+                    since=selection.since,
+                    until=selection.until,
+                    tag=selection.tag,
+                )
+            )
+        )
+    return sorted(ids)
+
+
+def create_share(
+    session: Session,
+    output: Path,
+    selection: ShareSelection,
+    label: str,
+    *,
+    expires: str | None = DEFAULT_EXPIRY,
+    passcode: str | None = None,
+    hand_out_key: bool = True,
+    now: datetime | None = None,
+) -> CreatedShare:
+    """Seal the chosen records into `output` (a `.phrshare` file) and log it.
+
+    With `hand_out_key=False` the key is kept in the vault (not shown) so the share can still
+    be revoked; `reveal_key` shows it later and from then on revoking is impossible.
+    """
+    now = (now or datetime.now(UTC)).replace(microsecond=0)
+    until = parse_expiry(expires, now)
+    if passcode is not None and len(passcode.strip()) < 4:
+        raise ServiceError("A passcode needs at least 4 characters.")
+    ids = _select_ids(session, selection)
+    if not ids:
+        raise ServiceError("No records match this choice; nothing was shared.")
+    data = build_export_data(session, record_ids=ids)
+    if not data.records:
+        raise ServiceError("No records match this choice; nothing was shared.")
+    bundle = collection_bundle(data)
+    share_id = str(uuid.uuid4())
+    key = new_share_key()
+    with session.write_lock, transaction(session.vault.conn):
+        signer = signing_key(session.vault.conn)
+        thumb = fingerprint(signer)
+        claims = {
+            "jti": share_id,
+            "iat": int(now.timestamp()),
+            "nbf": int(now.timestamp()),
+            "exp": int(until.timestamp()),
+            "recipient": label,
+            "record_count": len(data.records),
+            "patient_name": data.patient_name,
+        }
+        sealed = seal(signer, claims, bundle, key, passcode or None)
+        output = output if output.suffix else output.with_suffix(FILE_SUFFIX)
+        output.parent.mkdir(parents=True, exist_ok=True)
+        partial = output.with_name(output.name + ".partial")
+        try:
+            partial.write_bytes(sealed)
+            partial.replace(output)
+        finally:
+            if partial.exists():
+                partial.unlink()
+        session.vault.conn.execute(
+            "INSERT INTO shares (id, label, created_at, expires_at, record_count, selection,"
+            " fingerprint, file_name, passcode, key_handed_out, key)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                share_id, label, now.isoformat(), until.isoformat(), len(data.records),
+                orjson.dumps(selection.describe()).decode(), thumb, output.name,
+                int(bool(passcode)), int(hand_out_key),
+                None if hand_out_key else format_key(key),
+            ),
+        )  # fmt: skip
+        session.vault.audit.append(
+            "share", share_id=share_id, records=len(data.records), expires=until.isoformat(),
+            fingerprint=thumb, passcode=bool(passcode), key_handed_out=hand_out_key,
+        )  # fmt: skip
+    return CreatedShare(
+        id=share_id,
+        file=output,
+        key=format_key(key) if hand_out_key else "",
+        key_display=display_key(key) if hand_out_key else "",
+        expires_at=until,
+        fingerprint=thumb,
+        fingerprint_display=display_fingerprint(thumb),
+        record_count=len(data.records),
+        passcode=bool(passcode),
+        key_handed_out=hand_out_key,
+    )
+
+
+def list_shares(session: Session) -> list[ShareHistoryEntry]:
+    rows = session.vault.conn.execute(
+        "SELECT id, label, created_at, expires_at, record_count, selection, fingerprint,"
+        " file_name, passcode, key_handed_out, revoked_at FROM shares"
+        " ORDER BY created_at DESC, rowid DESC"
+    ).fetchall()
+    return [
+        ShareHistoryEntry(
+            id=r[0],
+            label=r[1],
+            created_at=r[2],
+            expires_at=r[3],
+            record_count=r[4],
+            selection=orjson.loads(r[5]),
+            fingerprint=r[6],
+            file_name=r[7],
+            passcode=bool(r[8]),
+            key_handed_out=bool(r[9]),
+            revoked_at=r[10],
+        )
+        for r in rows
+    ]
+
+
+def _share_row(session: Session, share_id: str) -> tuple[Any, ...]:
+    row = session.vault.conn.execute(
+        "SELECT key_handed_out, revoked_at, key FROM shares WHERE id = ?", (share_id,)
+    ).fetchone()
+    if row is None:
+        raise ServiceError(f"There is no share {share_id} in this profile.")
+    return tuple(row)
+
+
+def reveal_key(session: Session, share_id: str) -> str:
+    """Show a held-back key; from now on the share cannot be revoked."""
+    handed_out, revoked_at, key = _share_row(session, share_id)
+    if revoked_at:
+        raise ServiceError("This share was revoked; its key is gone.")
+    if handed_out or not key:
+        raise ServiceError("This share's key was already shown when it was made.")
+    with session.write_lock, transaction(session.vault.conn):
+        session.vault.conn.execute(
+            "UPDATE shares SET key_handed_out = 1, key = NULL WHERE id = ?", (share_id,)
+        )
+        session.vault.audit.append("share_key_shown", share_id=share_id)
+    return str(key)
+
+
+def revoke_share(session: Session, share_id: str) -> None:
+    """Forget a share's key. Only possible while the key has not been handed out: a file
+    whose key someone has cannot be recalled."""
+    handed_out, revoked_at, _key = _share_row(session, share_id)
+    if revoked_at:
+        raise ServiceError("This share is already revoked.")
+    if handed_out:
+        raise ServiceError(
+            "This share's key was already given out, so it cannot be recalled: whoever has "
+            "the file and the key can open it until it expires in our viewer."
+        )
+    with session.write_lock, transaction(session.vault.conn):
+        session.vault.conn.execute(
+            "UPDATE shares SET key = NULL, revoked_at = ? WHERE id = ?",
+            (datetime.now(UTC).isoformat(timespec="seconds"), share_id),
+        )
+        session.vault.audit.append("share_revoked", share_id=share_id)
+
+
+# --- opening (clinician side) ------------------------------------------------------------
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def open_share(
+    path: Path,
+    key: str,
+    *,
+    passcode: str | None = None,
+    now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ShareView:
+    """Decrypt and verify a `.phrshare` file in memory; raise ShareError, showing nothing."""
+    raw_key = parse_key(key)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ShareError(
+                f"The file is larger than the {limits.max_file_bytes:,}-byte cap; refused."
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ShareError(f"Could not read {path}: {exc.strerror or exc}") from None
+    clock = int((now or datetime.now(UTC)).timestamp())
+    opened = open_share_bytes(data, raw_key, now=clock, passcode=passcode, limits=limits)
+    claims = opened.claims
+    records: list[Record] = []
+    for entry in opened.bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict):
+            record = normalise_resource(resource)
+            if record is not None:
+                records.append(record)
+    return ShareView(
+        signer_fingerprint=opened.fingerprint,
+        signer_fingerprint_display=display_fingerprint(opened.fingerprint),
+        patient_name=str(claims.get("patient_name") or ""),
+        recipient=str(claims.get("recipient") or ""),
+        issued_at=_instant(claims["iat"]),
+        not_before=_instant(claims["nbf"]),
+        expires_at=_instant(claims["exp"]),
+        record_count=int(claims["record_count"]),
+        share_id=str(claims["jti"]) if claims.get("jti") else None,
+        bundle=opened.bundle,
+        records=records,
+    )

@@ -1,0 +1,163 @@
+"""Sealing a share: FHIR Bundle → signed JWT (JWS ES256) → JWE compact `dir` + `A256GCM`.
+
+The format, in full (README "Sharing records"):
+
+* Inner, a JWT signed ES256 by the profile's key. Protected header
+  `{"alg": "ES256", "typ": "JWT", "kid": <RFC 7638 thumbprint>, "jwk": <public P-256 key>}`.
+  Claims: `jti` (share id), `iat`, `nbf`, `exp` (NumericDate seconds), `recipient` (the label
+  the patient typed), `record_count`, `patient_name`, and `bundle`: the FHIR `collection`
+  Bundle itself, as JSON (stored resources spliced in byte for byte).
+* Outer, a JWE compact serialisation, `{"alg": "dir", "enc": "A256GCM", "zip": "DEF",
+  "cty": "JWT"}` — the SMART Health Links file encryption — with a fresh random 32-byte key.
+  That key is handed to the clinician as 43 base64url characters (text and QR); it is never in
+  the file.
+* With a passcode, the content key is `HKDF-SHA256(key ‖ Argon2id(passcode, salt))`, and the
+  JWE header carries the Argon2id parameters and salt as `phr_passcode` (a private header
+  parameter). Both the key and the passcode are then needed; the file with the key alone
+  cannot be opened, nor the file with the passcode alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import secrets
+import unicodedata
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from argon2.low_level import Type, hash_secret_raw
+from joserfc import jwe, jws
+from joserfc.jwk import ECKey, OctKey
+from joserfc.registry import HeaderParameter
+
+from phr_desktop.sharing.errors import ShareError
+from phr_desktop.sharing.keys import fingerprint, public_jwk
+from phr_desktop.vault.keys import hkdf
+
+FILE_SUFFIX = ".phrshare"
+KEY_BYTES = 32
+PASSCODE_HEADER = "phr_passcode"
+PASSCODE_INFO = b"phr-desktop share passcode v1"
+JWE_HEADER = {"alg": "dir", "enc": "A256GCM", "zip": "DEF", "cty": "JWT"}
+
+
+@dataclass(frozen=True)
+class PasscodeKdf:
+    """Argon2id parameters for a passcode; the viewer accepts only values within bounds."""
+
+    time_cost: int = 3
+    memory_kib: int = 65536
+    parallelism: int = 1
+
+
+PASSCODE_KDF = PasscodeKdf()
+KDF_BOUNDS = {"t": (1, 10), "m": (8192, 262144), "p": (1, 4)}
+
+
+def _is_passcode_params(value: Any) -> None:
+    if not isinstance(value, dict) or set(value) != {"kdf", "salt", "t", "m", "p"}:
+        raise ValueError("bad phr_passcode header")
+
+
+JWE_EXTRA_HEADERS = {PASSCODE_HEADER: HeaderParameter("phr passcode KDF", _is_passcode_params)}
+
+
+def b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+
+
+def b64url_decode(text: str) -> bytes:
+    if not isinstance(text, str) or any(c in text for c in "=+/"):
+        raise ValueError("not base64url")
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_share_key() -> bytes:
+    return secrets.token_bytes(KEY_BYTES)
+
+
+def format_key(key: bytes) -> str:
+    """The key as the clinician types it: 43 base64url characters (the QR holds the same)."""
+    return b64url(key)
+
+
+def display_key(key: bytes) -> str:
+    text = format_key(key)
+    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
+
+
+def parse_key(text: str) -> bytes:
+    cleaned = "".join(text.split())
+    try:
+        key = b64url_decode(cleaned)
+    except (ValueError, binascii.Error):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise ShareError(
+            "That is not a share key: it should be 43 letters, digits, '-' and '_' "
+            "(spaces are ignored)."
+        )
+    return key
+
+
+def normalise_passcode(passcode: str) -> bytes:
+    return unicodedata.normalize("NFKC", passcode.strip()).encode("utf-8")
+
+
+def passcode_params(kdf: PasscodeKdf = PASSCODE_KDF) -> dict[str, Any]:
+    return {
+        "kdf": "argon2id",
+        "salt": b64url(secrets.token_bytes(16)),
+        "t": kdf.time_cost,
+        "m": kdf.memory_kib,
+        "p": kdf.parallelism,
+    }
+
+
+def content_key(key: bytes, passcode: str | None, params: dict[str, Any] | None) -> bytes:
+    """The JWE `dir` key: the share key itself, or mixed with the passcode's Argon2id hash."""
+    if params is None:
+        return key
+    if passcode is None:
+        raise ShareError("This share is protected by a passcode; ask the patient for it.")
+    stretched = hash_secret_raw(
+        normalise_passcode(passcode),
+        b64url_decode(params["salt"]),
+        time_cost=int(params["t"]),
+        memory_cost=int(params["m"]),
+        parallelism=int(params["p"]),
+        hash_len=32,
+        type=Type.ID,
+    )
+    return hkdf(key + stretched, PASSCODE_INFO)
+
+
+def seal(
+    signing_key: ECKey,
+    claims: dict[str, Any],
+    bundle_json: bytes,
+    key: bytes,
+    passcode: str | None = None,
+) -> bytes:
+    """The `.phrshare` file's bytes: the JWE compact serialisation (ASCII)."""
+    payload = orjson.dumps({**claims, "bundle": orjson.Fragment(bundle_json)})
+    header = {
+        "alg": "ES256",
+        "typ": "JWT",
+        "kid": fingerprint(signing_key),
+        "jwk": public_jwk(signing_key),
+    }
+    signed = jws.serialize_compact(header, payload, signing_key, algorithms=["ES256"])
+    protected: dict[str, Any] = dict(JWE_HEADER)
+    params = None
+    if passcode:
+        params = passcode_params()
+        protected[PASSCODE_HEADER] = params
+    registry = jwe.JWERegistry(
+        header_registry=JWE_EXTRA_HEADERS, algorithms=["dir", "A256GCM", "DEF"]
+    )
+    cek = OctKey.import_key(content_key(key, passcode, params))
+    token = jwe.encrypt_compact(protected, signed.encode("ascii"), cek, registry=registry)
+    return token.encode("ascii")
