@@ -14,7 +14,7 @@ from phr_desktop.vault.vault import Vault
 
 PASS = "passphrase for migrations"
 SAVED = Path(__file__).resolve().parent.parent / "data" / "vaults"
-SAVED_PASSPHRASES = {"schema1": "schema one passphrase"}
+SAVED_PASSPHRASES = {"schema1": "schema one passphrase", "schema4": "schema four passphrase"}
 
 
 def _version(vault: Vault) -> int:
@@ -37,7 +37,7 @@ def test_a_saved_vault_of_every_released_schema_upgrades_with_its_data(
         assert _version(vault) == migrations.LATEST_VERSION
         assert vault.conn.execute("SELECT count(*) FROM records").fetchone()[0] == 436
         note = vault.conn.execute("SELECT text FROM notes WHERE record_id = 1").fetchone()
-        assert note == ("a note written under schema 1",)
+        assert note == (f"a note written under schema {saved.removeprefix('schema')}",)
         assert vault.integrity_problems() == []
         assert vault.audit.verify().ok
     assert len(list(folder.glob("vault.before-v*.db"))) == 1  # backed up before upgrading
