@@ -14,7 +14,7 @@ from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack
-from phr_desktop.vault.queries import RecordFilter
+from phr_desktop.vault.queries import RecordFilter, StoredRecord
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -43,14 +43,13 @@ def build_export_data(
     ):
         notes.setdefault(record_id, []).append(text)
 
-    def exported(record_id: int) -> ExportRecord:
-        s = session.record(record_id)
-        body = session.raw_source(record_id)
+    def exported(s: StoredRecord) -> ExportRecord:
+        body = session.raw_source(s.id)
         return ExportRecord(s.id, s.record, orjson.loads(body), body, tuple(notes.get(s.id, ())))
 
     return ExportData(
-        patient=exported(patient_rows[-1].id) if patient_rows else None,
-        records=tuple(exported(s.id) for s in stored if s.record.kind.value != "patient"),
+        patient=exported(patient_rows[-1]) if patient_rows else None,
+        records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         app_version=__version__,
