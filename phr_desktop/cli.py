@@ -14,6 +14,7 @@ from typing import Any
 import orjson
 
 from phr_desktop import __version__
+from phr_desktop.services import audit_log
 from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
 from phr_desktop.services.errors import USER_ERRORS, KeyringRefused, ServiceError
 from phr_desktop.services.exporting import FORMATS, export
@@ -362,8 +363,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
 
 def cmd_audit(args: argparse.Namespace) -> int:
     with _session(args) as session:
-        entries = session.audit_entries(args.limit)
-        report = session.verify_audit() if args.verify else None
+        entries = audit_log.list_events(session, args.limit)
+        report = audit_log.verify(session) if args.verify else None
     if args.json:
         out: dict[str, Any] = {
             "entries": [
@@ -380,13 +381,9 @@ def cmd_audit(args: argparse.Namespace) -> int:
         _print_json(out)
     else:
         for e in entries:
-            print(f"{e.id:>5}  {e.at}  {e.action}  {orjson.dumps(e.detail).decode()}")
+            print(f"{e.id:>5}  {e.at}  {e.event}" + (f": {e.details}" if e.details else ""))
         if report:
-            print(
-                "Audit chain intact."
-                if report.ok
-                else f"Audit chain BROKEN at row {report.first_broken_id}: {report.reason}."
-            )
+            print(audit_log.verification_text(report))
     return EXIT_ERROR if report and not report.ok else EXIT_OK
 
 
