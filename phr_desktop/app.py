@@ -32,6 +32,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--data-dir", help="data folder (default: the per-user data folder; PHR_DATA_DIR)"
     )
     parser.add_argument("--version", action="version", version=f"phr-desktop {__version__}")
+    parser.add_argument(
+        "--self-test",
+        action="store_true",
+        help="check this installation offscreen in a temporary folder (profile, demo import, "
+        "PDF export, main window), print one line and exit (0: passed)",
+    )
     return parser
 
 
@@ -64,11 +70,16 @@ def _install_excepthook(window: MainWindow) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.self_test:
+        from phr_desktop.self_test import run_self_test
+
+        return run_self_test()
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication
 
     from phr_desktop.services.profiles import Profiles
+    from phr_desktop.ui.app_icon import app_icon
     from phr_desktop.ui.main_window import MainWindow
 
     # Qt 6 scales for high DPI by itself; pass fractional factors (125 %, 150 %) through as is.
@@ -80,6 +91,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setOrganizationName("phr-desktop")
     app.setApplicationVersion(__version__)
     app.setApplicationDisplayName("phr-desktop")
+    app.setWindowIcon(app_icon())
     if isinstance(app, QGuiApplication):
         app.setDesktopFileName("phr-desktop")
     profiles = Profiles(Path(args.data_dir) if args.data_dir else None)

@@ -1,0 +1,46 @@
+"""`phr-desktop --self-test`, run in process from the source tree (CI also runs it frozen)."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pytest
+
+from phr_desktop import __version__, app, self_test
+
+
+def test_self_test_passes_on_a_working_install_and_says_so_in_one_line(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert app.main(["--self-test"]) == 0
+    out, err = capsys.readouterr()
+    lines = out.strip().splitlines()
+    assert len(lines) == 1, out
+    line = lines[0]
+    assert line.startswith(f"phr-desktop {__version__} self-test passed in ")
+    assert "436 records imported" in line  # resources/demo: 369 + 67 entries
+    assert "PDFs written (pdf " in line and "emergency " in line
+    assert "main window drawn (offscreen)" in line
+    assert "propagateSizeHints" not in err
+
+
+def test_self_test_names_the_failing_step_and_exits_1(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fast_kdf: None
+) -> None:
+    monkeypatch.setattr(self_test, "resource_path", lambda *_parts: tmp_path / "no-demo-here")
+    out, err = io.StringIO(), io.StringIO()
+    assert self_test.run_self_test(out, err) == 1
+    assert out.getvalue() == ""
+    last = err.getvalue().strip().splitlines()[-1]
+    assert last.startswith(f"phr-desktop {__version__} self-test FAILED while importing the demo")
+    assert "no demo files in" in last
+
+
+def test_self_test_leaves_no_files_behind(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fast_kdf: None
+) -> None:
+    monkeypatch.setattr(self_test.tempfile, "tempdir", str(tmp_path))
+    monkeypatch.setattr(self_test, "resource_path", lambda *_parts: tmp_path / "no-demo-here")
+    assert self_test.run_self_test(io.StringIO(), io.StringIO()) == 1
+    assert list(tmp_path.iterdir()) == []
