@@ -28,6 +28,8 @@ from phr_desktop.services.sharing import (
     open_share,
     reveal_key,
     revoke_share,
+    save_share_attachments,
+    write_handout,
 )
 from phr_desktop.services.tasks import Progress
 from phr_desktop.services.views import (
@@ -570,8 +572,9 @@ def cmd_share_create(args: argparse.Namespace) -> int:
     with _session(args) as session:
         created = create_share(
             session, Path(args.output), selection, args.label or "", expires=args.expires,
-            passcode=passcode, hand_out_key=not args.hold_key,
+            passcode=passcode, hand_out_key=not args.hold_key, attachments=args.attachments,
         )  # fmt: skip
+    handout = write_handout(created, Path(args.handout)) if args.handout and created.key else None
     if args.json:
         _print_json(
             {
@@ -581,11 +584,14 @@ def cmd_share_create(args: argparse.Namespace) -> int:
                 "expires": created.expires_at.isoformat(),
                 "fingerprint": created.fingerprint,
                 "records": created.record_count,
+                "attachments": created.attachment_count,
                 "passcode": created.passcode,
+                "handout": str(handout) if handout else None,
             }
         )
         return EXIT_OK
-    print(f"Wrote {created.file}: {created.record_count} records, valid until "
+    files = f" and {created.attachment_count} attached files" if created.attachment_count else ""
+    print(f"Wrote {created.file}: {created.record_count} records{files}, valid until "
           f"{created.expires_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
     print(f"Signing key fingerprint: {created.fingerprint_display}")
     if not created.key:
@@ -595,6 +601,8 @@ def cmd_share_create(args: argparse.Namespace) -> int:
     print(f"Key (give it to the clinician, not with the file): {created.key_display}")
     if created.passcode:
         print("The clinician also needs the passcode; tell it to them separately.")
+    if handout:
+        print(f"Printable hand-out (key, QR, fingerprint, instructions): {handout}")
     if sys.stdout.isatty():
         import segno
 
@@ -645,14 +653,17 @@ def cmd_share_open(args: argparse.Namespace) -> int:
     if not key:
         raise ServiceError("Give the key with --key K (or PHR_SHARE_KEY).")
     view = open_share(Path(args.file), key, passcode=_share_passcode(args, confirm=False))
+    saved = save_share_attachments(view, Path(args.save_files)) if args.save_files else []
     if args.json:
-        _print_json(share_view_to_dict(view))
+        _print_json({**share_view_to_dict(view), "saved_files": [str(p) for p in saved]})
         return EXIT_OK
     print(view.banner())
-    print("Read-only view; nothing is saved.")
+    print("Read-only view; nothing is saved." if not saved else f"Saved {len(saved)} files.")
     for r in view.records:
         date = r.effective.text[:10] if r.effective else "(no date)"
         print(f"  {date:<10}  {r.kind.value:<13} {r.title}")
+    for a in view.attachments:
+        print(f"  file: {a.filename} ({a.content_type}, {a.size:,} bytes) with {a.owner_title}")
     return EXIT_OK
 
 
@@ -798,6 +809,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hold-key", action="store_true", help="keep the key in the vault (revocable) for now"
     )
+    p.add_argument(
+        "--attachments", action="store_true", help="include the files stored with the records"
+    )
+    p.add_argument("--handout", help="also write the printable one-page hand-out PDF here")
     p.add_argument("-o", "--output", required=True, help="the .phrshare file to write")
     command("list", cmd_share_list, "the sharing history", shsub)
     p = command("key", cmd_share_key, "show a held-back key (then it cannot be revoked)", shsub)
@@ -807,6 +822,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("open", cmd_share_open, "open a .phrshare file read-only (clinician)", shsub)
     p.add_argument("file")
     p.add_argument("--key", help="the key the patient gave you (or PHR_SHARE_KEY)")
+    p.add_argument("--save-files", metavar="DIR", help="save the attached files into DIR")
     p.add_argument(
         "--passcode", action="store_true", help="ask for the passcode (PHR_SHARE_PASSCODE)"
     )

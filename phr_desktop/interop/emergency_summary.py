@@ -10,7 +10,6 @@ from io import BytesIO
 from pathlib import Path
 from typing import Any, Literal
 
-import segno
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm, mm
@@ -20,6 +19,7 @@ from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer, 
 from phr_desktop.interop.emergency_facts import EmergencyFacts, Item, emergency_facts
 from phr_desktop.interop.emergency_fhir import QrPayload, qr_payload
 from phr_desktop.interop.export_data import ExportData
+from phr_desktop.interop.pdf_qr import QrFlowable
 from phr_desktop.interop.pdf_styles import (
     ACCENT,
     ALERT,
@@ -41,36 +41,6 @@ HEAD = style("EmHead", 10.5, fontName=FONT_BOLD, textColor=ACCENT, spaceBefore=6
 BODY = style("EmBody", 9.5)
 SMALL = style("EmSmall", 7.5, textColor=MUTED)
 ALERT_BODY = style("EmAlert", 11, fontName=FONT_BOLD, textColor=ALERT, leading=14)
-
-
-class QrFlowable(Flowable):
-    """A QR code drawn as vector squares (sharp at any print size)."""
-
-    def __init__(self, qr: segno.QRCode, size: float) -> None:
-        super().__init__()
-        self.qr, self.size = qr, size
-        self.width = self.height = size
-
-    def wrap(self, avail_width: float, avail_height: float) -> tuple[float, float]:
-        return self.size, self.size
-
-    def draw(self) -> None:
-        rows = list(self.qr.matrix_iter(scale=1, border=4))
-        module = self.size / len(rows)
-        canv = self.canv
-        canv.setFillColor(colors.black)
-        for y, row in enumerate(rows):
-            x = 0
-            cells = list(row)
-            while x < len(cells):
-                if cells[x]:
-                    start = x
-                    while x < len(cells) and cells[x]:
-                        x += 1
-                    top = self.size - (y + 1) * module
-                    canv.rect(start * module, top, (x - start) * module, module, 0, 1)
-                else:
-                    x += 1
 
 
 def write_emergency_pdf(

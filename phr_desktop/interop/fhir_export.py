@@ -90,14 +90,16 @@ def note_resources(data: ExportData) -> list[tuple[str, dict[str, Any]]]:
     return found
 
 
-def collection_bundle(data: ExportData) -> bytes:
-    """Every exported raw resource (Patient first) exactly as stored, plus the patient's notes."""
+def collection_bundle(data: ExportData, extra: Iterable[dict[str, Any]] = ()) -> bytes:
+    """Every exported raw resource (Patient first) exactly as stored, plus the patient's notes
+    and any `extra` entries (a share's attached files)."""
     bundle = _bundle_header(data, "collection", "collection")
     stored = ([data.patient] if data.patient else []) + list(data.records)
     entries: list[dict[str, Any]] = [
         {"fullUrl": _urn(rec), "resource": orjson.Fragment(rec.raw_body)} for rec in stored
     ]
     entries += [{"fullUrl": url, "resource": resource} for url, resource in note_resources(data)]
+    entries += extra
     bundle["entry"] = entries
     return orjson.dumps(bundle)
 

@@ -6,6 +6,8 @@ key, and writes nothing to disk.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -16,7 +18,8 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from phr_desktop.domain.records import Record
-from phr_desktop.interop.fhir_export import collection_bundle
+from phr_desktop.interop.export_data import ExportData
+from phr_desktop.interop.fhir_export import collection_bundle, resource_urn
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.terminology import normalise_resource
@@ -41,6 +44,7 @@ __all__ = [
     "PRESETS",
     "CreatedShare",
     "Limits",
+    "ShareAttachment",
     "ShareError",
     "ShareHistoryEntry",
     "ShareSelection",
@@ -51,10 +55,17 @@ __all__ = [
     "parse_expiry",
     "reveal_key",
     "revoke_share",
+    "save_share_attachments",
+    "write_handout",
 ]
 
 DEFAULT_EXPIRY = "30d"
 MAX_EXPIRY = timedelta(days=366)
+# Attached files travel base64-encoded twice over (JSON, then JWS/JWE), so 20 MiB of files make
+# a file of about 36 MiB: under the viewer's 50 MB cap with room for the records themselves.
+MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
+# FHIR R4 Binary has no file name; ours rides in an extension (an own URI, no registry needed).
+FILE_NAME_EXTENSION = "urn:phr-desktop:fhir:attachment-file-name"
 
 
 @dataclass(frozen=True)
@@ -114,6 +125,10 @@ class CreatedShare:
     record_count: int
     passcode: bool
     key_handed_out: bool
+    attachment_count: int = 0
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    label: str = ""
+    patient_name: str = ""
 
 
 @dataclass(frozen=True)
@@ -147,6 +162,21 @@ class ShareHistoryEntry:
 
 
 @dataclass(frozen=True)
+class ShareAttachment:
+    """A file that travelled in a share, with the record it belongs to (by title and urn)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    owner_reference: str
+    owner_title: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
 class ShareView:
     """A verified share, read-only, for display; `records` are normalised like our own."""
 
@@ -161,6 +191,7 @@ class ShareView:
     share_id: str | None
     bundle: dict[str, Any]
     records: list[Record] = field(default_factory=list)
+    attachments: list[ShareAttachment] = field(default_factory=list)
 
     def banner(self) -> str:
         return (
@@ -223,6 +254,45 @@ def _select_ids(session: Session, selection: ShareSelection) -> list[int]:
     return sorted(ids)
 
 
+def _attachment_entries(session: Session, data: ExportData) -> list[dict[str, Any]]:
+    """Each stored file of the chosen records as a FHIR Binary whose `securityContext` points
+    at the record it belongs to (FHIR R4's link from a Binary to its owning resource)."""
+    entries: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    total = 0
+    for rec in data.records:
+        owner = resource_urn(
+            rec.record.resource_type, rec.record.resource_id, rec.record.source_system
+        )
+        for attachment_id, filename, content_type, size in session.attachments(rec.id):
+            total += size
+            if total > MAX_ATTACHMENT_BYTES:
+                raise ServiceError(
+                    f"The attached files come to more than {MAX_ATTACHMENT_BYTES // 2**20} MiB, "
+                    "too much for one share; leave attached files out or choose fewer records."
+                )
+            body = session.attachment_data(attachment_id)
+            digest = hashlib.sha256(body).hexdigest()
+            if (digest, owner) in seen:
+                continue
+            seen.add((digest, owner))
+            binary_id = uuid.uuid5(uuid.NAMESPACE_URL, f"{owner}|{digest}")
+            entries.append(
+                {
+                    "fullUrl": f"urn:uuid:{binary_id}",
+                    "resource": {
+                        "resourceType": "Binary",
+                        "id": str(binary_id),
+                        "extension": [{"url": FILE_NAME_EXTENSION, "valueString": filename}],
+                        "contentType": content_type,
+                        "securityContext": {"reference": owner, "display": rec.record.title},
+                        "data": base64.b64encode(body).decode("ascii"),
+                    },
+                }
+            )
+    return entries
+
+
 def create_share(
     session: Session,
     output: Path,
@@ -232,9 +302,13 @@ def create_share(
     expires: str | None = DEFAULT_EXPIRY,
     passcode: str | None = None,
     hand_out_key: bool = True,
+    attachments: bool = False,
     now: datetime | None = None,
 ) -> CreatedShare:
     """Seal the chosen records into `output` (a `.phrshare` file) and log it.
+
+    With `attachments=True` the files stored with those records (PDFs, images, documents
+    fetched from a portal) travel too, as FHIR Binary entries.
 
     With `hand_out_key=False` the key is kept in the vault (not shown) so the share can still
     be revoked; `reveal_key` shows it later and from then on revoking is impossible.
@@ -249,7 +323,8 @@ def create_share(
     data = build_export_data(session, record_ids=ids)
     if not data.records:
         raise ServiceError("No records match this choice; nothing was shared.")
-    bundle = collection_bundle(data)
+    files = _attachment_entries(session, data) if attachments else []
+    bundle = collection_bundle(data, files)
     share_id = str(uuid.uuid4())
     key = new_share_key()
     with session.write_lock, transaction(session.vault.conn):
@@ -264,7 +339,15 @@ def create_share(
             "record_count": len(data.records),
             "patient_name": data.patient_name,
         }
+        if files:
+            claims["attachment_count"] = len(files)
         sealed = seal(signer, claims, bundle, key, passcode or None)
+        if len(sealed) > DEFAULT_LIMITS.max_file_bytes:
+            raise ServiceError(
+                f"This share would be {len(sealed) / 2**20:.0f} MiB, more than the viewer opens "
+                f"({DEFAULT_LIMITS.max_file_bytes // 2**20} MiB); choose fewer records or leave "
+                "attached files out."
+            )
         output = output if output.suffix else output.with_suffix(FILE_SUFFIX)
         output.parent.mkdir(parents=True, exist_ok=True)
         partial = output.with_name(output.name + ".partial")
@@ -280,7 +363,10 @@ def create_share(
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 share_id, label, now.isoformat(), until.isoformat(), len(data.records),
-                orjson.dumps(selection.describe()).decode(), thumb, output.name,
+                orjson.dumps(
+                    {**selection.describe(), **({"attachments": len(files)} if files else {})}
+                ).decode(),
+                thumb, output.name,
                 int(bool(passcode)), int(hand_out_key),
                 None if hand_out_key else format_key(key),
             ),
@@ -288,6 +374,7 @@ def create_share(
         session.vault.audit.append(
             "share", share_id=share_id, records=len(data.records), expires=until.isoformat(),
             fingerprint=thumb, passcode=bool(passcode), key_handed_out=hand_out_key,
+            attachments=len(files),
         )  # fmt: skip
     return CreatedShare(
         id=share_id,
@@ -300,7 +387,50 @@ def create_share(
         record_count=len(data.records),
         passcode=bool(passcode),
         key_handed_out=hand_out_key,
+        attachment_count=len(files),
+        created_at=now,
+        label=label,
+        patient_name=data.patient_name,
     )
+
+
+def write_handout(
+    created: CreatedShare,
+    output: Path,
+    *,
+    label: str | None = None,
+    patient_name: str | None = None,
+) -> Path:
+    """Write the printable one-page hand-out for a share whose key is handed out (label and
+    name default to the share's own)."""
+    from phr_desktop.interop.share_handout import HandoutFacts, handout_pdf_bytes
+
+    if not created.key_handed_out or not created.key:
+        raise ServiceError("This share's key is held back; show the key first, then print.")
+    facts = HandoutFacts(
+        patient_name=created.patient_name if patient_name is None else patient_name,
+        recipient=created.label if label is None else label,
+        file_name=created.file.name,
+        key=created.key,
+        key_display=created.key_display,
+        fingerprint_display=created.fingerprint_display,
+        created_at=created.created_at,
+        expires_at=created.expires_at,
+        record_count=created.record_count,
+        attachment_count=created.attachment_count,
+        passcode=created.passcode,
+    )
+    output = output if output.suffix else output.with_suffix(".pdf")
+    partial = output.with_name(output.name + ".partial")
+    try:
+        partial.write_bytes(handout_pdf_bytes(facts))
+        partial.replace(output)
+    except OSError as exc:
+        raise ServiceError(f"Could not write {output}: {exc.strerror or exc}") from None
+    finally:
+        if partial.exists():
+            partial.unlink()
+    return output
 
 
 def list_shares(session: Session) -> list[ShareHistoryEntry]:
@@ -400,12 +530,19 @@ def open_share(
     opened = open_share_bytes(data, raw_key, now=clock, passcode=passcode, limits=limits)
     claims = opened.claims
     records: list[Record] = []
+    attachments: list[ShareAttachment] = []
     for entry in opened.bundle.get("entry") or []:
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict):
-            record = normalise_resource(resource)
-            if record is not None:
-                records.append(record)
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "Binary":
+            attachment = _attachment_of(resource)
+            if attachment is not None:
+                attachments.append(attachment)
+            continue
+        record = normalise_resource(resource)
+        if record is not None:
+            records.append(record)
     return ShareView(
         signer_fingerprint=opened.fingerprint,
         signer_fingerprint_display=display_fingerprint(opened.fingerprint),
@@ -418,4 +555,46 @@ def open_share(
         share_id=str(claims["jti"]) if claims.get("jti") else None,
         bundle=opened.bundle,
         records=records,
+        attachments=attachments,
+    )
+
+
+def save_share_attachments(view: ShareView, folder: Path) -> list[Path]:
+    """Save a share's files into `folder` (the clinician asked to); never overwrites a file."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        saved: list[Path] = []
+        for attachment in view.attachments:
+            name = Path(attachment.filename).name or "attachment"
+            target, n = folder / name, 1
+            while target.exists():
+                n += 1
+                target = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
+            with target.open("xb") as out:
+                out.write(attachment.data)
+            saved.append(target)
+    except OSError as exc:
+        raise ServiceError(f"Could not save the files in {folder}: {exc.strerror or exc}") from None
+    return saved
+
+
+def _attachment_of(binary: dict[str, Any]) -> ShareAttachment | None:
+    """A Binary entry as a file; one that is not valid base64 is left out (it was signed, so
+    this would be the patient's app's fault, not tampering)."""
+    try:
+        data = base64.b64decode(str(binary.get("data") or ""), validate=True)
+    except ValueError:
+        return None
+    names = [
+        e.get("valueString")
+        for e in binary.get("extension") or []
+        if isinstance(e, dict) and e.get("url") == FILE_NAME_EXTENSION
+    ]
+    owner = binary.get("securityContext") or {}
+    return ShareAttachment(
+        filename=Path(str(names[0] if names else "attachment")).name or "attachment",
+        content_type=str(binary.get("contentType") or "application/octet-stream"),
+        data=data,
+        owner_reference=str(owner.get("reference") or ""),
+        owner_title=str(owner.get("display") or ""),
     )

@@ -91,4 +91,13 @@ def share_view_to_dict(view: ShareView) -> dict[str, Any]:
             }
             for r in view.records
         ],
+        "attachments": [
+            {
+                "filename": a.filename,
+                "content_type": a.content_type,
+                "size": a.size,
+                "record": a.owner_title,
+            }
+            for a in view.attachments
+        ],
     }

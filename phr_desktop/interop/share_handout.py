@@ -1,0 +1,180 @@
+"""The printable one-page hand-out that goes with a share: the key as QR and text, how to
+open the file, and the fingerprint of the signing key so the clinician can check who made it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from io import BytesIO
+
+import segno
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import cm
+from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from phr_desktop.interop.pdf_qr import QrFlowable
+from phr_desktop.interop.pdf_styles import ACCENT, ALERT, FONT_BOLD, MUTED, RULE, esc, style
+
+TITLE = style("HoTitle", 20, fontName=FONT_BOLD, textColor=ACCENT, leading=24)
+HEAD = style("HoHead", 11, fontName=FONT_BOLD, textColor=ACCENT, spaceBefore=8, spaceAfter=3)
+BODY = style("HoBody", 10, leading=13.5)
+SMALL = style("HoSmall", 8, textColor=MUTED)
+KEY = style("HoKey", 15, fontName="Courier-Bold", leading=20)
+FINGERPRINT = style("HoFingerprint", 12, fontName="Courier-Bold", leading=16)
+WARN = style("HoWarn", 9.5, textColor=ALERT, leading=12.5)
+
+
+@dataclass(frozen=True)
+class HandoutFacts:
+    patient_name: str
+    recipient: str
+    file_name: str
+    key: str  # plain form: what the QR carries
+    key_display: str  # grouped for reading aloud or typing
+    fingerprint_display: str
+    created_at: datetime
+    expires_at: datetime
+    record_count: int
+    attachment_count: int
+    passcode: bool
+
+
+def _when(moment: datetime) -> str:
+    return f"{moment:%Y-%m-%d %H:%M} UTC"
+
+
+def _key_lines(key_display: str, groups_per_line: int = 4) -> str:
+    """Break the grouped key between groups, never inside one."""
+    groups = key_display.split()
+    lines = [
+        " ".join(groups[i : i + groups_per_line]) for i in range(0, len(groups), groups_per_line)
+    ]
+    return "<br/>".join(esc(line) for line in lines)
+
+
+def _facts_table(facts: HandoutFacts) -> Table:
+    rows = [
+        ("From", facts.patient_name or "(no name)"),
+        ("For", facts.recipient or "(no label)"),
+        ("File", facts.file_name),
+        ("Made", _when(facts.created_at)),
+        ("Opens until", _when(facts.expires_at)),
+        (
+            "Contents",
+            f"{facts.record_count} records"
+            + (f" and {facts.attachment_count} attached files" if facts.attachment_count else ""),
+        ),
+    ]
+    table = Table(
+        [[Paragraph(esc(k), SMALL), Paragraph(esc(v), BODY)] for k, v in rows],
+        colWidths=(2.6 * cm, 14.4 * cm),
+        hAlign="LEFT",
+    )
+    table.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                ("LINEBELOW", (0, 0), (-1, -2), 0.4, RULE),
+                ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
+            ]
+        )
+    )
+    return table
+
+
+def _steps(facts: HandoutFacts) -> list[Paragraph]:
+    passcode = (
+        " Then type the <b>passcode</b>, which the patient tells you separately (it is not on "
+        "this sheet)."
+        if facts.passcode
+        else ""
+    )
+    steps = [
+        "Install phr-desktop (free, runs on Windows, macOS and Linux) on the computer where "
+        "you will read the records.",
+        f"Open <b>{esc(facts.file_name)}</b>: double-click it, or use File → Open share… in "
+        "phr-desktop, or run <font face='Courier'>phr share open FILE --key KEY</font>.",
+        "Scan the QR code or type the key shown here." + passcode,
+        "Check that the fingerprint phr-desktop shows in the banner is the one printed below.",
+    ]
+    return [Paragraph(f"{n}. {text}", BODY) for n, text in enumerate(steps, 1)]
+
+
+def handout_pdf_bytes(facts: HandoutFacts) -> bytes:
+    """One A4 page; the content shrinks to fit rather than spill onto a second page."""
+    qr = segno.make(facts.key, error="m")
+    key_block = Table(
+        [
+            [
+                QrFlowable(qr, 5.2 * cm),
+                [
+                    Paragraph("Key", HEAD),
+                    Paragraph(_key_lines(facts.key_display), KEY),
+                    Spacer(1, 4),
+                    Paragraph(
+                        "Capitals matter; '-' and '_' are part of the key. The spaces only "
+                        "make it easier to read.",
+                        SMALL,
+                    ),
+                ],
+            ]
+        ],
+        colWidths=(5.8 * cm, 11.2 * cm),
+    )
+    key_block.setStyle(
+        TableStyle(
+            [
+                ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ("BOX", (0, 0), (-1, -1), 0.8, ACCENT),
+                ("BACKGROUND", (1, 0), (1, 0), colors.HexColor("#f3f6f9")),
+            ]
+        )
+    )
+    story = [
+        Paragraph("Health records shared with you", TITLE),
+        Paragraph(
+            f"{esc(facts.patient_name or 'A patient')} has shared part of their health record "
+            "with you as an encrypted, signed file made by phr-desktop.",
+            BODY,
+        ),
+        Spacer(1, 6),
+        _facts_table(facts),
+        Spacer(1, 10),
+        key_block,
+        Paragraph("How to open it", HEAD),
+        *_steps(facts),
+        Paragraph("Who signed it", HEAD),
+        Paragraph(
+            "The file is signed by a key that belongs to the patient's phr-desktop profile. "
+            "Its fingerprint:",
+            BODY,
+        ),
+        Paragraph(esc(facts.fingerprint_display), FINGERPRINT),
+        Paragraph(
+            "If phr-desktop shows a different fingerprint, the file was not made by this "
+            "patient's app: do not rely on it.",
+            BODY,
+        ),
+        Spacer(1, 8),
+        Paragraph(
+            "Keep this sheet private. Anyone who has both the file and this key can read the "
+            f"records until {_when(facts.expires_at)}; after that phr-desktop refuses to open "
+            "it. Once the key has been handed out, the file cannot be recalled.",
+            WARN,
+        ),
+    ]
+    buffer = BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=2 * cm,
+        rightMargin=2 * cm,
+        topMargin=1.8 * cm,
+        bottomMargin=1.8 * cm,
+        title=f"Share hand-out for {facts.recipient}",
+        author="phr-desktop",
+    )
+    doc.build([KeepInFrame(doc.width, doc.height, story, mode="shrink")])
+    return buffer.getvalue()
