@@ -49,6 +49,7 @@ __all__ = [
     "ShareHistoryEntry",
     "ShareSelection",
     "ShareView",
+    "count_selection",
     "create_share",
     "list_shares",
     "open_share",
@@ -252,6 +253,15 @@ def _select_ids(session: Session, selection: ShareSelection) -> list[int]:
             )
         )
     return sorted(ids)
+
+
+def count_selection(session: Session, selection: ShareSelection) -> int:
+    """How many records `create_share` would seal for this choice (the patient's own details
+    travel in every share and are not counted, as in `CreatedShare.record_count`)."""
+    ids = set(_select_ids(session, selection))
+    if not ids:
+        return 0
+    return len(ids.difference(session.record_ids(RecordFilter(kinds=("patient",)))))
 
 
 def _attachment_entries(session: Session, data: ExportData) -> list[dict[str, Any]]:
