@@ -55,6 +55,7 @@ __all__ = [
     "open_share",
     "parse_expiry",
     "reveal_key",
+    "revealed_share",
     "revoke_share",
     "save_share_attachments",
     "write_handout",
@@ -489,6 +490,25 @@ def reveal_key(session: Session, share_id: str) -> str:
         )
         session.vault.audit.append("share_key_shown", share_id=share_id)
     return str(key)
+
+
+def revealed_share(entry: ShareHistoryEntry, key: str) -> CreatedShare:
+    """A held-back share whose key `reveal_key` just gave, as `write_handout` takes it."""
+    raw = parse_key(key)
+    return CreatedShare(
+        id=entry.id,
+        file=Path(entry.file_name),
+        key=format_key(raw),
+        key_display=display_key(raw),
+        expires_at=datetime.fromisoformat(entry.expires_at),
+        fingerprint=entry.fingerprint,
+        fingerprint_display=display_fingerprint(entry.fingerprint),
+        record_count=entry.record_count,
+        passcode=entry.passcode,
+        key_handed_out=True,
+        attachment_count=int(entry.selection.get("attachments") or 0),
+        created_at=datetime.fromisoformat(entry.created_at),
+    )
 
 
 def revoke_share(session: Session, share_id: str) -> None:
