@@ -327,10 +327,4 @@ class ManualEntries:
 
     def corrections(self, record_id: int) -> list[tuple[int, str, str, str, str]]:
         """(id, field, value, reason, when) for a record, oldest first."""
-        return list(
-            self.session.vault.conn.execute(
-                "SELECT id, field, value, reason, created_at FROM corrections WHERE record_id = ? "
-                "ORDER BY id",
-                (record_id,),
-            )
-        )
+        return self.session.corrections(record_id)

@@ -13,7 +13,7 @@ from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
 
 if TYPE_CHECKING:
-    from phr_desktop.services.session import MilestoneView, Session
+    from phr_desktop.services.record_reader import MilestoneView, RecordReader
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ class AatdOverview:
 
 
 class RecordViews:
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: RecordReader) -> None:
         self.session = session
         self.queries = session.queries
 

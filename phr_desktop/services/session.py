@@ -8,17 +8,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
-from phr_desktop.services.record_views import RecordViews
+from phr_desktop.services.record_reader import MilestoneView, RecordReader
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
-from phr_desktop.services.terminology import aatd_pack, normalise_resource
+from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.files import make_private_dir
-from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
+from phr_desktop.vault.queries import RecordFilter, StoredRecord
 from phr_desktop.vault.store import RecordStore
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
 
@@ -26,12 +25,6 @@ if TYPE_CHECKING:
     from phr_desktop.services.connections import ConnectionService
 
 __all__ = ["CheckReport", "MilestoneView", "RecordFilter", "Session", "StoredRecord"]
-
-
-@dataclass(frozen=True)
-class MilestoneView:
-    milestone: Milestone
-    record_ids: tuple[int, ...]
 
 
 @dataclass(frozen=True)
@@ -46,12 +39,16 @@ class CheckReport:
         return not self.problems and self.audit.ok
 
 
-class Session:
+class Session(RecordReader):
+    """An unlocked profile: every read of `RecordReader`, and the writes that are the patient's."""
+
+    where = "in this profile"
+
     def __init__(self, profile_name: str, vault: Vault) -> None:
+        super().__init__(vault.conn)
         self.profile_name = profile_name
         self.vault = vault
         self.store = RecordStore(vault.conn)
-        self.queries = RecordQueries(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
 
@@ -61,10 +58,6 @@ class Session:
         from phr_desktop.services.connections import ConnectionService
 
         return ConnectionService(self)
-
-    @property
-    def views(self) -> RecordViews:
-        return RecordViews(self)
 
     @property
     def entries(self) -> ManualEntries:
@@ -108,75 +101,6 @@ class Session:
         with transaction(self.vault.conn):
             return self.store.rebuild_records(normalise_resource)
 
-    # --- reading ----------------------------------------------------------------------------
-
-    def records(self, record_filter: RecordFilter = NO_FILTER) -> list[StoredRecord]:
-        return self.queries.records(record_filter)
-
-    def record(self, record_id: int) -> StoredRecord:
-        found = self.queries.record(record_id)
-        if found is None:
-            raise ServiceError(f"There is no record {record_id} in this profile.")
-        return found
-
-    def record_ids(self, record_filter: RecordFilter = NO_FILTER) -> list[int]:
-        return self.queries.record_ids(record_filter)
-
-    def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
-        return self.queries.records_by_ids(ids)
-
-    def source_systems(self) -> list[str]:
-        return self.queries.distinct_values("source_system")
-
-    def tags(self) -> list[str]:
-        return self.queries.tags()
-
-    def attachments(self, record_id: int) -> list[tuple[int, str, str, int]]:
-        return self.queries.attachments(record_id)
-
-    def attachment_data(self, attachment_id: int) -> bytes:
-        data = self.queries.attachment_data(attachment_id)
-        if data is None:
-            raise ServiceError(f"There is no attachment {attachment_id} in this profile.")
-        return data
-
-    def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
-        return self.queries.search(text, limit)
-
-    def timeline(
-        self, record_filter: RecordFilter = NO_FILTER
-    ) -> list[tuple[str, str | None, str, int]]:
-        return self.queries.timeline_buckets(record_filter)
-
-    def counts_by_kind(self) -> dict[str, int]:
-        return self.queries.counts_by_kind()
-
-    def _fev1_results(self) -> list[StoredRecord]:
-        return self.queries.of_kind_with_codes("lab_result", aatd_pack().codes_of_set("fev1"))
-
-    def milestones(self) -> list[MilestoneView]:
-        """Read only what milestones can come from, so this stays quick at 100k records."""
-        pack = aatd_pack()
-        stored = [
-            *self.queries.records(RecordFilter(kinds=("problem", "medication"))),
-            *self.queries.of_kind_where_category(
-                "encounter", sorted(pack.inpatient_classes | pack.emergency_classes)
-            ),
-            *self.queries.of_kind_where_category("procedure", sorted(pack.surgery_categories)),
-            *self._fev1_results(),
-        ]
-        found = find_milestones([s.record for s in stored], pack)
-        return [MilestoneView(m, tuple(stored[i].id for i in m.record_indexes)) for m in found]
-
-    def fev1_slope_ml_per_year(self) -> float | None:
-        return fev1_annual_slope_ml_per_year([s.record for s in self._fev1_results()], aatd_pack())
-
-    def raw_source(self, record_id: int) -> bytes:
-        body = self.queries.raw_body(record_id)
-        if body is None:
-            raise ServiceError(f"There is no record {record_id} in this profile.")
-        return body
-
     # --- the patient's own notes --------------------------------------------------------------
 
     def add_note(self, record_id: int | None, text: str) -> int:
@@ -186,9 +110,6 @@ class Session:
             self.record(record_id)
         with transaction(self.vault.conn):
             return self.queries.add_note(record_id, text.strip())
-
-    def notes(self, record_id: int) -> list[tuple[int, str, str]]:
-        return self.queries.notes(record_id)
 
     # --- maintenance --------------------------------------------------------------------------
 

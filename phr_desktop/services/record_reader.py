@@ -1,0 +1,119 @@
+"""Every read the record views make, over one database: an unlocked profile (`Session`) and a
+share opened in memory (`ShareSession`) both are a `RecordReader`, so the same timeline, detail
+and AATD screens show either. Writing (notes, corrections, imports) is the profile's alone."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.record_views import RecordViews
+from phr_desktop.services.terminology import aatd_pack
+from phr_desktop.vault.database import Connection
+from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
+
+__all__ = ["MilestoneView", "RecordReader"]
+
+
+@dataclass(frozen=True)
+class MilestoneView:
+    milestone: Milestone
+    record_ids: tuple[int, ...]
+
+
+class RecordReader:
+    # Completes "There is no record 12 …" in messages: "in this profile", "in this share".
+    where = "here"
+
+    def __init__(self, conn: Connection) -> None:
+        self.queries = RecordQueries(conn)
+
+    @property
+    def views(self) -> RecordViews:
+        return RecordViews(self)
+
+    def _missing(self, what: str) -> ServiceError:
+        return ServiceError(f"There is no {what} {self.where}.")
+
+    def records(self, record_filter: RecordFilter = NO_FILTER) -> list[StoredRecord]:
+        return self.queries.records(record_filter)
+
+    def record(self, record_id: int) -> StoredRecord:
+        found = self.queries.record(record_id)
+        if found is None:
+            raise self._missing(f"record {record_id}")
+        return found
+
+    def record_ids(self, record_filter: RecordFilter = NO_FILTER) -> list[int]:
+        return self.queries.record_ids(record_filter)
+
+    def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
+        return self.queries.records_by_ids(ids)
+
+    def source_systems(self) -> list[str]:
+        return self.queries.distinct_values("source_system")
+
+    def tags(self) -> list[str]:
+        return self.queries.tags()
+
+    def attachments(self, record_id: int) -> list[tuple[int, str, str, int]]:
+        return self.queries.attachments(record_id)
+
+    def attachment_data(self, attachment_id: int) -> bytes:
+        data = self.queries.attachment_data(attachment_id)
+        if data is None:
+            raise self._missing(f"attachment {attachment_id}")
+        return data
+
+    def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
+        return self.queries.search(text, limit)
+
+    def timeline(
+        self, record_filter: RecordFilter = NO_FILTER
+    ) -> list[tuple[str, str | None, str, int]]:
+        return self.queries.timeline_buckets(record_filter)
+
+    def counts_by_kind(self) -> dict[str, int]:
+        return self.queries.counts_by_kind()
+
+    def _fev1_results(self) -> list[StoredRecord]:
+        return self.queries.of_kind_with_codes("lab_result", aatd_pack().codes_of_set("fev1"))
+
+    def milestones(self) -> list[MilestoneView]:
+        """Read only what milestones can come from, so this stays quick at 100k records."""
+        pack = aatd_pack()
+        stored = [
+            *self.queries.records(RecordFilter(kinds=("problem", "medication"))),
+            *self.queries.of_kind_where_category(
+                "encounter", sorted(pack.inpatient_classes | pack.emergency_classes)
+            ),
+            *self.queries.of_kind_where_category("procedure", sorted(pack.surgery_categories)),
+            *self._fev1_results(),
+        ]
+        found = find_milestones([s.record for s in stored], pack)
+        return [MilestoneView(m, tuple(stored[i].id for i in m.record_indexes)) for m in found]
+
+    def fev1_slope_ml_per_year(self) -> float | None:
+        return fev1_annual_slope_ml_per_year([s.record for s in self._fev1_results()], aatd_pack())
+
+    def raw_source(self, record_id: int) -> bytes:
+        body = self.queries.raw_body(record_id)
+        if body is None:
+            raise self._missing(f"record {record_id}")
+        return body
+
+    def notes(self, record_id: int) -> list[tuple[int, str, str]]:
+        """(id, text, when) of the patient's own notes on a record, oldest first."""
+        return self.queries.notes(record_id)
+
+    def corrections(self, record_id: int) -> list[tuple[int, str, str, str, str]]:
+        """(id, field, value, reason, when) of the patient's corrections, oldest first."""
+        return list(
+            self.queries.conn.execute(
+                "SELECT id, field, value, reason, created_at FROM corrections WHERE record_id = ? "
+                "ORDER BY id",
+                (record_id,),
+            )
+        )
