@@ -71,6 +71,15 @@ def open_database(path: Path, data_key: bytes, *, create: bool = False) -> Conne
     return conn
 
 
+def open_memory_database() -> Connection:
+    """A database that lives only in this process's memory (a share being viewed): no file,
+    no journal, no temporary files; it is gone when closed. Schema: `migrations.migrate`."""
+    conn = sqlcipher3.connect(":memory:", isolation_level=None, check_same_thread=False)
+    conn.execute("PRAGMA temp_store = MEMORY")  # sorts and indexes stay off the disk too
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
 def check_cipher(conn: Connection) -> None:
     """Refuse to run on a build without encryption or with page authentication turned off."""
     version = conn.execute("PRAGMA cipher_version").fetchone()
