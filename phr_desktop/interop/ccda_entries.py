@@ -50,11 +50,22 @@ class Context:
     meta: dict[str, Any]
 
 
+# Section Time Range Observation (C-CDA R2.1 Companion Guide): the period a section covers, said
+# about the section, not the patient; as a record it would be a lab result named "Clinical data".
+_SECTION_TIME_RANGE = ("2.16.840.1.113883.10.20.22.4.201", "82607-3")
+
+
 def clinical_statement(entry: etree._Element) -> etree._Element | None:
+    """The entry's act, observation, organizer…; None when it has none about the patient."""
     for el in entry:
         if isinstance(el.tag, str) and el.tag in {v(t) for t in _CLINICAL_ENTRY_TAGS}:
-            return el
+            return None if _describes_section(el) else el
     return None
+
+
+def _describes_section(el: etree._Element) -> bool:
+    template, loinc = _SECTION_TIME_RANGE
+    return template in template_roots(el) or attr(child(el, "code"), "code") == loinc
 
 
 def _nested(el: etree._Element, tag: str, template: str | None = None) -> list[etree._Element]:

@@ -166,6 +166,19 @@ def test_entries_without_ids_still_get_distinct_deterministic_ids() -> None:
     ]
 
 
+def test_a_section_time_range_observation_describes_the_section_and_is_not_a_result() -> None:
+    time_range = """<entry><observation classCode="OBS" moodCode="EVN">
+<templateId root="2.16.840.1.113883.10.20.22.4.201" extension="2016-06-01"/>
+<code code="82607-3" codeSystem="2.16.840.1.113883.6.1"/>
+<value xsi:type="IVL_TS"><low value="20150618"/><high value="20160412"/></value>
+</observation></entry>"""
+    doc = _document(_section("3.1", "30954-2", time_range + RESULT))
+    observations = [
+        p.resource for p in parse_ccda(doc, "a.xml") if p.resource_type == "Observation"
+    ]
+    assert [o["code"]["coding"][0]["code"] for o in observations] == ["20150-9"]
+
+
 def test_every_resource_is_json_the_store_can_keep() -> None:
     for parsed in parse_ccda(SAMPLE, "ccd.xml"):
         assert orjson.loads(parsed.body)["resourceType"] == parsed.resource_type
