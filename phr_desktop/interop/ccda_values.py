@@ -18,6 +18,7 @@ V3 = "urn:hl7-org:v3"
 XSI_TYPE = "{http://www.w3.org/2001/XMLSchema-instance}type"
 NS = {"v": V3}
 UCUM = "http://unitsofmeasure.org"
+_UCUM_OID = "2.16.840.1.113883.6.8"
 
 # OIDs that domain.codes does not know, as the URIs FHIR R4 (and US Core) use for them.
 _OID_SYSTEMS: dict[str, str] = {
@@ -26,7 +27,7 @@ _OID_SYSTEMS: dict[str, str] = {
     "2.16.840.1.113883.6.104": "http://hl7.org/fhir/sid/icd-9-cm",
     "2.16.840.1.113883.6.4": "http://www.cms.gov/Medicare/Coding/ICD10",
     "2.16.840.1.113883.6.69": "http://hl7.org/fhir/sid/ndc",
-    "2.16.840.1.113883.6.8": UCUM,
+    _UCUM_OID: UCUM,
     "2.16.840.1.113883.6.285": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
     "2.16.840.1.113883.6.14": "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets",
     "2.16.840.1.113883.6.101": "http://nucc.org/provider-taxonomy",
@@ -203,15 +204,39 @@ def decimal_of(value: str | None) -> Decimal | None:
 
 
 def quantity(el: etree._Element | None) -> dict[str, Any] | None:
+    """A PQ as a Quantity; a unit that is not UCUM is kept as text, without system and code."""
     if el is None:
         return None
     number = decimal_of(attr(el, "value"))
     if number is None:
-        return None
+        # athenahealth sends a result in a unit UCUM lacks as <value xsi:type="PQ"
+        # nullFlavor="OTH"> with the number in a translation (PQR), its unit as originalText.
+        translated = (_translated_quantity(t) for t in children(el, "translation"))
+        return next((q for q in translated if q), None)
     out: dict[str, Any] = {"value": number}
     unit = attr(el, "unit")
     if unit and unit != "1":
         out.update(unit=unit, system=UCUM, code=unit)
+        return out
+    # Cerner writes a dose of "30 units" as unit="1" and the word in a same-valued translation.
+    for translation in children(el, "translation"):
+        words = text_of(child(translation, "originalText")) or attr(translation, "code")
+        if words and decimal_of(attr(translation, "value")) == number:
+            out["unit"] = words
+            break
+    return out
+
+
+def _translated_quantity(el: etree._Element) -> dict[str, Any] | None:
+    number = decimal_of(attr(el, "value"))
+    if number is None:
+        return None
+    out: dict[str, Any] = {"value": number}
+    code, words = attr(el, "code"), text_of(child(el, "originalText"))
+    if code and attr(el, "codeSystem") == _UCUM_OID:
+        out.update(unit=words or code, system=UCUM, code=code)
+    elif words or code:
+        out["unit"] = words or code
     return out
 
 
@@ -219,7 +244,9 @@ def value_fields(
     el: etree._Element | None, narrative: Narrative, prefix: str = "value"
 ) -> dict[str, Any]:
     """An observation's <value> as the matching FHIR value[x] (Quantity, CodeableConcept…)."""
-    if el is None or (attr(el, "nullFlavor") and not attr(el, "code")):
+    if el is None or (
+        attr(el, "nullFlavor") and not attr(el, "code") and not children(el, "translation")
+    ):
         return {}
     kind = (el.get(XSI_TYPE) or "").split(":")[-1].upper()
     if kind in ("PQ", "REAL", "MO") or (not kind and attr(el, "value") and attr(el, "unit")):

@@ -1,0 +1,75 @@
+"""C-CDA data types read the way real EHRs write them (shapes seen in tests/data/ccda/vendors)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from lxml import etree
+
+from phr_desktop.interop.ccda_values import Narrative, quantity, value_fields
+
+V3 = 'xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
+
+
+def _el(xml: str) -> etree._Element:
+    root = etree.fromstring(xml.replace("<value ", f"<value {V3} ", 1))
+    return root
+
+
+def _value(xml: str) -> dict:
+    el = _el(xml)
+    return value_fields(el, Narrative(el))
+
+
+def test_a_result_whose_number_is_only_in_a_translation_keeps_its_value_and_unit() -> None:
+    # athenahealth: the unit is not UCUM, so the PQ is nulled and the number moves to a PQR.
+    found = _value(
+        '<value xsi:type="PQ" nullFlavor="OTH"><translation nullFlavor="OTH" value="11.5">'
+        "<originalText>x10e3/uL</originalText></translation></value>"
+    )
+    assert found == {"valueQuantity": {"value": Decimal("11.5"), "unit": "x10e3/uL"}}
+
+
+def test_a_ucum_coded_translation_keeps_its_ucum_code() -> None:
+    found = _value(
+        '<value xsi:type="PQ" nullFlavor="OTH"><translation value="7.2" code="mmol/L"'
+        ' codeSystem="2.16.840.1.113883.6.8"/></value>'
+    )
+    assert found["valueQuantity"] == {
+        "value": Decimal("7.2"),
+        "unit": "mmol/L",
+        "system": "http://unitsofmeasure.org",
+        "code": "mmol/L",
+    }
+
+
+def test_a_count_unit_written_only_in_a_same_valued_translation_is_kept_as_text() -> None:
+    # Cerner: 30 units of insulin as unit="1" plus a translation saying "units".
+    dose = _el(
+        '<value value="30.0" unit="1"><translation value="30.0">'
+        "<originalText>units</originalText></translation></value>"
+    )
+    assert quantity(dose) == {"value": Decimal("30.0"), "unit": "units"}
+
+
+def test_a_translation_in_another_unit_does_not_relabel_the_value() -> None:
+    weight = _el(
+        '<value value="68" unit="1"><translation value="150">'
+        "<originalText>lb</originalText></translation></value>"
+    )
+    assert quantity(weight) == {"value": Decimal("68")}
+
+
+def test_a_nulled_coded_value_keeps_the_codes_of_its_translations() -> None:
+    found = _value(
+        '<value xsi:type="CD" nullFlavor="OTH"><translation code="260373001"'
+        ' codeSystem="2.16.840.1.113883.6.96" displayName="Detected"/></value>'
+    )
+    assert found["valueCodeableConcept"]["coding"][0]["code"] == "260373001"
+
+
+def test_a_nulled_value_without_translations_stays_empty() -> None:
+    assert _value('<value xsi:type="PQ" nullFlavor="NI"/>') == {}
+    assert (
+        _value('<value xsi:type="CD" nullFlavor="OTH"><translation nullFlavor="NI"/></value>') == {}
+    )
