@@ -181,9 +181,17 @@ def time_of(el: etree._Element | None) -> str | None:
 
 
 def period_of(el: etree._Element | None) -> dict[str, str] | None:
+    """A TS or IVL_TS as a FHIR Period; an interval given by its center is that one point."""
     if el is None:
         return None
-    start = fhir_datetime(attr(el, "value")) or fhir_datetime(attr(child(el, "low"), "value"))
+    start = next(
+        (
+            found
+            for node in (el, child(el, "low"), child(el, "center"))
+            if (found := fhir_datetime(attr(node, "value")))
+        ),
+        None,
+    )
     end = fhir_datetime(attr(child(el, "high"), "value"))
     out = {k: val for k, val in (("start", start), ("end", end)) if val}
     return out or None

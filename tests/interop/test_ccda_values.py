@@ -6,14 +6,15 @@ from decimal import Decimal
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_values import Narrative, quantity, value_fields
+from phr_desktop.interop.ccda_values import Narrative, period_of, quantity, value_fields
+from phr_desktop.interop.xml_safety import parse_xml
 
 V3 = 'xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 
 
 def _el(xml: str) -> etree._Element:
-    root = etree.fromstring(xml.replace("<value ", f"<value {V3} ", 1))
-    return root
+    wrapped = f"<wrap {V3}>{xml}</wrap>".encode()
+    return parse_xml(wrapped, "snippet.xml").getroot()[0]
 
 
 def _value(xml: str) -> dict:
@@ -73,3 +74,9 @@ def test_a_nulled_value_without_translations_stays_empty() -> None:
     assert (
         _value('<value xsi:type="CD" nullFlavor="OTH"><translation nullFlavor="NI"/></value>') == {}
     )
+
+
+def test_an_interval_given_by_its_center_is_read_as_that_point_in_time() -> None:
+    # The C-CDA R1.1 Companion Guide sample dates its past procedures this way.
+    when = _el('<effectiveTime><center value="20060601"/></effectiveTime>')
+    assert period_of(when) == {"start": "2006-06-01"}
