@@ -152,13 +152,18 @@ def problems(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
                     }
                 ]
             }
-        times = effective_times(obs) or effective_times(el)
-        period = period_of(times[0]) if times else None
+        # Epic nulls the problem's own time (<low nullFlavor="UNK"/>) and dates the concern.
+        period = _first_period(obs) or _first_period(el)
         if period:
             _put(out, "onsetDateTime", period.get("start"))
             _put(out, "abatementDateTime", period.get("end"))
         _put(out, "recordedDate", time_of(child(el, "author", "time")))
         yield out
+
+
+def _first_period(el: etree._Element) -> dict[str, str] | None:
+    times = effective_times(el)
+    return period_of(times[0]) if times else None
 
 
 def _text_concept(text: str | None) -> dict[str, Any] | None:

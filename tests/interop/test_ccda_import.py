@@ -166,6 +166,19 @@ def test_entries_without_ids_still_get_distinct_deterministic_ids() -> None:
     ]
 
 
+def test_a_problem_whose_own_time_is_nulled_takes_the_date_of_its_concern() -> None:
+    epic = PROBLEM.replace(
+        '<statusCode code="active"/>',
+        '<statusCode code="active"/><effectiveTime><low value="20130222"/></effectiveTime>',
+    ).replace('<low value="2019"/>', '<low nullFlavor="UNK"/>')
+    (condition,) = [
+        p.resource
+        for p in parse_ccda(_document(_section("5.1", "11450-4", epic)), "a.xml")
+        if p.resource_type == "Condition"
+    ]
+    assert condition["onsetDateTime"] == "2013-02-22"
+
+
 def test_a_section_time_range_observation_describes_the_section_and_is_not_a_result() -> None:
     time_range = """<entry><observation classCode="OBS" moodCode="EVN">
 <templateId root="2.16.840.1.113883.10.20.22.4.201" extension="2016-06-01"/>
