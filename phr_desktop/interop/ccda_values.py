@@ -44,6 +44,7 @@ _OID_SYSTEMS: dict[str, str] = {
     "2.16.840.1.113883.6.238": "urn:oid:2.16.840.1.113883.6.238",  # CDC race & ethnicity
 }
 
+_UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 _TS_RE = re.compile(
     r"^(\d{4})(\d{2})?(\d{2})?(?:(\d{2})(\d{2})?(\d{2})?(\.\d+)?)?([+-]\d{2}(?:\d{2})?|Z)?$"
 )
@@ -288,17 +289,25 @@ def value_fields(
     return {f"{prefix}String": text} if text else {}
 
 
+def _root_uri(root: str) -> str:
+    """An II root as a URI: urn:uuid: for a UUID (as Cerner and athena write), else urn:oid:."""
+    if root.startswith("urn:"):
+        return root
+    if _UUID_RE.match(root):
+        return f"urn:uuid:{root.lower()}"
+    return f"urn:oid:{root}"
+
+
 def identifiers(el: etree._Element) -> list[dict[str, str]]:
     out = []
     for ident in children(el, "id"):
         root, ext = attr(ident, "root"), attr(ident, "extension")
         if not root:
             continue
-        system = root if root.startswith("urn:") else f"urn:oid:{root}"
         if ext:
-            out.append({"system": system, "value": ext})
+            out.append({"system": _root_uri(root), "value": ext})
         else:
-            out.append({"system": "urn:ietf:rfc:3986", "value": f"urn:oid:{root}"})
+            out.append({"system": "urn:ietf:rfc:3986", "value": _root_uri(root)})
     return out
 
 

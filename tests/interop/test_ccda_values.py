@@ -6,7 +6,13 @@ from decimal import Decimal
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_values import Narrative, period_of, quantity, value_fields
+from phr_desktop.interop.ccda_values import (
+    Narrative,
+    identifiers,
+    period_of,
+    quantity,
+    value_fields,
+)
 from phr_desktop.interop.xml_safety import parse_xml
 
 V3 = 'xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
@@ -80,3 +86,17 @@ def test_an_interval_given_by_its_center_is_read_as_that_point_in_time() -> None
     # The C-CDA R1.1 Companion Guide sample dates its past procedures this way.
     when = _el('<effectiveTime><center value="20060601"/></effectiveTime>')
     assert period_of(when) == {"start": "2006-06-01"}
+
+
+def test_a_uuid_root_becomes_a_urn_uuid_and_an_oid_root_a_urn_oid() -> None:
+    entry = _el(
+        '<observation><id root="0D1159C0-FF39-483F-868A-F8A69595025B"/>'
+        '<id root="2.16.840.1.113883.19" extension="123456789"/>'
+        '<id root="E502C119-807D-4EF0-B6F5-D7A910303B72" extension="7"/>'
+        '<id nullFlavor="NI"/></observation>'
+    )
+    assert identifiers(entry) == [
+        {"system": "urn:ietf:rfc:3986", "value": "urn:uuid:0d1159c0-ff39-483f-868a-f8a69595025b"},
+        {"system": "urn:oid:2.16.840.1.113883.19", "value": "123456789"},
+        {"system": "urn:uuid:e502c119-807d-4ef0-b6f5-d7a910303b72", "value": "7"},
+    ]
