@@ -32,6 +32,8 @@ COMPARED = (
     "immunizations",
     "procedures",
     "encounters",
+    "social_history",
+    "plan_of_care",
 )
 
 
