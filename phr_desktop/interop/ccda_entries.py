@@ -133,12 +133,18 @@ def problems(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
                 ]
             }
         ]
-        code = concept(child(obs, "value"), ctx.narrative) or concept(
-            child(obs, "code"), ctx.narrative
+        value = child(obs, "value")
+        # The problem is the value: coded, else its text (an ED or ST pointing into the
+        # narrative), else the entry's text; the code only says "Problem", "Complaint"…
+        code = (
+            concept(value, ctx.narrative)
+            or _text_concept(ctx.narrative.resolve(value))
+            or _text_concept(_text(obs, ctx))
+            or concept(child(obs, "code"), ctx.narrative)
         )
         if code and not code.get("text"):
             _put(code, "text", _text(obs, ctx))
-        _put(out, "code", code or _text_concept(_text(obs, ctx)))
+        _put(out, "code", code)
         out["subject"] = ctx.patient_ref
         status = _problem_status(obs, concern_status, ctx)
         if status:

@@ -179,6 +179,19 @@ def test_a_problem_whose_own_time_is_nulled_takes_the_date_of_its_concern() -> N
     assert condition["onsetDateTime"] == "2013-02-22"
 
 
+def test_a_problem_named_only_in_the_narrative_is_named_from_it_not_from_its_type() -> None:
+    referenced = PROBLEM.replace(
+        '<value xsi:type="CD" code="30188007" codeSystem="2.16.840.1.113883.6.96"\n'
+        ' displayName="Alpha-1-antitrypsin deficiency"/>',
+        '<value xsi:type="ED"><reference value="#p1"/></value>',
+    )
+    assert "#p1" in referenced
+    narrative = '<content ID="p1">Pneumonia</content>'
+    doc = _document(_section("5.1", "11450-4", referenced, narrative))
+    (condition,) = [p.resource for p in parse_ccda(doc, "a.xml") if p.resource_type == "Condition"]
+    assert condition["code"] == {"text": "Pneumonia"}
+
+
 def test_a_section_time_range_observation_describes_the_section_and_is_not_a_result() -> None:
     time_range = """<entry><observation classCode="OBS" moodCode="EVN">
 <templateId root="2.16.840.1.113883.10.20.22.4.201" extension="2016-06-01"/>
