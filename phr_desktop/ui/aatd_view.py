@@ -21,8 +21,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.record_views import AatdOverview
-from phr_desktop.services.session import Session
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.ui.kind_icons import kind_icon
 from phr_desktop.ui.timeline_model import format_date, format_number
@@ -74,7 +74,7 @@ def genotype_text(genotype: str | None) -> str:
 class AatdView(QWidget):
     recordActivated = Signal(int)  # a milestone or an infusion was opened
 
-    def __init__(self, session: Session | None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: RecordReader | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
         self.overview: AatdOverview | None = None
@@ -141,7 +141,7 @@ class AatdView(QWidget):
 
     # --- public API ----------------------------------------------------------------------
 
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: RecordReader | None) -> None:
         self._session = session
         self.refresh()
 

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from phr_desktop.domain.codes import SYSTEM_NAMES
 from phr_desktop.domain.records import Record
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.manual_entry import CorrectionDialog
@@ -105,7 +106,7 @@ class RecordDetailView(QWidget):
     recordActivated = Signal(int)  # a related record was chosen
     recordEdited = Signal(int)  # a note or a correction was added to the shown record
 
-    def __init__(self, session: Session | None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: RecordReader | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
         self._record_id: int | None = None
@@ -114,6 +115,7 @@ class RecordDetailView(QWidget):
         if app is not None:
             app.aboutToQuit.connect(self.cleanup_temp_files)
         self._build()
+        self._apply_mode()
         self.clear()
 
     # --- layout --------------------------------------------------------------------------
@@ -233,15 +235,19 @@ class RecordDetailView(QWidget):
         self.correct_button = QPushButton("Correct this…", tab)
         self.correct_button.setAccessibleName("Correct this record")
         self.correct_button.clicked.connect(self._correct)
+        self.notes_heading = QLabel("My notes", tab)
+        self.corrections_heading = QLabel(
+            "My corrections (the source record is kept as it came)", tab
+        )
         layout = QVBoxLayout(tab)
-        layout.addWidget(QLabel("My notes", tab))
+        layout.addWidget(self.notes_heading)
         layout.addWidget(self.notes_list, 2)
         layout.addWidget(self.note_edit)
         row = QHBoxLayout()
         row.addWidget(self.note_error, 1)
         row.addWidget(self.add_note_button)
         layout.addLayout(row)
-        layout.addWidget(QLabel("My corrections (the source record is kept as it came)", tab))
+        layout.addWidget(self.corrections_heading)
         layout.addWidget(self.corrections_list, 1)
         layout.addWidget(self.correct_button, 0, Qt.AlignmentFlag.AlignRight)
         return tab
@@ -273,9 +279,26 @@ class RecordDetailView(QWidget):
 
     # --- public API ----------------------------------------------------------------------
 
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: RecordReader | None) -> None:
         self.clear()
         self._session = session
+        self._apply_mode()
+
+    @property
+    def own_profile(self) -> bool:
+        """The patient's own profile (notes, corrections, files opened); not a share viewed."""
+        return isinstance(self._session, Session)
+
+    def _apply_mode(self) -> None:
+        """A share is read-only: no note, correction or temporary copy of a file is made."""
+        own = self.own_profile or self._session is None
+        for widget in (self.note_edit, self.add_note_button, self.note_error,
+                       self.corrections_heading, self.corrections_list, self.correct_button,
+                       self.shared):  # fmt: skip
+            widget.setVisible(own)
+        self.notes_heading.setText("My notes" if own else "The patient's notes")
+        self.notes_list.setAccessibleName("My notes" if own else "The patient's notes")
+        self.open_button.setVisible(own)  # opening needs a plaintext copy in a temporary folder
 
     def record_id(self) -> int | None:
         return self._record_id
@@ -314,7 +337,7 @@ class RecordDetailView(QWidget):
         self.cleanup_temp_files()
 
     def add_note(self) -> None:
-        if self._session is None or self._record_id is None:
+        if not isinstance(self._session, Session) or self._record_id is None:
             return
         try:
             self._session.add_note(self._record_id, self.note_edit.toPlainText())
@@ -338,7 +361,7 @@ class RecordDetailView(QWidget):
         it lives in a private folder (0700, file 0600) that is deleted on lock and at exit.
         """
         item = self.files_list.currentItem()
-        if self._session is None or item is None:
+        if not self.own_profile or self._session is None or item is None:
             return None
         attachment_id, filename = item.data(Qt.ItemDataRole.UserRole)
         if self._temp_dir is None:
@@ -411,11 +434,9 @@ class RecordDetailView(QWidget):
         assert self._session is not None and self._record_id is not None
         self.notes_list.clear()
         for _note_id, text, created in self._session.notes(self._record_id):
-            self.notes_list.addItem(f"{created[:10]}  {text}")
+            self.notes_list.addItem(f"{created[:10]}  {text}" if created else text)
         self.corrections_list.clear()
-        for _cid, field, value, reason, created in self._session.entries.corrections(
-            self._record_id
-        ):
+        for _cid, field, value, reason, created in self._session.corrections(self._record_id):
             why = f" — {reason}" if reason else ""
             self.corrections_list.addItem(f"{created[:10]}  {field} should be “{value}”{why}")
 
@@ -443,7 +464,7 @@ class RecordDetailView(QWidget):
         self.recordActivated.emit(int(item.data(Qt.ItemDataRole.UserRole)))
 
     def _correct(self) -> None:
-        if self._session is None or self._record_id is None:
+        if not isinstance(self._session, Session) or self._record_id is None:
             return
         dialog = CorrectionDialog(self._session, self._record_id, self)
         if dialog.exec():

@@ -16,7 +16,8 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
 from phr_desktop.domain.records import DatePrecision, PartialDate, Record
-from phr_desktop.services.session import RecordFilter, Session, StoredRecord
+from phr_desktop.services.record_reader import RecordReader
+from phr_desktop.services.session import RecordFilter, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 
 RecordIdRole = Qt.ItemDataRole.UserRole + 1
@@ -121,7 +122,7 @@ class _Year:
 class TimelineModel(QAbstractItemModel):
     """Year → month → record rows over `session.record_ids(filter)`, fetched in blocks."""
 
-    def __init__(self, session: Session | None, parent: QObject | None = None) -> None:
+    def __init__(self, session: RecordReader | None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._session = session
         self._filter = RecordFilter()
@@ -133,7 +134,7 @@ class TimelineModel(QAbstractItemModel):
 
     # --- public API ----------------------------------------------------------------------
 
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: RecordReader | None) -> None:
         self._session = session
         self.refresh()
 

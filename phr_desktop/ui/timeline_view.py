@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop.domain.records import RecordKind, parse_partial_date
-from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.services.record_reader import RecordReader
+from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline_model import RecordIdRole, TimelineModel
 
@@ -48,7 +49,7 @@ class _RecordTree(QTreeView):
 class TimelineView(QWidget):
     recordActivated = Signal(int)
 
-    def __init__(self, session: Session | None, parent: QWidget | None = None) -> None:
+    def __init__(self, session: RecordReader | None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self._session = session
         self._updating = False
@@ -163,7 +164,7 @@ class TimelineView(QWidget):
 
     # --- public API ----------------------------------------------------------------------
 
-    def set_session(self, session: Session | None) -> None:
+    def set_session(self, session: RecordReader | None) -> None:
         self._session = session
         self._fill_choices()
         self.model.set_session(session)
