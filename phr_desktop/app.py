@@ -21,7 +21,14 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="phr-desktop",
         description="phr-desktop: your health record, encrypted on this computer. Opens the "
-        "profile screen (choose, unlock or create a profile).",
+        "profile screen (choose, unlock or create a profile); given a .phrshare FILE, asks for "
+        "its key and shows the shared records read-only.",
+    )
+    parser.add_argument(
+        "share",
+        nargs="?",
+        metavar="FILE",
+        help="a .phrshare file a patient gave you (no profile needed; nothing is saved)",
     )
     parser.add_argument(
         "--demo",
@@ -39,6 +46,14 @@ def build_parser() -> argparse.ArgumentParser:
         "PDF export, main window), print one line and exit (0: passed)",
     )
     return parser
+
+
+def open_requested(window: MainWindow, args: argparse.Namespace) -> None:
+    """What the command line asked to open once the window shows: the demo, a share file."""
+    if args.demo:
+        open_demo_in(window)
+    if args.share:
+        window.share_opener.open_file(Path(args.share))
 
 
 def open_demo_in(window: MainWindow) -> None:
@@ -98,8 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     window = MainWindow(profiles)
     _install_excepthook(window)
     window.show()
-    if args.demo:
-        open_demo_in(window)
+    open_requested(window, args)
     return int(app.exec())
 
 

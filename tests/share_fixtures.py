@@ -91,7 +91,7 @@ def empty_home(monkeypatch: pytest.MonkeyPatch, root: Path) -> list[Path]:
     folders = []
     for name in ("HOME", "TMPDIR", "XDG_CACHE_HOME", "XDG_CONFIG_HOME", "XDG_DATA_HOME"):
         folder = root / name.lower()
-        folder.mkdir()
+        folder.mkdir(parents=True)
         monkeypatch.setenv(name, str(folder))
         folders.append(folder)
     monkeypatch.setattr(tempfile, "tempdir", None)  # re-read TMPDIR

@@ -35,6 +35,7 @@ from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record_detail import RecordDetailView
+from phr_desktop.ui.share_open import ShareOpener
 from phr_desktop.ui.timeline_view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
@@ -110,6 +111,7 @@ class MainWindow(QMainWindow):
         self.session_label = QLabel(self)
         self.session_label.setAccessibleName("Open profile")
         self.statusBar().addPermanentWidget(self.session_label)
+        self.share_opener = ShareOpener(self, self.runner)  # also for those with no profile
         self._build_actions()
         self._set_unlocked_actions(False)
         geometry = self.settings.value("window/geometry")
@@ -170,6 +172,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addAction(self.import_action)
         file_menu.addAction(self.import_folder_action)
+        file_menu.addAction(self.share_opener.action)
         self.new_menu = QMenu("&New entry", self)
         self.new_entry_actions: dict[str, QAction] = {}
         for text, class_name, shortcut in NEW_ENTRIES:
@@ -450,6 +453,7 @@ class MainWindow(QMainWindow):
     def closeEvent(self, event: QCloseEvent) -> None:
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.lock()
+        self.share_opener.close_all()
         self.profile_screen.discard_pending()
         self.settings.sync()
         super().closeEvent(event)

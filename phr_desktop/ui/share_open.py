@@ -1,0 +1,197 @@
+"""File → Open share…: choose a `.phrshare` file, type its key (and passcode if it has one), open
+it in a worker, then show it in a read-only window. A refusal shows its reason in the dialog and
+nothing of the share."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, Qt
+from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QLabel,
+    QLineEdit,
+    QMessageBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from phr_desktop.services.errors import ServiceError, ShareError
+from phr_desktop.services.share_viewer import (
+    ShareSession,
+    open_share_session,
+    share_needs_passcode,
+)
+from phr_desktop.services.tasks import CancelToken, ProgressCallback
+from phr_desktop.ui import style
+from phr_desktop.ui.share_window import ShareWindow
+from phr_desktop.ui.timeline_model import abnormal_colour
+from phr_desktop.ui.workers import TaskRunner
+
+SHARE_FILTER = "Shared records (*.phrshare);;All files (*)"
+# Ctrl+O and Ctrl+Shift+O import files and folders; this works on the profile screen too.
+OPEN_SHARE_SHORTCUT = "Ctrl+Alt+O"
+
+
+def choose_share_path(parent: QWidget) -> Path | None:
+    """Ask for a share file (tests replace this)."""
+    chosen, _ = QFileDialog.getOpenFileName(parent, "Open a shared record", "", SHARE_FILTER)
+    return Path(chosen) if chosen else None
+
+
+class ShareKeyDialog(QDialog):
+    """The key (as printed, in groups, or pasted plain) and, when the file has one, the
+    passcode. Stays open on a refusal so a mistyped key can be corrected."""
+
+    def __init__(self, path: Path, needs_passcode: bool, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.path = path
+        self.setWindowTitle("Open a shared record")
+        self.setAccessibleName("Open a shared record")
+        intro = style.muted(
+            f"{path.name} is encrypted. Type or paste the key the patient gave you (from the "
+            "printed hand-out or its QR code); spaces do not matter.",
+            self,
+        )
+        self.key_edit = QLineEdit(self)
+        self.key_edit.setAccessibleName("Key")
+        self.key_edit.setPlaceholderText("xxxx xxxx xxxx … (43 characters)")
+        self.key_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
+        self.key_edit.setMinimumWidth(self.key_edit.fontMetrics().averageCharWidth() * 56)
+        self.passcode_edit = QLineEdit(self)
+        self.passcode_edit.setAccessibleName("Passcode")
+        self.passcode_edit.setPlaceholderText("told to you separately by the patient")
+        self.error = QLabel(self)
+        self.error.setAccessibleName("Why the share did not open")
+        self.error.setWordWrap(True)
+        self.error.setTextFormat(Qt.TextFormat.PlainText)
+        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        self.error.hide()
+        form = QFormLayout()
+        form.addRow("&Key:", self.key_edit)
+        form.addRow("&Passcode:", self.passcode_edit)
+        form.setRowVisible(self.passcode_edit, needs_passcode)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        self.open_button = self.buttons.button(QDialogButtonBox.StandardButton.Open)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.buttons)
+        self.needs_passcode = needs_passcode
+
+    def key(self) -> str:
+        return self.key_edit.text()
+
+    def passcode(self) -> str | None:
+        return self.passcode_edit.text() or None
+
+    def show_error(self, text: str) -> None:
+        self.error.setText(text)
+        self.error.show()
+        self.set_busy(False)
+
+    def set_busy(self, busy: bool) -> None:
+        for widget in (self.key_edit, self.passcode_edit, self.open_button):
+            widget.setEnabled(not busy)
+
+
+class ShareOpener(QObject):
+    """Owns File → Open share… and the share windows it opens (each closes on its own)."""
+
+    def __init__(self, parent_widget: QWidget, runner: TaskRunner) -> None:
+        super().__init__(parent_widget)
+        self.parent_widget = parent_widget
+        self.runner = runner
+        self.dialog: ShareKeyDialog | None = None
+        self.windows: list[ShareWindow] = []
+        self.action = QAction("Open &share…", parent_widget)
+        self.action.setShortcut(QKeySequence(OPEN_SHARE_SHORTCUT))
+        tip = "View a .phrshare file a patient gave you: read-only, with its key"
+        self.action.setStatusTip(tip)
+        self.action.setToolTip(tip)
+        self.action.triggered.connect(self.choose_and_open)
+
+    def choose_and_open(self) -> None:
+        path = choose_share_path(self.parent_widget)
+        if path is not None:
+            self.open_file(path)
+
+    def open_file(self, path: Path) -> ShareKeyDialog | None:
+        """Ask for the key of `path` (from File → Open share… or `phr-desktop FILE`)."""
+        if self.dialog is not None:
+            self.dialog.close()
+        if not path.is_file():
+            style.show_message(
+                self.parent_widget,
+                QMessageBox.Icon.Warning,
+                "Open a shared record",
+                f"There is no file {path}.",
+            )
+            return None
+        dialog = ShareKeyDialog(path, share_needs_passcode(path), self.parent_widget)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.buttons.accepted.connect(lambda: self._submit(dialog))
+        dialog.finished.connect(lambda _result: self._forget(dialog))
+        self.dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _forget(self, dialog: ShareKeyDialog) -> None:
+        if self.dialog is dialog:
+            self.dialog = None
+
+    def _submit(self, dialog: ShareKeyDialog) -> None:
+        path, key, passcode = dialog.path, dialog.key(), dialog.passcode()
+        if not key.strip():
+            dialog.show_error("Type the key the patient gave you.")
+            return
+        dialog.set_busy(True)
+
+        def run(progress: ProgressCallback, cancel: CancelToken) -> ShareSession:
+            return open_share_session(
+                path, key, passcode=passcode, progress=progress, cancel=cancel
+            )
+
+        def failed(exc: BaseException) -> bool:
+            if self.dialog is not dialog:
+                return False  # the dialog was closed meanwhile: the runner says it
+            if isinstance(exc, ShareError | ServiceError):
+                dialog.show_error(str(exc))
+                return True
+            dialog.set_busy(False)
+            return False  # a bug or a cancel: the runner says so
+
+        self.runner.run(
+            run,
+            title="Opening the share",
+            on_success=lambda session: self._opened(dialog, session),
+            on_error=failed,
+        )
+
+    def _opened(self, dialog: ShareKeyDialog, session: ShareSession) -> None:
+        if self.dialog is not dialog:  # cancelled while it was opening: show nothing
+            session.close()
+            return
+        dialog.accept()
+        window = ShareWindow(session, self.parent_widget, synchronous=self.runner.synchronous)
+        window.closed.connect(lambda: self._closed(window))
+        self.windows.append(window)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def _closed(self, window: ShareWindow) -> None:
+        if window in self.windows:
+            self.windows.remove(window)
+
+    def close_all(self) -> None:
+        for window in list(self.windows):
+            window.close()
