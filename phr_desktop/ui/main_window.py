@@ -36,6 +36,7 @@ from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record_detail import RecordDetailView
 from phr_desktop.ui.share_open import ShareOpener
+from phr_desktop.ui.sharing_menu import install_sharing_menu
 from phr_desktop.ui.timeline_view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
@@ -202,6 +203,7 @@ class MainWindow(QMainWindow):
             self.view_actions.append(action)
         view_menu.addSeparator()
         view_menu.addAction(self.refresh_action)
+        self.sharing_menu = install_sharing_menu(self, view_menu)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -222,6 +224,7 @@ class MainWindow(QMainWindow):
         ):  # fmt: skip
             action.setEnabled(unlocked)
         self.new_menu.setEnabled(unlocked)
+        self.sharing_menu.set_unlocked(unlocked)
         self.correct_action.setEnabled(unlocked and self.current_record_id is not None)
         self.toolbar.setVisible(unlocked)
 
@@ -242,6 +245,7 @@ class MainWindow(QMainWindow):
         self.dashboard.export_button.setEnabled(True)
         self.dashboard.export_button.setToolTip("Export the record as PDF, C-CDA, FHIR or CSV")
         self.dashboard.export_button.setAccessibleDescription("Export the record")
+        self.sharing_menu.attach(self.dashboard)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self.tabs)
         self.splitter.setContentsMargins(6, 6, 6, 6)
         self.splitter.setChildrenCollapsible(False)

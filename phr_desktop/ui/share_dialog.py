@@ -1,0 +1,315 @@
+"""Share… : choose records, a recipient, an expiry and a passcode; seal them into a .phrshare
+file in a worker; then show the key (text + QR) and offer the printable hand-out.
+
+The dialog holds the key only while its result page is open: closing it (or locking the app,
+which closes it) clears the key from the widgets and from the clipboard.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from PySide6.QtCore import QDate, QStandardPaths, Qt
+from PySide6.QtGui import QCloseEvent
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDateEdit,
+    QDialog,
+    QDialogButtonBox,
+    QFileDialog,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QStackedWidget,
+    QVBoxLayout,
+    QWidget,
+)
+
+from phr_desktop.services.errors import USER_ERRORS, ServiceError
+from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.services.sharing import CreatedShare, create_share
+from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
+from phr_desktop.ui import style
+from phr_desktop.ui.share_choice import ShareChoiceBox
+from phr_desktop.ui.share_key_panel import KeyPanel, suggested_name
+from phr_desktop.ui.timeline_model import abnormal_colour
+from phr_desktop.ui.workers import TaskRunner
+
+SHARE_FILTER = "phr-desktop share (*.phrshare)"
+# (text, parse_expiry argument); None: a date chosen in the calendar
+EXPIRY_CHOICES: tuple[tuple[str, str | None], ...] = (
+    ("1 day", "1d"),
+    ("7 days", "7d"),
+    ("30 days", "30d"),
+    ("90 days", "90d"),
+    ("Until a date…", None),
+)
+DEFAULT_EXPIRY_INDEX = 2
+MIN_PASSCODE = 4
+HOLD_BACK_TEXT = (
+    "The file is written but its key stays in your vault: nobody can open the file yet. Show "
+    "the key later from Sharing history; until you do, you can revoke the share there."
+)
+HELD_BACK_RESULT = (
+    "The key is held back in your vault, so nobody can open this file yet. When you are ready "
+    "to give it, use Sharing → Sharing history… → Show key. Until then you can revoke the "
+    "share there; once the key is shown, it cannot be revoked."
+)
+
+
+def documents_folder() -> Path:
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return Path(found) if found else Path.home()
+
+
+def choose_share_path(parent: QWidget, suggested: Path) -> Path | None:
+    """Ask where to write the share (tests replace this)."""
+    chosen, _ = QFileDialog.getSaveFileName(parent, "Save the share", str(suggested), SHARE_FILTER)
+    return Path(chosen) if chosen else None
+
+
+def patient_name(session: Session) -> str:
+    """The name on the Patient record, else the profile's name (for the hand-out's header)."""
+    for stored in session.records(RecordFilter(kinds=("patient",), limit=1)):
+        if stored.record.title:
+            return stored.record.title
+    return session.profile_name
+
+
+class ShareDialog(QDialog):
+    def __init__(
+        self,
+        session: Session,
+        runner: TaskRunner,
+        parent: QWidget | None = None,
+        *,
+        timeline_ids: Sequence[int] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.session: Session | None = session
+        self.runner = runner
+        self.created: CreatedShare | None = None
+        self.closed = False
+        self.setWindowTitle("Share records with a clinician")
+        self.setAccessibleName("Share records")
+        self.pages = QStackedWidget(self)
+        self.pages.addWidget(self._choice_page(session, timeline_ids))
+        self.pages.addWidget(self._result_page())
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.pages)
+        self.choice.recount()
+        self.label.setFocus()
+
+    # --- page 1: the choice -------------------------------------------------------------------
+
+    def _choice_page(self, session: Session, timeline_ids: Sequence[int] | None) -> QWidget:
+        page = QWidget(self)
+        self.choice = ShareChoiceBox(session, timeline_ids, page)
+        form = QFormLayout()
+        self.label = QLineEdit(page, placeholderText="e.g. Dr Rivera, pulmonology clinic")
+        self.label.setAccessibleName("For whom")
+        form.addRow("&For whom:", self.label)
+        self.expiry = QComboBox(page)
+        self.expiry.setAccessibleName("Valid for")
+        for text, value in EXPIRY_CHOICES:
+            self.expiry.addItem(text, value)
+        self.expiry.setCurrentIndex(DEFAULT_EXPIRY_INDEX)
+        self.expiry_date = QDateEdit(page)
+        self.expiry_date.setAccessibleName("Valid until")
+        self.expiry_date.setCalendarPopup(True)
+        self.expiry_date.setDisplayFormat("yyyy-MM-dd")
+        today = QDate.currentDate()
+        self.expiry_date.setDateRange(today.addDays(1), today.addDays(365))
+        self.expiry_date.setDate(today.addDays(30))
+        self.expiry_date.setVisible(False)
+        self.expiry.currentIndexChanged.connect(
+            lambda _i: self.expiry_date.setVisible(self.expiry.currentData() is None)
+        )
+        expiry_row = QHBoxLayout()
+        expiry_row.addWidget(self.expiry)
+        expiry_row.addWidget(self.expiry_date)
+        expiry_row.addStretch(1)
+        form.addRow("&Valid for:", expiry_row)
+        self.passcode = self._secret(page, "Passcode (optional)")
+        self.passcode_again = self._secret(page, "Passcode again")
+        form.addRow("&Passcode (optional):", self.passcode)
+        form.addRow("Passcode &again:", self.passcode_again)
+        self.attachments = QCheckBox("Include attached &files (PDFs, images, documents)", page)
+        form.addRow("", self.attachments)
+        self.hold_back = QCheckBox("&Hold back the key for now", page)
+        form.addRow("", self.hold_back)
+        hold_note = style.muted(HOLD_BACK_TEXT, page)
+        form.addRow("", hold_note)
+        self.error = QLabel(page)
+        self.error.setAccessibleName("Error")
+        self.error.setWordWrap(True)
+        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        self.error.hide()
+        self.choice_buttons = QDialogButtonBox(page)
+        self.create_button = self.choice_buttons.addButton(
+            "&Create share…", QDialogButtonBox.ButtonRole.AcceptRole
+        )
+        self.create_button.setDefault(True)
+        self.choice_buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.create_button.clicked.connect(self.create_clicked)
+        self.choice_buttons.rejected.connect(self.reject)
+        self.choice.changed.connect(lambda: self.create_button.setEnabled(self.choice.matching > 0))
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.choice)
+        layout.addLayout(form)
+        layout.addWidget(self.error)
+        layout.addWidget(self.choice_buttons)
+        return page
+
+    @staticmethod
+    def _secret(parent: QWidget, name: str) -> QLineEdit:
+        edit = QLineEdit(parent)
+        edit.setEchoMode(QLineEdit.EchoMode.Password)
+        edit.setAccessibleName(name)
+        return edit
+
+    def show_error(self, message: str) -> None:
+        self.error.setText(message)
+        self.error.show()
+
+    def _expires(self) -> str:
+        value = self.expiry.currentData()
+        if value is not None:
+            return str(value)
+        return str(self.expiry_date.date().toString("yyyy-MM-dd"))
+
+    def _checked_passcode(self) -> str | None:
+        first, again = self.passcode.text(), self.passcode_again.text()
+        if not first and not again:
+            return None
+        if first != again:
+            self.passcode_again.setFocus()
+            raise ServiceError("The two passcodes differ; type the same passcode twice.")
+        if len(first.strip()) < MIN_PASSCODE:
+            self.passcode.setFocus()
+            raise ServiceError(f"A passcode needs at least {MIN_PASSCODE} characters.")
+        return first
+
+    def create_clicked(self) -> None:
+        session = self.session
+        if session is None or self.runner.busy:
+            return
+        self.error.hide()
+        label = self.label.text().strip()
+        try:
+            if not label:
+                self.label.setFocus()
+                raise ServiceError("Say who the share is for (a name or clinic); it is required.")
+            passcode = self._checked_passcode()
+            selection = self.choice.selection()
+        except ServiceError as exc:
+            self.show_error(str(exc))
+            return
+        if self.choice.matching == 0:
+            self.show_error("No records match this choice; choose something to share.")
+            return
+        suggested = documents_folder() / suggested_name(label, date.today(), ".phrshare", "share")
+        output = choose_share_path(self, suggested)
+        if output is None:
+            return
+        expires, attachments = self._expires(), self.attachments.isChecked()
+        hand_out = not self.hold_back.isChecked()
+        count = self.choice.matching
+
+        def run(progress: ProgressCallback, _cancel: CancelToken) -> CreatedShare:
+            progress(Progress(0, None, f"Sealing {count:,} record(s) for {label}…"))
+            return create_share(
+                session, output, selection, label, expires=expires, passcode=passcode,
+                hand_out_key=hand_out, attachments=attachments,
+            )  # fmt: skip
+
+        self.create_button.setEnabled(False)
+        self.runner.run(
+            run,
+            title="Creating the share",
+            on_success=self._created,
+            on_error=self._create_failed,
+            cancellable=False,  # sealing is one step; the file appears whole or not at all
+        )
+
+    def _create_failed(self, exc: BaseException) -> bool:
+        if self.closed:
+            return isinstance(exc, USER_ERRORS)
+        self.create_button.setEnabled(True)
+        if isinstance(exc, USER_ERRORS):
+            self.show_error(str(exc))
+            return True
+        return False
+
+    # --- page 2: the result -------------------------------------------------------------------
+
+    def _result_page(self) -> QWidget:
+        page = QWidget(self)
+        self.result_title = style.heading("", page)
+        self.key_panel = KeyPanel(self.runner, page)
+        self.held_back_note = QLabel(page)
+        self.held_back_note.setWordWrap(True)
+        self.held_back_note.setTextFormat(Qt.TextFormat.PlainText)
+        self.held_back_note.setAccessibleName("Key held back")
+        self.close_button = QPushButton("&Done", page)
+        self.close_button.clicked.connect(self.accept)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        buttons.addWidget(self.close_button)
+        layout = QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.result_title)
+        layout.addWidget(self.key_panel, 1)
+        layout.addWidget(self.held_back_note, 1)
+        layout.addLayout(buttons)
+        return page
+
+    def _created(self, created: CreatedShare) -> None:
+        if self.closed or self.session is None:  # locked or closed while sealing
+            return
+        self.created = created
+        self.passcode.clear()
+        self.passcode_again.clear()
+        label = self.label.text().strip()
+        self.result_title.setText(f"The share for {label} is ready")
+        handed = created.key_handed_out and bool(created.key)
+        if handed:
+            self.key_panel.show_share(created, label, patient_name(self.session))
+        else:
+            files = f" and {created.attachment_count:,} file(s)" if created.attachment_count else ""
+            self.held_back_note.setText(
+                f"{created.record_count:,} record(s){files} are sealed into {created.file}, "
+                f"valid until {created.expires_at.astimezone():%Y-%m-%d %H:%M}.\n\n"
+                + HELD_BACK_RESULT
+            )
+        self.key_panel.setVisible(handed)
+        self.held_back_note.setVisible(not handed)
+        self.pages.setCurrentIndex(1)
+        self.close_button.setDefault(True)
+        (self.key_panel.key_label if handed else self.close_button).setFocus()
+
+    # --- closing ------------------------------------------------------------------------------
+
+    def clear(self) -> None:
+        """Forget the key, the passcode and the session (closing and locking call this)."""
+        self.closed = True
+        self.key_panel.clear()
+        self.created = None
+        self.passcode.clear()
+        self.passcode_again.clear()
+        self.choice.clear()
+        self.session = None
+
+    def done(self, result: int) -> None:
+        self.clear()
+        super().done(result)
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.clear()
+        super().closeEvent(event)
