@@ -12,7 +12,14 @@ import argparse
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QWidget
+
+    from phr_desktop.ui.main_window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -28,7 +35,7 @@ def main() -> int:
     os.environ["QT_SCALE_FACTOR"] = args.scale
 
     from PySide6.QtCore import QSettings
-    from PySide6.QtWidgets import QApplication, QWidget
+    from PySide6.QtWidgets import QApplication
 
     from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
     from phr_desktop.services.profiles import Profiles
@@ -98,8 +105,33 @@ def main() -> int:
         dialog.show()
         save(dialog, "manual-entry")
         dialog.close()
+
+        share_shots(window, Path(tmp), save)
         window.close()
     return 0
+
+
+def share_shots(window: MainWindow, tmp: Path, save: Callable[[QWidget, str], None]) -> None:
+    """The Share dialog, its result page (key as text and QR), and the activity log."""
+    from phr_desktop.ui import share_dialog
+
+    share_dialog.choose_share_path = lambda _parent, _suggested: tmp / "share.phrshare"
+    dialog = window.sharing_menu.share_clicked()
+    assert dialog is not None
+    dialog.label.setText("Dr Rivera, pulmonology clinic")
+    dialog.passcode.setText("tulip-42")
+    dialog.passcode_again.setText("tulip-42")
+    dialog.resize(720, dialog.sizeHint().height())
+    save(dialog, "share-dialog")
+    dialog.create_button.click()
+    dialog.resize(860, dialog.sizeHint().height())
+    save(dialog, "share-result")
+    dialog.close()
+    log = window.sharing_menu.activity_clicked()
+    assert log is not None
+    log.verify_button.click()
+    save(log, "activity-log")
+    log.close()
 
 
 if __name__ == "__main__":

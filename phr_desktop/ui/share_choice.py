@@ -33,7 +33,7 @@ from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline_view import tag_label
 
 PRESET = "pulmonologist"
-PRESET_TEXT = "Everything a new &pulmonologist needs"
+PRESET_TEXT = "Everything a new p&ulmonologist needs"
 PRESET_DETAIL = (
     "The AATD work-up, lung function, augmentation therapy and liver follow-up, with your "
     "problems, medicines, allergies and vaccines."
