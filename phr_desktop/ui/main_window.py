@@ -424,8 +424,14 @@ class MainWindow(QMainWindow):
     def _open_dialog(self, dialog: QWidget) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.accepted.connect(lambda: self._entry_saved(dialog))  # type: ignore[attr-defined]
+        dialog.finished.connect(self._dialog_finished)  # type: ignore[attr-defined]
         self.open_dialog = dialog
         dialog.open()  # type: ignore[attr-defined]
+
+    def _dialog_finished(self, _result: int) -> None:
+        # A cancelled dialog deletes itself: locking must not try to close it again.
+        if self.open_dialog is self.sender():
+            self.open_dialog = None
 
     def _entry_saved(self, dialog: QWidget) -> None:
         if self.open_dialog is dialog:
@@ -440,6 +446,7 @@ class MainWindow(QMainWindow):
     def auto_lock_clicked(self) -> None:
         dialog = AutoLockDialog(self.auto_lock, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.finished.connect(self._dialog_finished)
         self.open_dialog = dialog
         dialog.open()
 

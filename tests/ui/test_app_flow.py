@@ -149,6 +149,17 @@ def test_locking_closes_an_open_dialog(window: MainWindow) -> None:
     assert window.open_dialog is None and dialog is not None and not dialog.isVisible()
 
 
+def test_locking_after_a_cancelled_dialog_still_locks(window: MainWindow) -> None:
+    create_profile(window)
+    window.new_entry_actions["NoteDialog"].trigger()
+    assert window.open_dialog is not None
+    window.open_dialog.reject()  # type: ignore[attr-defined]
+    QApplication.processEvents()  # the cancelled dialog deletes itself
+    assert window.open_dialog is None
+    window.lock_action.trigger()
+    assert window.session is None and window.stack.currentWidget() is window.profile_screen
+
+
 def test_menus_use_the_platform_shortcuts(window: MainWindow) -> None:
     std = QKeySequence.StandardKey
     assert window.import_action.shortcut() == QKeySequence(std.Open)
