@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
-from phr_desktop.services.session import Session
+from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.sharing import (
     ShareError,
     ShareSelection,
@@ -287,3 +287,25 @@ def test_no_two_actions_share_a_shortcut(window: MainWindow) -> None:
     ]
     assert len(keys) == len(set(keys)), sorted(k for k in keys if keys.count(k) > 1)
     assert window.sharing_menu.share_action.shortcut().toString() == "Ctrl+Shift+S"
+
+
+def test_the_records_shown_in_the_timeline_can_be_shared(
+    window: MainWindow, demo: Session, share_path: Path
+) -> None:
+    window.sharing_menu.share_action.trigger()
+    unfiltered = window.open_dialog
+    assert isinstance(unfiltered, ShareDialog) and unfiltered.choice.shown.isHidden()
+    unfiltered.reject()
+
+    window.show_kind("allergy")
+    window.sharing_menu.share_action.trigger()
+    dialog = window.open_dialog
+    assert isinstance(dialog, ShareDialog) and not dialog.choice.shown.isHidden()
+    allergies = demo.record_ids(RecordFilter(kinds=("allergy",)))
+    dialog.choice.shown.setChecked(True)
+    assert dialog.choice.matching == len(allergies) > 0
+    dialog.label.setText("Allergist")
+    dialog.create_button.click()
+    view = open_share(share_path, dialog.key_panel.key)
+    assert {r.kind.value for r in view.records} <= {"allergy", "patient"}
+    assert view.record_count == len(allergies)
