@@ -1,13 +1,14 @@
 """The full record as a PDF: cover, contents, trend charts, then one section per record kind.
 
 Every page carries the patient's name and "Page n of m"; every entry names its source system.
-Table cells are Paragraphs so long text wraps, and very long text is cut, so nothing leaves
-the page.
+Table cells wrap, and very long text is cut, so nothing leaves the page. The record is laid
+out once (see pdf_pages.py and pdf_table.py): a 13,000-entry record takes seconds, not a
+minute.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from functools import partial
 from io import BytesIO
 from pathlib import Path
 from typing import Any
@@ -21,7 +22,6 @@ from reportlab.platypus import (
     CondPageBreak,
     Flowable,
     Frame,
-    Image,
     KeepTogether,
     PageBreak,
     PageTemplate,
@@ -30,15 +30,18 @@ from reportlab.platypus import (
     Table,
     TableStyle,
 )
-from reportlab.platypus.tableofcontents import TableOfContents
 
 from phr_desktop.domain.records import Record, RecordKind
 from phr_desktop.interop.export_data import ExportData, ExportRecord
-from phr_desktop.interop.pdf_charts import chart_trends, trend_png
+from phr_desktop.interop.pdf_charts import TrendChart, chart_trends
+from phr_desktop.interop.pdf_pages import Contents, ContentsSlot, RecordCanvas
 from phr_desktop.interop.pdf_styles import (
     ACCENT,
+    ALERT,
     FONT,
     FONT_BOLD,
+    FONT_ITALIC,
+    INK,
     MUTED,
     RULE,
     ZEBRA,
@@ -47,6 +50,7 @@ from phr_desktop.interop.pdf_styles import (
     register_fonts,
     style,
 )
+from phr_desktop.interop.pdf_table import Cell, RecordTable, Run, TableLook
 
 # Sections in the order a clinician reads them; kinds not listed are never exported here.
 SECTIONS: tuple[tuple[RecordKind, str], ...] = (
@@ -83,9 +87,9 @@ COVER_VALUE = style("CoverValue", 12)
 
 
 class _RecordDoc(BaseDocTemplate):
-    """Feeds section headings to the table of contents and the PDF outline."""
+    """Notes each section heading's page for the contents and the PDF outline."""
 
-    def __init__(self, target: Any, data: ExportData) -> None:
+    def __init__(self, target: Any, data: ExportData, contents: Contents) -> None:
         super().__init__(
             target,
             pagesize=A4,
@@ -98,16 +102,17 @@ class _RecordDoc(BaseDocTemplate):
             creator=f"phr-desktop {data.app_version}",
         )
         self.data = data
+        self.contents = contents
         frame = Frame(self.leftMargin, self.bottomMargin, self.width, self.height, id="body")
         self.addPageTemplates([PageTemplate("page", [frame], onPage=self._decorate)])
 
     def afterFlowable(self, flowable: Flowable) -> None:
         if isinstance(flowable, Paragraph) and flowable.style.name == H_SECTION.name:
             text = flowable.getPlainText()
-            key = f"section-{self.seq.nextf('section')}"
+            key = f"section-{len(self.contents.entries)}"
             self.canv.bookmarkPage(key)
             self.canv.addOutlineEntry(text, key, level=0)
-            self.notify("TOCEntry", (0, text, self.page, key))
+            self.contents.entries.append((text, self.page, key))
 
     def _decorate(self, canv: Canvas, doc: BaseDocTemplate) -> None:
         canv.saveState()
@@ -132,30 +137,6 @@ class _RecordDoc(BaseDocTemplate):
         canv.restoreState()
 
 
-class _NumberedCanvas(Canvas):
-    """Writes "Page n of m" once the page count is known (after the last page)."""
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._pages: list[dict[str, Any]] = []
-
-    def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
-
-    def save(self) -> None:
-        total = len(self._pages)
-        for state in self._pages:
-            self.__dict__.update(state)
-            self.setFont(FONT, 8)
-            self.setFillColor(MUTED)
-            self.drawRightString(
-                _PAGE_W - _MARGIN, _MARGIN - 0.7 * cm, f"Page {self._pageNumber} of {total}"
-            )
-            super().showPage()
-        super().save()
-
-
 def write_record_pdf(data: ExportData, path: Path) -> None:
     path.write_bytes(record_pdf_bytes(data))
 
@@ -163,23 +144,27 @@ def write_record_pdf(data: ExportData, path: Path) -> None:
 def record_pdf_bytes(data: ExportData) -> bytes:
     register_fonts()
     out = BytesIO()
-    doc = _RecordDoc(out, data)
-    doc.multiBuild(_story(data), canvasmaker=_NumberedCanvas)
+    contents = Contents(font=FONT, size=11, leading=18)
+    doc = _RecordDoc(out, data, contents)
+    canvas = partial(
+        RecordCanvas,
+        contents=contents,
+        number_at=(_PAGE_W - _MARGIN, _MARGIN - 0.7 * cm, FONT, 8, MUTED),
+    )
+    doc.build(_story(data, contents), canvasmaker=canvas)
     return out.getvalue()
 
 
-def _story(data: ExportData) -> list[Flowable]:
-    story: list[Flowable] = [*_cover(data), PageBreak()]
-    toc = TableOfContents(dotsMinLevel=0)
-    toc.levelStyles = [style("TocLevel0", 11, leftIndent=10, firstLineIndent=-10, leading=18)]
-    story += [Paragraph("Contents", H_CONTENTS), toc, PageBreak()]
+def _story(data: ExportData, contents: Contents) -> list[Flowable]:
     records = [r.record for r in data.records]
     trends = chart_trends(records, data.pack)
+    sections = [(kind, title) for kind, title in SECTIONS if any(r.kind is kind for r in records)]
+    story: list[Flowable] = [*_cover(data), PageBreak()]
+    lines = len(sections) + (1 if trends else 0)
+    story += [Paragraph("Contents", H_CONTENTS), ContentsSlot(contents, lines), PageBreak()]
     if trends:
         story.append(Paragraph(TRENDS_TITLE, H_SECTION))
         for trend in trends:
-            png = trend_png(trend)
-            image = Image(BytesIO(png), width=_BODY_W, height=_BODY_W * 2.5 / 6.6)
             unit = f" ({trend.unit})" if trend.unit else ""
             caption = (
                 f"{len(trend.points)} results from {trend.points[0].date.text[:10]} to "
@@ -191,22 +176,28 @@ def _story(data: ExportData) -> list[Flowable]:
                     [
                         Paragraph(esc(trend.title) + esc(unit), H_SUB),
                         Paragraph(esc(caption), CELL_MUTED),
-                        image,
+                        TrendChart(trend, _BODY_W, _BODY_W * 2.5 / 6.6),
                         Spacer(1, 6),
                     ]
                 )
             )
         story.append(PageBreak())
-    for kind, title in SECTIONS:
+    look = TableLook(
+        col_widths=_COLUMNS,
+        font=FONT,
+        header_font=FONT_BOLD,
+        header_fill=ACCENT,
+        zebra=ZEBRA,
+        rule=RULE,
+    )
+    for kind, title in sections:
         entries = [r for r in data.records if r.record.kind is kind]
-        if not entries:
-            continue
         story.append(Paragraph(esc(title), H_SECTION))
         story.append(
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
         story.append(Spacer(1, 4))
-        story.append(_entries_table(entries))
+        story.append(RecordTable(look, _HEADER, [_row(e) for e in entries]))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
@@ -258,34 +249,6 @@ def _cover(data: ExportData) -> list[Flowable]:
     ]
 
 
-def _entries_table(entries: Sequence[ExportRecord]) -> Table:
-    head = [Paragraph(h, CELL_HEAD) for h in ("Date", "Entry", "Result / details", "Source")]
-    rows: list[list[Any]] = [head]
-    for entry in entries:
-        r = entry.record
-        rows.append(
-            [
-                Paragraph(esc(_date_text(r)), CELL),
-                _entry_cell(entry),
-                Paragraph(_detail_text(r), CELL),
-                _source_cell(r),
-            ]
-        )
-    table = Table(rows, colWidths=_COLUMNS, repeatRows=1)
-    commands: list[tuple[Any, ...]] = [
-        ("BACKGROUND", (0, 0), (-1, 0), ACCENT),
-        ("VALIGN", (0, 0), (-1, -1), "TOP"),
-        ("LINEBELOW", (0, 1), (-1, -1), 0.3, RULE),
-        ("TOPPADDING", (0, 0), (-1, -1), 3),
-        ("BOTTOMPADDING", (0, 0), (-1, -1), 3),
-        ("LEFTPADDING", (0, 0), (-1, -1), 4),
-        ("RIGHTPADDING", (0, 0), (-1, -1), 4),
-    ]
-    commands += [("BACKGROUND", (0, i), (-1, i), ZEBRA) for i in range(2, len(rows), 2)]
-    table.setStyle(TableStyle(commands))
-    return table
-
-
 def _date_text(r: Record) -> str:
     if r.effective is None:
         return "no date"
@@ -297,45 +260,66 @@ def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "… (shortened; see app)"
 
 
-def _entry_cell(entry: ExportRecord) -> Paragraph:
+def _hex(color: colors.Color) -> str:
+    return "#" + color.hexval()[2:]
+
+
+_INK, _MUTED, _ALERT = _hex(INK), _hex(MUTED), _hex(ALERT)
+_HEADER = ("Date", "Entry", "Result / details", "Source")
+
+
+def _run(text: str, font: str = FONT, color: str = _INK, *, spaced: bool = False) -> Run:
+    """Text in one face, whitespace made single spaces; `spaced` keeps a space before it."""
+    return ((" " if spaced else "") + " ".join(text.split()), font, color)
+
+
+def _row(entry: ExportRecord) -> list[Cell]:
     r = entry.record
-    head = f"<b>{esc(_cut(r.title or 'Untitled', 300))}</b>"
+    return [((_run(_date_text(r)),),), _entry_cell(entry), _detail_cell(r), _source_cell(r)]
+
+
+def _entry_cell(entry: ExportRecord) -> Cell:
+    r = entry.record
+    head = [_run(_cut(r.title or "Untitled", 300), FONT_BOLD)]
     if r.status:
-        head += f' <font color="#5f6b7a">({esc(r.status)})</font>'
-    parts = [head]
+        head.append(_run(f"({r.status})", color=_MUTED, spaced=True))
+    parts = [tuple(head)]
     for note in entry.notes:
-        parts.append(f"<i>My note: {esc(_cut(note, 400))}</i>")
+        parts.append((_run(f"My note: {_cut(note, 400)}", FONT_ITALIC),))
     if r.quality:
-        parts.append(f'<font color="#b42318">Data quality: {esc(", ".join(r.quality))}</font>')
-    return Paragraph("<br/>".join(parts), CELL)
+        parts.append((_run(f"Data quality: {', '.join(r.quality)}", color=_ALERT),))
+    return tuple(parts)
 
 
-def _detail_text(r: Record) -> str:
-    bits: list[str] = []
+def _detail_cell(r: Record) -> Cell:
+    parts: list[tuple[Run, ...]] = []
     value = r.value
     if value is not None and value.value is not None:
-        bits.append(f"<b>{esc(number(value.value))}</b> {esc(value.unit or '')}".rstrip())
+        shown = [_run(number(value.value), FONT_BOLD)]
+        if value.unit:
+            shown.append(_run(value.unit, spaced=True))
+        parts.append(tuple(shown))
     elif value is not None and value.text:
-        bits.append(esc(_cut(value.text, 500)))
+        parts.append((_run(_cut(value.text, 500)),))
     rr = r.reference_range
     if rr is not None:
         if rr.text:
-            bits.append(f"Reference: {esc(rr.text)}")
+            parts.append((_run(f"Reference: {rr.text}"),))
         elif rr.low is not None or rr.high is not None:
             low = number(rr.low) if rr.low is not None else ""
             high = number(rr.high) if rr.high is not None else ""
-            bits.append(f"Reference: {esc(low)}–{esc(high)}")
+            parts.append((_run(f"Reference: {low}–{high}"),))
     if r.interpretation:
-        bits.append(f"Flag: {esc(r.interpretation)}")
+        parts.append((_run(f"Flag: {r.interpretation}"),))
     if r.kind in (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT) and r.text:
-        shown = " ".join(r.text.split())
-        if not (value and value.text and value.text in shown and len(shown) < 40):
-            bits.append(esc(_cut(shown)))
-    return "<br/>".join(bits) if bits else '<font color="#5f6b7a">—</font>'
+        shown_text = " ".join(r.text.split())
+        if not (value and value.text and value.text in shown_text and len(shown_text) < 40):
+            parts.append((_run(_cut(shown_text)),))
+    return tuple(parts) if parts else ((_run("—", color=_MUTED),),)
 
 
-def _source_cell(r: Record) -> Paragraph:
-    parts = [esc(r.source_system or "source not recorded")]
+def _source_cell(r: Record) -> Cell:
+    parts: list[tuple[Run, ...]] = [(_run(r.source_system or "source not recorded"),)]
     if r.facility and r.facility != r.source_system:
-        parts.append(f'<font color="#5f6b7a">{esc(r.facility)}</font>')
-    return Paragraph("<br/>".join(parts), CELL)
+        parts.append((_run(r.facility, color=_MUTED),))
+    return tuple(parts)

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pypdfium2
 import pytest
 from pypdf import PdfReader
 
+from phr_desktop.interop.pdf_charts import chart_trends
 from phr_desktop.interop.pdf_export import SECTIONS, TRENDS_TITLE, write_record_pdf
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session
@@ -60,3 +62,28 @@ def test_empty_profile_still_gives_a_readable_record(session: Session, tmp_path:
     write_record_pdf(build_export_data(session), path)
     text = PdfReader(path).pages[0].extract_text()
     assert "no dated records" in text
+
+
+def test_contents_gives_the_page_each_section_starts_on(record_pdf: Path) -> None:
+    pages = [p.extract_text() for p in PdfReader(record_pdf).pages]
+    listed = re.findall(r"^(.+?) [ .]+ (\d+)$", pages[1], flags=re.MULTILINE)
+    assert [title for title, _ in listed][:2] == [TRENDS_TITLE, "Problems and diagnoses"]
+    assert len(listed) >= 8
+    for title, page in listed:
+        assert title in pages[int(page) - 1].splitlines()
+
+
+def test_every_lab_with_three_values_gets_a_chart_with_its_values(
+    session: Session, demo_files: list[Path], tmp_path: Path
+) -> None:
+    session.import_paths(demo_files)
+    data = build_export_data(session)
+    trends = chart_trends([r.record for r in data.records], data.pack)
+    assert trends[0].title == "Alpha-1 antitrypsin" and trends[1].title == "FEV1"
+    path = tmp_path / "record.pdf"
+    write_record_pdf(data, path)
+    text = "\n".join(p.extract_text() for p in PdfReader(path).pages)
+    charts = text[text.index(TRENDS_TITLE) : text.index("Problems and diagnoses\n")]
+    for trend in trends:
+        assert f"{len(trend.points)} results from" in charts and trend.title in charts
+    assert "Protective level (11 µmol/L)" in charts  # the AAT chart's clinical line

@@ -1,0 +1,93 @@
+"""The record PDF's long tables: every row on some page, none split, nothing off the page."""
+
+from __future__ import annotations
+
+from io import BytesIO
+
+import pypdfium2
+from pypdf import PdfReader
+from reportlab.lib.colors import HexColor
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import cm
+from reportlab.platypus import SimpleDocTemplate
+
+from phr_desktop.interop.pdf_styles import FONT, FONT_BOLD, register_fonts
+from phr_desktop.interop.pdf_table import SHORTENED, Cell, RecordTable, TableLook
+
+COLUMNS = (2.2 * cm, 5.2 * cm, 4.6 * cm, 3.4 * cm)  # within SimpleDocTemplate's frame
+HEADER = ("Date", "Entry", "Result / details", "Source")
+
+
+def _look() -> TableLook:
+    return TableLook(
+        col_widths=COLUMNS,
+        font=FONT,
+        header_font=FONT_BOLD,
+        header_fill=HexColor("#1d4e89"),
+        zebra=HexColor("#f3f6f9"),
+        rule=HexColor("#c9d2dc"),
+    )
+
+
+def _cell(*paragraphs: str, font: str = FONT) -> Cell:
+    return tuple(((p, font, "#1f2933"),) for p in paragraphs)
+
+
+def _pdf(rows: list[list[Cell]]) -> bytes:
+    register_fonts()
+    out = BytesIO()
+    doc = SimpleDocTemplate(out, pagesize=A4)
+    doc.build([RecordTable(_look(), HEADER, rows)])
+    return out.getvalue()
+
+
+def _pages(pdf: bytes) -> list[str]:
+    return [page.extract_text() for page in PdfReader(BytesIO(pdf)).pages]
+
+
+def _ink_at_edges(pdf: bytes) -> list[int]:
+    document = pypdfium2.PdfDocument(pdf)
+    inked = []
+    for index in range(len(document)):
+        image = document[index].render(scale=0.5).to_pil().convert("L")
+        width, height = image.size
+        for box in (
+            (0, 0, width, 8),
+            (0, height - 8, width, height),
+            (width - 8, 0, width, height),
+        ):
+            if image.crop(box).getextrema()[0] <= 240:
+                inked.append(index + 1)
+    return inked
+
+
+def test_a_long_table_keeps_every_row_once_with_the_header_on_every_page() -> None:
+    rows = [
+        [_cell("2020-01-01"), _cell(f"Entry {n:04d} (final)", font=FONT_BOLD), _cell("—"),
+         _cell("Riverside Pulmonary (Epic)")]
+        for n in range(400)
+    ]  # fmt: skip
+    pages = _pages(_pdf(rows))
+    assert len(pages) > 5
+    text = "\n".join(pages)
+    for n in range(400):
+        assert text.count(f"Entry {n:04d} (final)") == 1
+    for page in pages:
+        assert "Date Entry Result / details Source" in page
+
+
+def test_a_row_taller_than_a_page_is_shortened_and_stays_on_the_page() -> None:
+    notes = [f"My note {n}: the inhaler ran out again" for n in range(200)]
+    rows = [[_cell("2020-01-01"), _cell("Office visit", *notes), _cell("—"), _cell("Epic")]]
+    pdf = _pdf(rows)
+    text = "\n".join(_pages(pdf))
+    assert "My note 0:" in text and SHORTENED.strip("… ") in text
+    assert _ink_at_edges(pdf) == []
+
+
+def test_a_word_wider_than_its_column_breaks_inside_the_column() -> None:
+    token = "NOSPACES" * 40
+    rows = [[_cell("2020-01-01"), _cell(token), _cell(token), _cell(token)]]
+    pdf = _pdf(rows)
+    assert "".join("".join(_pages(pdf)).split()).count(token) == 3
+    assert _ink_at_edges(pdf) == []
