@@ -113,6 +113,9 @@ class MainWindow(QMainWindow):
         self.session_label.setAccessibleName("Open profile")
         self.statusBar().addPermanentWidget(self.session_label)
         self.share_opener = ShareOpener(self, self.runner)  # also for those with no profile
+        self.profile_screen.add_footer_action(
+            "A patient gave you a shared file?", self.share_opener.action
+        )
         self._build_actions()
         self._set_unlocked_actions(False)
         geometry = self.settings.value("window/geometry")

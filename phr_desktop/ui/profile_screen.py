@@ -13,7 +13,7 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont, QFontDatabase, QTextDocument
+from PySide6.QtGui import QAction, QFont, QFontDatabase, QTextDocument
 from PySide6.QtWidgets import (
     QCheckBox,
     QFileDialog,
@@ -25,6 +25,7 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -128,12 +129,25 @@ class ProfileScreen(QWidget):
         row.addWidget(self.stack, 4)
         row.addStretch(1)
         outer.addLayout(row)
+        self.footer = QHBoxLayout()  # what needs no profile: a clinician opening a share
+        outer.addLayout(self.footer)
         outer.addStretch(2)
         self._build_unlock_page()
         self._build_create_page()
         self._build_recovery_page()
         self._pending: Session | None = None
         self.reset()
+
+    def add_footer_action(self, caption: str, action: QAction) -> QToolButton:
+        """A button under the pages, on every page, for something that needs no profile."""
+        button = QToolButton(self)
+        button.setDefaultAction(action)
+        button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        self.footer.addStretch(1)
+        self.footer.addWidget(style.muted(caption, self, wrap=False))
+        self.footer.addWidget(button)
+        self.footer.addStretch(1)
+        return button
 
     # --- pages --------------------------------------------------------------------------------
 

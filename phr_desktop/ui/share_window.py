@@ -98,12 +98,10 @@ class ShareBanner(QFrame):
         key_row = QHBoxLayout()
         key_row.addWidget(QLabel("Signed by key:", self))
         key_row.addWidget(self.fingerprint)
-        key_row.addWidget(
-            style.muted(
-                "— compare it with the fingerprint on the patient's printed hand-out.", self
-            )
+        compare = style.muted(
+            "— compare it with the fingerprint on the patient's printed hand-out.", self
         )
-        key_row.addStretch(1)
+        key_row.addWidget(compare, 1)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.patient_button, 0, Qt.AlignmentFlag.AlignTop)

@@ -14,7 +14,7 @@ import pypdf
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
 
 from phr_desktop import app
 from phr_desktop.services.profiles import Profiles
@@ -114,6 +114,9 @@ def test_open_share_is_in_the_file_menu_on_the_profile_screen(
     assert action in file_menu.actions()  # type: ignore[union-attr]
     taken = [a.shortcut() for a in window.findChildren(type(action)) if a is not action]
     assert action.shortcut() == QKeySequence("Ctrl+Alt+O") and action.shortcut() not in taken
+    # and as a button on the profile screen, for a clinician who has no profile
+    buttons = window.profile_screen.findChildren(QToolButton)
+    assert any(b.defaultAction() is action and b.isVisible() for b in buttons)
     monkeypatch.setattr(share_open, "choose_share_path", lambda _parent: share.file)
     action.trigger()
     dialog = window.share_opener.dialog
