@@ -319,3 +319,17 @@ def test_a_share_that_expires_while_open_stays_but_says_so(
     assert not viewer.banner.expired.isHidden()
     assert "expired" in viewer.banner.text() and "refused" in viewer.banner.text()
     assert viewer.timeline.model.record_count() == share.record_count
+
+
+def test_opening_runs_in_a_worker_thread(qtbot, share: CreatedShare, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    win = MainWindow(Profiles(tmp_path / "data"), settings=settings)  # a real thread pool
+    qtbot.addWidget(win)
+    win.show()
+    dialog = open_with(win, share.file, share.key)
+    assert not dialog.open_button.isEnabled()  # busy while the worker decrypts
+    qtbot.waitUntil(lambda: len(win.share_opener.windows) == 1, timeout=30_000)
+    viewer = only_window(win)
+    viewer.timeline.recordActivated.emit(record_rows(viewer)[0])  # read on the GUI thread
+    assert viewer.detail.record_id() is not None
+    win.share_opener.close_all()
