@@ -17,6 +17,7 @@ from phr_desktop.domain.records import Code, DatePrecision, PartialDate
 
 V3 = "urn:hl7-org:v3"
 XSI = "http://www.w3.org/2001/XMLSchema-instance"
+SDTC = "urn:hl7-org:sdtc"  # HL7's CDA extensions C-CDA uses (sdtc:raceCode for a second race)
 XSI_TYPE = f"{{{XSI}}}type"
 
 UCUM = "http://unitsofmeasure.org"
@@ -119,16 +120,25 @@ def time_element(
     *,
     interval: bool = True,
     xsi_type: str | None = None,
+    ended: bool = False,
 ) -> None:
-    """effectiveTime as an interval (low/high) or a point; nullFlavor UNK when unknown."""
+    """effectiveTime as an interval (low/high) or a point; nullFlavor UNK when unknown.
+
+    `ended` says the interval is over, so it gets a high even when its end date is unknown.
+    """
     low, high = ts_value(start), ts_value(end)
     if not interval:
         sub(parent, tag, value=low, nullFlavor=None if low else "UNK", xsi_type=xsi_type)
         return
     element = sub(parent, tag, xsi_type=xsi_type)
     sub(element, "low", value=low, nullFlavor=None if low else "UNK")
-    if high:
-        sub(element, "high", value=high)
+    if high or ended:
+        sub(element, "high", value=high, nullFlavor=None if high else "UNK")
+
+
+def known_codes(codes: tuple[Code, ...] | list[Code]) -> list[Code]:
+    """The codes in a system C-CDA names (SYSTEM_OIDS); a CDA code needs its system's OID."""
+    return [c for c in codes if c.code and canonical_system(c.system) in SYSTEM_OIDS]
 
 
 def coded(
@@ -138,17 +148,23 @@ def coded(
     text: str | None = None,
     *,
     xsi_type: str | None = None,
+    translations_only: bool = False,
 ) -> Any:
-    """A CD/CE: the first code in a known system, the others as translations, text kept."""
-    known = [c for c in codes if c.code and canonical_system(c.system) in SYSTEM_OIDS]
-    if not known:
+    """A CD/CE: the first code in a known system, the others as translations, text kept.
+
+    `translations_only` writes every code as a translation of nullFlavor OTH, for a template
+    whose own code must come from a system none of the codes is in.
+    """
+    known = known_codes(codes)
+    if not known or translations_only:
         element = sub(parent, tag, nullFlavor="OTH" if codes else "UNK", xsi_type=xsi_type)
+        extras = known
     else:
-        first = known[0]
-        element = _code_attrs(sub(parent, tag, xsi_type=xsi_type), first)
+        element = _code_attrs(sub(parent, tag, xsi_type=xsi_type), known[0])
+        extras = known[1:]
     if text:
         sub(element, "originalText", text)
-    for extra in known[1:]:
+    for extra in extras:
         _code_attrs(sub(element, "translation"), extra)
     return element
 

@@ -26,8 +26,8 @@ NS = {"v3": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"
 
 
 def well_formed(document: bytes) -> bool:
-    """Read back through the one safe parser. HL7's CDA.xsd could not be brought into this
-    workplace yet (tests/data/schema/README.md), so schema validation is still to come."""
+    """Read back through the one safe parser. Conformance to C-CDA is checked against HL7's
+    Schematron in test_ccda_schematron.py; HL7's CDA.xsd is not here yet (tests/data/schema)."""
     return parse_xml(document, "ccd.xml").getroot().tag == "{urn:hl7-org:v3}ClinicalDocument"
 
 
@@ -58,8 +58,9 @@ def test_each_section_holds_one_entry_per_record_of_its_kinds(
     assert set(by_code) == {spec.loinc for spec in SECTIONS}
     for spec in SECTIONS:
         entries = by_code[spec.loinc].findall("v3:entry", NS)
-        assert len(entries) == len(demo_data.of_kind(*spec.kinds)), spec.title
-        assert len(entries) > 0, spec.title  # the demo patient has some of every kind
+        assert len(entries) == len(spec.records(demo_data)), spec.title
+        # The demo patient has some of every kind but social history observations.
+        assert len(entries) > 0 or spec.key == "social", spec.title
 
 
 def test_ccd_header_names_the_patient_the_app_as_author_and_a_custodian(
