@@ -136,6 +136,17 @@ def _flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
             yield _resource(resource, _dump(resource, exact, name))
 
 
+def load_json_exact(data: bytes, name: str) -> Any:
+    """Any JSON document with number literals kept as written (Decimal where a float would
+    change them); pair with `dump_json_exact`. Fast when there is nothing to keep."""
+    return _loads(data, name, _has_lossy_numbers(data))
+
+
+def dump_json_exact(value: Any, name: str = "resource") -> bytes:
+    """JSON text for a value read by `load_json_exact`, Decimal literals as they were."""
+    return _dump(value, True, name)
+
+
 def is_ndjson(data: bytes) -> bool:
     head = data.lstrip()[:1]
     if head != b"{":

@@ -18,7 +18,7 @@ import orjson
 from phr_desktop import __version__
 from phr_desktop.domain.records import RecordKind
 from phr_desktop.interop.export_data import ExportData, ExportRecord
-from phr_desktop.interop.fhir_json import ParsedResource
+from phr_desktop.interop.fhir_json import ParsedResource, dump_json_exact
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.sharing import DEFAULT_LIMITS, Limits, ShareView, open_share
@@ -207,7 +207,7 @@ def _entries(bundle: dict[str, Any]) -> Iterator[_Entry]:
             continue
         if resource["resourceType"] == "Binary":  # a file: it belongs to a record, see below
             continue
-        body = orjson.dumps(resource)
+        body = dump_json_exact(resource)  # numbers as the patient's vault stored them
         parsed = ParsedResource(resource, body, hashlib.sha256(body).hexdigest())
         yield _Entry(str(entry.get("fullUrl") or ""), parsed)
 

@@ -20,6 +20,7 @@ import orjson
 from phr_desktop.domain.records import Record
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.fhir_export import collection_bundle, resource_urn
+from phr_desktop.interop.fhir_json import load_json_exact
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.terminology import normalise_resource
@@ -561,7 +562,10 @@ def open_share(
     claims = opened.claims
     records: list[Record] = []
     attachments: list[ShareAttachment] = []
-    for entry in opened.bundle.get("entry") or []:
+    # Read the verified content again keeping number literals ("1.50" stays "1.50"); the
+    # viewer's own parse (orjson) has already checked it is a well-formed share.
+    bundle = load_json_exact(opened.payload, path.name)["bundle"]
+    for entry in bundle.get("entry") or []:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if not isinstance(resource, dict):
             continue
@@ -583,7 +587,7 @@ def open_share(
         expires_at=_instant(claims["exp"]),
         record_count=int(claims["record_count"]),
         share_id=str(claims["jti"]) if claims.get("jti") else None,
-        bundle=opened.bundle,
+        bundle=bundle,
         records=records,
         attachments=attachments,
     )

@@ -57,6 +57,7 @@ class OpenedShare:
     bundle: dict[str, Any]
     fingerprint: str
     public_jwk: dict[str, Any]
+    payload: bytes  # the verified claims as signed, for a reader that keeps number literals
 
 
 _JWE_KEYS = {"alg", "enc", "zip", "cty", PASSCODE_HEADER}
@@ -248,4 +249,4 @@ def open_share_bytes(
     except orjson.JSONDecodeError:
         raise ShareRejected("The signed content is not JSON.") from None
     meta, bundle = _check_claims(claims, now)
-    return OpenedShare(meta, bundle, thumb, jwk)
+    return OpenedShare(meta, bundle, thumb, jwk, payload)

@@ -209,3 +209,21 @@ def test_save_as_pdf_and_ccda_writes_only_the_chosen_files(
     ]
     with pytest.raises(ServiceError, match="pdf or ccda"):
         opened.export("csv", tmp_path / "x.csv")
+
+
+def test_number_literals_arrive_as_the_patient_stored_them(
+    opened: ShareSession, profile: SharedProfile
+) -> None:
+    # The demo has values such as 2.90 and 7.0: a float round trip would show 2.9 and 7.
+    stored = {
+        (s.record.resource_type, s.record.resource_id): profile.session.raw_source(s.id)
+        for s in profile.session.records()
+    }
+    shared = {
+        (s.record.resource_type, s.record.resource_id): opened.raw_source(s.id)
+        for s in opened.records()
+    }
+    lossy = [key for key, body in shared.items() if b": 2.90" in body or b":2.90" in body]
+    assert lossy, "the demo's 2.90 should be among the shared records"
+    for key, body in shared.items():
+        assert body == stored[key], key
