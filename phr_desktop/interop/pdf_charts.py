@@ -194,17 +194,15 @@ class TrendChart(Flowable):
         canv.setFillColor(_LINE)
         canv.setLineWidth(1.4)
         canv.setLineJoin(1)
-        points = [(px(x), py(y)) for x, y in zip(xs, ys, strict=True)]
+        points = [f"{px(x):.2f} {py(y):.2f}" for x, y in zip(xs, ys, strict=True)]
+        # The line and the dots as PDF path text: reportlab's path objects format each number
+        # in pure Python and draw a circle as four curves. A dot is a zero-length segment with
+        # a round cap, which every PDF viewer draws as a filled circle.
         if len(points) > 1:
-            path = canv.beginPath()
-            path.moveTo(*points[0])
-            for point in points[1:]:
-                path.lineTo(*point)
-            canv.drawPath(path, stroke=1, fill=0)
-        marker = canv.beginPath()
-        for x, y in points:
-            marker.circle(x, y, 1.75)
-        canv.drawPath(marker, stroke=0, fill=1)
+            canv.addLiteral(f"{points[0]} m " + " ".join(f"{p} l" for p in points[1:]) + " S")
+        canv.setLineCap(1)
+        canv.setLineWidth(3.5)
+        canv.addLiteral(" ".join(f"{p} m {p} l" for p in points) + " S")
         self._draw_legend(legend)
         canv.restoreState()
 

@@ -216,18 +216,23 @@ class RecordTable(Flowable):
         canv.saveState()
         canv.setFillColor(look.header_fill)
         canv.rect(0, top - layout.header_height, width, layout.header_height, stroke=0, fill=1)
+        # Zebra stripes and rules as one path each: canvas.rect and canvas.lines format every
+        # number through reportlab's pure-Python fp_str, thousands of times per table.
+        bottoms = [
+            top - layout.header_height - (layout.tops[i + 1] - layout.tops[self._start])
+            for i in range(self._start, self._end)
+        ]
+        stripes = [
+            f"0 {y:.2f} {width:.2f} {layout.heights[i]:.2f} re"
+            for i, y in zip(range(self._start, self._end), bottoms, strict=True)
+            if i % 2 == 1
+        ]
         canv.setFillColor(look.zebra)
-        for i in range(self._start, self._end):
-            if i % 2 == 1:
-                y = top - layout.header_height - (layout.tops[i + 1] - layout.tops[self._start])
-                canv.rect(0, y, width, layout.heights[i], stroke=0, fill=1)
+        if stripes:
+            canv.addLiteral("\n".join([*stripes, "f"]))
         canv.setStrokeColor(look.rule)
         canv.setLineWidth(0.3)
-        rules = []
-        for i in range(self._start, self._end):
-            y = top - layout.header_height - (layout.tops[i + 1] - layout.tops[self._start])
-            rules.append((0, y, width, y))
-        canv.lines(rules)
+        canv.addLiteral("\n".join([*(f"0 {y:.2f} m {width:.2f} {y:.2f} l" for y in bottoms), "S"]))
         ops = _TextOps(layout, canv, look.font_size)
         ops.row(layout.header, top, look)
         for i in range(self._start, self._end):
