@@ -7,6 +7,7 @@ a vault of about 10,000 records (Synthea patients, generated once and cached in 
 each timed against the 3 s target.
 
 Run: python bench/interop_bench.py [--rounds N] [--records N] [--skip-import | --skip-exports]
+     [--exports ccda,pdf]
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def _synthea_files(cache: Path, records: int) -> list[Path]:
     return files
 
 
-def bench_exports(records: int) -> None:
+def bench_exports(records: int, formats: list[str]) -> None:
     from phr_desktop.services.exporting import export
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.vault.keys import KdfParams
@@ -79,13 +80,21 @@ def bench_exports(records: int) -> None:
             session.import_paths(files)
             count = sum(session.counts_by_kind().values())
             print(f"Exports of a vault with {count:,} records ({len(files)} Synthea patients):")
-            for fmt, name in (("ccda", "ccd.xml"), ("pdf", "record.pdf")):
-                started = time.perf_counter()
-                out = export(session, fmt, Path(tmp) / name)
-                seconds = time.perf_counter() - started
+            for fmt in formats:
+                started, cpu = time.perf_counter(), time.process_time()
+                out = export(session, fmt, Path(tmp) / EXPORT_NAMES[fmt])
+                seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
                 verdict = "PASS" if seconds < 3.0 else "MISS"
                 size = out.stat().st_size / 1e6
-                print(f"  {fmt:<5} {seconds:6.2f} s  {size:6.1f} MB  (target < 3 s: {verdict})")
+                # CPU time beside wall time: on a shared box the wall clock also counts
+                # other people's work, the CPU time only ours (each export is one thread).
+                print(
+                    f"  {fmt:<5} {seconds:6.2f} s  (cpu {cpu:5.2f} s)  {size:6.1f} MB"
+                    f"  (target < 3 s: {verdict})"
+                )
+
+
+EXPORT_NAMES = {"ccda": "ccd.xml", "pdf": "record.pdf"}
 
 
 def main() -> None:
@@ -94,11 +103,17 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000, help="records for the exports")
     parser.add_argument("--skip-import", action="store_true", help="only the export half")
     parser.add_argument("--skip-exports", action="store_true", help="only the import half")
+    parser.add_argument(
+        "--exports", default="ccda,pdf", help="the exports to time, e.g. pdf (default: ccda,pdf)"
+    )
     args = parser.parse_args()
+    formats = [f for f in args.exports.split(",") if f]
+    if unknown := set(formats) - set(EXPORT_NAMES):
+        parser.error(f"unknown export {', '.join(sorted(unknown))}; choose from ccda, pdf")
     if not args.skip_import:
         bench_ccda_import(args.rounds)
     if not args.skip_exports:
-        bench_exports(args.records)
+        bench_exports(args.records, formats)
 
 
 if __name__ == "__main__":
