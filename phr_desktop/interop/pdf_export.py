@@ -86,6 +86,9 @@ COVER_LABEL = style("CoverLabel", 10, textColor=MUTED)
 COVER_VALUE = style("CoverValue", 12)
 
 
+_FURNITURE = "phr-page-furniture"
+
+
 class _RecordDoc(BaseDocTemplate):
     """Notes each section heading's page for the contents and the PDF outline."""
 
@@ -115,6 +118,15 @@ class _RecordDoc(BaseDocTemplate):
             self.contents.entries.append((text, self.page, key))
 
     def _decorate(self, canv: Canvas, doc: BaseDocTemplate) -> None:
+        # Drawn once as a form (a PDF XObject) that every page shows: hundreds of pages
+        # would otherwise each format the same header and footer again.
+        if not canv.hasForm(_FURNITURE):
+            canv.beginForm(_FURNITURE)
+            self._draw_furniture(canv)
+            canv.endForm()
+        canv.doForm(_FURNITURE)
+
+    def _draw_furniture(self, canv: Canvas) -> None:
         canv.saveState()
         top = _PAGE_H - _MARGIN + 0.2 * cm
         canv.setFont(FONT_BOLD, 8.5)
