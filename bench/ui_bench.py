@@ -231,7 +231,7 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
         finally:
             kdf_seconds.append(time.perf_counter() - t)
 
-    vault_module.derive_passphrase_key = timed_derive  # type: ignore[assignment]
+    vault_module.derive_passphrase_key = timed_derive
 
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(Path(data_dir) / "bench-settings.ini"), QSettings.Format.IniFormat)
@@ -308,10 +308,11 @@ def main() -> int:
     sys.path.insert(0, str(REPO_ROOT))
 
     if args.child:
-        measure = child_bare if args.child == "bare" else child_app
         result = (
-            measure(args.started) if args.child == "bare" else measure(args.started, args.data_dir)
-        )  # type: ignore[call-arg]
+            child_bare(args.started)
+            if args.child == "bare"
+            else child_app(args.started, args.data_dir)
+        )
         print(orjson.dumps(result).decode(), flush=True)
         return 0
 

@@ -101,14 +101,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
         Qt.HighDpiScaleFactorRoundingPolicy.PassThrough
     )
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(sys.argv[:1])
     app.setApplicationName("phr-desktop")
     app.setOrganizationName("phr-desktop")
     app.setApplicationVersion(__version__)
     app.setApplicationDisplayName("phr-desktop")
     app.setWindowIcon(app_icon())
-    if isinstance(app, QGuiApplication):
-        app.setDesktopFileName("phr-desktop")
+    app.setDesktopFileName("phr-desktop")
     profiles = Profiles(Path(args.data_dir) if args.data_dir else None)
     window = MainWindow(profiles)
     _install_excepthook(window)

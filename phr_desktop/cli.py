@@ -418,7 +418,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
 def cmd_connections(args: argparse.Namespace) -> int:
     with _session(args) as session:
         statuses = session.connections.statuses()
-    out = [
+    out: list[dict[str, Any]] = [
         {
             "name": s.connection.name, "fhir_base": s.connection.fhir_base,
             "status": s.connection.status, "patient": s.connection.patient_id,

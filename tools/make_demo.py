@@ -1389,7 +1389,7 @@ def build_riverside(rng: random.Random) -> Source:
             note=[{"text": f"{percent} % of predicted; hemoglobin-corrected."}],
         )
 
-    for day, value, encounter, note in AAT_LEVELS:
+    for day, level, aat_encounter, note in AAT_LEVELS:
         observation(
             src,
             f"rp-obs-aat-{day[:7]}",
@@ -1399,11 +1399,11 @@ def build_riverside(rng: random.Random) -> Source:
                 text="Alpha-1 antitrypsin",
             ),
             at(day, "08:15"),
-            encounter=encounter,
+            encounter=aat_encounter,
             issued=instant(shift(day, 2), "13:00"),
             performer="Riverside Medical Center Laboratory (nephelometry)",
-            valueQuantity=quantity(value, "mg/dL"),
-            interpretation=interpretation("L" if value < 100 else "N"),
+            valueQuantity=quantity(level, "mg/dL"),
+            interpretation=interpretation("L" if level < 100 else "N"),
             referenceRange=aat_range(),
             note=[{"text": note}],
         )

@@ -115,7 +115,10 @@ def share_shots(window: MainWindow, tmp: Path, save: Callable[[QWidget, str], No
     """The Share dialog, its result page (key as text and QR), and the activity log."""
     from phr_desktop.ui import share_dialog
 
-    share_dialog.choose_share_path = lambda _parent, _suggested: tmp / "share.phrshare"
+    def fixed_path(parent: QWidget, suggested: Path) -> Path | None:
+        return tmp / "share.phrshare"
+
+    share_dialog.choose_share_path = fixed_path
     dialog = window.sharing_menu.share_clicked()
     assert dialog is not None
     dialog.label.setText("Dr Rivera, pulmonology clinic")

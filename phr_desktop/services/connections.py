@@ -126,7 +126,7 @@ class ConnectionService:
         *,
         client_id: str | None = None,
         name: str | None = None,
-        open_url: Callable[[str], None] = webbrowser.open,
+        open_url: Callable[[str], object] = webbrowser.open,
         timeout: float = 300.0,
         cancel: CancelToken | None = None,
     ) -> StoredConnection:

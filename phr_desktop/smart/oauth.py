@@ -191,7 +191,7 @@ def authorize(
     client_id: str,
     fhir_base: str,
     scope: str,
-    open_url: Callable[[str], None],
+    open_url: Callable[[str], object],
     timeout: float = 300.0,
     cancelled: threading.Event | None = None,
 ) -> TokenSet:

@@ -203,7 +203,9 @@ def _hook_session_lock(target: AutoLock) -> list[str]:
     if session_bus.isConnected():
         for service in ("org.freedesktop.ScreenSaver", "org.gnome.ScreenSaver"):
             path = "/" + service.replace(".", "/")
-            if session_bus.connect(
+            # The (service, path, interface, name, receiver, slot-string) overload exists in Qt
+            # but is missing from PySide6's stubs.
+            if session_bus.connect(  # type: ignore[call-overload]
                 service, path, service, "ActiveChanged", target, SLOT("on_screensaver_active(bool)")
             ):
                 hooked.append(service)
@@ -212,7 +214,7 @@ def _hook_session_lock(target: AutoLock) -> list[str]:
     if session_id and system_bus.isConnected():
         path = _login1_session_path(session_id)
         interface = "org.freedesktop.login1.Session"
-        if system_bus.connect(
+        if system_bus.connect(  # type: ignore[call-overload]
             "org.freedesktop.login1", path, interface, "Lock", target, SLOT("on_session_lock()")
         ):
             hooked.append(interface)

@@ -316,6 +316,7 @@ class MainWindow(QMainWindow):
 
     def _tab_shown(self, index: int) -> None:
         if index == 2 and self.aatd is None and self.session is not None:
+            assert self.aatd_page is not None  # built with the tabs
             self.aatd = AatdView(self.session, self.aatd_page)
             self.aatd.recordActivated.connect(self.show_record)
             layout = self.aatd_page.layout()

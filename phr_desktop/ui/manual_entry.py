@@ -198,7 +198,9 @@ class MedicationDialog(_EntryDialog):
         self.name = QComboBox(self)
         self.name.setEditable(True)
         self.name.setAccessibleName("Medicine")
-        self.name.lineEdit().setPlaceholderText("e.g. Tiotropium")
+        editor = self.name.lineEdit()
+        assert editor is not None  # an editable combo box always has one
+        editor.setPlaceholderText("e.g. Tiotropium")
         self.form.addRow("Medicine:", self.name)
         self.date = self._date("Started:")
         self.dose_text = self._line("Dose:", "optional, e.g. 18 mcg once a day")
@@ -221,7 +223,9 @@ class MedicationDialog(_EntryDialog):
         if infusion:
             self.name.addItems(AUGMENTATION_PRODUCTS)
         self.name.setCurrentText(current if current or not infusion else AUGMENTATION_PRODUCTS[0])
-        self.form.labelForField(self.date).setText("Given on:" if infusion else "Started:")
+        date_label = self.form.labelForField(self.date)
+        assert isinstance(date_label, QLabel)  # added by addRow with a text label
+        date_label.setText("Given on:" if infusion else "Started:")
         for widget, shown in (
             (self.dose_text, not infusion), (self.rxnorm, not infusion),
             (self.dose, infusion), (self.dose_unit, infusion),

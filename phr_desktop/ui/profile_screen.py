@@ -161,7 +161,7 @@ class ProfileScreen(QWidget):
         self.profile_list = QListWidget(page)
         self.profile_list.setAccessibleName("Profiles")
         self.profile_list.setMaximumHeight(self.fontMetrics().height() * 8)
-        self.profile_list.itemActivated.connect(lambda _item: self.passphrase.setFocus())
+        self.profile_list.itemActivated.connect(self._focus_passphrase)
         layout.addWidget(self.profile_list)
         form = QFormLayout()
         self.passphrase = QLineEdit(page)
@@ -367,6 +367,9 @@ class ProfileScreen(QWidget):
         self.new_passphrase.setEchoMode(mode)
         self.confirm_passphrase.setEchoMode(mode)
 
+    def _focus_passphrase(self, _item: object = None) -> None:
+        self.passphrase.setFocus()
+
     def _set_busy(self, busy: bool, message: str = "") -> None:
         self.stack.setEnabled(not busy)
         if busy:
@@ -471,7 +474,7 @@ class ProfileScreen(QWidget):
 
         self._set_busy(True, "Creating the profile (this takes a second)…")
         self.runner.run(
-            create,  # type: ignore[arg-type]
+            create,
             title="Creating the profile",
             on_success=self._show_recovery,
             on_error=lambda exc: self._inline_error(exc, self.create_error),

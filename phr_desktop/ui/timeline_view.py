@@ -70,7 +70,8 @@ class TimelineView(QWidget):
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.search.returnPressed.connect(self._filters_changed)
 
-        self.kinds_button = QToolButton(self, text="All kinds")
+        self.kinds_button = QToolButton(self)
+        self.kinds_button.setText("All kinds")
         self.kinds_button.setAccessibleName("Record kinds")
         self.kinds_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.kinds_menu = QMenu(self.kinds_button)
@@ -240,7 +241,7 @@ class TimelineView(QWidget):
     @staticmethod
     def _select_data(combo: QComboBox, value: str | None) -> None:
         found = combo.findData(value) if value is not None else 0
-        if found < 0:  # a value no longer present (or not yet listed): add it, never drop it
+        if value is not None and found < 0:  # no longer (or not yet) listed: add, never drop
             combo.addItem(tag_label(value) if combo.accessibleName() == "Tag" else value, value)
             found = combo.count() - 1
         combo.setCurrentIndex(found)

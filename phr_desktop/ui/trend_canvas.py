@@ -114,10 +114,11 @@ class TrendCanvas(FigureCanvasQTAgg):
 
         dates = [_as_date(p.date) for p in trend.points]
         values = [p.value for p in trend.points]
-        ax.plot(dates, values, color=line, linewidth=1.8, marker="o", markersize=4, zorder=3)
+        # matplotlib plots dates (its date converter); its stubs only admit numbers.
+        ax.plot(dates, values, color=line, linewidth=1.8, marker="o", markersize=4, zorder=3)  # type: ignore[arg-type]
         if view is not None and view.current_index is not None:
             i = view.current_index
-            ax.plot([dates[i]], [values[i]], marker="o", markersize=10, zorder=4,
+            ax.plot([dates[i]], [values[i]], marker="o", markersize=10, zorder=4,  # type: ignore[arg-type]
                     markerfacecolor="none", markeredgecolor=text, markeredgewidth=1.6,
                     linestyle="none", label=self._current_label)  # fmt: skip
         self._draw_band(ax, trend, values)
@@ -130,8 +131,8 @@ class TrendCanvas(FigureCanvasQTAgg):
         ax.xaxis.set_major_formatter(ConciseDateFormatter(locator))
         if ax.get_legend_handles_labels()[0]:
             legend = ax.legend(fontsize=font_size * 0.9, frameon=False, loc="best")
-            for label in legend.get_texts():
-                label.set_color(text)
+            for legend_text in legend.get_texts():
+                legend_text.set_color(text)
         unit = f" {trend.unit}" if trend.unit else ""
         self.setAccessibleDescription(
             f"{len(values)} results from {dates[0].year} to {dates[-1].year}; "
