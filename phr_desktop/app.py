@@ -95,6 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.ui.app_icon import app_icon
+    from phr_desktop.ui.file_open import FileOpenFilter
     from phr_desktop.ui.main_window import MainWindow
 
     # Qt 6 scales for high DPI by itself; pass fractional factors (125 %, 150 %) through as is.
@@ -112,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     profiles = Profiles(Path(args.data_dir) if args.data_dir else None)
     window = MainWindow(profiles)
     _install_excepthook(window)
+    file_open = FileOpenFilter(window.share_opener.open_file, app)
+    app.installEventFilter(file_open)
     window.show()
     open_requested(window, args)
     return int(app.exec())

@@ -13,13 +13,14 @@ import matplotlib.font_manager  # noqa: F401  (its font cache is built now, not 
 import pypdf
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtGui import QKeySequence
+from PySide6.QtGui import QFileOpenEvent, QKeySequence
 from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
 
 from phr_desktop import app
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.sharing import CreatedShare
 from phr_desktop.ui import share_open, share_window
+from phr_desktop.ui.file_open import FileOpenFilter
 from phr_desktop.ui.main_window import MainWindow
 from phr_desktop.ui.share_open import ShareKeyDialog
 from phr_desktop.ui.share_window import ShareWindow
@@ -251,6 +252,26 @@ def test_phr_desktop_file_asks_for_the_key_of_that_file(
     dialog.key_edit.setText(share.key)
     dialog.open_button.click()
     assert only_window(window).timeline.model.record_count() == share.record_count
+
+
+def test_a_macos_file_open_event_asks_for_the_key_of_that_file(
+    window: MainWindow, share: CreatedShare, tmp_path: Path
+) -> None:
+    # Finder sends a double-clicked document as a FileOpen event, not as an argument.
+    qt_app = QApplication.instance()
+    assert qt_app is not None
+    file_open = FileOpenFilter(window.share_opener.open_file, window)
+    qt_app.installEventFilter(file_open)
+    try:
+        other = tmp_path / "letter.pdf"
+        other.write_bytes(b"%PDF-1.4\n")
+        QApplication.sendEvent(qt_app, QFileOpenEvent(str(other)))
+        assert window.share_opener.dialog is None  # only shares are ours to take
+        QApplication.sendEvent(qt_app, QFileOpenEvent(str(share.file)))
+        dialog = window.share_opener.dialog
+        assert dialog is not None and dialog.isVisible() and dialog.path == share.file
+    finally:
+        qt_app.removeEventFilter(file_open)
 
 
 def test_phr_desktop_with_a_missing_file_says_so(window: MainWindow, tmp_path: Path) -> None:
