@@ -17,6 +17,7 @@ import orjson
 from lxml import etree
 
 from phr_desktop.interop import ccda_entries as entries
+from phr_desktop.interop.ccda_narrative import cut_text, document_text, section_text
 from phr_desktop.interop.ccda_values import (
     Narrative,
     attr,
@@ -37,6 +38,14 @@ from phr_desktop.interop.xml_safety import parse_xml
 CCDA_CONTENT_TYPE = "application/hl7-cda+xml"
 SOURCE_DOCUMENT_URL = "urn:phr:source-document:sha256:"  # the kept file, found by its hash
 MAX_NOTE_CHARS = 200_000
+# The document's readable text, indexed for search; normalise indexes at most 1,000,000.
+MAX_DOCUMENT_TEXT_CHARS = 300_000
+# IHE format code for content whose MIME type says all there is to know (plain text here).
+_PLAIN_TEXT_FORMAT = {
+    "system": "http://ihe.net/fhir/ihe.formatcode.fhir/CodeSystem/formatcode",
+    "code": "urn:ihe:iti:xds:2017:mimeTypeSufficient",
+    "display": "mimeType Sufficient",
+}
 
 # Section by templateId root (R1.1 and R2.1 share roots) and by LOINC section code.
 _T = "2.16.840.1.113883.10.20.22.2."
@@ -141,34 +150,6 @@ def _patient(doc: etree._Element, meta: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-_BLOCKS = frozenset({"paragraph", "tr", "item", "caption", "br", "list", "table", "thead"})
-
-
-def _render(el: etree._Element, parts: list[str]) -> None:
-    local = etree.QName(el).localname if isinstance(el.tag, str) else ""
-    if el.text and isinstance(el.tag, str):
-        parts.append(el.text)
-    for sub in el:
-        _render(sub, parts)
-        if sub.tail:
-            parts.append(sub.tail)
-    if local in _BLOCKS:
-        parts.append("\n")
-    elif local in ("td", "th"):
-        parts.append(" \t ")
-
-
-def _section_text(section: etree._Element) -> str:
-    """A section's narrative as plain text, one line per paragraph, row or list item."""
-    text = child(section, "text")
-    if text is None:
-        return ""
-    parts: list[str] = []
-    _render(text, parts)
-    lines = (" ".join(line.replace("\t", " ").split()) for line in "".join(parts).split("\n"))
-    return "\n".join(line for line in lines if line)[:MAX_NOTE_CHARS]
-
-
 def _attachment_text(text: str) -> dict[str, Any]:
     return {
         "contentType": "text/plain; charset=utf-8",
@@ -179,7 +160,7 @@ def _attachment_text(text: str) -> dict[str, Any]:
 def _note(
     section: etree._Element, doc_when: str | None, ctx: entries.Context, salt: str
 ) -> dict[str, Any] | None:
-    text = _section_text(section)
+    text = cut_text(section_text(section), MAX_NOTE_CHARS, "[The text stops here.]")
     if not text:
         return None
     title = text_of(child(section, "title")) or "Note"
@@ -225,6 +206,12 @@ def _document_reference(
         "description": title,
         "content": [{"attachment": attachment, "format": _format(doc)}],
     }
+    # Data a document holds only in its narrative (a table of vaccines with one placeholder
+    # entry) becomes searchable and readable through this text, not just the raw XML.
+    text = document_text(_sections(doc), MAX_DOCUMENT_TEXT_CHARS)
+    if text:
+        readable = {**_attachment_text(text), "title": "Text of the document"}
+        out["content"].append({"attachment": readable, "format": _PLAIN_TEXT_FORMAT})
     ids = identifiers(doc)
     if ids:
         out["masterIdentifier"] = ids[0]

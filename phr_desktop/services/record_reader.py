@@ -104,6 +104,12 @@ class RecordReader:
             raise self._missing(f"record {record_id}")
         return body
 
+    def record_text(self, record_id: int) -> str:
+        """What the record's source says in words (a document's or note's text), for reading;
+        "" when it has none."""
+        self.record(record_id)  # a clear message for an unknown id
+        return self.queries.record_text(record_id)
+
     def notes(self, record_id: int) -> list[tuple[int, str, str]]:
         """(id, text, when) of the patient's own notes on a record, oldest first."""
         return self.queries.notes(record_id)

@@ -295,6 +295,13 @@ class RecordQueries:
         )
         return [(y or "undated", m, kind, n) for y, m, kind, n in rows]
 
+    def record_text(self, record_id: int) -> str:
+        """The record's own text as indexed for search (a document's text, a note's body…)."""
+        row = self.conn.execute(
+            "SELECT body FROM search_index WHERE rowid = ?", (record_id,)
+        ).fetchone()
+        return str(row[0] or "") if row else ""
+
     def raw_body(self, record_id: int) -> bytes | None:
         row = self.conn.execute(
             "SELECT w.body FROM records r JOIN raw_resources w ON w.id = r.raw_id WHERE r.id = ?",
