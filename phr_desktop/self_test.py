@@ -50,8 +50,8 @@ class SelfTest:
             report = session.check()
             if not report.ok:
                 raise SelfTestFailed("; ".join(report.problems) or "the audit chain is broken")
-            self.step = "exporting PDFs"
-            self._export_pdfs(session)
+            self.step = "exporting (full and emergency PDFs, IPS, C-CDA)"
+            self._export(session)
         self.step = "opening the main window"
         self._show_main_window()
 
@@ -67,17 +67,25 @@ class SelfTest:
             raise SelfTestFailed("the demo import stored no records")
         self.facts.append(f"{count} records imported")
 
-    def _export_pdfs(self, session: Session) -> None:
+    def _export(self, session: Session) -> None:
         from phr_desktop.services.exporting import export
 
         sizes = []
-        for fmt in ("pdf", "emergency"):
-            path = export(session, fmt, self.folder / f"{fmt}.pdf")
-            body = path.read_bytes()
-            if not body.startswith(b"%PDF-") or len(body) < 1024:
-                raise SelfTestFailed(f"the {fmt} export is not a PDF ({len(body)} bytes)")
+        # The PDFs need reportlab, matplotlib's Agg and fonts, segno; the IPS loads
+        # fhir.resources models by name; the CCD goes through lxml: each a frozen-build risk.
+        for fmt, name, magic in (
+            ("pdf", "record.pdf", b"%PDF-"),
+            ("emergency", "emergency.pdf", b"%PDF-"),
+            ("ips", "ips.json", b"{"),
+            ("ccda", "ccd.xml", b"<?xml"),
+        ):
+            body = export(session, fmt, self.folder / name).read_bytes()
+            if not body.startswith(magic) or len(body) < 1024:
+                raise SelfTestFailed(
+                    f"the {fmt} export is not what it should be ({len(body)} bytes)"
+                )
             sizes.append(f"{fmt} {len(body) // 1024} kB")
-        self.facts.append("PDFs written (" + ", ".join(sizes) + ")")
+        self.facts.append("exported " + ", ".join(sizes))
 
     def _show_main_window(self) -> None:
         from PySide6.QtCore import QSettings, qInstallMessageHandler
@@ -88,6 +96,11 @@ class SelfTest:
 
         previous_handler = qInstallMessageHandler(_quiet_offscreen_warnings)
         app = QApplication.instance() or QApplication(sys.argv[:1])
+        # An exception in a Qt slot does not propagate: it reaches sys.excepthook and the
+        # window carries on. Collect those, or a chart that failed to load would pass.
+        slot_errors: list[BaseException] = []
+        previous_hook = sys.excepthook
+        sys.excepthook = lambda _kind, exc, _tb: slot_errors.append(exc)
         # Settings in the throwaway folder: the self-test leaves the user's preferences alone.
         settings = QSettings(str(self.folder / "settings.ini"), QSettings.Format.IniFormat)
         window = MainWindow(self.profiles, settings=settings, runner=TaskRunner(synchronous=True))
@@ -100,6 +113,8 @@ class SelfTest:
             if fev1:
                 window.show_record(fev1[0].id)  # the record detail with its trend chart
             app.processEvents()
+            if slot_errors:
+                raise SelfTestFailed(_one_line(slot_errors[0])) from slot_errors[0]
             if window.grab().isNull():
                 raise SelfTestFailed("the main window could not be drawn")
             platform = QApplication.platformName()
@@ -107,8 +122,19 @@ class SelfTest:
             window.close()  # locks: the views clear and the vault closes
             window.deleteLater()
             app.processEvents()
+            sys.excepthook = previous_hook
             qInstallMessageHandler(previous_handler)
         self.facts.append(f"main window drawn ({platform})")
+
+
+def _one_line(exc: BaseException) -> str:
+    """`Type: first line`, and the same of its cause (numpy's ImportError is a whole page)."""
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    text = f"{type(exc).__name__}: {lines[0] if lines else ''}".rstrip(": ")
+    cause = exc.__cause__
+    if cause is not None and not isinstance(exc, SelfTestFailed):
+        text += f" (caused by {_one_line(cause)})"
+    return text
 
 
 def _quiet_offscreen_warnings(_kind: object, _context: object, message: str) -> None:
@@ -129,9 +155,9 @@ def run_self_test(out: TextIO | None = None, err: TextIO | None = None) -> int:
             test.run()
         except Exception as exc:
             traceback.print_exc(file=err)
+            why = str(exc) if isinstance(exc, SelfTestFailed) else _one_line(exc)
             print(
-                f"phr-desktop {__version__} self-test FAILED while {test.step}: "
-                f"{type(exc).__name__}: {exc}",
+                f"phr-desktop {__version__} self-test FAILED while {test.step}: {why}",
                 file=err,
                 flush=True,
             )

@@ -20,7 +20,7 @@ def test_self_test_passes_on_a_working_install_and_says_so_in_one_line(
     line = lines[0]
     assert line.startswith(f"phr-desktop {__version__} self-test passed in ")
     assert "436 records imported" in line  # resources/demo: 369 + 67 entries
-    assert "PDFs written (pdf " in line and "emergency " in line
+    assert all(f"{fmt} " in line for fmt in ("exported pdf", "emergency", "ips", "ccda"))
     assert "main window drawn (offscreen)" in line
     assert "propagateSizeHints" not in err
 
@@ -35,6 +35,23 @@ def test_self_test_names_the_failing_step_and_exits_1(
     last = err.getvalue().strip().splitlines()[-1]
     assert last.startswith(f"phr-desktop {__version__} self-test FAILED while importing the demo")
     assert "no demo files in" in last
+
+
+def test_an_exception_inside_a_qt_slot_fails_the_self_test(
+    monkeypatch: pytest.MonkeyPatch, fast_kdf: None
+) -> None:
+    # As a frozen build without numpy's libraries did: the chart's import fails in a slot.
+    def broken_view(*_args: object) -> None:
+        raise ImportError("libopenblas.so: cannot open shared object file")
+
+    monkeypatch.setattr("phr_desktop.ui.main_window.AatdView", broken_view)
+    out, err = io.StringIO(), io.StringIO()
+    assert self_test.run_self_test(out, err) == 1
+    last = err.getvalue().strip().splitlines()[-1]
+    assert last.endswith(
+        "FAILED while opening the main window: "
+        "ImportError: libopenblas.so: cannot open shared object file"
+    )
 
 
 def test_self_test_leaves_no_files_behind(
