@@ -6,7 +6,10 @@ Built by services/exporting.py from an unlocked profile; exporters are pure func
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
+
+import orjson
 
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.records import Record
@@ -16,9 +19,15 @@ from phr_desktop.domain.records import Record
 class ExportRecord:
     id: int
     record: Record
-    raw: dict[str, Any]  # the stored FHIR resource, parsed
     raw_body: bytes  # exactly as stored (number literals as the source wrote them)
     notes: tuple[str, ...] = ()  # the patient's own notes on this record
+
+    @cached_property
+    def raw(self) -> dict[str, Any]:
+        """The stored FHIR resource, parsed on first use: the PDF, CSV and emergency exports
+        never need it, and parsing every record up front cost 0.4 s at 13k records."""
+        parsed: dict[str, Any] = orjson.loads(self.raw_body)
+        return parsed
 
 
 @dataclass(frozen=True)

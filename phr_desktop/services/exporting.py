@@ -7,8 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import orjson
-
 from phr_desktop import __version__
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
@@ -45,7 +43,7 @@ def build_export_data(
 
     def exported(s: StoredRecord) -> ExportRecord:
         body = session.raw_source(s.id)
-        return ExportRecord(s.id, s.record, orjson.loads(body), body, tuple(notes.get(s.id, ())))
+        return ExportRecord(s.id, s.record, body, tuple(notes.get(s.id, ())))
 
     return ExportData(
         patient=exported(patient_rows[-1]) if patient_rows else None,

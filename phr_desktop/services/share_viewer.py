@@ -103,7 +103,7 @@ class ShareSession(RecordReader):
         def exported(s: StoredRecord) -> ExportRecord:
             body = self.raw_source(s.id)
             notes = tuple(text for _id, text, _when in self.notes(s.id))
-            return ExportRecord(s.id, s.record, orjson.loads(body), body, notes)
+            return ExportRecord(s.id, s.record, body, notes)
 
         return ExportData(
             patient=exported(patients[0]) if patients else None,

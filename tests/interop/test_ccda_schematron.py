@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from lxml import etree
 
@@ -115,7 +116,7 @@ def test_ccd_of_a_profile_that_knows_nothing_about_the_patient_meets_every_shall
         "telecom": [{"system": "email", "value": "robin@example.org"}],
     }
     sparse = dataclasses.replace(
-        data, patient=dataclasses.replace(data.patient, raw=sparse_patient)
+        data, patient=dataclasses.replace(data.patient, raw_body=orjson.dumps(sparse_patient))
     )
     document = build_ccd(sparse)
     name = etree.fromstring(document).find(".//v3:patient/v3:name", NS)
