@@ -275,6 +275,8 @@ def _severity(reaction: etree._Element, ctx: Context) -> str | None:
 
 # --- medications, immunizations ---------------------------------------------------------------
 
+# ActStatus → MedicationStatement.status, after HL7's C-CDA on FHIR ConceptMap
+# CF-MedicationStatus (active, suspended, aborted, completed, nullified), plus held/cancelled.
 _MED_STATUS = {
     "active": "active",
     "completed": "completed",
@@ -284,6 +286,35 @@ _MED_STATUS = {
     "held": "on-hold",
     "nullified": "entered-in-error",
 }
+# ActStatus → MedicationRequest.status (the same ConceptMap; R4 codes for a request).
+_REQUEST_STATUS = {
+    "active": "active",
+    "completed": "completed",
+    "aborted": "stopped",
+    "cancelled": "cancelled",
+    "suspended": "on-hold",
+    "held": "on-hold",
+    "nullified": "entered-in-error",
+    "new": "draft",
+}
+# Moods of a medication ordered, planned or proposed rather than taken. Cerner sends these
+# with statusCode "ordered" (not an ActStatus): the clinician intends the patient to take it.
+_PLANNED_MOODS = frozenset({"INT", "RQO", "PRMS", "PRP", "ARQ"})
+# ActMood → MedicationRequest.intent (C-CDA on FHIR, CF-MedActivityMood, and RQO an order).
+_REQUEST_INTENT = {"RQO": "order", "PRP": "proposal", "ARQ": "proposal"}
+
+
+def _mood(el: etree._Element) -> str:
+    return (el.get("moodCode") or "").strip().upper()
+
+
+def _medication_status(el: etree._Element) -> str:
+    if _negated(el):
+        return "not-taken"
+    mapped = _MED_STATUS.get((_status_code(el) or "").lower())
+    if mapped:
+        return mapped
+    return "intended" if _mood(el) in _PLANNED_MOODS else "unknown"
 
 
 def _product_concept(el: etree._Element, ctx: Context) -> dict[str, Any] | None:
@@ -303,8 +334,7 @@ def medications(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
             yield from medications(inner, ctx)
         return
     out = _base("MedicationStatement", el, ctx)
-    status = "not-taken" if _negated(el) else _MED_STATUS.get(_status_code(el) or "", "unknown")
-    out["status"] = status
+    out["status"] = _medication_status(el)
     _put(out, "medicationCodeableConcept", _product_concept(el, ctx) or {"text": "medication"})
     out["subject"] = ctx.patient_ref
     for time in effective_times(el):
@@ -533,8 +563,12 @@ def plan_of_care(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
         return
     if el.tag == v("substanceAdministration"):
         out = _base("MedicationRequest", el, ctx)
-        out["status"] = "cancelled" if _negated(el) else "active"
-        out["intent"] = "plan"
+        out["status"] = (
+            "cancelled"
+            if _negated(el)
+            else _REQUEST_STATUS.get((_status_code(el) or "").lower(), "active")
+        )
+        out["intent"] = _REQUEST_INTENT.get(_mood(el), "plan")
         _put(out, "medicationCodeableConcept", _product_concept(el, ctx) or {"text": "medication"})
         out["subject"] = ctx.patient_ref
         _put(out, "authoredOn", when)

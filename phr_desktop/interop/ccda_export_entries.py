@@ -166,14 +166,17 @@ def medication_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None
         start = None
     start = record.effective or start
     status = record.status or ""
+    # A statement the patient only intends to take goes back as the intent it came in as.
+    planned = request or status == "intended"
     med = sub(
-        entry, "substanceAdministration", classCode="SBADM", moodCode="INT" if request else "EVN"
+        entry, "substanceAdministration", classCode="SBADM", moodCode="INT" if planned else "EVN"
     )
     template(med, "2.16.840.1.113883.10.20.22.4.16")
     template(med, "2.16.840.1.113883.10.20.22.4.16", R20)
     entry_id(med, rec)
     text_ref(med, ref)
-    sub(med, "statusCode", code="active" if status in ("active", "in-progress") else "completed")
+    current = status in ("active", "in-progress", "intended")
+    sub(med, "statusCode", code="active" if current else "completed")
     time_element(med, "effectiveTime", start, end, xsi_type="IVL_TS")
     _dose(med, raw)
     product = sub(sub(med, "consumable"), "manufacturedProduct", classCode="MANU")

@@ -82,8 +82,33 @@ def _organizer(
             # Results and vital signs must carry a value (CONF:1198-7143, 1198-7305).
             sub(obs, "value", xsi_type="ST", nullFlavor="NI")
         for interpretation in part.get("interpretation") or ():
-            coded(obs, "interpretationCode", codes_of(interpretation))
+            codes = _interpretation_codes(interpretation)
+            if codes:  # CONF:1098-32886: a code from the value set, or no element at all
+                coded(obs, "interpretationCode", codes)
         _reference_ranges(obs, part)
+
+
+_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
+# The same codes under older names (v2 table 0078's H, L, N… are ObservationInterpretation's).
+_INTERPRETATION_ALIASES = frozenset(
+    {
+        _INTERPRETATION,
+        "http://hl7.org/fhir/v3/ObservationInterpretation",
+        "urn:oid:2.16.840.1.113883.5.83",
+        "http://terminology.hl7.org/CodeSystem/v2-0078",
+        "http://hl7.org/fhir/v2/0078",
+    }
+)
+
+
+def _interpretation_codes(concept: Any) -> list[Code]:
+    """An interpretation's ObservationInterpretation codes; none for one known only as text
+    ("Extreme High" with a nulled code), which the narrative row shows instead."""
+    return [
+        Code(_INTERPRETATION, c.code, c.display)
+        for c in codes_of(concept)
+        if c.code and canonical_system(c.system) in _INTERPRETATION_ALIASES
+    ]
 
 
 def _value(obs: etree._Element, part: dict[str, Any], rec: ExportRecord) -> bool:

