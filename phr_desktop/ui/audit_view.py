@@ -4,16 +4,11 @@ plain words, and a check that nobody has edited or deleted an entry since it was
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -24,6 +19,7 @@ from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.dashboard import when
+from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
 from phr_desktop.ui.timeline_model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
@@ -36,7 +32,7 @@ INTRO = (
 )
 
 
-class ActivityLogDialog(QDialog):
+class ActivityLogDialog(ClearingDialog):
     def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.session: Session | None = session
@@ -45,18 +41,8 @@ class ActivityLogDialog(QDialog):
         self.setWindowTitle("Activity log")
         self.setAccessibleName("Activity log")
         self.resize(860, 520)
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setAccessibleName("Activity log entries")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
+        self.table = read_only_table(COLUMNS, "Activity log entries", 3, self)
         self.table.setWordWrap(False)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
         self.verdict = QLabel(self)
         self.verdict.setAccessibleName("Verification result")
         self.verdict.setWordWrap(True)
@@ -156,11 +142,3 @@ class ActivityLogDialog(QDialog):
         self.report = None
         self.table.setRowCount(0)
         self.verdict.clear()
-
-    def done(self, result: int) -> None:
-        self.clear()
-        super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.clear()
-        super().closeEvent(event)

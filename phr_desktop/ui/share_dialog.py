@@ -12,12 +12,10 @@ from datetime import date
 from pathlib import Path
 
 from PySide6.QtCore import QDate, QStandardPaths, Qt
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDateEdit,
-    QDialog,
     QDialogButtonBox,
     QFileDialog,
     QFormLayout,
@@ -35,6 +33,7 @@ from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.sharing import CreatedShare, create_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.secret_dialogs import ClearingDialog
 from phr_desktop.ui.share_choice import ShareChoiceBox
 from phr_desktop.ui.share_key_panel import KeyPanel, suggested_name
 from phr_desktop.ui.timeline_model import abnormal_colour
@@ -81,7 +80,7 @@ def patient_name(session: Session) -> str:
     return session.profile_name
 
 
-class ShareDialog(QDialog):
+class ShareDialog(ClearingDialog):
     def __init__(
         self,
         session: Session,
@@ -307,11 +306,3 @@ class ShareDialog(QDialog):
         self.passcode_again.clear()
         self.choice.clear()
         self.session = None
-
-    def done(self, result: int) -> None:
-        self.clear()
-        super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.clear()
-        super().closeEvent(event)

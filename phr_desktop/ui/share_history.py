@@ -9,17 +9,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QCloseEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QDialog,
     QDialogButtonBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMessageBox,
     QPushButton,
-    QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
     QWidget,
@@ -36,6 +31,7 @@ from phr_desktop.services.sharing import (
 )
 from phr_desktop.ui import style
 from phr_desktop.ui.dashboard import when
+from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
 from phr_desktop.ui.share_dialog import patient_name
 from phr_desktop.ui.share_key_panel import KeyPanel
 from phr_desktop.ui.workers import TaskRunner
@@ -89,7 +85,7 @@ def show_key_refusal(entry: ShareHistoryEntry, now: datetime) -> str | None:
     return None
 
 
-class KeyDialog(QDialog):
+class KeyDialog(ClearingDialog):
     """A held-back key, just revealed; closing forgets it."""
 
     def __init__(self, runner: TaskRunner, parent: QWidget | None = None) -> None:
@@ -102,16 +98,11 @@ class KeyDialog(QDialog):
         layout.addWidget(self.panel)
         layout.addWidget(buttons)
 
-    def done(self, result: int) -> None:
+    def clear(self) -> None:
         self.panel.clear()
-        super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.panel.clear()
-        super().closeEvent(event)
 
 
-class ShareHistoryDialog(QDialog):
+class ShareHistoryDialog(ClearingDialog):
     def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
         self.session: Session | None = session
@@ -121,17 +112,7 @@ class ShareHistoryDialog(QDialog):
         self.setWindowTitle("Sharing history")
         self.setAccessibleName("Sharing history")
         self.resize(820, 420)
-        self.table = QTableWidget(0, len(COLUMNS), self)
-        self.table.setAccessibleName("Shares")
-        self.table.setHorizontalHeaderLabels(COLUMNS)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().hide()
-        header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table = read_only_table(COLUMNS, "Shares", 0, self)
         self.table.itemSelectionChanged.connect(self._update_actions)
         self.empty = style.muted("No shares yet. Use Sharing → Share records… to make one.", self)
         self.reason = style.muted("", self)
@@ -273,11 +254,3 @@ class ShareHistoryDialog(QDialog):
         self.session = None
         self.entries = []
         self.table.setRowCount(0)
-
-    def done(self, result: int) -> None:
-        self.clear()
-        super().done(result)
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.clear()
-        super().closeEvent(event)
