@@ -17,6 +17,7 @@ from phr_desktop.interop.ccda_export_values import (
     LOINC_OID,
     SDTC,
     clean_text,
+    identifier_ii,
     stable_uid,
     sub,
     system_root,
@@ -92,7 +93,7 @@ def _record_target(doc: etree._Element, data: ExportData, raw: dict[str, Any]) -
     role = sub(sub(doc, "recordTarget"), "patientRole")
     identifiers = [i for i in raw.get("identifier") or () if isinstance(i, dict) and i.get("value")]
     for identifier in identifiers:
-        sub(role, "id", root=system_root(identifier.get("system")), extension=identifier["value"])
+        sub(role, "id", **identifier_ii(identifier))
     if not identifiers:
         sub(role, "id", root=stable_uid("patient", data.patient_name))
     addresses: list[dict[str, Any] | None] = [

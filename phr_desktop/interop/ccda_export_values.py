@@ -50,6 +50,7 @@ SYSTEM_OIDS: dict[str, tuple[str, str]] = {
 _ID_NAMESPACE = uuid.UUID("5b0c3f64-6d1e-4d83-9a6f-1f1a3c9f6a10")
 _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _OID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
+_UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 _UCUM_UNIT = re.compile(r"^\S+$")
 
 
@@ -78,12 +79,38 @@ def stable_uid(*parts: str) -> str:
     return str(uuid.uuid5(_ID_NAMESPACE, "|".join(parts))).upper()
 
 
+def _uid(text: str | None) -> str | None:
+    """An OID or UUID as an II root ("urn:oid:…"/"urn:uuid:…" or bare), None for anything
+    else. CDA writes a UUID in upper case, 8-4-4-4-12 (CDA uuid data type)."""
+    if not text:
+        return None
+    scheme, bare = "", text
+    for prefix in ("urn:oid:", "urn:uuid:"):
+        if text.startswith(prefix):
+            scheme, bare = prefix, text[len(prefix) :]
+    if scheme != "urn:uuid:" and _OID_RE.match(bare):
+        return bare
+    if scheme != "urn:oid:" and _UUID_RE.match(bare):
+        return bare.upper()
+    return None
+
+
 def system_root(system: str | None) -> str:
-    if system and system.startswith("urn:oid:") and _OID_RE.match(system[8:]):
-        return system[8:]
-    if system and _OID_RE.match(system):
-        return system
-    return stable_uid("system", system or "unknown")
+    """The II root for a FHIR identifier or code system: its OID or UUID when it names one
+    (as imported C-CDA roots are), else a stable UUID made from the system URI."""
+    return _uid(system) or stable_uid("system", system or "unknown")
+
+
+def identifier_ii(identifier: dict[str, Any]) -> dict[str, str | None]:
+    """A FHIR Identifier as II attributes. One whose value is itself a URI naming an OID or
+    UUID (system urn:ietf:rfc:3986, as an `<id root="…"/>` without extension imports) is a root."""
+    value = str(identifier.get("value") or "")
+    system = identifier.get("system")
+    if system == "urn:ietf:rfc:3986" and value.startswith(("urn:oid:", "urn:uuid:")):
+        root = _uid(value)
+        if root:
+            return {"root": root, "extension": None}
+    return {"root": system_root(system), "extension": value}
 
 
 def ts_value(date: PartialDate | str | None) -> str | None:

