@@ -1,8 +1,12 @@
 #!/usr/bin/env python3
 """Set up and run phr-desktop from a fresh checkout, the same way on Linux, macOS and Windows.
 
-    python3 dev.py demo    # make .venv, install the pinned dependencies, open the demo profile
-    python3 dev.py test    # make .venv, install them with the test tools, lint and run all tests
+    python3 dev.py demo      # make .venv, install the pinned dependencies, open the demo profile
+    python3 dev.py test      # make .venv, install them with the test tools, lint and run all tests
+    python3 dev.py package   # build the app bundle and package for this OS (packaging/build.py)
+
+Under CI on Linux, `test` also builds the Linux package and runs the built app's --self-test,
+before pytest (PHR_PACKAGE_TEST=0 skips that, =1 asks for it anywhere).
 
 Uses only the standard library, so it runs before anything is installed. Dependencies come
 from pyproject.toml, pinned by constraints.txt.
@@ -36,14 +40,19 @@ def ensure_venv(extras: str) -> None:
         sys.exit(f"phr-desktop needs Python 3.11 or newer; this is {sys.version.split()[0]}.")
     if not PYTHON.exists():
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256(
-        (ROOT / "pyproject.toml").read_bytes()
-        + (ROOT / "constraints.txt").read_bytes()
-        + extras.encode()
+    files = hashlib.sha256(
+        (ROOT / "pyproject.toml").read_bytes() + (ROOT / "constraints.txt").read_bytes()
     ).hexdigest()
-    if STAMP.exists() and STAMP.read_text() == wanted:
-        return
-    target = f".[{extras}]" if extras else "."
+    wanted = {e for e in extras.split(",") if e}
+    # The stamp is the files' hash, then the extras installed with them: asking for fewer
+    # extras than are installed (test after package) installs nothing.
+    stamp = STAMP.read_text().split() if STAMP.exists() else []
+    if stamp and stamp[0] == files:
+        have = set(stamp[1].split(",")) - {""} if len(stamp) > 1 else set()
+        if wanted <= have:
+            return
+        wanted |= have
+    target = f".[{','.join(sorted(wanted))}]" if wanted else "."
     run(
         PYTHON,
         "-m",
@@ -56,7 +65,15 @@ def ensure_venv(extras: str) -> None:
         "-e",
         target,
     )
-    STAMP.write_text(wanted)
+    STAMP.write_text(f"{files} {','.join(sorted(wanted))}")
+
+
+def package_test_wanted() -> bool:
+    """CI proves the Linux package on every run; elsewhere only when asked."""
+    flag = os.environ.get("PHR_PACKAGE_TEST")
+    if flag is not None:
+        return flag == "1"
+    return bool(os.environ.get("CI")) and sys.platform.startswith("linux")
 
 
 def demo(_: argparse.Namespace) -> int:
@@ -67,13 +84,24 @@ def demo(_: argparse.Namespace) -> int:
 
 
 def test(args: argparse.Namespace) -> int:
-    ensure_venv("test")
+    with_package = package_test_wanted()
+    ensure_venv("test,package" if with_package else "test")
     run(PYTHON, "-m", "ruff", "check", ".")
     run(PYTHON, "-m", "ruff", "format", "--check", ".")
     run(BIN / ("lint-imports.exe" if os.name == "nt" else "lint-imports"))
     run(PYTHON, "-m", "mypy")
+    if with_package:
+        # The frozen app, installed from its tarball, must pass its own --self-test. Before
+        # pytest, so that pytest's summary stays the last line of the output.
+        run(PYTHON, "packaging/build.py", "--self-test")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     run(PYTHON, "-m", "pytest", *args.pytest_args, env=env)
+    return 0
+
+
+def package(args: argparse.Namespace) -> int:
+    ensure_venv("package")
+    run(PYTHON, "packaging/build.py", *(["--self-test"] if args.self_test else []))
     return 0
 
 
@@ -88,6 +116,9 @@ def main() -> int:
     p = sub.add_parser("test", help="set up, lint and run the whole test suite")
     p.add_argument("pytest_args", nargs=argparse.REMAINDER, help="extra arguments for pytest")
     p.set_defaults(func=test)
+    p = sub.add_parser("package", help="build the app bundle and package for this OS")
+    p.add_argument("--self-test", action="store_true", help="then run the built app's --self-test")
+    p.set_defaults(func=package)
     args = parser.parse_args()
     try:
         return int(args.func(args))
