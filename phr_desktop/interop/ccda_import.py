@@ -18,6 +18,7 @@ from lxml import etree
 
 from phr_desktop.interop import ccda_entries as entries
 from phr_desktop.interop.ccda_narrative import cut_text, document_text, section_text
+from phr_desktop.interop.ccda_patient import patient_resource
 from phr_desktop.interop.ccda_values import (
     Narrative,
     attr,
@@ -61,7 +62,6 @@ SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], entries.Mapper]] = {
     "social_history": ((_T + "17",), ("29762-2",), entries.social_history),
     "plan_of_care": ((_T + "10",), ("18776-5",), entries.plan_of_care),
 }
-_GENDER = {"M": "male", "F": "female", "UN": "other", "UNK": "unknown"}
 
 
 def _section_kind(section: etree._Element) -> str | None:
@@ -86,68 +86,6 @@ def _dumps(resource: dict[str, Any]) -> bytes:
 def _parsed(resource: dict[str, Any]) -> ParsedResource:
     body = _dumps(resource)
     return ParsedResource(orjson.loads(body), body, hashlib.sha256(body).hexdigest())
-
-
-def _patient(doc: etree._Element, meta: dict[str, Any]) -> dict[str, Any]:
-    role = child(doc, "recordTarget", "patientRole")
-    if role is None:
-        role = etree.Element(v("patientRole"))
-    person = child(role, "patient")
-    out: dict[str, Any] = {
-        "resourceType": "Patient",
-        "id": resource_id("Patient", role),
-        "meta": meta,
-    }
-    ids = identifiers(role)
-    if ids:
-        out["identifier"] = ids
-    names = []
-    for name in children(person, "name"):
-        item: dict[str, Any] = {}
-        family = text_of(child(name, "family"))
-        given = [g for g in (text_of(el) for el in children(name, "given")) if g]
-        if family:
-            item["family"] = family
-        if given:
-            item["given"] = given
-        suffix = [s for s in (text_of(el) for el in children(name, "suffix")) if s]
-        if suffix:
-            item["suffix"] = suffix
-        if not item and text_of(name):
-            item["text"] = text_of(name)
-        if item:
-            names.append(item)
-    if names:
-        out["name"] = names
-    gender = attr(child(person, "administrativeGenderCode"), "code")
-    if gender:
-        out["gender"] = _GENDER.get(gender.upper(), "unknown")
-    birth = time_of(child(person, "birthTime"))
-    if birth:
-        out["birthDate"] = birth[:10]
-    telecoms = []
-    for tel in children(role, "telecom"):
-        value = attr(tel, "value")
-        if value:
-            system = "email" if value.startswith("mailto:") else "phone"
-            telecoms.append({"system": system, "value": value.split(":", 1)[-1]})
-    if telecoms:
-        out["telecom"] = telecoms
-    addresses = []
-    for addr in children(role, "addr"):
-        item = {}
-        lines = [t for t in (text_of(el) for el in children(addr, "streetAddressLine")) if t]
-        if lines:
-            item["line"] = lines
-        for tag, key in (("city", "city"), ("state", "state"), ("postalCode", "postalCode")):
-            found = text_of(child(addr, tag))
-            if found:
-                item[key] = found
-        if item:
-            addresses.append(item)
-    if addresses:
-        out["address"] = addresses
-    return out
 
 
 def _attachment_text(text: str) -> dict[str, Any]:
@@ -280,7 +218,7 @@ def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedRe
     custodian = _custodian(doc)
     if custodian:
         meta["source"] = custodian
-    patient = _patient(doc, meta)
+    patient = patient_resource(doc, meta)
     ctx = entries.Context(Narrative(doc), {"reference": f"Patient/{patient['id']}"}, meta)
     doc_when = time_of(child(doc, "effectiveTime"))
     out: list[tuple[str, ParsedResource]] = [("patient", _parsed(patient))]

@@ -14,13 +14,14 @@ from phr_desktop.cli import main
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.interop.ccda_export import SECTIONS, build_ccd
 from phr_desktop.interop.ccda_export_values import stable_uid, system_root, ts_value
+from phr_desktop.interop.ccda_patient import US_CORE
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.xml_safety import parse_xml
 from phr_desktop.services.demo import DEMO_PASSPHRASE
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from tests.conftest import PASSPHRASE
+from tests.conftest import DATA, PASSPHRASE
 
 NS = {"v3": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 
@@ -218,3 +219,29 @@ def test_ccd_imported_into_a_new_profile_gives_the_same_records(
     blood_pressure = (("http://loinc.org", "85354-9"),)  # comes back as its two components
     lost = {k: n for k, n in (numbers(sent) - numbers(back)).items() if k[0] != blood_pressure}
     assert lost == {}, "measurements lost on the way"
+    # The demo patient has no race or ethnicity: the CCD's raceCode nullFlavor="UNK" (which
+    # C-CDA requires) must not come back as a race the patient never gave.
+    assert race_and_ethnicity(again) == race_and_ethnicity(demo_data) == []
+
+
+def race_and_ethnicity(data: ExportData) -> list[dict[str, Any]]:
+    raw = data.patient.raw if data.patient else {}
+    return [
+        e
+        for e in raw.get("extension") or ()
+        if e.get("url") in (f"{US_CORE}us-core-race", f"{US_CORE}us-core-ethnicity")
+    ]
+
+
+def test_race_and_ethnicity_survive_export_and_import(
+    session: Session, profiles: Profiles, tmp_path: Path
+) -> None:
+    # Two OMB races (raceCode + sdtc:raceCode) and an ethnicity, as US Core extensions.
+    session.import_paths([DATA / "ccd_export" / "rich_patient.json"])
+    sent = build_export_data(session)
+    assert len(race_and_ethnicity(sent)) == 2
+    exported = tmp_path / "ccd.xml"
+    exported.write_bytes(build_ccd(sent))
+    with profiles.create("roundtrip", PASSPHRASE)[0] as fresh:
+        assert not fresh.import_paths([exported]).failed
+        assert race_and_ethnicity(build_export_data(fresh)) == race_and_ethnicity(sent)

@@ -108,3 +108,34 @@ def test_a_patient_id_that_is_only_a_root_comes_back_as_that_root(session: Sessi
     # Agastha writes <id root="2.16.840.1.113883.4.1"/> (no extension) for its patient.
     document = exported_ccd(session, VENDOR_DIR / "agastha_ccd.xml")
     assert patient_ids(etree.fromstring(document)) == [("2.16.840.1.113883.4.1", None)]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "agastha_ccd.xml",  # an OMB race and a detailed one, ethnicity repeated in sdtc:
+        "C-CDA_R2-1_CCD.xml",  # two OMB races (raceCode + sdtc:raceCode)
+        "practice_fusion_alice_newman.xml",  # ethnicity nullFlavor ASKU
+    ],
+)
+def test_race_and_ethnicity_from_a_vendor_come_back_the_same(
+    name: str,
+    session: Session,
+    profiles: Profiles,
+    tmp_path: Path,
+    shall_rules: CcdaSchematron,
+) -> None:
+    def race_and_ethnicity(s: Session) -> list[dict[str, object]]:
+        (body,) = s.vault.conn.execute(
+            "SELECT body FROM raw_resources WHERE resource_type = 'Patient'"
+        ).fetchone()
+        return list(orjson.loads(body).get("extension") or ())
+
+    document = exported_ccd(session, VENDOR_DIR / name)
+    failures = shall_rules.failed_asserts(document)
+    assert not failures, summary(failures)
+    exported = tmp_path / "ours.xml"
+    exported.write_bytes(document)
+    with profiles.create("roundtrip", PASSPHRASE)[0] as fresh:
+        assert not fresh.import_paths([exported]).failed
+        assert race_and_ethnicity(fresh) == race_and_ethnicity(session) != []
