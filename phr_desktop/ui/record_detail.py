@@ -178,6 +178,13 @@ class RecordDetailView(QWidget):
             form.addRow(f"{name}:", label)
             self.fields[name] = label
         self.chart = TrendChart(body)
+        self.text_box = QGroupBox("Text from the source", body)
+        self.text_view = QPlainTextEdit(self.text_box)
+        self.text_view.setAccessibleName("What the record says")
+        self.text_view.setReadOnly(True)
+        self.text_view.setTabChangesFocus(True)
+        self.text_view.setMinimumHeight(self.fontMetrics().lineSpacing() * 8)
+        QVBoxLayout(self.text_box).addWidget(self.text_view)
         self.shared = QGroupBox("Shared with", body)
         self.shared_label = QLabel("Not shared with anyone.", self.shared)
         self.shared_label.setAccessibleName("Shared with")
@@ -185,6 +192,7 @@ class RecordDetailView(QWidget):
         layout = QVBoxLayout(body)
         layout.addLayout(form)
         layout.addWidget(self.chart, 1)
+        layout.addWidget(self.text_box, 1)
         layout.addWidget(self.shared)
         layout.addStretch(0)
         scroll = QScrollArea(self)
@@ -318,6 +326,7 @@ class RecordDetailView(QWidget):
         self.quality.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
         self._fill_fields(r)
         self._fill_chart(stored)
+        self._fill_text(record_id)
         self._fill_related(record_id)
         self._fill_notes()
         self._fill_files()
@@ -332,6 +341,7 @@ class RecordDetailView(QWidget):
                        *self.related_lists.values()):  # fmt: skip
             widget.clear()
         self.source_text.clear()
+        self.text_view.clear()
         self.note_edit.clear()
         self.stack.setCurrentIndex(0)
         self.cleanup_temp_files()
@@ -411,6 +421,14 @@ class RecordDetailView(QWidget):
         numeric = value is not None and value.value is not None
         self.chart.setVisible(numeric)
         self.chart.set_trend(self._session.views.trend(stored.id) if numeric else None)
+
+    def _fill_text(self, record_id: int) -> None:
+        """The source's own words: a document's text (for an imported C-CDA, every section's
+        narrative), a note's body, a result's comment."""
+        assert self._session is not None
+        text = self._session.record_text(record_id)
+        self.text_view.setPlainText(text)
+        self.text_box.setVisible(bool(text.strip()))
 
     def _fill_related(self, record_id: int) -> None:
         assert self._session is not None

@@ -14,6 +14,8 @@ from phr_desktop.services.session import Session
 from phr_desktop.ui import record_detail
 from phr_desktop.ui.record_detail import RecordDetailView, pretty_json
 
+VENDORS = Path(__file__).parents[1] / "data" / "ccda" / "vendors"
+
 
 @pytest.fixture
 def demo(profiles: Profiles, fast_kdf: None) -> Iterator[Session]:
@@ -148,3 +150,21 @@ def test_an_uploaded_file_opens_from_a_private_temp_copy_that_is_deleted_on_clea
     detail.clear()
     assert not copy.exists()
     assert detail.stack.currentIndex() == 0
+
+
+def test_an_imported_documents_narrative_is_shown_as_its_text(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    # This HIE document lists six immunizations in its table but codes only one of them.
+    demo.import_paths([VENDORS / "healtheconnectak-ccd-20210226.2.xml"])
+    (found,) = demo.search("Menactra")
+    detail.show_record(found.id)
+    assert detail.text_box.isVisibleTo(detail)
+    assert "Menactra" in detail.text_view.toPlainText()
+    fev1 = _id(demo, "rp-obs-fev1-2025-06")  # the lab's own note is its text
+    detail.show_record(fev1)
+    assert detail.text_view.toPlainText().startswith("Post-bronchodilator")
+    wordless = next(s.id for s in demo.records() if not demo.record_text(s.id))
+    detail.show_record(wordless)
+    assert not detail.text_box.isVisibleTo(detail)
+    assert detail.text_view.toPlainText() == ""
