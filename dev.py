@@ -119,7 +119,13 @@ def main() -> int:
     p = sub.add_parser("package", help="build the app bundle and package for this OS")
     p.add_argument("--self-test", action="store_true", help="then run the built app's --self-test")
     p.set_defaults(func=package)
-    args = parser.parse_args()
+    # `dev.py test -k sharing` and `dev.py test --collect-only` pass pytest options through;
+    # argparse's REMAINDER alone refuses one that starts with a dash.
+    args, extra = parser.parse_known_args()
+    if extra and args.command != "test":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    if args.command == "test":
+        args.pytest_args = extra + args.pytest_args
     try:
         return int(args.func(args))
     except subprocess.CalledProcessError as exc:
