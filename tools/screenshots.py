@@ -129,12 +129,31 @@ def share_shots(window: MainWindow, tmp: Path, save: Callable[[QWidget, str], No
     dialog.create_button.click()
     dialog.resize(860, dialog.sizeHint().height())
     save(dialog, "share-result")
+    created = dialog.created
+    assert created is not None
     dialog.close()
+    viewer_shot(created.file, created.key, "tulip-42", save)
     log = window.sharing_menu.activity_clicked()
     assert log is not None
     log.verify_button.click()
     save(log, "activity-log")
     log.close()
+
+
+def viewer_shot(path: Path, key: str, passcode: str, save: Callable[[QWidget, str], None]) -> None:
+    """What the clinician sees: the banner, the timeline and a record, read-only."""
+    from phr_desktop.services.session import RecordFilter
+    from phr_desktop.services.share_viewer import open_share_session
+    from phr_desktop.ui.share_window import ShareWindow
+
+    session = open_share_session(path, key, passcode=passcode)
+    window = ShareWindow(session, synchronous=True)
+    window.resize(*WINDOW_SIZE)
+    window.show()
+    aat = session.records(RecordFilter(tag="aatd", kinds=("lab_result",)))[0]
+    window.show_record(aat.id)
+    save(window, "share-viewer")
+    window.close()
 
 
 if __name__ == "__main__":
