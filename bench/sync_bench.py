@@ -10,7 +10,7 @@ seeded with one Synthea patient who has at least 5,000 resources in the types ph
   store everything in the SQLCipher vault.
 - fhirclient (the SMART project's Python client): restored from a saved state holding an access
   token of the same client and scope, it reads the Patient and runs, one after the other, the
-  same searches (`patient=ID`, the app's `_count`), following `next` links, with the idiomatic
+  same searches (`patient=ID`, the same `_count`), following `next` links, with the idiomatic
   `Model.where(struct).perform_resources_iter(server)`. It only fetches and builds its models;
   it stores nothing.
 - fhirclient JSON (informative): the same requests with `server.request_json` and the `next`
@@ -19,6 +19,8 @@ seeded with one Synthea patient who has at least 5,000 resources in the types ph
 The target is fhirclient time / phr-desktop time >= 2. The run also prints the ceiling,
 fhirclient time / floor time: the best ratio any client could reach against this server.
 `--latency-ms` delays every FHIR request at the server, to stand in for a remote one.
+`--count` sets the `_count` every client asks for (the app's by default), so page sizes are
+always compared like for like. CPU time is the measuring process's, all its threads.
 
 Each measurement runs in its own subprocess, so peak RSS is its own. Before them two untimed
 warm-up passes read every page (the Node server's JIT settles) and give the reference count per
@@ -234,8 +236,11 @@ def warm_up(base: str, patient: str, token: str) -> dict[str, int]:
     return counts
 
 
+_page_size = PAGE_SIZE  # every client's _count; --count changes it (set by main / run_phase)
+
+
 def _search(patient: str) -> dict[str, str]:
-    return {"patient": patient, "_count": str(PAGE_SIZE)}  # as SyncEngine._first_url
+    return {"patient": patient, "_count": str(_page_size)}  # as SyncEngine._first_url
 
 
 def _next(bundle: dict[str, Any]) -> str | None:
@@ -278,9 +283,10 @@ def _phr(workdir: Path, server: dict[str, str]) -> dict[str, Any]:
         _admin(server["origin"], "DELETE", "stats")
         rss_before = peak_rss_bytes()
         was_reset = reset_work_peak()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         reports = session.connections.sync(full=True)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         work_peak = work_peak_bytes(was_reset)
         requests = _admin(server["origin"], "GET", "stats")["total"]
         report = reports[CONNECTION_NAME]
@@ -289,6 +295,7 @@ def _phr(workdir: Path, server: dict[str, str]) -> dict[str, Any]:
         session.close()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "counts": {o.resource_type: o.fetched for o in report.outcomes},
         "failed": [f"{o.resource_type}: {o.status} {o.detail}" for o in report.failed],
         "new": report.counts.new,
@@ -309,15 +316,17 @@ def _floor(server: dict[str, str], token: str) -> dict[str, Any]:
         _admin(server["origin"], "DELETE", "stats")
         rss_before = peak_rss_bytes()
         was_reset = reset_work_peak()
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # types in parallel, as the app
             fetched = pool.map(lambda rtype: _fetch_all(http, base, patient, rtype), SYNC_TYPES)
             counts = dict(zip(SYNC_TYPES, fetched, strict=True))
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         work_peak = work_peak_bytes(was_reset)
     requests = _admin(server["origin"], "GET", "stats")["total"]
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "counts": counts,
         "failed": [],
         "requests": requests,
@@ -353,7 +362,7 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
     rss_before = peak_rss_bytes()
     was_reset = reset_work_peak()
     counts: dict[str, int] = {}
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     for rtype in SYNC_TYPES:
         if rtype == "Patient":
             if models:
@@ -372,10 +381,12 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
                 counts[rtype] += len(page.get("entry") or [])
                 path = _next(page)
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     work_peak = work_peak_bytes(was_reset)
     requests = _admin(server["origin"], "GET", "stats")["total"]
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "counts": counts,
         "failed": [],
         "requests": requests,
@@ -384,7 +395,16 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
     }
 
 
+def _use_page_size(page_size: int) -> None:
+    """Every client asks for this `_count`; the app reads `sync.PAGE_SIZE` when it syncs."""
+    global _page_size
+    from phr_desktop.smart import sync
+
+    _page_size = sync.PAGE_SIZE = page_size
+
+
 def run_phase(args: argparse.Namespace) -> None:
+    _use_page_size(args.count)
     server = {
         "base": args.base,
         "origin": args.origin,
@@ -417,7 +437,7 @@ def _child(
     command = [
         sys.executable, *runner, str(Path(__file__).resolve()), "--phase", phase,
         "--base", server.base, "--origin", server.origin, "--patient", server.patient,
-        "--client-id", server.client_id,
+        "--client-id", server.client_id, "--count", str(args.count),
     ]  # fmt: skip
     if args.tmp_dir:
         command += ["--tmp-dir", str(args.tmp_dir)]
@@ -447,6 +467,7 @@ def _phase_summary(runs: list[dict[str, Any]], resources: int) -> dict[str, Any]
     return {
         "seconds": round(seconds, 3),
         "runs_seconds": [round(r["seconds"], 3) for r in runs],
+        "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in runs), 3),
         "resources_per_s": round(resources / seconds),
         "requests": last["requests"],
         "peak_rss_mb": _mb(max(r["peak_rss_bytes"] for r in runs)),
@@ -485,7 +506,7 @@ def summarise(
         "topped_up_observations": manifest["topped_up_observations"],
         "seed": args.seed,
         "population": args.population,
-        "page_size": PAGE_SIZE,
+        "page_size": args.count,
         "latency_ms": args.latency_ms,
         "repeat": args.repeat,
         "cpus": os.cpu_count(),
@@ -517,7 +538,8 @@ def _line(label: str, phase: dict[str, Any]) -> str:
     if len(phase["runs_seconds"]) > 1:
         runs = "  (median of " + ", ".join(f"{s:.2f}" for s in phase["runs_seconds"]) + ")"
     return (
-        f"{label:<11}{phase['seconds']:7.2f} s {phase['resources_per_s']:6d} resources/s  "
+        f"{label:<11}{phase['seconds']:7.2f} s (CPU {phase['cpu_seconds']:5.2f} s) "
+        f"{phase['resources_per_s']:6d} resources/s  "
         f"{phase['requests']:4d} requests  {_rss_text(phase)}{runs}"
     )
 
@@ -624,6 +646,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="skip the informative fhirclient request_json run (no models)",
     )
+    parser.add_argument(
+        "--count",
+        type=int,
+        default=PAGE_SIZE,
+        help=f"the _count every client asks for (the server caps it at 1000; default: the "
+        f"app's, {PAGE_SIZE})",
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument(
         "--profile",
@@ -663,6 +692,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--phase needs --base, --origin and --patient")
     if args.repeat < 1:
         parser.error("--repeat must be at least 1")
+    if args.count < 1:
+        parser.error("--count must be at least 1")
     if args.latency_ms < 0:
         parser.error("--latency-ms must not be negative")
     if args.min_resources < 1 or args.population < 1:
@@ -675,6 +706,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.phase:
         run_phase(args)
         return 0
+    _use_page_size(args.count)
     args.load_before = round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
     seed_path, manifest = ensure_seed(
         args.seed, args.population, args.min_resources, args.cache_dir

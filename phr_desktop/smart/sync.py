@@ -114,7 +114,7 @@ class SyncEngine:
         parse_page: PageParser,
         normalise: Normaliser,
         write_lock: threading.Lock,
-        page_size: int = PAGE_SIZE,
+        page_size: int | None = None,
         workers: int = WORKERS,
     ) -> None:
         self.conn = conn
@@ -123,7 +123,7 @@ class SyncEngine:
         self.parse_page = parse_page
         self.normalise = normalise
         self.write_lock = write_lock
-        self.page_size = page_size
+        self.page_size = page_size or PAGE_SIZE  # looked up late so a benchmark can change it
         self.workers = workers
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
