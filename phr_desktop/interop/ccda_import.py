@@ -16,9 +16,13 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from phr_desktop.interop import ccda_entries as entries
+from phr_desktop.interop.ccda_care_activities import encounters, plan_of_care, procedures
+from phr_desktop.interop.ccda_medications import immunizations, medications
 from phr_desktop.interop.ccda_narrative import cut_text, document_text, section_text
+from phr_desktop.interop.ccda_observations import results, social_history, vitals
 from phr_desktop.interop.ccda_patient import patient_resource
+from phr_desktop.interop.ccda_problems_allergies import allergies, problems
+from phr_desktop.interop.ccda_statements import Context, Mapper, clinical_statement
 from phr_desktop.interop.ccda_values import (
     Narrative,
     attr,
@@ -50,17 +54,17 @@ _PLAIN_TEXT_FORMAT = {
 
 # Section by templateId root (R1.1 and R2.1 share roots) and by LOINC section code.
 _T = "2.16.840.1.113883.10.20.22.2."
-SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], entries.Mapper]] = {
-    "problems": ((_T + "5", _T + "5.1"), ("11450-4",), entries.problems),
-    "medications": ((_T + "1", _T + "1.1"), ("10160-0",), entries.medications),
-    "allergies": ((_T + "6", _T + "6.1"), ("48765-2",), entries.allergies),
-    "results": ((_T + "3", _T + "3.1"), ("30954-2",), entries.results),
-    "vitals": ((_T + "4", _T + "4.1"), ("8716-3",), entries.vitals),
-    "immunizations": ((_T + "2", _T + "2.1"), ("11369-6",), entries.immunizations),
-    "procedures": ((_T + "7", _T + "7.1"), ("47519-4",), entries.procedures),
-    "encounters": ((_T + "22", _T + "22.1"), ("46240-8",), entries.encounters),
-    "social_history": ((_T + "17",), ("29762-2",), entries.social_history),
-    "plan_of_care": ((_T + "10",), ("18776-5",), entries.plan_of_care),
+SECTIONS: dict[str, tuple[tuple[str, ...], tuple[str, ...], Mapper]] = {
+    "problems": ((_T + "5", _T + "5.1"), ("11450-4",), problems),
+    "medications": ((_T + "1", _T + "1.1"), ("10160-0",), medications),
+    "allergies": ((_T + "6", _T + "6.1"), ("48765-2",), allergies),
+    "results": ((_T + "3", _T + "3.1"), ("30954-2",), results),
+    "vitals": ((_T + "4", _T + "4.1"), ("8716-3",), vitals),
+    "immunizations": ((_T + "2", _T + "2.1"), ("11369-6",), immunizations),
+    "procedures": ((_T + "7", _T + "7.1"), ("47519-4",), procedures),
+    "encounters": ((_T + "22", _T + "22.1"), ("46240-8",), encounters),
+    "social_history": ((_T + "17",), ("29762-2",), social_history),
+    "plan_of_care": ((_T + "10",), ("18776-5",), plan_of_care),
 }
 
 
@@ -96,7 +100,7 @@ def _attachment_text(text: str) -> dict[str, Any]:
 
 
 def _note(
-    section: etree._Element, doc_when: str | None, ctx: entries.Context, salt: str
+    section: etree._Element, doc_when: str | None, ctx: Context, salt: str
 ) -> dict[str, Any] | None:
     text = cut_text(section_text(section), MAX_NOTE_CHARS, "[The text stops here.]")
     if not text:
@@ -118,7 +122,7 @@ def _note(
 
 
 def _document_reference(
-    doc: etree._Element, data: bytes, name: str, ctx: entries.Context, doc_when: str | None
+    doc: etree._Element, data: bytes, name: str, ctx: Context, doc_when: str | None
 ) -> dict[str, Any]:
     digest = hashlib.sha256(data).hexdigest()
     title = text_of(child(doc, "title")) or name
@@ -189,7 +193,7 @@ def _sections(doc: etree._Element) -> Iterator[etree._Element]:
 
 
 def _entries(
-    doc: etree._Element, ctx: entries.Context, doc_when: str | None
+    doc: etree._Element, ctx: Context, doc_when: str | None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
     for index, section in enumerate(_sections(doc)):
         kind = _section_kind(section)
@@ -200,7 +204,7 @@ def _entries(
             continue
         mapper = SECTIONS[kind][2]
         for entry in children(section, "entry"):
-            statement = entries.clinical_statement(entry)
+            statement = clinical_statement(entry)
             if statement is not None:
                 for resource in mapper(statement, ctx):
                     yield kind, resource
@@ -219,7 +223,7 @@ def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedRe
     if custodian:
         meta["source"] = custodian
     patient = patient_resource(doc, meta)
-    ctx = entries.Context(Narrative(doc), {"reference": f"Patient/{patient['id']}"}, meta)
+    ctx = Context(Narrative(doc), {"reference": f"Patient/{patient['id']}"}, meta)
     doc_when = time_of(child(doc, "effectiveTime"))
     out: list[tuple[str, ParsedResource]] = [("patient", _parsed(patient))]
     seen: dict[tuple[str, str], bytes] = {}

@@ -1,0 +1,132 @@
+"""C-CDA observations (results and their organizers, vital signs, social history) as FHIR R4
+Observation and DiagnosticReport dicts."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from lxml import etree
+
+from phr_desktop.interop.ccda_statements import (
+    Context,
+    negated,
+    nested_statements,
+    resource_base,
+    set_nonempty,
+    statement_text,
+    status_code,
+    text_concept,
+)
+from phr_desktop.interop.ccda_values import (
+    child,
+    children,
+    concept,
+    effective_times,
+    period_of,
+    time_of,
+    v,
+    value_fields,
+)
+
+_OBS_CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+def _category(code: str, display: str) -> list[dict[str, Any]]:
+    return [{"coding": [{"system": _OBS_CATEGORY, "code": code, "display": display}]}]
+
+
+def _observation(
+    obs: etree._Element, ctx: Context, category: list[dict[str, Any]]
+) -> dict[str, Any]:
+    out = resource_base("Observation", obs, ctx)
+    out["status"] = (
+        "cancelled"
+        if negated(obs)
+        else {"active": "preliminary", "aborted": "cancelled", "cancelled": "cancelled"}.get(
+            status_code(obs) or "", "final"
+        )
+    )
+    out["category"] = category
+    code = concept(child(obs, "code"), ctx.narrative)
+    set_nonempty(
+        out, "code", code or text_concept(statement_text(obs, ctx)) or {"text": "observation"}
+    )
+    out["subject"] = ctx.patient_ref
+    times = effective_times(obs)
+    if times:
+        period = period_of(times[0])
+        if period and "end" in period and period.get("start") != period["end"]:
+            out["effectivePeriod"] = period
+        elif period:
+            out["effectiveDateTime"] = period.get("start") or period.get("end")
+    out.update(value_fields(child(obs, "value"), ctx.narrative))
+    interpretations = [
+        cc for i in children(obs, "interpretationCode") if (cc := concept(i, ctx.narrative))
+    ]
+    set_nonempty(out, "interpretation", interpretations)
+    ranges = []
+    for rr in children(obs, "referenceRange"):
+        obs_range = child(rr, "observationRange")
+        item: dict[str, Any] = {}
+        value = value_fields(child(obs_range, "value"), ctx.narrative)
+        rng = value.get("valueRange") or {}
+        set_nonempty(item, "low", rng.get("low"))
+        set_nonempty(item, "high", rng.get("high"))
+        set_nonempty(item, "text", ctx.narrative.resolve(child(obs_range, "text")))
+        if item:
+            ranges.append(item)
+    set_nonempty(out, "referenceRange", ranges)
+    set_nonempty(
+        out,
+        "note",
+        [{"text": t} for t in [statement_text(obs, ctx)] if t and "valueString" not in out],
+    )
+    return out
+
+
+def results(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
+    category = _category("laboratory", "Laboratory")
+    if el.tag == v("observation"):
+        yield _observation(el, ctx, category)
+        return
+    members = nested_statements(el, "observation")
+    observations = [_observation(obs, ctx, category) for obs in members]
+    yield from observations
+    if el.tag == v("organizer"):
+        report = resource_base("DiagnosticReport", el, ctx)
+        report["status"] = "final" if status_code(el) in ("completed", None) else "partial"
+        report["category"] = [
+            {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}
+        ]
+        set_nonempty(
+            report, "code", concept(child(el, "code"), ctx.narrative) or {"text": "Results"}
+        )
+        report["subject"] = ctx.patient_ref
+        times = effective_times(el)
+        when = time_of(times[0]) if times else None
+        if when is None and observations:
+            when = observations[0].get("effectiveDateTime")
+        set_nonempty(report, "effectiveDateTime", when)
+        report["result"] = [{"reference": f"Observation/{o['id']}"} for o in observations]
+        yield report
+
+
+def vitals(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
+    category = _category("vital-signs", "Vital Signs")
+    members = [el] if el.tag == v("observation") else nested_statements(el, "observation")
+    organizer_times = effective_times(el)
+    for obs in members:
+        out = _observation(obs, ctx, category)
+        if "effectiveDateTime" not in out and "effectivePeriod" not in out and organizer_times:
+            set_nonempty(out, "effectiveDateTime", time_of(organizer_times[0]))
+        yield out
+
+
+def social_history(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
+    category = _category("social-history", "Social History")
+    if el.tag == v("observation"):
+        yield _observation(el, ctx, category)
+    else:
+        for obs in nested_statements(el, "observation"):
+            yield _observation(obs, ctx, category)
