@@ -3,15 +3,11 @@ attached files, and the raw resource exactly as the source sent it."""
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QCoreApplication, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices, QFontDatabase, QPalette
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFontDatabase, QPalette
 from PySide6.QtWidgets import (
-    QFileDialog,
     QFormLayout,
     QGroupBox,
     QHBoxLayout,
@@ -19,10 +15,8 @@ from PySide6.QtWidgets import (
     QListWidget,
     QListWidgetItem,
     QPlainTextEdit,
-    QPushButton,
     QScrollArea,
     QStackedWidget,
-    QStyle,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -30,11 +24,12 @@ from PySide6.QtWidgets import (
 
 from phr_desktop.domain.codes import SYSTEM_NAMES
 from phr_desktop.domain.records import Record
-from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
-from phr_desktop.ui.manual_entry import CorrectionDialog
+from phr_desktop.ui.record_files_tab import RecordFilesTab
+from phr_desktop.ui.record_notes_tab import RecordNotesTab
+from phr_desktop.ui.style import named_list
 from phr_desktop.ui.timeline_model import (
     abnormal_colour,
     abnormal_flag,
@@ -110,10 +105,6 @@ class RecordDetailView(QWidget):
         super().__init__(parent)
         self._session = session
         self._record_id: int | None = None
-        self._temp_dir: Path | None = None
-        app = QCoreApplication.instance()
-        if app is not None:
-            app.aboutToQuit.connect(self.cleanup_temp_files)
         self._build()
         self._apply_mode()
         self.clear()
@@ -154,9 +145,13 @@ class RecordDetailView(QWidget):
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._summary_tab(), "Summary")
         self.tabs.addTab(self._related_tab(), "Related")
-        self.tabs.addTab(self._notes_tab(), "Notes")
-        self.tabs.addTab(self._files_tab(), "Files")
+        self.notes_tab = RecordNotesTab(self._session, self)
+        self.notes_tab.recordEdited.connect(self.recordEdited)
+        self.tabs.addTab(self.notes_tab, "Notes")
+        self.files_tab = RecordFilesTab(self._session, self)
+        self.tabs.addTab(self.files_tab, "Files")
         self.tabs.addTab(self._source_tab(), "Source")
+        self._expose_tab_widgets()
         layout = QVBoxLayout(page)
         layout.addLayout(header)
         layout.addWidget(self.quality)
@@ -201,12 +196,6 @@ class RecordDetailView(QWidget):
         scroll.setWidget(body)
         return scroll
 
-    def _list(self, name: str, parent: QWidget) -> QListWidget:
-        widget = QListWidget(parent)
-        widget.setAccessibleName(name)
-        widget.setUniformItemSizes(True)
-        return widget
-
     def _related_tab(self) -> QWidget:
         tab = QWidget(self)
         layout = QVBoxLayout(tab)
@@ -215,7 +204,7 @@ class RecordDetailView(QWidget):
         for key, heading in (("same_test", "Same test"), ("same_encounter", "Same visit"),
                              ("same_day", "Same day")):  # fmt: skip
             box = QGroupBox(heading, tab)
-            widget = self._list(heading, box)
+            widget = named_list(heading, box)
             widget.itemActivated.connect(self._related_chosen)
             QVBoxLayout(box).addWidget(widget)
             layout.addWidget(box, 1)
@@ -225,57 +214,20 @@ class RecordDetailView(QWidget):
         layout.addWidget(hint)
         return tab
 
-    def _notes_tab(self) -> QWidget:
-        tab = QWidget(self)
-        self.notes_list = self._list("My notes", tab)
-        self.notes_list.setWordWrap(True)
-        self.notes_list.setUniformItemSizes(False)
-        self.note_edit = QPlainTextEdit(tab)
-        self.note_edit.setAccessibleName("New note")
-        self.note_edit.setPlaceholderText("Add a note of your own about this record…")
-        self.note_edit.setTabChangesFocus(True)
-        self.note_edit.setMaximumHeight(self.fontMetrics().lineSpacing() * 5)
-        self.add_note_button = QPushButton("Add note", tab)
-        self.add_note_button.clicked.connect(self.add_note)
-        self.note_error = QLabel(tab)
-        self.note_error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
-        self.corrections_list = self._list("My corrections", tab)
-        self.correct_button = QPushButton("Correct this…", tab)
-        self.correct_button.setAccessibleName("Correct this record")
-        self.correct_button.clicked.connect(self._correct)
-        self.notes_heading = QLabel("My notes", tab)
-        self.corrections_heading = QLabel(
-            "My corrections (the source record is kept as it came)", tab
-        )
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.notes_heading)
-        layout.addWidget(self.notes_list, 2)
-        layout.addWidget(self.note_edit)
-        row = QHBoxLayout()
-        row.addWidget(self.note_error, 1)
-        row.addWidget(self.add_note_button)
-        layout.addLayout(row)
-        layout.addWidget(self.corrections_heading)
-        layout.addWidget(self.corrections_list, 1)
-        layout.addWidget(self.correct_button, 0, Qt.AlignmentFlag.AlignRight)
-        return tab
-
-    def _files_tab(self) -> QWidget:
-        tab = QWidget(self)
-        self.files_list = self._list("Attached files", tab)
-        self.files_list.itemActivated.connect(lambda _i: self.open_attachment())
-        self.open_button = QPushButton("Open", tab)
-        self.open_button.clicked.connect(self.open_attachment)
-        self.save_button = QPushButton("Save as…", tab)
-        self.save_button.clicked.connect(self._save_attachment_as)
-        row = QHBoxLayout()
-        row.addStretch(1)
-        row.addWidget(self.open_button)
-        row.addWidget(self.save_button)
-        layout = QVBoxLayout(tab)
-        layout.addWidget(self.files_list, 1)
-        layout.addLayout(row)
-        return tab
+    def _expose_tab_widgets(self) -> None:
+        """The Notes and Files tabs' widgets, on the view where the windows and tests find them."""
+        notes, files = self.notes_tab, self.files_tab
+        self.notes_heading = notes.notes_heading
+        self.notes_list = notes.notes_list
+        self.note_edit = notes.note_edit
+        self.add_note_button = notes.add_note_button
+        self.note_error = notes.note_error
+        self.corrections_heading = notes.corrections_heading
+        self.corrections_list = notes.corrections_list
+        self.correct_button = notes.correct_button
+        self.files_list = files.files_list
+        self.open_button = files.open_button
+        self.save_button = files.save_button
 
     def _source_tab(self) -> QWidget:
         self.source_text = QPlainTextEdit(self)
@@ -290,6 +242,8 @@ class RecordDetailView(QWidget):
     def set_session(self, session: RecordReader | None) -> None:
         self.clear()
         self._session = session
+        self.notes_tab.set_session(session)
+        self.files_tab.set_session(session)
         self._apply_mode()
 
     @property
@@ -300,13 +254,9 @@ class RecordDetailView(QWidget):
     def _apply_mode(self) -> None:
         """A share is read-only: no note, correction or temporary copy of a file is made."""
         own = self.own_profile or self._session is None
-        for widget in (self.note_edit, self.add_note_button, self.note_error,
-                       self.corrections_heading, self.corrections_list, self.correct_button,
-                       self.shared):  # fmt: skip
-            widget.setVisible(own)
-        self.notes_heading.setText("My notes" if own else "The patient's notes")
-        self.notes_list.setAccessibleName("My notes" if own else "The patient's notes")
-        self.open_button.setVisible(own)  # opening needs a plaintext copy in a temporary folder
+        self.notes_tab.set_own_profile(own)
+        self.files_tab.set_can_open(own)
+        self.shared.setVisible(own)
 
     def record_id(self) -> int | None:
         return self._record_id
@@ -328,8 +278,10 @@ class RecordDetailView(QWidget):
         self._fill_chart(stored)
         self._fill_text(record_id)
         self._fill_related(record_id)
-        self._fill_notes()
-        self._fill_files()
+        self.notes_tab.show_record(record_id)
+        files = self.files_tab.show_record(record_id)
+        files_title = f"Files ({files})" if files else "Files"
+        self.tabs.setTabText(self.tabs.indexOf(self.files_tab), files_title)
         self.source_text.setPlainText(pretty_json(self._session.raw_source(record_id)))
         self.stack.setCurrentIndex(1)
 
@@ -337,57 +289,26 @@ class RecordDetailView(QWidget):
         """Show nothing (the app is locking); plaintext temp copies are deleted too."""
         self._record_id = None
         self.chart.clear()
-        for widget in (self.notes_list, self.corrections_list, self.files_list,
-                       *self.related_lists.values()):  # fmt: skip
+        for widget in self.related_lists.values():
             widget.clear()
+        self.notes_tab.clear()
+        self.files_tab.clear()
         self.source_text.clear()
         self.text_view.clear()
-        self.note_edit.clear()
         self.stack.setCurrentIndex(0)
-        self.cleanup_temp_files()
 
     def add_note(self) -> None:
-        if not isinstance(self._session, Session) or self._record_id is None:
-            return
-        try:
-            self._session.add_note(self._record_id, self.note_edit.toPlainText())
-        except ServiceError as error:
-            self.note_error.setText(str(error))
-            return
-        self.note_error.clear()
-        self.note_edit.clear()
-        self._fill_notes()
-        self.recordEdited.emit(self._record_id)
+        self.notes_tab.add_note()
 
     def cleanup_temp_files(self) -> None:
-        if self._temp_dir is not None:
-            shutil.rmtree(self._temp_dir, ignore_errors=True)
-            self._temp_dir = None
+        self.files_tab.cleanup_temp_files()
 
     def open_attachment(self) -> Path | None:
-        """Open the selected file with the system viewer; returns the temporary copy's path.
-
-        The copy is plaintext outside the vault (a viewer cannot read the encrypted file), so
-        it lives in a private folder (0700, file 0600) that is deleted on lock and at exit.
-        """
-        item = self.files_list.currentItem()
-        if not self.own_profile or self._session is None or item is None:
-            return None
-        attachment_id, filename = item.data(Qt.ItemDataRole.UserRole)
-        if self._temp_dir is None:
-            self._temp_dir = Path(tempfile.mkdtemp(prefix="phr-open-"))
-        path = self._temp_dir / f"{attachment_id}-{Path(filename).name or 'attachment'}"
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as out:
-            out.write(self._session.attachment_data(attachment_id))
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(path)))
-        return path
+        """Open the selected file with the system viewer; returns the temporary copy's path."""
+        return self.files_tab.open_attachment()
 
     def save_attachment(self, target: Path) -> None:
-        item = self.files_list.currentItem()
-        if self._session is None or item is None:
-            return
-        target.write_bytes(self._session.attachment_data(item.data(Qt.ItemDataRole.UserRole)[0]))
+        self.files_tab.save_attachment(target)
 
     # --- filling -------------------------------------------------------------------------
 
@@ -448,52 +369,7 @@ class RecordDetailView(QWidget):
             title = self.related_boxes[key].title().split(" (")[0]
             self.related_boxes[key].setTitle(f"{title} ({len(records)})")
 
-    def _fill_notes(self) -> None:
-        assert self._session is not None and self._record_id is not None
-        self.notes_list.clear()
-        for _note_id, text, created in self._session.notes(self._record_id):
-            self.notes_list.addItem(f"{created[:10]}  {text}" if created else text)
-        self.corrections_list.clear()
-        for _cid, field, value, reason, created in self._session.corrections(self._record_id):
-            why = f" — {reason}" if reason else ""
-            self.corrections_list.addItem(f"{created[:10]}  {field} should be “{value}”{why}")
-
-    def _fill_files(self) -> None:
-        assert self._session is not None and self._record_id is not None
-        self.files_list.clear()
-        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_FileIcon)
-        for attachment_id, filename, content_type, size in self._session.attachments(
-            self._record_id
-        ):
-            label = f"{filename or 'attachment'}  ({content_type}, {max(1, size // 1024)} KB)"
-            item = QListWidgetItem(icon, label)
-            item.setData(Qt.ItemDataRole.UserRole, (attachment_id, filename or "attachment"))
-            self.files_list.addItem(item)
-        if self.files_list.count():
-            self.files_list.setCurrentRow(0)
-        has_files = self.files_list.count() > 0
-        self.open_button.setEnabled(has_files)
-        self.save_button.setEnabled(has_files)
-        self.tabs.setTabText(3, f"Files ({self.files_list.count()})" if has_files else "Files")
-
     # --- actions -------------------------------------------------------------------------
 
     def _related_chosen(self, item: QListWidgetItem) -> None:
         self.recordActivated.emit(int(item.data(Qt.ItemDataRole.UserRole)))
-
-    def _correct(self) -> None:
-        if not isinstance(self._session, Session) or self._record_id is None:
-            return
-        dialog = CorrectionDialog(self._session, self._record_id, self)
-        if dialog.exec():
-            self._fill_notes()
-            self.recordEdited.emit(self._record_id)
-
-    def _save_attachment_as(self) -> None:
-        item = self.files_list.currentItem()
-        if item is None:
-            return
-        name = item.data(Qt.ItemDataRole.UserRole)[1]
-        chosen, _ = QFileDialog.getSaveFileName(self, "Save the file as", name)
-        if chosen:
-            self.save_attachment(Path(chosen))

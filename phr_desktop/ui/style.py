@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QPalette
-from PySide6.QtWidgets import QCheckBox, QLabel, QMessageBox, QWidget
+from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QMessageBox, QWidget
 
 APP_NAME = "phr-desktop"
 # QSettings scope: window geometry and preferences only, never health data.
@@ -39,6 +39,14 @@ def muted(text: str, parent: QWidget, *, wrap: bool = True) -> QLabel:
     # A role, not a copied colour: it follows the system switching between light and dark.
     label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
     return label
+
+
+def named_list(name: str, parent: QWidget) -> QListWidget:
+    """A list of one-line items, named for screen readers."""
+    widget = QListWidget(parent)
+    widget.setAccessibleName(name)
+    widget.setUniformItemSizes(True)
+    return widget
 
 
 def show_message(

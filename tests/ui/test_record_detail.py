@@ -11,7 +11,7 @@ import pytest
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.ui import record_detail
+from phr_desktop.ui import record_files_tab
 from phr_desktop.ui.record_detail import RecordDetailView, pretty_json
 
 VENDORS = Path(__file__).parents[1] / "data" / "ccda" / "vendors"
@@ -133,7 +133,7 @@ def test_an_uploaded_file_opens_from_a_private_temp_copy_that_is_deleted_on_clea
 ) -> None:  # type: ignore[no-untyped-def]
     opened: list[str] = []
     monkeypatch.setattr(
-        record_detail.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
+        record_files_tab.QDesktopServices, "openUrl", lambda url: opened.append(url.toLocalFile())
     )
     letter = tmp_path / "clinic-letter.pdf"
     letter.write_bytes(b"%PDF-1.4 a letter")
