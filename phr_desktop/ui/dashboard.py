@@ -98,6 +98,11 @@ class BrowserOpener(QObject):
 class ConnectDialog(QDialog):
     """Asks which provider to connect: one from the directory or a FHIR base and app id."""
 
+    # On acceptance: FHIR base, app id or None, name or None (as `values()`). The dashboard
+    # listens with a bound method: a closure over the dialog on its own signal crashes PySide
+    # when the dialog deletes itself.
+    chosen = Signal(str, object, object)
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Connect a provider")
@@ -142,6 +147,7 @@ class ConnectDialog(QDialog):
         buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open sign-in page")
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
+        self.accepted.connect(self._announce_chosen)
         layout.addWidget(buttons)
         self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
 
@@ -151,6 +157,9 @@ class ConnectDialog(QDialog):
         self.client_id.setText(entry.client_id if entry else "")
         self.name.setText(entry.name if entry else "")
         self.note.setText(entry.note if entry else "")
+
+    def _announce_chosen(self) -> None:
+        self.chosen.emit(*self.values())
 
     def values(self) -> tuple[str, str | None, str | None]:
         return (
@@ -222,7 +231,7 @@ class Dashboard(QWidget):
         self.search.setAccessibleName("Quick search")
         self.search.setPlaceholderText("Search records, notes and documents (Enter)")
         self.search.setClearButtonEnabled(True)
-        self.search.returnPressed.connect(lambda: self.run_search(self.search.text()))
+        self.search.returnPressed.connect(self._search_entered)
         self.completer = QCompleter([], self.search)
         self.completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         self.search.setCompleter(self.completer)
@@ -318,9 +327,7 @@ class Dashboard(QWidget):
         self.counts.setGridSize(cell)
         self.counts.setMinimumHeight(cell.height() * 2 + 8)
         self.counts.setMaximumHeight(cell.height() * 3 + 8)
-        self.counts.itemActivated.connect(
-            lambda item: self.categoryActivated.emit(item.data(_RECORD_ID))
-        )
+        self.counts.itemActivated.connect(self._count_activated)
         layout.addWidget(self.counts)
         return box
 
@@ -451,6 +458,9 @@ class Dashboard(QWidget):
         self.recent_label.setText(f"Recent: {links}" if links else "")
         self.recent_label.setVisible(bool(links))
 
+    def _search_entered(self) -> None:
+        self.run_search(self.search.text())
+
     def _recent_clicked(self, link: str) -> None:
         self.run_search(self.recent_searches[int(link)])
 
@@ -458,6 +468,9 @@ class Dashboard(QWidget):
         record_id = item.data(_RECORD_ID)
         if isinstance(record_id, int):
             self.recordActivated.emit(record_id)
+
+    def _count_activated(self, item: QListWidgetItem) -> None:
+        self.categoryActivated.emit(item.data(_RECORD_ID))
 
     # --- connections --------------------------------------------------------------------------
 
@@ -497,7 +510,7 @@ class Dashboard(QWidget):
     def connect_clicked(self) -> None:
         dialog = ConnectDialog(self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self.start_connect(*dialog.values()))
+        dialog.chosen.connect(self.start_connect)
         dialog.open()
 
     def start_connect(self, fhir_base: str, client_id: str | None, name: str | None) -> None:

@@ -427,7 +427,7 @@ class MainWindow(QMainWindow):
 
     def _open_dialog(self, dialog: QWidget) -> None:
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.accepted.connect(lambda: self._entry_saved(dialog))  # type: ignore[attr-defined]
+        dialog.saved.connect(self._entry_saved)  # type: ignore[attr-defined]
         dialog.finished.connect(self._dialog_finished)  # type: ignore[attr-defined]
         self.open_dialog = dialog
         dialog.open()  # type: ignore[attr-defined]

@@ -9,7 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
+    QAbstractButton,
     QButtonGroup,
     QComboBox,
     QDialog,
@@ -47,6 +49,10 @@ class _Invalid(ServiceError):
 class _EntryDialog(QDialog):
     """Form + inline error + Save/Cancel; subclasses implement `_save()`."""
 
+    # Names its dialog (`saved_ids` holds the new records), so a window listens with a bound
+    # method: a closure over the dialog on its own signal crashes PySide when it deletes itself.
+    saved = Signal(object)
+
     def __init__(self, session: Session, title: str, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.session = session
@@ -65,6 +71,7 @@ class _EntryDialog(QDialog):
         )
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
+        self.accepted.connect(self._announce_saved)
         layout = QVBoxLayout(self)
         layout.addLayout(self.form)
         layout.addWidget(self.error)
@@ -129,6 +136,9 @@ class _EntryDialog(QDialog):
                 error.widget.setFocus()
             return
         super().accept()
+
+    def _announce_saved(self) -> None:
+        self.saved.emit(self)
 
     def _save(self) -> list[int]:
         raise NotImplementedError
@@ -211,8 +221,11 @@ class MedicationDialog(_EntryDialog):
         self.dose_unit.setAccessibleName("Dose unit")
         self.form.addRow("Dose unit:", self.dose_unit)
         self.rxnorm = self._line("RxNorm code:", "optional")
-        group.buttonToggled.connect(lambda *_a: self._mode_changed())
+        group.buttonToggled.connect(self._mode_toggled)
         (self.as_infusion if infusion else self.as_medication).setChecked(True)
+        self._mode_changed()
+
+    def _mode_toggled(self, _button: QAbstractButton, _checked: bool) -> None:
         self._mode_changed()
 
     def _mode_changed(self) -> None:

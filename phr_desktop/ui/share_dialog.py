@@ -126,9 +126,7 @@ class ShareDialog(ClearingDialog):
         self.expiry_date.setDateRange(today.addDays(1), today.addDays(365))
         self.expiry_date.setDate(today.addDays(30))
         self.expiry_date.setVisible(False)
-        self.expiry.currentIndexChanged.connect(
-            lambda _i: self.expiry_date.setVisible(self.expiry.currentData() is None)
-        )
+        self.expiry.currentIndexChanged.connect(self._expiry_chosen)
         expiry_row = QHBoxLayout()
         expiry_row.addWidget(self.expiry)
         expiry_row.addWidget(self.expiry_date)
@@ -159,7 +157,7 @@ class ShareDialog(ClearingDialog):
         self.choice_buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.create_button.clicked.connect(self.create_clicked)
         self.choice_buttons.rejected.connect(self.reject)
-        self.choice.changed.connect(lambda: self.create_button.setEnabled(self.choice.matching > 0))
+        self.choice.changed.connect(self._choice_changed)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.choice)
@@ -167,6 +165,12 @@ class ShareDialog(ClearingDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.choice_buttons)
         return page
+
+    def _expiry_chosen(self, _index: int) -> None:
+        self.expiry_date.setVisible(self.expiry.currentData() is None)  # "Until a date…"
+
+    def _choice_changed(self) -> None:
+        self.create_button.setEnabled(self.choice.matching > 0)
 
     @staticmethod
     def _secret(parent: QWidget, name: str) -> QLineEdit:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
 from PySide6.QtWidgets import (
     QDialog,
@@ -47,6 +47,11 @@ class ShareKeyDialog(QDialog):
     """The key (as printed, in groups, or pasted plain) and, when the file has one, the
     passcode. Stays open on a refusal so a mistyped key can be corrected."""
 
+    # Both name their dialog, so the opener listens with bound methods: a closure over the
+    # dialog on the dialog's own signals crashes PySide when it deletes itself (WA_DeleteOnClose).
+    submitted = Signal(object)  # this dialog: Open pressed, with a key (maybe empty) typed
+    ended = Signal(object)  # this dialog: finished (the share opened, or cancelled, or closed)
+
     def __init__(self, path: Path, needs_passcode: bool, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.path = path
@@ -79,13 +84,21 @@ class ShareKeyDialog(QDialog):
             QDialogButtonBox.StandardButton.Open | QDialogButtonBox.StandardButton.Cancel, self
         )
         self.open_button = self.buttons.button(QDialogButtonBox.StandardButton.Open)
+        self.buttons.accepted.connect(self._announce_submitted)
         self.buttons.rejected.connect(self.reject)
+        self.finished.connect(self._announce_ended)
         layout = QVBoxLayout(self)
         layout.addWidget(intro)
         layout.addLayout(form)
         layout.addWidget(self.error)
         layout.addWidget(self.buttons)
         self.needs_passcode = needs_passcode
+
+    def _announce_submitted(self) -> None:
+        self.submitted.emit(self)
+
+    def _announce_ended(self, _result: int) -> None:
+        self.ended.emit(self)
 
     def key(self) -> str:
         return self.key_edit.text()
@@ -138,8 +151,8 @@ class ShareOpener(QObject):
             return None
         dialog = ShareKeyDialog(path, share_needs_passcode(path), self.parent_widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.buttons.accepted.connect(lambda: self._submit(dialog))
-        dialog.finished.connect(lambda _result: self._forget(dialog))
+        dialog.submitted.connect(self._submit)
+        dialog.ended.connect(self._forget)
         self.dialog = dialog
         dialog.open()
         return dialog
@@ -182,7 +195,7 @@ class ShareOpener(QObject):
             return
         dialog.accept()
         window = ShareWindow(session, self.parent_widget, synchronous=self.runner.synchronous)
-        window.closed.connect(lambda: self._closed(window))
+        window.closed.connect(self._closed)
         self.windows.append(window)
         window.show()
         window.raise_()

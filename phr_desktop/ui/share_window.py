@@ -10,7 +10,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QFontDatabase, QKeySequence, QPalette
+from PySide6.QtGui import (
+    QAction,
+    QActionGroup,
+    QCloseEvent,
+    QFontDatabase,
+    QKeySequence,
+    QPalette,
+)
 from PySide6.QtWidgets import (
     QFileDialog,
     QFrame,
@@ -121,7 +128,7 @@ class ShareBanner(QFrame):
 class ShareWindow(QMainWindow):
     """One opened share. Closing the window closes the in-memory database: nothing remains."""
 
-    closed = Signal()
+    closed = Signal(object)  # this window: it names itself, so no closure over it is needed
 
     def __init__(
         self, session: ShareSession, parent: QWidget | None = None, *, synchronous: bool = False
@@ -170,12 +177,16 @@ class ShareWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         self.save_actions: dict[str, QAction] = {}
+        # The group names the action triggered, so no action of this window (deleted on close)
+        # holds a closure over it: PySide can crash deleting such a window.
+        save_group = QActionGroup(self)
+        save_group.setExclusionPolicy(QActionGroup.ExclusionPolicy.None_)
+        save_group.triggered.connect(self._save_triggered)
         for fmt, text, file_filter, suggested in SAVE_CHOICES:
             action = QAction(text, self)
             action.setStatusTip("Save the shared records in a file you choose")
-            action.triggered.connect(
-                lambda _c=False, f=fmt, ff=file_filter, s=suggested: self._save_clicked(f, ff, s)
-            )
+            action.setData((fmt, file_filter, suggested))
+            save_group.addAction(action)
             file_menu.addAction(action)
             toolbar.addAction(action)
             self.save_actions[fmt] = action
@@ -225,7 +236,8 @@ class ShareWindow(QMainWindow):
         self.expiry_timer.stop()
         return True
 
-    def _save_clicked(self, fmt: str, file_filter: str, suggested: str) -> None:
+    def _save_triggered(self, action: QAction) -> None:
+        fmt, file_filter, suggested = action.data()
         path = choose_save_path(self, file_filter, suggested)
         if path is not None:
             self.save_as(fmt, path)
@@ -256,5 +268,5 @@ class ShareWindow(QMainWindow):
         if self.session is not None:
             self.session.close()
             self.session = None
-        self.closed.emit()
+        self.closed.emit(self)
         super().closeEvent(event)

@@ -67,7 +67,7 @@ class TimelineView(QWidget):
         self.search = QLineEdit(self, placeholderText="Search titles, codes, notes and documents")
         self.search.setAccessibleName("Search records")
         self.search.setClearButtonEnabled(True)
-        self.search.textChanged.connect(lambda _t: self._search_timer.start())
+        self.search.textChanged.connect(self._search_edited)
         self.search.returnPressed.connect(self._filters_changed)
 
         self.kinds_button = QToolButton(self)
@@ -79,16 +79,16 @@ class TimelineView(QWidget):
         for kind in RecordKind:
             action = self.kinds_menu.addAction(kind_icon(kind.value), kind_label(kind.value))
             action.setCheckable(True)
-            action.toggled.connect(lambda _c: self._filters_changed())
+            action.toggled.connect(self._filter_choice_changed)
             self._kind_actions[kind.value] = action
         self.kinds_button.setMenu(self.kinds_menu)
 
         self.source_combo = QComboBox(self)
         self.source_combo.setAccessibleName("Source system")
-        self.source_combo.currentIndexChanged.connect(lambda _i: self._filters_changed())
+        self.source_combo.currentIndexChanged.connect(self._filter_choice_changed)
         self.tag_combo = QComboBox(self)
         self.tag_combo.setAccessibleName("Tag")
-        self.tag_combo.currentIndexChanged.connect(lambda _i: self._filters_changed())
+        self.tag_combo.currentIndexChanged.connect(self._filter_choice_changed)
 
         self.date_from = QLineEdit(self, placeholderText="From: YYYY, YYYY-MM or YYYY-MM-DD")
         self.date_from.setAccessibleName("From date")
@@ -245,6 +245,12 @@ class TimelineView(QWidget):
             combo.addItem(tag_label(value) if combo.accessibleName() == "Tag" else value, value)
             found = combo.count() - 1
         combo.setCurrentIndex(found)
+
+    def _search_edited(self, _text: str) -> None:
+        self._search_timer.start()
+
+    def _filter_choice_changed(self, _checked_or_index: object) -> None:
+        self._filters_changed()
 
     def _filters_changed(self) -> None:
         if self._updating:

@@ -103,6 +103,44 @@ class _Job(QRunnable):
             handle.finished.emit()
 
 
+class _TaskProgressDialog(QProgressDialog):
+    """A task's progress; Cancel asks the task to stop after its current step.
+
+    Cancel and progress reach bound methods, not closures over the dialog: the runner deletes
+    the dialog when the task ends, and PySide can crash deleting a dialog whose own signal
+    holds a closure over it.
+    """
+
+    def __init__(self, handle: TaskHandle, cancellable: bool, parent: QWidget | None) -> None:
+        super().__init__(f"{handle.title}…", "Cancel" if cancellable else "", 0, 0, parent)
+        self.handle = handle
+        self.setWindowTitle(handle.title)
+        self.setAccessibleName(f"{handle.title}: progress")
+        self.setWindowModality(Qt.WindowModality.WindowModal)
+        self.setMinimumDuration(300)
+        self.setAutoClose(False)
+        self.setAutoReset(False)
+        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 60)
+        if not cancellable:
+            self.setCancelButton(None)
+        self.canceled.connect(self._cancel_task)
+        handle.progressed.connect(self.show_progress)
+
+    def _cancel_task(self) -> None:
+        self.handle.cancel()
+        self.setLabelText("Cancelling… finishing the current step first.")
+
+    def show_progress(self, done: int, total: int, message: str) -> None:
+        if self.handle.cancelled:
+            return
+        if total < 0:
+            self.setRange(0, 0)
+        else:
+            self.setRange(0, max(total, 1))
+            self.setValue(min(done, max(total, 1)))
+        self.setLabelText(message)
+
+
 class TaskRunner(QObject):
     """Starts tasks on a thread pool (or inline when synchronous) and shows their progress."""
 
@@ -171,37 +209,7 @@ class TaskRunner(QObject):
     def _progress_dialog(self, handle: TaskHandle, cancellable: bool) -> QProgressDialog | None:
         if self.synchronous:
             return None
-        dialog = QProgressDialog(
-            f"{handle.title}…", "Cancel" if cancellable else "", 0, 0, self.parent_widget
-        )
-        dialog.setWindowTitle(handle.title)
-        dialog.setAccessibleName(f"{handle.title}: progress")
-        dialog.setWindowModality(Qt.WindowModality.WindowModal)
-        dialog.setMinimumDuration(300)
-        dialog.setAutoClose(False)
-        dialog.setAutoReset(False)
-        dialog.setMinimumWidth(dialog.fontMetrics().averageCharWidth() * 60)
-        if not cancellable:
-            dialog.setCancelButton(None)
-
-        def on_cancel() -> None:
-            handle.cancel()
-            dialog.setLabelText("Cancelling… finishing the current step first.")
-
-        dialog.canceled.connect(on_cancel)
-
-        def on_progress(done: int, total: int, message: str) -> None:
-            if handle.cancelled:
-                return
-            if total < 0:
-                dialog.setRange(0, 0)
-            else:
-                dialog.setRange(0, max(total, 1))
-                dialog.setValue(min(done, max(total, 1)))
-            dialog.setLabelText(message)
-
-        handle.progressed.connect(on_progress)
-        return dialog
+        return _TaskProgressDialog(handle, cancellable, self.parent_widget)
 
     def _failed(
         self,
