@@ -20,17 +20,9 @@ from phr_desktop.services.errors import USER_ERRORS, KeyringRefused, ServiceErro
 from phr_desktop.services.exporting import FORMATS, export
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
-from phr_desktop.services.sharing import (
-    PRESETS,
-    ShareSelection,
-    create_share,
-    list_shares,
-    open_share,
-    reveal_key,
-    revoke_share,
-    save_share_attachments,
-    write_handout,
-)
+from phr_desktop.services.share_history import list_shares, reveal_key, revoke_share
+from phr_desktop.services.share_opening import open_share, save_share_attachments
+from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share, write_handout
 from phr_desktop.services.tasks import Progress
 from phr_desktop.services.views import (
     milestone_to_dict,

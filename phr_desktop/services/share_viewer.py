@@ -21,7 +21,7 @@ from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.interop.fhir_json import ParsedResource, dump_json_exact
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_reader import RecordReader
-from phr_desktop.services.sharing import DEFAULT_LIMITS, Limits, ShareView, open_share
+from phr_desktop.services.share_opening import DEFAULT_LIMITS, Limits, ShareView, open_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.sharing.bundle import PASSCODE_HEADER, b64url_decode

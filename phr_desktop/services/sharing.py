@@ -1,7 +1,7 @@
-"""Sharing use cases: choose records, seal them for one clinician, keep a visible history.
+"""Making a share: choose records, seal them for one clinician, log it, print the hand-out.
 
-Creating needs an unlocked profile; opening (the clinician's side) needs only the file and the
-key, and writes nothing to disk.
+The history of shares is in share_history.py; opening one (the clinician's side, which needs
+only the file and the key) is in share_opening.py.
 """
 
 from __future__ import annotations
@@ -17,24 +17,21 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from phr_desktop.domain.records import Record
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.fhir_export import collection_bundle, resource_urn
-from phr_desktop.interop.fhir_json import load_json_exact
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.exporting import build_export_data
-from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.services.share_opening import FILE_NAME_EXTENSION
 from phr_desktop.sharing.bundle import (
     FILE_SUFFIX,
     display_key,
     format_key,
     new_share_key,
-    parse_key,
     seal,
 )
 from phr_desktop.sharing.errors import ShareError
 from phr_desktop.sharing.keys import display_fingerprint, fingerprint, signing_key
-from phr_desktop.sharing.open import DEFAULT_LIMITS, Limits, open_share_bytes
+from phr_desktop.sharing.open import DEFAULT_LIMITS
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.queries import RecordFilter
 
@@ -44,21 +41,11 @@ if TYPE_CHECKING:
 __all__ = [
     "PRESETS",
     "CreatedShare",
-    "Limits",
-    "ShareAttachment",
     "ShareError",
-    "ShareHistoryEntry",
     "ShareSelection",
-    "ShareView",
     "count_selection",
     "create_share",
-    "list_shares",
-    "open_share",
     "parse_expiry",
-    "reveal_key",
-    "revealed_share",
-    "revoke_share",
-    "save_share_attachments",
     "write_handout",
 ]
 
@@ -67,8 +54,6 @@ MAX_EXPIRY = timedelta(days=366)
 # Attached files travel base64-encoded twice over (JSON, then JWS/JWE), so 20 MiB of files make
 # a file of about 36 MiB: under the viewer's 50 MB cap with room for the records themselves.
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-# FHIR R4 Binary has no file name; ours rides in an extension (an own URI, no registry needed).
-FILE_NAME_EXTENSION = "urn:phr-desktop:fhir:attachment-file-name"
 
 
 @dataclass(frozen=True)
@@ -132,78 +117,6 @@ class CreatedShare:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     label: str = ""
     patient_name: str = ""
-
-
-@dataclass(frozen=True)
-class ShareHistoryEntry:
-    id: str
-    label: str
-    created_at: str
-    expires_at: str
-    record_count: int
-    selection: dict[str, Any]
-    fingerprint: str
-    file_name: str
-    passcode: bool
-    key_handed_out: bool
-    revoked_at: str | None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "label": self.label,
-            "created_at": self.created_at,
-            "expires_at": self.expires_at,
-            "record_count": self.record_count,
-            "selection": self.selection,
-            "fingerprint": self.fingerprint,
-            "file": self.file_name,
-            "passcode": self.passcode,
-            "key_handed_out": self.key_handed_out,
-            "revoked_at": self.revoked_at,
-        }
-
-
-@dataclass(frozen=True)
-class ShareAttachment:
-    """A file that travelled in a share, with the record it belongs to (by title and urn)."""
-
-    filename: str
-    content_type: str
-    data: bytes
-    owner_reference: str
-    owner_title: str
-
-    @property
-    def size(self) -> int:
-        return len(self.data)
-
-
-@dataclass(frozen=True)
-class ShareView:
-    """A verified share, read-only, for display; `records` are normalised like our own."""
-
-    signer_fingerprint: str
-    signer_fingerprint_display: str
-    patient_name: str
-    recipient: str
-    issued_at: datetime
-    not_before: datetime
-    expires_at: datetime
-    record_count: int
-    share_id: str | None
-    bundle: dict[str, Any]
-    records: list[Record] = field(default_factory=list)
-    attachments: list[ShareAttachment] = field(default_factory=list)
-
-    def banner(self) -> str:
-        return (
-            f"Shared by {self.patient_name or '(no name)'} for {self.recipient or '(no label)'}"
-            f" - signed by key {self.signer_fingerprint_display}"
-            f" on {self.issued_at:%Y-%m-%d %H:%M} UTC, valid until "
-            f"{self.expires_at:%Y-%m-%d %H:%M} UTC - {self.record_count} records. "
-            "Compare the key with the patient's printed hand-out."
-        )
 
 
 # --- expiry ---------------------------------------------------------------------------------
@@ -443,192 +356,3 @@ def write_handout(
         if partial.exists():
             partial.unlink()
     return output
-
-
-def list_shares(session: Session) -> list[ShareHistoryEntry]:
-    rows = session.vault.conn.execute(
-        "SELECT id, label, created_at, expires_at, record_count, selection, fingerprint,"
-        " file_name, passcode, key_handed_out, revoked_at FROM shares"
-        " ORDER BY created_at DESC, rowid DESC"
-    ).fetchall()
-    return [
-        ShareHistoryEntry(
-            id=r[0],
-            label=r[1],
-            created_at=r[2],
-            expires_at=r[3],
-            record_count=r[4],
-            selection=orjson.loads(r[5]),
-            fingerprint=r[6],
-            file_name=r[7],
-            passcode=bool(r[8]),
-            key_handed_out=bool(r[9]),
-            revoked_at=r[10],
-        )
-        for r in rows
-    ]
-
-
-def _share_row(session: Session, share_id: str) -> tuple[Any, ...]:
-    row = session.vault.conn.execute(
-        "SELECT key_handed_out, revoked_at, key FROM shares WHERE id = ?", (share_id,)
-    ).fetchone()
-    if row is None:
-        raise ServiceError(f"There is no share {share_id} in this profile.")
-    return tuple(row)
-
-
-def reveal_key(session: Session, share_id: str) -> str:
-    """Show a held-back key; from now on the share cannot be revoked."""
-    handed_out, revoked_at, key = _share_row(session, share_id)
-    if revoked_at:
-        raise ServiceError("This share was revoked; its key is gone.")
-    if handed_out or not key:
-        raise ServiceError("This share's key was already shown when it was made.")
-    with session.write_lock, transaction(session.vault.conn):
-        session.vault.conn.execute(
-            "UPDATE shares SET key_handed_out = 1, key = NULL WHERE id = ?", (share_id,)
-        )
-        session.vault.audit.append("share_key_shown", share_id=share_id)
-    return str(key)
-
-
-def revealed_share(entry: ShareHistoryEntry, key: str) -> CreatedShare:
-    """A held-back share whose key `reveal_key` just gave, as `write_handout` takes it."""
-    raw = parse_key(key)
-    return CreatedShare(
-        id=entry.id,
-        file=Path(entry.file_name),
-        key=format_key(raw),
-        key_display=display_key(raw),
-        expires_at=datetime.fromisoformat(entry.expires_at),
-        fingerprint=entry.fingerprint,
-        fingerprint_display=display_fingerprint(entry.fingerprint),
-        record_count=entry.record_count,
-        passcode=entry.passcode,
-        key_handed_out=True,
-        attachment_count=int(entry.selection.get("attachments") or 0),
-        created_at=datetime.fromisoformat(entry.created_at),
-    )
-
-
-def revoke_share(session: Session, share_id: str) -> None:
-    """Forget a share's key. Only possible while the key has not been handed out: a file
-    whose key someone has cannot be recalled."""
-    handed_out, revoked_at, _key = _share_row(session, share_id)
-    if revoked_at:
-        raise ServiceError("This share is already revoked.")
-    if handed_out:
-        raise ServiceError(
-            "This share's key was already given out, so it cannot be recalled: whoever has "
-            "the file and the key can open it until it expires in our viewer."
-        )
-    with session.write_lock, transaction(session.vault.conn):
-        session.vault.conn.execute(
-            "UPDATE shares SET key = NULL, revoked_at = ? WHERE id = ?",
-            (datetime.now(UTC).isoformat(timespec="seconds"), share_id),
-        )
-        session.vault.audit.append("share_revoked", share_id=share_id)
-
-
-# --- opening (clinician side) ------------------------------------------------------------
-
-
-def _instant(seconds: int) -> datetime:
-    return datetime.fromtimestamp(seconds, UTC)
-
-
-def open_share(
-    path: Path,
-    key: str,
-    *,
-    passcode: str | None = None,
-    now: datetime | None = None,
-    limits: Limits = DEFAULT_LIMITS,
-) -> ShareView:
-    """Decrypt and verify a `.phrshare` file in memory; raise ShareError, showing nothing."""
-    raw_key = parse_key(key)
-    try:
-        size = path.stat().st_size
-        if size > limits.max_file_bytes:
-            raise ShareError(
-                f"The file is larger than the {limits.max_file_bytes:,}-byte cap; refused."
-            )
-        data = path.read_bytes()
-    except OSError as exc:
-        raise ShareError(f"Could not read {path}: {exc.strerror or exc}") from None
-    clock = int((now or datetime.now(UTC)).timestamp())
-    opened = open_share_bytes(data, raw_key, now=clock, passcode=passcode, limits=limits)
-    claims = opened.claims
-    records: list[Record] = []
-    attachments: list[ShareAttachment] = []
-    # Read the verified content again keeping number literals ("1.50" stays "1.50"); the
-    # viewer's own parse (orjson) has already checked it is a well-formed share.
-    bundle = load_json_exact(opened.payload, path.name)["bundle"]
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        if resource.get("resourceType") == "Binary":
-            attachment = _attachment_of(resource)
-            if attachment is not None:
-                attachments.append(attachment)
-            continue
-        record = normalise_resource(resource)
-        if record is not None:
-            records.append(record)
-    return ShareView(
-        signer_fingerprint=opened.fingerprint,
-        signer_fingerprint_display=display_fingerprint(opened.fingerprint),
-        patient_name=str(claims.get("patient_name") or ""),
-        recipient=str(claims.get("recipient") or ""),
-        issued_at=_instant(claims["iat"]),
-        not_before=_instant(claims["nbf"]),
-        expires_at=_instant(claims["exp"]),
-        record_count=int(claims["record_count"]),
-        share_id=str(claims["jti"]) if claims.get("jti") else None,
-        bundle=bundle,
-        records=records,
-        attachments=attachments,
-    )
-
-
-def save_share_attachments(view: ShareView, folder: Path) -> list[Path]:
-    """Save a share's files into `folder` (the clinician asked to); never overwrites a file."""
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-        saved: list[Path] = []
-        for attachment in view.attachments:
-            name = Path(attachment.filename).name or "attachment"
-            target, n = folder / name, 1
-            while target.exists():
-                n += 1
-                target = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
-            with target.open("xb") as out:
-                out.write(attachment.data)
-            saved.append(target)
-    except OSError as exc:
-        raise ServiceError(f"Could not save the files in {folder}: {exc.strerror or exc}") from None
-    return saved
-
-
-def _attachment_of(binary: dict[str, Any]) -> ShareAttachment | None:
-    """A Binary entry as a file; one that is not valid base64 is left out (it was signed, so
-    this would be the patient's app's fault, not tampering)."""
-    try:
-        data = base64.b64decode(str(binary.get("data") or ""), validate=True)
-    except ValueError:
-        return None
-    names = [
-        e.get("valueString")
-        for e in binary.get("extension") or []
-        if isinstance(e, dict) and e.get("url") == FILE_NAME_EXTENSION
-    ]
-    owner = binary.get("securityContext") or {}
-    return ShareAttachment(
-        filename=Path(str(names[0] if names else "attachment")).name or "attachment",
-        content_type=str(binary.get("contentType") or "application/octet-stream"),
-        data=data,
-        owner_reference=str(owner.get("reference") or ""),
-        owner_title=str(owner.get("display") or ""),
-    )

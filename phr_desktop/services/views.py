@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from phr_desktop.services.session import MilestoneView
-from phr_desktop.services.sharing import ShareView
+from phr_desktop.services.share_opening import ShareView
 from phr_desktop.vault.queries import StoredRecord
 
 

@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.session import Session
-from phr_desktop.services.sharing import (
+from phr_desktop.services.share_history import (
     ShareHistoryEntry,
     list_shares,
     reveal_key,

@@ -14,12 +14,13 @@ import pytest
 from phr_desktop.interop.xml_safety import parse_xml
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.session import RecordFilter
+from phr_desktop.services.share_opening import Limits
 from phr_desktop.services.share_viewer import (
     ShareSession,
     open_share_session,
     share_needs_passcode,
 )
-from phr_desktop.services.sharing import CreatedShare, Limits
+from phr_desktop.services.sharing import CreatedShare
 from phr_desktop.sharing.errors import ShareError, ShareExpired, ShareRejected, WrongShareKey
 from tests.share_fixtures import (
     NOTE,

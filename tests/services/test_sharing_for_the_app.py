@@ -8,15 +8,13 @@ from pathlib import Path
 import pytest
 
 from phr_desktop.services.session import Session
+from phr_desktop.services.share_history import list_shares, reveal_key, revealed_share
+from phr_desktop.services.share_opening import open_share
 from phr_desktop.services.sharing import (
     PRESETS,
     ShareSelection,
     count_selection,
     create_share,
-    list_shares,
-    open_share,
-    reveal_key,
-    revealed_share,
     write_handout,
 )
 

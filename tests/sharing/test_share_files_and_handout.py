@@ -15,13 +15,9 @@ from phr_desktop.services import sharing
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.services.sharing import (
-    ShareSelection,
-    create_share,
-    list_shares,
-    open_share,
-    write_handout,
-)
+from phr_desktop.services.share_history import list_shares
+from phr_desktop.services.share_opening import open_share
+from phr_desktop.services.sharing import ShareSelection, create_share, write_handout
 from phr_desktop.vault.keys import KdfParams
 from phr_desktop.vault.queries import RecordFilter
 from tests.conftest import DEMO_DIR, PASSPHRASE

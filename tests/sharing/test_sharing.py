@@ -21,16 +21,9 @@ from jwcrypto import jws as cjws
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.services.sharing import (
-    PRESETS,
-    ShareSelection,
-    create_share,
-    list_shares,
-    open_share,
-    parse_expiry,
-    reveal_key,
-    revoke_share,
-)
+from phr_desktop.services.share_history import list_shares, reveal_key, revoke_share
+from phr_desktop.services.share_opening import open_share
+from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share, parse_expiry
 from phr_desktop.sharing.bundle import b64url, content_key, format_key, parse_key, seal
 from phr_desktop.sharing.errors import ShareError, ShareExpired, ShareRejected, WrongShareKey
 from phr_desktop.sharing.open import Limits, open_share_bytes

@@ -15,14 +15,9 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
-from phr_desktop.services.sharing import (
-    ShareError,
-    ShareSelection,
-    count_selection,
-    create_share,
-    list_shares,
-    open_share,
-)
+from phr_desktop.services.share_history import list_shares
+from phr_desktop.services.share_opening import open_share
+from phr_desktop.services.sharing import ShareError, ShareSelection, count_selection, create_share
 from phr_desktop.ui import share_dialog, share_key_panel, style
 from phr_desktop.ui.audit_view import ActivityLogDialog
 from phr_desktop.ui.main_window import MainWindow

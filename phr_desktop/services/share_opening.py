@@ -1,0 +1,175 @@
+"""The clinician's side of a share: decrypt and verify a `.phrshare` file in memory, show its
+records and files read-only, and save the files only when asked."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from phr_desktop.domain.records import Record
+from phr_desktop.interop.fhir_json import load_json_exact
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.sharing.bundle import parse_key
+from phr_desktop.sharing.errors import ShareError
+from phr_desktop.sharing.keys import display_fingerprint
+from phr_desktop.sharing.open import DEFAULT_LIMITS, Limits, open_share_bytes
+
+__all__ = [
+    "DEFAULT_LIMITS",
+    "FILE_NAME_EXTENSION",
+    "Limits",
+    "ShareAttachment",
+    "ShareError",
+    "ShareView",
+    "open_share",
+    "save_share_attachments",
+]
+
+# FHIR R4 Binary has no file name; ours rides in an extension (an own URI, no registry needed).
+FILE_NAME_EXTENSION = "urn:phr-desktop:fhir:attachment-file-name"
+
+
+@dataclass(frozen=True)
+class ShareAttachment:
+    """A file that travelled in a share, with the record it belongs to (by title and urn)."""
+
+    filename: str
+    content_type: str
+    data: bytes
+    owner_reference: str
+    owner_title: str
+
+    @property
+    def size(self) -> int:
+        return len(self.data)
+
+
+@dataclass(frozen=True)
+class ShareView:
+    """A verified share, read-only, for display; `records` are normalised like our own."""
+
+    signer_fingerprint: str
+    signer_fingerprint_display: str
+    patient_name: str
+    recipient: str
+    issued_at: datetime
+    not_before: datetime
+    expires_at: datetime
+    record_count: int
+    share_id: str | None
+    bundle: dict[str, Any]
+    records: list[Record] = field(default_factory=list)
+    attachments: list[ShareAttachment] = field(default_factory=list)
+
+    def banner(self) -> str:
+        return (
+            f"Shared by {self.patient_name or '(no name)'} for {self.recipient or '(no label)'}"
+            f" - signed by key {self.signer_fingerprint_display}"
+            f" on {self.issued_at:%Y-%m-%d %H:%M} UTC, valid until "
+            f"{self.expires_at:%Y-%m-%d %H:%M} UTC - {self.record_count} records. "
+            "Compare the key with the patient's printed hand-out."
+        )
+
+
+def _instant(seconds: int) -> datetime:
+    return datetime.fromtimestamp(seconds, UTC)
+
+
+def open_share(
+    path: Path,
+    key: str,
+    *,
+    passcode: str | None = None,
+    now: datetime | None = None,
+    limits: Limits = DEFAULT_LIMITS,
+) -> ShareView:
+    """Decrypt and verify a `.phrshare` file in memory; raise ShareError, showing nothing."""
+    raw_key = parse_key(key)
+    try:
+        size = path.stat().st_size
+        if size > limits.max_file_bytes:
+            raise ShareError(
+                f"The file is larger than the {limits.max_file_bytes:,}-byte cap; refused."
+            )
+        data = path.read_bytes()
+    except OSError as exc:
+        raise ShareError(f"Could not read {path}: {exc.strerror or exc}") from None
+    clock = int((now or datetime.now(UTC)).timestamp())
+    opened = open_share_bytes(data, raw_key, now=clock, passcode=passcode, limits=limits)
+    claims = opened.claims
+    records: list[Record] = []
+    attachments: list[ShareAttachment] = []
+    # Read the verified content again keeping number literals ("1.50" stays "1.50"); the
+    # viewer's own parse (orjson) has already checked it is a well-formed share.
+    bundle = load_json_exact(opened.payload, path.name)["bundle"]
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if not isinstance(resource, dict):
+            continue
+        if resource.get("resourceType") == "Binary":
+            attachment = _attachment_of(resource)
+            if attachment is not None:
+                attachments.append(attachment)
+            continue
+        record = normalise_resource(resource)
+        if record is not None:
+            records.append(record)
+    return ShareView(
+        signer_fingerprint=opened.fingerprint,
+        signer_fingerprint_display=display_fingerprint(opened.fingerprint),
+        patient_name=str(claims.get("patient_name") or ""),
+        recipient=str(claims.get("recipient") or ""),
+        issued_at=_instant(claims["iat"]),
+        not_before=_instant(claims["nbf"]),
+        expires_at=_instant(claims["exp"]),
+        record_count=int(claims["record_count"]),
+        share_id=str(claims["jti"]) if claims.get("jti") else None,
+        bundle=bundle,
+        records=records,
+        attachments=attachments,
+    )
+
+
+def save_share_attachments(view: ShareView, folder: Path) -> list[Path]:
+    """Save a share's files into `folder` (the clinician asked to); never overwrites a file."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        saved: list[Path] = []
+        for attachment in view.attachments:
+            name = Path(attachment.filename).name or "attachment"
+            target, n = folder / name, 1
+            while target.exists():
+                n += 1
+                target = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
+            with target.open("xb") as out:
+                out.write(attachment.data)
+            saved.append(target)
+    except OSError as exc:
+        raise ServiceError(f"Could not save the files in {folder}: {exc.strerror or exc}") from None
+    return saved
+
+
+def _attachment_of(binary: dict[str, Any]) -> ShareAttachment | None:
+    """A Binary entry as a file; one that is not valid base64 is left out (it was signed, so
+    this would be the patient's app's fault, not tampering)."""
+    try:
+        data = base64.b64decode(str(binary.get("data") or ""), validate=True)
+    except ValueError:
+        return None
+    names = [
+        e.get("valueString")
+        for e in binary.get("extension") or []
+        if isinstance(e, dict) and e.get("url") == FILE_NAME_EXTENSION
+    ]
+    owner = binary.get("securityContext") or {}
+    return ShareAttachment(
+        filename=Path(str(names[0] if names else "attachment")).name or "attachment",
+        content_type=str(binary.get("contentType") or "application/octet-stream"),
+        data=data,
+        owner_reference=str(owner.get("reference") or ""),
+        owner_title=str(owner.get("display") or ""),
+    )
