@@ -47,43 +47,96 @@ def _resource(resource: dict[str, Any], body: bytes) -> ParsedResource:
     return ParsedResource(resource, body, hashlib.sha256(body).hexdigest())
 
 
-# Number literals in value position: after ':' ',' or '[' and before ',' ']' or '}'. The
-# delimiter lookahead keeps text inside strings ("urn:uuid:4e6a…", "12:00:36.75+00:00") out;
-# a rare match inside a string only costs the slower exact path, never correctness. Three
-# patterns that each start with a literal byte scan several times faster than one pattern
-# starting with a character class.
-_NUMBER_LITERALS = tuple(
-    re.compile(prefix + rb"\s*(-?\d[\d.eE+-]*)(?=\s*[,\]}])") for prefix in (rb":", rb",", rb"\[")
+# Number literals orjson may write back differently: those with a fraction or an exponent
+# ("1.50", "1e5", "0.0000001"), integers beyond 64 bits and "-0". Scanning for them starts
+# from a literal byte ('.', 'e', 'E', '-'), which re finds several times faster than a
+# character class, and finds few places to check; a match inside a string ("12:00:36.75",
+# "urn:uuid:4e6a…") is dropped because it does not stand where a value does. Integers are only
+# lossy from 19 digits on: digits are mapped to one byte so a plain find spots such runs.
+_CANDIDATES = tuple(
+    re.compile(pattern)
+    for pattern in (
+        rb"\.\d+(?:[eE][-+]?\d+)?(?=\s*[,\]}])",
+        rb"e[-+]?\d+(?=\s*[,\]}])",
+        rb"E[-+]?\d+(?=\s*[,\]}])",
+        rb"-0(?=\s*[,\]}])",
+    )
 )
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_INTEGER = b"0" * 19
+_LITERAL_BYTES = frozenset(b"0123456789.eE+-")
+_SPACE = frozenset(b" \t\r\n")
+_VALUE_BEFORE = frozenset(b":,[")
+_VALUE_AFTER = frozenset(b",]}")
 _INT64 = range(-(2**63), 2**63)
 
 
 def _is_lossy(literal: bytes) -> bool:
-    """Whether orjson would change this literal: "1.50", "1e5", 20 digits, an integer > 64 bits."""
+    """Whether orjson would change this literal: "1.50", "1e5", 20 digits, an integer > 64 bits,
+    "-0"."""
     try:
         if b"." not in literal and b"e" not in literal and b"E" not in literal:
-            return int(literal) not in _INT64
+            value = int(literal)
+            return value not in _INT64 or (value == 0 and literal.startswith(b"-"))
         return orjson.dumps(float(literal)) != literal
     except ValueError:  # not a number after all ("1-2"); the parser will judge the JSON
         return False
 
 
+def _lossy_literal_around(data: bytes, start: int, end: int) -> bool:
+    """Whether data[start:end] lies in a number literal standing as a value that is lossy."""
+    while start > 0 and data[start - 1] in _LITERAL_BYTES:
+        start -= 1
+    while end < len(data) and data[end] in _LITERAL_BYTES:
+        end += 1
+    before, after = start, end
+    while before > 0 and data[before - 1] in _SPACE:
+        before -= 1
+    while after < len(data) and data[after] in _SPACE:
+        after += 1
+    if before == 0 or data[before - 1] not in _VALUE_BEFORE:
+        return False
+    if after == len(data) or data[after] not in _VALUE_AFTER:
+        return False
+    return _is_lossy(data[start:end])
+
+
 def _has_lossy_numbers(data: bytes) -> bool:
-    return any(
-        _is_lossy(match.group(1))
-        for pattern in _NUMBER_LITERALS
-        for match in pattern.finditer(data)
-    )
+    for pattern in _CANDIDATES:
+        for match in pattern.finditer(data):
+            if _lossy_literal_around(data, match.start(), match.end()):
+                return True
+    digits = data.translate(_DIGITS_AS_ZERO)
+    found = digits.find(_LONG_INTEGER)
+    while found >= 0:
+        if _lossy_literal_around(data, found, found + len(_LONG_INTEGER)):
+            return True
+        found = digits.find(_LONG_INTEGER, found + len(_LONG_INTEGER))
+    return False
+
+
+class _ExactDecimal(decimal.Decimal):
+    """A Decimal that remembers its literal: str(Decimal("1e5")) is "1E+5"."""
+
+    __slots__ = ("literal",)
+    literal: str
+
+    def __new__(cls, literal: str) -> _ExactDecimal:
+        value = super().__new__(cls, literal)
+        value.literal = literal
+        return value
 
 
 def _exact_int(literal: str) -> int | decimal.Decimal:
     value = int(literal)
-    return value if value in _INT64 else decimal.Decimal(literal)
+    if value in _INT64 and not (value == 0 and literal.startswith("-")):
+        return value
+    return _ExactDecimal(literal)
 
 
 def _decimal_fragment(value: Any) -> Any:
     if isinstance(value, decimal.Decimal):
-        return orjson.Fragment(str(value))
+        return orjson.Fragment(getattr(value, "literal", None) or str(value))
     raise TypeError(f"cannot store {type(value).__name__}")
 
 
@@ -108,7 +161,7 @@ def _error_position(exc: json.JSONDecodeError) -> tuple[int, int]:
 def _loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
     try:
         if exact:
-            return json.loads(data, parse_float=decimal.Decimal, parse_int=_exact_int)
+            return json.loads(data, parse_float=_ExactDecimal, parse_int=_exact_int)
         return orjson.loads(data)
     except json.JSONDecodeError as exc:  # orjson's error is a subclass
         line, col = _error_position(exc)

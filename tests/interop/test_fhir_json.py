@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import re
+
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir_json import parse_fhir_json
@@ -111,3 +115,36 @@ def test_times_and_ids_inside_strings_do_not_force_the_slow_path() -> None:
     text = b'{"id":"6e34-ab","effectiveDateTime":"2005-03-14T18:27:36.750+00:00","v":[36.6]}'
     assert not _has_lossy_numbers(text)
     assert _has_lossy_numbers(b'{"v": 36.60}')
+
+
+@pytest.mark.parametrize(
+    "literal", [b"1E5", b"1e-7", b"2.5e+3", b"-0", b"0.0000001", b"18446744073709551616", b"1.10"]
+)
+def test_every_kind_of_literal_orjson_would_rewrite_is_stored_as_written(literal: bytes) -> None:
+    text = b'{"resourceType":"Observation","id":"e","valueQuantity":{"value":%s}}' % literal
+    (parsed,) = parse_fhir_json(text, "e.json")
+    assert b'"value":' + literal + b"}" in parsed.body
+
+
+_LITERALS = st.sampled_from(
+    [b"1.50", b"1.5", b"1e5", b"1E5", b"-1E-5", b"1e+5", b"-0", b"0", b"-0.0", b"36.6", b"1.0",
+     b"100.0", b"0.000001", b"0.00001", b"1234567890.1234567", b"12345678901234567890",
+     b"1234567890123456789", b"123456789012345678", b"-12", b"true", b'"x"', b'"a:1.50,"',
+     b'"2020-10-0"', b'"4e6a"', b'"12:00:36.750"', b'"v1.50"', b'"-0"']
+)  # fmt: skip
+_SPACES = st.sampled_from([b"", b" ", b"\n  "])
+
+
+@given(st.lists(_LITERALS, min_size=1, max_size=5), _SPACES, st.booleans())
+def test_the_fast_lossy_number_scan_agrees_with_checking_every_literal(
+    values: list[bytes], space: bytes, as_object: bool
+) -> None:
+    from phr_desktop.interop.fhir_json import _has_lossy_numbers, _is_lossy
+
+    if as_object:
+        members = [b'"k%d":%s%s%s' % (i, space, v, space) for i, v in enumerate(values)]
+        text = b"{" + b",".join(members) + b"}"
+    else:
+        text = b"[" + (b"," + space).join(values) + space + b"]"
+    every_literal = re.finditer(rb"[:,\[]\s*(-?\d[\d.eE+-]*)(?=\s*[,\]}])", text)
+    assert _has_lossy_numbers(text) == any(_is_lossy(m.group(1)) for m in every_literal)
