@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import webbrowser
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -12,7 +13,8 @@ from urllib.parse import urlsplit
 import httpx
 
 from phr_desktop import __version__
-from phr_desktop.interop.fhir_json import parse_fhir_json
+from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.interop.fhir_json import ParsedResource, dump_json_exact, load_json_exact
 from phr_desktop.resources import load_json
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
@@ -25,14 +27,14 @@ from phr_desktop.smart.dynamic_registration import (
     register_device,
     token_with_device_key,
 )
-from phr_desktop.smart.errors import SyncError, TokenExpired
+from phr_desktop.smart.errors import ServerError, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, authorize, refresh
 from phr_desktop.smart.scopes import requested_scope
-from phr_desktop.smart.sync import SyncEngine, SyncReport
+from phr_desktop.smart.sync import ParsedPage, SyncEngine, SyncReport
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens, TypeState
 from phr_desktop.vault.database import transaction
-from phr_desktop.vault.store import IncomingResource, now_iso
+from phr_desktop.vault.store import now_iso
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -108,8 +110,43 @@ def _config_to_stored(config: SmartConfiguration) -> dict[str, Any]:
     }
 
 
-def _parse_page(body: bytes, name: str) -> Sequence[IncomingResource]:
-    return parse_fhir_json(body, name)
+def _page_resources(value: dict[str, Any], name: str) -> Iterator[ParsedResource]:
+    """As `parse_fhir_json` flattens a document: a Bundle's entries (nested Bundles opened), or
+    the resource itself; each with its exact JSON text and that text's hash."""
+    if value.get("resourceType") != "Bundle":
+        body = dump_json_exact(value, name)
+        yield ParsedResource(value, body, hashlib.sha256(body).hexdigest())
+        return
+    entries = value.get("entry") or []
+    if not isinstance(entries, list):
+        raise UnreadableFile(name, None, None, "Bundle.entry is not a list")
+    for entry in entries:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
+            yield from _page_resources(resource, name)
+
+
+def _next_link(bundle: dict[str, Any]) -> str | None:
+    for link in bundle.get("link") or []:
+        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
+            return str(link["url"])
+    return None
+
+
+def _parse_page(body: bytes, name: str) -> ParsedPage:
+    """A search page (or a read) in one exact parse: its resources and its `next` link."""
+    try:
+        value = load_json_exact(body, name)
+        if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
+            raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource")
+        items = list(_page_resources(value, name))
+    except UnreadableFile as exc:
+        raise ServerError(
+            f"The provider's server sent a {name} that cannot be read ({exc.reason}); what was "
+            "fetched before it is kept and the next sync tries again from there."
+        ) from None
+    next_url = _next_link(value) if value["resourceType"] == "Bundle" else None
+    return ParsedPage(items, next_url)
 
 
 class ConnectionService:

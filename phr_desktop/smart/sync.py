@@ -1,8 +1,8 @@
 """Sync one SMART connection: every readable resource type, paged, concurrent, resumable.
 
-Worker threads fetch pages (a few types at a time); the calling thread stores each page in
-its own transaction together with the checkpoint (the next page's URL), so an interrupted
-sync resumes where it stopped with nothing lost or stored twice.
+Worker threads fetch and parse pages (a few types at a time); the calling thread stores each
+page in its own transaction together with the checkpoint (the next page's URL), so an
+interrupted sync resumes where it stopped with nothing lost or stored twice.
 """
 
 from __future__ import annotations
@@ -17,8 +17,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-import orjson
-
 from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.scopes import readable_types
@@ -32,7 +30,6 @@ INCREMENTAL_OVERLAP = timedelta(minutes=5)
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 
-PageParser = Callable[[bytes, str], Sequence[IncomingResource]]
 ProgressReport = Callable[[int, int | None, str], None]
 
 
@@ -59,9 +56,21 @@ class SyncReport:
 
 
 @dataclass(frozen=True)
+class ParsedPage:
+    """A page's resources (exact JSON kept) and its `next` link, read in one parse."""
+
+    items: Sequence[IncomingResource]
+    next_url: str | None
+
+
+# Reads a page's bytes (the name is for messages); raises SyncError when it cannot.
+PageParser = Callable[[bytes, str], ParsedPage]
+
+
+@dataclass(frozen=True)
 class _Page:
     resource_type: str
-    body: bytes
+    items: Sequence[IncomingResource]
     next_url: str | None
 
 
@@ -82,13 +91,6 @@ def _emit(events: queue.Queue[_Event], event: _Event, stop: threading.Event) -> 
             return
         except queue.Full:
             continue
-
-
-def _next_link(bundle: dict[str, Any]) -> str | None:
-    for link in bundle.get("link") or []:
-        if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
-            return str(link["url"])
-    return None
 
 
 def _attachment_urls(resource: dict[str, Any]) -> list[str]:
@@ -191,15 +193,16 @@ class SyncEngine:
                     _emit(events, _Event("refused", state.resource_type, detail=str(refused)), stop)
                     return
                 first_incremental = False
-                body = response.content
-                try:
-                    data = orjson.loads(body)
-                except orjson.JSONDecodeError:
-                    raise SyncError("the server sent a page that is not JSON") from None
-                next_url = _next_link(data) if data.get("resourceType") == "Bundle" else None
-                page = _Page(state.resource_type, body, next_url)
+                # Parsed here, once, so the storing thread only writes.
+                parsed = self.parse_page(response.content, f"{state.resource_type} page")
+                items = [
+                    item
+                    for item in parsed.items
+                    if item.resource_type not in ("OperationOutcome", "Bundle")
+                ]
+                page = _Page(state.resource_type, items, parsed.next_url)
                 _emit(events, _Event("page", state.resource_type, page), stop)
-                url = next_url
+                url = parsed.next_url
             _emit(events, _Event("done", state.resource_type), stop)
         except TokenExpired as exc:
             _emit(events, _Event("expired", state.resource_type, detail=str(exc)), stop)
@@ -209,11 +212,7 @@ class SyncEngine:
     # --- storing (calling thread) -------------------------------------------------------------
 
     def _store_page(self, state: TypeState, page: _Page, report: SyncReport) -> TypeState:
-        items = [
-            item
-            for item in self.parse_page(page.body, f"{page.resource_type} page")
-            if item.resource_type not in ("OperationOutcome", "Bundle")
-        ]
+        items = page.items
         state = replace(state, resume_url=page.next_url, fetched=state.fetched + len(items))
         with self.write_lock, transaction(self.conn):
             report.counts.add(

@@ -1,0 +1,68 @@
+"""Reading one search page for the sync (services.connections._parse_page): one exact parse
+gives the resources as the server wrote them and the `next` link, whatever the key order."""
+
+from __future__ import annotations
+
+import hashlib
+
+import orjson
+import pytest
+
+from phr_desktop.interop.fhir_json import parse_fhir_json
+from phr_desktop.services.connections import _parse_page
+from phr_desktop.smart.errors import ServerError
+
+OBSERVATION = (
+    b'{"resourceType":"Observation","id":"o1","status":"final",'
+    b'"valueQuantity":{"value":1.50,"unit":"g/L"},"referenceRange":[{"low":{"value":0.90}}]}'
+)
+NEXT = "https://ehr.example/fhir/Observation?patient=p&_count=2&_offset=2"
+
+
+def _page(*, link_last: bool) -> bytes:
+    link = b'"link":[{"relation":"self","url":"https://ehr.example/s"},{"relation":"next","url":"'
+    link += NEXT.encode() + b'"}]'
+    entry = b'"entry":[{"fullUrl":"x","resource":' + OBSERVATION + b',"search":{"mode":"match"}}]'
+    parts = [b'"resourceType":"Bundle"', b'"type":"searchset"', entry]
+    parts.insert(len(parts) if link_last else 1, link)
+    return b"{" + b",".join(parts) + b"}"
+
+
+@pytest.mark.parametrize("link_last", [False, True])
+def test_the_next_link_is_found_before_or_after_the_entries(link_last: bool) -> None:
+    page = _parse_page(_page(link_last=link_last), "Observation page")
+    assert page.next_url == NEXT
+    assert [i.resource_id for i in page.items] == ["o1"]
+
+
+def test_number_literals_are_kept_as_the_server_wrote_them() -> None:
+    (item,) = _parse_page(_page(link_last=False), "Observation page").items
+    assert b'"value":1.50' in item.body and b'"value":0.90' in item.body
+    assert item.sha256 == hashlib.sha256(item.body).hexdigest()
+
+
+def test_a_page_reads_as_a_file_import_reads_the_same_bundle() -> None:
+    body = _page(link_last=True)
+    from_sync = _parse_page(body, "page").items
+    from_import = parse_fhir_json(body, "page")
+    assert [(i.body, i.sha256) for i in from_sync] == [(i.body, i.sha256) for i in from_import]
+
+
+def test_a_read_is_one_resource_and_has_no_next_page() -> None:
+    page = _parse_page(OBSERVATION, "Observation page")
+    assert page.next_url is None
+    assert [i.resource_type for i in page.items] == ["Observation"]
+
+
+def test_the_last_page_has_no_next_link() -> None:
+    bundle = {"resourceType": "Bundle", "link": [{"relation": "self", "url": "s"}], "entry": []}
+    page = _parse_page(orjson.dumps(bundle), "page")
+    assert page.next_url is None and list(page.items) == []
+
+
+@pytest.mark.parametrize(
+    "body", [b"<html>busy</html>", b'{"entry": []}', b"[1, 2]", b'{"resourceType":"Bundle",']
+)
+def test_an_unreadable_page_is_a_sync_error_naming_the_page(body: bytes) -> None:
+    with pytest.raises(ServerError, match="Observation page"):
+        _parse_page(body, "Observation page")
