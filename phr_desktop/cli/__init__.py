@@ -1,0 +1,231 @@
+"""`phr`: the command line, on top of services. `--json` output shapes are stable (README).
+
+The commands live in one module per group; this module builds the parser and runs them."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from phr_desktop import __version__
+from phr_desktop.cli.common import EXIT_ERROR
+from phr_desktop.cli.connection_commands import (
+    cmd_connect,
+    cmd_connections,
+    cmd_disconnect,
+    cmd_sync,
+)
+from phr_desktop.cli.profile_commands import (
+    cmd_audit,
+    cmd_demo,
+    cmd_profile_create,
+    cmd_profile_delete,
+    cmd_profile_list,
+    cmd_profile_passwd,
+    cmd_profile_remember,
+    cmd_reindex,
+    cmd_unlock,
+    cmd_vault_backup,
+    cmd_vault_check,
+)
+from phr_desktop.cli.record_commands import (
+    cmd_export,
+    cmd_import,
+    cmd_milestones,
+    cmd_records,
+    cmd_search,
+    cmd_timeline,
+)
+from phr_desktop.cli.share_commands import (
+    cmd_share_create,
+    cmd_share_key,
+    cmd_share_list,
+    cmd_share_open,
+    cmd_share_revoke,
+)
+from phr_desktop.services.errors import USER_ERRORS
+from phr_desktop.services.exporting import FORMATS
+from phr_desktop.services.sharing import PRESETS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--profile", default=argparse.SUPPRESS, help="profile (person) to use; PHR_PROFILE"
+    )
+    common.add_argument("--data-dir", default=argparse.SUPPRESS, help="data folder; PHR_DATA_DIR")
+    common.add_argument(
+        "--passphrase-file",
+        default=argparse.SUPPRESS,
+        help="read the passphrase from the first line of FILE (or set PHR_PASSPHRASE)",
+    )
+    common.add_argument(
+        "--recovery-key-file",
+        default=argparse.SUPPRESS,
+        help="unlock with the recovery key in FILE (or set PHR_RECOVERY_KEY)",
+    )
+    common.add_argument(
+        "--json", action="store_true", default=argparse.SUPPRESS, help="machine-readable output"
+    )
+
+    parser = argparse.ArgumentParser(
+        prog="phr",
+        parents=[common],
+        description="phr-desktop's command line: an encrypted, local personal health record.",
+    )
+    parser.add_argument("--version", action="version", version=f"phr {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(
+        name: str, func: Callable[[argparse.Namespace], int], help_: str, parent: Any = sub
+    ) -> argparse.ArgumentParser:
+        p = parent.add_parser(name, parents=[common], help=help_, description=help_)
+        p.set_defaults(func=func)
+        return p
+
+    profile = sub.add_parser("profile", help="create, list, delete profiles; change passphrase")
+    psub = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    p = command("create", cmd_profile_create, "create a profile and show its recovery key", psub)
+    p.add_argument("name")
+    p.add_argument(
+        "--remember",
+        action="store_true",
+        help="remember it in the OS keyring (secure backends only)",
+    )
+    command("list", cmd_profile_list, "list profiles", psub)
+    p = command("delete", cmd_profile_delete, "move a profile to the trash folder", psub)
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = command(
+        "passwd", cmd_profile_passwd, "change the passphrase (re-wraps the key, fast)", psub
+    )
+    p.add_argument("--new-passphrase-file", help="new passphrase (or PHR_NEW_PASSPHRASE)")
+    p = command("remember", cmd_profile_remember, "remember this profile in the OS keyring", psub)
+    p.add_argument("--forget", action="store_true", help="forget it instead")
+
+    command("unlock", cmd_unlock, "check that the profile unlocks")
+    p = command(
+        "import", cmd_import, "import FHIR files: Bundles, single resources, NDJSON, folders"
+    )
+    p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--source", help="name of the source system (default: the resources' meta.source)"
+    )
+
+    def filters(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--kind", action="append", help="record kind(s), repeat or comma-separate")
+        p.add_argument("--since", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+        p.add_argument("--until", help="through this date")
+        p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
+        p.add_argument("--source", help="source system name")
+        p.add_argument("--limit", type=int)
+
+    filters(command("records", cmd_records, "list records, newest first"))
+    p = command("search", cmd_search, "full-text search over titles, codes, notes and documents")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--limit", type=int)
+    filters(command("timeline", cmd_timeline, "records counted by year and month"))
+    command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
+    command("reindex", cmd_reindex, "rebuild records from the raw resources")
+    p = command("audit", cmd_audit, "show the audit log")
+    p.add_argument("--verify", action="store_true", help="check the HMAC chain")
+    p.add_argument("--limit", type=int)
+    vault = sub.add_parser("vault", help="check or back up the encrypted vault")
+    vsub = vault.add_subparsers(dest="vault_command", required=True, metavar="ACTION")
+    command("check", cmd_vault_check, "cipher, HMAC, integrity and audit-chain checks", vsub)
+    p = command("backup", cmd_vault_backup, "write an encrypted backup to an empty folder", vsub)
+    p.add_argument("folder")
+    command("demo", cmd_demo, "create (or refresh) the demo profile from resources/demo")
+    p = command("connect", cmd_connect, "connect a provider (SMART on FHIR sign-in)")
+    p.add_argument("fhir_base", help="the provider's FHIR base URL")
+    p.add_argument("--client-id", help="registered app id (default: from the endpoint directory)")
+    p.add_argument("--name", help="what to call this connection")
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the sign-in URL (a line starting 'Open: ') without opening a browser",
+    )
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
+    command("connections", cmd_connections, "list connections and their sync status")
+    p = command("export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency)")
+    p.add_argument("--format", required=True, choices=FORMATS)
+    p.add_argument("--since", help="only records from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
+    p.add_argument("-o", "--output", required=True, help="the file to write")
+    p.add_argument(
+        "--shift-days",
+        type=int,
+        default=0,
+        help="csv: move every date by N days (negative moves back)",
+    )
+    p.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="csv: pseudonymous subject, no record ids, sources as source-1, …",
+    )
+    p = command("disconnect", cmd_disconnect, "forget a connection (revoking its access)")
+    p.add_argument("name")
+    p.add_argument("--delete-data", action="store_true", help="also delete its records")
+    p = command("sync", cmd_sync, "fetch new and changed records from connected providers")
+    p.add_argument("name", nargs="?", help="one connection (default: all active)")
+    p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
+    share = sub.add_parser("share", help="share chosen records with a clinician (encrypted)")
+    shsub = share.add_subparsers(dest="share_command", required=True, metavar="ACTION")
+    p = command("create", cmd_share_create, "seal chosen records into a .phrshare file", shsub)
+    p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
+    p.add_argument("--since", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
+    p.add_argument("--until", help="through this date")
+    p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
+    p.add_argument("--record", type=int, action="append", help="a hand-picked record id")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a ready-made choice")
+    p.add_argument("--for", dest="label", help="who it is for (shown to them and in history)")
+    p.add_argument("--expires", default="30d", help="30d, 12h, 45s or YYYY-MM-DD (default 30d)")
+    p.add_argument(
+        "--passcode", action="store_true", help="also require a passcode (PHR_SHARE_PASSCODE)"
+    )
+    p.add_argument("--passcode-file", help="read the passcode from the first line of FILE")
+    p.add_argument(
+        "--hold-key", action="store_true", help="keep the key in the vault (revocable) for now"
+    )
+    p.add_argument(
+        "--attachments", action="store_true", help="include the files stored with the records"
+    )
+    p.add_argument("--handout", help="also write the printable one-page hand-out PDF here")
+    p.add_argument("-o", "--output", required=True, help="the .phrshare file to write")
+    command("list", cmd_share_list, "the sharing history", shsub)
+    p = command("key", cmd_share_key, "show a held-back key (then it cannot be revoked)", shsub)
+    p.add_argument("id")
+    p = command("revoke", cmd_share_revoke, "forget a held-back key so nobody can open it", shsub)
+    p.add_argument("id")
+    p = command("open", cmd_share_open, "open a .phrshare file read-only (clinician)", shsub)
+    p.add_argument("file")
+    p.add_argument("--key", help="the key the patient gave you (or PHR_SHARE_KEY)")
+    p.add_argument("--save-files", metavar="DIR", help="save the attached files into DIR")
+    p.add_argument(
+        "--passcode", action="store_true", help="ask for the passcode (PHR_SHARE_PASSCODE)"
+    )
+    p.add_argument("--passcode-file", help="read the passcode from the first line of FILE")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    for name, default in (
+        ("profile", None),
+        ("data_dir", None),
+        ("passphrase_file", None),
+        ("recovery_key_file", None),
+        ("json", False),
+    ):
+        if not hasattr(args, name):
+            setattr(args, name, default)
+    try:
+        return int(args.func(args))
+    except USER_ERRORS as exc:
+        print(f"phr: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("phr: interrupted; work in progress was rolled back.", file=sys.stderr)
+        return 130

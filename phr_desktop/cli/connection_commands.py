@@ -1,0 +1,123 @@
+"""`phr connect`, `connections`, `sync`, `disconnect`: SMART on FHIR providers."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from phr_desktop.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    print_json,
+    progress_printer,
+    unlocked_session,
+)
+
+
+def cmd_connect(args: argparse.Namespace) -> int:
+    def show(url: str) -> None:
+        # On a line of its own so a script can drive the sign-in.
+        print(f"Open: {url}", flush=True)
+        if not args.no_browser:
+            import webbrowser
+
+            webbrowser.open(url)
+
+    with unlocked_session(args) as session:
+        connection = session.connections.connect(
+            args.fhir_base, client_id=args.client_id, name=args.name, open_url=show,
+            timeout=args.timeout,
+        )  # fmt: skip
+    if args.json:
+        print_json(
+            {"name": connection.name, "patient": connection.patient_id, "scope": connection.scope}
+        )
+    else:
+        print(
+            f"Connected {connection.name!r} (patient {connection.patient_id}). Run `phr sync` "
+            "to fetch the records."
+        )
+    return EXIT_OK
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        statuses = session.connections.statuses()
+    out: list[dict[str, Any]] = [
+        {
+            "name": s.connection.name, "fhir_base": s.connection.fhir_base,
+            "status": s.connection.status, "patient": s.connection.patient_id,
+            "scope": s.connection.scope, "last_sync_at": s.connection.last_sync_at,
+            "last_error": s.connection.last_error, "token_expires_at": s.token_expires_at,
+            "records": s.records,
+            "types": {
+                t.resource_type: {"status": t.status, "detail": t.detail, "fetched": t.fetched,
+                                  "last_success_at": t.last_success_at}
+                for t in s.types.values()
+            },
+        }
+        for s in statuses
+    ]  # fmt: skip
+    if args.json:
+        print_json(out)
+        return EXIT_OK
+    if not out:
+        print("No connections yet. Connect a provider with `phr connect FHIR_BASE`.")
+    for c in out:
+        print(
+            f"{c['name']}  [{c['status']}]  {c['records']} records, last sync "
+            f"{c['last_sync_at'] or 'never'}"
+        )
+        for rtype, t in sorted(c["types"].items()):
+            extra = f"  ({t['detail']})" if t["detail"] else ""
+            print(f"    {rtype:<22} {t['status']:<9} {t['fetched']:>6} fetched{extra}")
+    return EXIT_OK
+
+
+def cmd_disconnect(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        revoked = session.connections.disconnect(args.name, delete_data=args.delete_data)
+    kept = "Its records were deleted." if args.delete_data else "Its records are kept."
+    how = "access revoked at the provider" if revoked else "the provider offered no revocation"
+    print(f"Disconnected {args.name!r} ({how}). {kept}")
+    return EXIT_OK
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    update, stop = progress_printer(not args.json)
+    with unlocked_session(args) as session:
+        try:
+            reports = session.connections.sync(args.name, full=args.full, progress=update)
+        finally:
+            stop()
+    failed = any(r.failed or r.reconnect_needed for r in reports.values())
+    if args.json:
+        print_json({
+            name: {
+                "counts": r.counts.as_dict(), "attachments": r.attachments,
+                "attachments_skipped": r.attachments_skipped, "marked_missing": r.marked_missing,
+                "reconnect_needed": r.reconnect_needed,
+                "types": [{"type": o.resource_type, "status": o.status, "fetched": o.fetched,
+                           "detail": o.detail} for o in r.outcomes],
+            }
+            for name, r in reports.items()
+        })  # fmt: skip
+    else:
+        if not reports:
+            print("No active connections to sync.")
+        for name, r in reports.items():
+            c = r.counts
+            print(
+                f"{name}: {c.new} new, {c.updated} updated, {c.unchanged} unchanged, "
+                f"{r.attachments} attachments"
+            )
+            for o in r.outcomes:
+                if o.status != "ok":
+                    print(f"    {o.resource_type}: {o.status} {o.detail}", file=sys.stderr)
+            if r.reconnect_needed:
+                print(
+                    f"    Reconnect {name!r}: `phr connect` again. Records are kept.",
+                    file=sys.stderr,
+                )
+    return EXIT_PARTIAL if failed else EXIT_OK

@@ -1,0 +1,123 @@
+"""`phr import`, `records`, `search`, `timeline`, `milestones`, `export`: the records."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from phr_desktop.cli.common import (
+    EXIT_OK,
+    EXIT_PARTIAL,
+    print_json,
+    print_records,
+    progress_printer,
+    record_filter_of,
+    unlocked_session,
+)
+from phr_desktop.services.exporting import export
+from phr_desktop.services.views import (
+    milestone_to_dict,
+    record_to_dict,
+    timeline_to_dicts,
+)
+
+
+def cmd_import(args: argparse.Namespace) -> int:
+    update, stop = progress_printer(not args.json)
+    with unlocked_session(args) as session:
+        try:
+            report = session.import_paths(
+                [Path(p) for p in args.files], source_name=args.source, progress=update
+            )
+        finally:
+            stop()
+    if args.json:
+        print_json(report.as_dict())
+    else:
+        for outcome in report.files:
+            if outcome.status == "failed":
+                print(f"FAILED  {outcome.path}\n        {outcome.error}", file=sys.stderr)
+            else:
+                c = outcome.counts
+                assert c is not None
+                print(
+                    f"{outcome.status:<9} {outcome.path}: {c.new} new, {c.updated} updated, "
+                    f"{c.unchanged} unchanged, {c.records} records"
+                )
+        t = report.totals
+        print(
+            f"Total: {t.new} new, {t.updated} updated, {t.unchanged} unchanged; "
+            f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed."
+        )
+    return EXIT_PARTIAL if report.failed else EXIT_OK
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        records = session.records(record_filter_of(args))
+    if args.json:
+        print_json([record_to_dict(s) for s in records])
+    else:
+        print_records(records)
+    return EXIT_OK
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        found = session.search(" ".join(args.query), limit=args.limit or 200)
+    if args.json:
+        print_json([record_to_dict(s) for s in found])
+    else:
+        print_records(found) if found else print("No records match.")
+    return EXIT_OK
+
+
+def cmd_timeline(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        years = timeline_to_dicts(session.timeline(record_filter_of(args)))
+    if args.json:
+        print_json(years)
+        return EXIT_OK
+    for year in years:
+        print(f"{year['year']}  ({year['total']} records)")
+        for month in year["months"]:
+            kinds = ", ".join(f"{k} {n}" for k, n in sorted(month["kinds"].items()))
+            print(f"    {month['month'] or '--'}  {kinds}")
+    return EXIT_OK
+
+
+def cmd_milestones(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        views = session.milestones()
+        slope = session.fev1_slope_ml_per_year()
+    if args.json:
+        print_json(
+            {"milestones": [milestone_to_dict(v) for v in views], "fev1_slope_ml_per_year": slope}
+        )
+        return EXIT_OK
+    for v in views:
+        print(f"{v.milestone.date.text[:10]:<10}  {v.milestone.title}  {v.milestone.detail}")
+    if slope is not None:
+        print(f"FEV1 trend: {slope:+.0f} mL/year")
+    return EXIT_OK
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    kinds = tuple(k for value in (args.kinds or []) for k in value.split(",") if k)
+    update, stop = progress_printer(not args.json)
+    with unlocked_session(args) as session:
+        try:
+            path = export(
+                session, args.format, Path(args.output), since=args.since, kinds=kinds,
+                shift_days=args.shift_days, deidentify=args.deidentify, progress=update,
+            )  # fmt: skip
+        finally:
+            stop()
+    if args.json:
+        print_json({"file": str(path), "format": args.format})
+    else:
+        print(f"Wrote {path}")
+        if args.deidentify and not args.shift_days:
+            print("Note: dates are not shifted; add --shift-days N to move them.", file=sys.stderr)
+    return EXIT_OK

@@ -1,0 +1,147 @@
+"""`phr share create | list | key | revoke | open`: sharing with a clinician."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from pathlib import Path
+
+from phr_desktop.cli.common import (
+    EXIT_OK,
+    print_json,
+    read_secret_file,
+    unlocked_session,
+)
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.share_history import list_shares, reveal_key, revoke_share
+from phr_desktop.services.share_opening import open_share, save_share_attachments
+from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share, write_handout
+from phr_desktop.services.views import (
+    share_view_to_dict,
+)
+
+
+def share_passcode(args: argparse.Namespace, confirm: bool) -> str | None:
+    """From --passcode-file, PHR_SHARE_PASSCODE, or a prompt; None when not asked for."""
+    if getattr(args, "passcode_file", None):
+        return read_secret_file(args.passcode_file)
+    if not args.passcode:
+        return None
+    if os.environ.get("PHR_SHARE_PASSCODE"):
+        return os.environ["PHR_SHARE_PASSCODE"]
+    if not sys.stdin.isatty():
+        raise ServiceError("No passcode given: set PHR_SHARE_PASSCODE or use --passcode-file.")
+    first = getpass.getpass("Share passcode: ")
+    if confirm and getpass.getpass("Share passcode again: ") != first:
+        raise ServiceError("The two passcodes differ; nothing was shared.")
+    return first
+
+
+def cmd_share_create(args: argparse.Namespace) -> int:
+    kinds = tuple(k for value in (args.kinds or []) for k in value.split(",") if k)
+    if args.preset:
+        selection = PRESETS[args.preset]
+    else:
+        selection = ShareSelection(
+            kinds=kinds, since=args.since, until=args.until, tag=args.tag,
+            record_ids=tuple(args.record or ()),
+        )  # fmt: skip
+    passcode = share_passcode(args, confirm=True)
+    with unlocked_session(args) as session:
+        created = create_share(
+            session, Path(args.output), selection, args.label or "", expires=args.expires,
+            passcode=passcode, hand_out_key=not args.hold_key, attachments=args.attachments,
+        )  # fmt: skip
+    handout = write_handout(created, Path(args.handout)) if args.handout and created.key else None
+    if args.json:
+        print_json(
+            {
+                "id": created.id,
+                "file": str(created.file),
+                "key": created.key or None,
+                "expires": created.expires_at.isoformat(),
+                "fingerprint": created.fingerprint,
+                "records": created.record_count,
+                "attachments": created.attachment_count,
+                "passcode": created.passcode,
+                "handout": str(handout) if handout else None,
+            }
+        )
+        return EXIT_OK
+    files = f" and {created.attachment_count} attached files" if created.attachment_count else ""
+    print(f"Wrote {created.file}: {created.record_count} records{files}, valid until "
+          f"{created.expires_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+    print(f"Signing key fingerprint: {created.fingerprint_display}")
+    if not created.key:
+        print(f"The key is held back; show it with `phr share key {created.id}`, "
+              f"or revoke with `phr share revoke {created.id}`.")  # fmt: skip
+        return EXIT_OK
+    print(f"Key (give it to the clinician, not with the file): {created.key_display}")
+    if created.passcode:
+        print("The clinician also needs the passcode; tell it to them separately.")
+    if handout:
+        print(f"Printable hand-out (key, QR, fingerprint, instructions): {handout}")
+    if sys.stdout.isatty():
+        import segno
+
+        segno.make(created.key, error="m").terminal(compact=True)
+    print("Once the key is given out the file cannot be recalled; expiry is enforced by "
+          "phr-desktop's viewer only.", file=sys.stderr)  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_share_list(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        shares = list_shares(session)
+    if args.json:
+        print_json([s.to_dict() for s in shares])
+        return EXIT_OK
+    if not shares:
+        print("No shares yet.")
+    for s in shares:
+        state = "revoked" if s.revoked_at else ("key given" if s.key_handed_out else "key held")
+        what = ", ".join(f"{k}={v}" for k, v in s.selection.items()) or "everything"
+        print(f"{s.created_at[:16]}  for {s.label or '(no label)'}: {s.record_count} records "
+              f"({what}) until {s.expires_at[:16]}  [{state}]  {s.file_name}  {s.id}")  # fmt: skip
+    return EXIT_OK
+
+
+def cmd_share_key(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        key = reveal_key(session, args.id)
+    if args.json:
+        print_json({"id": args.id, "key": key})
+    else:
+        print(f"Key: {key}")
+    return EXIT_OK
+
+
+def cmd_share_revoke(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        revoke_share(session, args.id)
+    if args.json:
+        print_json({"id": args.id, "revoked": True})
+    else:
+        print("Revoked: the key is forgotten, so the file can no longer be opened.")
+    return EXIT_OK
+
+
+def cmd_share_open(args: argparse.Namespace) -> int:
+    key = args.key or os.environ.get("PHR_SHARE_KEY")
+    if not key:
+        raise ServiceError("Give the key with --key K (or PHR_SHARE_KEY).")
+    view = open_share(Path(args.file), key, passcode=share_passcode(args, confirm=False))
+    saved = save_share_attachments(view, Path(args.save_files)) if args.save_files else []
+    if args.json:
+        print_json({**share_view_to_dict(view), "saved_files": [str(p) for p in saved]})
+        return EXIT_OK
+    print(view.banner())
+    print("Read-only view; nothing is saved." if not saved else f"Saved {len(saved)} files.")
+    for r in view.records:
+        date = r.effective.text[:10] if r.effective else "(no date)"
+        print(f"  {date:<10}  {r.kind.value:<13} {r.title}")
+    for a in view.attachments:
+        print(f"  file: {a.filename} ({a.content_type}, {a.size:,} bytes) with {a.owner_title}")
+    return EXIT_OK
