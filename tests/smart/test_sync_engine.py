@@ -1,0 +1,184 @@
+"""The sync engine against an in-memory server: pages already waiting are stored together, and
+a failure while storing them rolls back their resources with their checkpoints, so the next
+sync resumes exactly (nothing lost, nothing stored twice)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import orjson
+import pytest
+
+from phr_desktop.domain.records import Record
+from phr_desktop.services.connections import _parse_page
+from phr_desktop.services.session import Session
+from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.smart.fhir_client import FhirClient
+from phr_desktop.smart.sync import SyncEngine, SyncReport
+from phr_desktop.vault.connections import ConnectionStore
+from phr_desktop.vault.database import transaction
+
+BASE = "https://ehr.example/fhir"
+PATIENT = "p1"
+PAGE = 2
+COUNTS = {"Condition": 5, "Observation": 9}
+
+
+def _resource(rtype: str, n: int) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": rtype,
+        "id": f"{rtype.lower()}-{n}",
+        "subject": {"reference": f"Patient/{PATIENT}"},
+    }
+    if rtype == "Observation":
+        resource |= {"status": "final", "code": {"text": "AAT"}, "valueQuantity": {"value": n}}
+    else:
+        resource |= {"code": {"text": f"condition {n}"}}
+    return resource
+
+
+@dataclass
+class _Response:
+    content: bytes
+
+
+class FakeServer:
+    """Answers the engine's searches from memory, `PAGE` resources a page, next links by
+    offset; counts the requests per type."""
+
+    def __init__(self, busy_after: int = 10) -> None:
+        self.requests: list[str] = []
+        self.lock = threading.Lock()
+        self.busy_after = busy_after
+        self.busy = threading.Event()  # set once `busy_after` requests have been answered
+
+    def get(self, url: str) -> _Response:
+        with self.lock:
+            self.requests.append(url)
+            if len(self.requests) > self.busy_after:
+                self.busy.set()
+        parts = urlsplit(url if "://" in url else f"{BASE}/{url}")
+        rtype = parts.path.rsplit("/", 2)[-1]
+        if parts.path.endswith(f"Patient/{PATIENT}"):
+            return _Response(orjson.dumps({"resourceType": "Patient", "id": PATIENT}))
+        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        offset = int(query.get("_offset", "0"))
+        total = COUNTS.get(rtype, 0)
+        entries = [
+            {"resource": _resource(rtype, n)} for n in range(offset, min(total, offset + PAGE))
+        ]
+        links = []
+        if offset + PAGE < total:
+            links.append(
+                {
+                    "relation": "next",
+                    "url": f"{BASE}/{rtype}?patient={PATIENT}&_offset={offset + PAGE}",
+                }
+            )
+        bundle = {"resourceType": "Bundle", "type": "searchset", "link": links, "entry": entries}
+        return _Response(orjson.dumps(bundle))
+
+
+def _engine(
+    session: Session, server: FakeServer, normalise: Callable[..., Record | None]
+) -> SyncEngine:
+    connections = ConnectionStore(session.vault.conn)
+    with transaction(session.vault.conn):
+        source_id = session.store.ensure_source("smart", "Fake", {"fhir_base": BASE})
+        connections.add("Fake", BASE, "client", source_id, PATIENT, "patient/*.rs", {})
+    connection = connections.by_name("Fake")
+    assert connection is not None
+    client: Any = server  # stands in for FhirClient: the engine only calls get(url)
+    fhir: FhirClient = client
+    return SyncEngine(
+        session.vault.conn, connection, fhir, _parse_page, normalise, session.write_lock,
+        page_size=PAGE,
+    )  # fmt: skip
+
+
+def _held_until_pages_wait(
+    server: FakeServer, normalise: Callable[[dict[str, Any]], Record | None]
+) -> Callable[[dict[str, Any]], Record | None]:
+    """The first store waits until the workers have fetched enough to queue several pages, so
+    the next transaction groups them (what a slow disk does)."""
+
+    def normalised(resource: dict[str, Any]) -> Record | None:
+        server.busy.wait(timeout=10)  # the workers block once the queue is full
+        return normalise(resource)
+
+    return normalised
+
+
+def _count_transactions(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    opened: list[int] = []
+
+    def counted(conn: Any) -> Any:
+        opened.append(1)
+        return transaction(conn)
+
+    monkeypatch.setattr("phr_desktop.smart.sync.transaction", counted)
+    return opened
+
+
+def _run(engine: SyncEngine) -> SyncReport:
+    return engine.run(full=False, progress=lambda *_: None, is_cancelled=lambda: False)
+
+
+def _stored(session: Session) -> dict[str, list[str]]:
+    rows = session.vault.conn.execute(
+        "SELECT resource_type, resource_id FROM raw_resources ORDER BY resource_id"
+    ).fetchall()
+    out: dict[str, list[str]] = {}
+    for rtype, rid in rows:
+        out.setdefault(rtype, []).append(rid)
+    return out
+
+
+def test_every_page_is_stored_once_with_the_grouped_commits(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = FakeServer()
+    transactions = _count_transactions(monkeypatch)
+    report = _run(_engine(session, server, _held_until_pages_wait(server, normalise_resource)))
+    assert not report.failed
+    pages = len(server.requests)
+    assert len(transactions) < pages  # the plan, then fewer commits than pages
+    stored = _stored(session)
+    assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
+    assert report.counts.new == 1 + sum(COUNTS.values())
+    states = ConnectionStore(session.vault.conn).type_states(1)
+    assert all(s.status == "ok" and s.resume_url is None for s in states.values())
+
+
+def test_a_failure_while_storing_rolls_back_pages_with_their_checkpoints_and_resumes_exactly(
+    session: Session,
+) -> None:
+    def failing(resource: dict[str, Any]) -> Record | None:
+        if resource.get("id") == "observation-6":  # the fourth Observation page
+            raise RuntimeError("disk trouble")
+        return normalise_resource(resource)
+
+    server = FakeServer()
+    engine = _engine(session, server, _held_until_pages_wait(server, failing))
+    with pytest.raises(RuntimeError, match="disk trouble"):
+        _run(engine)
+    states = ConnectionStore(session.vault.conn).type_states(engine.connection.id)
+    stored = _stored(session)
+    for rtype, state in states.items():
+        # Whatever the grouping, the checkpoint and the stored resources moved together.
+        assert len(stored.get(rtype, [])) == state.fetched, rtype
+        if state.status == "running" and state.resume_url:
+            offset = int(parse_qs(urlsplit(state.resume_url).query).get("_offset", ["0"])[0])
+            assert offset == state.fetched, rtype
+    assert "observation-6" not in stored.get("Observation", [])
+
+    engine.normalise = normalise_resource
+    report = _run(engine)
+    assert not report.failed
+    stored = _stored(session)
+    assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
+    assert all(len(set(ids)) == len(ids) for ids in stored.values())  # nothing twice
