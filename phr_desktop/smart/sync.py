@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient
@@ -26,7 +26,11 @@ from phr_desktop.vault.connections import ConnectionStore, StoredConnection, Typ
 from phr_desktop.vault.database import Connection, transaction
 from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, WriteCounts, now_iso
 
-PAGE_SIZE = 100
+# Resources asked for per page. Most of a sync's time against a nearby server is per request
+# (one long chain of next links for Observations), so pages are large; servers return fewer
+# where they cap `_count`, and one that refuses it gets FALLBACK_PAGE_SIZE instead.
+PAGE_SIZE = 500
+FALLBACK_PAGE_SIZE = 100
 WORKERS = 3
 INCREMENTAL_OVERLAP = timedelta(minutes=5)
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -111,6 +115,17 @@ def _attachment_urls(resource: dict[str, Any]) -> list[str]:
     ]
 
 
+def _with_smaller_pages(url: str) -> str | None:
+    """The same search asking for FALLBACK_PAGE_SIZE a page; None if it asks for no more."""
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    asked = next((value for key, value in query if key == "_count"), "")
+    if not asked.isdigit() or int(asked) <= FALLBACK_PAGE_SIZE:
+        return None
+    query = [(k, str(FALLBACK_PAGE_SIZE) if k == "_count" else v) for k, v in query]
+    return parts._replace(query=urlencode(query)).geturl()
+
+
 def _waiting_behind(first: _Event, events: queue.Queue[_Event]) -> list[_Event]:
     """`first` and the events already queued behind it, in order, up to a transaction's worth
     of resources: what the storing thread can commit at once without waiting for anything."""
@@ -151,11 +166,11 @@ class SyncEngine:
 
     # --- planning ---------------------------------------------------------------------------
 
-    def _first_url(self, resource_type: str, since: str | None) -> str:
+    def _first_url(self, resource_type: str, since: str | None, page_size: int = 0) -> str:
         patient = self.connection.patient_id or ""
         if resource_type == "Patient":
             return f"Patient/{patient}"
-        params = {"patient": patient, "_count": str(self.page_size)}
+        params = {"patient": patient, "_count": str(page_size or self.page_size)}
         if since:
             params["_lastUpdated"] = f"gt{since}"
         return f"{resource_type}?{urlencode(params)}"
@@ -197,21 +212,28 @@ class SyncEngine:
         self, state: TypeState, events: queue.Queue[_Event], stop: threading.Event
     ) -> None:
         url = state.resume_url
-        first_incremental = not state.run_full and state.fetched == 0
+        first_page = state.fetched == 0  # our own search, not a server's next link
+        first_incremental = first_page and not state.run_full
+        page_size = self.page_size
         try:
             while url and not stop.is_set():
                 try:
                     response = self.client.get(url)
                 except ResourceRefused as refused:
+                    smaller = _with_smaller_pages(url) if first_page else None
+                    if refused.status == 400 and smaller:
+                        # A server may refuse a _count above its maximum instead of capping it.
+                        url, page_size = smaller, FALLBACK_PAGE_SIZE
+                        continue
                     if first_incremental and refused.status == 400:
                         # The server cannot filter by _lastUpdated: fall back to a full sync.
-                        url = self._first_url(state.resource_type, None)
+                        url = self._first_url(state.resource_type, None, page_size)
                         _emit(events, _Event("restart_full", state.resource_type, url=url), stop)
                         first_incremental = False
                         continue
                     _emit(events, _Event("refused", state.resource_type, detail=str(refused)), stop)
                     return
-                first_incremental = False
+                first_page = first_incremental = False
                 # Parsed here, once, so the storing thread only writes.
                 parsed = self.parse_page(response.content, f"{state.resource_type} page")
                 items = [

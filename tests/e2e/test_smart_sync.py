@@ -85,8 +85,9 @@ def test_connect_and_full_sync_fetch_every_resource_of_the_patient(
 
 
 def test_paging_follows_next_links_over_a_thousand_observations(
-    profile: Session, start_smart_server, big_seed: Path
+    profile: Session, start_smart_server, big_seed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("phr_desktop.smart.sync.PAGE_SIZE", 100)  # many pages, grouped commits
     server = start_smart_server(big_seed)
     _connect(profile, server)
     report = profile.connections.sync()["Local SMART"]
@@ -195,6 +196,7 @@ def test_a_network_drop_mid_sync_resumes_next_time_with_nothing_lost_or_doubled(
     profile: Session, start_smart_server, big_seed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setattr("phr_desktop.smart.fhir_client.time.sleep", lambda _s: None)
+    monkeypatch.setattr("phr_desktop.smart.sync.PAGE_SIZE", 100)  # the drop lands mid-chain
     server = start_smart_server(big_seed)
     _connect(profile, server)
     server.faults(drop_after_requests=8)

@@ -17,8 +17,10 @@ from phr_desktop.domain.records import Record
 from phr_desktop.services.connections import _parse_page
 from phr_desktop.services.session import Session
 from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.smart.errors import ResourceRefused
 from phr_desktop.smart.fhir_client import FhirClient
-from phr_desktop.smart.sync import SyncEngine, SyncReport
+from phr_desktop.smart.scopes import SYNC_TYPES
+from phr_desktop.smart.sync import FALLBACK_PAGE_SIZE, SyncEngine, SyncReport
 from phr_desktop.vault.connections import ConnectionStore
 from phr_desktop.vault.database import transaction
 
@@ -50,8 +52,9 @@ class FakeServer:
     """Answers the engine's searches from memory, `PAGE` resources a page, next links by
     offset; counts the requests per type."""
 
-    def __init__(self, busy_after: int = 10) -> None:
+    def __init__(self, busy_after: int = 10, refuses_count_over: int | None = None) -> None:
         self.requests: list[str] = []
+        self.refuses_count_over = refuses_count_over
         self.lock = threading.Lock()
         self.busy_after = busy_after
         self.busy = threading.Event()  # set once `busy_after` requests have been answered
@@ -66,6 +69,8 @@ class FakeServer:
         if parts.path.endswith(f"Patient/{PATIENT}"):
             return _Response(orjson.dumps({"resourceType": "Patient", "id": PATIENT}))
         query = {k: v[0] for k, v in parse_qs(parts.query).items()}
+        if self.refuses_count_over and int(query.get("_count", 0)) > self.refuses_count_over:
+            raise ResourceRefused("the server refused it (400: _count too large)", 400)
         offset = int(query.get("_offset", "0"))
         total = COUNTS.get(rtype, 0)
         entries = [
@@ -84,7 +89,10 @@ class FakeServer:
 
 
 def _engine(
-    session: Session, server: FakeServer, normalise: Callable[..., Record | None]
+    session: Session,
+    server: FakeServer,
+    normalise: Callable[..., Record | None],
+    page_size: int = PAGE,
 ) -> SyncEngine:
     connections = ConnectionStore(session.vault.conn)
     with transaction(session.vault.conn):
@@ -96,7 +104,7 @@ def _engine(
     fhir: FhirClient = client
     return SyncEngine(
         session.vault.conn, connection, fhir, _parse_page, normalise, session.write_lock,
-        page_size=PAGE,
+        page_size=page_size,
     )  # fmt: skip
 
 
@@ -182,3 +190,15 @@ def test_a_failure_while_storing_rolls_back_pages_with_their_checkpoints_and_res
     stored = _stored(session)
     assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
     assert all(len(set(ids)) == len(ids) for ids in stored.values())  # nothing twice
+
+
+def test_a_server_refusing_our_page_size_is_asked_again_with_the_fallback_size(
+    session: Session,
+) -> None:
+    server = FakeServer(refuses_count_over=FALLBACK_PAGE_SIZE)
+    report = _run(_engine(session, server, normalise_resource, page_size=FALLBACK_PAGE_SIZE * 5))
+    assert not report.failed, report.outcomes
+    stored = _stored(session)
+    assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
+    refused = [u for u in server.requests if f"_count={FALLBACK_PAGE_SIZE * 5}" in u]
+    assert len(refused) == len(SYNC_TYPES) - 1  # each search once, then the smaller pages
