@@ -184,6 +184,54 @@ def work_peak_bytes(was_reset: bool) -> int | None:
     return _vm_hwm() if was_reset else None
 
 
+def _children_cpu_seconds() -> float:
+    """CPU time of this process's finished children (the importer's worker process, if any)."""
+    try:
+        import resource
+    except ImportError:  # Windows
+        return 0.0
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+class ChildPeakWatcher:
+    """Linux: the largest VmHWM seen among this process's children (the importer's worker),
+    read every 50 ms until stopped; None where /proc is missing or there were no children."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.peak: int | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def __enter__(self) -> ChildPeakWatcher:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        me = str(os.getpid())
+        while True:
+            for status in Path("/proc").glob("[0-9]*/status"):
+                try:
+                    fields = dict(
+                        line.split(":", 1)
+                        for line in status.read_text().splitlines()
+                        if ":" in line
+                    )
+                except OSError:
+                    continue
+                if fields.get("PPid", "").strip() == me and "VmHWM" in fields:
+                    hwm = int(fields["VmHWM"].split()[0]) * 1024
+                    self.peak = max(self.peak or 0, hwm)
+            if self._stop.wait(0.05):
+                return
+
+
 def _floor(files: list[Path], workdir: Path, transaction: str) -> dict[str, Any]:
     import sqlcipher3
 
@@ -199,6 +247,7 @@ def _floor(files: list[Path], workdir: Path, transaction: str) -> dict[str, Any]
     rss_before = peak_rss_bytes()
     was_reset = reset_work_peak()
     pending: list[tuple[str, str, bytes, str]] = []
+    cpu_started = time.process_time()
     started = time.perf_counter()
     for path in files:
         bundle = orjson.loads(path.read_bytes())
@@ -223,11 +272,13 @@ def _floor(files: list[Path], workdir: Path, transaction: str) -> dict[str, Any]
         conn.executemany(insert, pending)
         conn.execute("COMMIT")
     seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
     work_peak = work_peak_bytes(was_reset)
     stored = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
     conn.close()
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "stored": stored,
         "rss_before_bytes": rss_before,
         "work_peak_rss_bytes": work_peak,
@@ -242,15 +293,22 @@ def _import(files: list[Path], workdir: Path) -> dict[str, Any]:
     rss_before = peak_rss_bytes()
     was_reset = reset_work_peak()
     try:
+        cpu_started, children_started = time.process_time(), _children_cpu_seconds()
         started = time.perf_counter()
-        report = session.import_paths(files)
+        with ChildPeakWatcher() as children:
+            report = session.import_paths(files)
         seconds = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
+        children_cpu_seconds = _children_cpu_seconds() - children_started
         work_peak = work_peak_bytes(was_reset)
     finally:
         session.close()
     totals = report.totals
     return {
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "children_cpu_seconds": children_cpu_seconds,
+        "children_peak_rss_bytes": children.peak,
         "stored": totals.new + totals.updated + totals.older_kept,
         "unchanged": totals.unchanged,
         "records": totals.records,
@@ -303,10 +361,13 @@ def _mb(value: int | None) -> float | None:
 def _phase_summary(result: dict[str, Any], total: int) -> dict[str, Any]:
     return {
         "seconds": round(result["seconds"], 3),
+        "cpu_seconds": round(result["cpu_seconds"], 3),
+        "children_cpu_seconds": round(result.get("children_cpu_seconds", 0.0), 3),
         "resources_per_s": round(total / result["seconds"]),
         "peak_rss_mb": _mb(result["peak_rss_bytes"]),
         "setup_peak_rss_mb": _mb(result["rss_before_bytes"]),
         "work_peak_rss_mb": _mb(result["work_peak_rss_bytes"]),
+        "worker_peak_rss_mb": _mb(result.get("children_peak_rss_bytes")),
     }
 
 
@@ -315,7 +376,9 @@ def summarise(
 ) -> dict[str, Any]:
     ratio = floor["seconds"] / imp["seconds"]  # = import rate / floor rate (same resources)
     per_100k = imp["seconds"] * 100_000 / total
-    rss_mb = imp["peak_rss_bytes"] / 2**20
+    # A worker process's memory counts too: the target is judged on both peaks added up (an
+    # upper bound, since the two need not peak at the same moment).
+    rss_mb = (imp["peak_rss_bytes"] + (imp.get("children_peak_rss_bytes") or 0)) / 2**20
     return {
         "requested_n": n,
         "resources": total,
@@ -335,6 +398,7 @@ def summarise(
             "records": imp["records"],
             "failed_files": imp["failed_files"],
         },
+        "import_peak_rss_with_worker_mb": round(rss_mb, 1),
         "ratio": round(ratio, 3),
         "import_seconds_per_100k": round(per_100k, 2),
         "targets": {
@@ -351,6 +415,15 @@ def _rss_text(phase: dict[str, Any]) -> str:
     return (
         f"peak RSS {phase['peak_rss_mb']:6.1f} MB (setup {phase['setup_peak_rss_mb']:.1f}{during})"
     )
+
+
+def _cpu_text(phase: dict[str, Any]) -> str:
+    text = f"CPU {phase['cpu_seconds']:.2f} s"
+    if phase["children_cpu_seconds"] or phase["worker_peak_rss_mb"]:
+        text += f" + {phase['children_cpu_seconds']:.2f} s in the worker process"
+        if phase["worker_peak_rss_mb"] is not None:
+            text += f" (peak RSS {phase['worker_peak_rss_mb']:.1f} MB)"
+    return text
 
 
 def print_summary(s: dict[str, Any]) -> None:
@@ -371,13 +444,14 @@ def print_summary(s: dict[str, Any]) -> None:
             if f["transaction"] == "file"
             else "one executemany in one transaction for all files"
         )
-        + f"; {f['rows_stored']} rows"
+        + f"; {f['rows_stored']} rows; {_cpu_text(f)}"
     )
     print(f"import     {i['seconds']:7.2f} s {i['resources_per_s']:7d} resources/s  {_rss_text(i)}")
     print(
         f"           Session.import_paths; {i['raw_rows_stored']} raw rows, {i['records']} "
         f"records, {i['unchanged']} unchanged, {i['failed_files']} failed files"
     )
+    print(f"           {_cpu_text(i)}")
     print(
         f"ratio      {s['ratio']:.3f} of the floor's rate  (target >= {TARGET_RATIO})"
         f"  {mark(t['ratio_ge_0.5'])}"
@@ -387,7 +461,8 @@ def print_summary(s: dict[str, Any]) -> None:
         f"(target < {TARGET_SECONDS_PER_100K:g} s on 2 cores)  {mark(t['under_10s_per_100k'])}"
     )
     print(
-        f"memory     {i['peak_rss_mb']:.1f} MB import peak RSS, whole process  "
+        f"memory     {s['import_peak_rss_with_worker_mb']:.1f} MB import peak RSS, with its worker"
+        f" process if any  "
         f"(target < {TARGET_RSS_MB:g} MB)  {mark(t['rss_under_300mb'])}"
     )
 
