@@ -1,8 +1,12 @@
 """PyInstaller's entry script for the `phr-desktop` executable (the app)."""
 
+import multiprocessing
 import sys
 
 from phr_desktop.app import main
 
 if __name__ == "__main__":
+    # A big import prepares files on a worker process. Frozen, that process is this program
+    # started again, and freeze_support() turns it into the worker instead of a second app.
+    multiprocessing.freeze_support()
     sys.exit(main())

@@ -10,6 +10,7 @@ import math
 import os
 import queue
 import random
+import select
 import subprocess
 import sys
 import threading
@@ -39,6 +40,7 @@ LINE_TIMEOUT_S = 120  # only reached if the child hangs; normally each line take
 # (inside the file's transaction for batch events); otherwise it runs on and the kill lands
 # wherever the import has got to (possibly mid-write or mid-commit).
 HELPER = """\
+import multiprocessing
 import os
 import sys
 from pathlib import Path
@@ -47,21 +49,32 @@ import phr_desktop.services.importing as importing
 from phr_desktop.services.profiles import Profiles
 
 importing._BATCH = int(os.environ["PHR_TEST_BATCH"])
+# 0: every import of two files or more is prepared on a worker process.
+importing.PROCESS_MIN_BYTES = int(
+    os.environ.get("PHR_TEST_PROCESS_MIN_BYTES", importing.PROCESS_MIN_BYTES)
+)
 STEP = os.environ.get("PHR_TEST_STEP") == "1"
 
 
 def report(p):
-    print(f"progress {p.done}/{p.total} {p.message}", flush=True)
+    workers = " ".join(str(c.pid) for c in multiprocessing.active_children())
+    print(f"progress {p.done}/{p.total} {p.message} [workers: {workers}]", flush=True)
     if STEP:
         sys.stdin.readline()
 
 
-data_dir, profile, *files = sys.argv[1:]
-session = Profiles(Path(data_dir)).unlock(profile, passphrase=os.environ["PHR_PASSPHRASE"])
-print("unlocked", flush=True)
-with session:
-    session.import_paths([Path(f) for f in files], progress=report)
-print("finished", flush=True)
+def main():
+    data_dir, profile, *files = sys.argv[1:]
+    session = Profiles(Path(data_dir)).unlock(profile, passphrase=os.environ["PHR_PASSPHRASE"])
+    print("unlocked", flush=True)
+    with session:
+        session.import_paths([Path(f) for f in files], progress=report)
+    print("finished", flush=True)
+
+
+# The guard matters: a worker process (spawned) imports this module again as __mp_main__.
+if __name__ == "__main__":
+    main()
 """
 
 
@@ -103,10 +116,14 @@ def child_env(**extra: str) -> dict[str, str]:
 class ImportChild:
     """The import subprocess, its stdout read line by line on a thread (no polling, no sleeps)."""
 
-    def __init__(self, workdir: Path, data_dir: Path, files: list[Path], *, step: bool) -> None:
+    def __init__(
+        self, workdir: Path, data_dir: Path, files: list[Path], *, step: bool, worker: bool
+    ) -> None:
         helper = workdir / "import_helper.py"
         helper.write_text(HELPER, encoding="utf-8")
         env = child_env(PHR_TEST_BATCH=str(BATCH), PHR_TEST_STEP="1" if step else "0")
+        if worker:
+            env["PHR_TEST_PROCESS_MIN_BYTES"] = "0"
         self.stderr_path = workdir / "import_helper.stderr"
         self._stderr: IO[bytes] = self.stderr_path.open("wb")
         self.proc = subprocess.Popen(
@@ -183,8 +200,10 @@ def start_import(
     bundles: list[SyntheaBundle],
     *,
     step: bool,
+    worker: bool = False,
 ) -> ImportChild:
-    child = ImportChild(tmp_path, data_dir, [b.path for b in bundles], step=step)
+    """worker: prepare files on a worker process, as big imports do; else on a thread."""
+    child = ImportChild(tmp_path, data_dir, [b.path for b in bundles], step=step, worker=worker)
     children.append(child)
     assert child.next_line() == "unlocked"
     return child
@@ -297,7 +316,7 @@ def test_kill_at_an_exact_point_keeps_whole_files_only(
 # --- kills at seeded random points, the child running on: lands mid-write or mid-commit -------
 
 
-@pytest.mark.parametrize("run", range(4))
+@pytest.mark.parametrize("run", range(4))  # runs 2 and 3 prepare on a worker process
 def test_kill_at_a_random_point_keeps_whole_files_only(
     run: int,
     synthea_bundles: list[SyntheaBundle],
@@ -307,7 +326,9 @@ def test_kill_at_a_random_point_keeps_whole_files_only(
 ) -> None:
     events = expected_events(synthea_bundles)
     kill_after = random.Random(f"crash-safety-{run}").randrange(len(events))
-    child = start_import(children, tmp_path, profile_data_dir, synthea_bundles, step=False)
+    child = start_import(
+        children, tmp_path, profile_data_dir, synthea_bundles, step=False, worker=run >= 2
+    )
     for _ in range(kill_after + 1):
         assert child.next_line().startswith("progress ")
     child.kill()
@@ -323,6 +344,43 @@ def test_kill_at_a_random_point_keeps_whole_files_only(
         assert status in {"interrupted", "completed"}
         if len(committed) < len(synthea_bundles):
             assert status == "interrupted"
+        assert_import_again_completes(session, synthea_bundles, committed)
+
+
+# --- a killed import's worker process ends with it ----------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "pidfd_open"), reason="waits on a pidfd (Linux)")
+def test_a_killed_import_takes_its_worker_process_with_it(
+    synthea_bundles: list[SyntheaBundle],
+    profile_data_dir: Path,
+    tmp_path: Path,
+    children: list[ImportChild],
+) -> None:
+    child = start_import(
+        children, tmp_path, profile_data_dir, synthea_bundles, step=True, worker=True
+    )
+    workers: list[int] = []
+    while not workers:
+        line = child.next_line()
+        assert line.startswith("progress ")
+        workers = [int(pid) for pid in line.rpartition("[workers: ")[2].rstrip("]").split()]
+        child.resume()
+    watched = []
+    for pid in workers:
+        with contextlib.suppress(ProcessLookupError):  # already gone is gone
+            watched.append(os.pidfd_open(pid))
+    child.kill()
+    try:
+        for fd in watched:  # readable once the process has ended
+            readable, _, _ = select.select([fd], [], [], LINE_TIMEOUT_S)
+            assert readable, "the worker process outlived the killed import"
+    finally:
+        for fd in watched:
+            os.close(fd)
+
+    with reopen(profile_data_dir) as session:
+        committed = assert_sound_and_all_or_nothing(session, synthea_bundles)
         assert_import_again_completes(session, synthea_bundles, committed)
 
 

@@ -6,20 +6,33 @@ raw and normalised into records.
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import multiprocessing
+from collections import deque
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import (
+    BrokenExecutor,
+    Executor,
+    Future,
+    ProcessPoolExecutor,
+    ThreadPoolExecutor,
+)
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from phr_desktop.interop.ccda_import import CCDA_CONTENT_TYPE, parse_ccda
-from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.services.import_prepare import (
+    PreparedFile,
+    prepare_file,
+    prepare_file_in_worker,
+    start_worker,
+)
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
-from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.database import transaction
+from phr_desktop.vault.prepared import PackedDocument, PreparedResource
 from phr_desktop.vault.store import WriteCounts, now_iso
 
 if TYPE_CHECKING:
@@ -28,6 +41,11 @@ if TYPE_CHECKING:
 FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml")  # .xml: C-CDA
 DEFAULT_SOURCE = "Imported files"
 _BATCH = 5000
+# Imports of at least this much (in two files or more) are prepared on a worker process.
+PROCESS_MIN_BYTES = 8 * 2**20
+_PREFETCH = 2  # files prepared ahead of the one being written
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -74,21 +92,11 @@ def expand_paths(paths: Sequence[Path]) -> list[Path]:
     return out
 
 
-def _source_name(resources: Sequence[ParsedResource], explicit: str | None) -> str:
-    if explicit:
-        return explicit
-    for item in resources:
-        meta = item.resource.get("meta")
-        if (
-            isinstance(meta, dict)
-            and isinstance(meta.get("source"), str)
-            and meta["source"].strip()
-        ):
-            return meta["source"].strip()
-    return DEFAULT_SOURCE
+def _source_name(parsed: PreparedFile, explicit: str | None) -> str:
+    return explicit or parsed.source_hint or DEFAULT_SOURCE
 
 
-def _batches(items: Sequence[ParsedResource]) -> Iterator[Sequence[ParsedResource]]:
+def _batches(items: Sequence[PreparedResource]) -> Iterator[Sequence[PreparedResource]]:
     for start in range(0, len(items), _BATCH):
         yield items[start : start + _BATCH]
 
@@ -131,18 +139,12 @@ def import_paths(
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
-    # The next file is read and parsed on a worker thread while this one is written: SQLite
-    # releases the GIL while it encrypts and writes, so the two overlap on a second core.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="phr-import-read") as reader:
-        upcoming = [reader.submit(_read_and_parse, path) for path in files[:1]]
+    with _Prefetcher(files) as prefetcher:
         try:
             for index, path in enumerate(files):
                 cancel.raise_if_cancelled()
                 progress(Progress(index, len(files), f"Importing {path.name}"))
-                parsed = upcoming.pop().result()
-                if index + 1 < len(files):
-                    upcoming.append(reader.submit(_read_and_parse, files[index + 1]))
-                outcome = _import_file(session, parsed, source_name, progress, cancel)
+                outcome = _import_file(session, prefetcher.next(), source_name, progress, cancel)
                 report.files.append(outcome)
                 if outcome.counts:
                     report.totals.add(outcome.counts)
@@ -150,83 +152,121 @@ def import_paths(
             status = "completed" if not report.failed else "completed_with_errors"
         except BaseException as exc:
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
-            for future in upcoming:
-                future.cancel()
             raise
         finally:
             job.finish(status, report)
     return report
 
 
-@dataclass
-class _ParsedFile:
-    path: Path
-    data: bytes | None = None
-    resources: list[ParsedResource] | None = None
-    error: UnreadableFile | None = None
+def _total_size(files: Sequence[Path]) -> int:
+    total = 0
+    for path in files:
+        with contextlib.suppress(OSError):
+            total += path.stat().st_size
+    return total
 
 
-def _read(path: Path) -> bytes:
-    try:
-        size = path.stat().st_size
-    except FileNotFoundError:
-        raise UnreadableFile(str(path), None, None, "the file does not exist") from None
-    if size > MAX_FILE_BYTES:
-        raise UnreadableFile(
-            path.name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
-        )
-    return path.read_bytes()
+class _Prefetcher:
+    """Files read, parsed and normalised ahead of the writer, in the order given.
+
+    The writer (this thread) spends its time in SQLCipher, which releases the GIL, so the
+    preparing overlaps it on a second core. A big import prepares on a worker process: parsing
+    and normalising are pure Python and would otherwise take turns with the writer for the
+    GIL. A small one uses a thread, where starting a process (~0.2 s) would cost more than it
+    saves. If the worker process cannot start or dies, the rest is prepared on a thread.
+    """
+
+    def __init__(self, files: Sequence[Path]) -> None:
+        self._files = list(files)
+        self._next_index = 0
+        self._pending: deque[tuple[Path, Future[PreparedFile]]] = deque()
+        self._in_process = len(files) > 1 and _total_size(files) >= PROCESS_MIN_BYTES
+        self._executor: Executor = self._start_process() if self._in_process else _thread()
+
+    def _start_process(self) -> Executor:
+        try:
+            return ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=start_worker,
+            )
+        except (OSError, ValueError, NotImplementedError) as exc:
+            self._in_process = False
+            log.warning("no worker process for the import (%s); preparing on a thread", exc)
+            return _thread()
+
+    def _switch_to_thread(self, exc: BaseException) -> None:
+        log.warning("the import's worker process stopped (%s); preparing on a thread", exc)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self._executor, self._in_process = _thread(), False
+
+    def __enter__(self) -> _Prefetcher:
+        self._fill()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # On success nothing is pending; after an error or a cancel, unstarted work is dropped
+        # and the worker stops after the file it is on, without holding up the caller.
+        self._executor.shutdown(wait=not self._pending, cancel_futures=True)
+
+    def _fill(self) -> None:
+        while len(self._pending) < _PREFETCH and self._next_index < len(self._files):
+            path = self._files[self._next_index]
+            self._next_index += 1
+            self._pending.append((path, self._submit(path)))
+
+    def _submit(self, path: Path) -> Future[PreparedFile]:
+        if self._in_process:
+            try:
+                return self._executor.submit(prepare_file_in_worker, path)
+            except BrokenExecutor as exc:
+                self._switch_to_thread(exc)
+        return self._executor.submit(prepare_file, path)
+
+    def next(self) -> PreparedFile:
+        path, future = self._pending.popleft()
+        try:
+            prepared = future.result()
+        except BrokenExecutor as exc:
+            # The worker process died: what it had not given back is prepared again here.
+            self._switch_to_thread(exc)
+            paths = [path, *(p for p, _ in self._pending)]
+            self._pending = deque((p, self._submit(p)) for p in paths)
+            prepared = self._pending.popleft()[1].result()
+        self._fill()
+        return prepared
 
 
-def _is_ccda(path: Path) -> bool:
-    return path.suffix.lower() == ".xml"
-
-
-def _read_and_parse(path: Path) -> _ParsedFile:
-    try:
-        data = _read(path)
-    except UnreadableFile as exc:
-        return _ParsedFile(path, error=exc)
-    try:
-        parse = parse_ccda if _is_ccda(path) else parse_fhir_json
-        return _ParsedFile(path, data, parse(data, path.name))
-    except UnreadableFile as exc:
-        return _ParsedFile(path, data, error=exc)
+def _thread() -> Executor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="phr-import-read")
 
 
 def _import_file(
     session: Session,
-    parsed: _ParsedFile,
+    parsed: PreparedFile,
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> FileOutcome:
     path = parsed.path
-    if parsed.error is not None or parsed.data is None or parsed.resources is None:
-        if parsed.data is not None:  # readable but not parseable: keep the bytes anyway
-            _keep_unparseable(session, path, parsed.data, str(parsed.error))
+    if parsed.error is not None or parsed.document is None or parsed.resources is None:
+        if parsed.document is not None:  # readable but not parseable: keep the bytes anyway
+            _keep_unparseable(session, path, parsed.document, str(parsed.error))
         return FileOutcome(str(path), "failed", error=str(parsed.error))
-    data, resources = parsed.data, parsed.resources
+    resources = parsed.resources
 
     conn = session.vault.conn
     counts = WriteCounts()
-    name = _source_name(resources, source_name)
+    name = _source_name(parsed, source_name)
     with transaction(conn):
         source_id = session.store.ensure_source("fhir_file", name)
-        document_id = session.store.add_document(
-            source_id,
-            path.name,
-            CCDA_CONTENT_TYPE if _is_ccda(path) else "application/fhir+json",
-            data,
+        document_id = session.store.add_packed_document(
+            source_id, path.name, parsed.content_type, parsed.document
         )
         done = 0
         for batch in _batches(resources):
             cancel.raise_if_cancelled()
-            counts.add(
-                session.store.write_resources(
-                    source_id, document_id, batch, normalise_resource, name
-                )
-            )
+            counts.add(session.store.write_prepared(source_id, document_id, batch, name))
             done += len(batch)
             progress(
                 Progress(done, len(resources), f"{path.name}: {done} of {len(resources)} resources")
@@ -238,9 +278,9 @@ def _import_file(
     return FileOutcome(str(path), status, counts)
 
 
-def _keep_unparseable(session: Session, path: Path, data: bytes, error: str) -> None:
+def _keep_unparseable(session: Session, path: Path, document: PackedDocument, error: str) -> None:
     """Raw source documents are always kept, even when they cannot be parsed."""
     with transaction(session.vault.conn):
-        session.store.add_document(
-            None, path.name, "application/octet-stream", data, parse_error=error
+        session.store.add_packed_document(
+            None, path.name, "application/octet-stream", document, parse_error=error
         )

@@ -6,7 +6,6 @@ new raw row that takes over the record; an older or identical one changes nothin
 
 from __future__ import annotations
 
-import hashlib
 import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,9 +14,17 @@ from typing import Any, Protocol
 
 import orjson
 
-from phr_desktop.domain.codes import codes_text
 from phr_desktop.domain.records import Record
 from phr_desktop.vault.database import Connection
+from phr_desktop.vault.prepared import (
+    RECORD_COLUMNS,
+    PackedDocument,
+    PreparedResource,
+    RecordData,
+    pack_document,
+    record_data,
+    version_fields,
+)
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
 _CHUNK = 500
@@ -87,62 +94,25 @@ def _instant(text: Any) -> datetime | None:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def _meta(resource: dict[str, Any]) -> dict[str, Any]:
-    meta = resource.get("meta")
-    return meta if isinstance(meta, dict) else {}
-
-
 def _is_newer(
-    incoming: dict[str, Any], current_updated: str | None, current_version: str | None
+    new_updated: str | None,
+    new_version: str | None,
+    current_updated: str | None,
+    current_version: str | None,
 ) -> bool:
     """Whether an incoming version should replace the current one (ties go to the newcomer)."""
-    meta = _meta(incoming)
-    new_at, old_at = _instant(meta.get("lastUpdated")), _instant(current_updated)
+    new_at, old_at = _instant(new_updated), _instant(current_updated)
     if new_at and old_at and new_at != old_at:
         return new_at > old_at
-    new_v, old_v = str(meta.get("versionId") or ""), str(current_version or "")
+    new_v, old_v = new_version or "", current_version or ""
     if new_v.isdigit() and old_v.isdigit() and new_v != old_v:
         return int(new_v) > int(old_v)
     return True
 
 
-def record_row(
-    record_id: int, raw_id: int, source_id: int, r: Record, default_system: str
-) -> tuple[Any, ...]:
-    value, rr, eff = r.value, r.reference_range, r.effective
-    return (
-        record_id,
-        raw_id,
-        source_id,
-        r.resource_type,
-        r.resource_id,
-        r.kind.value,
-        r.category,
-        r.title,
-        eff.text if eff else None,
-        eff.precision.value if eff else None,
-        eff.sort_key if eff else None,
-        value.value if value else None,
-        value.text if value else None,
-        value.unit if value else None,
-        rr.low if rr else None,
-        rr.high if rr else None,
-        rr.text if rr else None,
-        r.interpretation,
-        orjson.dumps([[c.system, c.code, c.display] for c in r.codes]).decode(),
-        r.status,
-        r.source_system or default_system,
-        r.facility,
-        r.encounter_ref,
-        orjson.dumps(list(r.quality)).decode(),
-    )
-
-
-_UPSERT_RECORD = """
-INSERT INTO records (id, raw_id, source_id, resource_type, resource_id, kind, category, title,
-    effective, precision, sort_date, value_num, value_text, unit, ref_low, ref_high, ref_text,
-    interpretation, codes, status, source_system, facility, encounter_ref, quality)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_UPSERT_RECORD = f"""
+INSERT INTO records (id, raw_id, source_id, {", ".join(RECORD_COLUMNS)})
+VALUES ({", ".join("?" * (3 + len(RECORD_COLUMNS)))})
 ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     category = excluded.category, title = excluded.title, effective = excluded.effective,
     precision = excluded.precision, sort_date = excluded.sort_date,
@@ -179,9 +149,21 @@ class RecordStore:
         parse_error: str | None = None,
     ) -> int:
         """Keep a received file byte for byte (once per content); returns its id."""
-        digest = hashlib.sha256(data).hexdigest()
+        return self.add_packed_document(
+            source_id, filename, content_type, pack_document(data), parse_error
+        )
+
+    def add_packed_document(
+        self,
+        source_id: int | None,
+        filename: str,
+        content_type: str,
+        document: PackedDocument,
+        parse_error: str | None = None,
+    ) -> int:
+        """add_document for a file hashed and compressed beforehand (on a worker process)."""
         row = self.conn.execute(
-            "SELECT id FROM source_documents WHERE sha256 = ?", (digest,)
+            "SELECT id FROM source_documents WHERE sha256 = ?", (document.sha256,)
         ).fetchone()
         if row:
             if parse_error is None:
@@ -191,16 +173,12 @@ class RecordStore:
                     (source_id, row[0]),
                 )
             return int(row[0])
-        # Exports are mostly JSON or XML; zlib's fastest level shrinks them ~8x, which is
-        # fewer pages to encrypt and write (measured: the largest single cost of an import).
-        packed = zlib.compress(data, 1)
-        compression, stored = ("zlib", packed) if len(packed) < len(data) else (None, data)
         cur = self.conn.execute(
             "INSERT INTO source_documents (source_id, filename, content_type, sha256, size, "
             "compression, data, received_at, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                source_id, filename, content_type, digest, len(data), compression, stored,
-                now_iso(), parse_error,
+                source_id, filename, content_type, document.sha256, document.size,
+                document.compression, document.data, now_iso(), parse_error,
             ),
         )  # fmt: skip
         return int(cur.lastrowid or 0)
@@ -248,28 +226,74 @@ class RecordStore:
         default_system: str,
         fetched_at: str | None = None,
     ) -> WriteCounts:
-        """Store raw resources and (re)build their records. Call inside a transaction."""
+        """Store raw resources and (re)build their records. Call inside a transaction.
+
+        Only resources that become current are normalised."""
+        prepared = [
+            PreparedResource(
+                item.resource_type,
+                item.resource_id,
+                item.sha256,
+                item.body,
+                *version_fields(item.resource),
+                None,
+            )
+            for item in items
+        ]
+
+        def record_of(index: int) -> RecordData | None:
+            record = normalise(items[index].resource)
+            return record_data(record) if record else None
+
+        return self._write(source_id, document_id, prepared, record_of, default_system, fetched_at)
+
+    def write_prepared(
+        self,
+        source_id: int,
+        document_id: int | None,
+        items: Sequence[PreparedResource],
+        default_system: str,
+        fetched_at: str | None = None,
+    ) -> WriteCounts:
+        """Like write_resources, for resources normalised beforehand (on a worker process)."""
+        return self._write(
+            source_id, document_id, items, lambda i: items[i].record, default_system, fetched_at
+        )
+
+    def _write(
+        self,
+        source_id: int,
+        document_id: int | None,
+        items: Sequence[PreparedResource],
+        record_of: Callable[[int], RecordData | None],
+        default_system: str,
+        fetched_at: str | None,
+    ) -> WriteCounts:
         counts = WriteCounts()
         fetched_at = fetched_at or now_iso()
         # Within one file the last copy of a resource wins, as if imported one after another.
-        latest: dict[tuple[str, str], IncomingResource] = {}
-        for item in items:
-            latest[(item.resource_type, item.resource_id)] = item
+        latest: dict[tuple[str, str], int] = {}
+        for index, item in enumerate(items):
+            latest[(item.resource_type, item.resource_id)] = index
         stored = self._stored_versions(source_id, latest)
         fresh = [
-            i for key, i in latest.items() if all(v.sha256 != i.sha256 for v in stored.get(key, ()))
+            i
+            for key, i in latest.items()
+            if all(v.sha256 != items[i].sha256 for v in stored.get(key, ()))
         ]
         counts.unchanged = len(items) - len(fresh)
 
         raw_rows: list[tuple[Any, ...]] = []
         retire: list[tuple[int]] = []
-        promoted: list[tuple[int, int | None, IncomingResource]] = []
+        promoted: list[tuple[int, int | None, int]] = []
         next_raw = self._next_id("raw_resources")
-        for item in fresh:
-            meta = _meta(item.resource)
+        for index in fresh:
+            item = items[index]
             versions = stored.get((item.resource_type, item.resource_id), [])
             old = next((v for v in versions if v.is_current), None)
-            becomes_current = old is None or _is_newer(item.resource, old.last_updated, old.version)
+            becomes_current = old is None or _is_newer(
+                item.last_updated, item.version_id, old.last_updated, old.version
+            )
             if old is None:
                 counts.new += 1
             elif becomes_current:
@@ -281,21 +305,13 @@ class RecordStore:
             next_raw += 1
             raw_rows.append(
                 (
-                    raw_id,
-                    source_id,
-                    document_id,
-                    item.resource_type,
-                    item.resource_id,
-                    str(meta.get("versionId")) if meta.get("versionId") is not None else None,
-                    meta.get("lastUpdated") if isinstance(meta.get("lastUpdated"), str) else None,
-                    fetched_at,
-                    item.sha256,
-                    item.body,
+                    raw_id, source_id, document_id, item.resource_type, item.resource_id,
+                    item.version_id, item.last_updated, fetched_at, item.sha256, item.body,
                     1 if becomes_current else 0,
                 )
-            )
+            )  # fmt: skip
             if becomes_current:
-                promoted.append((raw_id, old.raw_id if old else None, item))
+                promoted.append((raw_id, old.raw_id if old else None, index))
             counts.by_type[item.resource_type] = counts.by_type.get(item.resource_type, 0) + 1
 
         self.conn.executemany("UPDATE raw_resources SET is_current = 0 WHERE id = ?", retire)
@@ -305,9 +321,7 @@ class RecordStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             raw_rows,
         )
-        built = [
-            (raw_id, previous, normalise(item.resource)) for raw_id, previous, item in promoted
-        ]
+        built = [(raw_id, previous, record_of(index)) for raw_id, previous, index in promoted]
         self._write_records(
             source_id, [(i, p, r) for i, p, r in built if r], default_system, counts
         )
@@ -316,7 +330,7 @@ class RecordStore:
     def _write_records(
         self,
         source_id: int,
-        records: Sequence[tuple[int, int | None, Record]],
+        records: Sequence[tuple[int, int | None, RecordData]],
         default_system: str,
         counts: WriteCounts,
     ) -> None:
@@ -348,10 +362,13 @@ class RecordStore:
                 next_record += 1
             else:
                 replaced.append((record_id,))
-            rows.append(record_row(record_id, raw_id, source_id, record, default_system))
-            tag_rows.extend((tag, record_id) for tag in sorted(record.tags))
-            fts_rows.append((record_id, record.title, codes_text(record.codes), record.text))
-            counts.flagged += bool(record.quality)
+            columns = record.columns
+            rows.append(
+                (record_id, raw_id, source_id, *columns[:-1], columns[-1] or default_system)
+            )
+            tag_rows.extend((tag, record_id) for tag in record.tags)
+            fts_rows.append((record_id, *record.search))
+            counts.flagged += record.flagged
         self.conn.executemany(_UPSERT_RECORD, rows)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
@@ -375,6 +392,8 @@ class RecordStore:
             ).fetchall()
             built = [(raw_id, normalise(orjson.loads(body))) for raw_id, body in rows]
             counts = WriteCounts()
-            self._write_records(source_id, [(i, i, r) for i, r in built if r], name, counts)
+            self._write_records(
+                source_id, [(i, i, record_data(r)) for i, r in built if r], name, counts
+            )
             total += counts.records
         return total

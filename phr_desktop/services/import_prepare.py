@@ -1,0 +1,120 @@
+"""Read, parse and normalise one file to import into the plain rows the store writes.
+
+An import runs this on a worker process while the previous file is written, or on a thread
+for a small import. What it returns is bytes, strings and tuples: cheap to send back, and the
+writing thread only has to bind them.
+"""
+
+from __future__ import annotations
+
+import gc
+import multiprocessing
+import os
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+from phr_desktop.interop.ccda_import import CCDA_CONTENT_TYPE, parse_ccda
+from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.interop.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.vault.prepared import (
+    PackedDocument,
+    PreparedResource,
+    pack_document,
+    record_data,
+    version_fields,
+)
+
+FHIR_CONTENT_TYPE = "application/fhir+json"
+
+
+@dataclass(frozen=True)
+class PreparedFile:
+    path: Path
+    content_type: str
+    document: PackedDocument | None  # None: the file could not be read
+    resources: list[PreparedResource] | None  # None: it could not be read or parsed
+    source_hint: str | None  # the first meta.source among its resources
+    error: str | None  # why it could not be read or parsed
+
+
+def is_ccda(path: Path) -> bool:
+    return path.suffix.lower() == ".xml"
+
+
+def _read(path: Path) -> bytes:
+    try:
+        size = path.stat().st_size
+    except FileNotFoundError:
+        raise UnreadableFile(str(path), None, None, "the file does not exist") from None
+    if size > MAX_FILE_BYTES:
+        raise UnreadableFile(
+            path.name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
+        )
+    return path.read_bytes()
+
+
+def _source_hint(resources: list[ParsedResource]) -> str | None:
+    for item in resources:
+        meta = item.resource.get("meta")
+        source = meta.get("source") if isinstance(meta, dict) else None
+        if isinstance(source, str) and source.strip():
+            return source.strip()
+    return None
+
+
+def _prepare(item: ParsedResource) -> PreparedResource:
+    record = normalise_resource(item.resource)
+    return PreparedResource(
+        item.resource_type,
+        item.resource_id,
+        item.sha256,
+        item.body,
+        *version_fields(item.resource),
+        record_data(record) if record else None,
+    )
+
+
+def prepare_file(path: Path) -> PreparedFile:
+    """Never raises for a bad file: an unreadable or unparseable one comes back with `error`."""
+    content_type = CCDA_CONTENT_TYPE if is_ccda(path) else FHIR_CONTENT_TYPE
+    try:
+        data = _read(path)
+    except UnreadableFile as exc:
+        return PreparedFile(path, content_type, None, None, None, str(exc))
+    document = pack_document(data)
+    try:
+        parsed = parse_ccda(data, path.name) if is_ccda(path) else parse_fhir_json(data, path.name)
+    except UnreadableFile as exc:
+        return PreparedFile(path, content_type, document, None, None, str(exc))
+    del data
+    hint = _source_hint(parsed)
+    resources = [_prepare(item) for item in parsed]
+    return PreparedFile(path, content_type, document, resources, hint, None)
+
+
+# --- on the worker process -----------------------------------------------------------------
+
+
+def start_worker() -> None:
+    """The worker process's initializer: exit when the importing process dies (a worker left
+    waiting for work would otherwise outlive a killed app), and leave cycle collection off."""
+    parent = multiprocessing.parent_process()
+    if parent is not None:
+        threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
+    # Parsed JSON is trees of dicts and lists without cycles, freed by reference counting;
+    # the collector would only walk them again and again (measured: ~1 s per 100k resources).
+    gc.disable()
+
+
+def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
+    parent.join()
+    os._exit(0)
+
+
+def prepare_file_in_worker(path: Path) -> PreparedFile:
+    try:
+        return prepare_file(path)
+    finally:
+        gc.collect()  # whatever a failed parse left in cycles; cheap with little alive

@@ -1,0 +1,104 @@
+"""Files, resources and records in the plain shape the store writes: bytes, strings, numbers.
+
+An import builds them on a worker process, where it parses and normalises, so what crosses
+back is cheap to pickle and the writing thread only binds values.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import zlib
+from typing import Any, NamedTuple
+
+import orjson
+
+from phr_desktop.domain.codes import codes_text
+from phr_desktop.domain.records import Record
+
+# The records columns a RecordData carries, in its order; the store adds id, raw_id, source_id.
+RECORD_COLUMNS = (
+    "resource_type", "resource_id", "kind", "category", "title", "effective", "precision",
+    "sort_date", "value_num", "value_text", "unit", "ref_low", "ref_high", "ref_text",
+    "interpretation", "codes", "status", "facility", "encounter_ref", "quality",
+    "source_system",
+)  # fmt: skip
+
+
+class RecordData(NamedTuple):
+    """A normalised record ready to write."""
+
+    columns: tuple[Any, ...]  # RECORD_COLUMNS' values; source_system last, None if unknown
+    tags: tuple[str, ...]  # sorted
+    search: tuple[str, str, str]  # the search index's title, codes and body text
+    flagged: bool  # has data-quality flags
+
+
+class PreparedResource(NamedTuple):
+    """A raw resource ready to store: what the store decides on, its exact text, its record."""
+
+    resource_type: str
+    resource_id: str
+    sha256: str
+    body: bytes
+    version_id: str | None  # meta.versionId as text
+    last_updated: str | None  # meta.lastUpdated if it is text
+    record: RecordData | None  # None: not normalised (yet), or no record for this resource
+
+
+class PackedDocument(NamedTuple):
+    """A received file as source_documents keeps it: hashed, and compressed if that helps."""
+
+    sha256: str  # of the original bytes
+    size: int  # of the original bytes
+    compression: str | None  # None, or "zlib"
+    data: bytes  # as stored
+
+
+def pack_document(data: bytes) -> PackedDocument:
+    # Exports are mostly JSON or XML; zlib's fastest level shrinks them ~8x, which is fewer
+    # pages to encrypt and write (measured: the largest single cost of an import).
+    packed = zlib.compress(data, 1)
+    compression, stored = ("zlib", packed) if len(packed) < len(data) else (None, data)
+    return PackedDocument(hashlib.sha256(data).hexdigest(), len(data), compression, stored)
+
+
+def record_data(r: Record) -> RecordData:
+    value, rr, eff = r.value, r.reference_range, r.effective
+    columns = (
+        r.resource_type,
+        r.resource_id,
+        r.kind.value,
+        r.category,
+        r.title,
+        eff.text if eff else None,
+        eff.precision.value if eff else None,
+        eff.sort_key if eff else None,
+        value.value if value else None,
+        value.text if value else None,
+        value.unit if value else None,
+        rr.low if rr else None,
+        rr.high if rr else None,
+        rr.text if rr else None,
+        r.interpretation,
+        orjson.dumps([[c.system, c.code, c.display] for c in r.codes]).decode(),
+        r.status,
+        r.facility,
+        r.encounter_ref,
+        orjson.dumps(list(r.quality)).decode(),
+        r.source_system or None,
+    )
+    return RecordData(
+        columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)
+    )
+
+
+def version_fields(resource: dict[str, Any]) -> tuple[str | None, str | None]:
+    """meta.versionId (as text) and meta.lastUpdated (if text), as raw_resources keeps them."""
+    meta = resource.get("meta")
+    if not isinstance(meta, dict):
+        return None, None
+    version, updated = meta.get("versionId"), meta.get("lastUpdated")
+    return (
+        str(version) if version is not None else None,
+        updated if isinstance(updated, str) else None,
+    )

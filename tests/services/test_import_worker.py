@@ -1,0 +1,100 @@
+"""A big import prepares files on a worker process: same vault as on a thread, and it carries on
+(on a thread) if that process dies."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phr_desktop.services import importing
+from phr_desktop.services.profiles import Profiles
+from phr_desktop.services.session import Session
+from phr_desktop.services.tasks import Progress
+from tests.conftest import PASSPHRASE
+
+
+def _vault_contents(session: Session) -> tuple[Any, ...]:
+    """Everything an import derives, without ids that depend on timing (fetch times)."""
+    conn = session.vault.conn
+    return tuple(
+        conn.execute(sql).fetchall()
+        for sql in (
+            "SELECT id, source_id, document_id, resource_type, resource_id, version_id, "
+            "last_updated, sha256, body, is_current FROM raw_resources ORDER BY id",
+            "SELECT * FROM records ORDER BY id",
+            "SELECT tag, record_id FROM record_tags ORDER BY tag, record_id",
+            "SELECT rowid, title, codes, notes, body FROM search_index ORDER BY rowid",
+            "SELECT id, source_id, filename, content_type, sha256, size, compression, data, "
+            "parse_error FROM source_documents ORDER BY id",
+            "SELECT id, kind, name FROM sources ORDER BY id",
+        )
+    )
+
+
+@pytest.fixture
+def on_worker_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(importing, "PROCESS_MIN_BYTES", 0)
+
+
+def _workers_seen(seen: set[int]) -> Any:
+    def progress(_: Progress) -> None:
+        seen.update(child.pid or 0 for child in multiprocessing.active_children())
+
+    return progress
+
+
+def test_a_worker_process_builds_the_same_vault_as_a_thread(
+    profiles: Profiles, fast_kdf: None, demo_files: list[Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    contents = []
+    for name, min_bytes in (("thread", 2**62), ("worker", 0)):
+        monkeypatch.setattr(importing, "PROCESS_MIN_BYTES", min_bytes)
+        session, _recovery = profiles.create(name, PASSPHRASE)
+        with session:
+            workers: set[int] = set()
+            report = session.import_paths(demo_files, progress=_workers_seen(workers))
+            assert not report.failed
+            assert bool(workers) == (name == "worker")
+            contents.append(_vault_contents(session))
+    assert contents[0] == contents[1]
+
+
+def test_an_unparseable_file_prepared_on_the_worker_is_kept_and_reported(
+    session: Session, demo_files: list[Path], tmp_path: Path, on_worker_process: None
+) -> None:
+    broken = tmp_path / "broken.json"
+    broken.write_bytes(b'{"resourceType": "Bundle", "entry": [')
+    report = session.import_paths([broken, *demo_files, tmp_path / "missing.json"])
+    assert [f.status for f in report.files] == ["failed", "imported", "imported", "failed"]
+    assert "broken.json" in str(report.files[0].error)
+    assert "does not exist" in str(report.files[-1].error)
+    kept = session.vault.conn.execute(
+        "SELECT filename, parse_error IS NOT NULL FROM source_documents ORDER BY id"
+    ).fetchall()
+    assert kept[0] == ("broken.json", 1)
+
+
+def test_if_the_worker_process_dies_the_import_finishes_on_a_thread(
+    session: Session, demo_files: list[Path], on_worker_process: None
+) -> None:
+    files = [*demo_files, *demo_files]  # the second round is unchanged, but still prepared
+    killed: list[int] = []
+
+    def progress(p: Progress) -> None:
+        if not killed and p.message.startswith("Importing"):
+            for child in multiprocessing.active_children():
+                if child.pid:
+                    os.kill(child.pid, signal.SIGKILL)
+                    killed.append(child.pid)
+
+    report = session.import_paths(files, progress=progress)
+    assert killed
+    assert not report.failed
+    assert [f.status for f in report.files] == ["imported"] * 2 + ["unchanged"] * 2
+    entries = report.totals.new
+    assert session.vault.conn.execute("SELECT count(*) FROM raw_resources").fetchone() == (entries,)
