@@ -4,6 +4,7 @@ sync resumes exactly (nothing lost, nothing stored twice)."""
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -202,3 +203,16 @@ def test_a_server_refusing_our_page_size_is_asked_again_with_the_fallback_size(
     assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
     refused = [u for u in server.requests if f"_count={FALLBACK_PAGE_SIZE * 5}" in u]
     assert len(refused) == len(SYNC_TYPES) - 1  # each search once, then the smaller pages
+
+
+def test_the_collector_is_paced_during_a_sync_and_restored_after(session: Session) -> None:
+    before = gc.get_threshold()
+    seen: list[tuple[int, int, int]] = []
+
+    def watching(resource: dict[str, Any]) -> Record | None:
+        seen.append(gc.get_threshold())
+        return normalise_resource(resource)
+
+    _run(_engine(session, FakeServer(), watching))
+    assert seen and all(t[0] > before[0] for t in seen)
+    assert gc.get_threshold() == before
