@@ -9,12 +9,10 @@ than a page's rows.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -23,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient
+from phr_desktop.smart.gc_pacing import fewer_gc_passes
 from phr_desktop.smart.scopes import readable_types
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, transaction
@@ -115,33 +114,6 @@ def _attachment_urls(resource: dict[str, Any]) -> list[str]:
         for a in attachments
         if isinstance(a, dict) and a.get("url") and not a.get("data")
     ]
-
-
-_GC_FIRST_THRESHOLD = 50_000  # Python's default is 700 allocations
-_gc_lock = threading.Lock()
-_gc_runs = 0
-_gc_thresholds = gc.get_threshold()
-
-
-@contextlib.contextmanager
-def _fewer_gc_passes() -> Iterator[None]:
-    """A sync parses hundreds of thousands of containers that stay alive until stored, and
-    each young-generation collection (every 700 allocations by default) walks the newest:
-    collect less often while syncs run, as before once the last one ends. Cycles are still
-    collected."""
-    global _gc_runs, _gc_thresholds
-    with _gc_lock:
-        if _gc_runs == 0:
-            _gc_thresholds = gc.get_threshold()
-            gc.set_threshold(max(_GC_FIRST_THRESHOLD, _gc_thresholds[0]), *_gc_thresholds[1:])
-        _gc_runs += 1
-    try:
-        yield
-    finally:
-        with _gc_lock:
-            _gc_runs -= 1
-            if _gc_runs == 0:
-                gc.set_threshold(*_gc_thresholds)
 
 
 def _with_smaller_pages(url: str) -> str | None:
@@ -353,7 +325,7 @@ class SyncEngine:
     def run(
         self, full: bool, progress: ProgressReport, is_cancelled: Callable[[], bool]
     ) -> SyncReport:
-        with _fewer_gc_passes():
+        with fewer_gc_passes():
             return self._run(full, progress, is_cancelled)
 
     def _run(
