@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import pickle
 from collections import deque
 from collections.abc import Iterator, Sequence
 from concurrent.futures import (
@@ -27,7 +28,7 @@ import orjson
 from phr_desktop.services.import_prepare import (
     PreparedFile,
     prepare_file,
-    prepare_file_in_worker,
+    prepare_file_pickled,
     start_worker,
 )
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
@@ -179,7 +180,7 @@ class _Prefetcher:
     def __init__(self, files: Sequence[Path]) -> None:
         self._files = list(files)
         self._next_index = 0
-        self._pending: deque[tuple[Path, Future[PreparedFile]]] = deque()
+        self._pending: deque[tuple[Path, Future[PreparedFile | bytes]]] = deque()
         self._in_process = len(files) > 1 and _total_size(files) >= PROCESS_MIN_BYTES
         self._executor: Executor = self._start_process() if self._in_process else _thread()
 
@@ -215,10 +216,10 @@ class _Prefetcher:
             self._next_index += 1
             self._pending.append((path, self._submit(path)))
 
-    def _submit(self, path: Path) -> Future[PreparedFile]:
+    def _submit(self, path: Path) -> Future[PreparedFile | bytes]:
         if self._in_process:
             try:
-                return self._executor.submit(prepare_file_in_worker, path)
+                return self._executor.submit(prepare_file_pickled, path)
             except BrokenExecutor as exc:
                 self._switch_to_thread(exc)
         return self._executor.submit(prepare_file, path)
@@ -234,6 +235,9 @@ class _Prefetcher:
             self._pending = deque((p, self._submit(p)) for p in paths)
             prepared = self._pending.popleft()[1].result()
         self._fill()
+        if isinstance(prepared, bytes):  # from the worker process
+            loaded: PreparedFile = pickle.loads(prepared)
+            return loaded
         return prepared
 
 
