@@ -8,13 +8,18 @@ from pathlib import Path
 import pytest
 
 from phr_desktop.vault import migrations
+from phr_desktop.vault.database import DatabaseError
 from phr_desktop.vault.errors import VaultError
 from phr_desktop.vault.keys import KdfParams
 from phr_desktop.vault.vault import Vault
 
 PASS = "passphrase for migrations"
 SAVED = Path(__file__).resolve().parent.parent / "data" / "vaults"
-SAVED_PASSPHRASES = {"schema1": "schema one passphrase", "schema4": "schema four passphrase"}
+SAVED_PASSPHRASES = {
+    "schema1": "schema one passphrase",
+    "schema4": "schema four passphrase",
+    "schema5": "schema five passphrase",
+}
 
 
 def _version(vault: Vault) -> int:
@@ -98,3 +103,37 @@ def test_a_vault_from_a_newer_release_is_refused_with_a_clear_message(tmp_path: 
         vault.conn.execute("PRAGMA user_version = 99")
     with pytest.raises(VaultError, match="newer phr-desktop"):
         Vault.unlock(folder, passphrase=PASS)
+
+
+def test_schema_6_rebuilds_raw_resources_keeping_rows_ids_and_the_same_content_rule(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = tmp_path / "schema5"
+    shutil.copytree(SAVED / "schema5", folder)
+    with monkeypatch.context() as at_schema_5:
+        at_schema_5.setattr(migrations, "MIGRATIONS", migrations.MIGRATIONS[:5])
+        at_schema_5.setattr(migrations, "LATEST_VERSION", 5)
+        with Vault.unlock(folder, passphrase=SAVED_PASSPHRASES["schema5"]) as old:
+            assert _version(old) == 5
+            before = old.conn.execute("SELECT * FROM raw_resources ORDER BY id").fetchall()
+    with Vault.unlock(folder, passphrase=SAVED_PASSPHRASES["schema5"]) as vault:
+        assert _version(vault) >= 6
+        conn = vault.conn
+        assert conn.execute("SELECT * FROM raw_resources ORDER BY id").fetchall() == before
+        assert conn.execute("PRAGMA foreign_keys").fetchone() == (1,)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        joined = "SELECT count(*) FROM records r JOIN raw_resources w ON w.id = r.raw_id"
+        assert conn.execute(joined).fetchone() == (436,)
+        indexes = {
+            n for (n,) in conn.execute("SELECT name FROM pragma_index_list('raw_resources')")
+        }
+        assert indexes == {"raw_by_resource"}
+        source_id, rid, rtype, sha = conn.execute(
+            "SELECT source_id, resource_id, resource_type, sha256 FROM raw_resources LIMIT 1"
+        ).fetchone()
+        with pytest.raises(DatabaseError, match="UNIQUE"):  # the same content twice
+            conn.execute(
+                "INSERT INTO raw_resources (source_id, resource_type, resource_id, fetched_at, "
+                "sha256, body) VALUES (?, ?, ?, 'now', ?, x'00')",
+                (source_id, rtype, rid, sha),
+            )

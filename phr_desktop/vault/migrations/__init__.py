@@ -19,6 +19,7 @@ from phr_desktop.vault.migrations import (
     m0003_device_keys,
     m0004_tag_index,
     m0005_sharing,
+    m0006_raw_index,
 )
 
 MIGRATIONS: list[str] = [
@@ -27,8 +28,12 @@ MIGRATIONS: list[str] = [
     m0003_device_keys.SQL,
     m0004_tag_index.SQL,
     m0005_sharing.SQL,
+    m0006_raw_index.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
+# Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
+# rename) needs foreign keys off, which only takes effect outside a transaction.
+REBUILDS_REFERENCED_TABLES = frozenset({6})
 
 
 def schema_version(conn: Connection) -> int:
@@ -49,16 +54,24 @@ def migrate(conn: Connection, db_path: Path, backup: Callable[[Path], None] | No
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
         backup(db_path.with_name(f"{db_path.stem}.before-v{LATEST_VERSION}-{stamp}.db"))
     for version in range(found + 1, LATEST_VERSION + 1):
+        rebuild = version in REBUILDS_REFERENCED_TABLES
+        if rebuild:
+            conn.execute("PRAGMA foreign_keys = OFF")
         try:
             with transaction(conn):
                 for statement in _statements(MIGRATIONS[version - 1]):
                     conn.execute(statement)
+                if rebuild and conn.execute("PRAGMA foreign_key_check").fetchone():
+                    raise DatabaseError("a rebuilt table lost rows that others point at")
                 conn.execute(f"PRAGMA user_version = {version}")
         except DatabaseError as exc:
             raise VaultError(
                 f"Upgrading this profile's storage to schema {version} failed ({exc}); it was "
                 "rolled back, so the profile is as it was. Please report this problem."
             ) from exc
+        finally:
+            if rebuild:
+                conn.execute("PRAGMA foreign_keys = ON")
     return found
 
 
