@@ -32,7 +32,7 @@ from phr_desktop.services.import_prepare import (
     start_worker,
 )
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
-from phr_desktop.vault.database import transaction
+from phr_desktop.vault.database import bulk_writes, transaction
 from phr_desktop.vault.prepared import PackedDocument, PreparedResource
 from phr_desktop.vault.store import WriteCounts, now_iso
 
@@ -140,7 +140,7 @@ def import_paths(
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
-    with _Prefetcher(files) as prefetcher:
+    with _Prefetcher(files) as prefetcher, bulk_writes(session.vault.conn):
         try:
             for index, path in enumerate(files):
                 cancel.raise_if_cancelled()

@@ -124,6 +124,30 @@ def storage_full_error(exc: BaseException) -> StorageFull:
     )
 
 
+# WAL pages between checkpoints during bulk writes: 64 MiB instead of SQLite's 4 MiB. An
+# import commits once per file and rewrites many of the same index pages in each; copying the
+# WAL into the file less often copies each page once instead of after every file (measured:
+# 100k resources, commits 3.3-4.3 s -> 2.8-2.9 s). Commits still sync the WAL
+# (synchronous=FULL), so durability is the same; the WAL file just grows larger in between.
+BULK_WAL_AUTOCHECKPOINT = 16384
+
+
+@contextlib.contextmanager
+def bulk_writes(conn: Connection) -> Iterator[None]:
+    """Checkpoint less often inside this block; afterwards checkpoint and shrink the WAL."""
+    previous = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+    conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
+    try:
+        yield
+    finally:
+        conn.execute(f"PRAGMA wal_autocheckpoint = {previous}")
+        # Not worth an error of its own (a full disk is reported already): the next
+        # checkpoint does the same.
+        with contextlib.suppress(dbapi2.DatabaseError):
+            if not conn.in_transaction:
+                conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+
 @contextlib.contextmanager
 def transaction(conn: Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full disk becomes StorageFull."""

@@ -267,3 +267,14 @@ def test_source_documents_mutated_after_import_do_not_change_the_vault(
     report = session.import_paths([path])
     assert report.totals.updated == 1  # a tie goes to the newcomer, the old raw row is kept
     assert session.vault.conn.execute("SELECT count(*) FROM raw_resources").fetchone()[0] == 2
+
+
+def test_an_import_checkpoints_at_the_end_and_restores_the_checkpoint_interval(
+    session: Session, demo_files: list[Path]
+) -> None:
+    conn = session.vault.conn
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    session.import_paths(demo_files)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == before
+    wal = session.vault.profile_dir / "vault.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0
