@@ -68,12 +68,14 @@ def _source_hint(resources: list[ParsedResource]) -> str | None:
 
 def _prepare(item: ParsedResource) -> PreparedResource:
     record = normalise_resource(item.resource)
-    return PreparedResource(
+    version_id, last_updated = version_fields(item.resource)
+    return (
         item.resource_type,
         item.resource_id,
         item.sha256,
         item.body,
-        *version_fields(item.resource),
+        version_id,
+        last_updated,
         record_data(record) if record else None,
     )
 

@@ -229,8 +229,8 @@ class RecordStore:
         """Store raw resources and (re)build their records. Call inside a transaction.
 
         Only resources that become current are normalised."""
-        prepared = [
-            PreparedResource(
+        prepared: list[PreparedResource] = [
+            (
                 item.resource_type,
                 item.resource_id,
                 item.sha256,
@@ -257,7 +257,7 @@ class RecordStore:
     ) -> WriteCounts:
         """Like write_resources, for resources normalised beforehand (on a worker process)."""
         return self._write(
-            source_id, document_id, items, lambda i: items[i].record, default_system, fetched_at
+            source_id, document_id, items, lambda i: items[i][6], default_system, fetched_at
         )
 
     def _write(
@@ -273,13 +273,13 @@ class RecordStore:
         fetched_at = fetched_at or now_iso()
         # Within one file the last copy of a resource wins, as if imported one after another.
         latest: dict[tuple[str, str], int] = {}
-        for index, item in enumerate(items):
-            latest[(item.resource_type, item.resource_id)] = index
+        for index, (rtype, rid, *_) in enumerate(items):
+            latest[(rtype, rid)] = index
         stored = self._stored_versions(source_id, latest)
         fresh = [
             i
             for key, i in latest.items()
-            if all(v.sha256 != items[i].sha256 for v in stored.get(key, ()))
+            if all(v.sha256 != items[i][2] for v in stored.get(key, ()))
         ]
         counts.unchanged = len(items) - len(fresh)
 
@@ -288,11 +288,11 @@ class RecordStore:
         promoted: list[tuple[int, int | None, int]] = []
         next_raw = self._next_id("raw_resources")
         for index in fresh:
-            item = items[index]
-            versions = stored.get((item.resource_type, item.resource_id), [])
+            rtype, rid, sha256, body, version_id, last_updated, _ = items[index]
+            versions = stored.get((rtype, rid), [])
             old = next((v for v in versions if v.is_current), None)
             becomes_current = old is None or _is_newer(
-                item.last_updated, item.version_id, old.last_updated, old.version
+                last_updated, version_id, old.last_updated, old.version
             )
             if old is None:
                 counts.new += 1
@@ -305,14 +305,13 @@ class RecordStore:
             next_raw += 1
             raw_rows.append(
                 (
-                    raw_id, source_id, document_id, item.resource_type, item.resource_id,
-                    item.version_id, item.last_updated, fetched_at, item.sha256, item.body,
-                    1 if becomes_current else 0,
+                    raw_id, source_id, document_id, rtype, rid, version_id, last_updated,
+                    fetched_at, sha256, body, 1 if becomes_current else 0,
                 )
             )  # fmt: skip
             if becomes_current:
                 promoted.append((raw_id, old.raw_id if old else None, index))
-            counts.by_type[item.resource_type] = counts.by_type.get(item.resource_type, 0) + 1
+            counts.by_type[rtype] = counts.by_type.get(rtype, 0) + 1
 
         self.conn.executemany("UPDATE raw_resources SET is_current = 0 WHERE id = ?", retire)
         self.conn.executemany(
@@ -355,20 +354,19 @@ class RecordStore:
         tag_rows: list[tuple[str, int]] = []
         fts_rows: list[tuple[int, str, str, str]] = []
         replaced: list[tuple[int]] = []
-        for raw_id, previous, record in records:
+        for raw_id, previous, (columns, tags, search, flagged) in records:
             record_id = existing.get(previous) if previous is not None else None
             if record_id is None:
                 record_id = next_record
                 next_record += 1
             else:
                 replaced.append((record_id,))
-            columns = record.columns
             rows.append(
                 (record_id, raw_id, source_id, *columns[:-1], columns[-1] or default_system)
             )
-            tag_rows.extend((tag, record_id) for tag in record.tags)
-            fts_rows.append((record_id, *record.search))
-            counts.flagged += record.flagged
+            tag_rows.extend((tag, record_id) for tag in tags)
+            fts_rows.append((record_id, *search))
+            counts.flagged += flagged
         self.conn.executemany(_UPSERT_RECORD, rows)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
