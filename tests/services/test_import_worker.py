@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 
 from phr_desktop.services import importing
+from phr_desktop.services.errors import Cancelled
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.services.tasks import Progress
+from phr_desktop.services.tasks import CancelToken, Progress
 from tests.conftest import PASSPHRASE
 
 
@@ -98,3 +99,19 @@ def test_if_the_worker_process_dies_the_import_finishes_on_a_thread(
     assert [f.status for f in report.files] == ["imported"] * 2 + ["unchanged"] * 2
     entries = report.totals.new
     assert session.vault.conn.execute("SELECT count(*) FROM raw_resources").fetchone() == (entries,)
+
+
+def test_cancelling_an_import_on_the_worker_keeps_finished_files_only(
+    session: Session, demo_files: list[Path], on_worker_process: None
+) -> None:
+    token = CancelToken()
+
+    def progress(p: Progress) -> None:
+        if p.message.startswith("Importing") and p.done == 1:
+            token.cancel()
+
+    with pytest.raises(Cancelled):
+        session.import_paths(demo_files, progress=progress, cancel=token)
+    conn = session.vault.conn
+    assert conn.execute("SELECT count(DISTINCT document_id) FROM raw_resources").fetchone() == (1,)
+    assert conn.execute("SELECT status FROM import_jobs").fetchone() == ("cancelled",)
