@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import os
 import pickle
 from collections import deque
 from collections.abc import Iterator, Sequence
@@ -42,7 +43,8 @@ if TYPE_CHECKING:
 FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml")  # .xml: C-CDA
 DEFAULT_SOURCE = "Imported files"
 _BATCH = 5000
-# Imports of at least this much (in two files or more) are prepared on a worker process.
+# Imports of at least this much (in two files or more, with a second core to run on) are
+# prepared on a worker process.
 PROCESS_MIN_BYTES = 8 * 2**20
 _PREFETCH = 2  # files prepared ahead of the one being written
 
@@ -181,7 +183,9 @@ class _Prefetcher:
         self._files = list(files)
         self._next_index = 0
         self._pending: deque[tuple[Path, Future[PreparedFile | bytes]]] = deque()
-        self._in_process = len(files) > 1 and _total_size(files) >= PROCESS_MIN_BYTES
+        self._in_process = (
+            (os.cpu_count() or 1) > 1 and len(files) > 1 and _total_size(files) >= PROCESS_MIN_BYTES
+        )
         self._executor: Executor = self._start_process() if self._in_process else _thread()
 
     def _start_process(self) -> Executor:
