@@ -195,6 +195,16 @@ def load_json_exact(data: bytes, name: str) -> Any:
     return _loads(data, name, _has_lossy_numbers(data))
 
 
+def keep_number_literals(data: bytes, parsed: Any, name: str, key: str | None = None) -> Any:
+    """`parsed` (what orjson made of `data`, or of its member `key`), unless `data` holds a
+    number literal a float would change: then that part of `data` read exactly. The common
+    case costs one scan, not a second parse."""
+    if not _has_lossy_numbers(data):
+        return parsed
+    exact = _loads(data, name, True)
+    return exact if key is None else exact[key]
+
+
 def dump_json_exact(value: Any, name: str = "resource") -> bytes:
     """JSON text for a value read by `load_json_exact`, Decimal literals as they were."""
     return _dump(value, True, name)

@@ -4,13 +4,15 @@ records and files read-only, and save the files only when asked."""
 from __future__ import annotations
 
 import base64
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from phr_desktop.domain.records import Record
-from phr_desktop.interop.fhir_json import load_json_exact
+from phr_desktop.interop.fhir_json import keep_number_literals
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.sharing.bundle import parse_key
@@ -50,7 +52,8 @@ class ShareAttachment:
 
 @dataclass(frozen=True)
 class ShareView:
-    """A verified share, read-only, for display; `records` are normalised like our own."""
+    """A verified share, read-only, for display; `records` are normalised like our own, on
+    first use (the app's viewer stores the bundle instead, which normalises it there)."""
 
     signer_fingerprint: str
     signer_fingerprint_display: str
@@ -62,8 +65,12 @@ class ShareView:
     record_count: int
     share_id: str | None
     bundle: dict[str, Any]
-    records: list[Record] = field(default_factory=list)
     attachments: list[ShareAttachment] = field(default_factory=list)
+
+    @cached_property
+    def records(self) -> list[Record]:
+        found = (normalise_resource(resource) for resource in _resources(self.bundle))
+        return [record for record in found if record is not None]
 
     def banner(self) -> str:
         return (
@@ -101,23 +108,10 @@ def open_share(
     clock = int((now or datetime.now(UTC)).timestamp())
     opened = open_share_bytes(data, raw_key, now=clock, passcode=passcode, limits=limits)
     claims = opened.claims
-    records: list[Record] = []
-    attachments: list[ShareAttachment] = []
-    # Read the verified content again keeping number literals ("1.50" stays "1.50"); the
-    # viewer's own parse (orjson) has already checked it is a well-formed share.
-    bundle = load_json_exact(opened.payload, path.name)["bundle"]
-    for entry in bundle.get("entry") or []:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if not isinstance(resource, dict):
-            continue
-        if resource.get("resourceType") == "Binary":
-            attachment = _attachment_of(resource)
-            if attachment is not None:
-                attachments.append(attachment)
-            continue
-        record = normalise_resource(resource)
-        if record is not None:
-            records.append(record)
+    # Number literals as the patient's vault stored them ("1.50" stays "1.50"): the content
+    # is read again only where the viewer's own parse (orjson) would have changed one.
+    bundle = keep_number_literals(opened.payload, opened.bundle, path.name, key="bundle")
+    binaries = (_attachment_of(resource) for resource in _resources(bundle, binary=True))
     return ShareView(
         signer_fingerprint=opened.fingerprint,
         signer_fingerprint_display=display_fingerprint(opened.fingerprint),
@@ -129,9 +123,16 @@ def open_share(
         record_count=int(claims["record_count"]),
         share_id=str(claims["jti"]) if claims.get("jti") else None,
         bundle=bundle,
-        records=records,
-        attachments=attachments,
+        attachments=[attachment for attachment in binaries if attachment is not None],
     )
+
+
+def _resources(bundle: dict[str, Any], *, binary: bool = False) -> Iterator[dict[str, Any]]:
+    """The bundle's resources: the records (`binary=False`) or the attached files."""
+    for entry in bundle.get("entry") or []:
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        if isinstance(resource, dict) and (resource.get("resourceType") == "Binary") == binary:
+            yield resource
 
 
 def save_share_attachments(view: ShareView, folder: Path) -> list[Path]:

@@ -58,7 +58,7 @@ class ShareSession(RecordReader):
     def __init__(self, view: ShareView, conn: Connection, patient_record_id: int | None) -> None:
         super().__init__(conn)
         # The facts for the banner; the bundle and records now live in the database.
-        self.view = replace(view, bundle={}, records=[], attachments=[])
+        self.view = replace(view, bundle={}, attachments=[])
         self.file_count = len(view.attachments)
         self.patient_record_id = patient_record_id
         self._conn = conn
