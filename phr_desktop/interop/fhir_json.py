@@ -189,6 +189,12 @@ def _flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
             yield _resource(resource, _dump(resource, exact, name))
 
 
+def resources_of(value: Any, name: str) -> list[ParsedResource]:
+    """The resources of a document already read by `load_json_exact`, flattened exactly as
+    `parse_fhir_json` does (a Bundle's entries, nested Bundles opened, or the resource)."""
+    return list(_flatten(value, name, True))
+
+
 def load_json_exact(data: bytes, name: str) -> Any:
     """Any JSON document with number literals kept as written (Decimal where a float would
     change them); pair with `dump_json_exact`. Fast when there is nothing to keep."""

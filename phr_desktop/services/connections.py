@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import webbrowser
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -14,7 +13,7 @@ import httpx
 
 from phr_desktop import __version__
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir_json import ParsedResource, dump_json_exact, load_json_exact
+from phr_desktop.interop.fhir_json import load_json_exact, resources_of
 from phr_desktop.resources import load_json
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
@@ -110,22 +109,6 @@ def _config_to_stored(config: SmartConfiguration) -> dict[str, Any]:
     }
 
 
-def _page_resources(value: dict[str, Any], name: str) -> Iterator[ParsedResource]:
-    """As `parse_fhir_json` flattens a document: a Bundle's entries (nested Bundles opened), or
-    the resource itself; each with its exact JSON text and that text's hash."""
-    if value.get("resourceType") != "Bundle":
-        body = dump_json_exact(value, name)
-        yield ParsedResource(value, body, hashlib.sha256(body).hexdigest())
-        return
-    entries = value.get("entry") or []
-    if not isinstance(entries, list):
-        raise UnreadableFile(name, None, None, "Bundle.entry is not a list")
-    for entry in entries:
-        resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-            yield from _page_resources(resource, name)
-
-
 def _next_link(bundle: dict[str, Any]) -> str | None:
     for link in bundle.get("link") or []:
         if isinstance(link, dict) and link.get("relation") == "next" and link.get("url"):
@@ -137,9 +120,7 @@ def _parse_page(body: bytes, name: str) -> ParsedPage:
     """A search page (or a read) in one exact parse: its resources and its `next` link."""
     try:
         value = load_json_exact(body, name)
-        if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
-            raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource")
-        items = list(_page_resources(value, name))
+        items = resources_of(value, name)  # refuses JSON that is not a FHIR resource
     except UnreadableFile as exc:
         raise ServerError(
             f"The provider's server sent a {name} that cannot be read ({exc.reason}); what was "
