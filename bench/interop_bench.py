@@ -22,7 +22,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from phr_desktop.interop.ccda_import import parse_ccda  # noqa: E402 - after sys.path
+from phr_desktop.interop.ccda.importer import parse_ccda  # noqa: E402 - after sys.path
 from tests.interop import bluebutton_support  # noqa: E402
 
 

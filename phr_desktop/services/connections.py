@@ -13,7 +13,7 @@ import httpx
 
 from phr_desktop import __version__
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir_json import load_json_exact, resources_of
+from phr_desktop.interop.fhir.fhir_json import load_json_exact, resources_of
 from phr_desktop.resources import load_json
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress

@@ -100,23 +100,23 @@ def _write(
 ) -> None:
     # Each exporter is imported when used: reportlab and lxml need not load for the others.
     if fmt == "ccda":
-        from phr_desktop.interop.ccda_export import build_ccd
+        from phr_desktop.interop.ccda.export import build_ccd
 
         path.write_bytes(build_ccd(data))
     elif fmt == "pdf":
-        from phr_desktop.interop.pdf_export import write_record_pdf
+        from phr_desktop.interop.pdf.export import write_record_pdf
 
         write_record_pdf(data, path)
     elif fmt == "emergency":
-        from phr_desktop.interop.emergency_summary import write_emergency_pdf
+        from phr_desktop.interop.emergency.summary import write_emergency_pdf
 
         write_emergency_pdf(data, path)
     elif fmt == "fhir":
-        from phr_desktop.interop.fhir_export import collection_bundle
+        from phr_desktop.interop.fhir.export import collection_bundle
 
         path.write_bytes(collection_bundle(data))
     elif fmt == "ips":
-        from phr_desktop.interop.fhir_export import ips_document
+        from phr_desktop.interop.fhir.export import ips_document
 
         path.write_bytes(ips_document(data))
     elif fmt == "csv":

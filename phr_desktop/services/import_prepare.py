@@ -16,9 +16,9 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from phr_desktop.interop.ccda_import import CCDA_CONTENT_TYPE, parse_ccda
+from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.prepared import (
     PackedDocument,

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from phr_desktop.domain.records import Record
-from phr_desktop.interop.fhir_json import keep_number_literals
+from phr_desktop.interop.fhir.fhir_json import keep_number_literals
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.sharing.bundle import parse_key

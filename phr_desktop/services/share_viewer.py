@@ -18,7 +18,7 @@ import orjson
 from phr_desktop import __version__
 from phr_desktop.domain.records import RecordKind
 from phr_desktop.interop.export_data import ExportData, ExportRecord
-from phr_desktop.interop.fhir_json import ParsedResource, dump_json_exact
+from phr_desktop.interop.fhir.fhir_json import ParsedResource, dump_json_exact
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.share_opening import DEFAULT_LIMITS, Limits, ShareView, open_share
@@ -130,11 +130,11 @@ class ShareSession(RecordReader):
         cancel.raise_if_cancelled()
         progress(Progress(1, 2, f"Writing {fmt.upper()}"))
         if fmt == "pdf":
-            from phr_desktop.interop.pdf_export import record_pdf_bytes
+            from phr_desktop.interop.pdf.export import record_pdf_bytes
 
             content = record_pdf_bytes(data)
         else:
-            from phr_desktop.interop.ccda_export import build_ccd
+            from phr_desktop.interop.ccda.export import build_ccd
 
             content = build_ccd(data)
         cancel.raise_if_cancelled()

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from phr_desktop.interop.export_data import ExportData
-from phr_desktop.interop.fhir_export import collection_bundle, resource_urn
+from phr_desktop.interop.fhir.export import collection_bundle, resource_urn
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.share_opening import FILE_NAME_EXTENSION
@@ -328,7 +328,7 @@ def write_handout(
 ) -> Path:
     """Write the printable one-page hand-out for a share whose key is handed out (label and
     name default to the share's own)."""
-    from phr_desktop.interop.share_handout import HandoutFacts, handout_pdf_bytes
+    from phr_desktop.interop.pdf.share_handout import HandoutFacts, handout_pdf_bytes
 
     if not created.key_handed_out or not created.key:
         raise ServiceError("This share's key is held back; show the key first, then print.")

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 import pytest
 
-from phr_desktop.interop.ccda_import import (
+from phr_desktop.interop.ccda.importer import (
     CCDA_CONTENT_TYPE,
     SOURCE_DOCUMENT_URL,
     parse_ccda_with_sections,

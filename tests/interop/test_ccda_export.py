@@ -12,9 +12,9 @@ from lxml import etree
 
 from phr_desktop.cli import main
 from phr_desktop.domain.records import parse_partial_date
-from phr_desktop.interop.ccda_export import SECTIONS, build_ccd
-from phr_desktop.interop.ccda_export_values import stable_uid, system_root, ts_value
-from phr_desktop.interop.ccda_patient import US_CORE
+from phr_desktop.interop.ccda.export import SECTIONS, build_ccd
+from phr_desktop.interop.ccda.export_values import stable_uid, system_root, ts_value
+from phr_desktop.interop.ccda.patient import US_CORE
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.xml_safety import parse_xml
 from phr_desktop.services.demo import DEMO_PASSPHRASE
@@ -191,7 +191,7 @@ def _fingerprint(data: ExportData) -> Counter[tuple[object, ...]]:
 def test_ccd_imported_into_a_new_profile_gives_the_same_records(
     demo_data: ExportData, profiles: Profiles, tmp_path: Path
 ) -> None:
-    # Needs the C-CDA importer (interop/ccda_import.py) wired into session.import_paths for
+    # Needs the C-CDA importer (interop/ccda/importer.py) wired into session.import_paths for
     # .xml files: until it is, this fails on purpose rather than skipping.
     exported = tmp_path / "ccd.xml"
     exported.write_bytes(build_ccd(demo_data))

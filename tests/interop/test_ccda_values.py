@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_values import (
+from phr_desktop.interop.ccda.values import (
     Narrative,
     identifiers,
     period_of,

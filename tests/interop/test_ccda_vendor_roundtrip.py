@@ -9,7 +9,7 @@ import orjson
 import pytest
 from lxml import etree
 
-from phr_desktop.interop.ccda_export import build_ccd
+from phr_desktop.interop.ccda.export import build_ccd
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session

@@ -9,9 +9,9 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 from pypdf import PdfReader
 
-from phr_desktop.interop.emergency_facts import emergency_facts
-from phr_desktop.interop.emergency_fhir import qr_payload
-from phr_desktop.interop.emergency_summary import write_emergency_pdf
+from phr_desktop.interop.emergency.facts import emergency_facts
+from phr_desktop.interop.emergency.fhir_document import qr_payload
+from phr_desktop.interop.emergency.summary import write_emergency_pdf
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session

@@ -11,7 +11,7 @@ from fhir.resources.R4B.bundle import Bundle
 from pydantic import ValidationError
 
 from phr_desktop.interop.export_data import ExportData
-from phr_desktop.interop.fhir_export import collection_bundle, ips_document
+from phr_desktop.interop.fhir.export import collection_bundle, ips_document
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir_json import parse_fhir_json
+from phr_desktop.interop.fhir.fhir_json import parse_fhir_json
 
 OBS = {"resourceType": "Observation", "id": "o1", "status": "final", "code": {"text": "FEV1"}}
 
@@ -92,7 +92,7 @@ def test_hostile_nesting_is_refused_without_crashing(depth: int) -> None:
 
 
 def test_a_file_over_the_size_cap_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("phr_desktop.interop.fhir_json.MAX_FILE_BYTES", 100)
+    monkeypatch.setattr("phr_desktop.interop.fhir.fhir_json.MAX_FILE_BYTES", 100)
     with pytest.raises(UnreadableFile, match="larger than"):
         parse_fhir_json(orjson.dumps({**OBS, "note": [{"text": "x" * 200}]}), "big.json")
 
@@ -110,7 +110,7 @@ def test_integers_beyond_64_bits_are_kept_exactly() -> None:
 
 
 def test_times_and_ids_inside_strings_do_not_force_the_slow_path() -> None:
-    from phr_desktop.interop.fhir_json import _has_lossy_numbers
+    from phr_desktop.interop.fhir.fhir_json import _has_lossy_numbers
 
     text = b'{"id":"6e34-ab","effectiveDateTime":"2005-03-14T18:27:36.750+00:00","v":[36.6]}'
     assert not _has_lossy_numbers(text)
@@ -139,7 +139,7 @@ _SPACES = st.sampled_from([b"", b" ", b"\n  "])
 def test_the_fast_lossy_number_scan_agrees_with_checking_every_literal(
     values: list[bytes], space: bytes, as_object: bool
 ) -> None:
-    from phr_desktop.interop.fhir_json import _has_lossy_numbers, _is_lossy
+    from phr_desktop.interop.fhir.fhir_json import _has_lossy_numbers, _is_lossy
 
     if as_object:
         members = [b'"k%d":%s%s%s' % (i, space, v, space) for i, v in enumerate(values)]

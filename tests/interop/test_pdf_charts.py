@@ -12,8 +12,8 @@ from reportlab.platypus import SimpleDocTemplate
 
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.domain.trends import Trend, TrendPoint
-from phr_desktop.interop.pdf_charts import THRESHOLD_LABEL, TrendChart, nice_ticks
-from phr_desktop.interop.pdf_styles import register_fonts
+from phr_desktop.interop.pdf.charts import THRESHOLD_LABEL, TrendChart, nice_ticks
+from phr_desktop.interop.pdf.styles import register_fonts
 
 
 def _trend(values: list[tuple[str, float]], **band: float) -> Trend:

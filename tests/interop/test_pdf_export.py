@@ -9,8 +9,8 @@ import pypdfium2
 import pytest
 from pypdf import PdfReader
 
-from phr_desktop.interop.pdf_charts import chart_trends
-from phr_desktop.interop.pdf_export import SECTIONS, TRENDS_TITLE, write_record_pdf
+from phr_desktop.interop.pdf.charts import chart_trends
+from phr_desktop.interop.pdf.export import SECTIONS, TRENDS_TITLE, write_record_pdf
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session
 

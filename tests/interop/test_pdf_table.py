@@ -11,8 +11,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.platypus import SimpleDocTemplate
 
-from phr_desktop.interop.pdf_styles import FONT, FONT_BOLD, register_fonts
-from phr_desktop.interop.pdf_table import SHORTENED, Cell, RecordTable, TableLook
+from phr_desktop.interop.pdf.styles import FONT, FONT_BOLD, register_fonts
+from phr_desktop.interop.pdf.table import SHORTENED, Cell, RecordTable, TableLook
 
 COLUMNS = (2.2 * cm, 5.2 * cm, 4.6 * cm, 3.4 * cm)  # within SimpleDocTemplate's frame
 HEADER = ("Date", "Entry", "Result / details", "Source")

@@ -8,7 +8,7 @@ import hashlib
 import orjson
 import pytest
 
-from phr_desktop.interop.fhir_json import parse_fhir_json
+from phr_desktop.interop.fhir.fhir_json import parse_fhir_json
 from phr_desktop.services.connections import _parse_page
 from phr_desktop.smart.errors import ServerError
 

@@ -13,10 +13,10 @@ from lxml import etree
 
 from phr_desktop.domain.codes import codes_of
 from phr_desktop.domain.records import PartialDate
-from phr_desktop.interop import ccda_export_entries as entries
-from phr_desktop.interop import ccda_export_observations as observations
-from phr_desktop.interop.ccda_export_header import write_header
-from phr_desktop.interop.ccda_export_values import (
+from phr_desktop.interop.ccda import export_entries as entries
+from phr_desktop.interop.ccda import export_observations as observations
+from phr_desktop.interop.ccda.export_header import write_header
+from phr_desktop.interop.ccda.export_values import (
     LOINC_OID,
     SDTC,
     V3,

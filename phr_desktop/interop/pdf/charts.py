@@ -17,7 +17,7 @@ from reportlab.platypus import Flowable
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.records import PartialDate, Record, RecordKind
 from phr_desktop.domain.trends import Trend, build_trend, trend_key
-from phr_desktop.interop.pdf_styles import FONT, MUTED
+from phr_desktop.interop.pdf.styles import FONT, MUTED
 
 MIN_POINTS_FOR_OTHER_LABS = 3
 THRESHOLD_LABEL = "Protective level (11 µmol/L)"

@@ -2,7 +2,7 @@
 
 Every page carries the patient's name and "Page n of m"; every entry names its source system.
 Table cells wrap, and very long text is cut, so nothing leaves the page. The record is laid
-out once (see pdf_pages.py and pdf_table.py): a 13,000-entry record takes seconds, not a
+out once (see pages.py and table.py): a 13,000-entry record takes seconds, not a
 minute.
 """
 
@@ -33,9 +33,9 @@ from reportlab.platypus import (
 
 from phr_desktop.domain.records import Record, RecordKind
 from phr_desktop.interop.export_data import ExportData, ExportRecord
-from phr_desktop.interop.pdf_charts import TrendChart, chart_trends
-from phr_desktop.interop.pdf_pages import Contents, ContentsSlot, RecordCanvas
-from phr_desktop.interop.pdf_styles import (
+from phr_desktop.interop.pdf.charts import TrendChart, chart_trends
+from phr_desktop.interop.pdf.pages import Contents, ContentsSlot, RecordCanvas
+from phr_desktop.interop.pdf.styles import (
     ACCENT,
     ALERT,
     FONT,
@@ -50,7 +50,7 @@ from phr_desktop.interop.pdf_styles import (
     register_fonts,
     style,
 )
-from phr_desktop.interop.pdf_table import Cell, RecordTable, Run, TableLook
+from phr_desktop.interop.pdf.table import Cell, RecordTable, Run, TableLook
 
 # Sections in the order a clinician reads them; kinds not listed are never exported here.
 SECTIONS: tuple[tuple[RecordKind, str], ...] = (

@@ -8,7 +8,7 @@ from typing import Any
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_statements import (
+from phr_desktop.interop.ccda.statements import (
     Context,
     negated,
     nested_statements,
@@ -18,7 +18,7 @@ from phr_desktop.interop.ccda_statements import (
     status_code,
     text_concept,
 )
-from phr_desktop.interop.ccda_values import (
+from phr_desktop.interop.ccda.values import (
     child,
     children,
     concept,

@@ -9,8 +9,8 @@ from typing import Any
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_medications import medication_request
-from phr_desktop.interop.ccda_statements import (
+from phr_desktop.interop.ccda.medications import medication_request
+from phr_desktop.interop.ccda.statements import (
     Context,
     clinical_statement,
     negated,
@@ -21,7 +21,7 @@ from phr_desktop.interop.ccda_statements import (
     status_code,
     text_concept,
 )
-from phr_desktop.interop.ccda_values import (
+from phr_desktop.interop.ccda.values import (
     child,
     children,
     concept,

@@ -16,14 +16,14 @@ from typing import Any
 import orjson
 from lxml import etree
 
-from phr_desktop.interop.ccda_care_activities import encounters, plan_of_care, procedures
-from phr_desktop.interop.ccda_medications import immunizations, medications
-from phr_desktop.interop.ccda_narrative import cut_text, document_text, section_text
-from phr_desktop.interop.ccda_observations import results, social_history, vitals
-from phr_desktop.interop.ccda_patient import patient_resource
-from phr_desktop.interop.ccda_problems_allergies import allergies, problems
-from phr_desktop.interop.ccda_statements import Context, Mapper, clinical_statement
-from phr_desktop.interop.ccda_values import (
+from phr_desktop.interop.ccda.care_activities import encounters, plan_of_care, procedures
+from phr_desktop.interop.ccda.medications import immunizations, medications
+from phr_desktop.interop.ccda.narrative import cut_text, document_text, section_text
+from phr_desktop.interop.ccda.observations import results, social_history, vitals
+from phr_desktop.interop.ccda.patient import patient_resource
+from phr_desktop.interop.ccda.problems_allergies import allergies, problems
+from phr_desktop.interop.ccda.statements import Context, Mapper, clinical_statement
+from phr_desktop.interop.ccda.values import (
     Narrative,
     attr,
     child,
@@ -37,7 +37,7 @@ from phr_desktop.interop.ccda_values import (
     v,
 )
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir_json import ParsedResource
+from phr_desktop.interop.fhir.fhir_json import ParsedResource
 from phr_desktop.interop.xml_safety import parse_xml
 
 CCDA_CONTENT_TYPE = "application/hl7-cda+xml"

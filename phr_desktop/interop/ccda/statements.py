@@ -9,7 +9,7 @@ from typing import Any
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_values import (
+from phr_desktop.interop.ccda.values import (
     Narrative,
     attr,
     child,

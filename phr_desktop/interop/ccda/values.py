@@ -1,4 +1,4 @@
-"""C-CDA data types (CD, TS, PQ, IVL, II) read into FHIR R4 JSON values, for ccda_import.
+"""C-CDA data types (CD, TS, PQ, IVL, II) read into FHIR R4 JSON values, for the C-CDA importer.
 
 Lenient like the rest of the import path: a value that cannot be read is left out, never raised.
 """

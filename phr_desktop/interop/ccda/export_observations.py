@@ -1,6 +1,6 @@
 """C-CDA R2.1 observation entries: results and vital signs in organizers, social history.
 
-Like ccda_export_entries, each builder writes one record under an `<entry>`, pointing at its
+Like export_entries, each builder writes one record under an `<entry>`, pointing at its
 narrative row; a FHIR Observation's components become the organizer's observations.
 """
 
@@ -12,8 +12,8 @@ from lxml import etree
 
 from phr_desktop.domain.codes import LOINC, SNOMED, canonical_system, codes_of, display_of
 from phr_desktop.domain.records import Code
-from phr_desktop.interop.ccda_export_entries import R20, R21, entry_id, fhir_period, text_ref
-from phr_desktop.interop.ccda_export_values import (
+from phr_desktop.interop.ccda.export_entries import R20, R21, entry_id, fhir_period, text_ref
+from phr_desktop.interop.ccda.export_values import (
     LOINC_OID,
     SNOMED_OID,
     coded,

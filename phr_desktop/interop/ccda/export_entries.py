@@ -13,7 +13,7 @@ from lxml import etree
 
 from phr_desktop.domain.codes import codes_of, display_of, first_of
 from phr_desktop.domain.records import parse_partial_date
-from phr_desktop.interop.ccda_export_values import (
+from phr_desktop.interop.ccda.export_values import (
     ACT_CODE_OID,
     SNOMED_OID,
     coded,

@@ -14,7 +14,7 @@ import orjson
 import segno
 
 from phr_desktop.domain.records import Code
-from phr_desktop.interop.emergency_facts import EmergencyFacts, Item, Measurement
+from phr_desktop.interop.emergency.facts import EmergencyFacts, Item, Measurement
 
 _NS = uuid.UUID("5f0c3c52-8a0e-4a36-9a53-7d1c7a6f2b10")  # stable ids: same facts, same QR
 _LOINC = "http://loinc.org"

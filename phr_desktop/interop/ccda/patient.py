@@ -7,7 +7,7 @@ from typing import Any
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_values import (
+from phr_desktop.interop.ccda.values import (
     attr,
     child,
     children,

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from lxml import etree
 
-from phr_desktop.interop.ccda_values import attr, child, text_of
+from phr_desktop.interop.ccda.values import attr, child, text_of
 
 CELL_SEPARATOR = " | "
 _BLOCKS = frozenset(

@@ -14,8 +14,8 @@ from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import cm
 from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-from phr_desktop.interop.pdf_qr import QrFlowable
-from phr_desktop.interop.pdf_styles import ACCENT, ALERT, FONT_BOLD, MUTED, RULE, esc, style
+from phr_desktop.interop.pdf.qr import QrFlowable
+from phr_desktop.interop.pdf.styles import ACCENT, ALERT, FONT_BOLD, MUTED, RULE, esc, style
 
 TITLE = style("HoTitle", 20, fontName=FONT_BOLD, textColor=ACCENT, leading=24)
 HEAD = style("HoHead", 11, fontName=FONT_BOLD, textColor=ACCENT, spaceBefore=8, spaceAfter=3)

@@ -1,7 +1,7 @@
 """The emergency summary PDF: one A4 page, or a wallet card (85.6 × 54 mm, front and back).
 
 Both layouts shrink their content to fit, so the result is always exactly one page; the QR
-code carries the same facts as a compact FHIR document (see emergency_fhir.py).
+code carries the same facts as a compact FHIR document (see fhir_document.py).
 """
 
 from __future__ import annotations
@@ -16,11 +16,11 @@ from reportlab.lib.units import cm, mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer, Table, TableStyle
 
-from phr_desktop.interop.emergency_facts import EmergencyFacts, Item, emergency_facts
-from phr_desktop.interop.emergency_fhir import QrPayload, qr_payload
+from phr_desktop.interop.emergency.facts import EmergencyFacts, Item, emergency_facts
+from phr_desktop.interop.emergency.fhir_document import QrPayload, qr_payload
 from phr_desktop.interop.export_data import ExportData
-from phr_desktop.interop.pdf_qr import QrFlowable
-from phr_desktop.interop.pdf_styles import (
+from phr_desktop.interop.pdf.qr import QrFlowable
+from phr_desktop.interop.pdf.styles import (
     ACCENT,
     ALERT,
     FONT,

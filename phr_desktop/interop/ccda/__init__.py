@@ -1,0 +1,1 @@
+"""Reading and writing C-CDA documents."""

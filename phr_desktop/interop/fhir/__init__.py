@@ -1,0 +1,1 @@
+"""FHIR JSON read exactly, FHIR collection and IPS document exports."""

@@ -1,0 +1,1 @@
+"""PDF exports: the full record and the share hand-out."""
