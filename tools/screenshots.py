@@ -113,7 +113,7 @@ def main() -> int:
 
 def share_shots(window: MainWindow, tmp: Path, save: Callable[[QWidget, str], None]) -> None:
     """The Share dialog, its result page (key as text and QR), and the activity log."""
-    from phr_desktop.ui import share_dialog
+    from phr_desktop.ui.sharing import dialog as share_dialog
 
     def fixed_path(parent: QWidget, suggested: Path) -> Path | None:
         return tmp / "share.phrshare"
@@ -144,7 +144,7 @@ def viewer_shot(path: Path, key: str, passcode: str, save: Callable[[QWidget, st
     """What the clinician sees: the banner, the timeline and a record, read-only."""
     from phr_desktop.services.session import RecordFilter
     from phr_desktop.services.share_viewer import open_share_session
-    from phr_desktop.ui.share_window import ShareWindow
+    from phr_desktop.ui.sharing.window import ShareWindow
 
     session = open_share_session(path, key, passcode=passcode)
     window = ShareWindow(session, synchronous=True)

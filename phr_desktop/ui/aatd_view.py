@@ -25,8 +25,8 @@ from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.record_views import AatdOverview
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.ui.kind_icons import kind_icon
-from phr_desktop.ui.timeline_model import format_date, format_number
-from phr_desktop.ui.trend_chart import TrendChart
+from phr_desktop.ui.record.trend_chart import TrendChart
+from phr_desktop.ui.timeline.model import format_date, format_number
 
 _INFUSION_COLUMNS = ("Date", "Product", "Dose")
 _MILESTONE_ICONS = {"copd": "problem", "aatd": "problem", "fev1": "lab_result",

@@ -20,7 +20,7 @@ from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.dashboard import when
 from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
-from phr_desktop.ui.timeline_model import abnormal_colour
+from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 COLUMNS = ("#", "When", "Event", "Details")

@@ -39,7 +39,7 @@ from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
-from phr_desktop.ui.timeline_model import format_date, format_value
+from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
 
 PREVIEW_COUNT = 8

@@ -34,10 +34,10 @@ from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
-from phr_desktop.ui.record_detail import RecordDetailView
-from phr_desktop.ui.share_open import ShareOpener
-from phr_desktop.ui.sharing_menu import install_sharing_menu
-from phr_desktop.ui.timeline_view import TimelineView
+from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.sharing.menu import install_sharing_menu
+from phr_desktop.ui.sharing.open_dialog import ShareOpener
+from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
 IMPORT_FILTER = "FHIR JSON (*.json *.ndjson *.jsonl);;All files (*)"

@@ -31,7 +31,7 @@ from PySide6.QtWidgets import (
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.session import Session
-from phr_desktop.ui.timeline_model import abnormal_colour, format_date, format_reference_range
+from phr_desktop.ui.timeline.model import abnormal_colour, format_date, format_reference_range
 
 AUGMENTATION_PRODUCTS = ("Zemaira", "Prolastin-C Liquid", "Aralast NP", "Glassia")
 UPLOAD_FILTER = "PDF and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.heic)"

@@ -18,7 +18,7 @@ from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui import main_window
 from phr_desktop.ui.auto_lock import DEFAULT_MINUTES, AutoLock, AutoLockDialog, stored_minutes
 from phr_desktop.ui.main_window import MainWindow
-from phr_desktop.ui.timeline_model import RecordIdRole
+from phr_desktop.ui.timeline.model import RecordIdRole
 from phr_desktop.ui.workers import TaskRunner
 
 PASSPHRASE = "correct horse battery staple"

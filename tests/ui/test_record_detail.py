@@ -11,8 +11,8 @@ import pytest
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.ui import record_files_tab
-from phr_desktop.ui.record_detail import RecordDetailView, pretty_json
+from phr_desktop.ui.record import files_tab as record_files_tab
+from phr_desktop.ui.record.detail import RecordDetailView, pretty_json
 
 VENDORS = Path(__file__).parents[1] / "data" / "ccda" / "vendors"
 

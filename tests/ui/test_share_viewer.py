@@ -19,12 +19,13 @@ from PySide6.QtWidgets import QApplication, QMessageBox, QToolButton
 from phr_desktop import app
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.sharing import CreatedShare
-from phr_desktop.ui import share_open, share_window
 from phr_desktop.ui.file_open import FileOpenFilter
 from phr_desktop.ui.main_window import MainWindow
-from phr_desktop.ui.share_open import ShareKeyDialog
-from phr_desktop.ui.share_window import ShareWindow
-from phr_desktop.ui.timeline_model import RecordIdRole
+from phr_desktop.ui.sharing import open_dialog as share_open
+from phr_desktop.ui.sharing import window as share_window
+from phr_desktop.ui.sharing.open_dialog import ShareKeyDialog
+from phr_desktop.ui.sharing.window import ShareWindow
+from phr_desktop.ui.timeline.model import RecordIdRole
 from phr_desktop.ui.workers import TaskRunner
 from tests.share_fixtures import (
     NOTE,

@@ -12,9 +12,9 @@ from PySide6.QtTest import QAbstractItemModelTester
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
-from phr_desktop.ui import timeline_model
-from phr_desktop.ui.timeline_model import RecordIdRole, TimelineModel, abnormal_flag
-from phr_desktop.ui.timeline_view import TimelineView
+from phr_desktop.ui.timeline import model as timeline_model
+from phr_desktop.ui.timeline.model import RecordIdRole, TimelineModel, abnormal_flag
+from phr_desktop.ui.timeline.view import TimelineView
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QVBoxLayout, QWidget
 from phr_desktop.services.record_views import TrendView
 
 if TYPE_CHECKING:
-    from phr_desktop.ui.trend_canvas import TrendCanvas
+    from phr_desktop.ui.record.trend_canvas import TrendCanvas
 
 
 class TrendChart(QWidget):
@@ -41,7 +41,7 @@ class TrendChart(QWidget):
 
     def _ensure_canvas(self) -> TrendCanvas:
         if self._canvas is None:
-            from phr_desktop.ui.trend_canvas import TrendCanvas
+            from phr_desktop.ui.record.trend_canvas import TrendCanvas
 
             self._canvas = TrendCanvas(self, title=self._title, current_label=self._current_label)
             self._layout.addWidget(self._canvas)

@@ -32,8 +32,8 @@ from phr_desktop.services.share_history import (
 from phr_desktop.ui import style
 from phr_desktop.ui.dashboard import when
 from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
-from phr_desktop.ui.share_dialog import patient_name
-from phr_desktop.ui.share_key_panel import KeyPanel
+from phr_desktop.ui.sharing.dialog import patient_name
+from phr_desktop.ui.sharing.key_panel import KeyPanel
 from phr_desktop.ui.workers import TaskRunner
 
 COLUMNS = ("For", "Created", "Expires", "Records", "Passcode", "Status")

@@ -27,17 +27,17 @@ from phr_desktop.domain.records import Record
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
-from phr_desktop.ui.record_files_tab import RecordFilesTab
-from phr_desktop.ui.record_notes_tab import RecordNotesTab
+from phr_desktop.ui.record.files_tab import RecordFilesTab
+from phr_desktop.ui.record.notes_tab import RecordNotesTab
+from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.style import named_list
-from phr_desktop.ui.timeline_model import (
+from phr_desktop.ui.timeline.model import (
     abnormal_colour,
     abnormal_flag,
     format_date,
     format_reference_range,
     format_value,
 )
-from phr_desktop.ui.trend_chart import TrendChart
 
 _RELATED_SHOWN = 200  # a weekly infusion gives hundreds of "same test" records; list the newest
 _PRECISION_WORDS = {"year": "the year only", "month": "the month only"}

@@ -11,7 +11,7 @@ from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session
 from phr_desktop.ui.manual_entry import CorrectionDialog
 from phr_desktop.ui.style import named_list
-from phr_desktop.ui.timeline_model import abnormal_colour
+from phr_desktop.ui.timeline.model import abnormal_colour
 
 
 class RecordNotesTab(QWidget):

@@ -28,8 +28,8 @@ from phr_desktop.services.share_viewer import (
 )
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
-from phr_desktop.ui.share_window import ShareWindow
-from phr_desktop.ui.timeline_model import abnormal_colour
+from phr_desktop.ui.sharing.window import ShareWindow
+from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 SHARE_FILTER = "Shared records (*.phrshare);;All files (*)"

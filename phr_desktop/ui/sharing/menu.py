@@ -15,8 +15,8 @@ from PySide6.QtWidgets import QDialog, QMenu
 
 from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui.audit_view import ActivityLogDialog
-from phr_desktop.ui.share_dialog import ShareDialog
-from phr_desktop.ui.share_history import ShareHistoryDialog
+from phr_desktop.ui.sharing.dialog import ShareDialog
+from phr_desktop.ui.sharing.history import ShareHistoryDialog
 
 if TYPE_CHECKING:
     from phr_desktop.ui.dashboard import Dashboard

@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from phr_desktop.domain.records import PartialDate
 from phr_desktop.domain.trends import Trend
 from phr_desktop.services.record_views import TrendView
-from phr_desktop.ui.timeline_model import format_number
+from phr_desktop.ui.timeline.model import format_number
 
 _BAND = "#3a9a5b"  # the reference range: a calm green, translucent on any background
 _THRESHOLD = "#e08a00"  # AAT's protective level: amber, a warning rather than an alarm

@@ -24,7 +24,7 @@ from phr_desktop.domain.records import RecordKind, parse_partial_date
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
-from phr_desktop.ui.timeline_model import RecordIdRole, TimelineModel
+from phr_desktop.ui.timeline.model import RecordIdRole, TimelineModel
 
 _TAG_LABELS = {"aatd": "AATD", "lung_function": "Lung function"}
 _SEARCH_DELAY_MS = 250  # type-ahead: search once the typing pauses

@@ -34,9 +34,9 @@ from phr_desktop.services.sharing import CreatedShare, create_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.secret_dialogs import ClearingDialog
-from phr_desktop.ui.share_choice import ShareChoiceBox
-from phr_desktop.ui.share_key_panel import KeyPanel, suggested_name
-from phr_desktop.ui.timeline_model import abnormal_colour
+from phr_desktop.ui.sharing.choice import ShareChoiceBox
+from phr_desktop.ui.sharing.key_panel import KeyPanel, suggested_name
+from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 SHARE_FILTER = "phr-desktop share (*.phrshare)"

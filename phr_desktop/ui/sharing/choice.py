@@ -30,7 +30,7 @@ from phr_desktop.services.session import Session
 from phr_desktop.services.sharing import PRESETS, ShareSelection, count_selection
 from phr_desktop.ui import style
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
-from phr_desktop.ui.timeline_view import tag_label
+from phr_desktop.ui.timeline.view import tag_label
 
 PRESET = "pulmonologist"
 PRESET_TEXT = "Everything a new p&ulmonologist needs"

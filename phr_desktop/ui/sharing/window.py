@@ -35,9 +35,9 @@ from phr_desktop.services.share_viewer import ShareSession
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.aatd_view import AatdView
-from phr_desktop.ui.record_detail import RecordDetailView
-from phr_desktop.ui.timeline_model import abnormal_colour
-from phr_desktop.ui.timeline_view import TimelineView
+from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.timeline.model import abnormal_colour
+from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
 # (format, menu text, file filter, suggested file name)

@@ -1,0 +1,1 @@
+"""One record in detail: its tabs and its trend chart."""

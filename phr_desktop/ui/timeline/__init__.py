@@ -1,0 +1,1 @@
+"""The year and month timeline: an id-only model and its view."""
