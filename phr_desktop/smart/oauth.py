@@ -21,6 +21,7 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from phr_desktop.smart.discovery import SmartConfiguration
 from phr_desktop.smart.errors import AuthorizationError, TokenExpired
 from phr_desktop.smart.loopback import LoopbackListener
+from phr_desktop.smart.url_rules import require_secure
 
 STATE_CHARS = 43  # ≈ 256 bits from authlib's 62-symbol alphabet (≥ 128 bits required)
 VERIFIER_CHARS = 64
@@ -67,6 +68,7 @@ class PendingAuthorization:
 def build_authorization(
     config: SmartConfiguration, client_id: str, fhir_base: str, scope: str, redirect_uri: str
 ) -> PendingAuthorization:
+    require_secure(config.authorization_endpoint, "sign-in page")
     state = generate_token(STATE_CHARS)
     verifier = generate_token(VERIFIER_CHARS)
     url = prepare_grant_uri(
@@ -117,6 +119,7 @@ def token_request(
     expired_errors: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """POST a token request; an OAuth error in `expired_errors` means the patient must reconnect."""
+    require_secure(endpoint, "token service")
     try:
         response = client.post(endpoint, data=form, headers={"Accept": "application/json"})
     except httpx.HTTPError as exc:
