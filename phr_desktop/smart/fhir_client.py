@@ -262,9 +262,9 @@ class FhirClient:
         self, response: httpx.Response, max_bytes: int, content_type: str | None
     ) -> tuple[bytes, str] | None:
         media_type = _media_type(response)
-        wrapped = media_type in JSON_TYPES and (content_type or "").lower() not in JSON_TYPES
+        as_json = media_type in JSON_TYPES  # maybe a FHIR Binary around the file
         # Base64 is 4/3 of the bytes; the JSON around it is small.
-        limit = max_bytes * 4 // 3 + BINARY_JSON_SLACK if wrapped else max_bytes
+        limit = max_bytes * 4 // 3 + BINARY_JSON_SLACK if as_json else max_bytes
         try:
             body = _read_at_most(response, limit)
         except httpx.TransportError as exc:
@@ -273,20 +273,22 @@ class FhirClient:
             ) from None
         if body is None:
             return None
-        if wrapped:
-            return _binary_data(body, max_bytes, content_type)
+        if as_json:
+            return _binary_data(body, max_bytes, media_type, content_type)
         return body, media_type or content_type or "application/octet-stream"
 
 
-def _binary_data(body: bytes, max_bytes: int, content_type: str | None) -> tuple[bytes, str] | None:
-    """The bytes inside a FHIR Binary resource (JSON)."""
+def _binary_data(
+    body: bytes, max_bytes: int, media_type: str, content_type: str | None
+) -> tuple[bytes, str] | None:
+    """The bytes inside a FHIR Binary resource; JSON that is not a Binary is the file itself
+    (a JSON document)."""
     try:
         data = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ServerError("The provider sent a file as JSON that cannot be read.") from None
+        data = None
     if not isinstance(data, dict) or data.get("resourceType") != "Binary":
-        # JSON that is not a Binary is the file itself (a JSON document, say).
-        return body, content_type or "application/json"
+        return (body, media_type) if len(body) <= max_bytes else None
     try:
         raw = base64.b64decode(str(data.get("data") or ""))
     except (binascii.Error, ValueError):
