@@ -170,7 +170,11 @@ class SyncEngine:
         plan: dict[str, TypeState] = {}
         for rtype in readable_types(self.connection.scope):
             state = states.get(rtype)
-            if state and state.status in ("running", "failed", "cancelled") and state.resume_url:
+            if (
+                state
+                and state.status in ("running", "failed", "cancelled")
+                and self._under_base(state.resume_url)
+            ):
                 plan[rtype] = replace(state, status="running", detail="")  # resume where it stopped
                 continue
             incremental = not full and state is not None and state.last_success_at is not None
