@@ -346,6 +346,7 @@ class ConnectionService:
                             "token_type_hint": hint,
                             "client_id": connection.client_id,
                         },
+                        follow_redirects=False,  # the token goes to the endpoint only
                     )
                     revoked = response.status_code == 200
             except (httpx.HTTPError, SyncError):  # unreachable, or refused as plain http

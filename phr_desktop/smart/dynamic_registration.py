@@ -84,6 +84,7 @@ def register_device(
             config.registration_endpoint,
             json={"software_id": software_id, "jwks": public_jwks(key)},
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            follow_redirects=False,  # the access token goes to the registration endpoint only
         )
     except httpx.HTTPError as exc:
         raise RegistrationError(

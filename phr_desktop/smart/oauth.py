@@ -136,7 +136,10 @@ def token_request(
     """POST a token request; an OAuth error in `expired_errors` means the patient must reconnect."""
     require_secure(endpoint, "token service")
     try:
-        response = client.post(endpoint, data=form, headers={"Accept": "application/json"})
+        # Never redirected: a 307 would re-send the code, verifier or refresh token elsewhere.
+        response = client.post(
+            endpoint, data=form, headers={"Accept": "application/json"}, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
         raise AuthorizationError(
             f"Could not reach the provider's token service ({exc.__class__.__name__}). Try again."

@@ -1,5 +1,6 @@
 """FhirClient sends the bearer token only under its FHIR base: a URL elsewhere is refused
-before any request, and a redirect is followed only while it stays under the base."""
+before any request, and a redirect is followed only while it stays under the base; a token
+request is never redirected."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from collections.abc import Callable
 import httpx
 import pytest
 
+from phr_desktop.smart.discovery import SmartConfiguration
+from phr_desktop.smart.errors import AuthorizationError
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
-from phr_desktop.smart.oauth import TokenSet
+from phr_desktop.smart.oauth import TokenSet, refresh
 from phr_desktop.smart.url_rules import OutsideFhirBase
 
 BASE = "https://ehr.example/fhir/R4"
@@ -92,3 +95,17 @@ def test_a_binary_larger_than_the_cap_is_refused_by_its_declared_length() -> Non
         b"x" * 5000,
         "application/pdf",
     )
+
+
+def test_a_token_request_is_never_redirected_elsewhere() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(str(request.url))
+        return httpx.Response(307, headers={"Location": "https://evil.example/token"})
+
+    config = SmartConfiguration("https://ehr.example/authorize", "https://ehr.example/token")
+    http = httpx.Client(transport=httpx.MockTransport(handler), follow_redirects=True)
+    with http, pytest.raises(AuthorizationError, match=r"refused the request \(307"):
+        refresh(http, config, "app", TOKENS)
+    assert seen == ["https://ehr.example/token"]  # the refresh token went nowhere else
