@@ -27,6 +27,10 @@ class MilestoneView:
     record_ids: tuple[int, ...]
 
 
+def _last_segment(url: str) -> str:
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
 @dataclass(frozen=True)
 class ExternalFile:
     """A file the record points at on another site: never downloaded (a synced record's token
@@ -96,6 +100,9 @@ class RecordReader:
         if not isinstance(resource, dict):
             return []
         base = detail.get("fhir_base") if kind == "smart" else None
+        # A file already held is not a link too: sync keeps the URL as its name, a share the
+        # URL's last segment.
+        held = {filename for _id, filename, _type, _size in self.attachments(record_id)}
         return [
             ExternalFile(
                 link.title,
@@ -104,6 +111,7 @@ class RecordReader:
                 urlsplit(link.url).hostname or "",
             )
             for link in external_links(resource, base if isinstance(base, str) else None)
+            if link.url not in held and _last_segment(link.url) not in held
         ]
 
     def search(self, text: str, limit: int = 200) -> list[StoredRecord]:

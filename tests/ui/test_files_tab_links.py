@@ -80,3 +80,25 @@ def test_a_record_without_links_shows_no_link_section(
     assert view.files_tab.links_list.count() == 0
     assert view.files_tab.links_list.isHidden() and view.files_tab.open_link_button.isHidden()
     assert view.files_tab.open_link() is None
+
+
+def test_a_file_already_held_is_not_offered_as_a_link_too(session: Session, tmp_path: Path) -> None:
+    held_url = "https://ehr.example/fhir/Binary/letter-7"
+    record_id = _import_document(
+        session,
+        tmp_path,
+        [{"contentType": "application/pdf", "url": held_url}, {"url": ELSEWHERE}],
+    )
+    assert [f.url for f in session.external_files(record_id)] == [held_url, ELSEWHERE]
+    raw_id = session.vault.conn.execute(
+        "SELECT raw_id FROM records WHERE id = ?", (record_id,)
+    ).fetchone()[0]
+    with session.vault.conn:
+        # As a share's viewer keeps a synced file: named by the URL's last segment.
+        session.vault.conn.execute(
+            "INSERT INTO attachments (raw_id, record_id, filename, content_type, size, sha256, "
+            "data, created_at) VALUES (?, ?, 'letter-7', 'application/pdf', 4, '', x'25504446', "
+            "'2024-01-01')",
+            (raw_id, record_id),
+        )
+    assert [f.url for f in session.external_files(record_id)] == [ELSEWHERE]
