@@ -15,7 +15,7 @@ import httpx
 import orjson
 
 from phr_desktop.smart.errors import ResourceRefused, ServerError, TokenExpired
-from phr_desktop.smart.oauth import TokenSet
+from phr_desktop.smart.oauth import TokenSet, shown_text
 from phr_desktop.smart.url_rules import require_secure, require_under_base, resolve
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
@@ -174,8 +174,12 @@ class FhirClient:
                 continue
             if response.is_success:
                 return response
-            error_body = _read_at_most(response, MAX_ERROR_BYTES) or b""
-            response.close()
+            try:
+                error_body = _read_at_most(response, MAX_ERROR_BYTES) or b""
+            except httpx.TransportError:
+                error_body = b""  # the status says enough
+            finally:
+                response.close()
             if response.is_redirect and redirects < MAX_REDIRECTS:
                 # Followed by hand: httpx would carry the token to any path on the same host.
                 location = str(response.next_request.url) if response.next_request else ""
@@ -196,7 +200,7 @@ class FhirClient:
                 self._wait(attempt, response)
                 attempt += 1
                 continue
-            detail = _outcome_text(error_body)
+            detail = shown_text(_outcome_text(error_body), 500)  # no forged lines
             suffix = f": {detail}" if detail else ""
             raise ResourceRefused(
                 f"the server refused it ({response.status_code}{suffix})", response.status_code

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from phr_desktop.smart.discovery import SmartConfiguration
-from phr_desktop.smart.errors import AuthorizationError
+from phr_desktop.smart.errors import AuthorizationError, ResourceRefused
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, refresh
 from phr_desktop.smart.url_rules import OutsideFhirBase
@@ -109,3 +109,18 @@ def test_a_token_request_is_never_redirected_elsewhere() -> None:
     with http, pytest.raises(AuthorizationError, match=r"refused the request \(307"):
         refresh(http, config, "app", TOKENS)
     assert seen == ["https://ehr.example/token"]  # the refresh token went nowhere else
+
+
+def test_a_refusal_shows_the_servers_text_without_control_characters() -> None:
+    outcome = {
+        "resourceType": "OperationOutcome",
+        "issue": [{"severity": "error", "code": "required",
+                   "diagnostics": "category is required\n\x1b[2KSync complete: 0 failed"}],
+    }  # fmt: skip
+    client, _seen = _client(lambda _r: httpx.Response(400, json=outcome))
+    with pytest.raises(ResourceRefused) as refused:
+        client.get("Observation?patient=p1")
+    assert str(refused.value) == (
+        "the server refused it (400: category is required [2KSync complete: 0 failed)"
+    )
+    assert refused.value.status == 400
