@@ -215,17 +215,21 @@ class FhirClient:
     ) -> httpx.Response:
         """A successful response, read; raises SyncError subclasses after retries are exhausted
         (OutsideFhirBase for a URL not under the base, before any request)."""
-        response = self._open(path_or_url, params, accept, "next page")
-        try:
-            response.read()
-        except httpx.TransportError as exc:
-            raise ServerError(
-                f"The connection dropped while reading the provider's answer "
-                f"({exc.__class__.__name__}); the next sync goes on from there."
-            ) from None
-        finally:
-            response.close()
-        return response
+        problem = ""
+        for attempt in range(self._max_attempts):
+            response = self._open(path_or_url, params, accept, "next page")
+            try:
+                response.read()
+                return response
+            except httpx.TransportError as exc:  # dropped mid-body: asked again, as before
+                problem = exc.__class__.__name__
+            finally:
+                response.close()
+            self._wait(attempt, None)
+        raise ServerError(
+            f"The connection kept dropping while reading the provider's answer ({problem}); "
+            "what was fetched is kept and the next sync goes on from there."
+        )
 
     def get_json(self, path_or_url: str, params: dict[str, str] | None = None) -> dict[str, Any]:
         response = self.get(path_or_url, params)

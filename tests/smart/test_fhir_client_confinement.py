@@ -124,3 +124,24 @@ def test_a_refusal_shows_the_servers_text_without_control_characters() -> None:
         "the server refused it (400: category is required [2KSync complete: 0 failed)"
     )
     assert refused.value.status == 400
+
+
+class _DropsOnce(httpx.SyncByteStream):
+    """A body whose first reading fails mid-way, as a dropped connection does."""
+
+    drops = 1
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        yield b'{"resourceType": "Pat'
+        if _DropsOnce.drops:
+            _DropsOnce.drops -= 1
+            raise httpx.ReadError("connection reset")
+        yield b'ient", "id": "p1"}'
+
+
+def test_a_page_dropped_mid_body_is_asked_again() -> None:
+    _DropsOnce.drops = 1
+    client, seen = _client(lambda _r: httpx.Response(200, stream=_DropsOnce()))
+    client._sleep = lambda _s: None
+    assert client.get_json("Patient/p1")["id"] == "p1"
+    assert len(seen) == 2
