@@ -96,7 +96,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
         print_json({
             name: {
                 "counts": r.counts.as_dict(), "attachments": r.attachments,
-                "attachments_skipped": r.attachments_skipped, "marked_missing": r.marked_missing,
+                "attachments_skipped": r.attachments_skipped,
+                "attachments_external": r.attachments_external, "marked_missing": r.marked_missing,
                 "reconnect_needed": r.reconnect_needed,
                 "types": [{"type": o.resource_type, "status": o.status, "fetched": o.fetched,
                            "detail": o.detail} for o in r.outcomes],
@@ -112,6 +113,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 f"{name}: {c.new} new, {c.updated} updated, {c.unchanged} unchanged, "
                 f"{r.attachments} attachments"
             )
+            if r.attachments_external:
+                print(
+                    f"    {r.attachments_external} attached file(s) are held outside the "
+                    "provider's FHIR address: not downloaded (your sign-in stays with the "
+                    "provider); open them as links from the record's Files tab."
+                )
             for o in r.outcomes:
                 if o.status != "ok":
                     print(f"    {o.resource_type}: {o.status} {o.detail}", file=sys.stderr)

@@ -31,6 +31,7 @@ from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, authorize, refresh
 from phr_desktop.smart.scopes import requested_scope
 from phr_desktop.smart.sync import ParsedPage, SyncEngine, SyncReport
+from phr_desktop.smart.url_rules import require_secure
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens, TypeState
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.store import now_iso
@@ -81,6 +82,12 @@ def _same_base(a: str, b: str) -> bool:
     return a.rstrip("/") == b.rstrip("/")
 
 
+def _refuse_plain_http(request: httpx.Request) -> None:
+    """Last line behind the checks made before each step: no request of a connection (a
+    redirect included) travels as plain http to another machine."""
+    require_secure(str(request.url), "server's")
+
+
 def new_http_client() -> httpx.Client:
     """One client per connection: keep-alive, explicit timeouts, no telemetry headers."""
     return httpx.Client(
@@ -88,6 +95,7 @@ def new_http_client() -> httpx.Client:
         limits=httpx.Limits(max_connections=8, max_keepalive_connections=8),
         headers={"User-Agent": f"phr-desktop/{__version__}"},
         follow_redirects=True,
+        event_hooks={"request": [_refuse_plain_http]},
     )
 
 
@@ -148,6 +156,7 @@ class ConnectionService:
         timeout: float = 300.0,
         cancel: CancelToken | None = None,
     ) -> StoredConnection:
+        require_secure(fhir_base, "FHIR server")  # before anything is asked of it
         known = next((e for e in endpoint_directory() if _same_base(e.fhir_base, fhir_base)), None)
         client_id = client_id or (known.client_id if known else "")
         if not client_id:
@@ -337,9 +346,10 @@ class ConnectionService:
                             "token_type_hint": hint,
                             "client_id": connection.client_id,
                         },
+                        follow_redirects=False,  # the token goes to the endpoint only
                     )
                     revoked = response.status_code == 200
-            except httpx.HTTPError:
+            except (httpx.HTTPError, SyncError):  # unreachable, or refused as plain http
                 revoked = False
         with transaction(self.conn):
             self.store.drop_tokens(connection.id)

@@ -6,21 +6,40 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import orjson
 
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_views import RecordViews
 from phr_desktop.services.terminology import aatd_pack
+from phr_desktop.smart.attachments import external_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
 
-__all__ = ["MilestoneView", "RecordReader"]
+__all__ = ["ExternalFile", "MilestoneView", "RecordReader"]
 
 
 @dataclass(frozen=True)
 class MilestoneView:
     milestone: Milestone
     record_ids: tuple[int, ...]
+
+
+def _last_segment(url: str) -> str:
+    return urlsplit(url).path.rstrip("/").rsplit("/", 1)[-1]
+
+
+@dataclass(frozen=True)
+class ExternalFile:
+    """A file the record points at on another site: never downloaded (a synced record's token
+    stays with its FHIR server), offered as a link the patient may open in the browser."""
+
+    title: str
+    url: str
+    content_type: str
+    host: str
 
 
 class RecordReader:
@@ -66,6 +85,34 @@ class RecordReader:
         if data is None:
             raise self._missing(f"attachment {attachment_id}")
         return data
+
+    def external_files(self, record_id: int) -> list[ExternalFile]:
+        """The record's attachments held on another site (outside its FHIR server's address,
+        or any web link in a file's data), in the resource's order."""
+        found = self.queries.raw_body_and_source(record_id)
+        if found is None:
+            raise self._missing(f"record {record_id}")
+        body, kind, detail = found
+        try:
+            resource = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return []  # a raw source that is not JSON has no FHIR attachments
+        if not isinstance(resource, dict):
+            return []
+        base = detail.get("fhir_base") if kind == "smart" else None
+        # A file already held is not a link too: sync keeps the URL as its name, a share the
+        # URL's last segment.
+        held = {filename for _id, filename, _type, _size in self.attachments(record_id)}
+        return [
+            ExternalFile(
+                link.title,
+                link.url,
+                link.content_type or "",
+                urlsplit(link.url).hostname or "",
+            )
+            for link in external_links(resource, base if isinstance(base, str) else None)
+            if link.url not in held and _last_segment(link.url) not in held
+        ]
 
     def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
         return self.queries.search(text, limit)

@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from phr_desktop.smart.errors import DiscoveryError
+from phr_desktop.smart.url_rules import require_secure
 
 OAUTH_URIS = "http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris"
 
@@ -78,9 +79,23 @@ def _from_capability_statement(data: dict[str, Any]) -> SmartConfiguration | Non
     return None
 
 
+def require_secure_endpoints(config: SmartConfiguration) -> SmartConfiguration:
+    """`config` when every endpoint it names is https (or loopback); InsecureUrl otherwise."""
+    require_secure(config.authorization_endpoint, "sign-in page")
+    require_secure(config.token_endpoint, "token service")
+    for url, what in (
+        (config.registration_endpoint, "registration service"),
+        (config.revocation_endpoint, "sign-out (revocation) service"),
+    ):
+        if url:
+            require_secure(url, what)
+    return config
+
+
 def discover(client: httpx.Client, fhir_base: str) -> SmartConfiguration:
-    """Find the sign-in endpoints; refuse servers that cannot do PKCE S256."""
-    base = fhir_base.rstrip("/")
+    """Find the sign-in endpoints; refuse servers that cannot do PKCE S256, and plain http to
+    another machine (before any request for the base, after discovery for the endpoints)."""
+    base = require_secure(fhir_base, "FHIR server").rstrip("/")
     config: SmartConfiguration | None = None
     try:
         response = client.get(
@@ -112,4 +127,4 @@ def discover(client: httpx.Client, fhir_base: str) -> SmartConfiguration:
             f"{base} does not offer PKCE with S256, which phr-desktop requires to sign in "
             "safely from a desktop app. Ask the provider to enable it."
         )
-    return config
+    return require_secure_endpoints(config)

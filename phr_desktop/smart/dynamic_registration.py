@@ -21,6 +21,7 @@ from joserfc.jwk import RSAKey
 from phr_desktop.smart.discovery import SmartConfiguration
 from phr_desktop.smart.errors import AuthorizationError, SyncError
 from phr_desktop.smart.oauth import TokenSet, token_request, token_set_from_response
+from phr_desktop.smart.url_rules import require_secure
 
 JWT_BEARER_GRANT = "urn:ietf:params:oauth:grant-type:jwt-bearer"
 SIGNING_ALG = "RS384"  # what Epic accepts for device keys
@@ -76,12 +77,14 @@ def register_device(
     """Register the device's public key under the app's client id; RegistrationError if refused."""
     if not config.registration_endpoint:
         raise RegistrationError("The provider offers no registration endpoint.")
+    require_secure(config.registration_endpoint, "registration service")
     key = key or generate_device_key()
     try:
         response = http.post(
             config.registration_endpoint,
             json={"software_id": software_id, "jwks": public_jwks(key)},
             headers={"Authorization": f"Bearer {access_token}", "Accept": "application/json"},
+            follow_redirects=False,  # the access token goes to the registration endpoint only
         )
     except httpx.HTTPError as exc:
         raise RegistrationError(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hmac
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,9 @@ from authlib.oauth2.rfc7636 import create_s256_code_challenge
 from phr_desktop.smart.discovery import SmartConfiguration
 from phr_desktop.smart.errors import AuthorizationError, TokenExpired
 from phr_desktop.smart.loopback import LoopbackListener
+from phr_desktop.smart.url_rules import require_secure
 
+SHOWN_TEXT_CHARS = 200  # of a provider's error_description, in a message
 STATE_CHARS = 43  # ≈ 256 bits from authlib's 62-symbol alphabet (≥ 128 bits required)
 VERIFIER_CHARS = 64
 
@@ -56,6 +59,16 @@ def token_set_from_response(data: dict[str, Any], previous: TokenSet | None = No
     )
 
 
+def shown_text(value: str, limit: int = SHOWN_TEXT_CHARS) -> str:
+    """Text from the network made safe to show: no control or format characters (newlines
+    that forge message lines, bidi overrides that reverse them), spaces collapsed, cut short."""
+    cleaned = "".join(
+        " " if unicodedata.category(ch).startswith("C") else ch for ch in value[: limit * 4]
+    )
+    cleaned = " ".join(cleaned.split())
+    return cleaned if len(cleaned) <= limit else cleaned[: limit - 1].rstrip() + "…"
+
+
 @dataclass(frozen=True)
 class PendingAuthorization:
     url: str
@@ -67,6 +80,7 @@ class PendingAuthorization:
 def build_authorization(
     config: SmartConfiguration, client_id: str, fhir_base: str, scope: str, redirect_uri: str
 ) -> PendingAuthorization:
+    require_secure(config.authorization_endpoint, "sign-in page")
     state = generate_token(STATE_CHARS)
     verifier = generate_token(VERIFIER_CHARS)
     url = prepare_grant_uri(
@@ -97,12 +111,15 @@ def check_callback(
             raise AuthorizationError(
                 "Access was not granted at the provider's page. Nothing was stored."
             )
-        detail = params.get("error_description") or params["error"]
-        raise AuthorizationError(f"The provider refused the sign-in: {detail}. Nothing was stored.")
+        detail = shown_text(params.get("error_description") or "") or shown_text(params["error"])
+        raise AuthorizationError(
+            f"The provider refused the sign-in: {detail or 'no reason given'}. Nothing was stored."
+        )
     issuer = params.get("iss")
     if issuer is not None and config.issuer is not None and issuer != config.issuer:
         raise AuthorizationError(
-            f"The sign-in answer came from an unexpected issuer ({issuer}); it was ignored."
+            f"The sign-in answer came from an unexpected issuer ({shown_text(issuer)}); it was "
+            "ignored."
         )
     code = params.get("code")
     if not code:
@@ -117,8 +134,12 @@ def token_request(
     expired_errors: frozenset[str] = frozenset(),
 ) -> dict[str, Any]:
     """POST a token request; an OAuth error in `expired_errors` means the patient must reconnect."""
+    require_secure(endpoint, "token service")
     try:
-        response = client.post(endpoint, data=form, headers={"Accept": "application/json"})
+        # Never redirected: a 307 would re-send the code, verifier or refresh token elsewhere.
+        response = client.post(
+            endpoint, data=form, headers={"Accept": "application/json"}, follow_redirects=False
+        )
     except httpx.HTTPError as exc:
         raise AuthorizationError(
             f"Could not reach the provider's token service ({exc.__class__.__name__}). Try again."
@@ -198,14 +219,21 @@ def authorize(
     """The whole sign-in: open the provider's page, take one callback, exchange the code."""
     with LoopbackListener() as listener:
         pending = build_authorization(config, client_id, fhir_base, scope, listener.redirect_uri)
+        listener.expect_state(pending.state)  # any other callback is answered and ignored
         open_url(pending.url)
         params = listener.wait(timeout, cancelled)
+        ignored = listener.ignored
     if params is None:
         if cancelled is not None and cancelled.is_set():
             raise AuthorizationError("Sign-in was cancelled. Nothing was stored.")
+        stray = (
+            f" {ignored} answer(s) that did not match this sign-in (wrong state) were ignored."
+            if ignored
+            else ""
+        )
         raise AuthorizationError(
-            f"No answer from the provider's sign-in page within {timeout:.0f} s. Nothing was "
-            "stored; start connecting again when ready."
+            f"No answer from the provider's sign-in page within {timeout:.0f} s.{stray} Nothing "
+            "was stored; start connecting again when ready."
         )
     code = check_callback(params, pending, config)
     return exchange_code(client, config, client_id, code, pending)

@@ -16,13 +16,14 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
+from phr_desktop.smart.attachments import attachment_links, fetchable
 from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.gc_pacing import fewer_gc_passes
 from phr_desktop.smart.scopes import readable_types
+from phr_desktop.smart.url_rules import is_under_base, resolve
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, transaction
 from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, WriteCounts, now_iso
@@ -56,6 +57,7 @@ class SyncReport:
     counts: WriteCounts = field(default_factory=WriteCounts)
     attachments: int = 0
     attachments_skipped: int = 0
+    attachments_external: int = 0  # outside the FHIR base: not fetched, shown as links
     marked_missing: int = 0
     reconnect_needed: bool = False
 
@@ -100,20 +102,6 @@ def _emit(events: queue.Queue[_Event], event: _Event, stop: threading.Event) -> 
             return
         except queue.Full:
             continue
-
-
-def _attachment_urls(resource: dict[str, Any]) -> list[str]:
-    if resource.get("resourceType") == "DocumentReference":
-        attachments = [
-            c.get("attachment") for c in resource.get("content") or [] if isinstance(c, dict)
-        ]
-    else:
-        attachments = list(resource.get("presentedForm") or [])
-    return [
-        str(a["url"])
-        for a in attachments
-        if isinstance(a, dict) and a.get("url") and not a.get("data")
-    ]
 
 
 def _with_smaller_pages(url: str) -> str | None:
@@ -182,7 +170,11 @@ class SyncEngine:
         plan: dict[str, TypeState] = {}
         for rtype in readable_types(self.connection.scope):
             state = states.get(rtype)
-            if state and state.status in ("running", "failed", "cancelled") and state.resume_url:
+            if (
+                state
+                and state.status in ("running", "failed", "cancelled")
+                and self._under_base(state.resume_url)
+            ):
                 plan[rtype] = replace(state, status="running", detail="")  # resume where it stopped
                 continue
             incremental = not full and state is not None and state.last_success_at is not None
@@ -253,10 +245,17 @@ class SyncEngine:
 
     # --- storing (calling thread) -------------------------------------------------------------
 
+    def _under_base(self, url: str | None) -> bool:
+        """A checkpoint is never a URL elsewhere: the fetch refuses it (failing the type with a
+        clear detail) and the next run starts that type over instead of failing there again."""
+        base = self.connection.fhir_base
+        return bool(url) and is_under_base(resolve(base, url or ""), base)
+
     def _store_page(self, state: TypeState, page: _Page, report: SyncReport) -> TypeState:
         """Write one page and its checkpoint; call inside the batch's transaction."""
         items = page.items
-        state = replace(state, resume_url=page.next_url, fetched=state.fetched + len(items))
+        resume = page.next_url if self._under_base(page.next_url) else None
+        state = replace(state, resume_url=resume, fetched=state.fetched + len(items))
         report.counts.add(
             self.store.write_resources(
                 self.connection.source_id, None, items, self.normalise, self.connection.name
@@ -270,8 +269,13 @@ class SyncEngine:
         return state
 
     def _fetch_attachments(self, items: Sequence[IncomingResource], report: SyncReport) -> None:
+        base = self.connection.fhir_base
         for item in items:
-            for url in _attachment_urls(item.resource):
+            for link in attachment_links(item.resource):
+                if not fetchable(link, base):
+                    # No request leaves the machine for it: the Files tab shows it as a link.
+                    report.attachments_external += 1
+                    continue
                 raw = self.conn.execute(
                     "SELECT w.id, r.id FROM raw_resources w LEFT JOIN records r ON r.raw_id = w.id "
                     "WHERE w.source_id = ? AND w.resource_type = ? AND w.resource_id = ? "
@@ -281,17 +285,20 @@ class SyncEngine:
                 if (
                     raw is None
                     or self.conn.execute(
-                        "SELECT 1 FROM attachments WHERE raw_id = ? AND filename = ?", (raw[0], url)
+                        "SELECT 1 FROM attachments WHERE raw_id = ? AND filename = ?",
+                        (raw[0], link.url),
                     ).fetchone()
                 ):
                     continue
                 try:
-                    fetched = self.client.get_binary(url, MAX_ATTACHMENT_BYTES)
+                    fetched = self.client.get_binary(
+                        link.url, MAX_ATTACHMENT_BYTES, link.content_type
+                    )
                 except SyncError:
                     report.attachments_skipped += 1
                     continue
                 if fetched is None:
-                    report.attachments_skipped += 1  # over the size cap
+                    report.attachments_skipped += 1  # over the size cap, stopped while reading
                     continue
                 data, content_type = fetched
                 with self.write_lock, transaction(self.conn):
@@ -299,7 +306,7 @@ class SyncEngine:
                         "INSERT INTO attachments (raw_id, record_id, filename, content_type, size, "
                         "sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         (
-                            raw[0], raw[1], url, content_type, len(data),
+                            raw[0], raw[1], link.url, content_type, len(data),
                             hashlib.sha256(data).hexdigest(), data, now_iso(),
                         ),
                     )  # fmt: skip

@@ -309,6 +309,23 @@ class RecordQueries:
         ).fetchone()
         return bytes(row[0]) if row else None
 
+    def raw_body_and_source(self, record_id: int) -> tuple[bytes, str, dict[str, Any]] | None:
+        """The record's raw resource with its source's kind and detail (a SMART source's
+        `fhir_base`, say)."""
+        row = self.conn.execute(
+            "SELECT w.body, s.kind, s.detail FROM records r "
+            "JOIN raw_resources w ON w.id = r.raw_id JOIN sources s ON s.id = w.source_id "
+            "WHERE r.id = ?",
+            (record_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        try:
+            detail = orjson.loads(row[2] or "{}")
+        except orjson.JSONDecodeError:
+            detail = {}
+        return bytes(row[0]), str(row[1]), detail if isinstance(detail, dict) else {}
+
     # --- the patient's own notes ------------------------------------------------------------
 
     def add_note(self, record_id: int | None, text: str) -> int:

@@ -112,6 +112,7 @@ def test_a_refresh_response_keeps_what_it_omits() -> None:
 def test_the_loopback_listener_takes_one_callback_and_closes() -> None:
     with LoopbackListener() as listener:
         assert listener.redirect_uri.startswith("http://127.0.0.1:")
+        listener.expect_state("xyz")
         received: dict[str, str] = {}
         waiter = threading.Thread(target=lambda: received.update(listener.wait(10) or {}))
         waiter.start()
@@ -119,8 +120,8 @@ def test_the_loopback_listener_takes_one_callback_and_closes() -> None:
         waiter.join(10)
         assert page.status_code == 200 and "close this tab" in page.text
         assert received == {"code": "abc", "state": "xyz"}
-        second = httpx.get(listener.redirect_uri + "?code=again", timeout=10)
-        assert second.status_code == 404  # only one callback is taken
+        second = httpx.get(listener.redirect_uri + "?code=again&state=xyz", timeout=10)
+        assert second.status_code == 400 and "ignored" in second.text  # only one is taken
         port = listener.redirect_uri.split(":")[2].split("/")[0]
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/callback", timeout=5)

@@ -1,5 +1,6 @@
 """The record detail's Files tab: the files attached to a record, opened with the system viewer
-from a private temporary copy (own profile only) or saved where the patient chooses."""
+from a private temporary copy (own profile only) or saved where the patient chooses; and the
+files the record names on other sites, never downloaded, as links to open in the browser."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
+    QLabel,
     QListWidgetItem,
     QPushButton,
     QStyle,
@@ -43,9 +45,26 @@ class RecordFilesTab(QWidget):
         row.addStretch(1)
         row.addWidget(self.open_button)
         row.addWidget(self.save_button)
+        self.links_note = QLabel(
+            "Held on other sites: phr-desktop did not download these, so your sign-in with the "
+            "provider was never sent there. Open one to view it in your web browser.",
+            self,
+        )
+        self.links_note.setWordWrap(True)
+        self.links_list = named_list("Files on other sites", self)
+        self.links_list.itemActivated.connect(lambda _item: self.open_link())
+        self.open_link_button = QPushButton("Open &link in browser", self)
+        self.open_link_button.clicked.connect(self.open_link)
+        links_row = QHBoxLayout()
+        links_row.addStretch(1)
+        links_row.addWidget(self.open_link_button)
         layout = QVBoxLayout(self)
         layout.addWidget(self.files_list, 1)
         layout.addLayout(row)
+        layout.addWidget(self.links_note)
+        layout.addWidget(self.links_list, 1)
+        layout.addLayout(links_row)
+        self._show_links(False)
 
     def set_session(self, session: RecordReader | None) -> None:
         self._session = session
@@ -69,11 +88,42 @@ class RecordFilesTab(QWidget):
         has_files = self.files_list.count() > 0
         self.open_button.setEnabled(has_files)
         self.save_button.setEnabled(has_files)
-        return self.files_list.count()
+        return self.files_list.count() + self._list_links(record_id)
+
+    def _list_links(self, record_id: int) -> int:
+        assert self._session is not None
+        self.links_list.clear()
+        icon = self.style().standardIcon(QStyle.StandardPixmap.SP_DriveNetIcon)
+        for external in self._session.external_files(record_id):
+            kind = f", {external.content_type}" if external.content_type else ""
+            label = f"{external.title or 'File'}  (on {external.host or 'another site'}{kind})"
+            item = QListWidgetItem(icon, label)
+            item.setToolTip(external.url)
+            item.setData(Qt.ItemDataRole.UserRole, external.url)
+            self.links_list.addItem(item)
+        if self.links_list.count():
+            self.links_list.setCurrentRow(0)
+        self._show_links(self.links_list.count() > 0)
+        return self.links_list.count()
+
+    def _show_links(self, shown: bool) -> None:
+        for widget in (self.links_note, self.links_list, self.open_link_button):
+            widget.setVisible(shown)
+
+    def open_link(self) -> str | None:
+        """Open the selected external file in the web browser (no sign-in goes with it)."""
+        item = self.links_list.currentItem()
+        if item is None:
+            return None
+        url = str(item.data(Qt.ItemDataRole.UserRole))
+        QDesktopServices.openUrl(QUrl(url))
+        return url
 
     def clear(self) -> None:
         """Show no file; plaintext temporary copies are deleted too."""
         self.files_list.clear()
+        self.links_list.clear()
+        self._show_links(False)
         self.cleanup_temp_files()
 
     def cleanup_temp_files(self) -> None:

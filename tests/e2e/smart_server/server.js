@@ -2,7 +2,7 @@
 // A real SMART on FHIR server for phr-desktop's end-to-end tests, on 127.0.0.1 only:
 //   node server.js --port 0 --seed BUNDLE.json [--access-ttl S] [--refresh-ttl S]
 //     [--rotate-refresh true|false] [--smart-version v1|v2] [--no-smart-config] [--no-pkce]
-//     [--dynamic-registration] [--verbose]
+//     [--dynamic-registration] [--binary-accept lenient|strict] [--verbose]
 // When ready it prints one JSON line to stdout; it exits on SIGTERM, SIGINT or stdin EOF (pipe).
 import { fstatSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs } from 'node:util';
 
 import { Faults, Stats, handleAdmin, sendFault } from './lib/admin.js';
+import { DocumentModes } from './lib/documents.js';
 import { handleRegistration } from './lib/dynamic_registration.js';
 import { handleFhir, outcome, sendJson } from './lib/fhir_api.js';
 import {
@@ -34,12 +35,14 @@ function parseOptions(argv) {
       'no-smart-config': { type: 'boolean', default: false },
       'no-pkce': { type: 'boolean', default: false },
       'dynamic-registration': { type: 'boolean', default: false },
+      'binary-accept': { type: 'string', default: 'lenient' },
       verbose: { type: 'boolean', default: false },
     },
   });
   if (!values.seed) throw new Error('--seed BUNDLE.json is required');
   if (!['true', 'false'].includes(values['rotate-refresh'])) throw new Error('--rotate-refresh takes true or false');
   if (!['v1', 'v2'].includes(values['smart-version'])) throw new Error('--smart-version takes v1 or v2');
+  if (!['lenient', 'strict'].includes(values['binary-accept'])) throw new Error('--binary-accept takes lenient or strict');
   const seconds = (name) => {
     const n = Number.parseInt(values[name], 10);
     if (!(n > 0)) throw new Error(`--${name} takes a positive number of seconds`);
@@ -55,6 +58,7 @@ function parseOptions(argv) {
     smartConfig: !values['no-smart-config'],
     pkce: !values['no-pkce'],
     dynamicRegistration: values['dynamic-registration'],
+    binaryAccept: values['binary-accept'],
     verbose: values.verbose,
   };
 }
@@ -82,8 +86,10 @@ async function main() {
   const oidc = provider.callback();
   const faults = new Faults();
   const stats = new Stats();
+  const documents = new DocumentModes();
   const fhirCtx = {
     store,
+    documents,
     fhirBase,
     issuer,
     options,
@@ -97,7 +103,7 @@ async function main() {
     const url = new URL(req.url, origin);
     const path = url.pathname;
     if (options.verbose) process.stderr.write(`${req.method} ${req.url}\n`);
-    if (path === '/_admin' || path.startsWith('/_admin/')) return handleAdmin({ store, faults, stats, dynamicClients }, req, res, url);
+    if (path === '/_admin' || path.startsWith('/_admin/')) return handleAdmin({ store, faults, stats, dynamicClients, documents }, req, res, url);
 
     stats.record(req, url, res);
     const fault = faults.take(req.method, path);

@@ -107,7 +107,7 @@ async function readJson(req) {
   return text ? JSON.parse(text) : {};
 }
 
-// ctx: { store, faults, stats, dynamicClients }
+// ctx: { store, faults, stats, dynamicClients, documents }
 export async function handleAdmin(ctx, req, res, url) {
   const parts = url.pathname.split('/').filter(Boolean).slice(1); // after "_admin"
   const route = `${req.method} ${parts[0] ?? ''}`;
@@ -138,6 +138,14 @@ export async function handleAdmin(ctx, req, res, url) {
         return sendJson(res, 200, { expired: expireRefreshTokens() }, {}, JSON_TYPE);
       case 'GET dynamic-clients':
         return sendJson(res, 200, { clients: ctx.dynamicClients.describe() }, {}, JSON_TYPE);
+      case 'POST streamed-binaries':
+        ctx.documents.addStreamed(await readJson(req));
+        return sendJson(res, 200, ctx.documents.describe(), {}, JSON_TYPE);
+      case 'POST next-links':
+        ctx.documents.setNextLink(await readJson(req));
+        return sendJson(res, 200, ctx.documents.describe(), {}, JSON_TYPE);
+      case 'GET documents':
+        return sendJson(res, 200, ctx.documents.describe(), {}, JSON_TYPE);
       case 'GET stats':
         return sendJson(res, 200, ctx.stats.describe(), {}, JSON_TYPE);
       case 'DELETE stats':

@@ -2,6 +2,7 @@
 // read/search confined to the token's patient and scopes.
 import { randomUUID } from 'node:crypto';
 
+import { sendBinaryStrictly } from './documents.js';
 import { JWT_BEARER } from './dynamic_registration.js';
 import { asList, isKnownType } from './store.js';
 import { advertisedScopes, permits } from './scopes.js';
@@ -110,10 +111,11 @@ async function search(ctx, res, type, rawQuery) {
     resource: item.resource,
     search: item.search,
   }));
-  const link = [{ relation: 'self', url: pageUrl(fhirBase, type, rawQuery, offset, count) }];
+  let link = [{ relation: 'self', url: pageUrl(fhirBase, type, rawQuery, offset, count) }];
   if (!summaryCount && offset + count < total) {
     link.push({ relation: 'next', url: pageUrl(fhirBase, type, rawQuery, offset + count, count) });
   }
+  if (ctx.documents) link = ctx.documents.pointNextLink(type, link);
   const bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: searchedAt }, type: 'searchset', total, link, entry };
   return sendJson(res, 200, bundle);
 }
@@ -126,11 +128,13 @@ function wantsFhirJson(req, query) {
 
 async function read(ctx, req, res, type, id, query) {
   const { store, token } = ctx;
+  if (type === 'Binary' && (await ctx.documents?.serveStreamed(res, id))) return undefined;
   const resource = await store.read(type, id);
   if (!resource) return sendJson(res, 404, outcome('not-found', `${type}/${id} is not known`));
   if (!(await store.inCompartment(resource, token.patientId))) {
     return sendJson(res, 403, outcome('forbidden', `${type}/${id} is outside this token's patient compartment`));
   }
+  if (type === 'Binary' && ctx.options.binaryAccept === 'strict') return sendBinaryStrictly(req, res, resource);
   if (type === 'Binary' && !wantsFhirJson(req, query)) {
     const data = Buffer.from(resource.data ?? '', 'base64');
     res.writeHead(200, { 'Content-Type': resource.contentType ?? 'application/octet-stream', 'Content-Length': data.length, ETag: `W/"${resource.meta.versionId}"` });
