@@ -111,7 +111,32 @@ def encounters(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
     yield out
 
 
+# Intervention Act (…4.131) and Planned Intervention Act (…4.146): a wrapper coded only
+# "Intervention" around the planned encounters, medications and procedures themselves.
+_INTERVENTION_ACTS = frozenset(
+    {"2.16.840.1.113883.10.20.22.4.131", "2.16.840.1.113883.10.20.22.4.146"}
+)
+# Entry Reference (…4.122): points at an entry written elsewhere (a goal), says nothing itself.
+_ENTRY_REFERENCE = "2.16.840.1.113883.10.20.22.4.122"
+
+
+def _intervention_steps(el: etree._Element) -> list[etree._Element]:
+    if not template_roots(el) & _INTERVENTION_ACTS:
+        return []
+    steps = []
+    for rel in children(el, "entryRelationship"):
+        inner = clinical_statement(rel)
+        if inner is not None and _ENTRY_REFERENCE not in template_roots(inner):
+            steps.append(inner)
+    return steps
+
+
 def plan_of_care(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
+    steps = _intervention_steps(el)
+    if steps:
+        for step in steps:
+            yield from plan_of_care(step, ctx)
+        return
     mood = el.get("moodCode", "")
     code = concept(child(el, "code"), ctx.narrative) or text_concept(statement_text(el, ctx))
     times = effective_times(el)
