@@ -10,12 +10,19 @@ whether the patient still has it. A negated allergy with no allergen, or an alle
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 
 from lxml import etree
 
+from phr_desktop.domain.no_known_allergy import (
+    NO_KNOWN_ALLERGY,
+    NO_KNOWN_DRUG_ALLERGY,
+    NO_KNOWN_ENVIRONMENTAL_ALLERGY,
+    NO_KNOWN_FOOD_ALLERGY,
+    SNOMED,
+    is_no_known_allergy,
+)
 from phr_desktop.interop.ccda.statements import (
     Context,
     negated,
@@ -41,7 +48,6 @@ from phr_desktop.interop.ccda.values import (
 _CLINICAL = "http://terminology.hl7.org/CodeSystem/condition-clinical"
 _ALLERGY_CLINICAL = "http://terminology.hl7.org/CodeSystem/allergyintolerance-clinical"
 _ALLERGY_VERIFICATION = "http://terminology.hl7.org/CodeSystem/allergyintolerance-verification"
-_SNOMED = "http://snomed.info/sct"
 
 # Problem Status (2.16.840.1.113883.10.20.22.4.6) and Allergy Status (…4.28) observations, both
 # coded LOINC 33999-4 "Status".
@@ -77,22 +83,15 @@ _CONCERN_STATUS = {
 }
 
 # "No known allergy" situations (SNOMED CT), by the allergy type the observation's value gives.
-NO_KNOWN_ALLERGY = ("716186003", "No known allergy")
 _NO_KNOWN_BY_TYPE = {
-    "416098002": ("409137002", "No known drug allergy"),
-    "419511003": ("409137002", "No known drug allergy"),
-    "59037007": ("409137002", "No known drug allergy"),
-    "414285001": ("429625007", "No known food allergy"),
-    "418471000": ("429625007", "No known food allergy"),
-    "235719002": ("429625007", "No known food allergy"),
-    "426232007": ("428607008", "No known environmental allergy"),
+    "416098002": NO_KNOWN_DRUG_ALLERGY,
+    "419511003": NO_KNOWN_DRUG_ALLERGY,
+    "59037007": NO_KNOWN_DRUG_ALLERGY,
+    "414285001": NO_KNOWN_FOOD_ALLERGY,
+    "418471000": NO_KNOWN_FOOD_ALLERGY,
+    "235719002": NO_KNOWN_FOOD_ALLERGY,
+    "426232007": NO_KNOWN_ENVIRONMENTAL_ALLERGY,
 }
-NO_KNOWN_ALLERGY_CODES = frozenset(
-    {"716186003", "409137002", "429625007", "428607008", "428197003", "160244002"}
-)
-_NO_KNOWN_WORDS = re.compile(
-    r"\b(no known (drug |food |environmental |latex )?allerg|nkda\b|nka\b)", re.IGNORECASE
-)
 
 
 def problems(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
@@ -220,7 +219,7 @@ def _allergy(obs: etree._Element, concern: etree._Element | None, ctx: Context) 
     if negated(obs) and not (allergen or {}).get("coding"):
         # Negated with no allergen named: "no known (drug…) allergy" (US Core writes it so).
         code, display = _no_known_allergy(kind)
-        out["code"] = {"coding": [{"system": _SNOMED, "code": code, "display": display}]}
+        out["code"] = {"coding": [{"system": SNOMED, "code": code, "display": display}]}
         out["code"]["text"] = display
         verification = "confirmed"
     else:
@@ -264,16 +263,6 @@ def _no_known_allergy(kind: dict[str, Any] | None) -> tuple[str, str]:
         if coding.get("code") in _NO_KNOWN_BY_TYPE:
             return _NO_KNOWN_BY_TYPE[coding["code"]]
     return NO_KNOWN_ALLERGY
-
-
-def is_no_known_allergy(code: dict[str, Any]) -> bool:
-    """Whether an allergy's code says there is none ("No known allergies", "NKDA")."""
-    if any(c.get("code") in NO_KNOWN_ALLERGY_CODES for c in code.get("coding", [])):
-        return True
-    words = [str(code.get("text") or "")] + [
-        str(c.get("display") or "") for c in code.get("coding", [])
-    ]
-    return any(_NO_KNOWN_WORDS.search(w) for w in words)
 
 
 def _allergy_category(kind: dict[str, Any] | None) -> str | None:
