@@ -8,6 +8,7 @@ from typing import Any
 
 from lxml import etree
 
+from phr_desktop.interop.ccda.reference_ranges import reference_range
 from phr_desktop.interop.ccda.statements import (
     Context,
     negated,
@@ -61,21 +62,16 @@ def _observation(
         elif period:
             out["effectiveDateTime"] = period.get("start") or period.get("end")
     out.update(value_fields(child(obs, "value"), ctx.narrative))
+    quantity = out.get("valueQuantity")
     interpretations = [
         cc for i in children(obs, "interpretationCode") if (cc := concept(i, ctx.narrative))
     ]
     set_nonempty(out, "interpretation", interpretations)
-    ranges = []
-    for rr in children(obs, "referenceRange"):
-        obs_range = child(rr, "observationRange")
-        item: dict[str, Any] = {}
-        value = value_fields(child(obs_range, "value"), ctx.narrative)
-        rng = value.get("valueRange") or {}
-        set_nonempty(item, "low", rng.get("low"))
-        set_nonempty(item, "high", rng.get("high"))
-        set_nonempty(item, "text", ctx.narrative.resolve(child(obs_range, "text")))
-        if item:
-            ranges.append(item)
+    ranges = [
+        item
+        for rr in children(obs, "referenceRange")
+        if (item := reference_range(child(rr, "observationRange"), ctx.narrative, quantity))
+    ]
     set_nonempty(out, "referenceRange", ranges)
     set_nonempty(
         out,
