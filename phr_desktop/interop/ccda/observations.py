@@ -18,6 +18,7 @@ from phr_desktop.interop.ccda.statements import (
     statement_text,
     status_code,
     text_concept,
+    titled,
 )
 from phr_desktop.interop.ccda.values import (
     child,
@@ -49,7 +50,7 @@ def _observation(
         )
     )
     out["category"] = category
-    code = concept(child(obs, "code"), ctx.narrative)
+    code = titled(concept(child(obs, "code"), ctx.narrative), obs, ctx)
     set_nonempty(
         out, "code", code or text_concept(statement_text(obs, ctx)) or {"text": "observation"}
     )
@@ -95,9 +96,8 @@ def results(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
         report["category"] = [
             {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}
         ]
-        set_nonempty(
-            report, "code", concept(child(el, "code"), ctx.narrative) or {"text": "Results"}
-        )
+        code = titled(concept(child(el, "code"), ctx.narrative), el, ctx)
+        set_nonempty(report, "code", code or {"text": "Results"})
         report["subject"] = ctx.patient_ref
         times = effective_times(el)
         when = time_of(times[0]) if times else None

@@ -32,6 +32,7 @@ from phr_desktop.interop.ccda.statements import (
     statement_text,
     status_code,
     text_concept,
+    titled,
 )
 from phr_desktop.interop.ccda.values import (
     attr,
@@ -223,7 +224,7 @@ def _allergy(obs: etree._Element, concern: etree._Element | None, ctx: Context) 
         out["code"]["text"] = display
         verification = "confirmed"
     else:
-        code_cc = allergen or kind or text_concept(statement_text(obs, ctx))
+        code_cc = titled(allergen, obs, ctx) or kind or text_concept(statement_text(obs, ctx))
         set_nonempty(out, "code", code_cc)
         if code_cc and is_no_known_allergy(code_cc):
             verification = "confirmed"

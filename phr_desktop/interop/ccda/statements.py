@@ -110,3 +110,12 @@ def set_nonempty(out: dict[str, Any], key: str, value: Any) -> None:
 def text_concept(text: str | None) -> dict[str, Any] | None:
     """A CodeableConcept of text only, for a statement that names its subject but codes nothing."""
     return {"text": text} if text else None
+
+
+def titled(code: dict[str, Any] | None, el: etree._Element, ctx: Context) -> dict[str, Any] | None:
+    """`code` with a human text: its own (displayName, originalText), else the statement's
+    text in the narrative. Many vendors code an entry (LOINC, RxNorm) without a displayName and
+    name it only in the section's table: without this the entry would be called "LOINC 5767-9"."""
+    if code and not code.get("text"):
+        set_nonempty(code, "text", statement_text(el, ctx))
+    return code

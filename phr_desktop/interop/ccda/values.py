@@ -112,10 +112,14 @@ class Narrative:
         if el is None:
             return None
         ref = attr(child(el, "reference"), "value")
-        if ref and ref.startswith("#") and ref[1:] in self._by_id:
-            return text_of(self._by_id[ref[1:]])
-        own = (el.text or "").strip()
-        return " ".join(own.split()) or None
+        key = ref[1:] if ref and ref.startswith("#") else ref
+        if key and key in self._by_id:  # some vendors leave out the "#"
+            return text_of(self._by_id[key])
+        own = " ".join((el.text or "").split())
+        if not own and ref and not ref.startswith("#") and ":" not in ref:
+            # OpenVista writes the words themselves there: <reference value="CBC NO DIFF"/>
+            return ref
+        return own or None
 
 
 def _coding(el: etree._Element) -> dict[str, Any] | None:

