@@ -70,3 +70,26 @@ def test_allscripts_followmyhealth_results_are_named_not_numbered() -> None:
     titles = _titles(FOLLOW_MY_HEALTH.read_bytes(), "Observation")
     assert "Urine Appearance" in titles
     assert not [t for t in titles if t.startswith("LOINC 57")]  # the urinalysis members
+
+
+def test_vital_signs_sent_as_a_bare_loinc_code_are_named() -> None:
+    # Allscripts FollowMyHealth: <code code="8867-4" codeSystem="2.16.840.1.113883.6.1"/>, no text.
+    titles = _titles(FOLLOW_MY_HEALTH.read_bytes(), "Observation")
+    assert {"Heart rate", "Respiratory rate", "Systolic blood pressure"} <= set(titles)
+    assert not [t for t in titles if t.startswith("LOINC ")]
+
+
+def test_a_smoking_status_coded_assertion_is_tobacco_smoking_status() -> None:
+    entry = (
+        '<entry><observation classCode="OBS" moodCode="EVN">'
+        '<templateId root="2.16.840.1.113883.10.20.22.4.78"/><id root="1.2.3" extension="s1"/>'
+        '<code code="ASSERTION" codeSystem="2.16.840.1.113883.5.4"/><statusCode code="completed"/>'
+        '<effectiveTime><low value="20170101"/></effectiveTime>'
+        '<value xsi:type="CD" code="8517006" codeSystem="2.16.840.1.113883.6.96"'
+        ' displayName="Former smoker"/></observation></entry>'
+    )
+    data = _document(_section("17", "29762-2", entry))
+    [smoking] = [p.resource for p in parse_ccda(data, "t.xml") if p.resource_type == "Observation"]
+    assert smoking["code"]["text"] == "Tobacco smoking status"
+    assert [c["code"] for c in smoking["code"]["coding"]] == ["72166-2", "ASSERTION"]
+    assert smoking["valueCodeableConcept"]["text"] == "Former smoker"
