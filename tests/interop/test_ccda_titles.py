@@ -93,3 +93,9 @@ def test_a_smoking_status_coded_assertion_is_tobacco_smoking_status() -> None:
     assert smoking["code"]["text"] == "Tobacco smoking status"
     assert [c["code"] for c in smoking["code"]["coding"]] == ["72166-2", "ASSERTION"]
     assert smoking["valueCodeableConcept"]["text"] == "Former smoker"
+
+
+def test_an_allergen_sent_as_a_bare_rxnorm_code_is_named_from_the_narrative() -> None:
+    # Allscripts FollowMyHealth names it through the allergy type's originalText.
+    titles = _titles(FOLLOW_MY_HEALTH.read_bytes(), "AllergyIntolerance")
+    assert "Ampicillin" in titles and not [t for t in titles if t.startswith("RxNorm")]

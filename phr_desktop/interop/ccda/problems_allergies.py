@@ -224,6 +224,10 @@ def _allergy(obs: etree._Element, concern: etree._Element | None, ctx: Context) 
         out["code"]["text"] = display
         verification = "confirmed"
     else:
+        if allergen and not allergen.get("text"):
+            # Allscripts names the allergen in the allergy type's originalText ("Ampicillin").
+            words = ctx.narrative.resolve(child(child(obs, "value"), "originalText"))
+            set_nonempty(allergen, "text", words)
         code_cc = titled(allergen, obs, ctx) or kind or text_concept(statement_text(obs, ctx))
         set_nonempty(out, "code", code_cc)
         if code_cc and is_no_known_allergy(code_cc):
