@@ -99,3 +99,22 @@ def test_an_allergen_sent_as_a_bare_rxnorm_code_is_named_from_the_narrative() ->
     # Allscripts FollowMyHealth names it through the allergy type's originalText.
     titles = _titles(FOLLOW_MY_HEALTH.read_bytes(), "AllergyIntolerance")
     assert "Ampicillin" in titles and not [t for t in titles if t.startswith("RxNorm")]
+
+
+def test_a_panel_coded_alone_takes_the_name_the_document_gives_that_code_elsewhere() -> None:
+    # FollowMyHealth's urinalysis organizer is <code code="24357-6"/>; its plan of care names
+    # 24357-6 "Urinalysis macro (dipstick) panel".
+    titles = _titles(FOLLOW_MY_HEALTH.read_bytes(), "DiagnosticReport")
+    assert "Urinalysis macro (dipstick) panel" in titles
+
+
+def test_an_uncoded_panel_of_one_result_is_named_by_that_result() -> None:
+    entry = (
+        '<entry><organizer classCode="BATTERY" moodCode="EVN"><id root="1.2.3" extension="o"/>'
+        '<code nullFlavor="UNK"/><statusCode code="completed"/><component>'
+        '<observation classCode="OBS" moodCode="EVN"><id root="1.2.3" extension="r"/>'
+        '<code code="2857-1" codeSystem="2.16.840.1.113883.6.1" displayName="PSA"/>'
+        '<statusCode code="completed"/><value xsi:type="PQ" value="3.1" unit="ng/mL"/>'
+        "</observation></component></organizer></entry>"
+    )
+    assert _titles(_document(_section("3.1", "30954-2", entry)), "DiagnosticReport") == ["PSA"]

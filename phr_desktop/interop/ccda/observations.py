@@ -161,6 +161,8 @@ def results(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
             {"coding": [{"system": "http://terminology.hl7.org/CodeSystem/v2-0074", "code": "LAB"}]}
         ]
         code = titled(concept(child(el, "code"), ctx.narrative), el, ctx)
+        if code is None and len(observations) == 1:  # an uncoded panel of one: its result
+            code = text_concept(observations[0]["code"].get("text"))
         set_nonempty(report, "code", code or {"text": "Results"})
         report["subject"] = ctx.patient_ref
         times = effective_times(el)
