@@ -91,7 +91,7 @@ def test_a_smoking_status_coded_assertion_is_tobacco_smoking_status() -> None:
     data = _document(_section("17", "29762-2", entry))
     [smoking] = [p.resource for p in parse_ccda(data, "t.xml") if p.resource_type == "Observation"]
     assert smoking["code"]["text"] == "Tobacco smoking status"
-    assert [c["code"] for c in smoking["code"]["coding"]] == ["72166-2", "ASSERTION"]
+    assert [c["code"] for c in smoking["code"]["coding"]] == ["72166-2"]
     assert smoking["valueCodeableConcept"]["text"] == "Former smoker"
 
 

@@ -74,7 +74,8 @@ def _named_loinc(code: dict[str, Any] | None) -> dict[str, Any] | None:
     return code
 
 
-# Smoking Status (…4.78) is coded ASSERTION; C-CDA on FHIR maps it to LOINC 72166-2.
+# Smoking Status (…4.78) is coded ASSERTION, which says nothing: C-CDA on FHIR codes it LOINC
+# 72166-2 instead (as C-CDA R2.1 itself does), so a round trip through our CCD keeps one code.
 _SMOKING_STATUS = "2.16.840.1.113883.10.20.22.4.78"
 _ASSERTION = "ASSERTION"
 
@@ -92,7 +93,7 @@ def _asserted(
             "code": "72166-2",
             "display": "Tobacco smoking status",
         }
-        return {"coding": [smoking, *codings], "text": "Tobacco smoking status"}
+        return {"coding": [smoking], "text": "Tobacco smoking status"}
     asserted = concept(child(obs, "value"), ctx.narrative) or {}
     return {**code, "text": asserted["text"]} if asserted.get("text") else code
 
