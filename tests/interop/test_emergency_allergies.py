@@ -114,3 +114,13 @@ def test_the_record_pdf_shows_no_known_allergies_and_refuted_ones_as_such(
     assert "No known drug allergy (active)" in text
     assert "Codeine (refuted)" in text
     assert NO_ALLERGY_INFORMATION.capitalize() not in text
+
+
+def test_an_export_since_a_date_says_no_allergy_is_recorded_in_that_time_only(
+    session: Session, tmp_path: Path
+) -> None:
+    _import(session, tmp_path, codeine=_allergy(concern="active"))  # onset 2010
+    path = tmp_path / "since.pdf"
+    write_record_pdf(build_export_data(session, since="2020-01-01"), path)
+    text = " ".join(" ".join(page.extract_text().split()) for page in PdfReader(path).pages)
+    assert NO_ALLERGY_INFORMATION.capitalize() + " since 2020-01-01" in text

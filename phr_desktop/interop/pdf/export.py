@@ -211,7 +211,8 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         entries = [r for r in data.records if r.record.kind is kind]
         story.append(Paragraph(esc(title), H_SECTION))
         if not entries:  # only Allergies: "none recorded" must not read as "none"
-            story.append(Paragraph(esc(NO_ALLERGY_INFORMATION.capitalize()) + ".", BODY))
+            since = f" since {data.since}" if data.since else ""
+            story.append(Paragraph(esc(NO_ALLERGY_INFORMATION.capitalize() + since) + ".", BODY))
             story.append(Spacer(1, 0.8 * cm))
             continue
         story.append(
