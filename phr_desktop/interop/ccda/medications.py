@@ -17,6 +17,7 @@ from phr_desktop.interop.ccda.statements import (
     statement_text,
     status_code,
     text_concept,
+    titled,
 )
 from phr_desktop.interop.ccda.values import (
     child,
@@ -119,7 +120,8 @@ def immunizations(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
         return
     out = resource_base("Immunization", el, ctx)
     out["status"] = "not-done" if negated(el) else "completed"
-    set_nonempty(out, "vaccineCode", _product_concept(el, ctx) or {"text": "vaccine"})
+    vaccine = titled(_product_concept(el, ctx), el, ctx) or text_concept(statement_text(el, ctx))
+    set_nonempty(out, "vaccineCode", vaccine or {"text": "vaccine"})
     out["patient"] = ctx.patient_ref
     times = effective_times(el)
     when = time_of(times[0]) if times else None

@@ -79,6 +79,7 @@ def patient_resource(doc: etree._Element, meta: dict[str, Any]) -> dict[str, Any
     birth = time_of(child(person, "birthTime"))
     if birth:
         out["birthDate"] = birth[:10]
+    out.update(_deceased(person))
     telecoms = []
     for tel in children(role, "telecom"):
         value = attr(tel, "value")
@@ -112,6 +113,17 @@ def patient_resource(doc: etree._Element, meta: dict[str, Any]) -> dict[str, Any
     if extensions:
         out["extension"] = extensions
     return out
+
+
+def _deceased(person: etree._Element | None) -> dict[str, Any]:
+    """sdtc:deceasedTime as Patient.deceasedDateTime, else sdtc:deceasedInd as deceasedBoolean."""
+    if person is None:
+        return {}
+    when = time_of(person.find(f"{{{SDTC}}}deceasedTime"))
+    if when:
+        return {"deceasedDateTime": when}
+    flag = attr(person.find(f"{{{SDTC}}}deceasedInd"), "value")
+    return {"deceasedBoolean": flag == "true"} if flag in ("true", "false") else {}
 
 
 def _cdc_codings(el: etree._Element) -> list[dict[str, str]]:

@@ -110,3 +110,19 @@ def set_nonempty(out: dict[str, Any], key: str, value: Any) -> None:
 def text_concept(text: str | None) -> dict[str, Any] | None:
     """A CodeableConcept of text only, for a statement that names its subject but codes nothing."""
     return {"text": text} if text else None
+
+
+def titled(code: dict[str, Any] | None, el: etree._Element, ctx: Context) -> dict[str, Any] | None:
+    """`code` with a human text: its own (displayName, originalText), else the statement's
+    text in the narrative, else the name the document gives the same code elsewhere. Many
+    vendors code an entry (LOINC, RxNorm) without a displayName and name it only in the
+    section's table or in another entry: without this it would be called "LOINC 5767-9"."""
+    if not code or code.get("text"):
+        return code
+    set_nonempty(code, "text", statement_text(el, ctx))
+    for coding in code.get("coding", []):
+        if not code.get("text"):
+            set_nonempty(
+                code, "text", ctx.narrative.code_name(coding.get("system"), coding["code"])
+            )
+    return code

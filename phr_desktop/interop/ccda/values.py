@@ -96,26 +96,48 @@ def system_uri(oid: str | None) -> str | None:
 
 
 class Narrative:
-    """The section texts' elements by ID, so `<reference value="#x"/>` can be followed."""
+    """The section texts' elements by ID, so `<reference value="#x"/>` can be followed; and
+    the name the document gives each code somewhere, for an entry that sends the code alone."""
 
     def __init__(self, root: etree._Element) -> None:
         self._by_id: dict[str, etree._Element] = {}
+        self._code_names: dict[tuple[str | None, str], str] = {}
+        unnamed: list[tuple[tuple[str | None, str], etree._Element]] = []
         for el in root.iter():
             if not isinstance(el.tag, str):
                 continue
             ident = el.get("ID")
             if ident and ident not in self._by_id:
                 self._by_id[ident] = el
+            code = el.get("code")
+            if code and el.get("codeSystem"):
+                key = (system_uri(el.get("codeSystem")), code)
+                name = attr(el, "displayName")
+                if name:
+                    self._code_names.setdefault(key, name)
+                elif (original := el.find(v("originalText"))) is not None:
+                    unnamed.append((key, original))
+        for key, original in unnamed:  # references resolve once every ID is known
+            if key not in self._code_names and (name := self.resolve(original)):
+                self._code_names[key] = name
+
+    def code_name(self, system: str | None, code: str | None) -> str | None:
+        """The name this document gives the code elsewhere (a displayName, an originalText)."""
+        return self._code_names.get((system, code)) if code else None
 
     def resolve(self, el: etree._Element | None) -> str | None:
         """Text of an originalText/text element: its reference target, else its own text."""
         if el is None:
             return None
         ref = attr(child(el, "reference"), "value")
-        if ref and ref.startswith("#") and ref[1:] in self._by_id:
-            return text_of(self._by_id[ref[1:]])
-        own = (el.text or "").strip()
-        return " ".join(own.split()) or None
+        key = ref[1:] if ref and ref.startswith("#") else ref
+        if key and key in self._by_id:  # some vendors leave out the "#"
+            return text_of(self._by_id[key])
+        own = " ".join((el.text or "").split())
+        if not own and ref and not ref.startswith("#") and ":" not in ref:
+            # OpenVista writes the words themselves there: <reference value="CBC NO DIFF"/>
+            return ref
+        return own or None
 
 
 def _coding(el: etree._Element) -> dict[str, Any] | None:

@@ -12,6 +12,7 @@ from typing import Any
 
 from phr_desktop.domain.aatd import AatdPack, normalise_text
 from phr_desktop.domain.milestones import fev1_results
+from phr_desktop.domain.no_known_allergy import is_no_known_allergy
 from phr_desktop.domain.records import Code, Record, RecordKind
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 
@@ -26,6 +27,11 @@ def number(value: float) -> str:
 
 
 _MED_ORDERS = frozenset({"MedicationRequest", "MedicationStatement"})
+# AllergyIntolerance.verificationStatus that say the allergy is not there.
+_NOT_AN_ALLERGY = frozenset({"refuted", "entered-in-error"})
+# What the summary says when no source says anything about allergies, so that it is never
+# read as "no known allergies".
+NO_ALLERGY_INFORMATION = "no allergy information recorded"
 _EMERGENCY_RELATIONSHIPS = frozenset({"C", "EP", "ECON"})
 
 
@@ -72,7 +78,10 @@ class EmergencyFacts:
     other_problems: tuple[Item, ...]
     augmentation: Item | None
     medications: tuple[Item, ...]  # current, augmentation excluded
-    allergies: tuple[Item, ...]
+    allergies: tuple[Item, ...]  # current allergies and intolerances
+    # A source's "no known allergies", only when no current allergy is recorded anywhere:
+    # an allergy from one source is never hidden by another's "none".
+    no_known_allergies: Item | None
     fev1_baseline: Measurement | None
     fev1_latest: Measurement | None
     aat_latest: Measurement | None
@@ -89,6 +98,7 @@ def emergency_facts(data: ExportData) -> EmergencyFacts:
     aatd, problems = _problems(data.records, pack)
     augmentation, meds = _medications(data.records, pack)
     baseline, latest = _fev1(records, pack)
+    allergies, no_known = _allergies(data.records)
     return EmergencyFacts(
         name=data.patient_name,
         birth_date=patient.get("birthDate") if isinstance(patient.get("birthDate"), str) else None,
@@ -98,7 +108,8 @@ def emergency_facts(data: ExportData) -> EmergencyFacts:
         other_problems=problems,
         augmentation=augmentation,
         medications=meds,
-        allergies=_allergies(data.records),
+        allergies=allergies,
+        no_known_allergies=None if allergies else no_known,
         fev1_baseline=baseline,
         fev1_latest=latest,
         aat_latest=_latest_aat(records, pack),
@@ -221,10 +232,20 @@ def _medications(
     return augmentation, tuple(meds)
 
 
-def _allergies(records: Iterable[ExportRecord]) -> tuple[Item, ...]:
+def _allergies(records: Iterable[ExportRecord]) -> tuple[tuple[Item, ...], Item | None]:
+    """(current allergies, one per substance; the sources' "no known allergies", if any)."""
     groups: dict[str, list[ExportRecord]] = {}
+    none_known: list[ExportRecord] = []
     for r in records:
-        if r.record.kind is RecordKind.ALLERGY and _is_current(r.record):
+        if r.record.kind is not RecordKind.ALLERGY or not _is_current(r.record):
+            continue
+        raw = r.raw  # parsed for allergies only: a handful of records
+        verification = _code_of(raw.get("verificationStatus"))
+        if verification in _NOT_AN_ALLERGY:
+            continue
+        if is_no_known_allergy(raw.get("code")):
+            none_known.append(r)
+        else:
             groups.setdefault(normalise_text(r.record.title), []).append(r)
     out = []
     for group in groups.values():
@@ -232,7 +253,34 @@ def _allergies(records: Iterable[ExportRecord]) -> tuple[Item, ...]:
         reactions = [g.record.value.text for g in group if g.record.value and g.record.value.text]
         reaction = _pretty(reactions) if reactions else ""
         out.append(Item(_cap(item.text), reaction, item.codes, item.sources, item.date))
-    return tuple(out)
+    no_known = None
+    if none_known:
+        merged = _merged(none_known)
+        no_known = Item(_cap(merged.text), "", merged.codes, merged.sources, merged.date)
+    return tuple(out), no_known
+
+
+def allergy_status(entry: ExportRecord) -> str | None:
+    """An allergy's status as a reader needs it: "refuted" or "entered in error" when the
+    source says it is not there, else its clinical status."""
+    verification = _code_of(entry.raw.get("verificationStatus"))
+    if verification in _NOT_AN_ALLERGY:
+        return str(verification).replace("-", " ")
+    return entry.record.status
+
+
+def _code_of(concept: Any) -> str | None:
+    codings = concept.get("coding") if isinstance(concept, dict) else None
+    first = codings[0] if isinstance(codings, list) and codings else None
+    return first.get("code") if isinstance(first, dict) else None
+
+
+def allergy_lines(facts: EmergencyFacts) -> tuple[Item, ...]:
+    """What the summary lists under Allergies: the allergies, else the sources' "no known
+    allergies"; empty (say NO_ALLERGY_INFORMATION) when no source says anything."""
+    if facts.allergies:
+        return facts.allergies
+    return (facts.no_known_allergies,) if facts.no_known_allergies is not None else ()
 
 
 def _cap(text: str) -> str:

@@ -14,7 +14,7 @@ import orjson
 import segno
 
 from phr_desktop.domain.records import Code
-from phr_desktop.interop.emergency.facts import EmergencyFacts, Item, Measurement
+from phr_desktop.interop.emergency.facts import EmergencyFacts, Item, Measurement, allergy_lines
 
 _NS = uuid.UUID("5f0c3c52-8a0e-4a36-9a53-7d1c7a6f2b10")  # stable ids: same facts, same QR
 _LOINC = "http://loinc.org"
@@ -94,7 +94,7 @@ def _entries(facts: EmergencyFacts, patient_ref: str) -> list[_Entry]:
         condition(facts.aatd or Item(text), 0, text)
     if facts.augmentation is not None:
         medication(facts.augmentation, 0)
-    for allergy in facts.allergies:
+    for allergy in allergy_lines(facts):  # "no known allergies" is a statement worth carrying
         res: dict[str, Any] = {
             "resourceType": "AllergyIntolerance",
             "code": _concept(allergy.text, allergy.codes),

@@ -16,7 +16,13 @@ from reportlab.lib.units import cm, mm
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable, Frame, KeepInFrame, Paragraph, Spacer, Table, TableStyle
 
-from phr_desktop.interop.emergency.facts import EmergencyFacts, Item, emergency_facts
+from phr_desktop.interop.emergency.facts import (
+    NO_ALLERGY_INFORMATION,
+    EmergencyFacts,
+    Item,
+    allergy_lines,
+    emergency_facts,
+)
 from phr_desktop.interop.emergency.fhir_document import QrPayload, qr_payload
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.pdf.qr import QrFlowable
@@ -144,7 +150,7 @@ def _page(canv: Canvas, facts: EmergencyFacts, payload: QrPayload) -> None:
         Paragraph(esc(_diagnosis(facts)), ALERT_BODY),
         *_lines([_item(p, False) for p in facts.other_problems], "no other active problems"),
         Paragraph("Allergies", HEAD),
-        *_lines([_item(a) for a in facts.allergies], "no allergies recorded", ALERT_BODY),
+        *_lines([_item(a) for a in allergy_lines(facts)], NO_ALLERGY_INFORMATION, ALERT_BODY),
         Paragraph("Current medications", HEAD),
         *_lines(
             ([f"Augmentation therapy: {_item(facts.augmentation)}"] if facts.augmentation else [])
@@ -231,7 +237,7 @@ def _card_front(canv: Canvas, x: float, y: float, facts: EmergencyFacts, _: QrPa
     tiny = style("CardBody", 6.2, leading=7.4)
     alert = style("CardAlert", 6.8, leading=8, fontName=FONT_BOLD, textColor=ALERT)
     aug = facts.augmentation.text if facts.augmentation else NOT_RECORDED
-    allergies = ", ".join(a.text for a in facts.allergies) or NOT_RECORDED
+    allergies = ", ".join(a.text for a in allergy_lines(facts)) or NO_ALLERGY_INFORMATION
     meds = "; ".join(m.text for m in facts.medications) or NOT_RECORDED
     contact = "; ".join(
         f"{c.name}{f' ({c.relationship})' if c.relationship else ''} {' '.join(c.phones)}"

@@ -32,6 +32,7 @@ from reportlab.platypus import (
 )
 
 from phr_desktop.domain.records import Record, RecordKind
+from phr_desktop.interop.emergency.facts import NO_ALLERGY_INFORMATION, allergy_status
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.interop.pdf.charts import TrendChart, chart_trends
 from phr_desktop.interop.pdf.pages import Contents, ContentsSlot, RecordCanvas
@@ -170,7 +171,11 @@ def record_pdf_bytes(data: ExportData) -> bytes:
 def _story(data: ExportData, contents: Contents) -> list[Flowable]:
     records = [r.record for r in data.records]
     trends = chart_trends(records, data.pack)
-    sections = [(kind, title) for kind, title in SECTIONS if any(r.kind is kind for r in records)]
+    sections = [
+        (kind, title)
+        for kind, title in SECTIONS
+        if any(r.kind is kind for r in records) or _always_shown(kind, data)
+    ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
     lines = len(sections) + (1 if trends else 0)
     story += [Paragraph("Contents", H_CONTENTS), ContentsSlot(contents, lines), PageBreak()]
@@ -205,6 +210,11 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
     for kind, title in sections:
         entries = [r for r in data.records if r.record.kind is kind]
         story.append(Paragraph(esc(title), H_SECTION))
+        if not entries:  # only Allergies: "none recorded" must not read as "none"
+            since = f" since {data.since}" if data.since else ""
+            story.append(Paragraph(esc(NO_ALLERGY_INFORMATION.capitalize() + since) + ".", BODY))
+            story.append(Spacer(1, 0.8 * cm))
+            continue
         story.append(
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
@@ -213,6 +223,11 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
+
+
+def _always_shown(kind: RecordKind, data: ExportData) -> bool:
+    """Allergies get a section even when empty, saying no source told anything about them."""
+    return kind is RecordKind.ALLERGY and (not data.kinds or RecordKind.ALLERGY.value in data.kinds)
 
 
 def _cover(data: ExportData) -> list[Flowable]:
@@ -293,8 +308,9 @@ def _row(entry: ExportRecord) -> list[Cell]:
 def _entry_cell(entry: ExportRecord) -> Cell:
     r = entry.record
     head = [_run(_cut(r.title or "Untitled", 300), FONT_BOLD)]
-    if r.status:
-        head.append(_run(f"({r.status})", color=_MUTED, spaced=True))
+    status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
+    if status:
+        head.append(_run(f"({status})", color=_MUTED, spaced=True))
     parts = [tuple(head)]
     for note in entry.notes:
         parts.append((_run(f"My note: {_cut(note, 400)}", FONT_ITALIC),))

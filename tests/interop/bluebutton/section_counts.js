@@ -37,7 +37,9 @@ function codes(data, section) {
   for (const item of items) {
     for (const c of CONCEPTS[section](item)) {
       // A null flavor ("UNK", "NI"…) is blue-button's way of saying there is no code.
-      if (c && c.code && c.code_system_name !== "Null Flavor") out.push(String(c.code));
+      if (c && typeof c.code === "string" && c.code && c.code_system_name !== "Null Flavor") {
+        out.push(c.code);
+      }
     }
   }
   return out;
@@ -46,8 +48,16 @@ function codes(data, section) {
 const out = {};
 const found = {};
 const started = process.hrtime.bigint();
+const errors = {};
 for (const path of process.argv.slice(2)) {
-  const doc = bb.parse(fs.readFileSync(path, "utf8"));
+  // One unreadable file (HTML, not namespace-well-formed) must not hide the others' reading.
+  let doc;
+  try {
+    doc = bb.parse(fs.readFileSync(path, "utf8"));
+  } catch (err) {
+    errors[path] = String((err && err.message) || err);
+    doc = {};
+  }
   const counts = {};
   for (const section of SECTIONS) counts[section] = count(doc.data || {}, section);
   out[path] = counts;
@@ -59,4 +69,4 @@ for (const [path, data] of Object.entries(found)) {
   codesOut[path] = {};
   for (const section of SECTIONS) codesOut[path][section] = codes(data, section);
 }
-process.stdout.write(JSON.stringify({ counts: out, codes: codesOut, parse_seconds: seconds }) + "\n");
+process.stdout.write(JSON.stringify({ counts: out, codes: codesOut, errors, parse_seconds: seconds }) + "\n");
