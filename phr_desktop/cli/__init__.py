@@ -5,6 +5,7 @@ The commands live in one module per group; this module builds the parser and run
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -268,6 +269,11 @@ def run_command(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         print("phr: interrupted; work in progress was rolled back.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`phr records | head`): nothing to say, and nothing more to
+        # write; stdout goes to devnull so that the interpreter's final flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
     except OSError as exc:
         print(f"phr: {os_error_message(exc)}", file=sys.stderr)
         return EXIT_ERROR

@@ -313,6 +313,7 @@ def test_save_as_pdf_and_ccda_from_the_viewer(
     open_with(window, share.file, share.key)
     viewer = only_window(window)
     target = tmp_path / "saved" / "from-share.pdf"
+    target.parent.mkdir()  # a save dialog only offers folders that exist
     monkeypatch.setattr(share_window, "choose_save_path", lambda *_a: target)
     viewer.save_actions["pdf"].trigger()
     assert target.read_bytes().startswith(b"%PDF")
