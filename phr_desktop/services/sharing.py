@@ -10,6 +10,8 @@ import base64
 import hashlib
 import re
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -19,7 +21,7 @@ import orjson
 
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.fhir.export import collection_bundle, resource_urn
-from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.errors import ServiceError, StorageFull
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.output_files import check_output_path, write_output_bytes
 from phr_desktop.services.share_opening import FILE_NAME_EXTENSION
@@ -247,14 +249,15 @@ def create_share(
     until = parse_expiry(expires, now)
     if passcode is not None and len(passcode.strip()) < 4:
         raise ServiceError("A passcode needs at least 4 characters.")
-    output = check_output_path(output if output.suffix else output.with_suffix(FILE_SUFFIX))
+    output = check_output_path(_with_suffix(output, FILE_SUFFIX))
     if handout is not None:
         if not hand_out_key:
             raise ServiceError(
                 "A hand-out holds the key, so it cannot be printed while the key is held back; "
                 "print it when you show the key."
             )
-        handout = check_output_path(handout if handout.suffix else handout.with_suffix(".pdf"))
+        with _about_the_handout():
+            handout = check_output_path(_with_suffix(handout, ".pdf"))
         if handout.absolute() == output.absolute():
             raise ServiceError("The hand-out and the share file need different names.")
     ids = _select_ids(session, selection)
@@ -309,7 +312,8 @@ def create_share(
         try:
             written.append(write_output_bytes(output, sealed))
             if handout is not None:
-                written.append(write_handout(created, handout))
+                with _about_the_handout():
+                    written.append(write_handout(created, handout))
             session.vault.conn.execute(
                 "INSERT INTO shares (id, label, created_at, expires_at, record_count, selection,"
                 " fingerprint, file_name, passcode, key_handed_out, key)"
@@ -334,6 +338,20 @@ def create_share(
                 path.unlink(missing_ok=True)
             raise
     return replace(created, handout=handout)
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    """`name` becomes `name.phrshare` (or `.pdf`); a folder stays as it is, to be refused."""
+    return path if path.suffix or path.is_dir() else path.with_suffix(suffix)
+
+
+@contextmanager
+def _about_the_handout() -> Iterator[None]:
+    """A hand-out error says it is about the hand-out, and that no share was made."""
+    try:
+        yield
+    except (ServiceError, StorageFull) as exc:
+        raise type(exc)(f"The hand-out: {exc} Nothing was shared.") from None
 
 
 def write_handout(
@@ -362,5 +380,4 @@ def write_handout(
         attachment_count=created.attachment_count,
         passcode=created.passcode,
     )
-    output = output if output.suffix else output.with_suffix(".pdf")
-    return write_output_bytes(output, handout_pdf_bytes(facts))
+    return write_output_bytes(_with_suffix(output, ".pdf"), handout_pdf_bytes(facts))
