@@ -15,7 +15,6 @@ from phr_desktop.cli.common import (
     DATE_FORMS,
     EXIT_ERROR,
     kind_list_type,
-    os_error_message,
     partial_date,
 )
 from phr_desktop.cli.connection_commands import (
@@ -52,7 +51,12 @@ from phr_desktop.cli.share_commands import (
     cmd_share_open,
     cmd_share_revoke,
 )
-from phr_desktop.services.crash_reports import EXIT_BUG, bug_message, report_crash
+from phr_desktop.services.crash_reports import (
+    EXIT_BUG,
+    bug_message,
+    os_error_message,
+    report_crash,
+)
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.exporting import FORMATS
 from phr_desktop.services.sharing import PRESETS

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import getpass
 import os
 import re
@@ -177,20 +176,6 @@ def read_share_key(args: argparse.Namespace) -> str:
     if not key.strip():
         raise ServiceError("No share key typed; nothing was opened.")
     return key
-
-
-def os_error_message(exc: OSError) -> str:
-    """An I/O error no layer turned into a message (a read-only or missing folder, a full
-    disk), in words; the path is the user's own, the OS's reason is not health data."""
-    where = f" ({exc.filename})" if exc.filename else ""
-    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"The disk is full{where}; free some space and try again. Nothing was changed."
-    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-        return (
-            f"Permission denied or read-only{where}: phr needs to write there. Choose a folder "
-            "you can write to (--data-dir DIR for the profiles)."
-        )
-    return f"{exc.strerror or type(exc).__name__}{where}."
 
 
 def record_filter_of(args: argparse.Namespace) -> RecordFilter:

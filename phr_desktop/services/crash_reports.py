@@ -8,6 +8,7 @@ may hold a name, a value or a path from the record.
 
 from __future__ import annotations
 
+import errno
 import os
 import platform
 import tempfile
@@ -20,7 +21,13 @@ import platformdirs
 
 from phr_desktop import __version__
 
-__all__ = ["EXIT_BUG", "bug_message", "crash_report_text", "report_crash"]
+__all__ = [
+    "EXIT_BUG",
+    "bug_message",
+    "crash_report_text",
+    "os_error_message",
+    "report_crash",
+]
 
 EXIT_BUG = 70  # EX_SOFTWARE in sysexits.h: an internal error, not the user's
 _LIBRARIES = ("PySide6", "sqlcipher3", "joserfc", "lxml", "httpx", "authlib", "reportlab")
@@ -111,6 +118,21 @@ def report_crash(exc: BaseException, *, where: str = "phr") -> Path | None:
         except Exception:
             continue
     return None
+
+
+def os_error_message(exc: OSError) -> str:
+    """An I/O error no layer turned into a message (a read-only or missing folder, a full
+    disk), in words, for the CLI and the app alike; the path is the user's own, the OS's
+    reason is not health data, and no crash report is needed: it is not a bug."""
+    where = f" ({exc.filename})" if exc.filename else ""
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"The disk is full{where}; free some space and try again. Nothing was changed."
+    if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+        return (
+            f"Permission denied or read-only{where}: phr needs to write there. Choose a folder "
+            "you can write to (for the profiles: --data-dir DIR or PHR_DATA_DIR)."
+        )
+    return f"{exc.strerror or type(exc).__name__}{where}."
 
 
 def bug_message(exc: BaseException, report: Path | None) -> str:
