@@ -184,3 +184,40 @@ def test_share_open_shows_values_and_units_newest_first(phr, made: dict[str, Any
     shown = orjson.loads(phr("share", "open", made["file"], "--key", made["key"], "--json")[1])
     json_dates = [r["date"] for r in shown["records"] if r["date"]]
     assert json_dates == sorted(json_dates, key=lambda d: d[:19], reverse=True)
+
+
+# --- item 11: files that once ended `share open` in a traceback -----------------------------------
+
+
+def _crafted(kind: str) -> tuple[bytes, str]:
+    from joserfc.jwk import ECKey
+
+    from phr_desktop.sharing.bundle import b64url, seal
+    from phr_desktop.sharing.share_key import new_share_key
+
+    if kind == "short salt":
+        params = {"kdf": "argon2id", "salt": "AAAA", "t": 1, "m": 8192, "p": 1}
+        outer = cjwe.JWE(b"a.b.c", protected={"alg": "dir", "enc": "A256GCM",
+                                              "phr_passcode": params})  # fmt: skip
+        outer.add_recipient(cjwk.JWK(kty="oct", k=b64url(bytes(32))))
+        return outer.serialize(compact=True).encode(), b64url(bytes(32))
+    signer = ECKey.generate_key("P-256", private=True)
+    key = new_share_key(signer.thumbprint())
+    when = 10**18 if kind == "+10^18" else -(10**18)
+    claims = {"iat": when, "nbf": when, "exp": when, "record_count": 0, "patient_name": "P"}
+    bundle = b'{"resourceType":"Bundle","type":"collection"}'
+    return seal(signer, claims, bundle, key.content_key()), key.text()
+
+
+@pytest.mark.parametrize("kind", ["+10^18", "-10^18", "short salt"])
+def test_share_open_of_a_crafted_file_ends_in_a_message(phr, tmp_path: Path, kind: str) -> None:  # type: ignore[no-untyped-def]
+    data, key = _crafted(kind)
+    (tmp_path / "odd.phrshare").write_bytes(data)
+    (tmp_path / "key.txt").write_text(key)
+    (tmp_path / "passcode.txt").write_text("1234")
+    code, out, err = phr(
+        "share", "open", str(tmp_path / "odd.phrshare"), "--key-file", str(tmp_path / "key.txt"),
+        "--passcode-file", str(tmp_path / "passcode.txt"),
+    )  # fmt: skip
+    assert code == 1 and out == "" and err.startswith("phr: ")
+    assert ("salt" in err) if kind == "short salt" else ("not a real date" in err)

@@ -110,6 +110,7 @@ class ShareKeyDialog(QDialog):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+        self.adjustSize()  # grow so that the whole reason shows, not a clipped line
         self.set_busy(False)
 
     def set_busy(self, busy: bool) -> None:
