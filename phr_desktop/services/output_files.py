@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 import tempfile
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
@@ -92,3 +94,13 @@ def write_output_bytes(path: Path, data: bytes) -> Path:
         temporary.write_bytes(data)
 
     return write_output_file(path, write)
+
+
+def safe_file_name(value: object, limit: int = 150) -> str:
+    """A file name from data (a share, a synced document), usable on every OS: no folders,
+    no control or format characters (a NUL would stop the write with an error), nothing
+    that would hide the file, at most `limit` characters."""
+    text = "" if value is None else str(value)[: limit * 4]
+    text = "".join(" " if unicodedata.category(ch)[0] == "C" else ch for ch in text)
+    name = Path(re.sub(r"\s+", " ", text).replace("\\", "/")).name.strip(" .")
+    return name[:limit].strip(" .") or "attachment"

@@ -16,6 +16,7 @@ from typing import Any
 from phr_desktop.domain.records import Record
 from phr_desktop.interop.fhir.fhir_json import keep_number_literals
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.output_files import safe_file_name
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.sharing.errors import ShareError
 from phr_desktop.sharing.keys import display_fingerprint
@@ -218,11 +219,3 @@ def _attachment_of(binary: dict[str, Any]) -> ShareAttachment | None:
         owner_reference=str(owner.get("reference") or ""),
         owner_title=shown_text(owner.get("display")),
     )
-
-
-def safe_file_name(value: object) -> str:
-    """A file name from a share, usable on every OS: no folders, no control characters (a NUL
-    would stop the save with an error), nothing that would hide it."""
-    name = shown_text(value, 150).replace("\\", "/")
-    name = Path(name).name.strip(" .")
-    return name or "attachment"
