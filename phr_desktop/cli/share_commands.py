@@ -18,7 +18,12 @@ from phr_desktop.cli.common import (
     unlocked_session,
 )
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.services.share_history import list_shares, reveal_key, revoke_share
+from phr_desktop.services.share_history import (
+    list_shares,
+    reveal_key,
+    revealed_share,
+    revoke_share,
+)
 from phr_desktop.services.share_opening import open_share, save_share_attachments
 from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share
 from phr_desktop.services.views import (
@@ -118,10 +123,11 @@ def cmd_share_list(args: argparse.Namespace) -> int:
 def cmd_share_key(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         key = reveal_key(session, args.id)
+        entry = next(s for s in list_shares(session) if s.id == args.id)
     if args.json:
-        print_json({"id": args.id, "key": key})
+        print_json({"id": args.id, "key": key, "key_jwk": revealed_share(entry, key).key_jwk})
     else:
-        print(f"Key: {key}")
+        print(f"Key (give it to the clinician, not with the file): {key}")
     return EXIT_OK
 
 

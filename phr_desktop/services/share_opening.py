@@ -4,6 +4,7 @@ records and files read-only, and save the files only when asked."""
 from __future__ import annotations
 
 import base64
+import os
 import re
 import unicodedata
 from collections.abc import Iterator
@@ -190,7 +191,9 @@ def save_share_attachments(view: ShareView, folder: Path) -> list[Path]:
             while target.exists():
                 n += 1
                 target = folder / f"{Path(name).stem} ({n}){Path(name).suffix}"
-            with target.open("xb") as out:
+            # never over an existing file (O_EXCL), readable by the clinician only
+            handle = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(handle, "wb") as out:
                 out.write(attachment.data)
             saved.append(target)
     except OSError as exc:

@@ -16,7 +16,12 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
-from phr_desktop.services.crash_reports import bug_message, crash_report_text, report_crash
+from phr_desktop.services.crash_reports import (
+    bug_message,
+    crash_report_text,
+    os_error_message,
+    report_crash,
+)
 from phr_desktop.services.errors import USER_ERRORS, Cancelled
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
@@ -220,6 +225,9 @@ class TaskRunner(QObject):
         elif isinstance(exc, USER_ERRORS):
             self.reported.emit("error", str(exc))
             style.show_message(parent, QMessageBox.Icon.Warning, title, str(exc))
+        elif isinstance(exc, OSError):  # a read-only folder, a full disk: not a bug
+            self.reported.emit("error", os_error_message(exc))
+            style.show_message(parent, QMessageBox.Icon.Warning, title, os_error_message(exc))
         else:
             # A bug: the message and the crash report name the error's type and where it
             # happened, never its text or values, which may hold the record's data.

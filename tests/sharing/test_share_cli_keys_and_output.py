@@ -18,6 +18,7 @@ from jwcrypto import jwk as cjwk
 
 from phr_desktop.cli import main
 from phr_desktop.services.demo import DEMO_PASSPHRASE
+from phr_desktop.services.profiles import Profiles
 from phr_desktop.vault.keys import KdfParams
 
 
@@ -221,3 +222,42 @@ def test_share_open_of_a_crafted_file_ends_in_a_message(phr, tmp_path: Path, kin
     )  # fmt: skip
     assert code == 1 and out == "" and err.startswith("phr: ")
     assert ("salt" in err) if kind == "short salt" else ("not a real date" in err)
+
+
+def test_a_held_back_key_shown_later_is_the_new_kind_and_comes_with_its_jwk(
+    phr, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    code, out, _ = phr(
+        "--profile", "demo", "share", "create", "--kind", "allergy", "--hold-key",
+        "-o", str(tmp_path / "held.phrshare"), "--json",
+    )  # fmt: skip
+    held = orjson.loads(out)
+    assert code == 0 and held["key"] is None and held["key_jwk"] is None
+    code, out, _ = phr("--profile", "demo", "share", "key", held["id"], "--json")
+    shown = orjson.loads(out)
+    assert code == 0 and len(shown["key"].split("-")) == 10
+    token = cjwe.JWE()
+    token.deserialize((tmp_path / "held.phrshare").read_text())
+    token.decrypt(cjwk.JWK(**shown["key_jwk"]))
+    code, out, _ = phr("share", "open", str(tmp_path / "held.phrshare"), "--key", shown["key"])
+    assert code == 0 and "names this signer: checked" in out
+
+
+def test_saved_files_are_readable_by_the_clinician_only(
+    phr, demo_data: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    with Profiles(demo_data).unlock("demo", passphrase=DEMO_PASSPHRASE) as session:
+        record_id = session.entries.upload_document(scan, "Scan", "2025-01-10")
+    code, out, _ = phr(
+        "--profile", "demo", "share", "create", "--record", str(record_id), "--attachments",
+        "-o", str(tmp_path / "f.phrshare"), "--json",
+    )  # fmt: skip
+    made = orjson.loads(out)
+    code, out, _ = phr(
+        "share", "open", made["file"], "--key", made["key"], "--save-files", str(tmp_path / "in"),
+        "--json",
+    )  # fmt: skip
+    (saved,) = orjson.loads(out)["saved_files"]
+    assert code == 0 and stat.S_IMODE(Path(saved).stat().st_mode) == 0o600

@@ -123,6 +123,22 @@ def test_any_other_exception_is_shown_as_a_bug_with_a_crash_report_and_no_data(
         assert "Jane Doe" not in shown and "Traceback" not in shown
 
 
+def test_an_io_error_is_shown_in_words_not_as_a_bug(
+    parent: QWidget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHR_CRASH_DIR", str(tmp_path / "crash"))
+    runner = TaskRunner(parent, synchronous=True)
+
+    def read_only(progress: ProgressCallback, cancel: CancelToken) -> None:
+        raise PermissionError(30, "Read-only file system", "/media/usb/phr")
+
+    runner.run(read_only, title="Creating the profile")
+    (box,) = message_boxes()
+    assert box.icon() == QMessageBox.Icon.Warning
+    assert "read-only (/media/usb/phr)" in box.text() and not box.detailedText()
+    assert not (tmp_path / "crash").exists()
+
+
 def test_an_error_handler_may_take_over_showing_the_error(parent: QWidget) -> None:
     runner = TaskRunner(parent, synchronous=True)
     handled: list[BaseException] = []
