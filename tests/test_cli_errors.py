@@ -151,6 +151,24 @@ def test_an_unwritable_place_gives_a_message(phr) -> None:  # type: ignore[no-un
     assert code == 1 and out == "" and "cannot be written here" in err
 
 
+def test_a_read_only_folder_gives_a_message(
+    phr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    # Root writes through a folder's mode bits, so the read-only mount is what the OS says.
+    import errno
+
+    from phr_desktop.services import output_files
+
+    def read_only(*_args: object, **_kwargs: object) -> tuple[int, str]:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(output_files.tempfile, "mkstemp", read_only)
+    code, out, err = phr("export", "--format", "csv", "-o", str(tmp_path / "r.csv"))
+    assert code == 1 and out == ""
+    assert "cannot be written here (Read-only file system)" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_a_full_disk_while_exporting_says_so_and_leaves_nothing(
     phr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:  # type: ignore[no-untyped-def]
