@@ -95,7 +95,8 @@ def _steps(facts: HandoutFacts) -> list[Paragraph]:
         "Install phr-desktop (free, runs on Windows, macOS and Linux) on the computer where "
         "you will read the records.",
         f"Open <b>{esc(facts.file_name)}</b>: double-click it, or use File → Open share… in "
-        "phr-desktop, or run <font face='Courier'>phr share open FILE --key KEY</font>.",
+        "phr-desktop, or run <font face='Courier'>phr share open FILE</font> (it asks for the "
+        "key).",
         "Scan the QR code or type the key shown here." + passcode,
         "phr-desktop checks that the file was signed by this patient's key (the key names "
         "it) and refuses a file anyone else re-signed; the fingerprint is printed below.",
