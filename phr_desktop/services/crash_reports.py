@@ -129,8 +129,8 @@ def os_error_message(exc: OSError) -> str:
         return f"The disk is full{where}; free some space and try again. Nothing was changed."
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return (
-            f"Permission denied or read-only{where}: phr needs to write there. Choose a folder "
-            "you can write to (for the profiles: --data-dir DIR or PHR_DATA_DIR)."
+            f"Permission denied or read-only{where}: phr-desktop needs to write there. Choose a "
+            "folder you can write to (for the profiles: --data-dir DIR or PHR_DATA_DIR)."
         )
     return f"{exc.strerror or type(exc).__name__}{where}."
 
