@@ -243,3 +243,17 @@ def test_a_nul_or_a_folder_in_an_attachment_name_is_saved_under_a_safe_name(
     saved = save_share_attachments(view, tmp_path / "files")
     assert [p.parent for p in saved] == [tmp_path / "files"] * 3
     assert all(p.read_bytes() == b"%PDF-1.4" for p in saved)
+
+
+SAVED_OLD_SHARE = (
+    Path(__file__).parents[1] / "data" / "shares" / "aatd-before-signer-binding.phrshare"
+)
+SAVED_OLD_KEY = "uES-j4WflTyW6Bxn9jkFAzRl7ZB51rBwpXveItaOHcs"
+
+
+def test_a_share_saved_by_the_version_before_the_binding_still_opens() -> None:
+    view = open_share(SAVED_OLD_SHARE, SAVED_OLD_KEY, now=datetime(2027, 1, 1, tzinfo=UTC))
+    assert view.signer_fingerprint == "DgUtbBgBFFf0Sp_KZeNm0J4vonPEJGZii8BkoKwdhtQ"
+    assert view.record_count == 3 and {r.kind.value for r in view.records} == {"allergy", "patient"}
+    assert view.recipient == "Dr Lung, pulmonology" and not view.signer_confirmed
+    assert "does not name its signer" in view.banner()
