@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import argparse
 import sys
-import traceback
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING
 
 from phr_desktop import __version__
+from phr_desktop.services.crash_reports import (
+    EXIT_BUG,
+    bug_message,
+    os_error_message,
+    report_crash,
+)
+from phr_desktop.services.errors import USER_ERRORS
+
+EXIT_ERROR = 1
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
     from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.workers import TaskRunner
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -71,20 +81,59 @@ def open_demo_in(window: MainWindow) -> None:
     window.runner.run(run, title="Opening the demo profile", on_success=opened, cancellable=False)
 
 
-def _install_excepthook(window: MainWindow) -> None:
-    """An exception escaping a Qt slot is a bug: show it, do not lose it on stderr only."""
-    previous = sys.excepthook
+class CrashHandler:
+    """The app's one last-resort handler, for errors that escape a Qt slot (PySide hands them
+    to `sys.excepthook`), a thread, or start-up. The user gets a message, never a traceback;
+    a bug also leaves a crash report with no health data (services/crash_reports.py)."""
 
-    def hook(kind: type[BaseException], exc: BaseException, tb: TracebackType | None) -> None:
-        previous(kind, exc, tb)
-        exc.phr_traceback = "".join(traceback.format_exception(kind, exc, tb))  # type: ignore[attr-defined]
-        window.runner.present_error("phr-desktop", exc)
+    def __init__(self) -> None:
+        self.runner: TaskRunner | None = None  # set once the window exists: it shows messages
 
-    sys.excepthook = hook
+    def install(self) -> None:
+        sys.excepthook = self.uncaught
+        threading.excepthook = self.uncaught_in_thread
+
+    def uncaught(
+        self, kind: type[BaseException], exc: BaseException, tb: TracebackType | None
+    ) -> None:
+        if issubclass(kind, KeyboardInterrupt):
+            print("phr-desktop: interrupted.", file=sys.stderr)
+            return
+        if exc.__traceback__ is None:
+            exc = exc.with_traceback(tb)
+        if self.runner is not None:
+            self.runner.present_error("phr-desktop", exc)  # writes the crash report for a bug
+        else:
+            print(f"phr-desktop: {describe_failure(exc)}", file=sys.stderr)
+
+    def uncaught_in_thread(self, args: threading.ExceptHookArgs) -> None:
+        # Not the GUI thread: no window may be touched here, so report and say it on stderr.
+        if args.exc_value is not None:
+            print(f"phr-desktop: {describe_failure(args.exc_value)}", file=sys.stderr)
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A message for an error outside any window: the user's own (as it is), an I/O problem
+    (in words), or a bug (with a crash report)."""
+    if isinstance(exc, USER_ERRORS):
+        return str(exc)
+    if isinstance(exc, OSError):
+        return os_error_message(exc)
+    return bug_message(exc, report_crash(exc, where="phr-desktop"))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    handler = CrashHandler()
+    handler.install()
+    try:
+        return run_app(args, handler)
+    except Exception as exc:
+        print(f"phr-desktop: {describe_failure(exc)}", file=sys.stderr)
+        return EXIT_ERROR if isinstance(exc, (*USER_ERRORS, OSError)) else EXIT_BUG
+
+
+def run_app(args: argparse.Namespace, handler: CrashHandler) -> int:
     if args.self_test:
         from phr_desktop.self_test import run_self_test
 
@@ -112,7 +161,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.setDesktopFileName("phr-desktop")
     profiles = Profiles(Path(args.data_dir) if args.data_dir else None)
     window = MainWindow(profiles)
-    _install_excepthook(window)
+    handler.runner = window.runner
     file_open = FileOpenFilter(window.share_opener.open_file, app)
     app.installEventFilter(file_open)
     window.show()

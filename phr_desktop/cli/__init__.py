@@ -5,12 +5,18 @@ The commands live in one module per group; this module builds the parser and run
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
 
 from phr_desktop import __version__
-from phr_desktop.cli.common import EXIT_ERROR
+from phr_desktop.cli.common import (
+    DATE_FORMS,
+    EXIT_ERROR,
+    kind_list_type,
+    partial_date,
+)
 from phr_desktop.cli.connection_commands import (
     cmd_connect,
     cmd_connections,
@@ -45,9 +51,32 @@ from phr_desktop.cli.share_commands import (
     cmd_share_open,
     cmd_share_revoke,
 )
+from phr_desktop.services.crash_reports import (
+    EXIT_BUG,
+    bug_message,
+    os_error_message,
+    report_crash,
+)
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.exporting import FORMATS
 from phr_desktop.services.sharing import PRESETS
+from phr_desktop.services.views import RECORD_KINDS
+
+KIND_HELP = f"record kind(s), repeat or comma-separate: {', '.join(RECORD_KINDS)}"
+
+
+def add_kind_option(p: argparse.ArgumentParser) -> None:
+    """`--kind` as `records` takes it; `--kinds`, its older spelling, is the same option."""
+    p.add_argument(
+        "--kind", "--kinds", dest="kind", action="append", type=kind_list_type(RECORD_KINDS),
+        metavar="KIND", help=KIND_HELP,
+    )  # fmt: skip
+
+
+def add_date_options(p: argparse.ArgumentParser, *, until: bool = True) -> None:
+    p.add_argument("--since", type=partial_date, help=f"from this date ({DATE_FORMS})")
+    if until:
+        p.add_argument("--until", type=partial_date, help=f"through this date ({DATE_FORMS})")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -115,9 +144,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
 
     def filters(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--kind", action="append", help="record kind(s), repeat or comma-separate")
-        p.add_argument("--since", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
-        p.add_argument("--until", help="through this date")
+        add_kind_option(p)
+        add_date_options(p)
         p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
         p.add_argument("--source", help="source system name")
         p.add_argument("--limit", type=int)
@@ -151,9 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     command("connections", cmd_connections, "list connections and their sync status")
     p = command("export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency)")
     p.add_argument("--format", required=True, choices=FORMATS)
-    p.add_argument("--since", help="only records from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
-    p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
-    p.add_argument("-o", "--output", required=True, help="the file to write")
+    add_date_options(p, until=False)
+    add_kind_option(p)
+    p.add_argument(
+        "-o", "--output", required=True,
+        help="the file to write (its folder must exist; written 0600, replaced only when done)",
+    )  # fmt: skip
     p.add_argument(
         "--shift-days",
         type=int,
@@ -174,9 +205,8 @@ def build_parser() -> argparse.ArgumentParser:
     share = sub.add_parser("share", help="share chosen records with a clinician (encrypted)")
     shsub = share.add_subparsers(dest="share_command", required=True, metavar="ACTION")
     p = command("create", cmd_share_create, "seal chosen records into a .phrshare file", shsub)
-    p.add_argument("--kinds", action="append", help="record kind(s), repeat or comma-separate")
-    p.add_argument("--since", help="from this date (YYYY, YYYY-MM or YYYY-MM-DD)")
-    p.add_argument("--until", help="through this date")
+    add_kind_option(p)
+    add_date_options(p)
     p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
     p.add_argument("--record", type=int, action="append", help="a hand-picked record id")
     p.add_argument("--preset", choices=sorted(PRESETS), help="a ready-made choice")
@@ -201,7 +231,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("id")
     p = command("open", cmd_share_open, "open a .phrshare file read-only (clinician)", shsub)
     p.add_argument("file")
-    p.add_argument("--key", help="the key the patient gave you (or PHR_SHARE_KEY)")
+    p.add_argument(
+        "--key-file", help="read the key from the first line of FILE (or set PHR_SHARE_KEY)"
+    )
+    p.add_argument(
+        "--key",
+        help="the key the patient gave you (visible to other users of this computer: prefer "
+        "the prompt, --key-file or PHR_SHARE_KEY)",
+    )
     p.add_argument("--save-files", metavar="DIR", help="save the attached files into DIR")
     p.add_argument(
         "--passcode", action="store_true", help="ask for the passcode (PHR_SHARE_PASSCODE)"
@@ -221,6 +258,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ):
         if not hasattr(args, name):
             setattr(args, name, default)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """The one top-level handler: every error ends in a message, never a traceback. Errors
+    the user can act on are shown as they are; anything else is a bug, reported in a crash
+    file with no health data (services/crash_reports.py)."""
     try:
         return int(args.func(args))
     except USER_ERRORS as exc:
@@ -229,3 +273,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("phr: interrupted; work in progress was rolled back.", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # The reader went away (`phr records | head`): nothing to say, and nothing more to
+        # write; stdout goes to devnull so that the interpreter's final flush is quiet too.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_ERROR
+    except OSError as exc:
+        print(f"phr: {os_error_message(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        print(f"phr: {bug_message(exc, report_crash(exc, where='phr'))}", file=sys.stderr)
+        return EXIT_BUG

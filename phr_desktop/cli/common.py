@@ -5,11 +5,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
@@ -18,18 +20,26 @@ from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import Progress
 
+if TYPE_CHECKING:
+    from phr_desktop.domain.records import Record
+
 EXIT_OK, EXIT_ERROR, EXIT_PARTIAL = 0, 1, 3
+DATE_FORMS = "YYYY, YYYY-MM or YYYY-MM-DD"
+_PARTIAL_DATE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?$")
 
 
 def print_json(value: Any) -> None:
     sys.stdout.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
-def read_secret_file(path: str) -> str:
+def read_secret_file(path: str, what: str = "a passphrase") -> str:
     try:
         return Path(path).read_text(encoding="utf-8").splitlines()[0]
-    except (OSError, IndexError) as exc:
-        raise ServiceError(f"Could not read a passphrase from {path}: {exc}") from None
+    except (OSError, IndexError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else "it is empty"
+        if isinstance(exc, UnicodeDecodeError):
+            reason = "it is not text"
+        raise ServiceError(f"Could not read {what} from {path}: {reason}.") from None
 
 
 def ask_passphrase(
@@ -110,8 +120,66 @@ def progress_printer(enabled: bool) -> tuple[Callable[[Progress], None], Callabl
     return update, bar.stop
 
 
+def partial_date(text: str) -> str:
+    """An argparse type: a date of year, month or day precision, as records keep them (any
+    other form would be compared as text and silently match nothing, or the wrong things)."""
+    match = _PARTIAL_DATE.match(text.strip())
+    try:
+        if match is None:
+            raise ValueError
+        year, month, day = (int(part) if part else 1 for part in match.groups())
+        date(year, month, day)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; use {DATE_FORMS} (e.g. 2020, 2020-03 or 2020-03-31)"
+        ) from None
+    return text.strip()
+
+
+def kind_list_type(kinds: Sequence[str]) -> Callable[[str], list[str]]:
+    """An argparse type for `--kind a,b`: each value must be one of `kinds`."""
+
+    def parse(text: str) -> list[str]:
+        values = [k.strip() for k in text.split(",") if k.strip()]
+        unknown = [k for k in values if k not in kinds]
+        if unknown or not values:
+            raise argparse.ArgumentTypeError(
+                f"unknown record kind {', '.join(map(repr, unknown)) or repr(text)}; "
+                f"choose from {', '.join(kinds)}"
+            )
+        return values
+
+    return parse
+
+
+def kinds_of(args: argparse.Namespace) -> tuple[str, ...]:
+    """`--kind` (and its alias `--kinds`), repeated or comma-separated, in order, once each."""
+    chosen = [k for values in (getattr(args, "kind", None) or []) for k in values]
+    return tuple(dict.fromkeys(chosen))
+
+
+def read_share_key(args: argparse.Namespace) -> str:
+    """From --key, --key-file, PHR_SHARE_KEY, or a hidden prompt at a terminal, so the key
+    need not be on the command line (where the process list and shell history show it)."""
+    if getattr(args, "key", None):
+        return str(args.key)
+    if getattr(args, "key_file", None):
+        return read_secret_file(args.key_file, "a share key")
+    if os.environ.get("PHR_SHARE_KEY"):
+        return os.environ["PHR_SHARE_KEY"]
+    if not sys.stdin.isatty():
+        raise ServiceError(
+            "No share key given. Type it at a terminal, or use --key-file FILE or set "
+            "PHR_SHARE_KEY (--key KEY works too, but shows it to other users of this computer)."
+        )
+    key = getpass.getpass("Share key (from the patient's hand-out): ")
+    if not key.strip():
+        raise ServiceError("No share key typed; nothing was opened.")
+    return key
+
+
 def record_filter_of(args: argparse.Namespace) -> RecordFilter:
-    kinds = [k for value in (args.kind or []) for k in value.split(",") if k]
+    kinds = kinds_of(args)
     return RecordFilter(
         kinds=tuple(kinds),
         since=args.since,
@@ -122,13 +190,18 @@ def record_filter_of(args: argparse.Namespace) -> RecordFilter:
     )
 
 
+def record_line(r: Record, record_id: int | None = None) -> str:
+    """One record as `records` prints it: date, kind, title, value and unit, a quality flag."""
+    value = ""
+    if r.value:
+        shown = f"{r.value.value:g}" if r.value.value is not None else (r.value.text or "")
+        value = f"  {shown} {r.value.unit or ''}".rstrip()
+    when = r.effective.text[:10] if r.effective else "(no date)"
+    flag = "  [!]" if r.quality else ""
+    prefix = f"{record_id:>6}  " if record_id is not None else "  "
+    return f"{prefix}{when:<10}  {r.kind.value:<13} {r.title}{value}{flag}"
+
+
 def print_records(records: Sequence[Any]) -> None:
     for s in records:
-        r = s.record
-        value = ""
-        if r.value:
-            shown = f"{r.value.value:g}" if r.value.value is not None else (r.value.text or "")
-            value = f"  {shown} {r.value.unit or ''}".rstrip()
-        date = r.effective.text[:10] if r.effective else "(no date)"
-        flag = "  [!]" if r.quality else ""
-        print(f"{s.id:>6}  {date:<10}  {r.kind.value:<13} {r.title}{value}{flag}")
+        print(record_line(s.record, s.id))

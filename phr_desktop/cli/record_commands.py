@@ -9,6 +9,7 @@ from pathlib import Path
 from phr_desktop.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
+    kinds_of,
     print_json,
     print_records,
     progress_printer,
@@ -104,7 +105,7 @@ def cmd_milestones(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    kinds = tuple(k for value in (args.kinds or []) for k in value.split(",") if k)
+    kinds = kinds_of(args)
     update, stop = progress_printer(not args.json)
     with unlocked_session(args) as session:
         try:

@@ -10,14 +10,22 @@ from pathlib import Path
 
 from phr_desktop.cli.common import (
     EXIT_OK,
+    kinds_of,
     print_json,
     read_secret_file,
+    read_share_key,
+    record_line,
     unlocked_session,
 )
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.services.share_history import list_shares, reveal_key, revoke_share
+from phr_desktop.services.share_history import (
+    list_shares,
+    reveal_key,
+    revealed_share,
+    revoke_share,
+)
 from phr_desktop.services.share_opening import open_share, save_share_attachments
-from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share, write_handout
+from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share
 from phr_desktop.services.views import (
     share_view_to_dict,
 )
@@ -40,7 +48,7 @@ def share_passcode(args: argparse.Namespace, confirm: bool) -> str | None:
 
 
 def cmd_share_create(args: argparse.Namespace) -> int:
-    kinds = tuple(k for value in (args.kinds or []) for k in value.split(",") if k)
+    kinds = kinds_of(args)
     if args.preset:
         selection = PRESETS[args.preset]
     else:
@@ -53,14 +61,16 @@ def cmd_share_create(args: argparse.Namespace) -> int:
         created = create_share(
             session, Path(args.output), selection, args.label or "", expires=args.expires,
             passcode=passcode, hand_out_key=not args.hold_key, attachments=args.attachments,
+            handout=Path(args.handout) if args.handout else None,
         )  # fmt: skip
-    handout = write_handout(created, Path(args.handout)) if args.handout and created.key else None
+    handout = created.handout
     if args.json:
         print_json(
             {
                 "id": created.id,
                 "file": str(created.file),
                 "key": created.key or None,
+                "key_jwk": created.key_jwk,
                 "expires": created.expires_at.isoformat(),
                 "fingerprint": created.fingerprint,
                 "records": created.record_count,
@@ -87,6 +97,8 @@ def cmd_share_create(args: argparse.Namespace) -> int:
         import segno
 
         segno.make(created.key, error="m").terminal(compact=True)
+    print("The key also names your signing key: the clinician's phr-desktop refuses a copy "
+          "that anyone else re-signed.", file=sys.stderr)  # fmt: skip
     print("Once the key is given out the file cannot be recalled; expiry is enforced by "
           "phr-desktop's viewer only.", file=sys.stderr)  # fmt: skip
     return EXIT_OK
@@ -111,10 +123,11 @@ def cmd_share_list(args: argparse.Namespace) -> int:
 def cmd_share_key(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         key = reveal_key(session, args.id)
+        entry = next(s for s in list_shares(session) if s.id == args.id)
     if args.json:
-        print_json({"id": args.id, "key": key})
+        print_json({"id": args.id, "key": key, "key_jwk": revealed_share(entry, key).key_jwk})
     else:
-        print(f"Key: {key}")
+        print(f"Key (give it to the clinician, not with the file): {key}")
     return EXIT_OK
 
 
@@ -129,9 +142,7 @@ def cmd_share_revoke(args: argparse.Namespace) -> int:
 
 
 def cmd_share_open(args: argparse.Namespace) -> int:
-    key = args.key or os.environ.get("PHR_SHARE_KEY")
-    if not key:
-        raise ServiceError("Give the key with --key K (or PHR_SHARE_KEY).")
+    key = read_share_key(args)
     view = open_share(Path(args.file), key, passcode=share_passcode(args, confirm=False))
     saved = save_share_attachments(view, Path(args.save_files)) if args.save_files else []
     if args.json:
@@ -139,9 +150,8 @@ def cmd_share_open(args: argparse.Namespace) -> int:
         return EXIT_OK
     print(view.banner())
     print("Read-only view; nothing is saved." if not saved else f"Saved {len(saved)} files.")
-    for r in view.records:
-        date = r.effective.text[:10] if r.effective else "(no date)"
-        print(f"  {date:<10}  {r.kind.value:<13} {r.title}")
+    for record in view.records_newest_first():
+        print(record_line(record))
     for a in view.attachments:
         print(f"  file: {a.filename} ({a.content_type}, {a.size:,} bytes) with {a.owner_title}")
     return EXIT_OK

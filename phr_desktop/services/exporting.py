@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from phr_desktop import __version__
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.output_files import check_output_path, write_output_file
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
@@ -68,25 +69,24 @@ def export(
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> Path:
-    """Write one export; the file appears only when complete (written beside, then renamed)."""
+    """Write one export, 0600; the file appears only when complete (written beside, then
+    renamed), and a missing folder or a path that is not a regular file is refused first."""
     if fmt not in FORMATS:
         raise ServiceError(f"Unknown export format {fmt!r}; choose one of {', '.join(FORMATS)}.")
     if (shift_days or deidentify) and fmt != "csv":
         raise ServiceError("Date shifting and de-identification apply to the research CSV only.")
+    check_output_path(output)
     cancel = cancel or CancelToken()
     progress(Progress(0, 2, "Gathering records"))
     data = build_export_data(session, since, kinds)
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))
-    output.parent.mkdir(parents=True, exist_ok=True)
-    partial = output.with_name(output.name + ".partial")
-    try:
-        _write(fmt, data, partial, shift_days=shift_days, deidentify=deidentify)
+
+    def write(path: Path) -> None:
+        _write(fmt, data, path, shift_days=shift_days, deidentify=deidentify)
         cancel.raise_if_cancelled()
-        partial.replace(output)
-    finally:
-        if partial.exists():
-            partial.unlink()
+
+    write_output_file(output, write)
     session.vault.audit.append(
         "export", format=fmt, records=len(data.records), deidentified=deidentify,
         shifted=bool(shift_days),

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
+from phr_desktop.services.output_files import write_output_bytes
 from phr_desktop.services.record_reader import MilestoneView, RecordReader
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
@@ -130,7 +131,9 @@ class Session(RecordReader):
             )
         make_private_dir(folder)
         self.vault.backup(folder / DB_NAME)
-        (folder / HEADER_NAME).write_bytes((self.vault.profile_dir / HEADER_NAME).read_bytes())
+        write_output_bytes(
+            folder / HEADER_NAME, (self.vault.profile_dir / HEADER_NAME).read_bytes()
+        )
         self.vault.audit.append("backup")
         return folder
 

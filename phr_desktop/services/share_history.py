@@ -12,8 +12,8 @@ import orjson
 
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.sharing import CreatedShare
-from phr_desktop.sharing.bundle import display_key, format_key, parse_key
 from phr_desktop.sharing.keys import display_fingerprint
+from phr_desktop.sharing.share_key import parse_share_key
 from phr_desktop.vault.database import transaction
 
 if TYPE_CHECKING:
@@ -102,12 +102,12 @@ def reveal_key(session: Session, share_id: str) -> str:
 
 def revealed_share(entry: ShareHistoryEntry, key: str) -> CreatedShare:
     """A held-back share whose key `reveal_key` just gave, as `write_handout` takes it."""
-    raw = parse_key(key)
+    share_key = parse_share_key(key)
     return CreatedShare(
         id=entry.id,
         file=Path(entry.file_name),
-        key=format_key(raw),
-        key_display=display_key(raw),
+        key=share_key.text(),
+        key_display=share_key.text(),
         expires_at=datetime.fromisoformat(entry.expires_at),
         fingerprint=entry.fingerprint,
         fingerprint_display=display_fingerprint(entry.fingerprint),
@@ -116,6 +116,7 @@ def revealed_share(entry: ShareHistoryEntry, key: str) -> CreatedShare:
         key_handed_out=True,
         attachment_count=int(entry.selection.get("attachments") or 0),
         created_at=datetime.fromisoformat(entry.created_at),
+        key_jwk=None if entry.passcode else share_key.jwk(),
     )
 
 

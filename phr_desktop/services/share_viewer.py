@@ -20,6 +20,7 @@ from phr_desktop.domain.records import RecordKind
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.interop.fhir.fhir_json import ParsedResource, dump_json_exact
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.output_files import check_output_path, write_output_bytes
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.share_opening import DEFAULT_LIMITS, Limits, ShareView, open_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
@@ -121,9 +122,11 @@ class ShareSession(RecordReader):
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> Path:
-        """Write the shared records as a PDF or a C-CDA CCD; the file appears only complete."""
+        """Write the shared records as a PDF or a C-CDA CCD (0600); the file appears only
+        complete, in a folder that exists, never over anything but a regular file."""
         if fmt not in SHARE_EXPORT_FORMATS:
             raise ServiceError(f"A share can be saved as {' or '.join(SHARE_EXPORT_FORMATS)}.")
+        check_output_path(output)
         cancel = cancel or CancelToken()
         progress(Progress(0, 2, "Gathering the shared records"))
         data = self.export_data()
@@ -138,16 +141,7 @@ class ShareSession(RecordReader):
 
             content = build_ccd(data)
         cancel.raise_if_cancelled()
-        partial = output.with_name(output.name + ".partial")
-        try:
-            output.parent.mkdir(parents=True, exist_ok=True)
-            partial.write_bytes(content)
-            partial.replace(output)
-        except OSError as exc:
-            raise ServiceError(f"Could not write {output}: {exc.strerror or exc}") from None
-        finally:
-            if partial.exists():
-                partial.unlink()
+        write_output_bytes(output, content)
         progress(Progress(2, 2, "Saved"))
         return output
 

@@ -10,7 +10,9 @@ import base64
 import hashlib
 import re
 import uuid
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,19 +21,15 @@ import orjson
 
 from phr_desktop.interop.export_data import ExportData
 from phr_desktop.interop.fhir.export import collection_bundle, resource_urn
-from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.errors import ServiceError, StorageFull
 from phr_desktop.services.exporting import build_export_data
+from phr_desktop.services.output_files import check_output_path, write_output_bytes
 from phr_desktop.services.share_opening import FILE_NAME_EXTENSION
-from phr_desktop.sharing.bundle import (
-    FILE_SUFFIX,
-    display_key,
-    format_key,
-    new_share_key,
-    seal,
-)
+from phr_desktop.sharing.bundle import FILE_SUFFIX, seal
 from phr_desktop.sharing.errors import ShareError
 from phr_desktop.sharing.keys import display_fingerprint, fingerprint, signing_key
 from phr_desktop.sharing.open import DEFAULT_LIMITS
+from phr_desktop.sharing.share_key import new_share_key
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.queries import RecordFilter
 
@@ -105,8 +103,8 @@ PRESETS: dict[str, ShareSelection] = {
 class CreatedShare:
     id: str
     file: Path
-    key: str  # 43 base64url characters: what the clinician types or scans
-    key_display: str  # the same in groups of four
+    key: str  # 10 groups of 5 characters (share_key.py): what the clinician types or scans
+    key_display: str  # the same, as printed
     expires_at: datetime
     fingerprint: str
     fingerprint_display: str
@@ -117,6 +115,10 @@ class CreatedShare:
     created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
     label: str = ""
     patient_name: str = ""
+    # The JWE content key as a JWK, for standard JOSE tools; None with a passcode (the content
+    # key then also depends on it) or while the key is held back.
+    key_jwk: dict[str, str] | None = None
+    handout: Path | None = None
 
 
 # --- expiry ---------------------------------------------------------------------------------
@@ -228,20 +230,36 @@ def create_share(
     passcode: str | None = None,
     hand_out_key: bool = True,
     attachments: bool = False,
+    handout: Path | None = None,
     now: datetime | None = None,
 ) -> CreatedShare:
-    """Seal the chosen records into `output` (a `.phrshare` file) and log it.
+    """Seal the chosen records into `output` (a `.phrshare` file, 0600) and log it.
 
     With `attachments=True` the files stored with those records (PDFs, images, documents
     fetched from a portal) travel too, as FHIR Binary entries.
 
     With `hand_out_key=False` the key is kept in the vault (not shown) so the share can still
     be revoked; `reveal_key` shows it later and from then on revoking is impossible.
+
+    With `handout`, the printable hand-out is written too, before the share is recorded: if
+    it cannot be written, neither the share file nor any history entry is left behind, so no
+    share is ever marked "key given" whose key nobody saw.
     """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     until = parse_expiry(expires, now)
     if passcode is not None and len(passcode.strip()) < 4:
         raise ServiceError("A passcode needs at least 4 characters.")
+    output = check_output_path(_with_suffix(output, FILE_SUFFIX))
+    if handout is not None:
+        if not hand_out_key:
+            raise ServiceError(
+                "A hand-out holds the key, so it cannot be printed while the key is held back; "
+                "print it when you show the key."
+            )
+        with _about_the_handout():
+            handout = check_output_path(_with_suffix(handout, ".pdf"))
+        if handout.absolute() == output.absolute():
+            raise ServiceError("The hand-out and the share file need different names.")
     ids = _select_ids(session, selection)
     if not ids:
         raise ServiceError("No records match this choice; nothing was shared.")
@@ -251,10 +269,11 @@ def create_share(
     files = _attachment_entries(session, data) if attachments else []
     bundle = collection_bundle(data, files)
     share_id = str(uuid.uuid4())
-    key = new_share_key()
+    written: list[Path] = []
     with session.write_lock, transaction(session.vault.conn):
         signer = signing_key(session.vault.conn)
         thumb = fingerprint(signer)
+        key = new_share_key(thumb)
         claims = {
             "jti": share_id,
             "iat": int(now.timestamp()),
@@ -266,57 +285,73 @@ def create_share(
         }
         if files:
             claims["attachment_count"] = len(files)
-        sealed = seal(signer, claims, bundle, key, passcode or None)
+        sealed = seal(signer, claims, bundle, key.content_key(), passcode or None)
         if len(sealed) > DEFAULT_LIMITS.max_file_bytes:
             raise ServiceError(
                 f"This share would be {len(sealed) / 2**20:.0f} MiB, more than the viewer opens "
                 f"({DEFAULT_LIMITS.max_file_bytes // 2**20} MiB); choose fewer records or leave "
                 "attached files out."
             )
-        output = output if output.suffix else output.with_suffix(FILE_SUFFIX)
-        output.parent.mkdir(parents=True, exist_ok=True)
-        partial = output.with_name(output.name + ".partial")
+        created = CreatedShare(
+            id=share_id,
+            file=output,
+            key=key.text() if hand_out_key else "",
+            key_display=key.text() if hand_out_key else "",
+            expires_at=until,
+            fingerprint=thumb,
+            fingerprint_display=display_fingerprint(thumb),
+            record_count=len(data.records),
+            passcode=bool(passcode),
+            key_handed_out=hand_out_key,
+            attachment_count=len(files),
+            created_at=now,
+            label=label,
+            patient_name=data.patient_name,
+            key_jwk=key.jwk() if hand_out_key and not passcode else None,
+        )
         try:
-            partial.write_bytes(sealed)
-            partial.replace(output)
-        finally:
-            if partial.exists():
-                partial.unlink()
-        session.vault.conn.execute(
-            "INSERT INTO shares (id, label, created_at, expires_at, record_count, selection,"
-            " fingerprint, file_name, passcode, key_handed_out, key)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                share_id, label, now.isoformat(), until.isoformat(), len(data.records),
-                orjson.dumps(
-                    {**selection.describe(), **({"attachments": len(files)} if files else {})}
-                ).decode(),
-                thumb, output.name,
-                int(bool(passcode)), int(hand_out_key),
-                None if hand_out_key else format_key(key),
-            ),
-        )  # fmt: skip
-        session.vault.audit.append(
-            "share", share_id=share_id, records=len(data.records), expires=until.isoformat(),
-            fingerprint=thumb, passcode=bool(passcode), key_handed_out=hand_out_key,
-            attachments=len(files),
-        )  # fmt: skip
-    return CreatedShare(
-        id=share_id,
-        file=output,
-        key=format_key(key) if hand_out_key else "",
-        key_display=display_key(key) if hand_out_key else "",
-        expires_at=until,
-        fingerprint=thumb,
-        fingerprint_display=display_fingerprint(thumb),
-        record_count=len(data.records),
-        passcode=bool(passcode),
-        key_handed_out=hand_out_key,
-        attachment_count=len(files),
-        created_at=now,
-        label=label,
-        patient_name=data.patient_name,
-    )
+            written.append(write_output_bytes(output, sealed))
+            if handout is not None:
+                with _about_the_handout():
+                    written.append(write_handout(created, handout))
+            session.vault.conn.execute(
+                "INSERT INTO shares (id, label, created_at, expires_at, record_count, selection,"
+                " fingerprint, file_name, passcode, key_handed_out, key)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    share_id, label, now.isoformat(), until.isoformat(), len(data.records),
+                    orjson.dumps(
+                        {**selection.describe(), **({"attachments": len(files)} if files else {})}
+                    ).decode(),
+                    thumb, output.name,
+                    int(bool(passcode)), int(hand_out_key),
+                    None if hand_out_key else key.text(),
+                ),
+            )  # fmt: skip
+            session.vault.audit.append(
+                "share", share_id=share_id, records=len(data.records), expires=until.isoformat(),
+                fingerprint=thumb, passcode=bool(passcode), key_handed_out=hand_out_key,
+                attachments=len(files),
+            )  # fmt: skip
+        except BaseException:
+            for path in written:  # the transaction rolls back; no file may outlive it
+                path.unlink(missing_ok=True)
+            raise
+    return replace(created, handout=handout)
+
+
+def _with_suffix(path: Path, suffix: str) -> Path:
+    """`name` becomes `name.phrshare` (or `.pdf`); a folder stays as it is, to be refused."""
+    return path if path.suffix or path.is_dir() else path.with_suffix(suffix)
+
+
+@contextmanager
+def _about_the_handout() -> Iterator[None]:
+    """A hand-out error says it is about the hand-out, and that no share was made."""
+    try:
+        yield
+    except (ServiceError, StorageFull) as exc:
+        raise type(exc)(f"The hand-out: {exc} Nothing was shared.") from None
 
 
 def write_handout(
@@ -326,8 +361,8 @@ def write_handout(
     label: str | None = None,
     patient_name: str | None = None,
 ) -> Path:
-    """Write the printable one-page hand-out for a share whose key is handed out (label and
-    name default to the share's own)."""
+    """Write the printable one-page hand-out (0600: it holds the key) for a share whose key
+    is handed out (label and name default to the share's own)."""
     from phr_desktop.interop.pdf.share_handout import HandoutFacts, handout_pdf_bytes
 
     if not created.key_handed_out or not created.key:
@@ -345,14 +380,4 @@ def write_handout(
         attachment_count=created.attachment_count,
         passcode=created.passcode,
     )
-    output = output if output.suffix else output.with_suffix(".pdf")
-    partial = output.with_name(output.name + ".partial")
-    try:
-        partial.write_bytes(handout_pdf_bytes(facts))
-        partial.replace(output)
-    except OSError as exc:
-        raise ServiceError(f"Could not write {output}: {exc.strerror or exc}") from None
-    finally:
-        if partial.exists():
-            partial.unlink()
-    return output
+    return write_output_bytes(_with_suffix(output, ".pdf"), handout_pdf_bytes(facts))

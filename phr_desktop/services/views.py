@@ -4,9 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from phr_desktop.domain.records import RecordKind
 from phr_desktop.services.session import MilestoneView
 from phr_desktop.services.share_opening import ShareView
 from phr_desktop.vault.queries import StoredRecord
+
+# Every record kind, as `--kind` takes them and `--json` gives them.
+RECORD_KINDS: tuple[str, ...] = tuple(kind.value for kind in RecordKind)
 
 
 def record_to_dict(stored: StoredRecord) -> dict[str, Any]:
@@ -71,6 +75,7 @@ def share_view_to_dict(view: ShareView) -> dict[str, Any]:
         "signer": {
             "fingerprint": view.signer_fingerprint,
             "patient_name": view.patient_name,
+            "confirmed": view.signer_confirmed,
         },
         "recipient": view.recipient,
         "share_id": view.share_id,
@@ -89,7 +94,7 @@ def share_view_to_dict(view: ShareView) -> dict[str, Any]:
                 "resource_type": r.resource_type,
                 "resource_id": r.resource_id,
             }
-            for r in view.records
+            for r in view.records_newest_first()
         ],
         "attachments": [
             {

@@ -9,8 +9,8 @@ The format, in full (README "Sharing records"):
   Bundle itself, as JSON (stored resources spliced in byte for byte).
 * Outer, a JWE compact serialisation, `{"alg": "dir", "enc": "A256GCM", "zip": "DEF",
   "cty": "JWT"}` — the SMART Health Links file encryption — with a fresh random 32-byte key.
-  That key is handed to the clinician as 43 base64url characters (text and QR); it is never in
-  the file.
+  That key is derived from the key handed to the clinician (share_key.py: a 128-bit secret and
+  72 bits of the signer's thumbprint, typed as 10 checked groups); it is never in the file.
 * With a passcode, the content key is `HKDF-SHA256(key ‖ Argon2id(passcode, salt))`, and the
   JWE header carries the Argon2id parameters and salt as `phr_passcode` (a private header
   parameter). Both the key and the passcode are then needed; the file with the key alone
@@ -20,7 +20,6 @@ The format, in full (README "Sharing records"):
 from __future__ import annotations
 
 import base64
-import binascii
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -32,7 +31,7 @@ from joserfc import jwe, jws
 from joserfc.jwk import ECKey, OctKey
 from joserfc.registry import HeaderParameter
 
-from phr_desktop.sharing.errors import ShareError
+from phr_desktop.sharing.errors import ShareError, ShareRejected
 from phr_desktop.sharing.keys import fingerprint, public_jwk
 from phr_desktop.vault.keys import hkdf
 
@@ -54,6 +53,7 @@ class PasscodeKdf:
 
 PASSCODE_KDF = PasscodeKdf()
 KDF_BOUNDS = {"t": (1, 10), "m": (8192, 262144), "p": (1, 4)}
+PASSCODE_SALT_BYTES = (8, 64)  # Argon2 needs 8 bytes at least; we write 16
 
 
 def _is_passcode_params(value: Any) -> None:
@@ -72,34 +72,6 @@ def b64url_decode(text: str) -> bytes:
     if not isinstance(text, str) or any(c in text for c in "=+/"):
         raise ValueError("not base64url")
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def new_share_key() -> bytes:
-    return secrets.token_bytes(KEY_BYTES)
-
-
-def format_key(key: bytes) -> str:
-    """The key as the clinician types it: 43 base64url characters (the QR holds the same)."""
-    return b64url(key)
-
-
-def display_key(key: bytes) -> str:
-    text = format_key(key)
-    return " ".join(text[i : i + 4] for i in range(0, len(text), 4))
-
-
-def parse_key(text: str) -> bytes:
-    cleaned = "".join(text.split())
-    try:
-        key = b64url_decode(cleaned)
-    except (ValueError, binascii.Error):
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise ShareError(
-            "That is not a share key: it should be 43 letters, digits, '-' and '_' "
-            "(spaces are ignored)."
-        )
-    return key
 
 
 def normalise_passcode(passcode: str) -> bytes:
@@ -122,9 +94,16 @@ def content_key(key: bytes, passcode: str | None, params: dict[str, Any] | None)
         return key
     if passcode is None:
         raise ShareError("This share is protected by a passcode; ask the patient for it.")
+    try:
+        salt = b64url_decode(params["salt"])
+    except (ValueError, TypeError):
+        salt = b""
+    low, high = PASSCODE_SALT_BYTES
+    if not low <= len(salt) <= high:
+        raise ShareRejected("The file's passcode salt is not one we accept; this file is damaged.")
     stretched = hash_secret_raw(
         normalise_passcode(passcode),
-        b64url_decode(params["salt"]),
+        salt,
         time_cost=int(params["t"]),
         memory_cost=int(params["m"]),
         parallelism=int(params["p"]),

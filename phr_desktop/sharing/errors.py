@@ -17,3 +17,8 @@ class ShareExpired(ShareError):
 
 class ShareRejected(ShareError):
     """The file is not in the one format we accept (algorithms, sizes, signature, claims)."""
+
+
+class SignerMismatch(ShareRejected):
+    """The share was signed by another key than the one its share key names: someone who had
+    the key re-signed the content."""

@@ -5,7 +5,10 @@
    inflation is capped while decompressing;
 3. the JWS header must be exactly `ES256` with an EC P-256 public `jwk` whose RFC 7638
    thumbprint is the `kid`; the signature is verified before the payload is parsed as JSON;
-4. `nbf` and `exp` are checked against the injected clock.
+4. with a key that names its signer (share_key.py), the signer's thumbprint must start with
+   the bits the key carries: a share re-signed by someone else who had the key is refused;
+5. `iat`, `nbf` and `exp` must be plausible dates, and `nbf`/`exp` are checked against the
+   injected clock.
 
 Everything happens in memory; nothing is written to disk.
 """
@@ -32,12 +35,16 @@ from phr_desktop.sharing.bundle import (
     b64url_decode,
     content_key,
 )
-from phr_desktop.sharing.errors import ShareExpired, ShareRejected, WrongShareKey
+from phr_desktop.sharing.errors import ShareExpired, ShareRejected, SignerMismatch, WrongShareKey
 from phr_desktop.sharing.keys import fingerprint
+from phr_desktop.sharing.share_key import ShareKey
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_INFLATED_BYTES = 100 * 1024 * 1024
 NBF_LEEWAY_SECONDS = 300  # the clinician's clock may be a little behind the patient's
+# NumericDate claims must fall between 1970 and the end of year 9999: anything else is not a
+# date any calendar can show (and would overflow Python's datetime).
+LATEST_NUMERIC_DATE = 253402300799
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,7 @@ class OpenedShare:
     fingerprint: str
     public_jwk: dict[str, Any]
     payload: bytes  # the verified claims as signed, for a reader that keeps number literals
+    signer_bound: bool = False  # the share key named this signer, and it matched
 
 
 _JWE_KEYS = {"alg", "enc", "zip", "cty", PASSCODE_HEADER}
@@ -223,6 +231,9 @@ def _check_claims(claims: Any, now: int) -> tuple[dict[str, Any], dict[str, Any]
         value = claims.get(name)
         if not isinstance(value, int) or isinstance(value, bool):
             raise ShareRejected(f"The signed content lacks a valid {name!r} claim.")
+    for name in ("iat", "nbf", "exp"):
+        if not 0 <= claims[name] <= LATEST_NUMERIC_DATE:
+            raise ShareRejected(f"The share's {name!r} time is not a real date; refused.")
     bundle = claims.get("bundle")
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise ShareRejected("The signed content holds no FHIR Bundle.")
@@ -234,19 +245,33 @@ def _check_claims(claims: Any, now: int) -> tuple[dict[str, Any], dict[str, Any]
 
 
 def open_share_bytes(
-    data: bytes, key: bytes, *, now: int, passcode: str | None = None, limits: Limits | None = None
+    data: bytes,
+    key: bytes | ShareKey,
+    *,
+    now: int,
+    passcode: str | None = None,
+    limits: Limits | None = None,
 ) -> OpenedShare:
-    """Decrypt, verify, check the validity window; raise a ShareError and show nothing else."""
+    """Decrypt, verify, check the signer and the validity window; raise a ShareError and show
+    nothing else. `key` is the share key as handed out, or the raw 32-byte JWE key (which,
+    like a key of the old format, names no signer)."""
     limits = limits or DEFAULT_LIMITS
+    share_key = key if isinstance(key, ShareKey) else ShareKey(bytes(key), None)
     if len(data) > limits.max_file_bytes:
         raise ShareRejected(
             f"The file is larger than the {limits.max_file_bytes:,}-byte cap; refused."
         )
-    token = _decrypt(data, key, passcode, limits)
+    token = _decrypt(data, share_key.content_key(), passcode, limits)
     payload, thumb, jwk = _verify(token, limits)
+    if not share_key.signed_by(thumb):
+        raise SignerMismatch(
+            "This file was signed by a different key than the one the patient's share key "
+            "names: someone re-signed it after it was made. Do not rely on it; ask the patient "
+            "for the file again."
+        )
     try:
         claims = orjson.loads(payload)
     except orjson.JSONDecodeError:
         raise ShareRejected("The signed content is not JSON.") from None
     meta, bundle = _check_claims(claims, now)
-    return OpenedShare(meta, bundle, thumb, jwk, payload)
+    return OpenedShare(meta, bundle, thumb, jwk, payload, share_key.binds_signer)

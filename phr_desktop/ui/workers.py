@@ -8,16 +8,20 @@ inline and every signal is delivered before `run()` returns, with no waiting and
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QMessageBox, QProgressDialog, QWidget
 
+from phr_desktop.services.crash_reports import (
+    bug_message,
+    crash_report_text,
+    os_error_message,
+    report_crash,
+)
 from phr_desktop.services.errors import USER_ERRORS, Cancelled
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
@@ -26,11 +30,6 @@ log = logging.getLogger(__name__)
 
 Task = Callable[[ProgressCallback, CancelToken], Any]
 
-BUG_TEXT = (
-    "Something went wrong inside phr-desktop. This is a bug, not something you did. Work that "
-    "did not finish was rolled back, so your records are as they were. The details below help "
-    "to fix it (they stay on this computer unless you send them)."
-)
 _PROGRESS_INTERVAL = 0.05  # seconds between progress signals; the last one always goes through
 
 
@@ -92,10 +91,7 @@ class _Job(QRunnable):
         handle = self.handle
         try:
             result = self.fn(handle.report, handle.cancel_token)
-        except BaseException as exc:  # every failure is shown
-            if not isinstance(exc, USER_ERRORS):
-                with contextlib.suppress(AttributeError):
-                    exc.phr_traceback = traceback.format_exc()  # type: ignore[attr-defined]
+        except BaseException as exc:  # every failure is shown (its traceback travels with it)
             handle.failed.emit(exc)
         else:
             handle.succeeded.emit(result)
@@ -229,13 +225,21 @@ class TaskRunner(QObject):
         elif isinstance(exc, USER_ERRORS):
             self.reported.emit("error", str(exc))
             style.show_message(parent, QMessageBox.Icon.Warning, title, str(exc))
+        elif isinstance(exc, OSError):  # a read-only folder, a full disk: not a bug
+            self.reported.emit("error", os_error_message(exc))
+            style.show_message(parent, QMessageBox.Icon.Warning, title, os_error_message(exc))
         else:
-            details = getattr(exc, "phr_traceback", None) or "".join(
-                traceback.format_exception(exc)
+            # A bug: the message and the crash report name the error's type and where it
+            # happened, never its text or values, which may hold the record's data.
+            report = report_crash(exc, where="phr-desktop")
+            log.error(
+                "%s failed with a bug (%s); crash report: %s", title, type(exc).__name__, report
             )
-            log.error("%s failed with a bug:\n%s", title, details)
-            self.reported.emit("bug", f"{type(exc).__name__}: {exc}")
-            style.show_message(parent, QMessageBox.Icon.Critical, title, BUG_TEXT, details)
+            self.reported.emit("bug", type(exc).__name__)
+            style.show_message(
+                parent, QMessageBox.Icon.Critical, title, bug_message(exc, report),
+                crash_report_text(exc, where="phr-desktop"),
+            )  # fmt: skip
 
     def _finished(self, handle: TaskHandle) -> None:
         _job, dialog = self._running.pop(handle, (None, None))

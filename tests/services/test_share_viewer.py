@@ -197,6 +197,7 @@ def test_viewing_writes_nothing_to_disk(
 def test_save_as_pdf_and_ccda_writes_only_the_chosen_files(
     opened: ShareSession, tmp_path: Path
 ) -> None:
+    (tmp_path / "out").mkdir()
     pdf = opened.export("pdf", tmp_path / "out" / "from-share.pdf")
     reader = pypdf.PdfReader(pdf)
     text = "".join(page.extract_text() for page in reader.pages[:2])

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -132,12 +133,15 @@ def test_handout_is_one_page_with_key_qr_and_fingerprint(
         "Jane Doe",
         "Dr Lung, pulmonology",
         "for-dr-lung.phrshare",
-        created.key_display,
         created.fingerprint_display,
         f"{created.record_count} records",
         "passcode",
     ):
         assert expected in text, expected
+    printed = re.search(r"(?:[0-9A-Z]{5}[- ]){9}[0-9A-Z]{5}", text)
+    assert printed and printed.group().replace(" ", "-") == created.key_display
+    # The key as typed from the sheet (line breaks and all) opens the file.
+    assert open_share(created.file, printed.group(), passcode="tulip-42").record_count
     assert "tulip-42" not in text  # the passcode travels by another way
     image = pypdfium2.PdfDocument(str(pdf))[0].render(scale=200 / 72).to_pil()
     codes = [c.text for c in zxingcpp.read_barcodes(image)]

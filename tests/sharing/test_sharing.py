@@ -24,9 +24,10 @@ from phr_desktop.services.session import Session
 from phr_desktop.services.share_history import list_shares, reveal_key, revoke_share
 from phr_desktop.services.share_opening import open_share
 from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share, parse_expiry
-from phr_desktop.sharing.bundle import b64url, content_key, format_key, parse_key, seal
+from phr_desktop.sharing.bundle import b64url, content_key, seal
 from phr_desktop.sharing.errors import ShareError, ShareExpired, ShareRejected, WrongShareKey
 from phr_desktop.sharing.open import Limits, open_share_bytes
+from phr_desktop.sharing.share_key import ShareKey, parse_share_key
 from phr_desktop.vault.keys import KdfParams
 from tests.conftest import DEMO_DIR, PASSPHRASE
 
@@ -70,8 +71,9 @@ def test_round_trip(share: Any, demo_session: Session) -> None:
     assert view.bundle["resourceType"] == "Bundle" and view.bundle["type"] == "collection"
     kinds = {r.kind.value for r in view.records}
     assert {"problem", "medication", "lab_result"} <= kinds
-    # the key also opens with its display form (groups of four)
-    assert open_share(share.file, share.key_display, now=NOW).record_count == view.record_count
+    # the key also opens typed in small letters, with spaces instead of dashes
+    typed = share.key.lower().replace("-", " ")
+    assert open_share(share.file, typed, now=NOW).record_count == view.record_count
 
 
 def test_selection_by_kind_date_tag_and_ids(demo_session: Session, tmp_path: Path) -> None:
@@ -111,7 +113,7 @@ def test_jwcrypto_decrypts_and_verifies(share: Any) -> None:
     token = cjwe.JWE()
     token.deserialize(data.decode("ascii"))
     assert token.jose_header["alg"] == "dir" and token.jose_header["enc"] == "A256GCM"
-    key = cjwk.JWK(kty="oct", k=share.key)
+    key = cjwk.JWK(**share.key_jwk)  # as `phr share create --json` gives it
     token.allowed_algs = ["dir", "A256GCM"]
     token.decrypt(key)
     signed = cjws.JWS()
@@ -155,9 +157,11 @@ def test_jwcrypto_made_share_opens_in_our_viewer() -> None:
 
 def test_key_never_appears_in_the_file(share: Any) -> None:
     data = share.file.read_bytes()
-    raw = parse_key(share.key)
-    for form in (raw, share.key.encode(), base64.b64encode(raw), raw.hex().encode()):
-        assert form not in data
+    key = parse_share_key(share.key)
+    for raw in (key.secret, key.content_key()):
+        for form in (raw, b64url(raw).encode(), base64.b64encode(raw), raw.hex().encode()):
+            assert form not in data
+    assert share.key.encode() not in data and share.key.replace("-", "").encode() not in data
     assert b"Dr Lung" not in data and b"resourceType" not in data  # encrypted
 
 
@@ -176,9 +180,10 @@ def test_passcode_share_needs_the_passcode(demo_session: Session, tmp_path: Path
     token = cjwe.JWE()
     token.deserialize(made.file.read_text())
     with pytest.raises(cjwe.InvalidJWEData):
-        token.decrypt(cjwk.JWK(kty="oct", k=made.key))
+        token.decrypt(cjwk.JWK(kty="oct", k=b64url(parse_share_key(made.key).content_key())))
+    assert made.key_jwk is None  # no JWK opens a passcode share
     header = token.jose_header["phr_passcode"]
-    cek = content_key(parse_key(made.key), "tulip 42", header)
+    cek = content_key(parse_share_key(made.key).content_key(), "tulip 42", header)
     token.decrypt(cjwk.JWK(kty="oct", k=b64url(cek)))
     assert token.payload.count(b".") == 2
     with pytest.raises(ServiceError, match="at least 4"):
@@ -189,7 +194,7 @@ def test_passcode_share_needs_the_passcode(demo_session: Session, tmp_path: Path
 
 
 def test_wrong_key_is_refused(share: Any) -> None:
-    other = format_key(bytes(32))
+    other = ShareKey(bytes(16), parse_share_key(share.key).signer_prefix).text()
     with pytest.raises(WrongShareKey, match="does not open"):
         open_share(share.file, other, now=NOW)
     with pytest.raises(ShareError, match="not a share key"):
@@ -198,7 +203,7 @@ def test_wrong_key_is_refused(share: Any) -> None:
 
 def test_every_changed_byte_is_refused(share: Any) -> None:
     data = share.file.read_bytes()
-    key = parse_key(share.key)
+    key = parse_share_key(share.key)
     positions = {0, 5, len(data) - 1, len(data) - 2, *range(0, len(data), max(1, len(data) // 60))}
     dots = [i for i, b in enumerate(data) if b == ord(".")]
     positions |= {d - 1 for d in dots} | {d + 1 for d in dots}
@@ -329,7 +334,10 @@ def test_size_cap(share: Any) -> None:
         open_share(share.file, share.key, now=NOW, limits=Limits(max_file_bytes=1000))
     with pytest.raises(ShareRejected, match="larger than"):
         open_share_bytes(
-            share.file.read_bytes(), parse_key(share.key), now=0, limits=Limits(max_file_bytes=10)
+            share.file.read_bytes(),
+            parse_share_key(share.key),
+            now=0,
+            limits=Limits(max_file_bytes=10),
         )
 
 

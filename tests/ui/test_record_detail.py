@@ -152,6 +152,29 @@ def test_an_uploaded_file_opens_from_a_private_temp_copy_that_is_deleted_on_clea
     assert detail.stack.currentIndex() == 0
 
 
+def test_a_nul_or_a_folder_in_a_stored_file_name_opens_and_saves_safely(
+    detail: RecordDetailView, demo: Session, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    # A synced document's title becomes its file name; a server may send anything in it.
+    monkeypatch.setattr(record_files_tab.QDesktopServices, "openUrl", lambda _url: True)
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(b"%PDF-1.4 a letter")
+    record_id = demo.entries.upload_document(letter, "Clinic letter", "2024-05-01")
+    with demo.write_lock:
+        demo.vault.conn.execute(
+            "UPDATE attachments SET filename = ? WHERE record_id = ?",
+            ("../../clinic\x00letter\n.pdf", record_id),
+        )
+    detail.show_record(record_id)
+    copy = detail.open_attachment()
+    assert copy is not None and copy.name.endswith("clinic letter .pdf")
+    assert copy.parent.name.startswith("phr-open-") and copy.read_bytes() == b"%PDF-1.4 a letter"
+    saved = tmp_path / "saved.pdf"
+    detail.save_attachment(saved)
+    assert saved.read_bytes() == b"%PDF-1.4 a letter" and saved.stat().st_mode & 0o077 == 0
+    detail.clear()
+
+
 def test_an_imported_documents_narrative_is_shown_as_its_text(
     detail: RecordDetailView, demo: Session
 ) -> None:

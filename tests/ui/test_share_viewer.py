@@ -137,7 +137,8 @@ def test_the_right_key_shows_banner_timeline_and_detail_read_only(
     name = viewer.session.profile_name  # type: ignore[union-attr]
     for fact in (name, "Dr Lung, pulmonology", share.fingerprint_display,
                  f"{share.record_count} records", "1 attached file",
-                 f"valid until {share.expires_at:%Y-%m-%d %H:%M} UTC"):  # fmt: skip
+                 f"valid until {share.expires_at:%Y-%m-%d %H:%M} UTC",
+                 "names this signer: checked"):  # fmt: skip
         assert fact in banner
     assert "Share from" in viewer.windowTitle() and "read-only" in viewer.windowTitle()
 
@@ -197,6 +198,12 @@ def test_a_wrong_key_is_refused_and_can_be_corrected(
     dialog.key_edit.setText("not a key")
     dialog.open_button.click()
     assert "not a share key" in refused(window, dialog)
+    groups = share.key.split("-")
+    groups[3] = groups[3][:2] + ("7" if groups[3][2] != "7" else "8") + groups[3][3:]
+    dialog.key_edit.setText("-".join(groups))  # one character mistyped
+    dialog.open_button.click()
+    assert "Group 4 of the key has a typo" in refused(window, dialog)
+    assert dialog.height() >= dialog.sizeHint().height()  # grown to show the whole reason
     dialog.key_edit.setText("")
     dialog.open_button.click()
     assert "Type the key" in refused(window, dialog)
@@ -313,6 +320,7 @@ def test_save_as_pdf_and_ccda_from_the_viewer(
     open_with(window, share.file, share.key)
     viewer = only_window(window)
     target = tmp_path / "saved" / "from-share.pdf"
+    target.parent.mkdir()  # a save dialog only offers folders that exist
     monkeypatch.setattr(share_window, "choose_save_path", lambda *_a: target)
     viewer.save_actions["pdf"].trigger()
     assert target.read_bytes().startswith(b"%PDF")

@@ -49,6 +49,7 @@ def runner() -> TaskRunner:
 @pytest.fixture
 def share_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     path = tmp_path / "out" / "for-dr-rivera.phrshare"
+    path.parent.mkdir()  # a save dialog only ever offers an existing folder
     monkeypatch.setattr(share_dialog, "choose_share_path", lambda _parent, _suggested: path)
     return path
 
@@ -81,8 +82,10 @@ def test_a_share_made_in_the_dialog_opens_with_the_key_it_shows(
     assert share_path.exists() and dialog.pages.currentIndex() == 1
     panel = dialog.key_panel
     shown_key = panel.key_label.text()
-    assert len(shown_key.split()) == 11  # 43 characters in groups of four
+    # 10 groups of 5, in two lines, read and typed as they are shown
+    assert [len(line.split("-")) for line in shown_key.splitlines()] == [5, 5]
     view = open_share(share_path, shown_key)
+    assert view.signer_confirmed
     assert view.recipient == "Dr Rivera, pulmonology"
     assert view.record_count == dialog.choice.matching
     assert not panel.qr_label.pixmap().isNull()
@@ -95,7 +98,7 @@ def test_a_share_made_in_the_dialog_opens_with_the_key_it_shows(
     assert handout.read_bytes().startswith(b"%PDF") and str(handout) in panel.status.text()
 
     panel.copy_button.click()
-    assert QGuiApplication.clipboard().text() == shown_key.replace(" ", "")
+    assert QGuiApplication.clipboard().text() == shown_key.replace("\n", "-")
     dialog.close_button.click()
     assert panel.key_label.text() == "" and panel.qr_label.pixmap().isNull()
     assert QGuiApplication.clipboard().text() == ""

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox, QPushButton, QWidget
 
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
-from phr_desktop.ui.workers import BUG_TEXT, TaskRunner
+from phr_desktop.ui.workers import TaskRunner
 
 
 def message_boxes() -> list[QMessageBox]:
@@ -100,20 +101,42 @@ def test_a_user_error_is_shown_as_its_message(parent: QWidget) -> None:
     assert not box.detailedText()
 
 
-def test_any_other_exception_is_shown_as_a_bug_with_its_traceback(parent: QWidget) -> None:
+def test_any_other_exception_is_shown_as_a_bug_with_a_crash_report_and_no_data(
+    parent: QWidget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHR_CRASH_DIR", str(tmp_path))
     runner = TaskRunner(parent, synchronous=True)
     reported: list[tuple[str, str]] = []
     runner.reported.connect(lambda kind, text: reported.append((kind, text)))
 
     def broken_task(progress: ProgressCallback, cancel: CancelToken) -> None:
-        raise KeyError("effective")
+        raise KeyError("Jane Doe's AAT 42 mg/dL")
 
     runner.run(broken_task, title="Importing")
-    assert reported == [("bug", "KeyError: 'effective'")]
+    assert reported == [("bug", "KeyError")]
     (box,) = message_boxes()
-    assert box.text() == BUG_TEXT
+    (report,) = tmp_path.iterdir()
+    assert "internal error (KeyError)" in box.text() and str(report) in box.text()
     assert box.icon() == QMessageBox.Icon.Critical
-    assert "broken_task" in box.detailedText()
+    assert "in broken_task" in box.detailedText() and "in broken_task" in report.read_text()
+    for shown in (box.text(), box.detailedText(), report.read_text()):
+        assert "Jane Doe" not in shown and "Traceback" not in shown
+
+
+def test_an_io_error_is_shown_in_words_not_as_a_bug(
+    parent: QWidget, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("PHR_CRASH_DIR", str(tmp_path / "crash"))
+    runner = TaskRunner(parent, synchronous=True)
+
+    def read_only(progress: ProgressCallback, cancel: CancelToken) -> None:
+        raise PermissionError(30, "Read-only file system", "/media/usb/phr")
+
+    runner.run(read_only, title="Creating the profile")
+    (box,) = message_boxes()
+    assert box.icon() == QMessageBox.Icon.Warning
+    assert "read-only (/media/usb/phr)" in box.text() and not box.detailedText()
+    assert not (tmp_path / "crash").exists()
 
 
 def test_an_error_handler_may_take_over_showing_the_error(parent: QWidget) -> None:

@@ -31,8 +31,8 @@ class HandoutFacts:
     patient_name: str
     recipient: str
     file_name: str
-    key: str  # plain form: what the QR carries
-    key_display: str  # grouped for reading aloud or typing
+    key: str  # what the QR carries: the key as typed (10 groups of 5, joined by '-')
+    key_display: str  # the same, for reading aloud or typing
     fingerprint_display: str
     created_at: datetime
     expires_at: datetime
@@ -45,11 +45,11 @@ def _when(moment: datetime) -> str:
     return f"{moment:%Y-%m-%d %H:%M} UTC"
 
 
-def _key_lines(key_display: str, groups_per_line: int = 4) -> str:
+def _key_lines(key_display: str, groups_per_line: int = 5) -> str:
     """Break the grouped key between groups, never inside one."""
-    groups = key_display.split()
+    groups = key_display.replace("-", " ").split()
     lines = [
-        " ".join(groups[i : i + groups_per_line]) for i in range(0, len(groups), groups_per_line)
+        "-".join(groups[i : i + groups_per_line]) for i in range(0, len(groups), groups_per_line)
     ]
     return "<br/>".join(esc(line) for line in lines)
 
@@ -95,9 +95,11 @@ def _steps(facts: HandoutFacts) -> list[Paragraph]:
         "Install phr-desktop (free, runs on Windows, macOS and Linux) on the computer where "
         "you will read the records.",
         f"Open <b>{esc(facts.file_name)}</b>: double-click it, or use File → Open share… in "
-        "phr-desktop, or run <font face='Courier'>phr share open FILE --key KEY</font>.",
+        "phr-desktop, or run <font face='Courier'>phr share open FILE</font> (it asks for the "
+        "key).",
         "Scan the QR code or type the key shown here." + passcode,
-        "Check that the fingerprint phr-desktop shows in the banner is the one printed below.",
+        "phr-desktop checks that the file was signed by this patient's key (the key names "
+        "it) and refuses a file anyone else re-signed; the fingerprint is printed below.",
     ]
     return [Paragraph(f"{n}. {text}", BODY) for n, text in enumerate(steps, 1)]
 
@@ -114,8 +116,9 @@ def handout_pdf_bytes(facts: HandoutFacts) -> bytes:
                     Paragraph(_key_lines(facts.key_display), KEY),
                     Spacer(1, 4),
                     Paragraph(
-                        "Capitals matter; '-' and '_' are part of the key. The spaces only "
-                        "make it easier to read.",
+                        "Capitals or small letters, dashes and spaces do not matter. There "
+                        "is no O, I or L: those are 0 and 1. A typo is caught and its group "
+                        "named.",
                         SMALL,
                     ),
                 ],
@@ -153,8 +156,8 @@ def handout_pdf_bytes(facts: HandoutFacts) -> bytes:
         ),
         Paragraph(esc(facts.fingerprint_display), FINGERPRINT),
         Paragraph(
-            "If phr-desktop shows a different fingerprint, the file was not made by this "
-            "patient's app: do not rely on it.",
+            "The key above carries the start of this fingerprint, so phr-desktop itself "
+            "refuses a file signed by any other key.",
             BODY,
         ),
         Spacer(1, 8),

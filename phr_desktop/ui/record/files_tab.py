@@ -16,14 +16,18 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QStyle,
     QVBoxLayout,
     QWidget,
 )
 
+from phr_desktop.services.errors import ServiceError, StorageFull
+from phr_desktop.services.output_files import safe_file_name, write_output_bytes
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session
+from phr_desktop.ui import style
 from phr_desktop.ui.style import named_list
 
 
@@ -143,7 +147,7 @@ class RecordFilesTab(QWidget):
         attachment_id, filename = item.data(Qt.ItemDataRole.UserRole)
         if self._temp_dir is None:
             self._temp_dir = Path(tempfile.mkdtemp(prefix="phr-open-"))
-        path = self._temp_dir / f"{attachment_id}-{Path(filename).name or 'attachment'}"
+        path = self._temp_dir / f"{attachment_id}-{safe_file_name(filename)}"
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as out:
             out.write(self._session.attachment_data(attachment_id))
@@ -154,7 +158,10 @@ class RecordFilesTab(QWidget):
         item = self.files_list.currentItem()
         if self._session is None or item is None:
             return
-        target.write_bytes(self._session.attachment_data(item.data(Qt.ItemDataRole.UserRole)[0]))
+        # 0600 and whole, like every file the app writes where the patient chooses
+        write_output_bytes(
+            target, self._session.attachment_data(item.data(Qt.ItemDataRole.UserRole)[0])
+        )
 
     def _item_activated(self, _item: QListWidgetItem) -> None:
         self.open_attachment()
@@ -166,4 +173,7 @@ class RecordFilesTab(QWidget):
         name = item.data(Qt.ItemDataRole.UserRole)[1]
         chosen, _ = QFileDialog.getSaveFileName(self, "Save the file as", name)
         if chosen:
-            self.save_attachment(Path(chosen))
+            try:
+                self.save_attachment(Path(chosen))
+            except (ServiceError, StorageFull) as exc:
+                style.show_message(self, QMessageBox.Icon.Warning, "Save the file as", str(exc))

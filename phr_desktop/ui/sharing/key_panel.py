@@ -41,10 +41,12 @@ PASSCODE_REMINDER = (
 )
 
 
-def group_key(key: str) -> str:
-    """The key in groups of four, for reading aloud or typing (spaces are ignored on entry)."""
-    plain = "".join(key.split())
-    return " ".join(plain[i : i + 4] for i in range(0, len(plain), 4))
+def key_lines(key: str, groups_per_line: int = 5) -> str:
+    """The key in two lines of five groups: a whole line fits the eye and the panel."""
+    groups = key.split("-")
+    return "\n".join(
+        "-".join(groups[i : i + groups_per_line]) for i in range(0, len(groups), groups_per_line)
+    )
 
 
 def qr_image(text: str, module_pixels: int = QR_MODULE_PIXELS) -> QImage:
@@ -175,7 +177,7 @@ class KeyPanel(QWidget):
             f"{created.record_count:,} record(s){files} for {recipient}. To open them they "
             f"need the file, this key{passcode}, and phr-desktop."
         )
-        self.key_label.setText(created.key_display or group_key(created.key))
+        self.key_label.setText(key_lines(created.key_display or created.key))
         pixmap = QPixmap.fromImage(qr_image(created.key))
         self.qr_label.setPixmap(pixmap)
         self.qr_label.setFixedSize(pixmap.size())

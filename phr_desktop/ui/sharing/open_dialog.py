@@ -59,12 +59,13 @@ class ShareKeyDialog(QDialog):
         self.setAccessibleName("Open a shared record")
         intro = style.muted(
             f"{path.name} is encrypted. Type or paste the key the patient gave you (from the "
-            "printed hand-out or its QR code); spaces do not matter.",
+            "printed hand-out or its QR code): 10 groups of 5 letters and digits. Capitals, "
+            "spaces and dashes do not matter, and a typo is caught and its group named.",
             self,
         )
         self.key_edit = QLineEdit(self)
         self.key_edit.setAccessibleName("Key")
-        self.key_edit.setPlaceholderText("xxxx xxxx xxxx … (43 characters)")
+        self.key_edit.setPlaceholderText("XXXXX-XXXXX-XXXXX-… (10 groups of 5)")
         self.key_edit.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.key_edit.setMinimumWidth(self.key_edit.fontMetrics().averageCharWidth() * 56)
         self.passcode_edit = QLineEdit(self)
@@ -109,6 +110,7 @@ class ShareKeyDialog(QDialog):
     def show_error(self, text: str) -> None:
         self.error.setText(text)
         self.error.show()
+        self.adjustSize()  # grow so that the whole reason shows, not a clipped line
         self.set_busy(False)
 
     def set_busy(self, busy: bool) -> None:

@@ -105,10 +105,11 @@ class ShareBanner(QFrame):
         key_row = QHBoxLayout()
         key_row.addWidget(QLabel("Signed by key:", self))
         key_row.addWidget(self.fingerprint)
-        compare = style.muted(
-            "— compare it with the fingerprint on the patient's printed hand-out.", self
-        )
-        key_row.addWidget(compare, 1)
+        # Keys made since the signer-binding format were checked against the signer when the
+        # share opened; only an old key leaves the comparison to the reader.
+        self.signer_check = style.muted(f"— {view.signer_note}", self)
+        self.signer_check.setAccessibleName("Signer check")
+        key_row.addWidget(self.signer_check, 1)
         top = QHBoxLayout()
         top.addWidget(self.title, 1)
         top.addWidget(self.patient_button, 0, Qt.AlignmentFlag.AlignTop)
@@ -121,7 +122,7 @@ class ShareBanner(QFrame):
 
     def text(self) -> str:
         """Everything the banner says, as one string (for tests and screen readers)."""
-        labels = [self.title, self.fingerprint, self.facts, self.expired]
+        labels = [self.title, self.fingerprint, self.signer_check, self.facts, self.expired]
         return "\n".join(label.text() for label in labels if label.text())
 
 
