@@ -17,12 +17,28 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit
 
-from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
+import orjson
+
+from phr_desktop.smart.errors import SyncError
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.gc_pacing import fewer_gc_passes
 from phr_desktop.smart.scopes import readable_types
+from phr_desktop.smart.search_fetch import (
+    FALLBACK_PAGE_SIZE,
+    Event,
+    Page,
+    PageParser,
+    ParsedPage,
+    SearchRun,
+    TypeFetcher,
+)
+from phr_desktop.smart.search_plan import (
+    Search,
+    SearchRules,
+    may_search_by_category,
+    types_needing_category,
+)
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, transaction
 from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, WriteCounts, now_iso
@@ -31,13 +47,13 @@ from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, W
 # (one long chain of next links for Observations), so pages are large; servers return fewer
 # where they cap `_count`, and one that refuses it gets FALLBACK_PAGE_SIZE instead.
 PAGE_SIZE = 500
-FALLBACK_PAGE_SIZE = 100
 WORKERS = 3
 INCREMENTAL_OVERLAP = timedelta(minutes=5)
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
 MAX_RESOURCES_PER_TRANSACTION = 5000  # keeps one commit's write-ahead log a few MB
+MAX_WARNINGS_PER_TYPE = 5  # a server repeating a note on every page says it once
 
 ProgressReport = Callable[[int, int | None, str], None]
 
@@ -63,43 +79,11 @@ class SyncReport:
     def failed(self) -> list[TypeOutcome]:
         return [o for o in self.outcomes if o.status in ("failed", "cancelled")]
 
-
-@dataclass(frozen=True)
-class ParsedPage:
-    """A page's resources (exact JSON kept) and its `next` link, read in one parse."""
-
-    items: Sequence[IncomingResource]
-    next_url: str | None
-
-
-# Reads a page's bytes (the name is for messages); raises SyncError when it cannot.
-PageParser = Callable[[bytes, str], ParsedPage]
-
-
-@dataclass(frozen=True)
-class _Page:
-    resource_type: str
-    items: Sequence[IncomingResource]
-    next_url: str | None
-
-
-@dataclass(frozen=True)
-class _Event:
-    kind: str  # page, done, refused, failed, restart_full
-    resource_type: str
-    page: _Page | None = None
-    detail: str = ""
-    url: str | None = None
-
-
-def _emit(events: queue.Queue[_Event], event: _Event, stop: threading.Event) -> None:
-    """Hand an event to the storing thread; give up quietly once the run is stopping."""
-    while not stop.is_set():
-        try:
-            events.put(event, timeout=0.2)
-            return
-        except queue.Full:
-            continue
+    @property
+    def warnings(self) -> list[TypeOutcome]:
+        """Types fetched, with something the server said about them (outcome entries, a
+        category it refused)."""
+        return [o for o in self.outcomes if o.status == "ok" and o.detail]
 
 
 def _attachment_urls(resource: dict[str, Any]) -> list[str]:
@@ -116,18 +100,7 @@ def _attachment_urls(resource: dict[str, Any]) -> list[str]:
     ]
 
 
-def _with_smaller_pages(url: str) -> str | None:
-    """The same search asking for FALLBACK_PAGE_SIZE a page; None if it asks for no more."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    asked = next((value for key, value in query if key == "_count"), "")
-    if not asked.isdigit() or int(asked) <= FALLBACK_PAGE_SIZE:
-        return None
-    query = [(k, str(FALLBACK_PAGE_SIZE) if k == "_count" else v) for k, v in query]
-    return parts._replace(query=urlencode(query)).geturl()
-
-
-def _waiting_behind(first: _Event, events: queue.Queue[_Event]) -> list[_Event]:
+def _waiting_behind(first: Event, events: queue.Queue[Event]) -> list[Event]:
     """`first` and the events already queued behind it, in order, up to a transaction's worth
     of resources: what the storing thread can commit at once without waiting for anything."""
     batch = [first]
@@ -164,110 +137,194 @@ class SyncEngine:
         self.workers = workers
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
+        self.rules = SearchRules.from_config(connection.smart_config)
+        # One run's working state, set by _plan and kept up to date by the storing thread.
+        self._searches: dict[str, TypeState] = {}  # per-category checkpoints, by search key
+        self._runs: dict[str, list[SearchRun]] = {}  # what each type's worker is to search
+        self._may_switch: dict[str, bool] = {}  # a refused plain search may go per category
+        self._done_before: dict[str, bool] = {}  # some category finished before a resume
+        self._notes: dict[str, list[str]] = {}  # what the server said about a type
+        self._partial: set[str] = set()  # types with a category refused: nothing marked missing
+        self._stored_ids: dict[str, set[str]] = {}  # per-category types: stored once a run
 
     # --- planning ---------------------------------------------------------------------------
 
-    def _first_url(self, resource_type: str, since: str | None, page_size: int = 0) -> str:
+    @staticmethod
+    def _since(last_success_at: str | None) -> str | None:
+        if not last_success_at:
+            return None
+        since_at = datetime.fromisoformat(last_success_at) - INCREMENTAL_OVERLAP
+        return since_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+    def _learn_from_capabilities(self) -> bool:
+        """Once per connection: the types the CapabilityStatement says need `category`.
+        True when the rules changed (to be saved)."""
+        if self.rules.capabilities_read:
+            return False
+        try:
+            statement = orjson.loads(getattr(self.client.get("metadata"), "content", b""))
+        except (SyncError, orjson.JSONDecodeError):
+            return False  # asked again next sync; a refused search decides meanwhile
+        self.rules.by_category |= types_needing_category(statement)
+        self.rules.capabilities_read = True
+        return True
+
+    def _save_rules(self) -> None:
+        """Remember what this server needs (call inside a transaction)."""
+        config = self.rules.into_config(self.connection.smart_config)
+        self.connection = replace(self.connection, smart_config=config)
+        self.connections.update(self.connection.id, smart_config=config)
+
+    def _resume(self, state: TypeState, searches: dict[str, TypeState]) -> list[SearchRun] | None:
+        """The searches still to run for a type a stopped run left unfinished, from their
+        checkpoints; None when there is nothing to resume (a fresh run is planned)."""
+        rtype = state.resource_type
+        if rtype not in self.rules.by_category:
+            if not state.resume_url:
+                return None
+            return [
+                SearchRun(Search(rtype), state.resume_url, state.fetched > 0, not state.run_full)
+            ]
+        this_run = [
+            (search, sub)
+            for search in self.rules.searches(rtype)
+            if (sub := searches.get(search.key)) and sub.run_started_at == state.run_started_at
+        ]
+        if not any(sub.status == "running" for _search, sub in this_run):
+            return None
+        runs = []
+        for search, sub in this_run:
+            self._searches[search.key] = sub
+            if sub.status == "ok":
+                self._done_before[rtype] = True
+            elif sub.status == "skipped":
+                self._partial.add(rtype)
+            else:
+                url = sub.resume_url or search.first_url(
+                    self.connection.patient_id or "", self.page_size, None
+                )
+                runs.append(SearchRun(search, url, sub.fetched > 0, not sub.run_full))
+        return runs
+
+    def _plan_fresh(
+        self, rtype: str, state: TypeState | None, full: bool, started: str
+    ) -> TypeState:
         patient = self.connection.patient_id or ""
-        if resource_type == "Patient":
-            return f"Patient/{patient}"
-        params = {"patient": patient, "_count": str(page_size or self.page_size)}
-        if since:
-            params["_lastUpdated"] = f"gt{since}"
-        return f"{resource_type}?{urlencode(params)}"
+        incremental = (
+            not full
+            and rtype != "Patient"
+            and rtype not in self.rules.no_last_updated
+            and state is not None
+            and state.last_success_at is not None
+        )
+        since = self._since(state.last_success_at) if incremental and state else None
+        runs: list[SearchRun] = []
+        type_url: str | None = None
+        for search in self.rules.searches(rtype):
+            if search.category is None:
+                type_url = search.first_url(patient, self.page_size, since)
+                runs.append(SearchRun(search, type_url, False, since is not None))
+                continue
+            before = self._searches.get(search.key)
+            own_since = self._since(before.last_success_at) if incremental and before else None
+            url = search.first_url(patient, self.page_size, own_since)
+            self._searches[search.key] = TypeState(
+                search.key, "running", "", url, started, own_since is None, 0,
+                before.last_success_at if before else None,
+            )  # fmt: skip
+            runs.append(SearchRun(search, url, False, own_since is not None))
+        self._runs[rtype] = runs
+        return TypeState(
+            resource_type=rtype,
+            status="running",
+            detail="",
+            resume_url=type_url,
+            run_started_at=started,
+            run_full=since is None,
+            fetched=0,
+            last_success_at=state.last_success_at if state else None,
+        )
 
     def _plan(self, full: bool) -> dict[str, TypeState]:
+        rules_changed = self._learn_from_capabilities()
         states = self.connections.type_states(self.connection.id)
+        searches = self.connections.search_states(self.connection.id)
+        self._searches = dict(searches)
         started = now_iso()
         plan: dict[str, TypeState] = {}
         for rtype in readable_types(self.connection.scope):
             state = states.get(rtype)
-            if state and state.status in ("running", "failed", "cancelled") and state.resume_url:
-                plan[rtype] = replace(state, status="running", detail="")  # resume where it stopped
-                continue
-            incremental = not full and state is not None and state.last_success_at is not None
-            since = None
-            if incremental and rtype != "Patient" and state and state.last_success_at:
-                since_at = datetime.fromisoformat(state.last_success_at) - INCREMENTAL_OVERLAP
-                since = since_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            plan[rtype] = TypeState(
-                resource_type=rtype,
-                status="running",
-                detail="",
-                resume_url=self._first_url(rtype, since),
-                run_started_at=started,
-                run_full=since is None,
-                fetched=0,
-                last_success_at=state.last_success_at if state else None,
+            self._may_switch[rtype] = (
+                may_search_by_category(rtype) and rtype not in self.rules.by_category
             )
+            if state and state.status in ("running", "failed", "cancelled"):
+                resumed = self._resume(state, searches)
+                if resumed is not None:
+                    plan[rtype] = replace(state, status="running", detail="")
+                    self._runs[rtype] = resumed
+                    continue
+            plan[rtype] = self._plan_fresh(rtype, state, full, started)
         with self.write_lock, transaction(self.conn):
+            if rules_changed:
+                self._save_rules()
             for rtype, state in plan.items():
                 if state.run_full and state.fetched == 0:
                     self.connections.clear_seen(self.connection.id, rtype)
                 self.connections.save_type_state(self.connection.id, state)
+            for sub in self._searches.values():
+                if sub.run_started_at == started:
+                    self.connections.save_type_state(self.connection.id, sub)
         return plan
 
     # --- fetching (worker threads) ----------------------------------------------------------
 
-    def _fetch_type(
-        self, state: TypeState, events: queue.Queue[_Event], stop: threading.Event
-    ) -> None:
-        url = state.resume_url
-        first_page = state.fetched == 0  # our own search, not a server's next link
-        first_incremental = first_page and not state.run_full
-        page_size = self.page_size
-        try:
-            while url and not stop.is_set():
-                try:
-                    response = self.client.get(url)
-                except ResourceRefused as refused:
-                    smaller = _with_smaller_pages(url) if first_page else None
-                    if refused.status == 400 and smaller:
-                        # A server may refuse a _count above its maximum instead of capping it.
-                        url, page_size = smaller, FALLBACK_PAGE_SIZE
-                        continue
-                    if first_incremental and refused.status == 400:
-                        # The server cannot filter by _lastUpdated: fall back to a full sync.
-                        url = self._first_url(state.resource_type, None, page_size)
-                        _emit(events, _Event("restart_full", state.resource_type, url=url), stop)
-                        first_incremental = False
-                        continue
-                    _emit(events, _Event("refused", state.resource_type, detail=str(refused)), stop)
-                    return
-                first_page = first_incremental = False
-                # Parsed here, once, so the storing thread only writes.
-                parsed = self.parse_page(response.content, f"{state.resource_type} page")
-                items = [
-                    item
-                    for item in parsed.items
-                    if item.resource_type not in ("OperationOutcome", "Bundle")
-                ]
-                page = _Page(state.resource_type, items, parsed.next_url)
-                _emit(events, _Event("page", state.resource_type, page), stop)
-                url = parsed.next_url
-            _emit(events, _Event("done", state.resource_type), stop)
-        except TokenExpired as exc:
-            _emit(events, _Event("expired", state.resource_type, detail=str(exc)), stop)
-        except SyncError as exc:
-            _emit(events, _Event("failed", state.resource_type, detail=str(exc)), stop)
+    def _fetch_type(self, rtype: str, events: queue.Queue[Event], stop: threading.Event) -> None:
+        fetcher = TypeFetcher(
+            self.client.get, self.parse_page, self.connection.patient_id or "", self.page_size,
+            events, stop,
+        )  # fmt: skip
+        fetcher.run(
+            rtype, self._runs.get(rtype, []), self._may_switch.get(rtype, False),
+            self._done_before.get(rtype, False),
+        )  # fmt: skip
 
     # --- storing (calling thread) -------------------------------------------------------------
 
-    def _store_page(self, state: TypeState, page: _Page, report: SyncReport) -> TypeState:
+    def _store_page(self, state: TypeState, key: str, page: Page, report: SyncReport) -> TypeState:
         """Write one page and its checkpoint; call inside the batch's transaction."""
+        rtype = page.resource_type
         items = page.items
-        state = replace(state, resume_url=page.next_url, fetched=state.fetched + len(items))
+        if rtype in self.rules.by_category:
+            # One resource may be in several categories: stored, and counted, once.
+            seen = self._stored_ids.setdefault(rtype, set())
+            items = [i for i in items if f"{i.resource_type}/{i.resource_id}" not in seen]
+            seen.update(f"{i.resource_type}/{i.resource_id}" for i in items)
+        state = replace(state, fetched=state.fetched + len(items))
+        if key == rtype:
+            state = replace(state, resume_url=page.next_url)
+        else:
+            sub = self._searches[key]
+            self._searches[key] = replace(
+                sub, resume_url=page.next_url, fetched=sub.fetched + len(page.items)
+            )
+            self.connections.save_type_state(self.connection.id, self._searches[key])
         report.counts.add(
             self.store.write_resources(
                 self.connection.source_id, None, items, self.normalise, self.connection.name
             )
         )
         if state.run_full:
-            self.connections.mark_seen(
-                self.connection.id, page.resource_type, [i.resource_id for i in items]
-            )
+            ids = [i.resource_id for i in items if i.resource_type == rtype]
+            self.connections.mark_seen(self.connection.id, rtype, ids)
         self.connections.save_type_state(self.connection.id, state)
+        for warning in page.warnings:
+            self._note(rtype, warning)
         return state
+
+    def _note(self, rtype: str, text: str) -> None:
+        notes = self._notes.setdefault(rtype, [])
+        if text not in notes and len(notes) < MAX_WARNINGS_PER_TYPE:
+            notes.append(text)
 
     def _fetch_attachments(self, items: Sequence[IncomingResource], report: SyncReport) -> None:
         for item in items:
@@ -305,20 +362,50 @@ class SyncEngine:
                     )  # fmt: skip
                 report.attachments += 1
 
-    def _finish_type(self, state: TypeState, report: SyncReport) -> None:
-        if state.run_full:
+    def _finish_type(self, state: TypeState, report: SyncReport) -> str:
+        """Close a type's run; returns what the server said about it (empty when nothing)."""
+        rtype = state.resource_type
+        if state.run_full and rtype not in self._partial:
             report.marked_missing += self.connections.finish_full_sync(
-                self.connection.id, self.connection.source_id, state.resource_type
+                self.connection.id, self.connection.source_id, rtype
             )
+        elif state.run_full:  # a category is missing from this run: nothing can be called gone
+            self.connections.clear_seen(self.connection.id, rtype)
+        detail = "; ".join(self._notes.get(rtype, []))
         self.connections.save_type_state(
             self.connection.id,
-            replace(state, status="ok", resume_url=None, last_success_at=state.run_started_at),
-        )
+            replace(
+                state, status="ok", detail=detail, resume_url=None,
+                last_success_at=state.run_started_at,
+            ),
+        )  # fmt: skip
+        return detail
 
     def _set_status(self, state: TypeState, status: str, detail: str) -> None:
         self.connections.save_type_state(
             self.connection.id, replace(state, status=status, detail=detail)
         )
+
+    def _save_search(self, key: str, **changes: Any) -> None:
+        sub = replace(self._searches[key], **changes)
+        self._searches[key] = sub
+        self.connections.save_type_state(self.connection.id, sub)
+
+    def _switch_to_categories(self, state: TypeState) -> TypeState:
+        """The server wants `category`: remembered, and each category gets a checkpoint."""
+        rtype = state.resource_type
+        self.rules.by_category.add(rtype)
+        self._save_rules()
+        patient = self.connection.patient_id or ""
+        for search in self.rules.searches(rtype):
+            self._searches[search.key] = TypeState(
+                search.key, "running", "", search.first_url(patient, self.page_size, None),
+                state.run_started_at, True, 0, None,
+            )  # fmt: skip
+            self.connections.save_type_state(self.connection.id, self._searches[search.key])
+        state = replace(state, resume_url=None)
+        self.connections.save_type_state(self.connection.id, state)
+        return state
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -333,15 +420,12 @@ class SyncEngine:
     ) -> SyncReport:
         plan = self._plan(full)
         report = SyncReport()
-        events: queue.Queue[_Event] = queue.Queue(maxsize=QUEUED_EVENTS)
+        events: queue.Queue[Event] = queue.Queue(maxsize=QUEUED_EVENTS)
         stop = threading.Event()
         pending = set(plan)
         total = len(plan)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="phr-sync") as pool:
-            futures = {
-                pool.submit(self._fetch_type, state, events, stop): rtype
-                for rtype, state in plan.items()
-            }
+            futures = {pool.submit(self._fetch_type, rtype, events, stop): rtype for rtype in plan}
             try:
                 while pending and not stop.is_set():
                     if is_cancelled():
@@ -352,7 +436,7 @@ class SyncEngine:
                     except queue.Empty:
                         for future, rtype in futures.items():  # a worker died of a bug
                             if future.done() and future.exception() and rtype in pending:
-                                event = _Event("failed", rtype, detail=str(future.exception()))
+                                event = Event("failed", rtype, detail=str(future.exception()))
                                 break
                         else:
                             continue
@@ -380,7 +464,7 @@ class SyncEngine:
 
     def _handle(
         self,
-        event: _Event,
+        event: Event,
         plan: dict[str, TypeState],
         pending: set[str],
         report: SyncReport,
@@ -389,21 +473,42 @@ class SyncEngine:
         """Apply one event to the vault and the plan; call inside the batch's transaction."""
         rtype = event.resource_type
         state = plan[rtype]
+        key = event.key or rtype
         if event.kind == "page" and event.page is not None:
-            plan[rtype] = self._store_page(state, event.page, report)
-        elif event.kind == "restart_full":
+            plan[rtype] = self._store_page(state, key, event.page, report)
+        elif event.kind == "restart_full" and key == rtype:
             plan[rtype] = replace(state, run_full=True, resume_url=event.url)
             self.connections.clear_seen(self.connection.id, rtype)
             self.connections.save_type_state(self.connection.id, plan[rtype])
+        elif event.kind == "restart_full":
+            self._save_search(key, run_full=True, resume_url=event.url)
+        elif event.kind == "no_last_updated":
+            self.rules.no_last_updated.add(rtype)
+            self._save_rules()
+        elif event.kind == "by_category":
+            plan[rtype] = self._switch_to_categories(state)
+        elif event.kind == "search_done" and key != rtype:
+            sub = self._searches[key]
+            self._save_search(key, status="ok", resume_url=None, last_success_at=sub.run_started_at)
+        elif event.kind == "search_refused":
+            self._save_search(key, status="skipped", detail=event.detail, resume_url=None)
+            self._partial.add(rtype)
+            category = Search.from_key(key).category
+            self._note(rtype, f"the server refused the {category} search ({event.detail})")
         elif event.kind == "done":
-            self._finish_type(state, report)
+            detail = self._finish_type(state, report)
             pending.discard(rtype)
-            report.outcomes.append(TypeOutcome(rtype, "ok", state.fetched))
+            report.outcomes.append(TypeOutcome(rtype, "ok", state.fetched, detail))
         elif event.kind == "refused":
             detail = f"skipped: {event.detail}"
             self._set_status(replace(state, resume_url=None), "skipped", detail)
             pending.discard(rtype)
             report.outcomes.append(TypeOutcome(rtype, "skipped", state.fetched, detail))
+        elif event.kind == "refused_all":
+            # Not a scope the patient declined: the data exists and did not arrive.
+            self._set_status(replace(state, resume_url=None), "failed", event.detail)
+            pending.discard(rtype)
+            report.outcomes.append(TypeOutcome(rtype, "failed", state.fetched, event.detail))
         elif event.kind in ("failed", "expired"):
             self._set_status(state, "failed", event.detail)
             pending.discard(rtype)
@@ -411,3 +516,14 @@ class SyncEngine:
             if event.kind == "expired":
                 report.reconnect_needed = True
                 stop.set()
+
+
+__all__ = [
+    "FALLBACK_PAGE_SIZE",
+    "PAGE_SIZE",
+    "PageParser",
+    "ParsedPage",
+    "SyncEngine",
+    "SyncReport",
+    "TypeOutcome",
+]
