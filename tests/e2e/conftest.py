@@ -183,12 +183,18 @@ def _options_to_args(options: dict[str, Any]) -> list[str]:
         flag = "--" + name.replace("_", "-")
         if name in ("smart_config", "pkce"):
             args += [] if value else [f"--no-{flag[2:]}"]
-        elif name in ("no_smart_config", "no_pkce", "dynamic_registration", "verbose"):
+        elif name in (
+            "no_smart_config", "no_pkce", "dynamic_registration", "verbose",
+            "declare_category_combinations", "outcome_entries", "no_last_updated",
+            "opaque_next_links",
+        ):  # fmt: skip
             args += [flag] if value else []
         elif name == "rotate_refresh":
             args += [flag, "true" if value else "false"]
-        elif name in ("access_ttl", "refresh_ttl", "smart_version"):
+        elif name in ("access_ttl", "refresh_ttl", "smart_version", "max_count"):
             args += [flag, str(value)]
+        elif name == "require_category":
+            args += [flag, ",".join(value)]
         else:
             raise TypeError(f"unknown smart server option {name!r}")
     return args
@@ -198,7 +204,12 @@ def launch_smart_server(directory: Path, node: str, seed: Path, **options: Any) 
     """Start server.js and wait for its ready line. Options: access_ttl, refresh_ttl (seconds),
     rotate_refresh (bool), smart_version ("v1"/"v2"), smart_config / pkce (bool, default True;
     or no_smart_config / no_pkce=True), dynamic_registration (Epic-style device-key clients and
-    the JWT bearer grant), verbose (requests logged to stderr)."""
+    the JWT bearer grant), verbose (requests logged to stderr). Real EHR search rules:
+    require_category (types whose searches need `category`, else 400 "A required search
+    parameter is missing: category"), declare_category_combinations (the CapabilityStatement
+    says so), outcome_entries (an OperationOutcome entry, search.mode "outcome", on first
+    pages), no_last_updated (400 for `_lastUpdated`), max_count (a silent page-size cap),
+    opaque_next_links (next links naming a stored page, not the search's parameters)."""
     command = [node, "server.js", "--port", "0", "--seed", str(seed), *_options_to_args(options)]
     process = subprocess.Popen(
         command,

@@ -2,7 +2,8 @@
 // A real SMART on FHIR server for phr-desktop's end-to-end tests, on 127.0.0.1 only:
 //   node server.js --port 0 --seed BUNDLE.json [--access-ttl S] [--refresh-ttl S]
 //     [--rotate-refresh true|false] [--smart-version v1|v2] [--no-smart-config] [--no-pkce]
-//     [--dynamic-registration] [--verbose]
+//     [--dynamic-registration] [--require-category TYPES] [--declare-category-combinations]
+//     [--outcome-entries] [--no-last-updated] [--max-count N] [--opaque-next-links] [--verbose]
 // When ready it prints one JSON line to stdout; it exits on SIGTERM, SIGINT or stdin EOF (pipe).
 import { fstatSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -34,6 +35,12 @@ function parseOptions(argv) {
       'no-smart-config': { type: 'boolean', default: false },
       'no-pkce': { type: 'boolean', default: false },
       'dynamic-registration': { type: 'boolean', default: false },
+      'require-category': { type: 'string', default: '' },
+      'declare-category-combinations': { type: 'boolean', default: false },
+      'outcome-entries': { type: 'boolean', default: false },
+      'no-last-updated': { type: 'boolean', default: false },
+      'max-count': { type: 'string', default: '' },
+      'opaque-next-links': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -43,6 +50,11 @@ function parseOptions(argv) {
   const seconds = (name) => {
     const n = Number.parseInt(values[name], 10);
     if (!(n > 0)) throw new Error(`--${name} takes a positive number of seconds`);
+    return n;
+  };
+  const positive = (name) => {
+    const n = Number.parseInt(values[name], 10);
+    if (!(n > 0)) throw new Error(`--${name} takes a positive number`);
     return n;
   };
   return {
@@ -55,6 +67,13 @@ function parseOptions(argv) {
     smartConfig: !values['no-smart-config'],
     pkce: !values['no-pkce'],
     dynamicRegistration: values['dynamic-registration'],
+    // Search rules of real EHRs (see lib/fhir_api.js): all off by default.
+    requireCategory: new Set(values['require-category'].split(',').filter(Boolean)),
+    declareCategoryCombinations: values['declare-category-combinations'],
+    outcomeEntries: values['outcome-entries'],
+    noLastUpdated: values['no-last-updated'],
+    maxCount: values['max-count'] ? positive('max-count') : undefined,
+    opaqueNextLinks: values['opaque-next-links'],
     verbose: values.verbose,
   };
 }
