@@ -15,7 +15,6 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -30,15 +29,10 @@ from phr_desktop.smart.search_fetch import (
     Page,
     PageParser,
     ParsedPage,
-    SearchRun,
     TypeFetcher,
 )
-from phr_desktop.smart.search_plan import (
-    Search,
-    SearchRules,
-    may_search_by_category,
-    types_needing_category,
-)
+from phr_desktop.smart.search_plan import Search, SearchRules, types_needing_category
+from phr_desktop.smart.sync_plan import INCREMENTAL_OVERLAP, RunPlan
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, transaction
 from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, WriteCounts, now_iso
@@ -48,12 +42,10 @@ from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, W
 # where they cap `_count`, and one that refuses it gets FALLBACK_PAGE_SIZE instead.
 PAGE_SIZE = 500
 WORKERS = 3
-INCREMENTAL_OVERLAP = timedelta(minutes=5)
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
 MAX_RESOURCES_PER_TRANSACTION = 5000  # keeps one commit's write-ahead log a few MB
-MAX_WARNINGS_PER_TYPE = 5  # a server repeating a note on every page says it once
 
 ProgressReport = Callable[[int, int | None, str], None]
 
@@ -138,23 +130,9 @@ class SyncEngine:
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
         self.rules = SearchRules.from_config(connection.smart_config)
-        # One run's working state, set by _plan and kept up to date by the storing thread.
-        self._searches: dict[str, TypeState] = {}  # per-category checkpoints, by search key
-        self._runs: dict[str, list[SearchRun]] = {}  # what each type's worker is to search
-        self._may_switch: dict[str, bool] = {}  # a refused plain search may go per category
-        self._done_before: dict[str, bool] = {}  # some category finished before a resume
-        self._notes: dict[str, list[str]] = {}  # what the server said about a type
-        self._partial: set[str] = set()  # types with a category refused: nothing marked missing
-        self._stored_ids: dict[str, set[str]] = {}  # per-category types: stored once a run
+        self.plan = RunPlan(self.rules, connection.patient_id or "", self.page_size, now_iso())
 
     # --- planning ---------------------------------------------------------------------------
-
-    @staticmethod
-    def _since(last_success_at: str | None) -> str | None:
-        if not last_success_at:
-            return None
-        since_at = datetime.fromisoformat(last_success_at) - INCREMENTAL_OVERLAP
-        return since_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
     def _learn_from_capabilities(self) -> bool:
         """Once per connection: the types the CapabilityStatement says need `category`.
@@ -175,117 +153,35 @@ class SyncEngine:
         self.connection = replace(self.connection, smart_config=config)
         self.connections.update(self.connection.id, smart_config=config)
 
-    def _resume(self, state: TypeState, searches: dict[str, TypeState]) -> list[SearchRun] | None:
-        """The searches still to run for a type a stopped run left unfinished, from their
-        checkpoints; None when there is nothing to resume (a fresh run is planned)."""
-        rtype = state.resource_type
-        if rtype not in self.rules.by_category:
-            if not state.resume_url:
-                return None
-            return [
-                SearchRun(Search(rtype), state.resume_url, state.fetched > 0, not state.run_full)
-            ]
-        this_run = [
-            (search, sub)
-            for search in self.rules.searches(rtype)
-            if (sub := searches.get(search.key)) and sub.run_started_at == state.run_started_at
-        ]
-        if not any(sub.status == "running" for _search, sub in this_run):
-            return None
-        runs = []
-        for search, sub in this_run:
-            self._searches[search.key] = sub
-            if sub.status == "ok":
-                self._done_before[rtype] = True
-            elif sub.status == "skipped":
-                self._partial.add(rtype)
-            else:
-                url = sub.resume_url or search.first_url(
-                    self.connection.patient_id or "", self.page_size, None
-                )
-                runs.append(SearchRun(search, url, sub.fetched > 0, not sub.run_full))
-        return runs
-
-    def _plan_fresh(
-        self, rtype: str, state: TypeState | None, full: bool, started: str
-    ) -> TypeState:
-        patient = self.connection.patient_id or ""
-        incremental = (
-            not full
-            and rtype != "Patient"
-            and rtype not in self.rules.no_last_updated
-            and state is not None
-            and state.last_success_at is not None
-        )
-        since = self._since(state.last_success_at) if incremental and state else None
-        runs: list[SearchRun] = []
-        type_url: str | None = None
-        for search in self.rules.searches(rtype):
-            if search.category is None:
-                type_url = search.first_url(patient, self.page_size, since)
-                runs.append(SearchRun(search, type_url, False, since is not None))
-                continue
-            before = self._searches.get(search.key)
-            own_since = self._since(before.last_success_at) if incremental and before else None
-            url = search.first_url(patient, self.page_size, own_since)
-            self._searches[search.key] = TypeState(
-                search.key, "running", "", url, started, own_since is None, 0,
-                before.last_success_at if before else None,
-            )  # fmt: skip
-            runs.append(SearchRun(search, url, False, own_since is not None))
-        self._runs[rtype] = runs
-        return TypeState(
-            resource_type=rtype,
-            status="running",
-            detail="",
-            resume_url=type_url,
-            run_started_at=started,
-            run_full=since is None,
-            fetched=0,
-            last_success_at=state.last_success_at if state else None,
-        )
-
     def _plan(self, full: bool) -> dict[str, TypeState]:
         rules_changed = self._learn_from_capabilities()
         states = self.connections.type_states(self.connection.id)
-        searches = self.connections.search_states(self.connection.id)
-        self._searches = dict(searches)
-        started = now_iso()
-        plan: dict[str, TypeState] = {}
+        self.plan = RunPlan(
+            self.rules, self.connection.patient_id or "", self.page_size, now_iso(),
+            searches=self.connections.search_states(self.connection.id),
+        )  # fmt: skip
         for rtype in readable_types(self.connection.scope):
-            state = states.get(rtype)
-            self._may_switch[rtype] = (
-                may_search_by_category(rtype) and rtype not in self.rules.by_category
-            )
-            if state and state.status in ("running", "failed", "cancelled"):
-                resumed = self._resume(state, searches)
-                if resumed is not None:
-                    plan[rtype] = replace(state, status="running", detail="")
-                    self._runs[rtype] = resumed
-                    continue
-            plan[rtype] = self._plan_fresh(rtype, state, full, started)
+            self.plan.add_type(rtype, states.get(rtype), full)
         with self.write_lock, transaction(self.conn):
             if rules_changed:
                 self._save_rules()
-            for rtype, state in plan.items():
+            for rtype, state in self.plan.types.items():
                 if state.run_full and state.fetched == 0:
                     self.connections.clear_seen(self.connection.id, rtype)
                 self.connections.save_type_state(self.connection.id, state)
-            for sub in self._searches.values():
-                if sub.run_started_at == started:
-                    self.connections.save_type_state(self.connection.id, sub)
-        return plan
+            for sub in self.plan.new_searches():
+                self.connections.save_type_state(self.connection.id, sub)
+        return self.plan.types
 
     # --- fetching (worker threads) ----------------------------------------------------------
 
     def _fetch_type(self, rtype: str, events: queue.Queue[Event], stop: threading.Event) -> None:
         fetcher = TypeFetcher(
-            self.client.get, self.parse_page, self.connection.patient_id or "", self.page_size,
-            events, stop,
-        )  # fmt: skip
+            self.client.get, self.parse_page, self.plan.patient, self.page_size, events, stop
+        )
         fetcher.run(
-            rtype, self._runs.get(rtype, []), self._may_switch.get(rtype, False),
-            self._done_before.get(rtype, False),
+            rtype, self.plan.runs.get(rtype, []), rtype in self.plan.may_switch,
+            rtype in self.plan.done_before,
         )  # fmt: skip
 
     # --- storing (calling thread) -------------------------------------------------------------
@@ -295,19 +191,14 @@ class SyncEngine:
         rtype = page.resource_type
         items = page.items
         if rtype in self.rules.by_category:
-            # One resource may be in several categories: stored, and counted, once.
-            seen = self._stored_ids.setdefault(rtype, set())
-            items = [i for i in items if f"{i.resource_type}/{i.resource_id}" not in seen]
-            seen.update(f"{i.resource_type}/{i.resource_id}" for i in items)
+            keys = {f"{i.resource_type}/{i.resource_id}": i for i in items}
+            items = [keys[k] for k in self.plan.first_time_in_run(rtype, list(keys))]
         state = replace(state, fetched=state.fetched + len(items))
         if key == rtype:
             state = replace(state, resume_url=page.next_url)
         else:
-            sub = self._searches[key]
-            self._searches[key] = replace(
-                sub, resume_url=page.next_url, fetched=sub.fetched + len(page.items)
-            )
-            self.connections.save_type_state(self.connection.id, self._searches[key])
+            sub = self.plan.searches[key]
+            self._save_search(key, resume_url=page.next_url, fetched=sub.fetched + len(page.items))
         report.counts.add(
             self.store.write_resources(
                 self.connection.source_id, None, items, self.normalise, self.connection.name
@@ -318,13 +209,8 @@ class SyncEngine:
             self.connections.mark_seen(self.connection.id, rtype, ids)
         self.connections.save_type_state(self.connection.id, state)
         for warning in page.warnings:
-            self._note(rtype, warning)
+            self.plan.note(rtype, warning)
         return state
-
-    def _note(self, rtype: str, text: str) -> None:
-        notes = self._notes.setdefault(rtype, [])
-        if text not in notes and len(notes) < MAX_WARNINGS_PER_TYPE:
-            notes.append(text)
 
     def _fetch_attachments(self, items: Sequence[IncomingResource], report: SyncReport) -> None:
         for item in items:
@@ -365,13 +251,13 @@ class SyncEngine:
     def _finish_type(self, state: TypeState, report: SyncReport) -> str:
         """Close a type's run; returns what the server said about it (empty when nothing)."""
         rtype = state.resource_type
-        if state.run_full and rtype not in self._partial:
+        if state.run_full and rtype not in self.plan.partial:
             report.marked_missing += self.connections.finish_full_sync(
                 self.connection.id, self.connection.source_id, rtype
             )
         elif state.run_full:  # a category is missing from this run: nothing can be called gone
             self.connections.clear_seen(self.connection.id, rtype)
-        detail = "; ".join(self._notes.get(rtype, []))
+        detail = "; ".join(self.plan.notes.get(rtype, []))
         self.connections.save_type_state(
             self.connection.id,
             replace(
@@ -387,25 +273,9 @@ class SyncEngine:
         )
 
     def _save_search(self, key: str, **changes: Any) -> None:
-        sub = replace(self._searches[key], **changes)
-        self._searches[key] = sub
+        sub = replace(self.plan.searches[key], **changes)
+        self.plan.searches[key] = sub
         self.connections.save_type_state(self.connection.id, sub)
-
-    def _switch_to_categories(self, state: TypeState) -> TypeState:
-        """The server wants `category`: remembered, and each category gets a checkpoint."""
-        rtype = state.resource_type
-        self.rules.by_category.add(rtype)
-        self._save_rules()
-        patient = self.connection.patient_id or ""
-        for search in self.rules.searches(rtype):
-            self._searches[search.key] = TypeState(
-                search.key, "running", "", search.first_url(patient, self.page_size, None),
-                state.run_started_at, True, 0, None,
-            )  # fmt: skip
-            self.connections.save_type_state(self.connection.id, self._searches[search.key])
-        state = replace(state, resume_url=None)
-        self.connections.save_type_state(self.connection.id, state)
-        return state
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -486,15 +356,19 @@ class SyncEngine:
             self.rules.no_last_updated.add(rtype)
             self._save_rules()
         elif event.kind == "by_category":
-            plan[rtype] = self._switch_to_categories(state)
+            # The server wants `category`: remembered, and each category gets a checkpoint.
+            for sub in self.plan.switch_to_categories(rtype):
+                self.connections.save_type_state(self.connection.id, sub)
+            self._save_rules()
+            self.connections.save_type_state(self.connection.id, plan[rtype])
         elif event.kind == "search_done" and key != rtype:
-            sub = self._searches[key]
+            sub = self.plan.searches[key]
             self._save_search(key, status="ok", resume_url=None, last_success_at=sub.run_started_at)
         elif event.kind == "search_refused":
             self._save_search(key, status="skipped", detail=event.detail, resume_url=None)
-            self._partial.add(rtype)
+            self.plan.partial.add(rtype)
             category = Search.from_key(key).category
-            self._note(rtype, f"the server refused the {category} search ({event.detail})")
+            self.plan.note(rtype, f"the server refused the {category} search ({event.detail})")
         elif event.kind == "done":
             detail = self._finish_type(state, report)
             pending.discard(rtype)
@@ -520,6 +394,7 @@ class SyncEngine:
 
 __all__ = [
     "FALLBACK_PAGE_SIZE",
+    "INCREMENTAL_OVERLAP",
     "PAGE_SIZE",
     "PageParser",
     "ParsedPage",
