@@ -73,7 +73,9 @@ class Search:
             params["category"] = self.category
         params["_count"] = str(page_size)
         if since:
-            params["_lastUpdated"] = f"gt{since}"
+            # `ge`, not `gt`: Oracle Health refuses `gt` for some types (MedicationRequest
+            # takes only ge/le), every server takes `ge`, and the overlap makes them equal.
+            params["_lastUpdated"] = f"ge{since}"
         return f"{self.resource_type}?{urlencode(params)}"
 
     @staticmethod

@@ -193,7 +193,7 @@ def _options_to_args(options: dict[str, Any]) -> list[str]:
             args += [flag, "true" if value else "false"]
         elif name in ("access_ttl", "refresh_ttl", "smart_version", "max_count"):
             args += [flag, str(value)]
-        elif name == "require_category":
+        elif name in ("require_category", "last_updated_prefixes"):
             args += [flag, ",".join(value)]
         else:
             raise TypeError(f"unknown smart server option {name!r}")
@@ -208,8 +208,9 @@ def launch_smart_server(directory: Path, node: str, seed: Path, **options: Any) 
     require_category (types whose searches need `category`, else 400 "A required search
     parameter is missing: category"), declare_category_combinations (the CapabilityStatement
     says so), outcome_entries (an OperationOutcome entry, search.mode "outcome", on first
-    pages), no_last_updated (400 for `_lastUpdated`), max_count (a silent page-size cap),
-    opaque_next_links (next links naming a stored page, not the search's parameters)."""
+    pages), no_last_updated (400 for `_lastUpdated`), last_updated_prefixes (400 for a
+    `_lastUpdated` comparator not in the list, e.g. ("ge", "le")), max_count (a silent
+    page-size cap), opaque_next_links (next links naming a stored page, not the search's parameters)."""
     command = [node, "server.js", "--port", "0", "--seed", str(seed), *_options_to_args(options)]
     process = subprocess.Popen(
         command,

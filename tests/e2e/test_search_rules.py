@@ -291,3 +291,27 @@ def test_a_drop_mid_category_resumes_from_that_category_with_nothing_lost_or_dou
     for rtype in CATEGORY_TYPES:
         ids, rows = _stored(profile, rtype)
         assert expected[rtype] <= ids and rows == len(ids), rtype
+
+
+def test_incremental_sync_uses_the_ge_comparator_that_oracle_health_takes(
+    profile: Session, start_smart_server, rules_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_smart_server(rules_seed, last_updated_prefixes=("ge", "le"))
+    _connect(profile, server)
+    profile.connections.sync()
+    server.put_resource(
+        {
+            "resourceType": "MedicationRequest", "id": "new-augmentation", "status": "active",
+            "intent": "order", "subject": {"reference": f"Patient/{server.patient}"},
+            "medicationCodeableConcept": {"text": "alpha-1 proteinase inhibitor"},
+        }
+    )  # fmt: skip
+    server.reset_stats()
+    report = profile.connections.sync()[NAME]
+    assert not report.failed and report.counts.new == 1
+    statuses = [r["status"] for r in server.stats()["recent"]]
+    assert 400 not in statuses  # asked as the server takes it: no refusal, no full re-fetch
+    assert all(
+        q["_lastUpdated"][0].startswith("ge") for q in _searches(server, "MedicationRequest")
+    )
+    assert "MedicationRequest" not in profile.connections.statuses()[0].searches

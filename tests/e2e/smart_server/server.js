@@ -3,7 +3,8 @@
 //   node server.js --port 0 --seed BUNDLE.json [--access-ttl S] [--refresh-ttl S]
 //     [--rotate-refresh true|false] [--smart-version v1|v2] [--no-smart-config] [--no-pkce]
 //     [--dynamic-registration] [--require-category TYPES] [--declare-category-combinations]
-//     [--outcome-entries] [--no-last-updated] [--max-count N] [--opaque-next-links] [--verbose]
+//     [--outcome-entries] [--no-last-updated] [--last-updated-prefixes P,…] [--max-count N]
+//     [--opaque-next-links] [--verbose]
 // When ready it prints one JSON line to stdout; it exits on SIGTERM, SIGINT or stdin EOF (pipe).
 import { fstatSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -39,6 +40,7 @@ function parseOptions(argv) {
       'declare-category-combinations': { type: 'boolean', default: false },
       'outcome-entries': { type: 'boolean', default: false },
       'no-last-updated': { type: 'boolean', default: false },
+      'last-updated-prefixes': { type: 'string', default: '' },
       'max-count': { type: 'string', default: '' },
       'opaque-next-links': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
@@ -72,6 +74,7 @@ function parseOptions(argv) {
     declareCategoryCombinations: values['declare-category-combinations'],
     outcomeEntries: values['outcome-entries'],
     noLastUpdated: values['no-last-updated'],
+    lastUpdatedPrefixes: values['last-updated-prefixes'].split(',').filter(Boolean),
     maxCount: values['max-count'] ? positive('max-count') : undefined,
     opaqueNextLinks: values['opaque-next-links'],
     verbose: values.verbose,

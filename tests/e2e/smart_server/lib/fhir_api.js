@@ -118,6 +118,12 @@ function brokenSearchRule(type, query, options) {
   if (options.noLastUpdated && has('_lastUpdated')) {
     return outcome('not-supported', `The search parameter _lastUpdated is not supported for ${type}`);
   }
+  // --last-updated-prefixes ge,le: Oracle Health's MedicationRequest takes no other comparator.
+  const prefixes = options.lastUpdatedPrefixes ?? [];
+  const badPrefix = asList(query._lastUpdated).find((value) => prefixes.length && !prefixes.includes(value.slice(0, 2)));
+  if (badPrefix !== undefined) {
+    return outcome('invalid', `_lastUpdated must use one of the prefixes ${prefixes.join(', ')}: ${badPrefix}`);
+  }
   return undefined;
 }
 
