@@ -210,7 +210,8 @@ def launch_smart_server(directory: Path, node: str, seed: Path, **options: Any) 
     says so), outcome_entries (an OperationOutcome entry, search.mode "outcome", on first
     pages), no_last_updated (400 for `_lastUpdated`), last_updated_prefixes (400 for a
     `_lastUpdated` comparator not in the list, e.g. ("ge", "le")), max_count (a silent
-    page-size cap), opaque_next_links (next links naming a stored page, not the search's parameters)."""
+    page-size cap), opaque_next_links (next links naming a stored page, not the search's
+    parameters)."""
     command = [node, "server.js", "--port", "0", "--seed", str(seed), *_options_to_args(options)]
     process = subprocess.Popen(
         command,
