@@ -139,8 +139,8 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
 def _issue_texts(outcome: dict[str, Any]) -> list[str]:
     texts = []
     for issue in outcome.get("issue") or []:
-        if not isinstance(issue, dict):
-            continue
+        if not isinstance(issue, dict) or issue.get("severity") == "information":
+            continue  # a warning is news for the patient; an information issue is not
         details = issue.get("details")
         detail_text = details.get("text") if isinstance(details, dict) else None
         text = issue.get("diagnostics") or detail_text or issue.get("code")
