@@ -22,7 +22,7 @@ import orjson
 from phr_desktop.smart.errors import SyncError
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.gc_pacing import fewer_gc_passes
-from phr_desktop.smart.scopes import readable_types
+from phr_desktop.smart.scopes import category_limits, readable_types
 from phr_desktop.smart.search_fetch import (
     FALLBACK_PAGE_SIZE,
     Event,
@@ -158,6 +158,7 @@ class SyncEngine:
         states = self.connections.type_states(self.connection.id)
         self.plan = RunPlan(
             self.rules, self.connection.patient_id or "", self.page_size, now_iso(),
+            limits=category_limits(self.connection.scope),
             searches=self.connections.search_states(self.connection.id),
         )  # fmt: skip
         for rtype in readable_types(self.connection.scope):
@@ -190,7 +191,7 @@ class SyncEngine:
         """Write one page and its checkpoint; call inside the batch's transaction."""
         rtype = page.resource_type
         items = page.items
-        if rtype in self.rules.by_category:
+        if self.plan.per_category(rtype):
             keys = {f"{i.resource_type}/{i.resource_id}": i for i in items}
             items = [keys[k] for k in self.plan.first_time_in_run(rtype, list(keys))]
         state = replace(state, fetched=state.fetched + len(items))

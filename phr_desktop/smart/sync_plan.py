@@ -32,6 +32,7 @@ class RunPlan:
     patient: str
     page_size: int
     started: str
+    limits: dict[str, tuple[str, ...]] = field(default_factory=dict)  # granted categories only
     types: dict[str, TypeState] = field(default_factory=dict)  # each type's own row
     searches: dict[str, TypeState] = field(default_factory=dict)  # per-category rows, by key
     runs: dict[str, list[SearchRun]] = field(default_factory=dict)  # for each type's worker
@@ -41,10 +42,19 @@ class RunPlan:
     notes: dict[str, list[str]] = field(default_factory=dict)  # what the server said
     stored_ids: dict[str, set[str]] = field(default_factory=dict)  # per-category types
 
+    def per_category(self, rtype: str) -> bool:
+        return rtype in self.rules.by_category or rtype in self.limits
+
+    def searches_for(self, rtype: str) -> list[Search]:
+        """The type's searches: only the granted categories when the scope limits them."""
+        if rtype in self.limits:
+            return [Search(rtype, category) for category in self.limits[rtype]]
+        return self.rules.searches(rtype)
+
     def add_type(self, rtype: str, state: TypeState | None, full: bool) -> None:
         """Plan one type: resume what a stopped run left, else a fresh (full or
         incremental) run."""
-        if may_search_by_category(rtype) and rtype not in self.rules.by_category:
+        if may_search_by_category(rtype) and not self.per_category(rtype):
             self.may_switch.add(rtype)
         if state and state.status in ("running", "failed", "cancelled"):
             resumed = self._resume(state)
@@ -56,7 +66,7 @@ class RunPlan:
 
     def _resume(self, state: TypeState) -> list[SearchRun] | None:
         rtype = state.resource_type
-        if rtype not in self.rules.by_category:
+        if not self.per_category(rtype):
             if not state.resume_url:
                 return None
             return [
@@ -64,7 +74,7 @@ class RunPlan:
             ]
         this_run = [
             (search, sub)
-            for search in self.rules.searches(rtype)
+            for search in self.searches_for(rtype)
             if (sub := self.searches.get(search.key)) and sub.run_started_at == state.run_started_at
         ]
         if not any(sub.status == "running" for _search, sub in this_run):
@@ -91,7 +101,7 @@ class RunPlan:
         since = since_of(state.last_success_at) if incremental and state else None
         runs: list[SearchRun] = []
         type_url: str | None = None
-        for search in self.rules.searches(rtype):
+        for search in self.searches_for(rtype):
             if search.category is None:
                 type_url = search.first_url(self.patient, self.page_size, since)
                 runs.append(SearchRun(search, type_url, False, since is not None))

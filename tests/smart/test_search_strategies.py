@@ -16,6 +16,7 @@ from phr_desktop.services.session import Session
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.smart.errors import ResourceRefused
 from phr_desktop.smart.fhir_client import FhirClient
+from phr_desktop.smart.scopes import category_limits
 from phr_desktop.smart.sync import SyncEngine, SyncReport
 from phr_desktop.vault.connections import ConnectionStore
 from phr_desktop.vault.database import transaction
@@ -70,6 +71,7 @@ class CategoryServer:
         if rtype != "Observation":
             return _Response(orjson.dumps({"resourceType": "Bundle", "type": "searchset"}))
         category = query.get("category")
+        category = category.rsplit("|", 1)[-1] if category else None  # system|code or code
         if self.refuse_all or category is None:
             raise ResourceRefused(f"the server refused it (400: {MISSING_CATEGORY})", 400)
         if category in self.refused:
@@ -99,13 +101,15 @@ class CategoryServer:
         return [parse_qs(urlsplit(u).query) for u in self.requests if u.startswith("Observation?")]
 
 
-def _engine(session: Session, server: CategoryServer) -> SyncEngine:
+def _engine(
+    session: Session, server: CategoryServer, scope: str = "patient/Observation.rs"
+) -> SyncEngine:
     connections = ConnectionStore(session.vault.conn)
     if connections.by_name("Fake") is None:
         with transaction(session.vault.conn):
             source_id = session.store.ensure_source("smart", "Fake", {"fhir_base": BASE})
             connections.add(
-                "Fake", BASE, "client", source_id, PATIENT, "patient/Observation.rs",
+                "Fake", BASE, "client", source_id, PATIENT, scope,
                 {"token_endpoint": f"{BASE}/token"},
             )  # fmt: skip
     connection = connections.by_name("Fake")
@@ -118,8 +122,13 @@ def _engine(session: Session, server: CategoryServer) -> SyncEngine:
     )  # fmt: skip
 
 
-def _sync(session: Session, server: CategoryServer, full: bool = True) -> SyncReport:
-    engine = _engine(session, server)
+def _sync(
+    session: Session,
+    server: CategoryServer,
+    full: bool = True,
+    scope: str = "patient/Observation.rs",
+) -> SyncReport:
+    engine = _engine(session, server, scope)
     return engine.run(full=full, progress=lambda *_: None, is_cancelled=lambda: False)
 
 
@@ -233,3 +242,40 @@ def test_a_server_without_a_capability_statement_is_asked_again_next_time(
     server.requests.clear()
     _sync(session, server)
     assert "metadata" in server.requests
+
+
+SYSTEM = "http://terminology.hl7.org/CodeSystem/observation-category"
+
+
+@pytest.mark.parametrize(
+    ("scope", "limits"),
+    [
+        ("patient/*.rs", {}),
+        (f"patient/Observation.rs patient/Observation.rs?category={SYSTEM}|laboratory", {}),
+        (
+            f"patient/Observation.rs?category={SYSTEM}|laboratory patient/Condition.rs "
+            f"patient/Observation.rs?category={SYSTEM}|vital-signs",
+            {"Observation": (f"{SYSTEM}|laboratory", f"{SYSTEM}|vital-signs")},
+        ),
+        ("patient/Observation.rs?code=http://loinc.org|1825-9", {}),  # no category to search by
+        ("patient/*.rs patient/Observation.rs?category=laboratory", {}),
+    ],
+)
+def test_granular_scopes_limit_a_type_to_the_categories_granted(
+    scope: str, limits: dict[str, tuple[str, ...]]
+) -> None:
+    assert category_limits(scope) == limits
+
+
+def test_a_scope_granting_some_categories_searches_only_those(session: Session) -> None:
+    scope = (
+        f"patient/Observation.rs?category={SYSTEM}|laboratory "
+        f"patient/Observation.rs?category={SYSTEM}|vital-signs"
+    )
+    server = CategoryServer()
+    report = _sync(session, server, scope=scope)
+    assert not report.failed, report.outcomes
+    asked = [q.get("category", [None])[0] for q in server.observation_searches()]
+    assert set(asked) == {f"{SYSTEM}|laboratory", f"{SYSTEM}|vital-signs"}  # no plain search
+    granted = {n for n in range(OBSERVATIONS) if _categories(n) & {"laboratory", "vital-signs"}}
+    assert set(_observations(session)) == {f"obs-{n}" for n in granted}
