@@ -249,6 +249,8 @@ def test_a_type_refused_every_way_is_failed_and_phr_sync_exits_3_naming_what_is_
     assert code == 3
     assert "lab results, vital signs and other observations not fetched" in err
     assert "400" in err
+    main(["--profile", "e2e", "connections"])
+    assert "Missing: Observation" in capsys.readouterr().out
     code = main(["--profile", "e2e", "connections", "--json"])
     (connection,) = orjson.loads(capsys.readouterr().out)
     assert connection["types"]["Observation"]["status"] == "failed"
