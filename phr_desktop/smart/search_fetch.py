@@ -24,6 +24,8 @@ from phr_desktop.smart.search_plan import (
 from phr_desktop.vault.store import IncomingResource
 
 FALLBACK_PAGE_SIZE = 100
+# What a server answers for a next link it no longer knows (an expired paging session).
+EXPIRED_PAGE = frozenset({400, 404, 410, 422})
 
 
 @dataclass(frozen=True)
@@ -175,11 +177,20 @@ class TypeFetcher:
         first_page = not run.from_checkpoint  # our own search, not a server's next link
         first_incremental = first_page and run.incremental
         retried_without_since = False
+        started_over = False
         page_size = self.page_size
         while url and not self.stop.is_set():
             try:
                 response = self.get(url)
             except ResourceRefused as refused:
+                if not first_page and not started_over and refused.status in EXPIRED_PAGE:
+                    # Next links may belong to a server session that expires (Epic: "Session
+                    # ID for cached search results has expired"), and a resumed sync follows
+                    # a stored one: start the search over, in full (stored again unchanged).
+                    url = search.first_url(self.patient, page_size, None)
+                    self._emit(Event("restart_full", rtype, url=url, key=search.key))
+                    first_page, first_incremental, started_over = True, False, True
+                    continue
                 smaller = with_smaller_pages(url) if first_page else None
                 if refused.status == 400 and smaller:
                     # A server may refuse a _count above its maximum instead of capping it.

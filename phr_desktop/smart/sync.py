@@ -348,11 +348,12 @@ class SyncEngine:
         if event.kind == "page" and event.page is not None:
             plan[rtype] = self._store_page(state, key, event.page, report)
         elif event.kind == "restart_full" and key == rtype:
-            plan[rtype] = replace(state, run_full=True, resume_url=event.url)
+            # Counted again from the first page (which a resume then takes as a fresh search).
+            plan[rtype] = replace(state, run_full=True, resume_url=event.url, fetched=0)
             self.connections.clear_seen(self.connection.id, rtype)
             self.connections.save_type_state(self.connection.id, plan[rtype])
         elif event.kind == "restart_full":
-            self._save_search(key, run_full=True, resume_url=event.url)
+            self._save_search(key, run_full=True, resume_url=event.url, fetched=0)
         elif event.kind == "no_last_updated":
             self.rules.no_last_updated.add(rtype)
             self._save_rules()

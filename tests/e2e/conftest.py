@@ -147,6 +147,11 @@ class SmartServer:
     def expire_refresh_tokens(self) -> int:
         return int(self._admin("POST", "expire-refresh-tokens")["expired"])
 
+    def expire_pages(self) -> int:
+        """Forget the pages behind opaque next links (opaque_next_links=True), as an expired
+        paging session: following one then answers 400."""
+        return int(self._admin("POST", "expire-pages")["expired"])
+
     def dynamic_clients(self) -> list[dict[str, Any]]:
         """The device-key clients registered (dynamic_registration=True): [{clientId, softwareId,
         accountId, scope, createdAt, jwks}, …]."""

@@ -317,3 +317,30 @@ def test_incremental_sync_uses_the_ge_comparator_that_oracle_health_takes(
         q["_lastUpdated"][0].startswith("ge") for q in _searches(server, "MedicationRequest")
     )
     assert "MedicationRequest" not in profile.connections.statuses()[0].searches
+
+
+def test_a_resumed_sync_whose_next_link_expired_starts_the_search_over_and_loses_nothing(
+    profile: Session, start_smart_server, rules_seed: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr("phr_desktop.smart.fhir_client.time.sleep", lambda _s: None)
+    monkeypatch.setattr("phr_desktop.smart.sync.PAGE_SIZE", 100)
+    server = start_smart_server(rules_seed, opaque_next_links=True)
+    _connect(profile, server)
+    server.faults(drop_after_requests=10)
+    assert profile.connections.sync()[NAME].failed  # stopped mid-chain, next links stored
+    server.faults(clear=True)
+    assert server.expire_pages() > 0  # the paging session is over
+    server.reset_stats()
+    report = profile.connections.sync()[NAME]
+    assert not report.failed, report.outcomes
+    assert 400 in [r["status"] for r in server.stats()["recent"]]  # the stale link was refused
+    assert profile.connections.statuses()[0].searches == {}  # not taken for a category rule
+    expected = _expected(rules_seed)
+    outcomes = {o.resource_type: o for o in report.outcomes}
+    for rtype in CATEGORY_TYPES:
+        ids, rows = _stored(profile, rtype)
+        assert expected[rtype] <= ids and rows == len(ids), rtype
+    observation_ids, _rows = _stored(profile, "Observation")
+    assert outcomes["Observation"].fetched == len(observation_ids)  # counted once
+    full = profile.connections.sync(full=True)[NAME]
+    assert full.counts.new == 0 and full.marked_missing == 0

@@ -139,6 +139,13 @@ function outcomeEntry() {
 // instead of repeating the search's parameters.
 const pagesById = new Map();
 
+// POST /_admin/expire-pages: every stored page is forgotten, as a server session ends.
+export function expirePages() {
+  const count = pagesById.size;
+  pagesById.clear();
+  return count;
+}
+
 function opaquePageUrl(fhirBase, type, query, offset, count) {
   const id = randomUUID();
   pagesById.set(id, { type, query: { ...query }, offset, count });
