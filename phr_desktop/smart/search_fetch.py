@@ -144,7 +144,7 @@ class TypeFetcher:
                     ]
                     continue
                 if as_asked and run.search.category is not None:
-                    refusals.append(f"category {run.search.category}: {refused}")
+                    refusals.append(str(refused))  # the same reason for every category: once
                     self._emit(
                         Event(
                             "search_refused", resource_type, detail=str(refused),

@@ -175,7 +175,12 @@ def types_needing_category(statement: Any) -> set[str]:
 def missing_data_message(resource_type: str, why: Iterable[str]) -> str:
     """`failed` detail: which data did not arrive and the server's reasons."""
     label = TYPE_LABELS.get(resource_type, resource_type)
-    reasons = "; ".join(dict.fromkeys(why)) or "no reason given"
+    # "the server refused it (400: …)" from each search: the status and the server's words.
+    bare = (
+        w.removeprefix("the server refused it").strip().removeprefix("(").removesuffix(")")
+        for w in why
+    )
+    reasons = "; ".join(dict.fromkeys(bare)) or "no reason given"
     return (
         f"{label} not fetched: the server refused every way of searching for them ({reasons}). "
         "What was stored before is kept; the next sync tries again."
