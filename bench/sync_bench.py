@@ -240,7 +240,7 @@ _page_size = PAGE_SIZE  # every client's _count; --count changes it (set by main
 
 
 def _search(patient: str) -> dict[str, str]:
-    return {"patient": patient, "_count": str(_page_size)}  # as SyncEngine._first_url
+    return {"patient": patient, "_count": str(_page_size)}  # as search_plan.Search.first_url
 
 
 def _next(bundle: dict[str, Any]) -> str | None:

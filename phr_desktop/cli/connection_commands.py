@@ -50,7 +50,8 @@ def cmd_connections(args: argparse.Namespace) -> int:
             "status": s.connection.status, "patient": s.connection.patient_id,
             "scope": s.connection.scope, "last_sync_at": s.connection.last_sync_at,
             "last_error": s.connection.last_error, "token_expires_at": s.token_expires_at,
-            "records": s.records,
+            "records": s.records, "searches": s.searches, "missing": s.missing,
+            "warnings": s.warnings,
             "types": {
                 t.resource_type: {"status": t.status, "detail": t.detail, "fetched": t.fetched,
                                   "last_success_at": t.last_success_at}
@@ -72,6 +73,10 @@ def cmd_connections(args: argparse.Namespace) -> int:
         for rtype, t in sorted(c["types"].items()):
             extra = f"  ({t['detail']})" if t["detail"] else ""
             print(f"    {rtype:<22} {t['status']:<9} {t['fetched']:>6} fetched{extra}")
+        if c["missing"]:
+            print(f"    Missing: {', '.join(c['missing'])} (see above; the next sync tries again)")
+        for rtype, how in c["searches"].items():
+            print(f"    {rtype} is searched {how} on this server")
     return EXIT_OK
 
 
@@ -120,8 +125,12 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     "provider); open them as links from the record's Files tab."
                 )
             for o in r.outcomes:
-                if o.status != "ok":
+                if o.status == "failed":
+                    print(f"    Missing {o.resource_type}: {o.detail}", file=sys.stderr)
+                elif o.status != "ok":
                     print(f"    {o.resource_type}: {o.status} {o.detail}", file=sys.stderr)
+            for o in r.warnings:
+                print(f"    Note on {o.resource_type}: {o.detail}", file=sys.stderr)
             if r.reconnect_needed:
                 print(
                     f"    Reconnect {name!r}: `phr connect` again. Records are kept.",

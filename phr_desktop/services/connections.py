@@ -30,6 +30,7 @@ from phr_desktop.smart.errors import ServerError, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, authorize, refresh
 from phr_desktop.smart.scopes import requested_scope
+from phr_desktop.smart.search_plan import SearchRules
 from phr_desktop.smart.sync import ParsedPage, SyncEngine, SyncReport
 from phr_desktop.smart.url_rules import require_secure
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens, TypeState
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
 
 CLIENT_ID_EXTENSION = "https://phr-desktop.example/fhir/StructureDefinition/client-id"
 NOTE_EXTENSION = "https://phr-desktop.example/fhir/StructureDefinition/vendor-note"
+MAX_WARNING_CHARS = 300  # a server's note, as shown in the connection's status
 
 
 @dataclass(frozen=True)
@@ -57,6 +59,24 @@ class ConnectionStatus:
     types: dict[str, TypeState]
     token_expires_at: float | None
     records: int
+
+    @property
+    def missing(self) -> dict[str, str]:
+        """{type: why} for the types whose last sync failed: data the provider holds that
+        did not arrive."""
+        return {t: s.detail for t, s in sorted(self.types.items()) if s.status == "failed"}
+
+    @property
+    def warnings(self) -> dict[str, str]:
+        """{type: what the server said} for types fetched with a note (outcome entries, a
+        category the server refused)."""
+        return {t: s.detail for t, s in sorted(self.types.items()) if s.status == "ok" and s.detail}
+
+    @property
+    def searches(self) -> dict[str, str]:
+        """{type: how it is searched} where this server needs more than `patient=`
+        ("per category", "in full" when it refuses `_lastUpdated`)."""
+        return SearchRules.from_config(self.connection.smart_config).describe()
 
 
 def endpoint_directory() -> list[DirectoryEntry]:
@@ -124,10 +144,48 @@ def _next_link(bundle: dict[str, Any]) -> str | None:
     return None
 
 
+def _issue_texts(outcome: dict[str, Any]) -> list[str]:
+    texts = []
+    for issue in outcome.get("issue") or []:
+        if not isinstance(issue, dict) or issue.get("severity") == "information":
+            continue  # a warning is news for the patient; an information issue is not
+        details = issue.get("details")
+        detail_text = details.get("text") if isinstance(details, dict) else None
+        text = issue.get("diagnostics") or detail_text or issue.get("code")
+        if text:
+            texts.append(str(text)[:MAX_WARNING_CHARS])
+    return texts
+
+
+def _split_outcomes(bundle: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A search Bundle without its `search.mode = "outcome"` entries (notes about the search,
+    such as "some results may be hidden", never records), and those notes' texts."""
+    entries = bundle.get("entry")
+    if not isinstance(entries, list):
+        return bundle, []
+    kept, warnings = [], []
+    for entry in entries:
+        search = entry.get("search") if isinstance(entry, dict) else None
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        is_outcome = isinstance(search, dict) and search.get("mode") == "outcome"
+        if is_outcome or (
+            isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"
+        ):
+            if isinstance(resource, dict):
+                warnings.extend(_issue_texts(resource))
+            continue
+        kept.append(entry)
+    return ({**bundle, "entry": kept} if len(kept) < len(entries) else bundle), warnings
+
+
 def _parse_page(body: bytes, name: str) -> ParsedPage:
-    """A search page (or a read) in one exact parse: its resources and its `next` link."""
+    """A search page (or a read) in one exact parse: its resources, its `next` link and the
+    server's notes (outcome entries)."""
     try:
         value = load_json_exact(body, name)
+        warnings: list[str] = []
+        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+            value, warnings = _split_outcomes(value)
         items = resources_of(value, name)  # refuses JSON that is not a FHIR resource
     except UnreadableFile as exc:
         raise ServerError(
@@ -135,7 +193,7 @@ def _parse_page(body: bytes, name: str) -> ParsedPage:
             "fetched before it is kept and the next sync tries again from there."
         ) from None
     next_url = _next_link(value) if value["resourceType"] == "Bundle" else None
-    return ParsedPage(items, next_url)
+    return ParsedPage(items, next_url, tuple(dict.fromkeys(warnings)))
 
 
 class ConnectionService:

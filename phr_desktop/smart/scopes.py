@@ -33,6 +33,33 @@ def _reads(permission: str) -> bool:
     return bool(letters) and set(letters) <= set("cruds") and "r" in letters and "s" in letters
 
 
+def category_limits(granted_scope: str) -> dict[str, tuple[str, ...]]:
+    """Types the patient let us read only in some categories (SMART v2 granular scopes, which
+    US Core 6+ servers offer for Observation and Condition: `patient/Observation.rs?category=
+    http://terminology.hl7.org/CodeSystem/observation-category|laboratory`), with those
+    categories as granted. A type also granted without a limit is not in the answer."""
+    limited: dict[str, list[str]] = {}
+    unlimited: set[str] = set()
+    for scope in granted_scope.split():
+        context, _, rest = scope.partition("/")
+        if context not in ("patient", "user") or "." not in rest:
+            continue
+        rtype, _, permission = rest.partition(".")
+        if not _reads(permission):
+            continue
+        query = permission.partition("?")[2]
+        key, _, value = query.partition("=")
+        if not query:
+            unlimited.add(rtype)
+        elif key == "category" and value and "&" not in value:
+            limited.setdefault(rtype, []).append(value)
+        else:
+            unlimited.add(rtype)  # a limit we cannot search by: ask plainly, the server filters
+    if "*" in unlimited:
+        return {}
+    return {t: tuple(dict.fromkeys(c)) for t, c in limited.items() if t not in unlimited}
+
+
 def readable_types(granted_scope: str) -> tuple[str, ...]:
     """The sync types the granted scope lets us read, in sync order."""
     types: set[str] = set()

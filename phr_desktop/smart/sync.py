@@ -15,14 +15,25 @@ import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit
+from typing import Any
+
+import orjson
 
 from phr_desktop.smart.attachments import attachment_links, fetchable
-from phr_desktop.smart.errors import ResourceRefused, SyncError, TokenExpired
+from phr_desktop.smart.errors import SyncError
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.gc_pacing import fewer_gc_passes
-from phr_desktop.smart.scopes import readable_types
+from phr_desktop.smart.scopes import category_limits, readable_types
+from phr_desktop.smart.search_fetch import (
+    FALLBACK_PAGE_SIZE,
+    Event,
+    Page,
+    PageParser,
+    ParsedPage,
+    TypeFetcher,
+)
+from phr_desktop.smart.search_plan import Search, SearchRules, types_needing_category
+from phr_desktop.smart.sync_plan import INCREMENTAL_OVERLAP, RunPlan
 from phr_desktop.smart.url_rules import is_under_base, resolve
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, transaction
@@ -32,9 +43,7 @@ from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, W
 # (one long chain of next links for Observations), so pages are large; servers return fewer
 # where they cap `_count`, and one that refuses it gets FALLBACK_PAGE_SIZE instead.
 PAGE_SIZE = 500
-FALLBACK_PAGE_SIZE = 100
 WORKERS = 3
-INCREMENTAL_OVERLAP = timedelta(minutes=5)
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
@@ -65,57 +74,14 @@ class SyncReport:
     def failed(self) -> list[TypeOutcome]:
         return [o for o in self.outcomes if o.status in ("failed", "cancelled")]
 
-
-@dataclass(frozen=True)
-class ParsedPage:
-    """A page's resources (exact JSON kept) and its `next` link, read in one parse."""
-
-    items: Sequence[IncomingResource]
-    next_url: str | None
+    @property
+    def warnings(self) -> list[TypeOutcome]:
+        """Types fetched, with something the server said about them (outcome entries, a
+        category it refused)."""
+        return [o for o in self.outcomes if o.status == "ok" and o.detail]
 
 
-# Reads a page's bytes (the name is for messages); raises SyncError when it cannot.
-PageParser = Callable[[bytes, str], ParsedPage]
-
-
-@dataclass(frozen=True)
-class _Page:
-    resource_type: str
-    items: Sequence[IncomingResource]
-    next_url: str | None
-
-
-@dataclass(frozen=True)
-class _Event:
-    kind: str  # page, done, refused, failed, restart_full
-    resource_type: str
-    page: _Page | None = None
-    detail: str = ""
-    url: str | None = None
-
-
-def _emit(events: queue.Queue[_Event], event: _Event, stop: threading.Event) -> None:
-    """Hand an event to the storing thread; give up quietly once the run is stopping."""
-    while not stop.is_set():
-        try:
-            events.put(event, timeout=0.2)
-            return
-        except queue.Full:
-            continue
-
-
-def _with_smaller_pages(url: str) -> str | None:
-    """The same search asking for FALLBACK_PAGE_SIZE a page; None if it asks for no more."""
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    asked = next((value for key, value in query if key == "_count"), "")
-    if not asked.isdigit() or int(asked) <= FALLBACK_PAGE_SIZE:
-        return None
-    query = [(k, str(FALLBACK_PAGE_SIZE) if k == "_count" else v) for k, v in query]
-    return parts._replace(query=urlencode(query)).geturl()
-
-
-def _waiting_behind(first: _Event, events: queue.Queue[_Event]) -> list[_Event]:
+def _waiting_behind(first: Event, events: queue.Queue[Event]) -> list[Event]:
     """`first` and the events already queued behind it, in order, up to a transaction's worth
     of resources: what the storing thread can commit at once without waiting for anything."""
     batch = [first]
@@ -152,96 +118,61 @@ class SyncEngine:
         self.workers = workers
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
+        self.rules = SearchRules.from_config(connection.smart_config)
+        self.plan = RunPlan(self.rules, connection.patient_id or "", self.page_size, now_iso())
 
     # --- planning ---------------------------------------------------------------------------
 
-    def _first_url(self, resource_type: str, since: str | None, page_size: int = 0) -> str:
-        patient = self.connection.patient_id or ""
-        if resource_type == "Patient":
-            return f"Patient/{patient}"
-        params = {"patient": patient, "_count": str(page_size or self.page_size)}
-        if since:
-            params["_lastUpdated"] = f"gt{since}"
-        return f"{resource_type}?{urlencode(params)}"
+    def _learn_from_capabilities(self) -> bool:
+        """Once per connection: the types the CapabilityStatement says need `category`.
+        True when the rules changed (to be saved)."""
+        if self.rules.capabilities_read:
+            return False
+        try:
+            statement = orjson.loads(getattr(self.client.get("metadata"), "content", b""))
+        except (SyncError, orjson.JSONDecodeError):
+            return False  # asked again next sync; a refused search decides meanwhile
+        self.rules.by_category |= types_needing_category(statement)
+        self.rules.capabilities_read = True
+        return True
+
+    def _save_rules(self) -> None:
+        """Remember what this server needs (call inside a transaction)."""
+        config = self.rules.into_config(self.connection.smart_config)
+        self.connection = replace(self.connection, smart_config=config)
+        self.connections.update(self.connection.id, smart_config=config)
 
     def _plan(self, full: bool) -> dict[str, TypeState]:
-        states = self.connections.type_states(self.connection.id)
-        started = now_iso()
-        plan: dict[str, TypeState] = {}
+        rules_changed = self._learn_from_capabilities()
+        states = self._confined(self.connections.type_states(self.connection.id))
+        self.plan = RunPlan(
+            self.rules, self.connection.patient_id or "", self.page_size, now_iso(),
+            limits=category_limits(self.connection.scope),
+            searches=self._confined(self.connections.search_states(self.connection.id)),
+        )  # fmt: skip
         for rtype in readable_types(self.connection.scope):
-            state = states.get(rtype)
-            if (
-                state
-                and state.status in ("running", "failed", "cancelled")
-                and self._under_base(state.resume_url)
-            ):
-                plan[rtype] = replace(state, status="running", detail="")  # resume where it stopped
-                continue
-            incremental = not full and state is not None and state.last_success_at is not None
-            since = None
-            if incremental and rtype != "Patient" and state and state.last_success_at:
-                since_at = datetime.fromisoformat(state.last_success_at) - INCREMENTAL_OVERLAP
-                since = since_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-            plan[rtype] = TypeState(
-                resource_type=rtype,
-                status="running",
-                detail="",
-                resume_url=self._first_url(rtype, since),
-                run_started_at=started,
-                run_full=since is None,
-                fetched=0,
-                last_success_at=state.last_success_at if state else None,
-            )
+            self.plan.add_type(rtype, states.get(rtype), full)
         with self.write_lock, transaction(self.conn):
-            for rtype, state in plan.items():
+            if rules_changed:
+                self._save_rules()
+            for rtype, state in self.plan.types.items():
                 if state.run_full and state.fetched == 0:
                     self.connections.clear_seen(self.connection.id, rtype)
                 self.connections.save_type_state(self.connection.id, state)
-        return plan
+            for sub in self.plan.new_searches():
+                self.connections.save_type_state(self.connection.id, sub)
+        return self.plan.types
 
     # --- fetching (worker threads) ----------------------------------------------------------
 
-    def _fetch_type(
-        self, state: TypeState, events: queue.Queue[_Event], stop: threading.Event
-    ) -> None:
-        url = state.resume_url
-        first_page = state.fetched == 0  # our own search, not a server's next link
-        first_incremental = first_page and not state.run_full
-        page_size = self.page_size
-        try:
-            while url and not stop.is_set():
-                try:
-                    response = self.client.get(url)
-                except ResourceRefused as refused:
-                    smaller = _with_smaller_pages(url) if first_page else None
-                    if refused.status == 400 and smaller:
-                        # A server may refuse a _count above its maximum instead of capping it.
-                        url, page_size = smaller, FALLBACK_PAGE_SIZE
-                        continue
-                    if first_incremental and refused.status == 400:
-                        # The server cannot filter by _lastUpdated: fall back to a full sync.
-                        url = self._first_url(state.resource_type, None, page_size)
-                        _emit(events, _Event("restart_full", state.resource_type, url=url), stop)
-                        first_incremental = False
-                        continue
-                    _emit(events, _Event("refused", state.resource_type, detail=str(refused)), stop)
-                    return
-                first_page = first_incremental = False
-                # Parsed here, once, so the storing thread only writes.
-                parsed = self.parse_page(response.content, f"{state.resource_type} page")
-                items = [
-                    item
-                    for item in parsed.items
-                    if item.resource_type not in ("OperationOutcome", "Bundle")
-                ]
-                page = _Page(state.resource_type, items, parsed.next_url)
-                _emit(events, _Event("page", state.resource_type, page), stop)
-                url = parsed.next_url
-            _emit(events, _Event("done", state.resource_type), stop)
-        except TokenExpired as exc:
-            _emit(events, _Event("expired", state.resource_type, detail=str(exc)), stop)
-        except SyncError as exc:
-            _emit(events, _Event("failed", state.resource_type, detail=str(exc)), stop)
+    def _fetch_type(self, rtype: str, events: queue.Queue[Event], stop: threading.Event) -> None:
+        fetcher = TypeFetcher(
+            self.client.get, self.parse_page, self.plan.patient, self.page_size, events, stop
+        )
+        fetcher.run(
+            rtype, self.plan.runs.get(rtype, []), rtype in self.plan.may_switch,
+            rtype in self.plan.done_before,
+        )  # fmt: skip
 
     # --- storing (calling thread) -------------------------------------------------------------
 
@@ -251,21 +182,39 @@ class SyncEngine:
         base = self.connection.fhir_base
         return bool(url) and is_under_base(resolve(base, url or ""), base)
 
-    def _store_page(self, state: TypeState, page: _Page, report: SyncReport) -> TypeState:
+    def _confined(self, states: dict[str, TypeState]) -> dict[str, TypeState]:
+        """Stored states without a checkpoint outside the FHIR base (saved before that rule)."""
+        return {
+            key: state if not state.resume_url or self._under_base(state.resume_url)
+            else replace(state, resume_url=None)
+            for key, state in states.items()
+        }  # fmt: skip
+
+    def _store_page(self, state: TypeState, key: str, page: Page, report: SyncReport) -> TypeState:
         """Write one page and its checkpoint; call inside the batch's transaction."""
+        rtype = page.resource_type
         items = page.items
+        if self.plan.per_category(rtype):
+            keys = {f"{i.resource_type}/{i.resource_id}": i for i in items}
+            items = [keys[k] for k in self.plan.first_time_in_run(rtype, list(keys))]
+        state = replace(state, fetched=state.fetched + len(items))
         resume = page.next_url if self._under_base(page.next_url) else None
-        state = replace(state, resume_url=resume, fetched=state.fetched + len(items))
+        if key == rtype:
+            state = replace(state, resume_url=resume)
+        else:
+            sub = self.plan.searches[key]
+            self._save_search(key, resume_url=resume, fetched=sub.fetched + len(page.items))
         report.counts.add(
             self.store.write_resources(
                 self.connection.source_id, None, items, self.normalise, self.connection.name
             )
         )
         if state.run_full:
-            self.connections.mark_seen(
-                self.connection.id, page.resource_type, [i.resource_id for i in items]
-            )
+            ids = [i.resource_id for i in items if i.resource_type == rtype]
+            self.connections.mark_seen(self.connection.id, rtype, ids)
         self.connections.save_type_state(self.connection.id, state)
+        for warning in page.warnings:
+            self.plan.note(rtype, warning)
         return state
 
     def _fetch_attachments(self, items: Sequence[IncomingResource], report: SyncReport) -> None:
@@ -312,20 +261,34 @@ class SyncEngine:
                     )  # fmt: skip
                 report.attachments += 1
 
-    def _finish_type(self, state: TypeState, report: SyncReport) -> None:
-        if state.run_full:
+    def _finish_type(self, state: TypeState, report: SyncReport) -> str:
+        """Close a type's run; returns what the server said about it (empty when nothing)."""
+        rtype = state.resource_type
+        if state.run_full and rtype not in self.plan.partial:
             report.marked_missing += self.connections.finish_full_sync(
-                self.connection.id, self.connection.source_id, state.resource_type
+                self.connection.id, self.connection.source_id, rtype
             )
+        elif state.run_full:  # a category is missing from this run: nothing can be called gone
+            self.connections.clear_seen(self.connection.id, rtype)
+        detail = "; ".join(self.plan.notes.get(rtype, []))
         self.connections.save_type_state(
             self.connection.id,
-            replace(state, status="ok", resume_url=None, last_success_at=state.run_started_at),
-        )
+            replace(
+                state, status="ok", detail=detail, resume_url=None,
+                last_success_at=state.run_started_at,
+            ),
+        )  # fmt: skip
+        return detail
 
     def _set_status(self, state: TypeState, status: str, detail: str) -> None:
         self.connections.save_type_state(
             self.connection.id, replace(state, status=status, detail=detail)
         )
+
+    def _save_search(self, key: str, **changes: Any) -> None:
+        sub = replace(self.plan.searches[key], **changes)
+        self.plan.searches[key] = sub
+        self.connections.save_type_state(self.connection.id, sub)
 
     # --- the run ------------------------------------------------------------------------------
 
@@ -340,15 +303,12 @@ class SyncEngine:
     ) -> SyncReport:
         plan = self._plan(full)
         report = SyncReport()
-        events: queue.Queue[_Event] = queue.Queue(maxsize=QUEUED_EVENTS)
+        events: queue.Queue[Event] = queue.Queue(maxsize=QUEUED_EVENTS)
         stop = threading.Event()
         pending = set(plan)
         total = len(plan)
         with ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="phr-sync") as pool:
-            futures = {
-                pool.submit(self._fetch_type, state, events, stop): rtype
-                for rtype, state in plan.items()
-            }
+            futures = {pool.submit(self._fetch_type, rtype, events, stop): rtype for rtype in plan}
             try:
                 while pending and not stop.is_set():
                     if is_cancelled():
@@ -359,7 +319,7 @@ class SyncEngine:
                     except queue.Empty:
                         for future, rtype in futures.items():  # a worker died of a bug
                             if future.done() and future.exception() and rtype in pending:
-                                event = _Event("failed", rtype, detail=str(future.exception()))
+                                event = Event("failed", rtype, detail=str(future.exception()))
                                 break
                         else:
                             continue
@@ -387,7 +347,7 @@ class SyncEngine:
 
     def _handle(
         self,
-        event: _Event,
+        event: Event,
         plan: dict[str, TypeState],
         pending: set[str],
         report: SyncReport,
@@ -396,21 +356,47 @@ class SyncEngine:
         """Apply one event to the vault and the plan; call inside the batch's transaction."""
         rtype = event.resource_type
         state = plan[rtype]
+        key = event.key or rtype
         if event.kind == "page" and event.page is not None:
-            plan[rtype] = self._store_page(state, event.page, report)
-        elif event.kind == "restart_full":
-            plan[rtype] = replace(state, run_full=True, resume_url=event.url)
+            plan[rtype] = self._store_page(state, key, event.page, report)
+        elif event.kind == "restart_full" and key == rtype:
+            # Counted again from the first page (which a resume then takes as a fresh search).
+            plan[rtype] = replace(state, run_full=True, resume_url=event.url, fetched=0)
             self.connections.clear_seen(self.connection.id, rtype)
             self.connections.save_type_state(self.connection.id, plan[rtype])
+        elif event.kind == "restart_full":
+            self._save_search(key, run_full=True, resume_url=event.url, fetched=0)
+        elif event.kind == "no_last_updated":
+            self.rules.no_last_updated.add(rtype)
+            self._save_rules()
+        elif event.kind == "by_category":
+            # The server wants `category`: remembered, and each category gets a checkpoint.
+            for sub in self.plan.switch_to_categories(rtype):
+                self.connections.save_type_state(self.connection.id, sub)
+            self._save_rules()
+            self.connections.save_type_state(self.connection.id, plan[rtype])
+        elif event.kind == "search_done" and key != rtype:
+            sub = self.plan.searches[key]
+            self._save_search(key, status="ok", resume_url=None, last_success_at=sub.run_started_at)
+        elif event.kind == "search_refused":
+            self._save_search(key, status="skipped", detail=event.detail, resume_url=None)
+            self.plan.partial.add(rtype)
+            category = Search.from_key(key).category
+            self.plan.note(rtype, f"the server refused the {category} search ({event.detail})")
         elif event.kind == "done":
-            self._finish_type(state, report)
+            detail = self._finish_type(state, report)
             pending.discard(rtype)
-            report.outcomes.append(TypeOutcome(rtype, "ok", state.fetched))
+            report.outcomes.append(TypeOutcome(rtype, "ok", state.fetched, detail))
         elif event.kind == "refused":
             detail = f"skipped: {event.detail}"
             self._set_status(replace(state, resume_url=None), "skipped", detail)
             pending.discard(rtype)
             report.outcomes.append(TypeOutcome(rtype, "skipped", state.fetched, detail))
+        elif event.kind == "refused_all":
+            # Not a scope the patient declined: the data exists and did not arrive.
+            self._set_status(replace(state, resume_url=None), "failed", event.detail)
+            pending.discard(rtype)
+            report.outcomes.append(TypeOutcome(rtype, "failed", state.fetched, event.detail))
         elif event.kind in ("failed", "expired"):
             self._set_status(state, "failed", event.detail)
             pending.discard(rtype)
@@ -418,3 +404,15 @@ class SyncEngine:
             if event.kind == "expired":
                 report.reconnect_needed = True
                 stop.set()
+
+
+__all__ = [
+    "FALLBACK_PAGE_SIZE",
+    "INCREMENTAL_OVERLAP",
+    "PAGE_SIZE",
+    "PageParser",
+    "ParsedPage",
+    "SyncEngine",
+    "SyncReport",
+    "TypeOutcome",
+]

@@ -49,6 +49,22 @@ _RECORD_ID = Qt.ItemDataRole.UserRole
 _STATUS_LABELS = {"active": "Connected", "expired": "Needs reconnecting"}
 
 
+def connection_state(status: ConnectionStatus) -> tuple[str, str]:
+    """The provider card's status text and its tooltip: data that did not arrive at the last
+    sync (and why), then what the server said about its searches."""
+    c = status.connection
+    text = _STATUS_LABELS.get(c.status, c.status.capitalize())
+    lines = [f"{rtype} missing: {why}" for rtype, why in status.missing.items()]
+    lines += [f"Note on {rtype}: {note}" for rtype, note in status.warnings.items()]
+    if status.missing:
+        text += " · some data missing"
+    elif status.warnings:
+        text += " · server notes"
+    if c.last_error and not status.missing:
+        lines.insert(0, c.last_error)
+    return text, "\n".join(lines)
+
+
 def when(iso: str | None) -> str:
     """A stored UTC instant as local date and time, minutes precision."""
     if not iso:
@@ -382,9 +398,10 @@ class Dashboard(QWidget):
         self.connections.setRowCount(len(statuses))
         for row, status in enumerate(statuses):
             c = status.connection
+            state, state_details = connection_state(status)
             cells = (
                 c.name,
-                _STATUS_LABELS.get(c.status, c.status.capitalize()),
+                state,
                 when(c.last_sync_at),
                 f"{status.records:,}",
             )
@@ -393,8 +410,8 @@ class Dashboard(QWidget):
                 if column == 0:
                     item.setData(_RECORD_ID, c.name)
                     item.setToolTip(c.fhir_base)
-                if column == 1 and c.last_error:
-                    item.setToolTip(c.last_error)
+                if column == 1 and state_details:
+                    item.setToolTip(state_details)
                 if column == 3:
                     item.setTextAlignment(
                         Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter

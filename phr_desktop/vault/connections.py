@@ -159,13 +159,23 @@ class ConnectionStore:
 
     # --- sync state ---------------------------------------------------------------------------
 
-    def type_states(self, connection_id: int) -> dict[str, TypeState]:
+    def _states(self, connection_id: int, per_search: bool) -> dict[str, TypeState]:
         rows = self.conn.execute(
             "SELECT resource_type, status, detail, resume_url, run_started_at, run_full, fetched, "
-            "last_success_at FROM sync_state WHERE connection_id = ?",
+            "last_success_at FROM sync_state WHERE connection_id = ? AND "
+            f"instr(resource_type, '?') {'>' if per_search else '='} 0",
             (connection_id,),
         )
         return {r[0]: TypeState(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6], r[7]) for r in rows}
+
+    def type_states(self, connection_id: int) -> dict[str, TypeState]:
+        """Each resource type's sync state (what `phr connections` shows)."""
+        return self._states(connection_id, per_search=False)
+
+    def search_states(self, connection_id: int) -> dict[str, TypeState]:
+        """The checkpoints of types searched once per category, by search key
+        (`Observation?category=laboratory`): rows of sync_state beside the type's own."""
+        return self._states(connection_id, per_search=True)
 
     def save_type_state(self, connection_id: int, state: TypeState) -> None:
         self.conn.execute(

@@ -147,6 +147,11 @@ class SmartServer:
     def expire_refresh_tokens(self) -> int:
         return int(self._admin("POST", "expire-refresh-tokens")["expired"])
 
+    def expire_pages(self) -> int:
+        """Forget the pages behind opaque next links (opaque_next_links=True), as an expired
+        paging session: following one then answers 400."""
+        return int(self._admin("POST", "expire-pages")["expired"])
+
     def dynamic_clients(self) -> list[dict[str, Any]]:
         """The device-key clients registered (dynamic_registration=True): [{clientId, softwareId,
         accountId, scope, createdAt, jwks}, …]."""
@@ -200,12 +205,18 @@ def _options_to_args(options: dict[str, Any]) -> list[str]:
         flag = "--" + name.replace("_", "-")
         if name in ("smart_config", "pkce"):
             args += [] if value else [f"--no-{flag[2:]}"]
-        elif name in ("no_smart_config", "no_pkce", "dynamic_registration", "verbose"):
+        elif name in (
+            "no_smart_config", "no_pkce", "dynamic_registration", "verbose",
+            "declare_category_combinations", "outcome_entries", "no_last_updated",
+            "opaque_next_links",
+        ):  # fmt: skip
             args += [flag] if value else []
         elif name == "rotate_refresh":
             args += [flag, "true" if value else "false"]
-        elif name in ("access_ttl", "refresh_ttl", "smart_version", "binary_accept"):
+        elif name in ("access_ttl", "refresh_ttl", "smart_version", "binary_accept", "max_count"):
             args += [flag, str(value)]
+        elif name in ("require_category", "last_updated_prefixes"):
+            args += [flag, ",".join(value)]
         else:
             raise TypeError(f"unknown smart server option {name!r}")
     return args
@@ -216,7 +227,14 @@ def launch_smart_server(directory: Path, node: str, seed: Path, **options: Any) 
     rotate_refresh (bool), smart_version ("v1"/"v2"), smart_config / pkce (bool, default True;
     or no_smart_config / no_pkce=True), dynamic_registration (Epic-style device-key clients and
     the JWT bearer grant), binary_accept ("strict": a Binary answers only its own content type
-    or application/fhir+json, like Oracle Health), verbose (requests logged to stderr)."""
+    or application/fhir+json, like Oracle Health), verbose (requests logged to stderr). Real EHR
+    search rules: require_category (types whose searches need `category`, else 400 "A required
+    search parameter is missing: category"), declare_category_combinations (the
+    CapabilityStatement says so), outcome_entries (an OperationOutcome entry, search.mode
+    "outcome", on first pages), no_last_updated (400 for `_lastUpdated`), last_updated_prefixes
+    (400 for a `_lastUpdated` comparator not in the list, e.g. ("ge", "le")), max_count (a silent
+    page-size cap), opaque_next_links (next links naming a stored page, not the search's
+    parameters)."""
     command = [node, "server.js", "--port", "0", "--seed", str(seed), *_options_to_args(options)]
     process = subprocess.Popen(
         command,

@@ -243,7 +243,7 @@ def test_incremental_sync_asks_for_changes_and_gets_the_new_observation_only(
     report = profile.connections.sync()["Local SMART"]
     assert report.counts.new == 1 and report.counts.updated == 0
     assert report.counts.by_type == {"Observation": 1}
-    incremental = [q for q in server.stats()["queries"] if "_lastUpdated=gt" in q]
+    incremental = [q for q in server.stats()["queries"] if "_lastUpdated=ge" in q]
     assert incremental
     assert any(s.record.resource_id == "new-aat-level" for s in profile.search("AAT"))
 

@@ -66,3 +66,29 @@ def test_the_last_page_has_no_next_link() -> None:
 def test_an_unreadable_page_is_a_sync_error_naming_the_page(body: bytes) -> None:
     with pytest.raises(ServerError, match="Observation page"):
         _parse_page(body, "Observation page")
+
+
+def _with_outcome(mode: str | None) -> bytes:
+    note = {
+        "resourceType": "OperationOutcome",
+        "issue": [
+            {"severity": "warning", "code": "informational", "diagnostics": "Some results hidden"},
+            {"severity": "information", "code": "processing", "details": {"text": "Be patient"}},
+        ],
+    }
+    outcome_entry: dict[str, object] = {"resource": note}
+    if mode:
+        outcome_entry["search"] = {"mode": mode}
+    entries = [{"resource": orjson.loads(OBSERVATION), "search": {"mode": "match"}}, outcome_entry]
+    return orjson.dumps({"resourceType": "Bundle", "type": "searchset", "entry": entries})
+
+
+@pytest.mark.parametrize("mode", ["outcome", None])
+def test_outcome_entries_are_the_pages_warnings_never_its_resources(mode: str | None) -> None:
+    page = _parse_page(_with_outcome(mode), "Observation page")
+    assert [i.resource_type for i in page.items] == ["Observation"]
+    assert list(page.warnings) == ["Some results hidden"]  # the information issue is no warning
+
+
+def test_a_page_without_outcome_entries_has_no_warnings() -> None:
+    assert _parse_page(_page(link_last=True), "Observation page").warnings == ()

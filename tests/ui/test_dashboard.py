@@ -15,7 +15,7 @@ from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.ui import style
 from phr_desktop.ui.dashboard import PREVIEW_COUNT, RECENT_SEARCHES, ConnectDialog, Dashboard
 from phr_desktop.ui.workers import TaskRunner
-from phr_desktop.vault.connections import ConnectionStore
+from phr_desktop.vault.connections import ConnectionStore, TypeState
 from phr_desktop.vault.database import transaction
 
 ROLE = Qt.ItemDataRole.UserRole
@@ -150,6 +150,31 @@ def test_providers_show_status_last_sync_and_record_count(
     table.selectRow(0)
     assert widget.selected_connection() == "City Hospital"
     assert widget.disconnect_button.isEnabled() and widget.reconnect_button.isEnabled()
+
+
+def test_a_provider_card_says_which_data_is_missing_and_what_the_server_noted(
+    qtbot,
+    demo: Session,  # type: ignore[no-untyped-def]
+) -> None:
+    connection_id = add_connection(demo)
+    store = ConnectionStore(demo.vault.conn)
+    missing = "lab results, vital signs and other observations not fetched: refused (400)"
+    with transaction(demo.vault.conn):
+        for rtype, status, detail in (
+            ("Observation", "failed", missing),
+            ("Condition", "ok", "Some results may be hidden"),
+            ("Immunization", "skipped", "skipped: the server refused it (403)"),
+        ):
+            store.save_type_state(
+                connection_id, TypeState(rtype, status, detail, None, None, True, 0, None)
+            )
+    widget = Dashboard(demo, TaskRunner(synchronous=True))
+    qtbot.addWidget(widget)
+    cell = widget.connections.item(0, 1)
+    assert cell.text() == "Connected · some data missing"
+    assert f"Observation missing: {missing}" in cell.toolTip()
+    assert "Note on Condition: Some results may be hidden" in cell.toolTip()
+    assert "Immunization" not in cell.toolTip()  # outside the granted scope: not missing
 
 
 def test_disconnect_asks_then_forgets_the_provider_and_keeps_records_by_default(

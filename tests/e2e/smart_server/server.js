@@ -2,7 +2,9 @@
 // A real SMART on FHIR server for phr-desktop's end-to-end tests, on 127.0.0.1 only:
 //   node server.js --port 0 --seed BUNDLE.json [--access-ttl S] [--refresh-ttl S]
 //     [--rotate-refresh true|false] [--smart-version v1|v2] [--no-smart-config] [--no-pkce]
-//     [--dynamic-registration] [--binary-accept lenient|strict] [--verbose]
+//     [--dynamic-registration] [--binary-accept lenient|strict] [--require-category TYPES]
+//     [--declare-category-combinations] [--outcome-entries] [--no-last-updated]
+//     [--last-updated-prefixes P,…] [--max-count N] [--opaque-next-links] [--verbose]
 // When ready it prints one JSON line to stdout; it exits on SIGTERM, SIGINT or stdin EOF (pipe).
 import { fstatSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -36,6 +38,13 @@ function parseOptions(argv) {
       'no-pkce': { type: 'boolean', default: false },
       'dynamic-registration': { type: 'boolean', default: false },
       'binary-accept': { type: 'string', default: 'lenient' },
+      'require-category': { type: 'string', default: '' },
+      'declare-category-combinations': { type: 'boolean', default: false },
+      'outcome-entries': { type: 'boolean', default: false },
+      'no-last-updated': { type: 'boolean', default: false },
+      'last-updated-prefixes': { type: 'string', default: '' },
+      'max-count': { type: 'string', default: '' },
+      'opaque-next-links': { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
     },
   });
@@ -46,6 +55,11 @@ function parseOptions(argv) {
   const seconds = (name) => {
     const n = Number.parseInt(values[name], 10);
     if (!(n > 0)) throw new Error(`--${name} takes a positive number of seconds`);
+    return n;
+  };
+  const positive = (name) => {
+    const n = Number.parseInt(values[name], 10);
+    if (!(n > 0)) throw new Error(`--${name} takes a positive number`);
     return n;
   };
   return {
@@ -59,6 +73,14 @@ function parseOptions(argv) {
     pkce: !values['no-pkce'],
     dynamicRegistration: values['dynamic-registration'],
     binaryAccept: values['binary-accept'],
+    // Search rules of real EHRs (see lib/fhir_api.js): all off by default.
+    requireCategory: new Set(values['require-category'].split(',').filter(Boolean)),
+    declareCategoryCombinations: values['declare-category-combinations'],
+    outcomeEntries: values['outcome-entries'],
+    noLastUpdated: values['no-last-updated'],
+    lastUpdatedPrefixes: values['last-updated-prefixes'].split(',').filter(Boolean),
+    maxCount: values['max-count'] ? positive('max-count') : undefined,
+    opaqueNextLinks: values['opaque-next-links'],
     verbose: values.verbose,
   };
 }

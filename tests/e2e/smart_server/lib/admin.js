@@ -2,7 +2,7 @@
 // writes for incremental-sync tests, token expiry, request statistics, and the device-key clients
 // registered with --dynamic-registration.
 import { expireAccessTokens, expireRefreshTokens } from './oauth.js';
-import { outcome, sendJson } from './fhir_api.js';
+import { expirePages, outcome, sendJson } from './fhir_api.js';
 
 const JSON_TYPE = 'application/json';
 const RECENT_LIMIT = 2000;
@@ -136,6 +136,8 @@ export async function handleAdmin(ctx, req, res, url) {
         return sendJson(res, 200, { expired: expireAccessTokens() }, {}, JSON_TYPE);
       case 'POST expire-refresh-tokens':
         return sendJson(res, 200, { expired: expireRefreshTokens() }, {}, JSON_TYPE);
+      case 'POST expire-pages':
+        return sendJson(res, 200, { expired: expirePages() }, {}, JSON_TYPE);
       case 'GET dynamic-clients':
         return sendJson(res, 200, { clients: ctx.dynamicClients.describe() }, {}, JSON_TYPE);
       case 'POST streamed-binaries':

@@ -49,7 +49,25 @@ export function smartConfiguration({ issuer, options }) {
   };
 }
 
-export function capabilityStatement({ issuer, fhirBase, types }) {
+const COMBINATION = 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-search-parameter-combination';
+
+// What the CapabilityStatement says about a type's searches. With --declare-category-combinations
+// a type of --require-category declares, as US Core's statement does, the one parameter
+// combination it takes: patient + category.
+function searchCapabilities(type, options) {
+  if (!options.declareCategoryCombinations || !options.requireCategory?.has(type)) return {};
+  const required = ['patient', 'category'].map((name) => ({ url: 'required', valueString: name }));
+  return {
+    extension: [{ url: COMBINATION, extension: [{ url: 'http://hl7.org/fhir/StructureDefinition/capabilitystatement-expectation', valueCode: 'SHALL' }, ...required] }],
+    searchParam: [
+      { name: 'patient', type: 'reference' },
+      { name: 'category', type: 'token' },
+      { name: 'date', type: 'date' },
+    ],
+  };
+}
+
+export function capabilityStatement({ issuer, fhirBase, types, options = {} }) {
   const oauthUris = {
     url: 'http://fhir-registry.smarthealthit.org/StructureDefinition/oauth-uris',
     extension: [
@@ -73,7 +91,7 @@ export function capabilityStatement({ issuer, fhirBase, types }) {
           extension: [oauthUris],
           service: [{ coding: [{ system: 'http://terminology.hl7.org/CodeSystem/restful-security-service', code: 'SMART-on-FHIR' }] }],
         },
-        resource: types.map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }] })),
+        resource: types.map((type) => ({ type, interaction: [{ code: 'read' }, { code: 'search-type' }], ...searchCapabilities(type, options) })),
       },
     ],
   };
@@ -90,10 +108,68 @@ function pageUrl(fhirBase, type, query, offset, count) {
   return `${fhirBase}/${type}?${params}`;
 }
 
-async function search(ctx, res, type, rawQuery) {
-  const { store, fhirBase, token } = ctx;
-  const count = Math.min(Number.parseInt(asList(rawQuery._count)[0] ?? `${DEFAULT_COUNT}`, 10) || DEFAULT_COUNT, MAX_COUNT);
-  const offset = Math.max(Number.parseInt(asList(rawQuery._offset)[0] ?? '0', 10) || 0, 0);
+// Search rules real EHRs apply (Epic's patient-facing API, Oracle Health Millennium, US Core),
+// each turned on by a server option: a 400 OperationOutcome when the search breaks one, else
+// undefined.
+function brokenSearchRule(type, query, options) {
+  const has = (name) => asList(query[name]).length > 0;
+  if (options.requireCategory?.has(type) && !has('category') && !has('_id')) {
+    return outcome('required', 'A required search parameter is missing: category');
+  }
+  if (options.noLastUpdated && has('_lastUpdated')) {
+    return outcome('not-supported', `The search parameter _lastUpdated is not supported for ${type}`);
+  }
+  // --last-updated-prefixes ge,le: Oracle Health's MedicationRequest takes no other comparator.
+  const prefixes = options.lastUpdatedPrefixes ?? [];
+  const badPrefix = asList(query._lastUpdated).find((value) => prefixes.length && !prefixes.includes(value.slice(0, 2)));
+  if (badPrefix !== undefined) {
+    return outcome('invalid', `_lastUpdated must use one of the prefixes ${prefixes.join(', ')}: ${badPrefix}`);
+  }
+  return undefined;
+}
+
+// The note some servers add to a search Bundle as an entry of its own (search.mode "outcome").
+function outcomeEntry() {
+  return {
+    resource: outcome('informational', 'Some results may be hidden: results the patient has not been given access to are not shown.', 'warning'),
+    search: { mode: 'outcome' },
+  };
+}
+
+// --opaque-next-links: next links that name a stored page (like Epic's session-bound paging)
+// instead of repeating the search's parameters.
+const pagesById = new Map();
+
+// POST /_admin/expire-pages: every stored page is forgotten, as a server session ends.
+export function expirePages() {
+  const count = pagesById.size;
+  pagesById.clear();
+  return count;
+}
+
+function opaquePageUrl(fhirBase, type, query, offset, count) {
+  const id = randomUUID();
+  pagesById.set(id, { type, query: { ...query }, offset, count });
+  return `${fhirBase}/${type}?_getpages=${id}`;
+}
+
+async function search(ctx, res, type, incomingQuery) {
+  const { store, fhirBase, token, options } = ctx;
+  let rawQuery = incomingQuery;
+  let pinnedOffset;
+  let pinnedCount;
+  const pageId = asList(incomingQuery._getpages)[0];
+  if (pageId !== undefined) {
+    const page = pagesById.get(pageId);
+    if (!page || page.type !== type) return sendJson(res, 400, outcome('invalid', 'This page link has expired; search again.'));
+    ({ query: rawQuery, offset: pinnedOffset, count: pinnedCount } = page);
+  }
+  const broken = brokenSearchRule(type, rawQuery, options);
+  if (broken) return sendJson(res, 400, broken);
+  const asked = Number.parseInt(asList(rawQuery._count)[0] ?? `${DEFAULT_COUNT}`, 10) || DEFAULT_COUNT;
+  // --max-count: a lower maximum page size, enforced silently (Oracle Health caps at 100-200).
+  const count = pinnedCount ?? Math.min(asked, options.maxCount ?? MAX_COUNT, MAX_COUNT);
+  const offset = pinnedOffset ?? Math.max(Number.parseInt(asList(rawQuery._offset)[0] ?? '0', 10) || 0, 0);
   // The newest write stamp before the search: a safe watermark for `_lastUpdated=gt` next time
   // (anything written later gets a strictly greater stamp).
   const searchedAt = new Date(store.lastStamp || Date.now()).toISOString();
@@ -111,9 +187,11 @@ async function search(ctx, res, type, rawQuery) {
     resource: item.resource,
     search: item.search,
   }));
+  if (options.outcomeEntries && offset === 0) entry.push(outcomeEntry());
   let link = [{ relation: 'self', url: pageUrl(fhirBase, type, rawQuery, offset, count) }];
   if (!summaryCount && offset + count < total) {
-    link.push({ relation: 'next', url: pageUrl(fhirBase, type, rawQuery, offset + count, count) });
+    const next = options.opaqueNextLinks ? opaquePageUrl : pageUrl;
+    link.push({ relation: 'next', url: next(fhirBase, type, rawQuery, offset + count, count) });
   }
   if (ctx.documents) link = ctx.documents.pointNextLink(type, link);
   const bundle = { resourceType: 'Bundle', id: randomUUID(), meta: { lastUpdated: searchedAt }, type: 'searchset', total, link, entry };
