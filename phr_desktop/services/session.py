@@ -16,8 +16,9 @@ from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progres
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
 from phr_desktop.vault.database import transaction
-from phr_desktop.vault.files import make_private_dir
+from phr_desktop.vault.files import make_private_dir, write_atomically
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
+from phr_desktop.vault.storage_errors import storage_errors
 from phr_desktop.vault.store import RecordStore
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
 
@@ -128,10 +129,12 @@ class Session(RecordReader):
             raise ServiceError(
                 f"{folder} is not empty; choose a new or empty folder for the backup."
             )
-        make_private_dir(folder)
-        self.vault.backup(folder / DB_NAME)
-        (folder / HEADER_NAME).write_bytes((self.vault.profile_dir / HEADER_NAME).read_bytes())
-        self.vault.audit.append("backup")
+        with storage_errors(f"write the backup in {folder}", "The profile was not changed."):
+            make_private_dir(folder)
+            self.vault.backup(folder / DB_NAME)
+            header = (self.vault.profile_dir / HEADER_NAME).read_bytes()
+            write_atomically(folder / HEADER_NAME, header)
+            self.vault.audit.append("backup")
         return folder
 
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:

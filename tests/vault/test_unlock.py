@@ -212,7 +212,7 @@ def test_a_truncated_vault_file_is_reported_and_left_as_it_is(vault_dir: tuple[P
     db = folder / DB_NAME
     db.write_bytes(db.read_bytes()[:1000])
     before = db.read_bytes()
-    with pytest.raises(VaultDamaged, match="damaged or truncated"):
+    with pytest.raises(VaultDamaged, match="damaged, truncated"):
         Vault.unlock(folder, passphrase=PASS)
     assert db.read_bytes() == before
 
