@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from phr_desktop import __version__
+from phr_desktop.process_hardening import harden_process
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -84,6 +85,7 @@ def _install_excepthook(window: MainWindow) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    harden_process()  # before any key is in memory: no core dumps
     args = build_parser().parse_args(argv)
     if args.self_test:
         from phr_desktop.self_test import run_self_test
