@@ -13,6 +13,7 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
+from phr_desktop.vault.storage_errors import storage_errors
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -81,9 +82,12 @@ def export(
     output.parent.mkdir(parents=True, exist_ok=True)
     partial = output.with_name(output.name + ".partial")
     try:
-        _write(fmt, data, partial, shift_days=shift_days, deidentify=deidentify)
-        cancel.raise_if_cancelled()
-        partial.replace(output)
+        with storage_errors(
+            f"write {output}", "No file was written; the record is unchanged.", output
+        ):
+            _write(fmt, data, partial, shift_days=shift_days, deidentify=deidentify)
+            cancel.raise_if_cancelled()
+            partial.replace(output)
     finally:
         if partial.exists():
             partial.unlink()

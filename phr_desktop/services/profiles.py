@@ -67,7 +67,7 @@ class Profiles:
         path = self.path(name)
         if self.exists(name):
             raise ServiceError(f"A profile named {name!r} already exists.")
-        with storage_errors(f"create the profile {name!r}", "Nothing was left behind."):
+        with storage_errors(f"create the profile {name!r}", "Nothing was left behind.", self.root):
             make_private_dir(self.root)
         vault, recovery_key = Vault.create(path, passphrase, kdf)
         return Session(name, vault), recovery_key

@@ -94,9 +94,15 @@ class Session(RecordReader):
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> ImportReport:
-        return import_paths(
-            self, paths, source_name=source_name, progress=progress, cancel=cancel or CancelToken()
-        )
+        outcome = "Files not finished were rolled back; nothing stored before was changed."
+        with storage_errors("import", outcome, self.vault.profile_dir):
+            return import_paths(
+                self,
+                paths,
+                source_name=source_name,
+                progress=progress,
+                cancel=cancel or CancelToken(),
+            )
 
     def reindex(self) -> int:
         with transaction(self.vault.conn):
@@ -129,7 +135,9 @@ class Session(RecordReader):
             raise ServiceError(
                 f"{folder} is not empty; choose a new or empty folder for the backup."
             )
-        with storage_errors(f"write the backup in {folder}", "The profile was not changed."):
+        with storage_errors(
+            f"write the backup in {folder}", "The profile was not changed.", folder
+        ):
             make_private_dir(folder)
             self.vault.backup(folder / DB_NAME)
             header = (self.vault.profile_dir / HEADER_NAME).read_bytes()

@@ -34,6 +34,7 @@ from phr_desktop.sharing.keys import display_fingerprint, fingerprint, signing_k
 from phr_desktop.sharing.open import DEFAULT_LIMITS
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.queries import RecordFilter
+from phr_desktop.vault.storage_errors import storage_errors
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -277,8 +278,9 @@ def create_share(
         output.parent.mkdir(parents=True, exist_ok=True)
         partial = output.with_name(output.name + ".partial")
         try:
-            partial.write_bytes(sealed)
-            partial.replace(output)
+            with storage_errors(f"write the share {output}", "No share was made.", output):
+                partial.write_bytes(sealed)
+                partial.replace(output)
         finally:
             if partial.exists():
                 partial.unlink()

@@ -68,7 +68,7 @@ def open_database(
                 "back; otherwise restore the profile from a backup."
             ) from None
         except OSError as exc:
-            raise storage_error(exc, f"read the vault file {path}") from None
+            raise storage_error(exc, f"read the vault file {path}", where=path) from None
         if size == 0:
             # SQLCipher would take an empty file for a new database and write a fresh one.
             raise damaged(path, "the file is empty")
@@ -77,7 +77,7 @@ def open_database(
     try:
         conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except dbapi2.DatabaseError as exc:
-        raise storage_error(exc, f"open the vault file {path}") from None
+        raise storage_error(exc, f"open the vault file {path}", where=path) from None
     try:
         # SQLCipher would otherwise log key failures to stderr; errors reach us as exceptions.
         conn.execute("PRAGMA cipher_log_level = NONE")
@@ -97,7 +97,7 @@ def open_database(
     except dbapi2.DatabaseError as exc:
         conn.close()
         if is_storage_problem(exc):
-            raise storage_error(exc, f"open the vault file {path}") from None
+            raise storage_error(exc, f"open the vault file {path}", where=path) from None
         raise damaged(path, exc) from None
     except BaseException:
         conn.close()
@@ -167,6 +167,14 @@ def bulk_writes(conn: Connection) -> Iterator[None]:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def _file_of(conn: Connection) -> Path | None:
+    with contextlib.suppress(dbapi2.DatabaseError):
+        for _seq, name, file in conn.execute("PRAGMA database_list"):
+            if name == "main" and file:
+                return Path(file)
+    return None
+
+
 @contextlib.contextmanager
 def transaction(conn: Connection) -> Iterator[None]:
     """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full or failing disk becomes a
@@ -175,7 +183,7 @@ def transaction(conn: Connection) -> Iterator[None]:
         conn.execute("BEGIN IMMEDIATE")
     except dbapi2.DatabaseError as exc:
         if is_storage_problem(exc):
-            raise storage_error(exc, "save this change") from None
+            raise storage_error(exc, "save this change", where=_file_of(conn)) from None
         raise
     try:
         yield
@@ -185,7 +193,6 @@ def transaction(conn: Connection) -> Iterator[None]:
             with contextlib.suppress(dbapi2.DatabaseError):  # SQLite may have rolled back
                 conn.execute("ROLLBACK")
         if isinstance(exc, dbapi2.DatabaseError) and is_storage_problem(exc):
-            raise storage_error(
-                exc, "save this change", "It was rolled back, so nothing was changed."
-            ) from None
+            outcome = "It was rolled back, so nothing was changed."
+            raise storage_error(exc, "save this change", outcome, _file_of(conn)) from None
         raise

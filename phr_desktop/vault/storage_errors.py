@@ -9,12 +9,17 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import shutil
 import sqlite3
 from collections.abc import Iterator
+from pathlib import Path
 
 from phr_desktop.vault.errors import StorageError, StorageFull
 
 NOTHING_CHANGED = "Nothing was changed."
+# SQLite reports some writes that fail for want of space (growing the WAL index) as plain I/O
+# errors; with less than this free on the file's disk, "the disk is full" is the likely cause.
+NEARLY_FULL_BYTES = 1 << 20
 
 _FULL_ERRNOS = frozenset({errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC)})
 _ADVICE = {
@@ -66,11 +71,23 @@ def is_storage_problem(exc: BaseException) -> bool:
     return _sqlite_kind(exc) is not None
 
 
-def storage_error(exc: BaseException, action: str, outcome: str = NOTHING_CHANGED) -> StorageError:
-    """The message for `exc` (an OSError or a SQLite storage error) while trying to `action`."""
+def _nearly_full(where: Path) -> bool:
+    for folder in (where, *where.parents):
+        with contextlib.suppress(OSError):
+            return shutil.disk_usage(folder).free < NEARLY_FULL_BYTES
+    return False
+
+
+def storage_error(
+    exc: BaseException, action: str, outcome: str = NOTHING_CHANGED, where: Path | None = None
+) -> StorageError:
+    """The message for `exc` (an OSError or a SQLite storage error) while trying to `action`;
+    `where` (a file on the disk concerned) lets an I/O error on a full disk say so."""
     if isinstance(exc, StorageError):
         return exc
     kind = _os_kind(exc) if isinstance(exc, OSError) else _sqlite_kind(exc)
+    if kind == "io" and where is not None and _nearly_full(where):
+        kind = "full"
     if kind is None:
         detail = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         reason, advice = detail, "Check the disk and the folder, then try again."
@@ -81,7 +98,9 @@ def storage_error(exc: BaseException, action: str, outcome: str = NOTHING_CHANGE
 
 
 @contextlib.contextmanager
-def storage_errors(action: str, outcome: str = NOTHING_CHANGED) -> Iterator[None]:
+def storage_errors(
+    action: str, outcome: str = NOTHING_CHANGED, where: Path | None = None
+) -> Iterator[None]:
     """Turn OSErrors, and SQLite errors that are about the disk, into a `StorageError`."""
     try:
         yield
@@ -89,5 +108,5 @@ def storage_errors(action: str, outcome: str = NOTHING_CHANGED) -> Iterator[None
         raise
     except Exception as exc:
         if is_storage_problem(exc):
-            raise storage_error(exc, action, outcome) from exc
+            raise storage_error(exc, action, outcome, where) from exc
         raise

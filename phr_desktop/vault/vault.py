@@ -131,13 +131,13 @@ class Vault:
         recovery_secret = new_recovery_secret()
         header = new_header(kdf, passphrase, data_key, recovery_secret)
         action, outcome = f"create the profile in {profile_dir}", "Nothing was left behind."
-        with storage_errors(action, outcome):
+        with storage_errors(action, outcome, profile_dir.parent):
             make_private_dir(profile_dir.parent)
             staging = Path(
                 tempfile.mkdtemp(prefix=f".{profile_dir.name}.creating-", dir=profile_dir.parent)
             )
         try:
-            with storage_errors(action, outcome):
+            with storage_errors(action, outcome, profile_dir.parent):
                 header = build_vault(staging / DB_NAME, staging / HEADER_NAME, header, data_key)
                 if profile_dir.exists():
                     profile_dir.rmdir()  # empty (checked above); rename will not replace it
@@ -192,7 +192,7 @@ class Vault:
             )
         vault = cls._open(profile_dir, header, data_key)
         try:
-            with storage_errors(f"open the profile in {profile_dir}"):
+            with storage_errors(f"open the profile in {profile_dir}", where=profile_dir):
                 vault.audit.append("unlock", method=method)
         except BaseException:
             vault._release()
@@ -244,7 +244,7 @@ class Vault:
             raise
         vault = cls(profile_dir, header, data_key, conn, lock)
         try:
-            with storage_errors(f"open the profile in {profile_dir}"):
+            with storage_errors(f"open the profile in {profile_dir}", where=profile_dir):
                 migrate(conn, db_path, backup=vault.backup)
                 vault._ensure_bound(found_id)
                 conn.execute(
@@ -312,13 +312,17 @@ class Vault:
                 )
             ),
         )
-        with storage_errors("change the passphrase", "The old passphrase still unlocks it."):
+        with storage_errors(
+            "change the passphrase", "The old passphrase still unlocks it.", self.profile_dir
+        ):
             self._save_header(header)
         with contextlib.suppress(OSError):  # this device now knows the new header as authentic
             UnlockThrottle(self.profile_dir / ATTEMPTS_NAME).record_authentic_header(
                 self.header.passphrase_fingerprint(), passphrase_was_right=True
             )
-        with storage_errors("record the passphrase change", "The new passphrase is in use."):
+        with storage_errors(
+            "record the passphrase change", "The new passphrase is in use.", self.profile_dir
+        ):
             self.audit.append("change_passphrase")
 
     def remember_on_device(
@@ -348,9 +352,9 @@ class Vault:
         if destination.exists():
             raise VaultError(f"{destination} already exists; choose a new file name.")
         outcome = "The profile itself was not changed; no partial copy was left."
-        target = open_database(destination, self._data_key, create=True)
         try:
-            with storage_errors(f"write the backup {destination}", outcome):
+            with storage_errors(f"write the backup {destination}", outcome, destination):
+                target = open_database(destination, self._data_key, create=True)
                 try:
                     self.conn.backup(target)
                 finally:
