@@ -21,7 +21,7 @@ import orjson
 
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.header import NO_AUDIT, AuditAnchor
-from phr_desktop.vault.keys import hkdf
+from phr_desktop.vault.keys import hkdf, same_text
 
 _GENESIS = "0" * 64
 
@@ -92,7 +92,7 @@ class AuditLog:
         row = self._conn.execute(
             "SELECT mac FROM audit_log WHERE id = ?", (self.anchor.rows,)
         ).fetchone()
-        return row is not None and hmac.compare_digest(str(row[0]), self.anchor.head)
+        return row is not None and same_text(str(row[0]), self.anchor.head)
 
     def entries(self, limit: int | None = None) -> list[AuditEntry]:
         sql = "SELECT id, at, action, detail FROM audit_log ORDER BY id DESC"
@@ -107,7 +107,7 @@ class AuditLog:
             count += 1
             if row_id != expected_id:
                 return ChainReport(False, count, expected_id, "a row is missing")
-            if not hmac.compare_digest(mac, self._mac(previous, row_id, at, action, detail)):
+            if not same_text(str(mac), self._mac(previous, row_id, at, action, detail)):
                 return ChainReport(False, count, row_id, "the row was changed")
             previous, expected_id = mac, row_id + 1
         if count < self.anchor.rows:

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from phr_desktop.vault.database import Connection, damaged
 from phr_desktop.vault.header import VaultHeader
-from phr_desktop.vault.keys import hkdf
+from phr_desktop.vault.keys import hkdf, same_text
 
 TABLE = "vault_binding"
 
@@ -55,7 +55,7 @@ def check_database(conn: Connection, path: Path, header: VaultHeader, data_key: 
         raise damaged(path, "its link to the key header is missing")
     profile_id, database_id, mac = (str(value) for value in row)
     expected = _binding_mac(data_key, header.profile_id, database_id)
-    if profile_id != header.profile_id or not hmac.compare_digest(mac, expected):
+    if profile_id != header.profile_id or not same_text(mac, expected):
         raise damaged(path, "it belongs to another profile")
     if header.database_id and database_id != header.database_id:
         raise damaged(path, "it is another database than the one this key header names")

@@ -26,7 +26,7 @@ import orjson
 
 from phr_desktop.vault.errors import VaultDamaged, VaultNotFound
 from phr_desktop.vault.files import write_atomically
-from phr_desktop.vault.keys import KdfParams, hkdf
+from phr_desktop.vault.keys import KdfParams, hkdf, same_text
 from phr_desktop.vault.storage_errors import storage_error
 
 FORMAT = "phr-desktop-vault"
@@ -153,7 +153,7 @@ class VaultHeader:
         return replace(self, mac=self.compute_mac(data_key))
 
     def verify_mac(self, data_key: bytes, path: Path) -> None:
-        if not hmac.compare_digest(self.mac, self.compute_mac(data_key)):
+        if not same_text(self.mac, self.compute_mac(data_key)):
             raise VaultDamaged(_DAMAGED.format(path=path, why="its signature does not match"))
 
     def to_bytes(self) -> bytes:
@@ -184,7 +184,9 @@ def load_header(path: Path) -> VaultHeader:
     try:
         body = orjson.loads(raw)
         checksum = body.pop("checksum")
-        if not hmac.compare_digest(checksum, hashlib.sha256(_canonical(body)).hexdigest()):
+        if not isinstance(checksum, str) or not same_text(
+            checksum, hashlib.sha256(_canonical(body)).hexdigest()
+        ):
             raise VaultDamaged(_DAMAGED.format(path=path, why="checksum mismatch"))
         if body.get("format") != FORMAT or body.get("version") != VERSION:
             raise VaultDamaged(_DAMAGED.format(path=path, why="unknown format or version"))

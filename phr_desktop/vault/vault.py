@@ -15,7 +15,7 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,6 +29,7 @@ from phr_desktop.vault.creation import build_vault, new_header
 from phr_desktop.vault.database import (
     Connection,
     DatabaseError,
+    damaged,
     integrity_problems,
     open_database,
     transaction,
@@ -88,6 +89,17 @@ def _take_lock(profile_dir: Path) -> FileLock:
     except OSError as exc:
         raise storage_error(exc, f"open the profile in {profile_dir}") from None
     return lock
+
+
+@contextlib.contextmanager
+def _damage_or_storage_errors(profile_dir: Path) -> Iterator[None]:
+    """While opening: a disk problem is a StorageError, any other database error (a damaged
+    page found past the first ones) is VaultDamaged naming the file."""
+    try:
+        with storage_errors(f"open the profile in {profile_dir}", where=profile_dir):
+            yield
+    except DatabaseError as exc:
+        raise damaged(profile_dir / DB_NAME, exc) from None
 
 
 class Vault:
@@ -192,7 +204,7 @@ class Vault:
             )
         vault = cls._open(profile_dir, header, data_key)
         try:
-            with storage_errors(f"open the profile in {profile_dir}", where=profile_dir):
+            with _damage_or_storage_errors(profile_dir):
                 vault.audit.append("unlock", method=method)
         except BaseException:
             vault._release()
@@ -244,7 +256,7 @@ class Vault:
             raise
         vault = cls(profile_dir, header, data_key, conn, lock)
         try:
-            with storage_errors(f"open the profile in {profile_dir}", where=profile_dir):
+            with _damage_or_storage_errors(profile_dir):
                 migrate(conn, db_path, backup=vault.backup)
                 vault._ensure_bound(found_id)
                 conn.execute(

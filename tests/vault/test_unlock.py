@@ -346,3 +346,20 @@ def test_a_header_changed_by_a_passphrase_change_here_is_the_known_one(
     with pytest.raises(WrongPassphrase):  # the old one is simply wrong now, and counted
         Vault.unlock(folder, passphrase=PASS)
     Vault.unlock(folder, passphrase="the new passphrase").close()
+
+
+def test_a_header_mac_of_non_ascii_text_is_a_bad_signature_not_a_crash(
+    vault_dir: tuple[Path, str],
+) -> None:
+    folder, _ = vault_dir
+
+    def odd_mac(body: dict) -> None:  # type: ignore[type-arg]
+        body["mac"] = "\x80é"
+        body.pop("checksum")
+        body["checksum"] = hashlib.sha256(
+            orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
+
+    _edit_header(folder, odd_mac)
+    with pytest.raises(VaultDamaged, match="signature"):
+        Vault.unlock(folder, passphrase=PASS)
