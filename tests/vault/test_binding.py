@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import orjson
@@ -15,7 +16,7 @@ import pytest
 from phr_desktop.vault.binding import bind, new_database_id
 from phr_desktop.vault.database import open_database, transaction
 from phr_desktop.vault.errors import VaultDamaged
-from phr_desktop.vault.header import load_header
+from phr_desktop.vault.header import NO_AUDIT, load_header
 from phr_desktop.vault.keys import KdfParams
 from phr_desktop.vault.migrations import migrate
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
@@ -185,3 +186,17 @@ def test_the_copy_kept_before_the_upgrade_still_opens_and_is_seen_as_older(
         assert vault.conn.execute("SELECT count(*) FROM records").fetchone() == (436,)
         report = vault.audit.verify()
     assert not report.ok and "older copy" in report.reason
+
+
+def test_a_crash_between_binding_the_database_and_writing_the_header_is_recovered(
+    folder: Path,
+) -> None:
+    """The upgrade binds the database first, then names it in the header; a header still
+    without the id (written before binding, sealed with the key) adopts the database's."""
+    key = _data_key(folder)
+    bound = load_header(folder / HEADER_NAME)
+    replace(bound, database_id="", audit=NO_AUDIT).sealed(key).save(folder / HEADER_NAME)
+    assert not load_header(folder / HEADER_NAME).database_id
+    with Vault.unlock(folder, passphrase=PASS) as vault:
+        assert vault.audit.verify().ok
+    assert load_header(folder / HEADER_NAME).database_id == bound.database_id

@@ -7,6 +7,7 @@ The default run is short (a few seconds); `PHR_FUZZ_EXAMPLES=2000` runs a longer
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 import tempfile
@@ -152,8 +153,6 @@ HEADER_PATHS = [
 
 
 def _with_checksum(body: dict[str, Any]) -> bytes:
-    import hashlib
-
     body.pop("checksum", None)
     body["checksum"] = hashlib.sha256(orjson.dumps(body, option=orjson.OPT_SORT_KEYS)).hexdigest()
     return orjson.dumps(body)
