@@ -78,8 +78,9 @@ def _try_unlock(folder: Path, unlock: Callable[[Path], Vault]) -> bool:
     except VaultError as refused:
         assert str(refused), "an error with no message for the user"
         return False
-    with vault:
-        assert vault.conn.execute("SELECT value FROM settings WHERE key = 'marker'").fetchone()
+    # Opened: a damaged page that unlock did not read is found later, by `vault check` or
+    # the read that reaches it (the page HMAC refuses it); not part of this property.
+    vault.close()
     return True
 
 
@@ -208,4 +209,7 @@ def test_the_pristine_vault_itself_opens_every_way(pristine: Pristine) -> None:
     for how in ("passphrase", "recovery key", "data key"):
         for folder in Pristine._copy_of(pristine.folder):
             assert _try_unlock(folder, _unlock_with(how, pristine))
+            with _unlock_with(how, pristine)(folder) as vault:
+                marker = "SELECT value FROM settings WHERE key = 'marker'"
+                assert vault.conn.execute(marker).fetchone() == ("kept",)
     assert load_header(pristine.folder / HEADER_NAME).database_id
