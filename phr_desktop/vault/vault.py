@@ -36,12 +36,9 @@ from phr_desktop.vault.database import (
 )
 from phr_desktop.vault.errors import (
     StorageError,
-    TooManyAttempts,
     VaultBusy,
-    VaultDamaged,
     VaultError,
     VaultNotFound,
-    WrongPassphrase,
     WrongRecoveryKey,
 )
 from phr_desktop.vault.files import make_private_dir
@@ -59,6 +56,7 @@ from phr_desktop.vault.keys import (
     wrap_key,
 )
 from phr_desktop.vault.migrations import migrate
+from phr_desktop.vault.passphrase_unlock import unwrap_with_passphrase
 from phr_desktop.vault.storage_errors import storage_error, storage_errors
 from phr_desktop.vault.throttle import UnlockThrottle
 
@@ -68,13 +66,6 @@ DB_NAME = "vault.db"
 HEADER_NAME = "header.json"
 LOCK_NAME = "vault.lock"
 ATTEMPTS_NAME = "unlock-attempts.json"
-_HEADER_CHANGED = (
-    "That passphrase did not unlock this profile, and its key header ({path}) is not the one "
-    "last unlocked on this device: its key settings or passphrase wrap were changed. If the "
-    "passphrase was changed on another computer, use the new one; otherwise the header was "
-    "edited or replaced: restore header.json from a backup of the profile folder, or unlock "
-    "with your recovery key. This try was not counted as a wrong passphrase."
-)
 
 
 def _take_lock(profile_dir: Path) -> FileLock:
@@ -180,7 +171,7 @@ class Vault:
         method = "data_key"
         if passphrase is not None:
             method = "passphrase"
-            data_key = cls._unwrap_with_passphrase(header_path, header, passphrase, throttle)
+            data_key = unwrap_with_passphrase(header_path, header, passphrase, throttle)
         elif recovery_key is not None:
             method = "recovery_key"
             secret = parse_recovery_key(recovery_key)
@@ -210,32 +201,6 @@ class Vault:
             vault._release()
             raise
         return vault
-
-    @staticmethod
-    def _unwrap_with_passphrase(
-        header_path: Path, header: VaultHeader, passphrase: str, throttle: UnlockThrottle
-    ) -> bytes:
-        wait = throttle.seconds_to_wait()
-        if wait > 0:
-            raise TooManyAttempts(wait)
-        kek = derive_passphrase_key(passphrase, header.kdf)
-        data_key = unwrap_key(
-            kek,
-            header.passphrase_wrap.nonce,
-            header.passphrase_wrap.ciphertext,
-            header.passphrase_aad(),
-        )
-        if data_key is not None:
-            return data_key
-        known = throttle.known_header()
-        if known is not None and known != header.passphrase_fingerprint():
-            raise VaultDamaged(_HEADER_CHANGED.format(path=header_path))
-        try:
-            wait_next = throttle.record_failure()
-        except OSError as exc:
-            note = str(storage_error(exc, "count this try", ""))
-            raise WrongPassphrase(note=note) from None
-        raise WrongPassphrase(wait_next)
 
     @classmethod
     def _open(cls, profile_dir: Path, header: VaultHeader, data_key: bytes) -> Vault:
