@@ -11,6 +11,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from phr_desktop import __version__
+from phr_desktop.process_hardening import harden_process
 from phr_desktop.services.crash_reports import (
     EXIT_BUG,
     bug_message,
@@ -123,6 +124,7 @@ def describe_failure(exc: BaseException) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    harden_process()  # before any key is in memory: no core dumps
     args = build_parser().parse_args(argv)
     handler = CrashHandler()
     handler.install()

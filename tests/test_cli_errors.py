@@ -181,7 +181,7 @@ def test_a_full_disk_while_exporting_says_so_and_leaves_nothing(
 
     monkeypatch.setattr(exporting, "_write", full)
     code, _, err = phr("export", "--format", "pdf", "-o", str(tmp_path / "r.pdf"))
-    assert code == 1 and "The disk is full" in err
+    assert code == 1 and "the disk is full" in err
     assert list(tmp_path.glob("*r.pdf*")) == []
 
 

@@ -51,6 +51,7 @@ from phr_desktop.cli.share_commands import (
     cmd_share_open,
     cmd_share_revoke,
 )
+from phr_desktop.process_hardening import harden_process
 from phr_desktop.services.crash_reports import (
     EXIT_BUG,
     bug_message,
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    harden_process()  # before any key is in memory: no core dumps
     args = build_parser().parse_args(argv)
     for name, default in (
         ("profile", None),

@@ -8,6 +8,7 @@ from phr_desktop.sharing.errors import ShareError
 from phr_desktop.smart.errors import AuthorizationError, DiscoveryError, SyncError, TokenExpired
 from phr_desktop.vault.errors import (
     KeyringRefused,
+    StorageError,
     StorageFull,
     TooManyAttempts,
     VaultBusy,
@@ -41,6 +42,7 @@ __all__ = [
     "KeyringRefused",
     "ServiceError",
     "ShareError",
+    "StorageError",
     "StorageFull",
     "SyncError",
     "TokenExpired",

@@ -17,7 +17,8 @@ import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 
-from phr_desktop.services.errors import ServiceError, StorageFull
+from phr_desktop.services.errors import ServiceError, StorageError
+from phr_desktop.vault.storage_errors import storage_error
 
 __all__ = ["check_output_path", "output_error", "write_output_bytes", "write_output_file"]
 
@@ -49,13 +50,11 @@ def check_output_path(path: Path) -> Path:
     return path
 
 
-def output_error(path: Path, exc: OSError) -> ServiceError | StorageFull:
+def output_error(path: Path, exc: OSError) -> ServiceError | StorageError:
     """An OSError while writing `path`, as a message that says what to do."""
-    if exc.errno == errno.ENOSPC or exc.errno == errno.EDQUOT:
-        return StorageFull(
-            f"The disk is full: {path} could not be written, and nothing was left behind. "
-            "Free some space and try again."
-        )
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EIO):
+        # One wording for a full or failing disk, whatever was being written.
+        return storage_error(exc, f"write {path}", "Nothing was left behind.", path)
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return ServiceError(
             f"{path} cannot be written here ({exc.strerror or 'permission denied'}); choose a "

@@ -18,7 +18,8 @@ from phr_desktop.vault.files import make_private_dir
 from phr_desktop.vault.header import load_header
 from phr_desktop.vault.keyring_store import recall_data_key
 from phr_desktop.vault.keys import KdfParams
-from phr_desktop.vault.vault import HEADER_NAME, LOCK_NAME, Vault
+from phr_desktop.vault.storage_errors import storage_errors
+from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, LOCK_NAME, Vault
 
 APP_NAME = "phr-desktop"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
@@ -30,15 +31,23 @@ def default_data_dir() -> Path:
     return Path(env) if env else Path(user_data_dir(APP_NAME, appauthor=False))
 
 
+def _is_profile(folder: Path) -> bool:
+    return folder.is_dir() and any((folder / name).exists() for name in (HEADER_NAME, DB_NAME))
+
+
 class Profiles:
     def __init__(self, data_dir: Path | None = None) -> None:
         self.data_dir = data_dir or default_data_dir()
         self.root = self.data_dir / "profiles"
 
     def names(self) -> list[str]:
+        """Every profile folder, also one whose header or database is missing (unlocking it
+        then says which file to restore); hidden folders (a profile being created) are not."""
         if not self.root.is_dir():
             return []
-        return sorted(p.name for p in self.root.iterdir() if (p / HEADER_NAME).exists())
+        return sorted(
+            p.name for p in self.root.iterdir() if not p.name.startswith(".") and _is_profile(p)
+        )
 
     def path(self, name: str) -> Path:
         if not _NAME.match(name) or name.endswith("."):
@@ -49,7 +58,7 @@ class Profiles:
         return self.root / name
 
     def exists(self, name: str) -> bool:
-        return (self.path(name) / HEADER_NAME).exists()
+        return _is_profile(self.path(name))
 
     def create(
         self, name: str, passphrase: str, kdf: KdfParams | None = None
@@ -58,7 +67,12 @@ class Profiles:
         path = self.path(name)
         if self.exists(name):
             raise ServiceError(f"A profile named {name!r} already exists.")
-        make_private_dir(self.root)
+        where = (
+            f"Nothing was left behind. Profiles are kept in {self.root} (another folder: "
+            "--data-dir DIR or PHR_DATA_DIR)."
+        )
+        with storage_errors(f"create the profile {name!r}", where, self.root):
+            make_private_dir(self.root)
         vault, recovery_key = Vault.create(path, passphrase, kdf)
         return Session(name, vault), recovery_key
 

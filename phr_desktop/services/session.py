@@ -19,6 +19,7 @@ from phr_desktop.vault.audit import AuditEntry, ChainReport
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.files import make_private_dir
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
+from phr_desktop.vault.storage_errors import storage_errors
 from phr_desktop.vault.store import RecordStore
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
 
@@ -94,9 +95,15 @@ class Session(RecordReader):
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
     ) -> ImportReport:
-        return import_paths(
-            self, paths, source_name=source_name, progress=progress, cancel=cancel or CancelToken()
-        )
+        outcome = "Files not finished were rolled back; nothing stored before was changed."
+        with storage_errors("import", outcome, self.vault.profile_dir):
+            return import_paths(
+                self,
+                paths,
+                source_name=source_name,
+                progress=progress,
+                cancel=cancel or CancelToken(),
+            )
 
     def reindex(self) -> int:
         with transaction(self.vault.conn):
@@ -129,12 +136,15 @@ class Session(RecordReader):
             raise ServiceError(
                 f"{folder} is not empty; choose a new or empty folder for the backup."
             )
-        make_private_dir(folder)
-        self.vault.backup(folder / DB_NAME)
-        write_output_bytes(
-            folder / HEADER_NAME, (self.vault.profile_dir / HEADER_NAME).read_bytes()
-        )
-        self.vault.audit.append("backup")
+        with storage_errors(
+            f"write the backup in {folder}", "The profile was not changed.", folder
+        ):
+            make_private_dir(folder)
+            self.vault.backup(folder / DB_NAME)
+            write_output_bytes(
+                folder / HEADER_NAME, (self.vault.profile_dir / HEADER_NAME).read_bytes()
+            )
+            self.vault.audit.append("backup")
         return folder
 
     def audit_entries(self, limit: int | None = None) -> list[AuditEntry]:

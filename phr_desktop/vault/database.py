@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import sqlcipher3
@@ -12,12 +11,12 @@ from sqlcipher3 import dbapi2
 from sqlcipher3.dbapi2 import Connection
 
 from phr_desktop.vault.errors import (
-    StorageFull,
     VaultDamaged,
     VaultError,
     VaultNotFound,
 )
 from phr_desktop.vault.files import PRIVATE_FILE_MODE, create_private_file
+from phr_desktop.vault.storage_errors import is_storage_problem, storage_error
 
 DatabaseError = dbapi2.DatabaseError
 
@@ -29,8 +28,9 @@ sqlcipher3.register_adapter(type(None), lambda value: value)
 sqlcipher3.register_adapter(bytes, bytes)
 
 _DAMAGED = (
-    "The vault file {path} is damaged or truncated ({why}). Nothing was changed. Restore the "
-    "profile from a backup (`phr vault backup` makes one); `phr vault check` shows details."
+    "The vault file {path} is damaged, truncated or not this profile's ({why}). Nothing was "
+    "changed. Restore the profile from a backup (`phr vault backup` makes one); "
+    "`phr vault check` shows details."
 )
 
 
@@ -40,23 +40,52 @@ def _apply_key(conn: Connection, data_key: bytes) -> None:
     conn.execute(f"PRAGMA key = \"x'{data_key.hex()}'\"")
 
 
-def open_database(path: Path, data_key: bytes, *, create: bool = False) -> Connection:
+def damaged(path: Path, why: object) -> VaultDamaged:
+    """The one message for a vault file that cannot be this profile's database."""
+    return VaultDamaged(_DAMAGED.format(path=path, why=why))
+
+
+def open_database(
+    path: Path,
+    data_key: bytes,
+    *,
+    create: bool = False,
+    verify: Callable[[Connection], None] | None = None,
+) -> Connection:
+    """Open (or with `create`, make) the database. `verify` runs after the key is checked and
+    before anything is written: a file it refuses is left exactly as it was."""
     if create:
-        create_private_file(path)
-    elif not path.exists():
-        raise VaultNotFound(
-            f"The vault file is missing ({path}). If you moved the profile folder, put it "
-            "back; otherwise restore it from a backup."
-        )
+        try:
+            create_private_file(path)
+        except OSError as exc:
+            raise storage_error(exc, f"create the vault file {path}") from None
+    else:
+        try:
+            size = path.stat().st_size
+        except FileNotFoundError:
+            raise VaultNotFound(
+                f"The vault file is missing ({path}). If you moved the profile folder, put it "
+                "back; otherwise restore the profile from a backup."
+            ) from None
+        except OSError as exc:
+            raise storage_error(exc, f"read the vault file {path}", where=path) from None
+        if size == 0:
+            # SQLCipher would take an empty file for a new database and write a fresh one.
+            raise damaged(path, "the file is empty")
     # mode=rw: never let SQLite create an empty database in place of a missing one.
     uri = path.resolve().as_uri() + "?mode=rw"
-    conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    try:
+        conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except dbapi2.DatabaseError as exc:
+        raise storage_error(exc, f"open the vault file {path}", where=path) from None
     try:
         # SQLCipher would otherwise log key failures to stderr; errors reach us as exceptions.
         conn.execute("PRAGMA cipher_log_level = NONE")
         _apply_key(conn, data_key)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         check_cipher(conn)
+        if verify is not None:
+            verify(conn)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
         conn.execute("PRAGMA foreign_keys = ON")
@@ -67,7 +96,9 @@ def open_database(path: Path, data_key: bytes, *, create: bool = False) -> Conne
         conn.execute("PRAGMA cache_size = -65536")
     except dbapi2.DatabaseError as exc:
         conn.close()
-        raise VaultDamaged(_DAMAGED.format(path=path, why=exc)) from None
+        if is_storage_problem(exc):
+            raise storage_error(exc, f"open the vault file {path}", where=path) from None
+        raise damaged(path, exc) from None
     except BaseException:
         conn.close()
         raise
@@ -112,18 +143,6 @@ def integrity_problems(conn: Connection) -> list[str]:
     return problems
 
 
-def is_disk_full(exc: BaseException) -> bool:
-    code = getattr(exc, "sqlite_errorcode", None)
-    return code == sqlite3.SQLITE_FULL or "disk is full" in str(exc).lower()
-
-
-def storage_full_error(exc: BaseException) -> StorageFull:
-    return StorageFull(
-        "The disk is full, so the import was rolled back and nothing was changed. Free some "
-        f"space and import again. ({exc})"
-    )
-
-
 # WAL pages between checkpoints during bulk writes: 64 MiB instead of SQLite's 4 MiB. An
 # import commits once per file and rewrites many of the same index pages in each; copying the
 # WAL into the file less often copies each page once instead of after every file (measured:
@@ -148,16 +167,32 @@ def bulk_writes(conn: Connection) -> Iterator[None]:
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
+def _file_of(conn: Connection) -> Path | None:
+    with contextlib.suppress(dbapi2.DatabaseError):
+        for _seq, name, file in conn.execute("PRAGMA database_list"):
+            if name == "main" and file:
+                return Path(file)
+    return None
+
+
 @contextlib.contextmanager
 def transaction(conn: Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full disk becomes StorageFull."""
-    conn.execute("BEGIN IMMEDIATE")
+    """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full or failing disk becomes a
+    StorageError (StorageFull when full), never a damaged vault."""
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+    except dbapi2.DatabaseError as exc:
+        if is_storage_problem(exc):
+            raise storage_error(exc, "save this change", where=_file_of(conn)) from None
+        raise
     try:
         yield
         conn.execute("COMMIT")
     except BaseException as exc:
         if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        if isinstance(exc, dbapi2.DatabaseError) and is_disk_full(exc):
-            raise storage_full_error(exc) from None
+            with contextlib.suppress(dbapi2.DatabaseError):  # SQLite may have rolled back
+                conn.execute("ROLLBACK")
+        if isinstance(exc, dbapi2.DatabaseError) and is_storage_problem(exc):
+            outcome = "It was rolled back, so nothing was changed."
+            raise storage_error(exc, "save this change", outcome, _file_of(conn)) from None
         raise

@@ -6,6 +6,7 @@ never re-encrypted.
 
 from __future__ import annotations
 
+import hmac
 import os
 import secrets
 import time
@@ -103,6 +104,14 @@ def unwrap_key(kek: bytes, nonce: bytes, ciphertext: bytes, aad: bytes) -> bytes
         return AESGCM(kek).decrypt(nonce, ciphertext, aad)
     except InvalidTag:
         return None
+
+
+def same_text(given: str, expected: str) -> bool:
+    """Constant-time equality of a MAC read from a file with the one computed; any text (even
+    non-ASCII, which `hmac.compare_digest` refuses for str) is simply unequal."""
+    return hmac.compare_digest(
+        given.encode("utf-8", "surrogatepass"), expected.encode("utf-8", "surrogatepass")
+    )
 
 
 def hkdf(key: bytes, info: bytes, salt: bytes | None = None) -> bytes:

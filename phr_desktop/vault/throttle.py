@@ -3,11 +3,15 @@
 The count lives in a small file beside the vault (it holds no health data), so restarting the
 app or the CLI does not reset it. Argon2id already makes each guess cost ~0.5 s; this adds a
 growing wait on top for someone at the keyboard.
+
+The file also remembers a digest of the header's passphrase wrap and KDF settings as of the
+last time the header was proven authentic (after its MAC was checked with the data key). A
+passphrase that fails against a header whose digest differs may be right: the header was
+edited or replaced, so that try is reported as such and not counted as a wrong passphrase.
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,23 +25,35 @@ FREE_ATTEMPTS = 5
 MAX_WAIT_SECONDS = 300.0
 
 
+@dataclass(frozen=True)
+class _State:
+    failures: int = 0
+    last_failure: float = 0.0
+    header: str | None = None
+
+
 @dataclass
 class UnlockThrottle:
     path: Path
     clock: Callable[[], float] = time.time
 
-    def _read(self) -> tuple[int, float]:
+    def _read(self) -> _State:
         try:
             data = orjson.loads(self.path.read_bytes())
-            return int(data["failures"]), float(data["last_failure"])
-        except (
-            FileNotFoundError,
-            orjson.JSONDecodeError,
-            KeyError,
-            TypeError,
-            ValueError,
-        ):
-            return 0, 0.0
+            header = data.get("header")
+            return _State(
+                int(data["failures"]),
+                float(data["last_failure"]),
+                header if isinstance(header, str) else None,
+            )
+        except (OSError, orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+            return _State()
+
+    def _write(self, state: _State) -> None:
+        body: dict[str, object] = {"failures": state.failures, "last_failure": state.last_failure}
+        if state.header is not None:
+            body["header"] = state.header
+        write_atomically(self.path, orjson.dumps(body))
 
     @staticmethod
     def wait_after(failures: int) -> float:
@@ -46,19 +62,25 @@ class UnlockThrottle:
         return min(MAX_WAIT_SECONDS, 2.0 ** (failures - FREE_ATTEMPTS + 1))
 
     def seconds_to_wait(self) -> float:
-        failures, last = self._read()
-        return max(0.0, last + self.wait_after(failures) - self.clock())
+        state = self._read()
+        return max(0.0, state.last_failure + self.wait_after(state.failures) - self.clock())
+
+    def known_header(self) -> str | None:
+        """The digest of the last header proven authentic here, if any."""
+        return self._read().header
 
     def record_failure(self) -> float:
-        """Count a wrong try; returns how long the next try must wait."""
-        failures, _ = self._read()
-        failures += 1
-        write_atomically(
-            self.path,
-            orjson.dumps({"failures": failures, "last_failure": self.clock()}),
-        )
+        """Count a wrong try; returns how long the next try must wait. OSError if it cannot be
+        saved (the caller still reports the wrong passphrase)."""
+        state = self._read()
+        failures = state.failures + 1
+        self._write(_State(failures, self.clock(), state.header))
         return self.wait_after(failures)
 
-    def reset(self) -> None:
-        with contextlib.suppress(FileNotFoundError):
-            self.path.unlink()
+    def record_authentic_header(self, digest: str, *, passphrase_was_right: bool) -> None:
+        """Remember the header proven authentic; a right passphrase also clears the count."""
+        state = self._read()
+        failures, last = (0, 0.0) if passphrase_was_right else (state.failures, state.last_failure)
+        new = _State(failures, last, digest)
+        if new != state:
+            self._write(new)

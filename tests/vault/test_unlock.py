@@ -212,7 +212,7 @@ def test_a_truncated_vault_file_is_reported_and_left_as_it_is(vault_dir: tuple[P
     db = folder / DB_NAME
     db.write_bytes(db.read_bytes()[:1000])
     before = db.read_bytes()
-    with pytest.raises(VaultDamaged, match="damaged or truncated"):
+    with pytest.raises(VaultDamaged, match="damaged, truncated"):
         Vault.unlock(folder, passphrase=PASS)
     assert db.read_bytes() == before
 
@@ -293,3 +293,73 @@ def test_a_backup_opens_with_the_same_key(vault_dir: tuple[Path, str], tmp_path:
     (copy / HEADER_NAME).write_bytes((folder / HEADER_NAME).read_bytes())
     with Vault.unlock(copy, passphrase=PASS) as restored:
         assert _marker(restored) == "kept"
+
+
+def test_a_wait_under_one_second_is_never_shown_as_0_s(vault_dir: tuple[Path, str]) -> None:
+    folder, _ = vault_dir
+    now = [1000.0]
+    clock = lambda: now[0]  # noqa: E731
+    for _ in range(5):
+        with pytest.raises(WrongPassphrase):
+            Vault.unlock(folder, passphrase="guess", clock=clock)
+    now[0] += 1.7  # 0.3 s of the 2 s wait are left
+    with pytest.raises(TooManyAttempts) as refused:
+        Vault.unlock(folder, passphrase=PASS, clock=clock)
+    assert "Wait 1 s" in str(refused.value) and "0 s" not in str(refused.value)
+    assert "after 1 s" in str(WrongPassphrase(0.2))
+    assert "after" not in str(WrongPassphrase(0.0))
+
+
+def _set_time_cost_and_fix_the_checksum(folder: Path, time_cost: int) -> None:
+    def edit(body: dict) -> None:  # type: ignore[type-arg]
+        body["kdf"]["time_cost"] = time_cost
+        body.pop("checksum")
+        body["checksum"] = hashlib.sha256(
+            orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
+
+    _edit_header(folder, edit)
+
+
+def test_a_header_edited_within_the_kdf_bounds_is_reported_and_not_counted_as_a_guess(
+    vault_dir: tuple[Path, str],
+) -> None:
+    folder, _ = vault_dir
+    Vault.unlock(folder, passphrase=PASS).close()  # this device has seen the real header
+    original = (folder / HEADER_NAME).read_bytes()
+    _set_time_cost_and_fix_the_checksum(folder, MIN_TIME_COST + 1)
+    for _ in range(7):  # more than the free tries: none of them is counted
+        with pytest.raises(VaultDamaged, match=r"header .* is not the one last unlocked") as err:
+            Vault.unlock(folder, passphrase=PASS)
+    assert "not counted as a wrong passphrase" in str(err.value)
+    (folder / HEADER_NAME).write_bytes(original)
+    with Vault.unlock(folder, passphrase=PASS) as vault:  # no wait: nothing was counted
+        assert _marker(vault) == "kept"
+
+
+def test_a_header_changed_by_a_passphrase_change_here_is_the_known_one(
+    vault_dir: tuple[Path, str],
+) -> None:
+    folder, _ = vault_dir
+    with Vault.unlock(folder, passphrase=PASS) as vault:
+        vault.change_passphrase("the new passphrase", KdfParams.minimum())
+    with pytest.raises(WrongPassphrase):  # the old one is simply wrong now, and counted
+        Vault.unlock(folder, passphrase=PASS)
+    Vault.unlock(folder, passphrase="the new passphrase").close()
+
+
+def test_a_header_mac_of_non_ascii_text_is_a_bad_signature_not_a_crash(
+    vault_dir: tuple[Path, str],
+) -> None:
+    folder, _ = vault_dir
+
+    def odd_mac(body: dict) -> None:  # type: ignore[type-arg]
+        body["mac"] = "\x80é"
+        body.pop("checksum")
+        body["checksum"] = hashlib.sha256(
+            orjson.dumps(body, option=orjson.OPT_SORT_KEYS)
+        ).hexdigest()
+
+    _edit_header(folder, odd_mac)
+    with pytest.raises(VaultDamaged, match="signature"):
+        Vault.unlock(folder, passphrase=PASS)
