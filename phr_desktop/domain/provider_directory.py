@@ -65,16 +65,24 @@ def _vendor_of(endpoint: dict[str, Any]) -> str:
     return ""
 
 
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
 def usable_fhir_base(address: Any) -> str | None:
     """The address if it is a well-formed https URL with a host, else None: the directory
-    never offers a plain-http or malformed server."""
+    never offers a plain-http or malformed server (but for this computer's own loopback, a
+    developer's test server, as the sign-in rules allow)."""
     if not isinstance(address, str) or len(address) > 2000:
         return None
     try:
         parts = urlsplit(address.strip())
     except ValueError:
         return None
-    if parts.scheme != "https" or not parts.hostname or parts.username or parts.password:
+    if not parts.hostname or parts.username or parts.password:
+        return None
+    if parts.scheme != "https" and not (
+        parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS
+    ):
         return None
     return address.strip()
 
