@@ -50,7 +50,9 @@ class ProviderIndex:
 
     def __init__(self, providers: Sequence[Provider]) -> None:
         self.providers = list(providers)
-        self._names = [fold(p.name) for p in self.providers]
+        self._names = [
+            " ".join(words_of(p.name)) for p in self.providers
+        ]  # "st. luke's" → "st luke s"
         postings: dict[str, list[int]] = {}
         # Each row's words as one string " w1 w2 …": a later query word q matches the row
         # when " q" occurs in it (a word starts with q).

@@ -138,10 +138,21 @@ class ConnectDialog(QDialog):
         buttons.rejected.connect(self.reject)
         self.accepted.connect(self._announce_chosen)
         layout.addWidget(buttons)
-        char = self.fontMetrics().averageCharWidth()
-        self.resize(char * 90, self.fontMetrics().height() * 30)
+        self._open_at_a_size_that_fits()
         self.directoryReady.connect(self._directory_loaded)
         self._load_directory()
+
+    def _open_at_a_size_that_fits(self) -> None:
+        """Room for a dozen results and the app-id box, within the screen (a 1024×700 laptop
+        included)."""
+        metrics = self.fontMetrics()
+        width, height = metrics.averageCharWidth() * 110, metrics.height() * 42
+        screen = self.screen() if self.parent() is None else self.parentWidget().screen()
+        if screen is not None:
+            available = screen.availableGeometry()
+            width = min(width, int(available.width() * 0.9))
+            height = min(height, int(available.height() * 0.9))
+        self.resize(width, height)
 
     # --- the directory, built off the GUI thread -------------------------------------------
 

@@ -68,3 +68,10 @@ def test_a_name_is_found_exactly_ignoring_case_and_spacing() -> None:
     assert names(index().named("  mayo   CLINIC ")) == ["Mayo Clinic"]
     assert names(index().named("Mayo Clinic Health System")) == ["Mayo Clinic"]
     assert index().named("Mayo") == []
+
+
+def test_punctuation_in_names_does_not_change_the_ranking() -> None:
+    titles = ["Hasbro Children's Hospital", "Children's Hospital Colorado"]
+    providers = [Provider(n, f"https://x.example/{i}") for i, n in enumerate(titles)]
+    found = names(ProviderIndex(providers).search("children's hosp"))
+    assert found == ["Children's Hospital Colorado", "Hasbro Children's Hospital"]
