@@ -4,6 +4,7 @@ for once. A FHIR address can still be typed under "Other…"."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from html import escape
 from pathlib import Path
@@ -162,7 +163,9 @@ class ConnectDialog(QDialog):
                 self.directory.index()
             except USER_ERRORS as exc:
                 self._load_error = str(exc)
-            self.directoryReady.emit()  # queued to the GUI thread
+            # Queued to the GUI thread; the dialog may have been closed and deleted meanwhile.
+            with contextlib.suppress(RuntimeError):
+                self.directoryReady.emit()
 
         threading.Thread(target=build, name="provider-directory", daemon=True).start()
 

@@ -97,3 +97,22 @@ def test_other_takes_a_typed_fhir_address(qtbot: Any, dialog: ConnectDialog) -> 
     qtbot.keyClicks(dialog.name, "City Hospital")
     dialog.accept()
     assert got == [("https://fhir.example.org/R4", "my-app", "City Hospital")]
+
+
+def test_closing_the_dialog_while_the_directory_loads_is_harmless(
+    qtbot: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import threading
+
+    import shiboken6
+
+    from phr_desktop.services import provider_directory
+
+    provider_directory._load_index.cache_clear()  # a real load, slower than the close
+    errors: list[object] = []
+    monkeypatch.setattr(threading, "excepthook", lambda args: errors.append(args.exc_value))
+    widget = ConnectDialog(tmp_path)
+    loader = next(t for t in threading.enumerate() if t.name == "provider-directory")
+    shiboken6.delete(widget)  # what WA_DeleteOnClose does once the dialog is closed
+    loader.join(30)
+    assert not loader.is_alive() and errors == []
