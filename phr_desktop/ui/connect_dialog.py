@@ -148,7 +148,8 @@ class ConnectDialog(QDialog):
         included)."""
         metrics = self.fontMetrics()
         width, height = metrics.averageCharWidth() * 110, metrics.height() * 42
-        screen = self.screen() if self.parent() is None else self.parentWidget().screen()
+        parent = self.parentWidget()
+        screen = parent.screen() if parent is not None else self.screen()
         if screen is not None:
             available = screen.availableGeometry()
             width = min(width, int(available.width() * 0.9))
