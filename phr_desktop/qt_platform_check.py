@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -53,13 +54,25 @@ XCB_LIBRARIES: tuple[SystemLibrary, ...] = (
 )  # fmt: skip
 
 
+def _bundled_copies(soname: str) -> list[Path]:
+    """Where a frozen build keeps libraries it bundled (beside the executable, or with Qt)."""
+    root = getattr(sys, "_MEIPASS", None)
+    if not root:
+        return []
+    folders = (Path(root), Path(root) / "PySide6" / "Qt" / "lib")
+    return [folder / soname for folder in folders if (folder / soname).is_file()]
+
+
 def library_loads(soname: str) -> bool:
-    """True if the dynamic loader finds and loads the library (as Qt's plugin would)."""
-    try:
-        ctypes.CDLL(soname)
-    except OSError:
-        return False
-    return True
+    """True if the dynamic loader finds and loads the library (as Qt's plugin would), from
+    the system or, in the packaged app, from the bundle."""
+    for candidate in (soname, *map(str, _bundled_copies(soname))):
+        try:
+            ctypes.CDLL(candidate)
+        except OSError:
+            continue
+        return True
+    return False
 
 
 def xcb_expected(env: Mapping[str, str], platform: str = sys.platform) -> bool:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from phr_desktop.qt_platform_check import (
     NO_DISPLAY_MESSAGE,
     display_problem,
@@ -80,3 +82,19 @@ def test_phr_desktop_prints_the_install_command_and_exits_instead_of_aborting() 
     assert "libxcb-cursor.so.0" in result.stderr and "sudo apt install" in result.stderr
     assert "libxcb-cursor0" in result.stderr
     assert "Could not load the Qt platform plugin" not in result.stderr
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="a Linux start-up check")
+def test_the_packaged_app_finds_a_library_it_bundled(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import _ctypes
+
+    from phr_desktop import qt_platform_check
+
+    # Any real shared object will do as the bundled library: copy one under a new name.
+    bundled = tmp_path / "libphr-bundled-test.so.1"
+    bundled.write_bytes(Path(_ctypes.__file__).read_bytes())
+    assert not qt_platform_check.library_loads(bundled.name)  # not on the loader's path
+    monkeypatch.setattr(sys, "_MEIPASS", str(tmp_path), raising=False)
+    assert qt_platform_check.library_loads(bundled.name)
