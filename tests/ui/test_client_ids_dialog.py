@@ -29,3 +29,19 @@ def test_a_malformed_app_id_is_refused_and_nothing_is_saved(qtbot: Any, tmp_path
     dialog.accept()
     assert dialog.result() == 0 and "without spaces" in dialog.error.text()
     assert ClientIds(tmp_path).all() == {}
+
+
+def test_the_edit_menu_opens_it_on_the_apps_data_folder(qtbot: Any, tmp_path: Path) -> None:
+    from PySide6.QtCore import QSettings
+
+    from phr_desktop.services.profiles import Profiles
+    from phr_desktop.ui.main_window import MainWindow
+
+    ClientIds(tmp_path / "data").set("oracle", "kept-oracle-id")
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(Profiles(tmp_path / "data"), settings=settings)
+    qtbot.addWidget(window)
+    window.client_ids_action.trigger()
+    dialog = window.findChild(ClientIdsDialog)
+    assert dialog is not None and dialog.fields["oracle"].text() == "kept-oracle-id"
+    dialog.reject()
