@@ -116,3 +116,20 @@ def test_closing_the_dialog_while_the_directory_loads_is_harmless(
     shiboken6.delete(widget)  # what WA_DeleteOnClose does once the dialog is closed
     loader.join(30)
     assert not loader.is_alive() and errors == []
+
+
+def test_the_dashboards_connect_button_opens_it_on_the_apps_data_folder(
+    qtbot: Any, session: Any, tmp_path: Path
+) -> None:
+    from phr_desktop.ui.dashboard import Dashboard
+    from phr_desktop.ui.workers import TaskRunner
+
+    dashboard = Dashboard(session, TaskRunner(synchronous=True))
+    qtbot.addWidget(dashboard)
+    dashboard.app_data_dir = tmp_path / "app-data"
+    dashboard.connect_clicked()
+    dialog = dashboard.findChild(ConnectDialog)
+    assert dialog is not None
+    assert dialog.client_ids.path.is_relative_to(tmp_path / "app-data")
+    qtbot.waitUntil(lambda: dialog.ready, timeout=20_000)
+    dialog.reject()
