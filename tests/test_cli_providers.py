@@ -99,3 +99,10 @@ def test_a_vendor_app_id_is_kept_once_for_every_organisation(
     assert "There is no vendor 'nosuchvendor'" in capsys.readouterr().err
     assert main(["providers", "client-id", "epic", "has spaces in it"]) == 1
     assert "without spaces" in capsys.readouterr().err
+
+
+def test_search_without_words_says_what_to_give(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["providers", "search"]) == 1
+    assert "Give words of the provider's name" in capsys.readouterr().err
+    rows = run_json(capsys, "providers", "search", "--vendor", "va")
+    assert [r["vendor"] for r in rows] == ["va"]  # type: ignore[union-attr]

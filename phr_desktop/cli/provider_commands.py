@@ -4,15 +4,22 @@ and the app ids (client ids) kept per EHR vendor. No profile is needed for any o
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 from typing import Any
 
 from phr_desktop.cli.common import EXIT_OK, open_profiles, print_json
 from phr_desktop.domain.ehr_vendors import VENDORS, vendor
 from phr_desktop.services.client_ids import ClientIds
+from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.provider_directory import ProviderDirectory
 
 
 def cmd_providers_search(args: argparse.Namespace) -> int:
+    if not "".join(args.text).strip() and not args.vendor:
+        raise ServiceError(
+            "Give words of the provider's name, city or state (e.g. `phr providers search "
+            "mayo`), or --vendor V to list one vendor's."
+        )
     directory = ProviderDirectory(open_profiles(args).data_dir)
     found = directory.search(
         " ".join(args.text), vendor=args.vendor, include_test_systems=args.test_systems,
@@ -40,8 +47,6 @@ def cmd_providers_search(args: argparse.Namespace) -> int:
 
 
 def cmd_providers_update(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
     report = ProviderDirectory(open_profiles(args).data_dir).update_from_file(Path(args.file))
     if args.json:
         print_json({
@@ -79,8 +84,6 @@ def cmd_providers_vendors(args: argparse.Namespace) -> int:
 def cmd_providers_client_id(args: argparse.Namespace) -> int:
     code = args.vendor.strip().casefold()
     if code not in VENDORS:
-        from phr_desktop.services.errors import ServiceError
-
         raise ServiceError(f"There is no vendor {args.vendor!r}; use one of: {', '.join(VENDORS)}.")
     ids = ClientIds(open_profiles(args).data_dir)
     if args.forget:
