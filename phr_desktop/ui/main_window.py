@@ -169,6 +169,7 @@ class MainWindow(QMainWindow):
             "Auto-&lock…", self.auto_lock_clicked, QKeySequence(std.Preferences)
         )
         self.auto_lock_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.client_ids_action = self._action("Provider &app ids…", self.client_ids_clicked)
         self.about_action = self._action("&About phr-desktop", self.about_clicked)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -196,6 +197,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.correct_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.auto_lock_action)
+        edit_menu.addAction(self.client_ids_action)
         view_menu = menu.addMenu("&View")
         self.view_actions = []
         for index, text in enumerate(("&Dashboard", "&Timeline", "&AATD overview")):
@@ -241,6 +243,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.setAccessibleName("Views")
         self.dashboard = Dashboard(session, self.runner, self.tabs)
+        self.dashboard.app_data_dir = self.profiles.data_dir
         self.dashboard.recordActivated.connect(self.show_record)
         self.dashboard.categoryActivated.connect(self.show_kind)
         self.dashboard.dataChanged.connect(self.refresh_views)
@@ -323,6 +326,13 @@ class MainWindow(QMainWindow):
             assert layout is not None
             layout.addWidget(self.aatd)
             self.aatd.show()  # a child added to a visible parent is hidden until shown
+
+    def client_ids_clicked(self) -> None:
+        from phr_desktop.ui.client_ids_dialog import ClientIdsDialog
+
+        dialog = ClientIdsDialog(self.profiles.data_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _auto_locked(self, reason: str) -> None:
         self.lock()
