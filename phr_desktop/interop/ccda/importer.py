@@ -39,6 +39,7 @@ from phr_desktop.interop.ccda.values import (
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import ParsedResource
 from phr_desktop.interop.xml_safety import parse_xml
+from phr_desktop.vault.raw_json import load_raw
 
 CCDA_CONTENT_TYPE = "application/hl7-cda+xml"
 SOURCE_DOCUMENT_URL = "urn:phr:source-document:sha256:"  # the kept file, found by its hash
@@ -89,7 +90,7 @@ def _dumps(resource: dict[str, Any]) -> bytes:
 
 def _parsed(resource: dict[str, Any]) -> ParsedResource:
     body = _dumps(resource)
-    return ParsedResource(orjson.loads(body), body, hashlib.sha256(body).hexdigest())
+    return ParsedResource(load_raw(body), body, hashlib.sha256(body).hexdigest())
 
 
 def _attachment_text(text: str) -> dict[str, Any]:
