@@ -16,6 +16,7 @@ from typing import Any
 
 from phr_desktop.domain.codes import SNOMED, codes_of, display_of, first_of
 from phr_desktop.domain.records import (
+    DATA_QUALITY_TAG_SYSTEM,
     Code,
     PartialDate,
     Quantity,
@@ -257,6 +258,9 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
         r.flags.append("no id")
     if rtype in _STATUS_REQUIRED and not _text(resource.get("status")):
         r.flags.append("missing status")
+    for tag in _list(r.get("meta", "tag")):
+        if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
+            r.flags.append(_text(tag.get("display")) or "data-quality problem in the source")
     builder = _BUILDERS[rtype]
     fields = builder(r)
     kind: RecordKind = fields.pop("kind")

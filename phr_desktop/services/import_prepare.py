@@ -19,6 +19,7 @@ from pathlib import Path
 from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.interop.file_kinds import HEAD_BYTES, FileKind, describe, detect, unwrap_html
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.prepared import (
     PackedDocument,
@@ -41,8 +42,42 @@ class PreparedFile:
     error: str | None  # why it could not be read or parsed
 
 
-def is_ccda(path: Path) -> bool:
-    return path.suffix.lower() == ".xml"
+# The one way to add a scan or a letter today: the app's upload dialog (no phr command yet).
+UPLOAD_HINT = "add it as a document in the app: File > New entry > Document (PDF or image)"
+
+
+def not_importable_reason(kind: FileKind, head: bytes) -> str:
+    """Why a file of this kind is not imported, and what to do with it instead."""
+    what = describe(kind, head)
+    if kind.is_document:
+        return f"this is {what}, not a health record file; {UPLOAD_HINT}"
+    if kind is FileKind.ZIP:
+        return f"this is {what}; unpack it, then import the files inside"
+    if kind is FileKind.EMPTY:
+        return "this file is empty"
+    return f"this is {what}"
+
+
+# Files named so are read in a folder even when their content is not recognised: the reader
+# then says what is wrong with them, and their bytes are kept.
+RECORD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml", ".ccd", ".cda")
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why a file found in a folder is left out of its import, or None to import it."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(HEAD_BYTES)
+            kind = detect(head)
+            if kind is FileKind.HTML and path.stat().st_size <= MAX_FILE_BYTES:
+                kind = FileKind.HTML_WITH_CCDA if unwrap_html(head + file.read()) else kind
+    except OSError as exc:
+        return f"it could not be read ({exc.strerror or exc})"
+    if kind.importable:
+        return None
+    if path.suffix.lower() in RECORD_SUFFIXES and kind in (FileKind.UNKNOWN, FileKind.XML):
+        return None
+    return not_importable_reason(kind, head)
 
 
 def _read(path: Path) -> bytes:
@@ -55,6 +90,12 @@ def _read(path: Path) -> bytes:
             path.name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
         )
     return path.read_bytes()
+
+
+def _parse(data: bytes, kind: FileKind, name: str) -> list[ParsedResource]:
+    if kind is FileKind.UNKNOWN:
+        raise UnreadableFile(name, None, None, f"this is {kind.value}")
+    return parse_ccda(data, name) if kind.is_xml else parse_fhir_json(data, name)
 
 
 def _source_hint(resources: list[ParsedResource]) -> str | None:
@@ -81,15 +122,23 @@ def _prepare(item: ParsedResource) -> PreparedResource:
 
 
 def prepare_file(path: Path) -> PreparedFile:
-    """Never raises for a bad file: an unreadable or unparseable one comes back with `error`."""
-    content_type = CCDA_CONTENT_TYPE if is_ccda(path) else FHIR_CONTENT_TYPE
+    """Never raises for a bad file: an unreadable or unparseable one comes back with `error`.
+
+    The format is told from the content, whatever the file is called. A PDF or an image is
+    refused with the way to add it as a document, and not kept: it is not a source of
+    records."""
     try:
         data = _read(path)
     except UnreadableFile as exc:
-        return PreparedFile(path, content_type, None, None, None, str(exc))
+        return PreparedFile(path, FHIR_CONTENT_TYPE, None, None, None, str(exc))
+    kind = detect(data[:HEAD_BYTES])
+    content_type = CCDA_CONTENT_TYPE if kind.is_xml else FHIR_CONTENT_TYPE
+    if kind.is_document or kind in (FileKind.ZIP, FileKind.EMPTY):
+        reason = not_importable_reason(kind, data[:HEAD_BYTES])
+        return PreparedFile(path, content_type, None, None, None, f"{path.name}: {reason}.")
     document = pack_document(data)
     try:
-        parsed = parse_ccda(data, path.name) if is_ccda(path) else parse_fhir_json(data, path.name)
+        parsed = _parse(data, kind, path.name)
     except UnreadableFile as exc:
         return PreparedFile(path, content_type, document, None, None, str(exc))
     del data

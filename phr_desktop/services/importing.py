@@ -30,6 +30,7 @@ from phr_desktop.services.import_prepare import (
     PreparedFile,
     prepare_file,
     prepare_file_pickled,
+    skip_reason,
     start_worker,
 )
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
@@ -40,7 +41,6 @@ from phr_desktop.vault.store import WriteCounts, now_iso
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
-FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml")  # .xml: C-CDA
 DEFAULT_SOURCE = "Imported files"
 _BATCH = 5000
 # Imports of at least this much (in two files or more, with a second core to run on) are
@@ -54,16 +54,16 @@ log = logging.getLogger(__name__)
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # imported, unchanged, failed
+    status: str  # imported, unchanged, failed, skipped (a file in a folder that is no record)
     counts: WriteCounts | None = None
-    error: str | None = None
+    error: str | None = None  # why it failed, or why it was skipped
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "status": self.status}
         if self.counts:
             out["counts"] = self.counts.as_dict()
         if self.error:
-            out["error"] = self.error
+            out["reason" if self.status == "skipped" else "error"] = self.error
         return out
 
 
@@ -76,23 +76,66 @@ class ImportReport:
     def failed(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "failed"]
 
+    @property
+    def skipped(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "skipped"]
+
     def as_dict(self) -> dict[str, Any]:
         return {"files": [f.as_dict() for f in self.files], "totals": self.totals.as_dict()}
 
 
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Files as given, and the FHIR files inside folders (recursively, in name order)."""
-    out: list[Path] = []
+@dataclass
+class ImportPlan:
+    # In the order given: a file to read, or what is said instead of reading one (a missing
+    # path, a file in a folder that holds no records, a folder where nothing was found).
+    steps: list[Path | FileOutcome] = field(default_factory=list)
+
+    @property
+    def files(self) -> list[Path]:
+        return [step for step in self.steps if isinstance(step, Path)]
+
+    @property
+    def notes(self) -> list[FileOutcome]:
+        return [step for step in self.steps if isinstance(step, FileOutcome)]
+
+
+def plan_import(paths: Sequence[Path]) -> ImportPlan:
+    """Files as given, and the FHIR JSON and C-CDA files inside folders (recursively, in name
+    order, told by their content); what is left out is said, with why."""
+    plan = ImportPlan()
     for path in paths:
         if path.is_dir():
-            out.extend(
-                sorted(
-                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FHIR_SUFFIXES
+            found = scan_folder(path)
+            plan.steps.extend(found.steps)
+            if not found.files:
+                others = f" ({len(found.notes)} other file(s) skipped)" if found.notes else ""
+                plan.steps.append(
+                    FileOutcome(
+                        str(path),
+                        "failed",
+                        error=f"Nothing to import was found in {path}: it holds no FHIR JSON "
+                        f"or C-CDA file{others}.",
+                    )
+                )
+        elif not path.exists():
+            plan.steps.append(
+                FileOutcome(
+                    str(path), "failed", error=f"{path} does not exist; check its name and folder."
                 )
             )
         else:
-            out.append(path)
-    return out
+            plan.steps.append(path)
+    return plan
+
+
+def scan_folder(folder: Path) -> ImportPlan:
+    found = ImportPlan()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        reason = skip_reason(path)
+        found.steps.append(
+            path if reason is None else FileOutcome(str(path), "skipped", error=reason)
+        )
+    return found
 
 
 def _source_name(parsed: PreparedFile, explicit: str | None) -> str:
@@ -138,19 +181,25 @@ def import_paths(
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> ImportReport:
-    files = expand_paths(paths)
+    plan = plan_import(paths)
+    files = plan.files
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
     with _Prefetcher(files) as prefetcher, bulk_writes(session.vault.conn):
         try:
-            for index, path in enumerate(files):
+            index = 0
+            for step in plan.steps:
+                if isinstance(step, FileOutcome):
+                    report.files.append(step)
+                    continue
                 cancel.raise_if_cancelled()
-                progress(Progress(index, len(files), f"Importing {path.name}"))
+                progress(Progress(index, len(files), f"Importing {step.name}"))
                 outcome = _import_file(session, prefetcher.next(), source_name, progress, cancel)
                 report.files.append(outcome)
                 if outcome.counts:
                     report.totals.add(outcome.counts)
+                index += 1
             progress(Progress(len(files), len(files), "Import finished"))
             status = "completed" if not report.failed else "completed_with_errors"
         except BaseException as exc:
