@@ -9,16 +9,19 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import multiprocessing
 import os
 import pickle
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.interop.fhir.json_stream import iter_fhir_json, should_stream
 from phr_desktop.interop.file_kinds import HEAD_BYTES, FileKind, describe, detect, unwrap_html
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.prepared import (
@@ -40,6 +43,16 @@ class PreparedFile:
     resources: list[PreparedResource] | None  # None: it could not be read or parsed
     source_hint: str | None  # the first meta.source among its resources
     error: str | None  # why it could not be read or parsed
+    # Too many resources to hold at once: the writer reads it again with `stream_file` and
+    # prepares and writes it a batch at a time (peak memory follows the batch, not the file).
+    streamed: bool = False
+
+
+@dataclass(frozen=True)
+class StreamedFile:
+    document: PackedDocument
+    batches: Iterator[list[PreparedResource]]  # may raise UnreadableFile part way
+    source_hint: str | None  # from the first batch
 
 
 # The one way to add a scan or a letter today: the app's upload dialog (no phr command yet).
@@ -136,6 +149,8 @@ def prepare_file(path: Path) -> PreparedFile:
     if kind.is_document or kind in (FileKind.ZIP, FileKind.EMPTY):
         reason = not_importable_reason(kind, data[:HEAD_BYTES])
         return PreparedFile(path, content_type, None, None, None, f"{path.name}: {reason}.")
+    if kind is FileKind.FHIR_JSON and should_stream(data):
+        return PreparedFile(path, content_type, None, None, None, None, streamed=True)
     document = pack_document(data)
     try:
         parsed = _parse(data, kind, path.name)
@@ -145,6 +160,24 @@ def prepare_file(path: Path) -> PreparedFile:
     hint = _source_hint(parsed)
     resources = [_prepare(item) for item in parsed]
     return PreparedFile(path, content_type, document, resources, hint, None)
+
+
+def stream_file(path: Path, batch_size: int) -> StreamedFile:
+    """A FHIR JSON file read entry by entry and prepared `batch_size` resources at a time.
+    UnreadableFile if it cannot be read or its first batch cannot be parsed; a later batch
+    may raise it too, and the caller then drops what it wrote of the file."""
+    data = _read(path)
+    document = pack_document(data)
+    resources = iter_fhir_json(data, path.name)
+
+    def batches() -> Iterator[list[PreparedResource]]:
+        while batch := list(itertools.islice(resources, batch_size)):
+            yield [_prepare(item) for item in batch]
+
+    first = list(itertools.islice(resources, batch_size))
+    hint = _source_hint(first)
+    prepared_first = [_prepare(item) for item in first]
+    return StreamedFile(document, itertools.chain([prepared_first], batches()), hint)
 
 
 # --- on the worker process -----------------------------------------------------------------
