@@ -131,3 +131,24 @@ def test_a_file_of_100000_digit_numbers_imports_in_under_a_second(
     stored = {s.record.resource_id: s for s in session.records()}
     assert HUGE.encode() in session.raw_source(stored["o1"].id)
     assert stored["o4"].record.value and stored["o4"].record.value.value == pytest.approx(1 / 9)
+
+
+def test_a_ccda_value_no_float_holds_is_kept_as_written_and_flagged(
+    session: Session, tmp_path: Path
+) -> None:
+    ccd = Path(__file__).resolve().parents[1] / "data" / "ccda" / "vendors" / "C-CDA_R2-1_CCD.xml"
+    data = ccd.read_bytes()
+    assert data.count(b'<value xsi:type="PQ" value="13.2" unit="g/dL"/>') == 1
+    path = tmp_path / "ccd.xml"
+    path.write_bytes(data.replace(b'value="13.2" unit="g/dL"', b'value="1e400" unit="g/dL"'))
+    report = session.import_paths([path])
+    assert not report.failed, report.failed
+    flagged = [s.record for s in session.records() if s.record.value and s.record.value.text]
+    assert any(
+        r.value is not None
+        and r.value.text == "1E+400"
+        and any("out of range" in q for q in r.quality)
+        for r in flagged
+    )
+    for fmt in FORMATS:
+        export(session, fmt, tmp_path / f"out.{fmt}")  # each is written
