@@ -148,3 +148,15 @@ def test_the_fast_lossy_number_scan_agrees_with_checking_every_literal(
         text = b"[" + (b"," + space).join(values) + space + b"]"
     every_literal = re.finditer(rb"[:,\[]\s*(-?\d[\d.eE+-]*)(?=\s*[,\]}])", text)
     assert has_lossy_numbers(text) == any(_is_lossy(m.group(1)) for m in every_literal)
+
+
+def test_the_exact_number_scan_is_linear_in_the_length_of_a_literal() -> None:
+    import time
+
+    from phr_desktop.interop.fhir.fhir_json import has_lossy_numbers
+
+    for literal in (b"7" * 1_000_000, b"7" * 500_000 + b"." + b"7" * 500_000):
+        text = b'{"v":[%s,%s]}' % (literal, literal)
+        started = time.perf_counter()
+        assert has_lossy_numbers(text)
+        assert time.perf_counter() - started < 0.5  # was minutes: one walk per 19 digits

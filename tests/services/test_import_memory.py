@@ -135,3 +135,26 @@ def test_a_streamed_file_broken_late_leaves_nothing_but_its_kept_bytes(
     assert outcome.status == "failed" and f"line {index + 1}" in str(outcome.error)
     assert session.vault.conn.execute("SELECT count(*) FROM raw_resources").fetchone()[0] == 0
     assert session.vault.conn.execute("SELECT count(*) FROM source_documents").fetchone()[0] == 1
+
+
+def test_a_large_ndjson_is_read_line_by_line_and_a_late_fault_names_its_line(
+    session: Session, tmp_path: Path
+) -> None:
+    lines = [
+        b'{"resourceType":"Observation","id":"n%d","status":"final","valueQuantity":'
+        b'{"value":1.50}}' % i
+        for i in range(25_000)
+    ]
+    good = tmp_path / "bulk.ndjson"
+    good.write_bytes(b"\n".join(lines) + b"\n")
+    (outcome,) = session.import_paths([good]).files
+    assert outcome.status == "imported" and outcome.counts and outcome.counts.new == 25_000
+    (raw,) = session.vault.conn.execute(
+        "SELECT body FROM raw_resources WHERE resource_id = 'n24999'"
+    ).fetchone()
+    assert b'"value":1.50' in raw  # literals as written, also when read line by line
+    lines[24_000] = b'{"resourceType":"Observation","id":"late",}'
+    bad = tmp_path / "bad.ndjson"
+    bad.write_bytes(b"\n".join(lines))
+    (outcome,) = session.import_paths([bad]).files
+    assert outcome.status == "failed" and "line 24001" in str(outcome.error)
