@@ -27,12 +27,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.services.import_plan import FileOutcome, plan_import
 from phr_desktop.services.import_prepare import (
     FHIR_CONTENT_TYPE,
     PreparedFile,
     prepare_file,
     prepare_file_pickled,
-    skip_reason,
     start_worker,
     stream_file,
 )
@@ -55,22 +55,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class FileOutcome:
-    path: str
-    status: str  # imported, unchanged, failed, skipped (a file in a folder that is no record)
-    counts: WriteCounts | None = None
-    error: str | None = None  # why it failed, or why it was skipped
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "status": self.status}
-        if self.counts:
-            out["counts"] = self.counts.as_dict()
-        if self.error:
-            out["reason" if self.status == "skipped" else "error"] = self.error
-        return out
-
-
-@dataclass
 class ImportReport:
     files: list[FileOutcome] = field(default_factory=list)
     totals: WriteCounts = field(default_factory=WriteCounts)
@@ -85,60 +69,6 @@ class ImportReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": [f.as_dict() for f in self.files], "totals": self.totals.as_dict()}
-
-
-@dataclass
-class ImportPlan:
-    # In the order given: a file to read, or what is said instead of reading one (a missing
-    # path, a file in a folder that holds no records, a folder where nothing was found).
-    steps: list[Path | FileOutcome] = field(default_factory=list)
-
-    @property
-    def files(self) -> list[Path]:
-        return [step for step in self.steps if isinstance(step, Path)]
-
-    @property
-    def notes(self) -> list[FileOutcome]:
-        return [step for step in self.steps if isinstance(step, FileOutcome)]
-
-
-def plan_import(paths: Sequence[Path]) -> ImportPlan:
-    """Files as given, and the FHIR JSON and C-CDA files inside folders (recursively, in name
-    order, told by their content); what is left out is said, with why."""
-    plan = ImportPlan()
-    for path in paths:
-        if path.is_dir():
-            found = scan_folder(path)
-            plan.steps.extend(found.steps)
-            if not found.files:
-                others = f" ({len(found.notes)} other file(s) skipped)" if found.notes else ""
-                plan.steps.append(
-                    FileOutcome(
-                        str(path),
-                        "failed",
-                        error=f"Nothing to import was found in {path}: it holds no FHIR JSON "
-                        f"or C-CDA file{others}.",
-                    )
-                )
-        elif not path.exists():
-            plan.steps.append(
-                FileOutcome(
-                    str(path), "failed", error=f"{path} does not exist; check its name and folder."
-                )
-            )
-        else:
-            plan.steps.append(path)
-    return plan
-
-
-def scan_folder(folder: Path) -> ImportPlan:
-    found = ImportPlan()
-    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
-        reason = skip_reason(path)
-        found.steps.append(
-            path if reason is None else FileOutcome(str(path), "skipped", error=reason)
-        )
-    return found
 
 
 def _source_name(parsed: PreparedFile, explicit: str | None) -> str:
