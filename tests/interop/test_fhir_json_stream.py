@@ -76,3 +76,13 @@ def test_what_is_not_a_bundle_is_read_whole() -> None:
     assert [p.resource_id for p in iter_fhir_json(single, "o.json")] == ["a"]
     ndjson = b'{"resourceType":"Observation","id":"a"}\n\n{"resourceType":"Observation","id":"b"}\n'
     assert [p.resource_id for p in iter_fhir_json(ndjson, "o.ndjson")] == ["a", "b"]
+
+
+def test_values_in_bundle_entry_that_are_not_objects_are_passed_over_as_when_read_whole() -> None:
+    data = (
+        b'{"resourceType":"Bundle","entry":[null, {"resource":{"resourceType":"Observation",'
+        b'"id":"a"}}, [1, {"x": "]"}], "}", 7 ,{"resource":{"resourceType":"Observation",'
+        b'"id":"b"}}, false]}'
+    )
+    whole = [p.body for p in parse_fhir_json(data, "b.json")]
+    assert [p.body for p in iter_fhir_json(data, "b.json")] == whole and len(whole) == 2

@@ -15,6 +15,8 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+import orjson
+
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import (
     ParsedResource,
@@ -118,7 +120,7 @@ def _entry_spans(data: bytes, name: str) -> Iterator[tuple[int, int]]:
     key: bytes | None = None
     is_bundle = False
     array_open = array_close = -1
-    entry_start, last_end = -1, -1
+    entry_start, last_end, entries_before = -1, -1, False
     for match in _TOKEN.finditer(data):
         at = match.start()
         char = data[at]
@@ -140,26 +142,42 @@ def _entry_spans(data: bytes, name: str) -> Iterator[tuple[int, int]]:
                 array_open = last_end = match.end()
                 depth += 1
                 continue
-            if depth == 2 and in_array:
-                gap = data[last_end:at].strip(_SPACE)
-                if char != _OPEN_OBJECT or gap != (b"," if entry_start != -1 else b""):
-                    raise _refuse(data, at, name, "Bundle.entry is not a list of objects")
+            if depth == 2 and in_array and char == _OPEN_OBJECT:
+                _check_gap(data, last_end, at, entries_before, True, name)
                 entry_start = at
             depth += 1
             continue
         depth -= 1
-        if depth == 2 and in_array and char == _CLOSE_OBJECT:
+        if depth == 2 and in_array and entry_start >= 0:
+            if char != _CLOSE_OBJECT:
+                raise _refuse(data, at, name, "an object in Bundle.entry ends with ']'")
             yield entry_start, match.end()
-            last_end = match.end()
+            entry_start, last_end, entries_before = -1, match.end(), True
         elif depth == 1 and in_array:
-            if data[last_end:at].strip(_SPACE) not in (b"",):
-                raise _refuse(data, at, name, "Bundle.entry is not a list of objects")
+            _check_gap(data, last_end, at, entries_before, False, name)
             array_close = at
         elif depth < 0:
             raise _refuse(data, at, name, "a closing bracket has no opening one")
     if array_open < 0:
         raise _NotABundle
     _check_outside_entries(data, array_open, array_close, name)
+
+
+def _check_gap(
+    data: bytes, start: int, end: int, after_entry: bool, before_entry: bool, name: str
+) -> None:
+    """What lies between two objects of Bundle.entry (or before the first, after the last)
+    must be what JSON allows there: a comma, or other values (null, a number, an array) that
+    the whole-file reader would pass over as it passes over them in the array."""
+    gap = data[start:end]
+    stripped = gap.strip(_SPACE)
+    if stripped == (b"," if after_entry and before_entry else b""):
+        return
+    probe = (b"[0" if after_entry else b"[") + gap + (b"0]" if before_entry else b"]")
+    try:
+        orjson.loads(probe)
+    except orjson.JSONDecodeError:
+        raise _refuse(data, start, name, "Bundle.entry is not a JSON list") from None
 
 
 def _check_outside_entries(data: bytes, array_open: int, array_close: int, name: str) -> None:
@@ -172,7 +190,7 @@ def _check_outside_entries(data: bytes, array_open: int, array_close: int, name:
         if exc.line is None or exc.column is None:
             raise
         line_of_close = data.count(b"\n", 0, array_open) + 1
-        if exc.line > line_of_close or (exc.line == line_of_close):
+        if exc.line >= line_of_close:
             # Past the entries: shift by the lines they took.
             offset = data.count(b"\n", array_open, array_close)
             raise UnreadableFile(name, exc.line + offset, exc.column, exc.reason) from None
