@@ -68,6 +68,12 @@ def plan_import(paths: Sequence[Path]) -> ImportPlan:
                     str(path), "failed", error=f"{path} does not exist; check its name and folder."
                 )
             )
+        elif not path.is_file():  # a device or a pipe: /dev/zero would be read forever
+            plan.steps.append(
+                FileOutcome(
+                    str(path), "failed", error=f"{path} is not a regular file; nothing was read."
+                )
+            )
         else:
             plan.steps.append(path)
     return plan

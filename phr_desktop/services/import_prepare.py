@@ -98,11 +98,16 @@ def _read(path: Path) -> bytes:
         size = path.stat().st_size
     except FileNotFoundError:
         raise UnreadableFile(str(path), None, None, "the file does not exist") from None
+    except OSError as exc:
+        raise UnreadableFile(path.name, None, None, f"{exc.strerror or exc}") from None
     if size > MAX_FILE_BYTES:
         raise UnreadableFile(
             path.name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
         )
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # no permission, a file that vanished, a disk error
+        raise UnreadableFile(path.name, None, None, f"{exc.strerror or exc}") from None
 
 
 def _parse(data: bytes, kind: FileKind, name: str) -> list[ParsedResource]:

@@ -8,6 +8,7 @@ mistake, mistype paths and point at empty folders.
 from __future__ import annotations
 
 import hashlib
+import os
 import shutil
 from pathlib import Path
 
@@ -165,3 +166,15 @@ def test_the_cli_reports_skipped_and_missing_files_without_a_traceback(
     assert "skipped" in out and "scan.pdf" in out and "Document (PDF or image)" in out
     assert "gone.json does not exist" in err
     assert "Traceback" not in out + err
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are a POSIX thing")
+def test_a_device_or_pipe_named_directly_is_refused_without_reading_it(
+    session: Session, tmp_path: Path
+) -> None:
+    pipe = tmp_path / "pipe.json"
+    os.mkfifo(pipe)  # reading it would wait forever; /dev/zero would fill the memory
+    paths = [pipe, Path("/dev/zero")] if Path("/dev/zero").exists() else [pipe]
+    outcomes = session.import_paths(paths).files
+    assert [o.status for o in outcomes] == ["failed"] * len(paths)
+    assert all("not a regular file" in str(o.error) for o in outcomes)
