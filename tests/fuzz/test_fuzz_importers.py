@@ -46,6 +46,20 @@ def _fhir_seeds() -> list[bytes]:
 
 FHIR_SEEDS = _fhir_seeds()
 CCDA_SEED = HL7_CCD.read_bytes()
+# The same document as a bbClear "Blue Button" page carries it, and as one EHR declares it.
+HTML_SEED = (
+    b"<!DOCTYPE html><html><body><p>Record</p></body></html>\n"
+    b'<script type="text/plain">' + CCDA_SEED + b"</script>"
+)
+BAD_NAMESPACE_SEED = CCDA_SEED.replace(
+    b"<ClinicalDocument ", b'<ClinicalDocument xmlns:schemaLocation="urn:hl7-org:v3 CDA.xsd" ', 1
+)
+
+
+def _ccda_inputs() -> st.SearchStrategy[bytes]:
+    return st.one_of(
+        *(mutated(seed, XML_TOKENS) for seed in (CCDA_SEED, HTML_SEED, BAD_NAMESPACE_SEED))
+    )
 
 
 def _fhir_inputs() -> st.SearchStrategy[bytes]:
@@ -83,7 +97,7 @@ def test_damaged_fhir_json_is_read_or_refused_with_a_message(data: bytes) -> Non
 
 
 @FUZZ
-@given(mutated(CCDA_SEED, XML_TOKENS))
+@given(_ccda_inputs())
 def test_a_damaged_ccda_is_read_or_refused_with_a_message(data: bytes) -> None:
     with _Memory():
         try:
@@ -121,7 +135,7 @@ def _stored(session: Session) -> set[tuple[Any, ...]]:
 @given(
     st.one_of(
         st.tuples(st.just("f.json"), _fhir_inputs()),
-        st.tuples(st.sampled_from(["c.xml", "c.txt", "c"]), mutated(CCDA_SEED, XML_TOKENS)),
+        st.tuples(st.sampled_from(["c.xml", "c.txt", "c"]), _ccda_inputs()),
     )
 )
 def test_importing_a_damaged_file_changes_nothing_already_stored(
