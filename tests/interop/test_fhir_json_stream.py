@@ -86,3 +86,15 @@ def test_values_in_bundle_entry_that_are_not_objects_are_passed_over_as_when_rea
     )
     whole = [p.body for p in parse_fhir_json(data, "b.json")]
     assert [p.body for p in iter_fhir_json(data, "b.json")] == whole and len(whole) == 2
+
+
+def test_a_bundle_that_names_its_type_after_its_entries_is_still_read_entry_by_entry(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from phr_desktop.interop.fhir import json_stream
+
+    data = (
+        b'{"entry":[{"resource":{"resourceType":"Observation","id":"a"}}],"resourceType":"Bundle"}'
+    )
+    monkeypatch.setattr(json_stream, "parse_fhir_json", None)  # reading whole would fail here
+    assert [p.resource_id for p in json_stream.iter_fhir_json(data, "b.json")] == ["a"]

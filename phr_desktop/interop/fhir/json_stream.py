@@ -137,7 +137,7 @@ def _entry_spans(data: bytes, name: str) -> Iterator[tuple[int, int]]:
             continue
         if char in (_OPEN_OBJECT, _OPEN_ARRAY):
             if depth == 1 and key == b'"entry"' and char == _OPEN_ARRAY and array_open < 0:
-                if not is_bundle:
+                if not is_bundle and _top_level_type(data) != b'"Bundle"':
                     raise _NotABundle
                 array_open = last_end = match.end()
                 depth += 1
@@ -161,6 +161,26 @@ def _entry_spans(data: bytes, name: str) -> Iterator[tuple[int, int]]:
     if array_open < 0:
         raise _NotABundle
     _check_outside_entries(data, array_open, array_close, name)
+
+
+def _top_level_type(data: bytes) -> bytes | None:
+    """The top-level "resourceType" value (quoted), for a document that puts it after
+    "entry": one more scan, so such a Bundle is streamed too, not read whole."""
+    depth, key = 0, None
+    for match in _TOKEN.finditer(data):
+        char = data[match.start()]
+        if char == _QUOTE:
+            if depth == 1:
+                after = match.end()
+                while after < len(data) and data[after] in _SPACE:
+                    after += 1
+                if data[after : after + 1] == b":":
+                    key = match.group()
+                elif key == b'"resourceType"':
+                    return match.group()
+            continue
+        depth += 1 if char in (_OPEN_OBJECT, _OPEN_ARRAY) else -1
+    return None
 
 
 def _check_gap(
