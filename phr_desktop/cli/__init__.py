@@ -143,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("unlock", cmd_unlock, "check that the profile unlocks")
     p = command(
-        "import", cmd_import, "import FHIR files: Bundles, single resources, NDJSON, folders"
+        "import",
+        cmd_import,
+        "import FHIR JSON (Bundles, single resources, NDJSON) and C-CDA files, or folders",
     )
     p.add_argument("files", nargs="+")
     p.add_argument(

@@ -40,7 +40,9 @@ from phr_desktop.ui.sharing.open_dialog import ShareOpener
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
-IMPORT_FILTER = "FHIR JSON (*.json *.ndjson *.jsonl);;All files (*)"
+IMPORT_FILTER = (
+    "FHIR JSON or C-CDA (*.json *.ndjson *.jsonl *.xml *.ccd *.cda *.txt);;All files (*)"
+)
 # Shortcuts as StandardKey: a QKeySequence cannot be built before the QGuiApplication exists.
 NEW_ENTRIES: tuple[tuple[str, str, QKeySequence.StandardKey | None], ...] = (
     ("Test result…", "LabResultDialog", None),
@@ -63,8 +65,9 @@ def choose_import_paths(parent: QWidget, folder: bool) -> list[Path]:
 
 def import_summary(report: ImportReport) -> str:
     t = report.totals
+    tried = len(report.files) - len(report.skipped)
     text = (
-        f"Imported {len(report.files) - len(report.failed)} of {len(report.files)} file(s): "
+        f"Imported {tried - len(report.failed)} of {tried} file(s): "
         f"{t.new:,} new, {t.updated:,} updated, {t.unchanged:,} unchanged."
     )
     if report.failed:
@@ -73,7 +76,12 @@ def import_summary(report: ImportReport) -> str:
         )
         if len(report.failed) > 5:
             text += f"; and {len(report.failed) - 5} more"
-        text += ". Their bytes are kept in the vault."
+        text += "."
+    if report.skipped:
+        text += f" Skipped {len(report.skipped)} file(s) that hold no records: " + "; ".join(
+            f"{Path(f.path).name} ({f.error})" for f in report.skipped[:5]
+        )
+        text += f"; and {len(report.skipped) - 5} more." if len(report.skipped) > 5 else "."
     return text
 
 
