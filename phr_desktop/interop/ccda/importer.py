@@ -227,7 +227,9 @@ def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedRe
     doc_when = time_of(child(doc, "effectiveTime"))
     out: list[tuple[str, ParsedResource]] = [("patient", _parsed(patient))]
     seen: dict[tuple[str, str], bytes] = {}
-    for kind, resource in [*_entries(doc, ctx, doc_when)]:
+    # Consumed as produced: an entry renamed below (its id taken by another) is renamed before
+    # the DiagnosticReport of its organizer is built, so the report lists it by its new id.
+    for kind, resource in _entries(doc, ctx, doc_when):
         key = (resource["resourceType"], resource["id"])
         parsed = _parsed(resource)
         if key in seen:

@@ -109,6 +109,9 @@ def medications(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
         dosage["doseAndRate"] = [{"doseQuantity": dose}]
     if dosage:
         out["dosage"] = [dosage]
+    # When the statement was made (C-CDA on FHIR: author/time → dateAsserted), the date a
+    # medication that names no period of its own is known by.
+    set_nonempty(out, "dateAsserted", time_of(child(el, "author", "time")))
     yield out
 
 

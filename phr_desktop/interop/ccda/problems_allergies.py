@@ -124,6 +124,8 @@ def allergies(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
             code = concept(child(obs, "value"), ctx.narrative)
         set_nonempty(out, "code", code or text_concept(statement_text(obs, ctx)))
         out["patient"] = ctx.patient_ref
+        # As for problems: the concern's author/time is when the allergy was recorded.
+        set_nonempty(out, "recordedDate", time_of(child(el, "author", "time")))
         status = "active" if status_code(el) in ("active", None) else "resolved"
         for status_obs in nested_statements(obs, "observation", "2.16.840.1.113883.10.20.22.4.28"):
             words = str(concept(child(status_obs, "value"), ctx.narrative) or "").lower()
