@@ -23,26 +23,12 @@ from phr_desktop.interop.ccda.export import build_ccd
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from tests.conftest import DATA, PASSPHRASE
+from tests.conftest import PASSPHRASE
 from tests.interop import schematron_support
+from tests.interop.ccda_corpus import CORPUS, corpus_documents
 from tests.interop.ccda_facts import difference, profile_facts
 from tests.interop.cda_schema_support import schema_errors, schema_summary
 from tests.interop.schematron_support import CcdaSchematron, summary
-
-CORPUS = DATA / "ccda" / "corpus"
-
-
-def corpus_documents() -> list[Path]:
-    """Every whole C-CDA document of the corpus: not the HL7 section fragments (a `<section>`
-    each), nor the Kinsights page that wraps a C-CDA in HTML."""
-    return sorted(
-        path
-        for path in CORPUS.rglob("*")
-        if path.is_file()
-        and path.suffix != ".html"
-        and b"<ClinicalDocument" in path.read_bytes()[:20_000]
-    )
-
 
 # Round trips that fail because of the importer, which another piece of work is fixing; strict,
 # so each turns into a failure to remove from here once that fix is in.
