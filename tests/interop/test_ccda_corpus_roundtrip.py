@@ -18,6 +18,7 @@ from pathlib import Path
 
 import orjson
 import pytest
+from lxml import etree
 
 from phr_desktop.interop.ccda.export import build_ccd
 from phr_desktop.services.exporting import build_export_data
@@ -111,3 +112,27 @@ def test_a_panel_whose_results_share_one_id_lists_every_result(session: Session)
     listed = [r["reference"].removeprefix("Observation/") for r in panel["result"]]
     assert len(listed) == len(set(listed)) == 7
     assert set(listed) <= observations
+
+
+def test_a_medication_frequency_is_read_and_goes_back_out(session: Session) -> None:
+    # Get Real Health writes "every 12 hours" as <effectiveTime xsi:type="PIVL_TS"><period
+    # value="12" unit="h"/>: it was dropped on import, so no round trip could keep it.
+    source = CORPUS / "vendor" / "onc2015" / "Get Real Health" / "CCD_e1.xml"
+    assert not session.import_paths([source]).failed
+    timings = [
+        orjson.loads(body)["dosage"][0].get("timing")
+        for (body,) in session.vault.conn.execute(
+            "SELECT body FROM raw_resources WHERE resource_type = 'MedicationStatement'"
+        )
+    ]
+    assert {"repeat": {"frequency": 1, "period": 12, "periodUnit": "h"}} in timings
+    ccd = etree.fromstring(build_ccd(build_export_data(session)))
+    periods = ccd.xpath(
+        "//v3:substanceAdministration/v3:effectiveTime[@xsi:type='PIVL_TS']/v3:period",
+        namespaces={"v3": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"},
+    )
+    written = sorted((p.get("value"), p.get("unit")) for p in periods)
+    read = sorted(
+        (str(t["repeat"]["period"]), t["repeat"]["periodUnit"]) for t in timings if t is not None
+    )
+    assert written == read
