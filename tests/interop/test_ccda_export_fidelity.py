@@ -7,6 +7,8 @@ cases; every document built here is also checked against HL7's CDA_SDTC.xsd.
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from lxml import etree
 
@@ -186,3 +188,45 @@ def test_a_note_goes_out_as_a_notes_section_with_a_note_activity(ccd: etree._Ele
     )
     assert act.find("v3:text/v3:reference", NS).get("value") == "#" + paragraph.get("ID")
     assert act.find("v3:effectiveTime", NS).get("value") == "20240110090000-0500"
+
+
+def export_of(session: Session, *resource_ids: str) -> etree._Element:
+    """The CCD of only these records of the fixture, checked against CDA_SDTC.xsd."""
+    report = session.import_paths([FIDELITY_PATIENT])
+    assert not report.failed, report.as_dict()
+    data = build_export_data(session)
+    chosen = tuple(r for r in data.records if r.record.resource_id in resource_ids)
+    assert len(chosen) == len(resource_ids)
+    document = build_ccd(dataclasses.replace(data, records=chosen))
+    errors = schema_errors(document)
+    assert not errors, schema_summary(errors)
+    return etree.fromstring(document)
+
+
+def result_statements(ccd: etree._Element) -> list[tuple[str, str]]:
+    section = ccd.xpath("//v3:section[v3:code/@code='30954-2']", namespaces=NS)[0]
+    return [
+        (etree.QName(s).localname, s.find("v3:code", NS).get("code"))
+        for s in section.xpath("v3:entry/*", namespaces=NS)
+    ]
+
+
+def test_results_no_report_lists_need_one_organizer_and_no_more(session: Session) -> None:
+    # C-CDA wants at least one Result Organizer (CONF:1198-7112): the first result gets one;
+    # the others are Result Observations, not organizers that would come back as reports.
+    ccd = export_of(session, "fx-obs-hgb", "fx-obs-wbc")
+    assert result_statements(ccd) == [("organizer", "718-7"), ("observation", "6690-2")]
+
+
+def test_a_report_with_no_results_and_no_finding_invents_no_observation(
+    session: Session,
+) -> None:
+    ccd = export_of(session, "fx-dr-cbc")
+    assert result_statements(ccd) == []
+    # No entry, so the entries-required section says so (CONF:1198-7112); the row is there.
+    section = ccd.xpath("//v3:section[v3:code/@code='30954-2']", namespaces=NS)[0]
+    assert section.get("nullFlavor") == "NI"
+    rows = ccd.xpath("//v3:section[v3:code/@code='30954-2']/v3:text//v3:tr[@ID]", namespaces=NS)
+    assert [r.findtext("v3:td", namespaces=NS) for r in rows] == [
+        "CBC panel - Blood by Automated count"
+    ]

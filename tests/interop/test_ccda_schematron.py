@@ -83,6 +83,21 @@ def test_ccd_with_negation_every_code_system_panels_and_notes_is_valid_and_meets
     assert_conformant(shall_rules, document, budget_seconds=15)
 
 
+@pytest.mark.parametrize(
+    "resource_ids",
+    [("fx-obs-hgb", "fx-obs-wbc"), ("fx-dr-cbc",)],
+    ids=["results-no-report-lists", "a-report-with-nothing-in-it"],
+)
+def test_ccd_of_results_without_their_reports_or_reports_without_results_meets_every_rule(
+    shall_rules: CcdaSchematron, session: Session, resource_ids: tuple[str, ...]
+) -> None:
+    data = exported(session, [FIDELITY_PATIENT])
+    chosen = tuple(r for r in data.records if r.record.resource_id in resource_ids)
+    assert len(chosen) == len(resource_ids)
+    document = build_ccd(dataclasses.replace(data, records=chosen))
+    assert_conformant(shall_rules, document, budget_seconds=10)
+
+
 def test_the_schema_check_is_live() -> None:
     """A CCD with an element out of CDA's order, or a code system that is no uid, fails it."""
     valid = build_ccd(ExportData(None, (), aatd_pack(), "2024-01-01T00:00:00+00:00", "test"))

@@ -150,6 +150,11 @@ def _section(component: etree._Element, spec: SectionSpec, records: Sequence[Exp
     if spec.grouping and spec.build_group:
         for group in spec.grouping(list(records)):
             spec.build_group(section, group, refs)
+        if section.find(f"{{{V3}}}entry") is None:
+            # Nothing structured to say (a report with neither results nor a finding): the
+            # narrative says what there is, and the section is null rather than wrongly empty
+            # (an entries-required section has an entry or a nullFlavor, CONF:1198-7112).
+            section.set("nullFlavor", "NI")
         return
     assert spec.build is not None
     for rec in records:

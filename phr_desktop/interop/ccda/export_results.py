@@ -16,6 +16,7 @@ from phr_desktop.domain.records import Code
 from phr_desktop.interop.ccda.export_entries import R20, R21, entry_id, fhir_period, text_ref
 from phr_desktop.interop.ccda.export_values import (
     SNOMED_OID,
+    V3,
     coded,
     number_text,
     quantity_attrs,
@@ -88,21 +89,53 @@ def vital_groups(records: list[ExportRecord]) -> list[list[ExportRecord]]:
 def result_group_entry(
     section: etree._Element, group: list[ExportRecord], refs: dict[int, str]
 ) -> None:
-    """A report as one Result Organizer with its results; a result no report lists as a Result
-    Observation of its own (an organizer for it would come back as a report nobody wrote)."""
+    """A report as one Result Organizer holding its results.
+
+    A result no report lists is a Result Observation of its own (an organizer for it would come
+    back as a report nobody wrote), but for the first when no report has written an organizer:
+    C-CDA wants at least one (CONF:1198-7112), so that result gets one, coded as itself.
+    A report with neither results in the export nor a finding of its own has nothing to put in
+    an organizer (CONF:1198-7124 wants a component): its narrative row says what it is.
+    """
     head = group[0]
+    members = group[1:]
     if head.record.resource_type != "DiagnosticReport":
-        entry = sub(section, "entry", typeCode="DRIV")
-        for part, suffix in _observation_parts(head):
-            _observation(entry, head, refs[head.id], part, suffix, RESULT_OBSERVATION)
+        has_organizer = section.find(f"{{{V3}}}entry/{{{V3}}}organizer") is not None
+        if has_organizer:
+            for part, suffix in _observation_parts(head):
+                entry = sub(section, "entry", typeCode="DRIV")
+                _observation(entry, head, refs[head.id], part, suffix, RESULT_OBSERVATION)
+            return
+        members = [head]
+        org = _result_organizer(section, head, suffix="#organizer")
+    elif members or _has_finding(head):
+        org = _result_organizer(section, head)
+    else:
         return
+    for member in members:
+        for part, suffix in _observation_parts(member):
+            _observation(sub(org, "component"), member, refs[member.id], part, suffix,
+                         RESULT_OBSERVATION)  # fmt: skip
+    if not members:
+        # A report whose results are not in this export, with a conclusion: that finding.
+        _observation(sub(org, "component"), head, refs[head.id], head.raw, "#finding",
+                     RESULT_OBSERVATION)  # fmt: skip
+
+
+def _has_finding(report: ExportRecord) -> bool:
+    return isinstance(report.raw.get("conclusion"), str) and bool(report.raw["conclusion"].strip())
+
+
+def _result_organizer(section: etree._Element, head: ExportRecord, suffix: str = "") -> Any:
     entry = sub(section, "entry", typeCode="DRIV")
     org = sub(entry, "organizer", classCode="BATTERY", moodCode="EVN")
     template(org, RESULT_ORGANIZER)
     template(org, RESULT_ORGANIZER, R21)
-    entry_id(org, head)
+    entry_id(org, head, suffix)
     coded(org, "code", head.record.codes, head.record.title)
     status = _REPORT_STATUS.get(head.record.status or "", "active")
+    if head.record.resource_type == "Observation":
+        status = "active" if head.record.status in _OBSERVATION_STATUS else "completed"
     sub(org, "statusCode", code=status)
     # The span the panel covers; a Result Organizer's interval needs both ends
     # (CONF:1198-32489), which for one report time are the same.
@@ -112,16 +145,7 @@ def result_group_entry(
     for name, edge in (("low", start), ("high", end or start)):
         value = ts_value(edge)
         sub(span, name, value=value, nullFlavor=None if value else "UNK")
-    members = group[1:]
-    for member in members:
-        for part, suffix in _observation_parts(member):
-            _observation(sub(org, "component"), member, refs[member.id], part, suffix,
-                         RESULT_OBSERVATION)  # fmt: skip
-    if not members:
-        # A report whose results are not in this export (or that has none, only a conclusion):
-        # the organizer needs a component (CONF:1198-7124), so its own finding is written.
-        _observation(sub(org, "component"), head, refs[head.id], head.raw, "#finding",
-                     RESULT_OBSERVATION)  # fmt: skip
+    return org
 
 
 def vital_group_entry(
