@@ -9,6 +9,7 @@ interpretation). Identifiers and narrative are left out: a round trip may renumb
 
 from __future__ import annotations
 
+import base64
 from collections import Counter
 from typing import Any
 
@@ -18,6 +19,7 @@ from phr_desktop.domain.codes import canonical_system, codes_of
 from phr_desktop.services.session import Session
 
 Fact = tuple[Any, ...]
+GENERIC_NOTE = ("http://loinc.org", "34109-9")
 KINDS = (
     "Condition",
     "AllergyIntolerance",
@@ -201,3 +203,42 @@ def difference(before: Counter[Fact], after: Counter[Fact], limit: int = 12) -> 
     lines += [f"  lost:  {f}" for f in list(lost)[:limit]]
     lines += [f"  added: {f}" for f in list(added)[:limit]]
     return "\n".join(lines)
+
+
+def _attachment_texts(resource: dict[str, Any]) -> list[str]:
+    texts = []
+    for content in resource.get("content") or ():
+        attachment = content.get("attachment") if isinstance(content, dict) else None
+        if isinstance(attachment, dict) and isinstance(attachment.get("data"), str):
+            text = base64.b64decode(attachment["data"]).decode("utf-8", errors="replace")
+            # Blank lines between a document's sections and runs of spaces are layout, not text
+            # (a narrative block collapses whitespace, as a browser does).
+            lines = (" ".join(line.split()) for line in text.splitlines())
+            texts.append("\n".join(line for line in lines if line))
+    return texts
+
+
+def note_facts(session: Session) -> Counter[Fact]:
+    """The notes of a profile: (title, type codes, text) of each DocumentReference that holds
+    text; the text of a kept source document counts under the title "Source document: …"."""
+    out: Counter[Fact] = Counter()
+    rows = session.vault.conn.execute(
+        "SELECT body FROM raw_resources WHERE resource_type = 'DocumentReference'"
+    )
+    for (body,) in rows:
+        resource = orjson.loads(body)
+        texts = _attachment_texts(resource)
+        if not texts:
+            continue
+        title = str(resource.get("description") or "")
+        kept_file = any(
+            isinstance(c, dict) and (c.get("attachment") or {}).get("url")
+            for c in resource.get("content") or ()
+        )
+        if kept_file:
+            title = f"Source document: {title}"
+        # LOINC 34109-9 "Note" is what a note of no known type is written as (a Notes Section
+        # needs a code): it says nothing, before or after.
+        note_types = tuple(c for c in codes(resource.get("type")) if c != GENERIC_NOTE)
+        out[(title, note_types, "\n\n".join(texts))] += 1
+    return out

@@ -4,8 +4,10 @@ For problems, allergies (status, reactions, severity), medications (status, dose
 frequency, dates), immunizations, procedures, encounters, results and vital signs (value, unit,
 reference range, interpretation, date), the facts (kind, codes with translations, dates, value,
 unit, status, negation: tests/interop/ccda_facts.py) after the round trip are exactly those
-before: nothing lost, nothing added. Each CCD has 0 errors against HL7's CDA_SDTC.xsd and 0
-failed SHALL rules of HL7's C-CDA R2.1 Schematron.
+before: nothing lost, nothing added. Every note (a section the importer keeps as narrative)
+comes back with its title, type and text, and so does the readable text of the source
+document. Each CCD has 0 errors against HL7's CDA_SDTC.xsd and 0 failed SHALL rules of HL7's
+C-CDA R2.1 Schematron.
 
 The corpus is tests/data/ccda/corpus (provenance in its README). Each file is imported as a copy
 named `.xml`: telling a C-CDA by its content whatever its name is the importer's own test.
@@ -14,6 +16,7 @@ named `.xml`: telling a C-CDA by its content whatever its name is the importer's
 from __future__ import annotations
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import orjson
@@ -27,7 +30,7 @@ from phr_desktop.services.session import Session
 from tests.conftest import PASSPHRASE
 from tests.interop import schematron_support
 from tests.interop.ccda_corpus import CORPUS, corpus_documents
-from tests.interop.ccda_facts import difference, profile_facts
+from tests.interop.ccda_facts import difference, note_facts, profile_facts
 from tests.interop.cda_schema_support import schema_errors, schema_summary
 from tests.interop.schematron_support import CcdaSchematron, summary
 
@@ -80,18 +83,26 @@ def test_import_export_import_keeps_every_fact_in_a_valid_conformant_ccd(
 ) -> None:
     imported(session, source, tmp_path)
     before = profile_facts(session)
+    notes_before = note_facts(session)
     document = build_ccd(build_export_data(session))
     errors = schema_errors(document)
     assert not errors, schema_summary(errors)
     failures = shall_rules.failed_asserts(document)
     assert not failures, summary(failures)
-    ours = tmp_path / "ours" / "ccd.xml"
-    ours.parent.mkdir()
-    ours.write_bytes(document)
+    written = tmp_path / "ours" / "ccd.xml"
+    written.parent.mkdir()
+    written.write_bytes(document)
     with profiles.create("roundtrip", PASSPHRASE)[0] as again:
-        imported(again, ours, tmp_path)
+        imported(again, written, tmp_path)
         after = profile_facts(again)
+        notes_after = note_facts(again)
     assert after == before, difference(before, after)
+    # Every note comes back with its title, type and text, and so does the text of the source
+    # document; what is added is the text of our own CCD, kept as its source document.
+    our_title = etree.fromstring(document).findtext("{urn:hl7-org:v3}title")
+    ours = Counter({n: 1 for n in notes_after if n[0] == f"Source document: {our_title}"})
+    assert notes_after - notes_before == ours
+    assert not notes_before - notes_after, difference(notes_before, notes_after)
 
 
 def test_a_panel_whose_results_share_one_id_lists_every_result(session: Session) -> None:

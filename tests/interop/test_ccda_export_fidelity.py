@@ -230,3 +230,27 @@ def test_a_report_with_no_results_and_no_finding_invents_no_observation(
     assert [r.findtext("v3:td", namespaces=NS) for r in rows] == [
         "CBC panel - Blood by Automated count"
     ]
+
+
+def test_a_note_the_patient_wrote_on_a_record_goes_out_as_a_note_on_that_record(
+    session: Session,
+) -> None:
+    assert not session.import_paths([FIDELITY_PATIENT]).failed
+    data = build_export_data(session)
+    (hemoglobin,) = [r for r in data.records if r.record.resource_id == "fx-obs-hgb"]
+    session.add_note(hemoglobin.id, "Taken after two weeks of iron tablets.")
+    document = build_ccd(build_export_data(session))
+    errors = schema_errors(document)
+    assert not errors, schema_summary(errors)
+    ccd = etree.fromstring(document)
+    (section,) = ccd.xpath(
+        "//v3:section[v3:templateId/@root='2.16.840.1.113883.10.20.22.2.65']"
+        '[starts-with(v3:title, "Patient\'s note")]',
+        namespaces=NS,
+    )
+    assert section.findtext("v3:title", namespaces=NS) == "Patient's note on Hemoglobin"
+    assert section.findtext("v3:text/v3:paragraph", namespaces=NS) == (
+        "Taken after two weeks of iron tablets."
+    )
+    act_id = section.find(".//v3:act/v3:id", NS).get("extension")
+    assert act_id == "Observation/fx-obs-hgb#patient-note-1"

@@ -19,7 +19,7 @@ from phr_desktop.interop.ccda import export_medications as medications
 from phr_desktop.interop.ccda import export_observations as observations
 from phr_desktop.interop.ccda import export_results as results
 from phr_desktop.interop.ccda.export_header import write_header
-from phr_desktop.interop.ccda.export_notes import note_records, note_section
+from phr_desktop.interop.ccda.export_notes import note_section, notes_of
 from phr_desktop.interop.ccda.export_values import (
     LOINC_OID,
     SDTC,
@@ -110,8 +110,8 @@ def build_ccd(data: ExportData) -> bytes:
     body = sub(sub(root, "component"), "structuredBody")
     for spec in SECTIONS:
         _section(sub(body, "component"), spec, spec.records(data))
-    for n, (rec, text) in enumerate(note_records(data), start=1):
-        note_section(body, rec, text, n)
+    for n, note in enumerate(notes_of(data), start=1):
+        note_section(body, note, n)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
