@@ -53,10 +53,13 @@ def medication_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None
     raw, record = rec.raw, rec.record
     request = record.resource_type == "MedicationRequest"
     start, end = fhir_period(raw, "effectivePeriod", "effectiveDateTime")
+    dosage = _dosage(raw)
     if request:
+        # authoredOn, when it was ordered, goes out as the author's time below: a reader dates
+        # the order by it, as this app does. The prescription ends when its validity does.
         validity = (raw.get("dispenseRequest") or {}).get("validityPeriod")
         end = fhir_period({"v": validity}, "v")[1] if validity else None
-        start = None  # authoredOn is when it was ordered, not when it starts
+        start = None
     status = record.status or ""
     # A statement the patient only intends to take goes back as the intent it came in as.
     planned = request or status == "intended"
@@ -75,7 +78,6 @@ def medication_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None
     # "unknown" stays unknown: a nullFlavor, not a status the source never gave.
     sub(med, "statusCode", code=code, nullFlavor=None if code else "UNK")
     time_element(med, "effectiveTime", start, end, xsi_type="IVL_TS")
-    dosage = _dosage(raw)
     _frequency(med, dosage)
     route = dosage.get("route")
     if isinstance(route, dict) and codes_of(route):

@@ -61,12 +61,11 @@ def result_groups(records: list[ExportRecord]) -> list[list[ExportRecord]]:
             continue
         members = []
         for reference in rec.raw.get("result") or ():
-            target = (
-                str((reference or {}).get("reference") or "") if isinstance(reference, dict) else ""
-            )
-            member = observations.get(target.rpartition("/")[2])
-            if member is not None and target.rpartition("/")[2] not in taken:
-                taken.add(target.rpartition("/")[2])
+            target = reference.get("reference") if isinstance(reference, dict) else None
+            member_id = str(target or "").rpartition("/")[2]
+            member = observations.get(member_id)
+            if member is not None and member_id not in taken:  # a result sits in one panel
+                taken.add(member_id)
                 members.append(member)
         groups.append([rec, *members])
     groups += [
