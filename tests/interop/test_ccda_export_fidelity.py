@@ -8,14 +8,17 @@ cases; every document built here is also checked against HL7's CDA_SDTC.xsd.
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 from lxml import etree
 
 from phr_desktop.interop.ccda.export import build_ccd
 from phr_desktop.services.exporting import build_export_data
+from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from tests.conftest import DATA
+from tests.conftest import DATA, PASSPHRASE
+from tests.interop.ccda_facts import difference, profile_facts
 from tests.interop.cda_schema_support import schema_errors, schema_summary
 
 FIDELITY_PATIENT = DATA / "ccd_export" / "fidelity_patient.json"
@@ -254,3 +257,26 @@ def test_a_note_the_patient_wrote_on_a_record_goes_out_as_a_note_on_that_record(
     )
     act_id = section.find(".//v3:act/v3:id", NS).get("extension")
     assert act_id == "Observation/fx-obs-hgb#patient-note-1"
+
+
+@pytest.mark.parametrize("fixture", ["fidelity_patient.json", "rich_patient.json"])
+def test_what_our_ccd_says_comes_back_the_same_through_a_second_round_trip(
+    fixture: str, session: Session, profiles: Profiles, tmp_path: Path
+) -> None:
+    """Our CCD read back and written again says the same: every fact of the first re-import
+    (codes, dates, values, statuses, negation, doses, frequencies…) is in the second, and no
+    other. (From FHIR the first trip maps FHIR to C-CDA terms; from there it must be stable.)"""
+    assert not session.import_paths([DATA / "ccd_export" / fixture]).failed
+    facts: list[object] = []
+    data = build_export_data(session)
+    for n in (1, 2):
+        written = tmp_path / f"trip-{n}" / "ccd.xml"
+        written.parent.mkdir()
+        written.write_bytes(build_ccd(data))
+        with profiles.create(f"trip-{n}", PASSPHRASE)[0] as again:
+            assert not again.import_paths([written]).failed
+            facts.append(profile_facts(again))
+            data = build_export_data(again)
+    first, second = facts
+    assert first, "nothing came back"
+    assert first == second, difference(first, second)
