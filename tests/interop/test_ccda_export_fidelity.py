@@ -13,7 +13,10 @@ from pathlib import Path
 import pytest
 from lxml import etree
 
+from phr_desktop.domain.codes import SNOMED
+from phr_desktop.domain.records import Code
 from phr_desktop.interop.ccda.export import build_ccd
+from phr_desktop.interop.ccda.export_values import coded
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
@@ -280,3 +283,15 @@ def test_what_our_ccd_says_comes_back_the_same_through_a_second_round_trip(
     first, second = facts
     assert first, "nothing came back"
     assert first == second, difference(first, second)
+
+
+def test_a_code_with_spaces_in_it_cannot_be_a_cda_code_and_is_left_to_the_text() -> None:
+    # CDA's `cs` is one token: `code="TYPE 2"` would make the document schema-invalid.
+    parent = etree.Element("{urn:hl7-org:v3}observation")
+    codes = [
+        Code("urn:oid:1.2.3.4", "TYPE 2", "Type 2 diabetes (clinic list)"),
+        Code(SNOMED, " 44054006 ", "Diabetes mellitus type 2"),
+    ]
+    element = coded(parent, "value", codes, "Type 2 diabetes", xsi_type="CD")
+    assert codings(element) == [("2.16.840.1.113883.6.96", "44054006")]
+    assert element.findtext("v3:originalText", namespaces=NS) == "Type 2 diabetes"

@@ -72,6 +72,7 @@ _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _OID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 _UCUM_UNIT = re.compile(r"^\S+$")
+_WHITESPACE = re.compile(r"\s")
 # A CDA uid: an OID, a UUID, or an HL7-reserved RUID (some vendors write codeSystem="ICD9").
 _CDA_UID_RE = re.compile(
     r"^(?:[0-2](\.(0|[1-9][0-9]*))*|[0-9a-zA-Z]{8}(?:-[0-9a-zA-Z]{4}){3}-[0-9a-zA-Z]{12}"
@@ -229,7 +230,9 @@ def coded(
     `translations_only` writes every code as a translation of nullFlavor OTH, for a template
     whose own code must come from a system none of the codes is in.
     """
-    written = [c for c in codes if c.code]
+    # A CDA code is one token (cs: no whitespace inside); a "code" with spaces in it (a local
+    # system's label) cannot be written as one, and its words stay in originalText.
+    written = [c for c in codes if c.code and not _WHITESPACE.search(c.code.strip())]
     if not written or translations_only:
         element = sub(parent, tag, nullFlavor="OTH" if written else "UNK", xsi_type=xsi_type)
         extras = written
@@ -245,7 +248,7 @@ def coded(
 
 def _code_attrs(element: etree._Element, code: Code) -> etree._Element:
     oid, name = code_system(code.system)
-    element.set("code", clean_text(code.code))
+    element.set("code", clean_text((code.code or "").strip()))
     if oid:
         element.set("codeSystem", oid)
     if name:
