@@ -104,6 +104,13 @@ def test_not_taken_not_done_and_refuted_records_go_out_negated(ccd: etree._Eleme
     assert no_diabetes.get("negationInd") == "true"
 
 
+def test_a_social_history_observation_not_made_goes_out_negated(ccd: etree._Element) -> None:
+    # Its template's statusCode is always "completed": "cancelled" was lost.
+    (alcohol,) = ccd.xpath("//v3:observation[v3:code/@code='74013-4']", namespaces=NS)
+    assert alcohol.get("negationInd") == "true"
+    assert alcohol.find("v3:statusCode", NS).get("code") == "completed"
+
+
 def status_value(observation: etree._Element, template_root: str) -> str | None:
     found = observation.xpath(
         f"v3:entryRelationship/v3:observation[v3:templateId/@root='{template_root}']/v3:value",

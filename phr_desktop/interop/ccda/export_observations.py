@@ -35,7 +35,11 @@ def is_social_history(rec: ExportRecord) -> bool:
 def social_history_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     raw, record = rec.raw, rec.record
     smoking = _smoking_status_value(rec)
-    obs = sub(entry, "observation", classCode="OBS", moodCode="EVN")
+    # The template's statusCode is always "completed": an observation the source says was not
+    # made (cancelled, as the importer reads negationInd) says so by negationInd.
+    not_made = record.status == "cancelled"
+    obs = sub(entry, "observation", classCode="OBS", moodCode="EVN",
+              negationInd="true" if not_made else None)  # fmt: skip
     if smoking is not None:
         template(obs, "2.16.840.1.113883.10.20.22.4.78")
         template(obs, "2.16.840.1.113883.10.20.22.4.78", R20)
