@@ -1,4 +1,5 @@
-"""The exported CCD meets every SHALL rule of HL7's C-CDA R2.1 Schematron.
+"""The exported CCD is valid against HL7's CDA R2 schema (CDA_SDTC.xsd) and meets every SHALL
+rule of HL7's C-CDA R2.1 Schematron.
 
 The rules are HL7's own (Consolidation.sch, as ONC and HL7 validators use them) and the engine is
 lxml's ISO Schematron, neither of them ours: tests/interop/schematron_support.py. The "errors"
@@ -21,11 +22,14 @@ from phr_desktop.interop.ccda.export import SECTIONS, build_ccd
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session
+from phr_desktop.services.terminology import aatd_pack
 from tests.conftest import DATA
 from tests.interop import schematron_support
+from tests.interop.cda_schema_support import schema_errors, schema_summary
 from tests.interop.schematron_support import CcdaSchematron, summary
 
 RICH_PATIENT = DATA / "ccd_export" / "rich_patient.json"
+FIDELITY_PATIENT = DATA / "ccd_export" / "fidelity_patient.json"
 NS = {"v3": "urn:hl7-org:v3", "xsi": "http://www.w3.org/2001/XMLSchema-instance"}
 
 
@@ -45,6 +49,9 @@ def exported(session: Session, files: list[Path]) -> ExportData:
 
 
 def assert_conformant(rules: CcdaSchematron, document: bytes, budget_seconds: float) -> None:
+    """0 errors against HL7's CDA_SDTC.xsd and 0 failed SHALL rules of the Schematron."""
+    errors = schema_errors(document)
+    assert not errors, schema_summary(errors)
     started = time.perf_counter()
     failures = rules.failed_asserts(document)
     took = time.perf_counter() - started
@@ -65,6 +72,42 @@ def test_ccd_of_a_profile_with_every_kind_of_record_meets_every_shall_rule(
     assert tree.find(".//v3:observation/v3:code[@code='72166-2']", NS) is not None
     assert "< 0.3 mg/dL" in tree.xpath("//v3:value[@xsi:type='ST']/text()", namespaces=NS)
     assert_conformant(shall_rules, document, budget_seconds=15)
+
+
+def test_ccd_with_negation_every_code_system_panels_and_notes_is_valid_and_meets_every_rule(
+    shall_rules: CcdaSchematron, session: Session
+) -> None:
+    # Status and severity observations, negationInd, translations in CPT/NDC/FDB/local systems,
+    # a report's organizer, a vital sign with no value, dose frequency, and a Notes Section.
+    document = build_ccd(exported(session, [FIDELITY_PATIENT]))
+    assert_conformant(shall_rules, document, budget_seconds=15)
+
+
+@pytest.mark.parametrize(
+    "resource_ids",
+    [("fx-obs-hgb", "fx-obs-wbc"), ("fx-dr-cbc",)],
+    ids=["results-no-report-lists", "a-report-with-nothing-in-it"],
+)
+def test_ccd_of_results_without_their_reports_or_reports_without_results_meets_every_rule(
+    shall_rules: CcdaSchematron, session: Session, resource_ids: tuple[str, ...]
+) -> None:
+    data = exported(session, [FIDELITY_PATIENT])
+    chosen = tuple(r for r in data.records if r.record.resource_id in resource_ids)
+    assert len(chosen) == len(resource_ids)
+    document = build_ccd(dataclasses.replace(data, records=chosen))
+    assert_conformant(shall_rules, document, budget_seconds=10)
+
+
+def test_the_schema_check_is_live() -> None:
+    """A CCD with an element out of CDA's order, or a code system that is no uid, fails it."""
+    valid = build_ccd(ExportData(None, (), aatd_pack(), "2024-01-01T00:00:00+00:00", "test"))
+    assert schema_errors(valid) == []
+    tree = etree.fromstring(valid)
+    title = tree.find("v3:title", NS)
+    tree.append(title)  # after the body: out of order
+    tree.find(".//v3:section/v3:code", NS).set("codeSystem", "not a uid")
+    errors = schema_errors(tree)
+    assert any("title" in e for e in errors) and any("codeSystem" in e for e in errors), errors
 
 
 def shape(rec: ExportRecord) -> tuple[Any, ...]:

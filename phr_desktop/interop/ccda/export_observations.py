@@ -1,170 +1,28 @@
-"""C-CDA R2.1 observation entries: results and vital signs in organizers, social history.
+"""C-CDA R2.1 Social History entries: smoking status and other social history observations.
 
 Like export_entries, each builder writes one record under an `<entry>`, pointing at its
-narrative row; a FHIR Observation's components become the organizer's observations.
+narrative row; values are written as the Results section writes them (export_results).
 """
 
 from __future__ import annotations
-
-from typing import Any
 
 from lxml import etree
 
 from phr_desktop.domain.codes import LOINC, SNOMED, canonical_system, codes_of, display_of
 from phr_desktop.domain.records import Code
 from phr_desktop.interop.ccda.export_entries import R20, R21, entry_id, fhir_period, text_ref
+from phr_desktop.interop.ccda.export_results import observation_value
 from phr_desktop.interop.ccda.export_values import (
     LOINC_OID,
-    SNOMED_OID,
     coded,
     known_codes,
-    number_text,
-    quantity_attrs,
     sub,
     template,
     time_element,
-    ts_value,
 )
 from phr_desktop.interop.export_data import ExportRecord
 
 SMOKING_STATUS = "72166-2"  # LOINC "Tobacco smoking status"
-
-# --- results and vital signs ---------------------------------------------------------------
-
-
-def result_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
-    _organizer(entry, rec, ref, "2.16.840.1.113883.10.20.22.4.1", "2.16.840.1.113883.10.20.22.4.2")
-
-
-def vital_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
-    _organizer(
-        entry, rec, ref, "2.16.840.1.113883.10.20.22.4.26", "2.16.840.1.113883.10.20.22.4.27"
-    )
-
-
-def _organizer(
-    entry: etree._Element, rec: ExportRecord, ref: str, organizer_tid: str, observation_tid: str
-) -> None:
-    raw, record = rec.raw, rec.record
-    vital = organizer_tid.endswith(".26")
-    org = sub(entry, "organizer", classCode="CLUSTER" if vital else "BATTERY", moodCode="EVN")
-    template(org, organizer_tid)
-    template(org, organizer_tid, R21)
-    entry_id(org, rec, "#organizer")
-    if vital:
-        sub(org, "code", code="46680005", codeSystem=SNOMED_OID, displayName="Vital signs")
-    else:
-        coded(org, "code", record.codes, record.title)
-    sub(org, "statusCode", code="completed")
-    # The span the panel covers; a Result Organizer's interval needs both ends
-    # (CONF:1198-32489), which for one observation time are the same.
-    when = ts_value(record.effective)
-    span = sub(org, "effectiveTime")
-    for end in ("low", "high"):
-        sub(span, end, value=when, nullFlavor=None if when else "UNK")
-    components = [c for c in raw.get("component") or () if isinstance(c, dict)]
-    has_own_value = any(k.startswith("value") for k in raw) or record.resource_type != "Observation"
-    parts: list[tuple[dict[str, Any], str]] = [(raw, "")] if has_own_value or not components else []
-    parts += [(c, f"#component-{n}") for n, c in enumerate(components)]
-    for part, suffix in parts:
-        obs = sub(sub(org, "component"), "observation", classCode="OBS", moodCode="EVN")
-        template(obs, observation_tid)
-        template(obs, observation_tid, R20 if vital else R21)
-        entry_id(obs, rec, suffix)
-        if part is raw:
-            coded(obs, "code", record.codes, record.title)
-        else:
-            coded(obs, "code", codes_of(part.get("code")), display_of(part.get("code")) or None)
-        text_ref(obs, ref)
-        sub(obs, "statusCode", code="completed")
-        time_element(obs, "effectiveTime", record.effective, interval=False)
-        if not _value(obs, part, rec):
-            # Results and vital signs must carry a value (CONF:1198-7143, 1198-7305).
-            sub(obs, "value", xsi_type="ST", nullFlavor="NI")
-        for interpretation in part.get("interpretation") or ():
-            codes = _interpretation_codes(interpretation)
-            if codes:  # CONF:1098-32886: a code from the value set, or no element at all
-                coded(obs, "interpretationCode", codes)
-        _reference_ranges(obs, part)
-
-
-_INTERPRETATION = "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation"
-# The same codes under older names (v2 table 0078's H, L, N… are ObservationInterpretation's).
-_INTERPRETATION_ALIASES = frozenset(
-    {
-        _INTERPRETATION,
-        "http://hl7.org/fhir/v3/ObservationInterpretation",
-        "urn:oid:2.16.840.1.113883.5.83",
-        "http://terminology.hl7.org/CodeSystem/v2-0078",
-        "http://hl7.org/fhir/v2/0078",
-    }
-)
-
-
-def _interpretation_codes(concept: Any) -> list[Code]:
-    """An interpretation's ObservationInterpretation codes; none for one known only as text
-    ("Extreme High" with a nulled code), which the narrative row shows instead."""
-    return [
-        Code(_INTERPRETATION, c.code, c.display)
-        for c in codes_of(concept)
-        if c.code and canonical_system(c.system) in _INTERPRETATION_ALIASES
-    ]
-
-
-def _value(obs: etree._Element, part: dict[str, Any], rec: ExportRecord) -> bool:
-    """The observation's value in the closest CDA type; False when it has none."""
-    quantity = part.get("valueQuantity")
-    attrs = None
-    if isinstance(quantity, dict) and not quantity.get("comparator"):
-        attrs = quantity_attrs(quantity)  # "< 0.3" is no PQ of 0.3: it is written as text below
-    if attrs:
-        sub(obs, "value", xsi_type="PQ", **attrs)
-        return True
-    concept = part.get("valueCodeableConcept")
-    if isinstance(concept, dict):
-        coded(obs, "value", codes_of(concept), display_of(concept) or None, xsi_type="CD")
-        return True
-    text = None
-    if isinstance(quantity, dict):
-        number = number_text(quantity.get("value"))
-        text = " ".join(x for x in (quantity.get("comparator"), number, quantity.get("unit")) if x)
-    for key in ("valueString", "valueInteger", "valueBoolean", "valueDateTime"):
-        if key in part:
-            text = str(part[key])
-    if text is None and part is rec.raw:
-        if rec.record.value and rec.record.value.text:
-            text = rec.record.value.text
-        elif isinstance(part.get("conclusion"), str):
-            text = part["conclusion"]
-    if text:
-        sub(obs, "value", text, xsi_type="ST")
-        return True
-    return False
-
-
-def _reference_ranges(obs: etree._Element, part: dict[str, Any]) -> None:
-    for reference in part.get("referenceRange") or ():
-        if not isinstance(reference, dict):
-            continue
-        low = quantity_attrs(reference.get("low") or {})
-        high = quantity_attrs(reference.get("high") or {})
-        text = reference.get("text") if isinstance(reference.get("text"), str) else None
-        if not (low or high or text):
-            continue
-        observation_range = sub(sub(obs, "referenceRange"), "observationRange")
-        if text:
-            sub(observation_range, "text", text)
-        if low or high:
-            interval = sub(observation_range, "value", xsi_type="IVL_PQ")
-            if low:
-                sub(interval, "low", **low)
-            if high:
-                sub(interval, "high", **high)
-        else:
-            # A range given only in words: the value is required (CONF:1198-32175), and "OTH"
-            # says it is expressed otherwise, in the text above.
-            sub(observation_range, "value", xsi_type="IVL_PQ", nullFlavor="OTH")
-
 
 # --- social history ------------------------------------------------------------------------
 
@@ -177,7 +35,11 @@ def is_social_history(rec: ExportRecord) -> bool:
 def social_history_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     raw, record = rec.raw, rec.record
     smoking = _smoking_status_value(rec)
-    obs = sub(entry, "observation", classCode="OBS", moodCode="EVN")
+    # The template's statusCode is always "completed": an observation the source says was not
+    # made (cancelled, as the importer reads negationInd) says so by negationInd.
+    not_made = record.status == "cancelled"
+    obs = sub(entry, "observation", classCode="OBS", moodCode="EVN",
+              negationInd="true" if not_made else None)  # fmt: skip
     if smoking is not None:
         template(obs, "2.16.840.1.113883.10.20.22.4.78")
         template(obs, "2.16.840.1.113883.10.20.22.4.78", R20)
@@ -214,7 +76,7 @@ def social_history_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> 
         time_element(obs, "effectiveTime", start or record.effective, end)
     else:
         time_element(obs, "effectiveTime", record.effective, interval=False)
-    _value(obs, raw, rec)
+    observation_value(obs, raw, rec)
 
 
 def _smoking_status_value(rec: ExportRecord) -> list[Code] | None:

@@ -27,7 +27,9 @@ SNOMED_OID = "2.16.840.1.113883.6.96"
 ACT_CODE_OID = "2.16.840.1.113883.5.4"
 INTERPRETATION_OID = "2.16.840.1.113883.5.83"
 
-# FHIR system URI → (OID, name) for the code systems C-CDA names.
+# FHIR system URI → (OID, name): the code systems C-CDA documents name, under the URIs FHIR R4
+# and US Core give them (the C-CDA importer reads these OIDs back to the same URIs). A system
+# written `urn:oid:…` needs no entry: its OID is in its name.
 SYSTEM_OIDS: dict[str, tuple[str, str]] = {
     LOINC: (LOINC_OID, "LOINC"),
     SNOMED: (SNOMED_OID, "SNOMED CT"),
@@ -35,11 +37,29 @@ SYSTEM_OIDS: dict[str, tuple[str, str]] = {
     ICD10: ("2.16.840.1.113883.6.3", "ICD-10"),
     RXNORM: ("2.16.840.1.113883.6.88", "RxNorm"),
     CVX: ("2.16.840.1.113883.12.292", "CVX"),
+    "http://www.ama-assn.org/go/cpt": ("2.16.840.1.113883.6.12", "CPT-4"),
+    "http://hl7.org/fhir/sid/icd-9-cm": ("2.16.840.1.113883.6.103", "ICD-9-CM"),
+    "http://www.cms.gov/Medicare/Coding/ICD10": ("2.16.840.1.113883.6.4", "ICD-10-PCS"),
+    "http://hl7.org/fhir/sid/ndc": ("2.16.840.1.113883.6.69", "NDC"),
+    "http://www.cms.gov/Medicare/Coding/HCPCSReleaseCodeSets": (
+        "2.16.840.1.113883.6.285",
+        "HCPCS",
+    ),
+    "http://nucc.org/provider-taxonomy": ("2.16.840.1.113883.6.101", "NUCC"),
+    "http://hl7.org/fhir/sid/mvx": ("2.16.840.1.113883.12.227", "MVX"),
+    "http://unitsofmeasure.org": ("2.16.840.1.113883.6.8", "UCUM"),
     "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": (
         INTERPRETATION_OID,
         "ObservationInterpretation",
     ),
     "http://terminology.hl7.org/CodeSystem/v3-ActCode": (ACT_CODE_OID, "ActCode"),
+    "http://terminology.hl7.org/CodeSystem/v3-ActClass": ("2.16.840.1.113883.5.6", "ActClass"),
+    "http://terminology.hl7.org/CodeSystem/v3-ActReason": ("2.16.840.1.113883.5.8", "ActReason"),
+    "http://terminology.hl7.org/CodeSystem/v3-RoleCode": ("2.16.840.1.113883.5.111", "RoleCode"),
+    "http://terminology.hl7.org/CodeSystem/v3-AdministrativeGender": (
+        "2.16.840.1.113883.5.1",
+        "AdministrativeGender",
+    ),
     "http://terminology.hl7.org/CodeSystem/v3-RouteOfAdministration": (
         "2.16.840.1.113883.5.112",
         "RouteOfAdministration",
@@ -52,6 +72,12 @@ _XML_UNSAFE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 _OID_RE = re.compile(r"^[0-2](\.(0|[1-9][0-9]*))+$")
 _UUID_RE = re.compile(r"^[0-9A-Fa-f]{8}(?:-[0-9A-Fa-f]{4}){3}-[0-9A-Fa-f]{12}$")
 _UCUM_UNIT = re.compile(r"^\S+$")
+_WHITESPACE = re.compile(r"\s")
+# A CDA uid: an OID, a UUID, or an HL7-reserved RUID (some vendors write codeSystem="ICD9").
+_CDA_UID_RE = re.compile(
+    r"^(?:[0-2](\.(0|[1-9][0-9]*))*|[0-9a-zA-Z]{8}(?:-[0-9a-zA-Z]{4}){3}-[0-9a-zA-Z]{12}"
+    r"|[A-Za-z][A-Za-z0-9-]*)$"
+)
 
 
 def clean_text(value: object) -> str:
@@ -164,8 +190,30 @@ def time_element(
 
 
 def known_codes(codes: tuple[Code, ...] | list[Code]) -> list[Code]:
-    """The codes in a system C-CDA names (SYSTEM_OIDS); a CDA code needs its system's OID."""
+    """The codes in a system C-CDA names by a well-known OID (SYSTEM_OIDS): the ones a
+    template that binds its code to LOINC, SNOMED CT… can carry as its own code."""
     return [c for c in codes if c.code and canonical_system(c.system) in SYSTEM_OIDS]
+
+
+def code_system(system: str | None) -> tuple[str | None, str | None]:
+    """(codeSystem, codeSystemName) for a FHIR coding system.
+
+    Every coding is written, whatever its system: a well-known OID by name; an OID, UUID or
+    RUID the system names itself (`urn:oid:…`, as the importer keeps a local or unlisted code
+    system); for any other URI a stable UUID, with the URI as the name so a reader sees it.
+    A coding with no system is written with none.
+    """
+    canonical = canonical_system(system)
+    if canonical is None:
+        return None, None
+    if canonical in SYSTEM_OIDS:
+        return SYSTEM_OIDS[canonical]
+    for prefix in ("urn:oid:", "urn:uuid:"):
+        if canonical.startswith(prefix):
+            bare = canonical[len(prefix) :]
+            if _CDA_UID_RE.match(bare):
+                return bare, None  # as the source wrote it: the importer reads it back so
+    return stable_uid("system", canonical), canonical
 
 
 def coded(
@@ -177,18 +225,20 @@ def coded(
     xsi_type: str | None = None,
     translations_only: bool = False,
 ) -> Any:
-    """A CD/CE: the first code in a known system, the others as translations, text kept.
+    """A CD/CE: the first coding as the code, every other one as a translation, text kept.
 
     `translations_only` writes every code as a translation of nullFlavor OTH, for a template
     whose own code must come from a system none of the codes is in.
     """
-    known = known_codes(codes)
-    if not known or translations_only:
-        element = sub(parent, tag, nullFlavor="OTH" if codes else "UNK", xsi_type=xsi_type)
-        extras = known
+    # A CDA code is one token (cs: no whitespace inside); a "code" with spaces in it (a local
+    # system's label) cannot be written as one, and its words stay in originalText.
+    written = [c for c in codes if c.code and not _WHITESPACE.search(c.code.strip())]
+    if not written or translations_only:
+        element = sub(parent, tag, nullFlavor="OTH" if written else "UNK", xsi_type=xsi_type)
+        extras = written
     else:
-        element = _code_attrs(sub(parent, tag, xsi_type=xsi_type), known[0])
-        extras = known[1:]
+        element = _code_attrs(sub(parent, tag, xsi_type=xsi_type), written[0])
+        extras = written[1:]
     if text:
         sub(element, "originalText", text)
     for extra in extras:
@@ -197,10 +247,12 @@ def coded(
 
 
 def _code_attrs(element: etree._Element, code: Code) -> etree._Element:
-    oid, name = SYSTEM_OIDS[canonical_system(code.system) or ""]
-    element.set("code", clean_text(code.code))
-    element.set("codeSystem", oid)
-    element.set("codeSystemName", name)
+    oid, name = code_system(code.system)
+    element.set("code", clean_text((code.code or "").strip()))
+    if oid:
+        element.set("codeSystem", oid)
+    if name:
+        element.set("codeSystemName", clean_text(name))
     if code.display:
         element.set("displayName", clean_text(code.display))
     return element

@@ -209,6 +209,16 @@ def _sections(doc: etree._Element) -> Iterator[etree._Element]:
         ]
 
 
+def _readable_entries(
+    doc: etree._Element, ctx: Context, doc_when: str | None, name: str
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """`_entries`, with a document whose namespaces defeat canonical XML refused by name."""
+    try:
+        yield from _entries(doc, ctx, doc_when)
+    except etree.C14NError:  # ids come from canonical XML, which bad namespaces can prevent
+        raise UnreadableFile(name, None, None, "its XML namespaces are malformed") from None
+
+
 def _entries(
     doc: etree._Element, ctx: Context, doc_when: str | None
 ) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -281,11 +291,9 @@ def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedRe
     doc_when = time_of(child(doc, "effectiveTime"))
     out: list[tuple[str, ParsedResource]] = [("patient", _parsed(patient))]
     seen: dict[tuple[str, str], bytes] = {}
-    try:
-        entries = [*_entries(doc, ctx, doc_when)]
-    except etree.C14NError:  # ids come from canonical XML, which bad namespaces can prevent
-        raise UnreadableFile(name, None, None, "its XML namespaces are malformed") from None
-    for kind, resource in entries:
+    # Consumed as produced: an entry renamed below (its id taken by another) is renamed before
+    # the DiagnosticReport of its organizer is built, so the report lists it by its new id.
+    for kind, resource in _readable_entries(doc, ctx, doc_when, name):
         key = (resource["resourceType"], resource["id"])
         parsed = _parsed(resource)
         if key in seen:

@@ -20,8 +20,10 @@ from phr_desktop.interop.ccda.statements import (
     titled,
 )
 from phr_desktop.interop.ccda.values import (
+    attr,
     child,
     concept,
+    decimal_of,
     effective_times,
     period_of,
     quantity,
@@ -105,12 +107,35 @@ def medications(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:
     dosage: dict[str, Any] = {}
     set_nonempty(dosage, "text", statement_text(el, ctx))
     set_nonempty(dosage, "route", concept(child(el, "routeCode"), ctx.narrative))
+    set_nonempty(dosage, "timing", _frequency(el))
     dose = quantity(child(el, "doseQuantity"))
     if dose:
         dosage["doseAndRate"] = [{"doseQuantity": dose}]
     if dosage:
         out["dosage"] = [dosage]
+    # When the statement was made (C-CDA on FHIR: author/time → dateAsserted), the date a
+    # medication that names no period of its own is known by.
+    set_nonempty(out, "dateAsserted", time_of(child(el, "author", "time")))
     yield out
+
+
+# UCUM time units a PIVL_TS period may use → FHIR Timing periodUnit.
+_PERIOD_UNITS = {"s": "s", "min": "min", "h": "h", "d": "d", "wk": "wk", "mo": "mo", "a": "a"}
+
+
+def _frequency(el: etree._Element) -> dict[str, Any] | None:
+    """A PIVL_TS ("every 8 h") as a FHIR Timing: one dose per period. Periods in words
+    (`unit="PRN"`, "BEDTIME") or without a number stay in the dosage text."""
+    for time in effective_times(el):
+        kind = (time.get("{http://www.w3.org/2001/XMLSchema-instance}type") or "").upper()
+        if "PIVL" not in kind:
+            continue
+        period = child(time, "period")
+        value = decimal_of(attr(period, "value"))
+        unit = _PERIOD_UNITS.get(attr(period, "unit") or "")
+        if value is not None and value > 0 and unit:
+            return {"repeat": {"frequency": 1, "period": value, "periodUnit": unit}}
+    return None
 
 
 def immunizations(el: etree._Element, ctx: Context) -> Iterator[dict[str, Any]]:

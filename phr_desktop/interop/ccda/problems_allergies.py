@@ -235,6 +235,9 @@ def _allergy(obs: etree._Element, concern: etree._Element | None, ctx: Context) 
         else:
             verification = "refuted" if negated(obs) else ""
     out["patient"] = ctx.patient_ref
+    # As for problems: the concern's author/time is when the allergy was recorded.
+    recorder = concern if concern is not None else obs
+    set_nonempty(out, "recordedDate", time_of(child(recorder, "author", "time")))
     status = clinical_status(
         obs, status_code(concern) if concern is not None else None, ctx, concern
     )
