@@ -168,6 +168,8 @@
     return box;
   }
 
+  const recordOf = new WeakMap(); // <details> -> record, for the one toggle listener
+
   function recordItem(r) {
     const value = r.value && r.value.text ? " — " + r.value.text : "";
     const summary = el("summary", {},
@@ -175,11 +177,21 @@
       el("span", { class: "title", text: r.title + value }),
       el("span", { class: "date", text: showDate(r.date) }));
     const item = el("details", { class: "record", "data-kind": r.kind }, summary);
-    item.addEventListener("toggle", () => {
-      if (item.open && item.childNodes.length === 1) item.append(recordDetail(r));
-    });
+    recordOf.set(item, r);
     return el("li", {}, item);
   }
+
+  function recordToggled(event) {
+    const item = event.target;
+    const r = recordOf.get(item);
+    if (r && item.open && item.childNodes.length === 1) item.append(recordDetail(r));
+  }
+
+  // The first rows are drawn at once and the rest in slices after the first paint, so that
+  // thousands of records show in well under two seconds and the page stays responsive.
+  const FIRST_SLICE = 250;
+  const SLICE = 750;
+  let drawing = 0;
 
   function drawTimeline() {
     const kind = $("filter-kind").value;
@@ -189,25 +201,39 @@
       (!kind || r.kind === kind) && (!year || r.date.slice(0, 4) === year) &&
       (!words || (r.title + " " + (r.value ? r.value.text : "")).toLowerCase().indexOf(words) >= 0));
     const root = $("timeline-body");
-    const fragment = document.createDocumentFragment();
-    let yearList = null, monthList = null, lastYear = null, lastMonth = null;
-    for (const r of list) {
-      const y = r.date.slice(0, 4) || "Undated";
-      const m = r.date.length >= 7 ? r.date.slice(0, 7) : y;
-      if (y !== lastYear) {
-        yearList = el("ol", { class: "months" });
-        fragment.append(el("section", { class: "year", "aria-label": y }, el("h3", { text: y }), yearList));
-        lastYear = y; lastMonth = null;
+    const generation = ++drawing;
+    let at = 0, yearList = null, monthList = null, lastYear = null, lastMonth = null;
+    delete document.body.dataset.timelineDrawn;
+    const slice = (count) => {
+      const fragment = document.createDocumentFragment();
+      const end = Math.min(list.length, at + count);
+      for (; at < end; at++) {
+        const r = list[at];
+        const y = r.date.slice(0, 4) || "Undated";
+        const m = r.date.length >= 7 ? r.date.slice(0, 7) : y;
+        if (y !== lastYear) {
+          yearList = el("ol", { class: "months" });
+          fragment.append(el("section", { class: "year", "aria-label": y }, el("h3", { text: y }), yearList));
+          lastYear = y; lastMonth = null;
+        }
+        if (m !== lastMonth) {
+          monthList = el("ol", { class: "records" });
+          const name = m.length === 7 ? MONTHS[Number(m.slice(5, 7)) - 1] + " " + y : y;
+          const month = el("li", { class: "month" }, el("h4", { text: name }), monthList);
+          yearList.append(month);
+          lastMonth = m;
+        }
+        monthList.append(recordItem(r));
       }
-      if (m !== lastMonth) {
-        monthList = el("ol", { class: "records" });
-        const name = m.length === 7 ? MONTHS[Number(m.slice(5, 7)) - 1] + " " + y : y;
-        yearList.append(el("li", { class: "month" }, el("h4", { text: name }), monthList));
-        lastMonth = m;
+      root.append(fragment);
+      if (at < list.length) {
+        setTimeout(() => { if (generation === drawing) slice(SLICE); }, 0);
+      } else {
+        document.body.dataset.timelineDrawn = "1";
       }
-      monthList.append(recordItem(r));
-    }
-    root.replaceChildren(fragment);
+    };
+    root.replaceChildren();
+    slice(FIRST_SLICE);
     $("timeline-count").textContent = list.length === shown.records.length
       ? list.length + " records" : list.length + " of " + shown.records.length + " records";
   }
@@ -337,6 +363,7 @@
     let pending = 0;
     $("filter-text").addEventListener("input", () => { clearTimeout(pending); pending = setTimeout(drawTimeline, 150); });
     $("print-button").addEventListener("click", () => window.print());
+    $("timeline-body").addEventListener("toggle", recordToggled, true);
     document.body.dataset.ready = "1";
   }
 

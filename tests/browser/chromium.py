@@ -14,7 +14,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -116,10 +116,8 @@ class Browser:
             return next(e for e in self.events if e.get("method") == method)
 
     def close(self) -> None:
-        try:
+        with suppress(DevToolsError, OSError):
             self.send("Browser.close")
-        except (DevToolsError, OSError):
-            pass
         try:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -133,15 +131,18 @@ class Page:
 
     def __init__(self, browser: Browser) -> None:
         self.browser = browser
-        target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
+        self.target = browser.send("Target.createTarget", {"url": "about:blank"})["targetId"]
         self.session = browser.send(
-            "Target.attachToTarget", {"targetId": target, "flatten": True}
+            "Target.attachToTarget", {"targetId": self.target, "flatten": True}
         )["sessionId"]
         for domain in ("Network", "Page", "Runtime", "Log"):
             self.send(f"{domain}.enable")
 
     def send(self, method: str, params: dict[str, Any] | None = None) -> dict[str, Any]:
         return self.browser.send(method, params, self.session)
+
+    def close(self) -> None:
+        self.browser.send("Target.closeTarget", {"targetId": self.target})
 
     def open(self, path: Path) -> None:
         self.browser.events.clear()
@@ -182,18 +183,22 @@ class Page:
                 raise DevToolsError(f"timed out waiting for {expression}")
             time.sleep(0.05)
 
-    def requested_urls(self) -> list[str]:
+    def _events(self, method: str) -> list[dict[str, Any]]:
         return [
-            e["params"]["request"]["url"]
-            for e in self.browser.events
-            if e.get("method") == "Network.requestWillBeSent"
+            e["params"]
+            for e in list(self.browser.events)
+            if e.get("method") == method and e.get("sessionId") == self.session
         ]
+
+    def requested_urls(self) -> list[str]:
+        """Every request this tab made since `open`, the page's own file included."""
+        return [e["request"]["url"] for e in self._events("Network.requestWillBeSent")]
 
     def console_errors(self) -> list[str]:
         return [
-            e["params"]["entry"]["text"]
-            for e in self.browser.events
-            if e.get("method") == "Log.entryAdded" and e["params"]["entry"]["level"] == "error"
+            e["entry"]["text"]
+            for e in self._events("Log.entryAdded")
+            if e["entry"]["level"] == "error"
         ]
 
 
