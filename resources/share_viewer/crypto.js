@@ -104,25 +104,11 @@
         WRONG_SHAPE + " This one has " + cleaned.length + " letters and digits, not 50."
       );
     }
+    const problem = groupProblem(cleaned);
+    if (problem) throw new ShareError("key", problem);
     const symbols = [];
     for (let g = 0; g < GROUPS; g++) {
-      const chunk = cleaned.slice(g * 5, g * 5 + 5);
-      const values = Array.from(chunk, (ch) => (ch in DECODE ? DECODE[ch] : -1));
-      const bad = values.indexOf(-1);
-      if (bad >= 0) {
-        throw new ShareError(
-          "key",
-          "Group " + (g + 1) + " of the key has a character that is never used ('" +
-            chunk[bad] + "'). Check it against the patient's hand-out."
-        );
-      }
-      if (checkSymbol(values, g) !== values[GROUP_DATA]) {
-        throw new ShareError(
-          "key",
-          "Group " + (g + 1) + " of the key has a typo. Check it against the patient's hand-out."
-        );
-      }
-      symbols.push(...values.slice(0, GROUP_DATA));
+      for (let i = 0; i < GROUP_DATA; i++) symbols.push(DECODE[cleaned[g * 5 + i]]);
     }
     // 40 symbols of 5 bits = 200 bits = 25 bytes, most significant first.
     const raw = new Uint8Array(SECRET_BYTES + SIGNER_PREFIX_BYTES);
@@ -139,6 +125,24 @@
       }
     }
     return { secret: raw.slice(0, SECRET_BYTES), signerPrefix: raw.slice(SECRET_BYTES) };
+  }
+
+  /** The first group with a bad character or a typo among whole groups typed so far, as the
+   * message parseShareKey would give; "" when none. */
+  function groupProblem(cleaned) {
+    for (let g = 0; g * 5 + 5 <= cleaned.length && g < GROUPS; g++) {
+      const chunk = cleaned.slice(g * 5, g * 5 + 5);
+      const values = Array.from(chunk, (ch) => (ch in DECODE ? DECODE[ch] : -1));
+      const bad = values.indexOf(-1);
+      if (bad >= 0) {
+        return "Group " + (g + 1) + " of the key has a character that is never used ('" +
+          chunk[bad] + "'). Check it against the patient's hand-out.";
+      }
+      if (checkSymbol(values, g) !== values[GROUP_DATA]) {
+        return "Group " + (g + 1) + " of the key has a typo. Check it against the patient's hand-out.";
+      }
+    }
+    return "";
   }
 
   /** The 32-byte JWE key: HKDF-SHA256(secret, info ‖ signer prefix), or an old key as is. */
@@ -431,6 +435,7 @@
     b64url: b64url,
     b64urlDecode: b64urlDecode,
     parseShareKey: parseShareKey,
+    groupProblem: groupProblem,
     contentKeyBytes: contentKeyBytes,
     thumbprint: thumbprint,
     decrypt: decrypt,

@@ -298,18 +298,32 @@
     document.title = name + " — shared records";
   }
 
-  function forgetAtExpiry(exp) {
+  // As in the app's share window: an expired share stays on screen with a warning, and the
+  // page refuses to open it again.
+  function warnAtExpiry(exp) {
     const wait = exp * 1000 - Date.now();
     if (wait > 0 && wait < 2147483647) {
       setTimeout(() => {
-        shown = { records: [], files: [] };
-        $("content").hidden = true;
-        for (const id of ["banner-facts", "overview-body", "timeline-body", "files-body"]) $(id).replaceChildren();
-        $("banner-patient").textContent = "";
-        say("This share has expired; ask the patient for a new one.", "error");
-        $("unlock").hidden = false;
+        const warning = $("banner-expired");
+        warning.textContent = "This share expired on " + showTime(exp) + ". What is shown stays " +
+          "until you close this tab; opening the file again will be refused.";
+        warning.hidden = false;
       }, wait);
     }
+  }
+
+  /** Live help while the key is typed: how many groups, and which one has a typo. */
+  function keyTyped() {
+    const hint = $("key-check");
+    const cleaned = $("key").value.replace(/[\s-]+/g, "").toUpperCase();
+    if (!cleaned || cleaned.length === 43) {
+      hint.textContent = "";
+      return;
+    }
+    const whole = Math.min(10, Math.floor(cleaned.length / 5));
+    const problem = PHR.crypto.groupProblem(cleaned.slice(0, whole * 5));
+    hint.textContent = problem || (whole ? whole + " of 10 groups typed, no typo so far." : "");
+    hint.className = problem ? "help warn" : "help";
   }
 
   async function open(event) {
@@ -332,7 +346,7 @@
       filesSection(data.files);
       $("unlock").hidden = true;
       $("content").hidden = false;
-      forgetAtExpiry(opened.claims.exp);
+      warnAtExpiry(opened.claims.exp);
       say("Opened: signature checked, " + data.records.length + " records.", "ok");
       $("banner-patient").focus();
       requestAnimationFrame(() => { document.body.dataset.openedMs = String(Math.round(performance.now() - started)); });
@@ -358,7 +372,14 @@
     } catch (e) {
       /* opening says what is wrong with the file */
     }
+    if (!window.crypto || !crypto.subtle || typeof DecompressionStream === "undefined") {
+      say("This browser cannot open shares here: it offers no WebCrypto or decompression for " +
+        "a file opened from disk. Use a current Chrome, Edge, Firefox or Safari, or the " +
+        "phr-desktop app.", "error");
+      document.body.dataset.refusal = "browser";
+    }
     $("unlock-form").addEventListener("submit", open);
+    $("key").addEventListener("input", keyTyped);
     for (const id of ["filter-kind", "filter-year"]) $(id).addEventListener("change", drawTimeline);
     let pending = 0;
     $("filter-text").addEventListener("input", () => { clearTimeout(pending); pending = setTimeout(drawTimeline, 150); });

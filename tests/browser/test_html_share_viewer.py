@@ -370,3 +370,35 @@ def test_five_thousand_records_open_and_paint_within_two_seconds(
     assert text_of(page, "#timeline-count") == "5000 records"
     page.wait_until(DRAWN)
     assert page.evaluate("document.querySelectorAll('details.record').length") == 5000
+
+
+def test_the_key_is_checked_group_by_group_while_it_is_typed(page: Page, tmp_path: Path) -> None:
+    made = make_html_share(
+        tmp_path, "typing", claims_for(int(time.time()), 3), observation_bundle(3)
+    )
+    page.open(made.html)
+    groups = made.key_text.split("-")
+    page.type_text("#key", f"{groups[0]} {groups[1].lower()}-")
+    assert text_of(page, "#key-check") == "2 of 10 groups typed, no typo so far."
+    wrong = groups[2][:4] + ("0" if groups[2][4] != "0" else "1")
+    page.send("Input.insertText", {"text": wrong})
+    assert text_of(page, "#key-check") == (
+        "Group 3 of the key has a typo. Check it against the patient's hand-out."
+    )
+
+
+def test_a_share_that_expires_while_open_stays_with_a_warning(page: Page, tmp_path: Path) -> None:
+    now = int(time.time())
+    made = make_html_share(
+        tmp_path, "expiring", claims_for(now, 3, exp=now + 3), observation_bundle(3)
+    )
+    assert open_with_key(page, made.html, made.key_text).startswith("Opened")
+    assert page.evaluate("document.getElementById('banner-expired').hidden") is True
+    warning = page.wait_until(
+        "!document.getElementById('banner-expired').hidden &&"
+        " document.getElementById('banner-expired').textContent",
+        timeout=15,
+    )
+    assert warning.startswith("This share expired on ")
+    assert "opening the file again will be refused" in warning
+    assert page.evaluate("document.querySelectorAll('details.record').length") == 3
