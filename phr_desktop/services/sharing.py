@@ -249,15 +249,15 @@ def create_share(
     share is ever marked "key given" whose key nobody saw.
 
     With `html=True`, `NAME.html` is written beside `NAME.phrshare`: the same JWE inside a
-    viewer that opens in any current browser (html_share.py). Not with a passcode: browsers
-    cannot compute the passcode's Argon2id, so such a page could never open.
+    viewer that opens in any current browser (html_share.py). A passcode is then stretched
+    with PBKDF2 instead of Argon2id, because browsers offer only the former (bundle.py).
     """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     until = parse_expiry(expires, now)
     if passcode is not None and len(passcode.strip()) < 4:
         raise ServiceError("A passcode needs at least 4 characters.")
     output = check_output_path(_with_suffix(output, FILE_SUFFIX))
-    html_path = _html_beside(output, passcode) if html else None
+    html_path = _html_beside(output) if html else None
     if handout is not None:
         if not hand_out_key:
             raise ServiceError(
@@ -295,7 +295,14 @@ def create_share(
         }
         if files:
             claims["attachment_count"] = len(files)
-        sealed = seal(signer, claims, bundle, key.content_key(), passcode or None)
+        sealed = seal(
+            signer,
+            claims,
+            bundle,
+            key.content_key(),
+            passcode or None,
+            browser=html_path is not None,
+        )
         if len(sealed) > DEFAULT_LIMITS.max_file_bytes:
             raise ServiceError(
                 f"This share would be {len(sealed) / 2**20:.0f} MiB, more than the viewer opens "
@@ -353,14 +360,8 @@ def create_share(
     return replace(created, handout=handout)
 
 
-def _html_beside(output: Path, passcode: str | None) -> Path:
+def _html_beside(output: Path) -> Path:
     """`NAME.html` next to `NAME.phrshare`, checked like any output before anything is made."""
-    if passcode:
-        raise ServiceError(
-            "A share with a passcode cannot be opened in a browser (its passcode is stretched "
-            "with Argon2id, which browsers do not offer), so no .html can be made for it. Leave "
-            "out the passcode, or make the share without the browser file."
-        )
     html_path = output.with_suffix(HTML_SUFFIX)
     if html_path == output:
         raise ServiceError("The share file must not itself end in .html; use .phrshare.")

@@ -17,6 +17,9 @@
   const GROUP_DATA = 4;
   const ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
   const CONTENT_KEY_INFO = "phr-desktop share key v2";
+  const PASSCODE_INFO = "phr-desktop share passcode v1";
+  const PBKDF2_BOUNDS = [100000, 5000000];
+  const PASSCODE_SALT_BYTES = [8, 64];
   const LEGACY_LENGTH = 43;
   const JWE_KEYS = ["alg", "enc", "zip", "cty", "phr_passcode"];
   const JWS_KEYS = ["alg", "typ", "kid", "jwk"];
@@ -148,10 +151,12 @@
   /** The 32-byte JWE key: HKDF-SHA256(secret, info ‖ signer prefix), or an old key as is. */
   async function contentKeyBytes(shareKey) {
     if (shareKey.signerPrefix === null) return shareKey.secret;
-    const info = concat(encoder.encode(CONTENT_KEY_INFO), shareKey.signerPrefix);
-    const base = await crypto.subtle.importKey("raw", shareKey.secret, "HKDF", false, [
-      "deriveBits",
-    ]);
+    return hkdf(shareKey.secret, concat(encoder.encode(CONTENT_KEY_INFO), shareKey.signerPrefix));
+  }
+
+  /** 32 bytes of HKDF-SHA256 with no salt, as phr_desktop.vault.keys.hkdf. */
+  async function hkdf(secret, info) {
+    const base = await crypto.subtle.importKey("raw", secret, "HKDF", false, ["deriveBits"]);
     // No salt: RFC 5869 then uses HashLen zero bytes, which is what an empty HMAC key is.
     const bits = await crypto.subtle.deriveBits(
       { name: "HKDF", hash: "SHA-256", salt: new Uint8Array(0), info: info },
@@ -186,10 +191,46 @@
     return header;
   }
 
-  const PASSCODE_REFUSAL =
-    "This share is also protected by a passcode. A passcode share can only be opened in the " +
-    "phr-desktop app: its passcode is stretched with Argon2id, which browsers cannot compute " +
-    "safely. Open the .phrshare file in phr-desktop, or ask the patient for a share without a passcode.";
+  const ARGON2_REFUSAL =
+    "This share's passcode can only be checked by the phr-desktop app: it is stretched with " +
+    "Argon2id, which browsers cannot compute. Open the .phrshare file in phr-desktop, or ask " +
+    "the patient for a new share with its browser page.";
+
+  /** The passcode parameters a file's header names: null, PBKDF2's, or a refusal. */
+  function passcodeParams(header) {
+    if (!("phr_passcode" in header)) return null;
+    const p = header.phr_passcode;
+    const bad = new ShareError("rejected", "The file's passcode parameters are not ones we accept.");
+    if (!p || typeof p !== "object" || Array.isArray(p)) throw bad;
+    const keys = Object.keys(p).sort().join(",");
+    if (p.kdf === "argon2id" && keys === "kdf,m,p,salt,t") throw new ShareError("passcode", ARGON2_REFUSAL);
+    if (p.kdf !== "pbkdf2-sha256" || keys !== "i,kdf,salt") throw bad;
+    if (!Number.isSafeInteger(p.i) || p.i < PBKDF2_BOUNDS[0] || p.i > PBKDF2_BOUNDS[1]) throw bad;
+    if (typeof p.salt !== "string") throw bad;
+    return p;
+  }
+
+  /** HKDF-SHA256(key ‖ PBKDF2-SHA256(passcode, salt, i), "phr-desktop share passcode v1"). */
+  async function withPasscode(key, passcode, params) {
+    if (!passcode) {
+      throw new ShareError("passcode", "This share is protected by a passcode; ask the patient for it.");
+    }
+    let salt;
+    try {
+      salt = b64urlDecode(params.salt);
+    } catch (e) {
+      salt = new Uint8Array(0);
+    }
+    if (salt.length < PASSCODE_SALT_BYTES[0] || salt.length > PASSCODE_SALT_BYTES[1]) {
+      throw new ShareError("rejected", "The file's passcode salt is not one we accept; this file is damaged.");
+    }
+    const secret = encoder.encode(passcode.trim().normalize("NFKC"));
+    const base = await crypto.subtle.importKey("raw", secret, "PBKDF2", false, ["deriveBits"]);
+    const stretched = new Uint8Array(
+      await crypto.subtle.deriveBits({ name: "PBKDF2", hash: "SHA-256", salt: salt, iterations: params.i }, base, 256)
+    );
+    return hkdf(concat(key, stretched), encoder.encode(PASSCODE_INFO));
+  }
 
   function checkJweHeader(header) {
     if (header.alg !== "dir" || header.enc !== "A256GCM") {
@@ -209,7 +250,7 @@
         "The file's header has parameters we do not accept: " + unknown.join(", ") + "."
       );
     }
-    if ("phr_passcode" in header) throw new ShareError("passcode", PASSCODE_REFUSAL);
+    return passcodeParams(header);
   }
 
   function changedEncoding() {
@@ -256,7 +297,7 @@
   }
 
   /** The signed JWS inside the JWE (bytes), or a ShareError. */
-  async function decrypt(jwe, shareKey) {
+  async function decrypt(jwe, shareKey, passcode) {
     if (jwe.length > MAX_FILE_BYTES) {
       throw new ShareError("rejected", "The file is larger than the 52,428,800-byte cap; refused.");
     }
@@ -265,25 +306,22 @@
       throw new ShareError("rejected", "This is not a share file (not a JWE compact serialisation).");
     }
     const header = readHeader(parts[0], 1024);
-    checkJweHeader(header);
+    const params = checkJweHeader(header);
     if (!parts.every(isCanonical)) throw changedEncoding();
     if (parts[1]) {
       throw new ShareError("rejected", "The file carries an encrypted key; with 'dir' it must be empty.");
     }
+    let cek = await contentKeyBytes(shareKey);
+    if (params) cek = await withPasscode(cek, passcode, params);
     const wrong = new ShareError(
       "wrong-key",
-      "This key does not open the file, or the file was changed after it was made."
+      "This key" + (params ? " and passcode do" : " does") +
+        " not open the file, or the file was changed after it was made."
     );
     const iv = b64urlDecode(parts[2]);
     const tag = b64urlDecode(parts[4]);
     if (iv.length !== 12 || tag.length !== 16) throw wrong;
-    const key = await crypto.subtle.importKey(
-      "raw",
-      await contentKeyBytes(shareKey),
-      "AES-GCM",
-      false,
-      ["decrypt"]
-    );
+    const key = await crypto.subtle.importKey("raw", cek, "AES-GCM", false, ["decrypt"]);
     let plain;
     try {
       plain = new Uint8Array(
@@ -402,10 +440,11 @@
     }
   }
 
-  /** Open the JWE with the typed key; `now` is Unix seconds (the page's clock by default). */
-  async function openShare(jwe, keyText, now) {
+  /** Open the JWE with the typed key (and passcode, for a share that has one); `now` is Unix
+   * seconds (the page's clock by default). */
+  async function openShare(jwe, keyText, now, passcode) {
     const shareKey = parseShareKey(keyText);
-    const token = await decrypt(jwe, shareKey);
+    const token = await decrypt(jwe, shareKey, passcode);
     const verified = await verify(token);
     if (!signedBy(shareKey, verified.thumbprint)) {
       throw new ShareError(
@@ -435,6 +474,7 @@
     b64url: b64url,
     b64urlDecode: b64urlDecode,
     parseShareKey: parseShareKey,
+    passcodeParams: passcodeParams,
     groupProblem: groupProblem,
     contentKeyBytes: contentKeyBytes,
     thumbprint: thumbprint,

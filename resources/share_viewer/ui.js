@@ -334,10 +334,11 @@
     const started = performance.now();
     try {
       const jwe = $("phr-share").textContent.trim();
-      const opened = await PHR.crypto.openShare(jwe, $("key").value);
+      const opened = await PHR.crypto.openShare(jwe, $("key").value, undefined, $("passcode").value);
       const data = PHR.records.readBundle(opened.bundle);
       const pack = PHR.records.makePack(JSON.parse($("phr-pack").textContent));
       $("key").value = "";
+      $("passcode").value = "";
       banner(opened, data);
       overviewSection(PHR.records.aatdOverview(pack, data.records));
       shown = data;
@@ -361,16 +362,19 @@
   }
 
   function start() {
-    // A passcode share is refused before anyone types a key (see crypto.js).
+    // Ask for the passcode only where the file says it has one (its header, not decrypted);
+    // a passcode only the app can check is said at once, before anyone types a key.
     try {
       const head = $("phr-share").textContent.trim().split(".")[0];
       const header = JSON.parse(new TextDecoder().decode(PHR.crypto.b64urlDecode(head)));
-      if (header && typeof header === "object" && "phr_passcode" in header) {
-        say("This share is also protected by a passcode. A passcode share can only be opened in the phr-desktop app: its passcode is stretched with Argon2id, which browsers cannot compute safely. Open the .phrshare file in phr-desktop, or ask the patient for a share without a passcode.", "error");
-        document.body.dataset.refusal = "passcode";
+      if (header && typeof header === "object" && PHR.crypto.passcodeParams(header)) {
+        $("passcode-row").hidden = false;
       }
     } catch (e) {
-      /* opening says what is wrong with the file */
+      if (e instanceof PHR.ShareError && e.kind === "passcode") {
+        say(e.message, "error");
+        document.body.dataset.refusal = "passcode";
+      } /* anything else: opening says what is wrong with the file */
     }
     if (!window.crypto || !crypto.subtle || typeof DecompressionStream === "undefined") {
       say("This browser cannot open shares here: it offers no WebCrypto or decompression for " +

@@ -51,10 +51,13 @@ def make_html_share(
     signer: ECKey | None = None,
     key: ShareKey | None = None,
     passcode: str | None = None,
+    browser: bool = True,
 ) -> MadeShare:
     signer = signer or new_signer()
     key = key or new_share_key(fingerprint(signer))
-    sealed = seal(signer, claims, orjson.dumps(bundle), key.content_key(), passcode)
+    sealed = seal(
+        signer, claims, orjson.dumps(bundle), key.content_key(), passcode, browser=browser
+    )
     html = folder / f"{name}.html"
     html.write_bytes(html_share_bytes(sealed))
     text = key.text() if key.signer_prefix is not None else b64url(key.secret)

@@ -306,17 +306,43 @@ def test_a_key_of_the_old_kind_opens_but_says_it_names_no_signer(
     assert "does not name the signer" in text_of(page, "#banner-signer")
 
 
-def test_a_passcode_share_says_it_needs_the_app(page: Page, tmp_path: Path) -> None:
+def test_a_passcode_share_asks_for_it_and_refuses_without_it_as_the_app_does(
+    page: Page, tmp_path: Path
+) -> None:
+    now = int(time.time())
     made = make_html_share(
-        tmp_path,
-        "passcode",
-        claims_for(int(time.time()), 3),
-        observation_bundle(3),
-        passcode="tulip-42",
+        tmp_path, "passcode", claims_for(now, 3), observation_bundle(3), passcode="tulip 42"
     )
+    key = parse_share_key(made.key_text)
+    for passcode, outcome in ((None, "passcode"), ("tulip 43", "wrong-key")):
+        page.open(made.html)
+        assert page.evaluate("document.getElementById('passcode-row').hidden") is False
+        page.type_text("#key", made.key_text)
+        if passcode:
+            page.type_text("#passcode", passcode)
+        page.press("Enter", 13)
+        with pytest.raises(ShareError) as refused:
+            open_share_bytes(made.sealed, key, now=now, passcode=passcode)
+        assert page.wait_until(SETTLED) == str(refused.value)
+        assert page.evaluate("document.body.dataset.refusal") == outcome
+    page.open(made.html)
+    page.type_text("#key", made.key_text)
+    page.type_text("#passcode", "  tulip 42 ")  # spaces around it do not matter, as in the app
+    page.press("Enter", 13)
+    assert page.wait_until(SETTLED) == "Opened: signature checked, 3 records."
+    assert page.evaluate("document.getElementById('passcode').value") == ""
+    assert open_share_bytes(made.sealed, key, now=now, passcode="tulip 42").claims
+
+
+def test_an_argon2id_passcode_share_says_it_needs_the_app(page: Page, tmp_path: Path) -> None:
+    made = make_html_share(
+        tmp_path, "argon", claims_for(int(time.time()), 3), observation_bundle(3),
+        passcode="tulip-42", browser=False,
+    )  # fmt: skip
     page.open(made.html)
     assert page.evaluate("document.body.dataset.refusal") == "passcode"
-    assert "can only be opened in the phr-desktop app" in text_of(page, "#status")
+    assert "can only be checked by the phr-desktop app" in text_of(page, "#status")
+    assert page.evaluate("document.getElementById('passcode-row').hidden") is True
     page.type_text("#key", made.key_text)
     page.press("Enter", 13)
     assert "Argon2id" in page.wait_until(SETTLED)

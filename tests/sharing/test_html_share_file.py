@@ -17,9 +17,12 @@ import pytest
 
 from phr_desktop.cli import main
 from phr_desktop.services.demo import DEMO_PASSPHRASE
-from phr_desktop.services.errors import ServiceError
-from phr_desktop.services.share_history import list_shares
+from phr_desktop.services.share_opening import open_share
 from phr_desktop.services.sharing import CreatedShare
+from phr_desktop.sharing.bundle import JWE_HEADER, PASSCODE_HEADER, b64url, b64url_decode
+from phr_desktop.sharing.errors import ShareError, ShareRejected, WrongShareKey
+from phr_desktop.sharing.open import open_share_bytes
+from phr_desktop.sharing.share_key import ShareKey
 from tests.share_fixtures import SharedProfile, make_share, shared_profile
 
 
@@ -89,14 +92,45 @@ def test_nothing_about_the_patient_is_outside_the_encryption(
     assert "Dr Lung" not in html
 
 
-def test_a_passcode_share_gets_no_html_and_nothing_is_made(
+def _passcode_header(sealed: bytes) -> dict[str, object]:
+    header = orjson.loads(b64url_decode(sealed.split(b".")[0].decode()))
+    return dict(header[PASSCODE_HEADER])
+
+
+def test_with_a_browser_page_the_passcode_is_stretched_with_pbkdf2(
     profile: SharedProfile, tmp_path: Path
 ) -> None:
-    before = len(list_shares(profile.session))
-    with pytest.raises(ServiceError, match="passcode cannot be opened in a browser"):
-        make_share(profile, tmp_path / "p.phrshare", html=True, passcode="tulip-42")
-    assert list(tmp_path.iterdir()) == []
-    assert len(list_shares(profile.session)) == before
+    made = make_share(profile, tmp_path / "p.phrshare", html=True, passcode="tulip-42")
+    params = _passcode_header(made.file.read_bytes())
+    assert params["kdf"] == "pbkdf2-sha256" and params["i"] == 600_000
+    assert len(b64url_decode(str(params["salt"]))) == 16
+    # The app opens it with both, and not with the key alone.
+    assert open_share(made.file, made.key, passcode="tulip-42").record_count == made.record_count
+    with pytest.raises(ShareError, match="passcode"):
+        open_share(made.file, made.key)
+    with pytest.raises(WrongShareKey, match="key and passcode do not open"):
+        open_share(made.file, made.key, passcode="tulip-43")
+    # Without a browser page, a passcode keeps its Argon2id.
+    plain = make_share(profile, tmp_path / "q.phrshare", passcode="tulip-42")
+    assert _passcode_header(plain.file.read_bytes())["kdf"] == "argon2id"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"kdf": "pbkdf2-sha256", "salt": "AAAAAAAAAAAAAAAAAAAAAA", "i": 1000},  # too cheap
+        {"kdf": "pbkdf2-sha256", "salt": "AAAAAAAAAAAAAAAAAAAAAA", "i": 10**9},  # minutes
+        {"kdf": "pbkdf2-sha256", "salt": "AAAAAAAAAAAAAAAAAAAAAA", "i": True},
+        {"kdf": "pbkdf2-sha256", "salt": "AAAAAAAAAAAAAAAAAAAAAA", "i": 600_000, "t": 3},
+        {"kdf": "pbkdf2-sha512", "salt": "AAAAAAAAAAAAAAAAAAAAAA", "i": 600_000},
+        {"kdf": ["argon2id"], "salt": "AAAAAAAAAAAAAAAAAAAAAA", "i": 600_000},
+    ],
+)
+def test_passcode_parameters_out_of_bounds_are_refused(params: dict[str, object]) -> None:
+    header = b64url(orjson.dumps({**JWE_HEADER, PASSCODE_HEADER: params})).encode()
+    forged = header + b"..AAAAAAAAAAAAAAAA.AAAA.AAAAAAAAAAAAAAAAAAAAAA"
+    with pytest.raises(ShareRejected, match="passcode parameters are not ones we accept"):
+        open_share_bytes(forged, ShareKey(bytes(32), None), now=0, passcode="tulip-42")
 
 
 def test_the_handout_tells_both_ways_to_open_it(created: CreatedShare) -> None:

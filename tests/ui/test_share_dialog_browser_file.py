@@ -1,5 +1,5 @@
-"""The Share dialog also saves the page for any browser, by default, except with a passcode
-(which browsers cannot check), and says where it went."""
+"""The Share dialog also saves the page for any browser, by default (with a passcode too),
+and says where it went."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ import pytest
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
+from phr_desktop.services.share_opening import open_share
+from phr_desktop.services.sharing import ShareError
 from phr_desktop.ui.sharing import dialog as share_dialog
 from phr_desktop.ui.sharing.dialog import ShareDialog
 from phr_desktop.ui.workers import TaskRunner
@@ -56,12 +58,16 @@ def test_unticked_no_page_is_saved(dialog: ShareDialog, share_path: Path) -> Non
     assert share_path.is_file() and not share_path.with_suffix(".html").exists()
 
 
-def test_a_passcode_turns_the_page_off_and_says_why(dialog: ShareDialog, share_path: Path) -> None:
+def test_with_a_passcode_the_page_is_saved_too_and_needs_it(
+    dialog: ShareDialog, share_path: Path
+) -> None:
     dialog.passcode.setText("tulip-42")
-    assert not dialog.browser_file.isEnabled()
-    assert "Argon2id" in dialog.browser_file.toolTip()
     dialog.passcode_again.setText("tulip-42")
+    assert dialog.browser_file.isChecked() and dialog.browser_file.isEnabled()
     dialog.create_button.click()
-    assert share_path.is_file() and not share_path.with_suffix(".html").exists()
-    dialog.passcode.clear()  # cleared after the share was made: the choice is back
-    assert dialog.browser_file.isEnabled()
+    page = share_path.with_suffix(".html")
+    assert page.is_file() and share_path.read_text() in page.read_text()
+    key = dialog.key_panel.key
+    with pytest.raises(ShareError, match="passcode"):
+        open_share(share_path, key)
+    assert open_share(share_path, key, passcode="tulip-42").record_count

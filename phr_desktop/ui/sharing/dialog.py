@@ -58,10 +58,6 @@ BROWSER_FILE_TEXT = (
     "Saves NAME.html beside the .phrshare: the same encrypted share inside a small page that "
     "opens in Chrome, Edge, Firefox or Safari with the same key, with nothing to install."
 )
-BROWSER_NO_PASSCODE_TEXT = (
-    "A share with a passcode opens only in phr-desktop: browsers cannot compute the "
-    "passcode's Argon2id, so no browser page is made."
-)
 HELD_BACK_RESULT = (
     "The key is held back in your vault, so nobody can open this file yet. When you are ready "
     "to give it, use Sharing → Sharing history… → Show key. Until then you can revoke the "
@@ -148,13 +144,11 @@ class ShareDialog(ClearingDialog):
         form.addRow("Passcode a&gain:", self.passcode_again)
         self.attachments = QCheckBox("Include attached file&s (PDFs, images, documents)", page)
         form.addRow("", self.attachments)
-        # On by default: most clinicians cannot install the app on a clinic computer. Not with a
-        # passcode, whose Argon2id browsers cannot compute (services/sharing.py says so too).
+        # On by default: most clinicians cannot install the app on a clinic computer.
         self.browser_file = QCheckBox("Also save a page that opens in any &browser (.html)", page)
         self.browser_file.setChecked(True)
         self.browser_file.setToolTip(BROWSER_FILE_TEXT)
         form.addRow("", self.browser_file)
-        self.passcode.textChanged.connect(self._passcode_changed)
         self.hold_back = QCheckBox("&Hold back the key for now", page)
         form.addRow("", self.hold_back)
         hold_note = style.muted(HOLD_BACK_TEXT, page)
@@ -180,12 +174,6 @@ class ShareDialog(ClearingDialog):
         layout.addWidget(self.error)
         layout.addWidget(self.choice_buttons)
         return page
-
-    def _passcode_changed(self, text: str) -> None:
-        with_passcode = bool(text)
-        self.browser_file.setEnabled(not with_passcode)
-        tip = BROWSER_NO_PASSCODE_TEXT if with_passcode else BROWSER_FILE_TEXT
-        self.browser_file.setToolTip(tip)
 
     def _expiry_chosen(self, _index: int) -> None:
         self.expiry_date.setVisible(self.expiry.currentData() is None)  # "Until a date…"
@@ -246,7 +234,7 @@ class ShareDialog(ClearingDialog):
             return
         expires, attachments = self._expires(), self.attachments.isChecked()
         hand_out = not self.hold_back.isChecked()
-        html = self.browser_file.isChecked() and not passcode
+        html = self.browser_file.isChecked()
         count = self.choice.matching
 
         def run(progress: ProgressCallback, _cancel: CancelToken) -> CreatedShare:
