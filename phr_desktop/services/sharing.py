@@ -309,6 +309,7 @@ def create_share(
                 f"({DEFAULT_LIMITS.max_file_bytes // 2**20} MiB); choose fewer records or leave "
                 "attached files out."
             )
+        page = html_share_bytes(sealed) if html_path is not None else b""
         created = CreatedShare(
             id=share_id,
             file=output,
@@ -330,7 +331,7 @@ def create_share(
         try:
             written.append(write_output_bytes(output, sealed))
             if html_path is not None:
-                written.append(write_output_bytes(html_path, html_share_bytes(sealed)))
+                written.append(write_output_bytes(html_path, page))
             if handout is not None:
                 with _about_the_handout():
                     written.append(write_handout(created, handout))
