@@ -27,7 +27,7 @@ from tests.browser.shares import (
     new_signer,
     observation_bundle,
 )
-from tests.share_fixtures import NOTE, SCAN_NAME, make_share, shared_profile
+from tests.share_fixtures import NOTE, SCAN, SCAN_NAME, make_share, shared_profile
 
 STATUS = "document.getElementById('status')"
 DRAWN = "document.body.dataset.timelineDrawn"
@@ -428,3 +428,24 @@ def test_a_share_that_expires_while_open_stays_with_a_warning(page: Page, tmp_pa
     assert warning.startswith("This share expired on ")
     assert "opening the file again will be refused" in warning
     assert page.evaluate("document.querySelectorAll('details.record').length") == 3
+
+
+def test_saving_an_attached_file_writes_its_bytes_and_requests_nothing(
+    page: Page, app_share: AppShare, tmp_path: Path
+) -> None:
+    created = app_share.created
+    assert created.html is not None
+    open_with_key(page, created.html, created.key)
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page.browser.send(
+        "Browser.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)}
+    )
+    page.evaluate("document.querySelector('#files-body button').click()")
+    deadline = time.monotonic() + 20
+    saved = downloads / SCAN_NAME
+    while not (saved.is_file() and saved.stat().st_size) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert saved.read_bytes() == SCAN
+    remote = [u for u in page.requested_urls() if not u.startswith(("file:", "blob:"))]
+    assert remote == []
