@@ -56,6 +56,15 @@
     return typeof value === "string" ? value : "";
   }
 
+  // Signed content is the patient's, but their sources vary: read every field defensively.
+  function list(value) {
+    return Array.isArray(value) ? value : [];
+  }
+
+  function obj(value) {
+    return value && typeof value === "object" && !Array.isArray(value) ? value : {};
+  }
+
   function codingsOf(concept) {
     if (!concept || typeof concept !== "object") return [];
     const list = "coding" in concept ? concept.coding : [concept];
@@ -94,13 +103,13 @@
   function kindOf(resource) {
     switch (resource.resourceType) {
       case "Observation": {
-        const cats = (resource.category || []).flatMap(codingsOf).map((c) => c.code);
+        const cats = list(resource.category).flatMap(codingsOf).map((c) => c.code);
         if (cats.indexOf("vital-signs") >= 0) return "vital_sign";
         if (cats.indexOf("imaging") >= 0) return "imaging";
         return "lab_result";
       }
       case "DiagnosticReport": {
-        const cats = (resource.category || []).flatMap(codingsOf).map((c) => c.code);
+        const cats = list(resource.category).flatMap(codingsOf).map((c) => c.code);
         if (cats.indexOf("RAD") >= 0 || cats.indexOf("imaging") >= 0) return "imaging";
         return "lab_result";
       }
@@ -141,7 +150,7 @@
   }
 
   function titleOf(resource) {
-    const medication = resource.medicationReference && resource.medicationReference.display;
+    const medication = obj(resource.medicationReference).display;
     return (
       displayOf(conceptOf(resource), "") ||
       str(medication) ||
@@ -161,7 +170,7 @@
     for (const field of DATE_FIELDS) {
       const value = resource[field];
       if (typeof value === "string" && /^\d{4}/.test(value)) return value;
-      if (value && typeof value === "object" && typeof value.start === "string") return value.start;
+      if (typeof obj(value).start === "string" && /^\d{4}/.test(value.start)) return value.start;
     }
     return "";
   }
@@ -172,8 +181,8 @@
   }
 
   function valueOf(resource) {
-    const q = resource.valueQuantity;
-    if (q && typeof q.value === "number") {
+    const q = obj(resource.valueQuantity);
+    if (typeof q.value === "number") {
       return { number: q.value, unit: str(q.unit) || str(q.code), text: (str(q.comparator) + formatNumber(q.value) + " " + (str(q.unit) || str(q.code))).trim() };
     }
     if (typeof resource.valueString === "string") return { number: null, unit: "", text: resource.valueString };
@@ -190,9 +199,8 @@
   function sourceOf(resource) {
     const meta = resource.meta || {};
     if (str(meta.source)) return meta.source;
-    const performer = Array.isArray(resource.performer) ? resource.performer[0] : null;
-    const who = (performer && (performer.display || (performer.actor && performer.actor.display))) || "";
-    return str(who);
+    const performer = obj(list(resource.performer)[0]);
+    return str(performer.display) || str(obj(performer.actor).display);
   }
 
   function isPatientNote(resource) {
@@ -215,7 +223,7 @@
   function readBundle(bundle) {
     const entries = Array.isArray(bundle.entry) ? bundle.entry : [];
     const records = [];
-    const byUrl = {};
+    const byUrl = new Map(); // fullUrl -> record
     const binaries = [];
     const notes = [];
     let patient = null;
@@ -249,24 +257,25 @@
         notes: [],
       };
       records.push(record);
-      if (entry.fullUrl) byUrl[entry.fullUrl] = record;
+      if (str(entry.fullUrl)) byUrl.set(entry.fullUrl, record);
     }
     for (const note of notes) {
-      const related = ((note.context || {}).related || []).map((r) => r && r.reference);
-      const target = related.map((u) => byUrl[u]).find(Boolean);
-      const content = (note.content || [])[0];
-      const text = content && content.attachment ? decodeBase64Text(str(content.attachment.data)) : null;
+      const related = list(obj(note.context).related).map((r) => str(obj(r).reference));
+      const target = related.map((u) => byUrl.get(u)).find(Boolean);
+      const attachment = obj(obj(list(note.content)[0]).attachment);
+      const text = "data" in attachment ? decodeBase64Text(str(attachment.data)) : null;
       if (target && text !== null) target.notes.push(text);
     }
     const files = binaries.map((b) => {
-      const nameExt = (b.extension || []).find((e) => e && e.url === FILE_NAME_EXTENSION);
-      const owner = b.securityContext || {};
+      const nameExt = list(b.extension).find((e) => obj(e).url === FILE_NAME_EXTENSION);
+      const owner = obj(b.securityContext);
+      const ownerUrl = str(owner.reference);
       const file = {
         name: (nameExt && str(nameExt.valueString)) || "attachment",
         contentType: str(b.contentType) || "application/octet-stream",
         data: str(b.data),
         ownerTitle: str(owner.display),
-        owner: byUrl[owner.reference] || null,
+        owner: byUrl.get(ownerUrl) || null,
       };
       if (file.owner) file.owner.files.push(file);
       return file;
@@ -277,9 +286,9 @@
 
   function patientName(patient) {
     if (!patient || !Array.isArray(patient.name) || !patient.name.length) return "";
-    const n = patient.name[0];
+    const n = obj(patient.name[0]);
     if (str(n.text)) return n.text;
-    return [...(n.given || []), str(n.family)].filter(Boolean).join(" ");
+    return [...list(n.given).map(str), str(n.family)].filter(Boolean).join(" ");
   }
 
   // --- the AATD overview ----------------------------------------------------------------
@@ -417,8 +426,8 @@
   }
 
   function doseOf(resource) {
-    const dose = (resource.dosage || {}).dose;
-    if (!dose || typeof dose.value !== "number") return "";
+    const dose = obj(obj(resource.dosage).dose);
+    if (typeof dose.value !== "number") return "";
     return (formatNumber(dose.value) + " " + (str(dose.unit) || str(dose.code))).trim();
   }
 

@@ -449,3 +449,33 @@ def test_saving_an_attached_file_writes_its_bytes_and_requests_nothing(
     assert saved.read_bytes() == SCAN
     remote = [u for u in page.requested_urls() if not u.startswith(("file:", "blob:"))]
     assert remote == []
+
+
+def test_oddly_shaped_records_still_show_and_the_rest_with_them(page: Page, tmp_path: Path) -> None:
+    bundle = observation_bundle(2)
+    odd: list[object] = [
+        None,
+        "not an entry",
+        {"resource": None},
+        {"fullUrl": "__proto__", "resource": {"resourceType": "Condition", "category": {"x": 1},
+         "code": "asthma", "onsetDateTime": 2020, "performer": "nobody", "meta": "x"}},
+        {"resource": {"resourceType": "Observation", "code": {"coding": "none"},
+         "valueQuantity": {"value": "7", "unit": 5}, "effectivePeriod": {"start": "soon"}}},
+        {"resource": {"resourceType": "MedicationAdministration", "dosage": {"dose": "lots"},
+         "medicationReference": "x", "effectiveDateTime": "2021-01-02"}},
+        {"resource": {"resourceType": "DocumentReference",
+         "type": {"coding": [{"code": "51855-5"}]},
+         "context": {"related": "urn:uuid:o1"}, "content": [None]}},
+        {"resource": {"resourceType": "Binary", "securityContext": {"reference": "__proto__"},
+         "extension": "x", "data": "AAAA"}},
+        {"resource": {"resourceType": "Patient", "name": ["Jo"]}},
+    ]  # fmt: skip
+    bundle["entry"] = [*bundle["entry"], *odd]
+    made = make_html_share(tmp_path, "odd", claims_for(int(time.time()), 5), bundle)
+    assert open_with_key(page, made.html, made.key_text) == "Opened: signature checked, 5 records."
+    titles = page.evaluate(
+        "[...document.querySelectorAll('details.record .title')].map(e => e.textContent)"
+    )
+    assert len(titles) == 5 and "Condition" in titles and "MedicationAdministration" in titles
+    assert page.evaluate("({}).resourceType === undefined")
+    assert page.evaluate("document.querySelectorAll('#files-body button').length") == 1
