@@ -479,3 +479,25 @@ def test_oddly_shaped_records_still_show_and_the_rest_with_them(page: Page, tmp_
     assert len(titles) == 5 and "Condition" in titles and "MedicationAdministration" in titles
     assert page.evaluate("({}).resourceType === undefined")
     assert page.evaluate("document.querySelectorAll('#files-body button').length") == 1
+
+
+def axe_violations(page: Page, axe_source: str) -> list[str]:
+    # DevTools evaluation is not subject to the page's CSP; the page itself could not load it.
+    page.evaluate(axe_source)
+    found = page.evaluate(
+        "axe.run(document, {resultTypes: ['violations']}).then(r => r.violations.map("
+        "v => v.impact + ' ' + v.id + ': ' + v.nodes.map(n => n.target.join(' ')).join(', ')))"
+    )
+    return list(found)
+
+
+def test_axe_finds_no_accessibility_violations_before_or_after_the_key(
+    page: Page, app_share: AppShare, axe_source: str
+) -> None:
+    created = app_share.created
+    assert created.html is not None
+    page.open(created.html)
+    assert axe_violations(page, axe_source) == []
+    open_with_key(page, created.html, created.key)
+    page.evaluate("document.querySelector('details.record').open = true")
+    assert axe_violations(page, axe_source) == []
