@@ -43,7 +43,9 @@
   // --- charts ---------------------------------------------------------------------------
 
   /** An inline SVG line chart of {date, value} points with an optional dashed line. */
-  function chart(points, opts) {
+  function chart(allPoints, opts) {
+    const points = allPoints.filter((p) => isFinite(Date.parse(p.date)) && isFinite(p.value));
+    if (!points.length) return el("p", { text: "No dated values to draw." });
     const w = 640, h = 220, left = 56, right = 16, top = 16, bottom = 32;
     const xs = points.map((p) => Date.parse(p.date));
     let lo = Math.min(...points.map((p) => p.value), opts.line === undefined ? Infinity : opts.line);
