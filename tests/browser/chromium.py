@@ -11,6 +11,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -40,6 +41,18 @@ def chromium_path() -> str | None:
     return None
 
 
+_TRAMPOLINE = """
+import fcntl, os, sys
+high = [fcntl.fcntl(int(fd), fcntl.F_DUPFD, 10) for fd in sys.argv[1:3]]
+for fd in sys.argv[1:3]:
+    os.close(int(fd))
+for target, fd in zip((3, 4), high):
+    os.dup2(fd, target)
+    os.close(fd)
+os.execv(sys.argv[3], sys.argv[3:])
+"""
+
+
 class DevToolsError(RuntimeError):
     pass
 
@@ -48,19 +61,17 @@ class Browser:
     def __init__(self, executable: str, profile: Path) -> None:
         to_child_r, self._to_child = os.pipe()
         self._from_child, from_child_w = os.pipe()
-
-        def wire() -> None:  # runs in the child before exec: the pipe ends become fds 3 and 4
-            os.dup2(to_child_r, 3)
-            os.dup2(from_child_w, 4)
-
+        # The pipe ends become the browser's fds 3 and 4 in a small Python trampoline (no
+        # preexec_fn, which is unsafe while threads run): moved above 9 first, so that neither
+        # overwrites the other, then duplicated onto 3 and 4, and the browser exec'd.
         self.process = subprocess.Popen(
-            [executable, *FLAGS, f"--user-data-dir={profile}", "about:blank"],
+            [sys.executable, "-c", _TRAMPOLINE, str(to_child_r), str(from_child_w), executable,
+             *FLAGS, f"--user-data-dir={profile}", "about:blank"],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
-            preexec_fn=wire,
-            pass_fds=(3, 4),
-        )
+            pass_fds=(to_child_r, from_child_w),
+        )  # fmt: skip
         os.close(to_child_r)
         os.close(from_child_w)
         self._next_id = 0
