@@ -43,7 +43,6 @@ def content_security_policy(script: str, style: str) -> str:
             "default-src 'none'",
             f"script-src {_hash(script)}",
             f"style-src {_hash(style)}",
-            "img-src data: blob:",
             "base-uri 'none'",
             "form-action 'none'",
         )

@@ -71,7 +71,6 @@ def test_only_its_own_script_and_style_may_run_and_nothing_may_load(created: Cre
         "default-src": "'none'",
         "script-src": _sha256(scripts[0]),
         "style-src": _sha256(styles[0]),
-        "img-src": "data: blob:",
         "base-uri": "'none'",
         "form-action": "'none'",
     }
