@@ -140,10 +140,36 @@ def demo(_: argparse.Namespace) -> int:
     return 0
 
 
+BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome")
+
+
+def ensure_browser() -> None:
+    """The share viewer's tests (tests/browser) drive a real Chromium. Under CI as root on a
+    Debian-like Linux, install Debian's package when none is there (quietly; once); elsewhere
+    those tests skip and say why. PHR_INSTALL_BROWSER=1 asks for the install outside CI."""
+    wanted = bool(os.environ.get("CI")) or os.environ.get("PHR_INSTALL_BROWSER") == "1"
+    if not wanted or not sys.platform.startswith("linux") or os.geteuid() != 0:
+        return
+    if any(shutil.which(name) for name in BROWSER_NAMES) or not shutil.which("apt-get"):
+        return
+    print("+ apt-get install chromium (for the browser share viewer's tests)", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (
+        ["apt-get", "update", "-qq"],
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "chromium"],
+    ):
+        done = subprocess.run(command, env=env, capture_output=True, text=True)
+        if done.returncode != 0:
+            print(f"Could not install Chromium ({' '.join(command)} failed); the browser "
+                  f"tests will be skipped.\n{done.stderr[-2000:]}", flush=True)  # fmt: skip
+            return
+
+
 def test(args: argparse.Namespace) -> int:
     with_package = package_test_wanted()
     ensure_system_packages()
     ensure_venv("test,package" if with_package else "test")
+    ensure_browser()
     run(PYTHON, "-m", "ruff", "check", ".")
     run(PYTHON, "-m", "ruff", "format", "--check", ".")
     run(BIN / ("lint-imports.exe" if os.name == "nt" else "lint-imports"))

@@ -52,6 +52,8 @@ class SelfTest:
                 raise SelfTestFailed("; ".join(report.problems) or "the audit chain is broken")
             self.step = "exporting (full and emergency PDFs, IPS, C-CDA)"
             self._export(session)
+            self.step = "sharing (the .phrshare and its page for browsers)"
+            self._share(session)
         self.step = "opening the main window"
         self._show_main_window()
 
@@ -86,6 +88,21 @@ class SelfTest:
                 )
             sizes.append(f"{fmt} {len(body) // 1024} kB")
         self.facts.append("exported " + ", ".join(sizes))
+
+    def _share(self, session: Session) -> None:
+        # The browser page inlines resources/share_viewer/: a bundle without it fails here.
+        from phr_desktop.services.sharing import ShareSelection, create_share
+
+        made = create_share(
+            session, self.folder / "self-test.phrshare", ShareSelection(kinds=("lab_result",)),
+            "self-test", html=True,
+        )  # fmt: skip
+        page = made.html.read_bytes() if made.html else b""
+        if made.file.read_bytes() not in page or b"crypto.subtle" not in page:
+            raise SelfTestFailed("the share's browser page does not hold the share and viewer")
+        self.facts.append(
+            f"shared {made.record_count} records (browser page {len(page) // 1024} kB)"
+        )
 
     def _show_main_window(self) -> None:
         from PySide6.QtCore import QSettings, qInstallMessageHandler

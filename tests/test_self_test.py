@@ -61,3 +61,24 @@ def test_self_test_leaves_no_files_behind(
     monkeypatch.setattr(self_test, "resource_path", lambda *_parts: tmp_path / "no-demo-here")
     assert self_test.run_self_test(io.StringIO(), io.StringIO()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_self_test_makes_a_share_with_its_browser_page(capsys: pytest.CaptureFixture[str]) -> None:
+    assert app.main(["--self-test"]) == 0
+    assert "records (browser page " in capsys.readouterr().out
+
+
+def test_self_test_fails_when_the_share_viewer_is_missing(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, fast_kdf: None
+) -> None:
+    from phr_desktop.sharing import html_share
+
+    html_share._viewer_parts.cache_clear()
+    monkeypatch.setattr(html_share, "resource_path", lambda *_parts: tmp_path / "no-viewer")
+    out, err = io.StringIO(), io.StringIO()
+    try:
+        assert self_test.run_self_test(out, err) == 1
+    finally:
+        html_share._viewer_parts.cache_clear()
+    last = err.getvalue().strip().splitlines()[-1]
+    assert "self-test FAILED while sharing (the .phrshare and its page for browsers)" in last

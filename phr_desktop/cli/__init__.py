@@ -256,6 +256,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--attachments", action="store_true", help="include the files stored with the records"
     )
     p.add_argument("--handout", help="also write the printable one-page hand-out PDF here")
+    p.add_argument(
+        "--html",
+        action="store_true",
+        help="also write NAME.html beside it: the same share, opens in any browser",
+    )
     p.add_argument("-o", "--output", required=True, help="the .phrshare file to write")
     command("list", cmd_share_list, "the sharing history", shsub)
     p = command("key", cmd_share_key, "show a held-back key (then it cannot be revoked)", shsub)

@@ -61,7 +61,7 @@ def cmd_share_create(args: argparse.Namespace) -> int:
         created = create_share(
             session, Path(args.output), selection, args.label or "", expires=args.expires,
             passcode=passcode, hand_out_key=not args.hold_key, attachments=args.attachments,
-            handout=Path(args.handout) if args.handout else None,
+            handout=Path(args.handout) if args.handout else None, html=args.html,
         )  # fmt: skip
     handout = created.handout
     if args.json:
@@ -77,12 +77,15 @@ def cmd_share_create(args: argparse.Namespace) -> int:
                 "attachments": created.attachment_count,
                 "passcode": created.passcode,
                 "handout": str(handout) if handout else None,
+                "html": str(created.html) if created.html else None,
             }
         )
         return EXIT_OK
     files = f" and {created.attachment_count} attached files" if created.attachment_count else ""
     print(f"Wrote {created.file}: {created.record_count} records{files}, valid until "
           f"{created.expires_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+    if created.html:
+        print(f"Wrote {created.html}: the same share, opens in any browser with the same key.")
     print(f"Signing key fingerprint: {created.fingerprint_display}")
     if not created.key:
         print(f"The key is held back; show it with `phr share key {created.id}`, "

@@ -27,6 +27,7 @@ from phr_desktop.services.output_files import check_output_path, write_output_by
 from phr_desktop.services.share_opening import FILE_NAME_EXTENSION
 from phr_desktop.sharing.bundle import FILE_SUFFIX, seal
 from phr_desktop.sharing.errors import ShareError
+from phr_desktop.sharing.html_share import HTML_SUFFIX, html_share_bytes
 from phr_desktop.sharing.keys import display_fingerprint, fingerprint, signing_key
 from phr_desktop.sharing.open import DEFAULT_LIMITS
 from phr_desktop.sharing.share_key import new_share_key
@@ -119,6 +120,7 @@ class CreatedShare:
     # key then also depends on it) or while the key is held back.
     key_jwk: dict[str, str] | None = None
     handout: Path | None = None
+    html: Path | None = None  # the same share as one HTML file that opens in a browser
 
 
 # --- expiry ---------------------------------------------------------------------------------
@@ -231,6 +233,7 @@ def create_share(
     hand_out_key: bool = True,
     attachments: bool = False,
     handout: Path | None = None,
+    html: bool = False,
     now: datetime | None = None,
 ) -> CreatedShare:
     """Seal the chosen records into `output` (a `.phrshare` file, 0600) and log it.
@@ -244,12 +247,17 @@ def create_share(
     With `handout`, the printable hand-out is written too, before the share is recorded: if
     it cannot be written, neither the share file nor any history entry is left behind, so no
     share is ever marked "key given" whose key nobody saw.
+
+    With `html=True`, `NAME.html` is written beside `NAME.phrshare`: the same JWE inside a
+    viewer that opens in any current browser (html_share.py). A passcode is then stretched
+    with PBKDF2 instead of Argon2id, because browsers offer only the former (bundle.py).
     """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     until = parse_expiry(expires, now)
     if passcode is not None and len(passcode.strip()) < 4:
         raise ServiceError("A passcode needs at least 4 characters.")
     output = check_output_path(_with_suffix(output, FILE_SUFFIX))
+    html_path = _html_beside(output) if html else None
     if handout is not None:
         if not hand_out_key:
             raise ServiceError(
@@ -260,6 +268,8 @@ def create_share(
             handout = check_output_path(_with_suffix(handout, ".pdf"))
         if handout.absolute() == output.absolute():
             raise ServiceError("The hand-out and the share file need different names.")
+        if html_path is not None and handout.absolute() == html_path.absolute():
+            raise ServiceError("The hand-out and the browser file need different names.")
     ids = _select_ids(session, selection)
     if not ids:
         raise ServiceError("No records match this choice; nothing was shared.")
@@ -285,13 +295,21 @@ def create_share(
         }
         if files:
             claims["attachment_count"] = len(files)
-        sealed = seal(signer, claims, bundle, key.content_key(), passcode or None)
+        sealed = seal(
+            signer,
+            claims,
+            bundle,
+            key.content_key(),
+            passcode or None,
+            browser=html_path is not None,
+        )
         if len(sealed) > DEFAULT_LIMITS.max_file_bytes:
             raise ServiceError(
                 f"This share would be {len(sealed) / 2**20:.0f} MiB, more than the viewer opens "
                 f"({DEFAULT_LIMITS.max_file_bytes // 2**20} MiB); choose fewer records or leave "
                 "attached files out."
             )
+        page = html_share_bytes(sealed) if html_path is not None else b""
         created = CreatedShare(
             id=share_id,
             file=output,
@@ -308,9 +326,12 @@ def create_share(
             label=label,
             patient_name=data.patient_name,
             key_jwk=key.jwk() if hand_out_key and not passcode else None,
+            html=html_path,
         )
         try:
             written.append(write_output_bytes(output, sealed))
+            if html_path is not None:
+                written.append(write_output_bytes(html_path, page))
             if handout is not None:
                 with _about_the_handout():
                     written.append(write_handout(created, handout))
@@ -338,6 +359,14 @@ def create_share(
                 path.unlink(missing_ok=True)
             raise
     return replace(created, handout=handout)
+
+
+def _html_beside(output: Path) -> Path:
+    """`NAME.html` next to `NAME.phrshare`, checked like any output before anything is made."""
+    html_path = output.with_suffix(HTML_SUFFIX)
+    if html_path == output:
+        raise ServiceError("The share file must not itself end in .html; use .phrshare.")
+    return check_output_path(html_path)
 
 
 def _with_suffix(path: Path, suffix: str) -> Path:
@@ -379,5 +408,6 @@ def write_handout(
         record_count=created.record_count,
         attachment_count=created.attachment_count,
         passcode=created.passcode,
+        html_file_name=created.html.name if created.html else None,
     )
     return write_output_bytes(_with_suffix(output, ".pdf"), handout_pdf_bytes(facts))

@@ -15,11 +15,16 @@ The format, in full (README "Sharing records"):
   JWE header carries the Argon2id parameters and salt as `phr_passcode` (a private header
   parameter). Both the key and the passcode are then needed; the file with the key alone
   cannot be opened, nor the file with the passcode alone.
+* A share that also has a browser page (html_share.py) stretches its passcode with
+  PBKDF2-HMAC-SHA256 instead (`{"kdf": "pbkdf2-sha256", "salt", "i"}`, 600,000 iterations):
+  browsers' WebCrypto has PBKDF2 but no Argon2id. PBKDF2 is cheaper to attack with GPUs, which
+  matters only to someone who already has the 128-bit key.
 """
 
 from __future__ import annotations
 
 import base64
+import hashlib
 import secrets
 import unicodedata
 from dataclasses import dataclass
@@ -54,10 +59,18 @@ class PasscodeKdf:
 PASSCODE_KDF = PasscodeKdf()
 KDF_BOUNDS = {"t": (1, 10), "m": (8192, 262144), "p": (1, 4)}
 PASSCODE_SALT_BYTES = (8, 64)  # Argon2 needs 8 bytes at least; we write 16
+ARGON2ID = "argon2id"
+PBKDF2 = "pbkdf2-sha256"
+# OWASP's 2023 figure for PBKDF2-HMAC-SHA256; the viewers accept a bounded range, so that a
+# file cannot make them work for minutes.
+PBKDF2_ITERATIONS = 600_000
+PBKDF2_BOUNDS = (100_000, 5_000_000)
+PASSCODE_FIELDS = {ARGON2ID: {"kdf", "salt", "t", "m", "p"}, PBKDF2: {"kdf", "salt", "i"}}
 
 
 def _is_passcode_params(value: Any) -> None:
-    if not isinstance(value, dict) or set(value) != {"kdf", "salt", "t", "m", "p"}:
+    kdf = value.get("kdf") if isinstance(value, dict) else None
+    if not isinstance(kdf, str) or set(value) != PASSCODE_FIELDS.get(kdf, set()):
         raise ValueError("bad phr_passcode header")
 
 
@@ -80,7 +93,7 @@ def normalise_passcode(passcode: str) -> bytes:
 
 def passcode_params(kdf: PasscodeKdf = PASSCODE_KDF) -> dict[str, Any]:
     return {
-        "kdf": "argon2id",
+        "kdf": ARGON2ID,
         "salt": b64url(secrets.token_bytes(16)),
         "t": kdf.time_cost,
         "m": kdf.memory_kib,
@@ -88,8 +101,14 @@ def passcode_params(kdf: PasscodeKdf = PASSCODE_KDF) -> dict[str, Any]:
     }
 
 
+def browser_passcode_params() -> dict[str, Any]:
+    """PBKDF2 parameters, for a share that must also open in a browser."""
+    return {"kdf": PBKDF2, "salt": b64url(secrets.token_bytes(16)), "i": PBKDF2_ITERATIONS}
+
+
 def content_key(key: bytes, passcode: str | None, params: dict[str, Any] | None) -> bytes:
-    """The JWE `dir` key: the share key itself, or mixed with the passcode's Argon2id hash."""
+    """The JWE `dir` key: the share key itself, or mixed with the passcode's Argon2id (or,
+    for a share with a browser page, PBKDF2) hash."""
     if params is None:
         return key
     if passcode is None:
@@ -101,6 +120,11 @@ def content_key(key: bytes, passcode: str | None, params: dict[str, Any] | None)
     low, high = PASSCODE_SALT_BYTES
     if not low <= len(salt) <= high:
         raise ShareRejected("The file's passcode salt is not one we accept; this file is damaged.")
+    if params["kdf"] == PBKDF2:
+        stretched = hashlib.pbkdf2_hmac(
+            "sha256", normalise_passcode(passcode), salt, int(params["i"]), 32
+        )
+        return hkdf(key + stretched, PASSCODE_INFO)
     stretched = hash_secret_raw(
         normalise_passcode(passcode),
         salt,
@@ -119,8 +143,11 @@ def seal(
     bundle_json: bytes,
     key: bytes,
     passcode: str | None = None,
+    *,
+    browser: bool = False,
 ) -> bytes:
-    """The `.phrshare` file's bytes: the JWE compact serialisation (ASCII)."""
+    """The `.phrshare` file's bytes: the JWE compact serialisation (ASCII). `browser=True`
+    stretches a passcode with PBKDF2, which the browser page can compute."""
     payload = orjson.dumps({**claims, "bundle": orjson.Fragment(bundle_json)})
     header = {
         "alg": "ES256",
@@ -132,7 +159,7 @@ def seal(
     protected: dict[str, Any] = dict(JWE_HEADER)
     params = None
     if passcode:
-        params = passcode_params()
+        params = browser_passcode_params() if browser else passcode_params()
         protected[PASSCODE_HEADER] = params
     registry = jwe.JWERegistry(
         header_registry=JWE_EXTRA_HEADERS, algorithms=["dir", "A256GCM", "DEF"]

@@ -30,7 +30,10 @@ from joserfc.jws import JWSRegistry
 from phr_desktop.sharing.bundle import (
     JWE_EXTRA_HEADERS,
     KDF_BOUNDS,
+    PASSCODE_FIELDS,
     PASSCODE_HEADER,
+    PBKDF2,
+    PBKDF2_BOUNDS,
     b64url,
     b64url_decode,
     content_key,
@@ -101,14 +104,19 @@ def _check_jwe_header(header: dict[str, Any]) -> dict[str, Any] | None:
         return None
     ok = (
         isinstance(params, dict)
-        and set(params) == {"kdf", "salt", "t", "m", "p"}
-        and params["kdf"] == "argon2id"
-        and isinstance(params["salt"], str)
-        and all(
+        and isinstance(params.get("kdf"), str)
+        and set(params) == PASSCODE_FIELDS.get(params["kdf"], set())
+    )
+    if ok and params["kdf"] == PBKDF2:
+        low, high = PBKDF2_BOUNDS
+        iterations = params["i"]
+        ok = isinstance(iterations, int) and not isinstance(iterations, bool)
+        ok = ok and low <= iterations <= high and isinstance(params["salt"], str)
+    elif ok:
+        ok = isinstance(params["salt"], str) and all(
             isinstance(params[k], int) and lo <= params[k] <= hi
             for k, (lo, hi) in KDF_BOUNDS.items()
         )
-    )
     if not ok:
         raise ShareRejected("The file's passcode parameters are not ones we accept.")
     return dict(params)

@@ -39,6 +39,7 @@ class HandoutFacts:
     record_count: int
     attachment_count: int
     passcode: bool
+    html_file_name: str | None = None  # the same share as a page for any browser, if made
 
 
 def _when(moment: datetime) -> str:
@@ -59,6 +60,7 @@ def _facts_table(facts: HandoutFacts) -> Table:
         ("From", facts.patient_name or "(no name)"),
         ("For", facts.recipient or "(no label)"),
         ("File", facts.file_name),
+        *([("Browser file", facts.html_file_name)] if facts.html_file_name else []),
         ("Made", _when(facts.created_at)),
         ("Opens until", _when(facts.expires_at)),
         (
@@ -91,15 +93,28 @@ def _steps(facts: HandoutFacts) -> list[Paragraph]:
         if facts.passcode
         else ""
     )
+    app = (
+        "phr-desktop (free, runs on Windows, macOS and Linux): open "
+        f"<b>{esc(facts.file_name)}</b> by double-clicking it, with File → Open share…, or with "
+        "<font face='Courier'>phr share open FILE</font> (it asks for the key)."
+    )
+    if facts.html_file_name:
+        ways = [
+            "Nothing to install: double-click <b>"
+            f"{esc(facts.html_file_name)}</b> to open it in any current browser (Chrome, Edge, "
+            "Firefox, Safari), even offline. The page sends nothing anywhere and forgets "
+            "everything when you close the tab.",
+            "Or with the app, " + app,
+        ]
+        checker = "The page and phr-desktop both check"
+    else:
+        ways = ["Install " + app]
+        checker = "phr-desktop checks"
     steps = [
-        "Install phr-desktop (free, runs on Windows, macOS and Linux) on the computer where "
-        "you will read the records.",
-        f"Open <b>{esc(facts.file_name)}</b>: double-click it, or use File → Open share… in "
-        "phr-desktop, or run <font face='Courier'>phr share open FILE</font> (it asks for the "
-        "key).",
+        *ways,
         "Scan the QR code or type the key shown here." + passcode,
-        "phr-desktop checks that the file was signed by this patient's key (the key names "
-        "it) and refuses a file anyone else re-signed; the fingerprint is printed below.",
+        f"{checker} that the file was signed by this patient's key (the key names it) and "
+        "refuse a file anyone else re-signed; the fingerprint is printed below.",
     ]
     return [Paragraph(f"{n}. {text}", BODY) for n, text in enumerate(steps, 1)]
 

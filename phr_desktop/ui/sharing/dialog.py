@@ -54,6 +54,10 @@ HOLD_BACK_TEXT = (
     "The file is written but its key stays in your vault: nobody can open the file yet. Show "
     "the key later from Sharing history; until you do, you can revoke the share there."
 )
+BROWSER_FILE_TEXT = (
+    "Saves NAME.html beside the .phrshare: the same encrypted share inside a small page that "
+    "opens in Chrome, Edge, Firefox or Safari with the same key, with nothing to install."
+)
 HELD_BACK_RESULT = (
     "The key is held back in your vault, so nobody can open this file yet. When you are ready "
     "to give it, use Sharing → Sharing history… → Show key. Until then you can revoke the "
@@ -140,6 +144,11 @@ class ShareDialog(ClearingDialog):
         form.addRow("Passcode a&gain:", self.passcode_again)
         self.attachments = QCheckBox("Include attached file&s (PDFs, images, documents)", page)
         form.addRow("", self.attachments)
+        # On by default: most clinicians cannot install the app on a clinic computer.
+        self.browser_file = QCheckBox("Also save a page that opens in any &browser (.html)", page)
+        self.browser_file.setChecked(True)
+        self.browser_file.setToolTip(BROWSER_FILE_TEXT)
+        form.addRow("", self.browser_file)
         self.hold_back = QCheckBox("&Hold back the key for now", page)
         form.addRow("", self.hold_back)
         hold_note = style.muted(HOLD_BACK_TEXT, page)
@@ -225,13 +234,14 @@ class ShareDialog(ClearingDialog):
             return
         expires, attachments = self._expires(), self.attachments.isChecked()
         hand_out = not self.hold_back.isChecked()
+        html = self.browser_file.isChecked()
         count = self.choice.matching
 
         def run(progress: ProgressCallback, _cancel: CancelToken) -> CreatedShare:
             progress(Progress(0, None, f"Sealing {count:,} record(s) for {label}…"))
             return create_share(
                 session, output, selection, label, expires=expires, passcode=passcode,
-                hand_out_key=hand_out, attachments=attachments,
+                hand_out_key=hand_out, attachments=attachments, html=html,
             )  # fmt: skip
 
         self.create_button.setEnabled(False)

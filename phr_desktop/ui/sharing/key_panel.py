@@ -175,14 +175,17 @@ class KeyPanel(QWidget):
         files = f" and {created.attachment_count:,} file(s)" if created.attachment_count else ""
         self.summary.setText(
             f"{created.record_count:,} record(s){files} for {recipient}. To open them they "
-            f"need the file, this key{passcode}, and phr-desktop."
+            f"need the file, this key{passcode}, and "
+            + ("phr-desktop or, for the .html, any browser." if created.html else "phr-desktop.")
         )
         self.key_label.setText(key_lines(created.key_display or created.key))
         pixmap = QPixmap.fromImage(qr_image(created.key))
         self.qr_label.setPixmap(pixmap)
         self.qr_label.setFixedSize(pixmap.size())
         self.expiry.setText(f"{created.expires_at.astimezone():%Y-%m-%d %H:%M} (your time)")
-        self.file_label.setText(str(created.file))
+        self.file_label.setText(
+            str(created.file) + (f"\n{created.html} (opens in any browser)" if created.html else "")
+        )
         self.fingerprint.setText(created.fingerprint_display)
         self.passcode_note.setVisible(created.passcode)
         self.status.clear()
