@@ -102,7 +102,7 @@ class Unit:
         alternatives = [_phrase(self.typed, prefix=True)]
         alternatives += [_phrase(words_of(f), prefix=False) for f in self.finds]
         if self.kinds_match:
-            alternatives += [f"about : {_phrase(kind_words(k).split(), False)}" for k in self.kinds]
+            alternatives += [f"kind : {_phrase(kind_words(k).split(), False)}" for k in self.kinds]
         unique = [a for a in dict.fromkeys(alternatives) if a]
         return unique[0] if len(unique) == 1 else "(" + " OR ".join(unique) + ")"
 
@@ -186,13 +186,24 @@ def _stem_plural_tuple(words: tuple[str, ...]) -> tuple[str, ...]:
     return (*words[:-1], *_stem_plural(words[-1])) if words else words
 
 
-def one_edit_variants(
-    word: str, alphabet: str = "abcdefghijklmnopqrstuvwxyz0123456789"
-) -> set[str]:
-    """Every spelling one typo away: a letter dropped, added, changed, or two swapped."""
+_ALPHABET = "abcdefghijklmnopqrstuvwxyz0123456789"
+# Sounds spelt two ways, each swap counted as one typo ("emfysema", "anemia"/"anaemia").
+_SOUNDS = (("f", "ph"), ("k", "c"), ("ae", "e"), ("oe", "e"), ("z", "s"), ("i", "y"))
+
+
+def one_edit_variants(word: str, alphabet: str = _ALPHABET) -> set[str]:
+    """Every spelling one typo away: a letter dropped, added, changed, two swapped, or a
+    sound spelt the other way."""
     splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
     deletes = {a + b[1:] for a, b in splits if b}
     swaps = {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
     changes = {a + c + b[1:] for a, b in splits if b for c in alphabet}
     inserts = {a + c + b for a, b in splits for c in alphabet}
-    return (deletes | swaps | changes | inserts) - {word}
+    sounds = {
+        word[:i] + b + word[i + len(a) :]
+        for x, y in _SOUNDS
+        for a, b in ((x, y), (y, x))
+        for i in range(len(word))
+        if word.startswith(a, i)
+    }
+    return (deletes | swaps | changes | inserts | sounds) - {word}

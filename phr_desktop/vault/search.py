@@ -1,15 +1,17 @@
 """Search over the FTS5 index: the planned query matched, spelling forgiven, answers ranked.
 
-Ranking prefers the thing asked for: a record whose title or codes hold what was asked (or a
-name for it) beats one whose notes or text mention it; records of the kind asked for come
-first; then FTS5's bm25 with the title and codes weighted above the rest; recent before old
-when those are equal. `candidate_sql` is the one place the matching SQL is written, so a
+Ranking prefers the thing asked for: a record whose title, codes or kind hold what was asked
+(or a name for it) beats one whose notes or text mention it; then one holding every word
+asked; then records of the kind asked for; recent before old when those are equal; FTS5's
+bm25 (title and codes weighted above the rest) last. bm25 alone also picks which candidates
+are ranked at all. `candidate_sql` is the one place the matching SQL is written, so a
 filter on which records are listed (canonical records only, say) is added once.
 """
 
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 
 from phr_desktop.domain.search_query import (
@@ -23,8 +25,8 @@ from phr_desktop.domain.search_query import (
 )
 from phr_desktop.vault.database import Connection
 
-# bm25 weights of the index's columns: title, codes, about, notes, body.
-_WEIGHTS = "10.0, 6.0, 2.0, 1.0, 0.5"
+# bm25 weights of the index's columns: title, codes, kind, about, notes, body.
+_WEIGHTS = "10.0, 6.0, 2.0, 2.0, 1.0, 0.5"
 # How many candidates bm25 hands to the finer ranking: enough that the best of a large match
 # (every vaccine, every lab) is among them, few enough to rank in a millisecond or two.
 _CANDIDATES = 400
@@ -75,28 +77,43 @@ class SearchIndex:
         plan = self.plan(text)
         if not plan.units:
             return SearchAnswer((), {})
-        ranked = self._ranked(plan, any_unit=False)
-        if len(ranked) < limit and len(plan.units) > 1:
-            # Forgiving second pass: records matching only some of the words, after the rest.
-            seen = set(ranked)
-            ranked += [i for i in self._ranked(plan, any_unit=True) if i not in seen]
+        every = self._candidates(plan, any_unit=False)
+        rows = {row[0]: (row, True) for row in every}
+        if len(plan.units) > 1 and (len(every) < limit or not self._fully_headed(plan, every)):
+            # Forgiving second pass: the words may be spread over related records, or one of
+            # them may be a word the record does not use; records holding some of the words
+            # are ranked with the rest, a title match still first.
+            for row in self._candidates(plan, any_unit=True):
+                rows.setdefault(row[0], (row, False))
+        ranked = self._ranked(plan, list(rows.values()))
         suggestion = None if ranked else self._did_you_mean(text)
         return SearchAnswer(tuple(ranked[:limit]), plan.corrections, suggestion)
 
-    def _ranked(self, plan: QueryPlan, any_unit: bool) -> list[int]:
-        rows = self.conn.execute(candidate_sql(_CANDIDATES), (plan.fts(any_unit),)).fetchall()
-        patterns = [u.title_pattern() for u in plan.units]
+    def _candidates(self, plan: QueryPlan, any_unit: bool) -> list[_Row]:
+        return self.conn.execute(candidate_sql(_CANDIDATES), (plan.fts(any_unit),)).fetchall()
+
+    def _fully_headed(self, plan: QueryPlan, rows: list[_Row]) -> bool:
+        """Does any record hold every unit in its title, codes or kind?"""
+        matchers = _heading_matchers(plan)
+        return any(_in_heading(matchers, row) == len(matchers) for row in rows)
+
+    def _ranked(self, plan: QueryPlan, rows: list[tuple[_Row, bool]]) -> list[int]:
+        matchers = _heading_matchers(plan)
         preferred = plan.preferred_kinds
 
-        def rank(row: tuple[int, float, str, str | None, str, str]) -> tuple[float, ...]:
-            _rid, bm25, kind, sort_date, title, codes = row
-            heading = fold(f"{title} {codes}")
-            in_heading = sum(1 for p in patterns if p.search(heading))
-            kind_fits = 1 if kind in preferred else 0
-            # bm25 is negative, better is lower; rounded so near-equal scores tie on date.
-            return (-in_heading, -kind_fits, round(bm25, 1), -_date_number(sort_date))
+        def rank(item: tuple[_Row, bool]) -> tuple[float, ...]:
+            row, has_every_unit = item
+            _rid, bm25, kind, sort_date, _title, _codes = row
+            return (
+                -_in_heading(matchers, row),
+                -int(has_every_unit),
+                -int(kind in preferred),
+                # Equally good answers newest first: the latest result, the last visit.
+                -_date_number(sort_date),
+                bm25,  # negative, better is lower
+            )
 
-        return [row[0] for row in sorted(rows, key=rank)]
+        return [row[0] for row, _ in sorted(rows, key=rank)]
 
     # --- forgiving spelling -------------------------------------------------------------------
 
@@ -185,6 +202,26 @@ class SearchIndex:
             else:
                 fixed.append(word)
         return " ".join(fixed) if changed else None
+
+
+_Row = tuple[int, float, str, str | None, str, str]
+_HeadingMatcher = tuple[re.Pattern[str], frozenset[str]]
+
+
+def _heading_matchers(plan: QueryPlan) -> list[_HeadingMatcher]:
+    """Per unit: the pattern its words make in a title or codes, and the record kinds that
+    count as holding it (a unit such as "vaccines" is answered by the kind itself)."""
+    return [
+        (u.title_pattern(), frozenset(u.kinds) if u.kinds_match else frozenset())
+        for u in plan.units
+    ]
+
+
+def _in_heading(matchers: list[_HeadingMatcher], row: _Row) -> int:
+    """How many units the record holds in its title, codes or kind."""
+    _rid, _bm25, kind, _date, title, codes = row
+    heading = fold(f"{title} {codes}")
+    return sum(1 for pattern, kinds in matchers if kind in kinds or pattern.search(heading))
 
 
 def _date_number(sort_date: str | None) -> float:

@@ -80,11 +80,12 @@ class _StoredVersion:
     version: str | None
 
 
-# What a record is, as words for the search index's `about` column: its kind ("lab result"),
-# category, tags, facility, source system and year, read from the record row (?1) just written.
-# Schema 8's migration fills the column the same way.
+# What a record is, as words for the search index's `kind` ("lab result") and `about` columns
+# (category, tags, facility, source system and year), read from the record row (?1) just
+# written. Schema 8's migration fills the columns the same way.
+SEARCH_KIND_SQL = "(SELECT replace(r.kind, '_', ' ') FROM records r WHERE r.id = ?1)"
 SEARCH_ABOUT_SQL = (
-    "(SELECT replace(r.kind, '_', ' ') || ' ' || coalesce(r.category, '') || ' ' "
+    "(SELECT coalesce(r.category, '') || ' ' "
     "|| coalesce((SELECT group_concat(replace(t.tag, '_', ' '), ' ') FROM record_tags t "
     "WHERE t.record_id = r.id), '') || ' ' || coalesce(r.facility, '') || ' ' "
     "|| coalesce(r.source_system, '') || ' ' || coalesce(substr(r.sort_date, 1, 4), '') "
@@ -384,9 +385,9 @@ class RecordStore:
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
         self.conn.executemany(
-            "INSERT INTO search_index (rowid, title, codes, about, notes, body) VALUES "
-            f"(?, ?, ?, {SEARCH_ABOUT_SQL}, (SELECT coalesce(group_concat(text, ' '), '') "
-            "FROM notes WHERE record_id = ?1), ?)",
+            "INSERT INTO search_index (rowid, title, codes, kind, about, notes, body) VALUES "
+            f"(?, ?, ?, {SEARCH_KIND_SQL}, {SEARCH_ABOUT_SQL}, "
+            "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?)",
             fts_rows,
         )
         counts.records += len(rows)
