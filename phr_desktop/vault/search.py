@@ -46,12 +46,33 @@ class SearchAnswer:
 
 
 def candidate_sql(limit: int) -> str:
-    """Ids matching an FTS5 query (parameter 1) with their rank inputs, bm25-best first."""
+    """Ids matching an FTS5 query (parameter 1), bm25-best first, with their rank inputs.
+
+    The bm25 order is FTS5's own `rank` (column weights set through `rank MATCH`), which FTS5
+    sorts without a join; only the `limit` ids found are joined to their records. Listing
+    filters (canonical records only, say) belong in the outer WHERE.
+    """
     return (
-        f"SELECT s.rowid, bm25(search_index, {_WEIGHTS}), r.kind, r.sort_date, s.title, s.codes "
-        "FROM search_index s JOIN records r ON r.id = s.rowid "
-        f"WHERE search_index MATCH ? ORDER BY bm25(search_index, {_WEIGHTS}) LIMIT {int(limit)}"
+        "SELECT r.id, c.score, r.kind, r.sort_date, c.title, c.codes FROM ("
+        "SELECT rowid, rank AS score, title, codes FROM search_index "
+        f"WHERE search_index MATCH ? AND rank MATCH 'bm25({_WEIGHTS})' "
+        f"ORDER BY rank LIMIT {int(limit)}"
+        ") c JOIN records r ON r.id = c.rowid"
     )
+
+
+# Matches up to this many are scored by bm25; a larger match takes the latest-stored ones.
+_SCORED_MATCHES = 3000
+_PROBE_SQL = (
+    "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? "
+    f"LIMIT {_SCORED_MATCHES + 1})"
+)
+_LATEST_SQL = (
+    "SELECT r.id, 0.0, r.kind, r.sort_date, c.title, c.codes FROM ("
+    "SELECT rowid, title, codes FROM search_index WHERE search_index MATCH ? "
+    f"ORDER BY rowid DESC LIMIT {_CANDIDATES}"
+    ") c JOIN records r ON r.id = c.rowid"
+)
 
 
 class SearchIndex:
@@ -90,7 +111,13 @@ class SearchIndex:
         return SearchAnswer(tuple(ranked[:limit]), plan.corrections, suggestion)
 
     def _candidates(self, plan: QueryPlan, any_unit: bool) -> list[_Row]:
-        return self.conn.execute(candidate_sql(_CANDIDATES), (plan.fts(any_unit),)).fetchall()
+        expression = plan.fts(any_unit)
+        probe = self.conn.execute(_PROBE_SQL, (expression,)).fetchone()[0]
+        # bm25 costs a score per match: fine for a few thousand, not for "lab results" over
+        # 75,000. A large match is ranked from its latest-stored records instead (no score:
+        # the heading, kind and date rules still order them).
+        sql = candidate_sql(_CANDIDATES) if probe <= _SCORED_MATCHES else _LATEST_SQL
+        return self.conn.execute(sql, (expression,)).fetchall()
 
     def _fully_headed(self, plan: QueryPlan, rows: list[_Row]) -> bool:
         """Does any record hold every unit in its title, codes or kind?"""
@@ -125,20 +152,12 @@ class SearchIndex:
             )
             self._vocab_table_ready = True
 
-    def _indexed(self, terms: set[str]) -> set[str]:
+    def _indexed(self, variants: set[str]) -> set[str]:
+        # One equality lookup per variant: fts5vocab answers `term = ?` from the index, but
+        # scans every term for `IN (...)`.
         self._ensure_vocab_table()
-        found: set[str] = set()
-        ordered = sorted(terms)
-        for start in range(0, len(ordered), 500):
-            chunk = ordered[start : start + 500]
-            marks = ",".join("?" * len(chunk))
-            found.update(
-                r[0]
-                for r in self.conn.execute(
-                    f"SELECT term FROM temp.search_terms WHERE term IN ({marks})", chunk
-                )
-            )
-        return found
+        lookup = "SELECT 1 FROM temp.search_terms WHERE term = ?"
+        return {t for t in variants if self.conn.execute(lookup, (t,)).fetchone()}
 
     def _has_prefix(self, word: str) -> bool:
         self._ensure_vocab_table()
