@@ -91,7 +91,7 @@ def question_profiles(synthea_file: Path) -> Iterator[dict[str, SearchFunction]]
                 synthea.import_paths([synthea_file])
                 yield {"demo": demo.search, "synthea": synthea.search}
     finally:
-        vault_module.calibrate_kdf = calibrate  # type: ignore[assignment]
+        vault_module.calibrate_kdf = calibrate
 
 
 def report(outcomes: list[Outcome]) -> str:

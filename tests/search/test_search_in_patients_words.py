@@ -145,3 +145,26 @@ def test_the_timeline_filter_matches_the_same_words(demo: Session) -> None:
 def test_punctuation_and_search_syntax_are_only_words(demo: Session) -> None:
     for text in ['"', "AND OR NOT", "col:umn", "(((", "*", "-", "NEAR(a b)"]:
         demo.search(text, 5)  # no FTS5 syntax error reaches the patient
+
+
+def test_phr_search_says_did_you_mean_when_nothing_matches(
+    demo: Session, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import argparse
+
+    from phr_desktop.cli import record_commands
+
+    class _Unlocked:
+        def __init__(self, _args: object) -> None: ...
+        def __enter__(self) -> Session:
+            return demo
+
+        def __exit__(self, *exc: object) -> None: ...
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(record_commands, "unlocked_session", _Unlocked)
+        args = argparse.Namespace(query=["cholecystectommmy"], limit=None, json=True)
+        assert record_commands.cmd_search(args) == 0
+    out, err = capsys.readouterr()
+    assert out.strip() == "[]"
+    assert "Did you mean: phr search cholecystectomy" in err
