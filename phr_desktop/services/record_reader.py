@@ -48,6 +48,14 @@ class SearchResults:
     corrections: dict[str, str]  # typed word → the word searched for instead
     suggestion: str | None  # "did you mean": set only when nothing matched
 
+    def by_kind(self) -> list[tuple[str, list[StoredRecord]]]:
+        """The records grouped by kind, the group holding the best answer first, each group in
+        rank order (how the app lists them: Test results, Notes, …)."""
+        groups: dict[str, list[StoredRecord]] = {}
+        for stored in self.records:
+            groups.setdefault(stored.record.kind.value, []).append(stored)
+        return list(groups.items())
+
 
 class RecordReader:
     # Completes "There is no record 12 …" in messages: "in this profile", "in this share".
