@@ -145,12 +145,22 @@ class SearchIndex:
     # --- forgiving spelling -------------------------------------------------------------------
 
     def _ensure_vocab_table(self) -> None:
-        if not self._vocab_table_ready:
+        if self._vocab_table_ready:
+            return
+        # A view of the index's terms, in this connection's temp schema only. A share opened
+        # read-only (`query_only`) allows it too: nothing of the shared data is written.
+        read_only = self.conn.execute("PRAGMA query_only").fetchone()[0]
+        if read_only:
+            self.conn.execute("PRAGMA query_only = OFF")
+        try:
             self.conn.execute(
                 "CREATE VIRTUAL TABLE IF NOT EXISTS temp.search_terms "
                 "USING fts5vocab(main, search_index, row)"
             )
-            self._vocab_table_ready = True
+        finally:
+            if read_only:
+                self.conn.execute("PRAGMA query_only = ON")
+        self._vocab_table_ready = True
 
     def _indexed(self, variants: set[str]) -> set[str]:
         # One equality lookup per variant: fts5vocab answers `term = ?` from the index, but
