@@ -100,7 +100,7 @@ class SearchIndex:
             return SearchAnswer((), {})
         every = self._candidates(plan, any_unit=False)
         rows = {row[0]: (row, True) for row in every}
-        if len(plan.units) > 1 and (len(every) < limit or not self._fully_headed(plan, every)):
+        if len(plan.units) > 1 and (len(every) < limit or not self._headed(plan, every)):
             # Forgiving second pass: the words may be spread over related records, or one of
             # them may be a word the record does not use; records holding some of the words
             # are ranked with the rest, a title match still first.
@@ -119,10 +119,12 @@ class SearchIndex:
         sql = candidate_sql(_CANDIDATES) if probe <= _SCORED_MATCHES else _LATEST_SQL
         return self.conn.execute(sql, (expression,)).fetchall()
 
-    def _fully_headed(self, plan: QueryPlan, rows: list[_Row]) -> bool:
-        """Does any record hold every unit in its title, codes or kind?"""
+    def _headed(self, plan: QueryPlan, rows: list[_Row]) -> bool:
+        """Does any record hold something asked for in its title, codes or kind? If none
+        does, the words may have matched only in passing (notes), and the second pass may
+        find the record that is about one of them."""
         matchers = _heading_matchers(plan)
-        return any(_in_heading(matchers, row) == len(matchers) for row in rows)
+        return any(_in_heading(matchers, row) for row in rows)
 
     def _ranked(self, plan: QueryPlan, rows: list[tuple[_Row, bool]]) -> list[int]:
         matchers = _heading_matchers(plan)
@@ -162,12 +164,24 @@ class SearchIndex:
                 self.conn.execute("PRAGMA query_only = ON")
         self._vocab_table_ready = True
 
-    def _indexed(self, variants: set[str]) -> set[str]:
-        # One equality lookup per variant: fts5vocab answers `term = ?` from the index, but
-        # scans every term for `IN (...)`.
+    def _indexed(self, word: str, variants: set[str]) -> set[str]:
+        """The variants the index holds. Those sharing the word's first two letters come from
+        one ordered range read of the terms; the few others (a typo in the first two letters)
+        are looked up one by one (fts5vocab answers `term = ?` and ranges from the index, but
+        scans every term for `IN (...)`)."""
         self._ensure_vocab_table()
+        head = word[:2]
+        found = {
+            t
+            for (t,) in self.conn.execute(
+                "SELECT term FROM temp.search_terms WHERE term >= ? AND term < ?",
+                (head, head + "\U0010ffff"),
+            )
+            if t in variants
+        }
         lookup = "SELECT 1 FROM temp.search_terms WHERE term = ?"
-        return {t for t in variants if self.conn.execute(lookup, (t,)).fetchone()}
+        others = (v for v in variants if not v.startswith(head))
+        return found | {v for v in others if self.conn.execute(lookup, (v,)).fetchone()}
 
     def _has_prefix(self, word: str) -> bool:
         self._ensure_vocab_table()
@@ -192,7 +206,7 @@ class SearchIndex:
                 return Unit(
                     (variant,), concept.finds, concept.kinds, not concept.finds, corrected_from=word
                 )
-        indexed = self._indexed(variants)
+        indexed = self._indexed(word, variants)
         if not indexed:
             return unit
         best = max(indexed, key=lambda t: (self._term_count(t), t))
