@@ -106,6 +106,9 @@ class SearchIndex:
             # are ranked with the rest, a title match still first.
             for row in self._candidates(plan, any_unit=True):
                 rows.setdefault(row[0], (row, False))
+        if len(plan.units) > 1 and len(rows) < limit:
+            for row in self._through_visits(plan):
+                rows[row[0]] = (row, True)
         ranked = self._ranked(plan, list(rows.values()))
         suggestion = None if ranked else self._did_you_mean(text)
         return SearchAnswer(tuple(ranked[:limit]), plan.corrections, suggestion)
@@ -118,6 +121,31 @@ class SearchIndex:
         # the heading, kind and date rules still order them).
         sql = candidate_sql(_CANDIDATES) if probe <= _SCORED_MATCHES else _LATEST_SQL
         return self.conn.execute(sql, (expression,)).fetchall()
+
+    def _through_visits(self, plan: QueryPlan) -> list[_Row]:
+        """Records that hold every unit but one themselves and the last one through their
+        visit ("blood pressure hepatology": the readings taken at a hepatology visit)."""
+        found: list[_Row] = []
+        for i, unit in enumerate(plan.units):
+            visits = self.conn.execute(
+                "SELECT e.resource_id FROM search_index s JOIN records e ON e.id = s.rowid "
+                f"WHERE search_index MATCH ? AND e.kind = 'encounter' LIMIT {_CANDIDATES}",
+                (f'kind : "encounter" AND {unit.fts()}',),
+            ).fetchall()
+            if not visits:
+                continue
+            # A record points at its visit by a relative reference or, in a bundle, by urn.
+            refs = [f"{prefix}{rid}" for (rid,) in visits for prefix in ("Encounter/", "urn:uuid:")]
+            rest = plan.with_units(u for j, u in enumerate(plan.units) if j != i)
+            marks = ",".join("?" * len(refs))
+            found += self.conn.execute(
+                "SELECT r.id, 0.0, r.kind, r.sort_date, s.title, s.codes "
+                "FROM search_index s JOIN records r ON r.id = s.rowid "
+                f"WHERE search_index MATCH ? AND r.encounter_ref IN ({marks}) "
+                f"LIMIT {_CANDIDATES}",
+                (rest.fts(), *refs),
+            ).fetchall()
+        return found
 
     def _headed(self, plan: QueryPlan, rows: list[_Row]) -> bool:
         """Does any record hold something asked for in its title, codes or kind? If none

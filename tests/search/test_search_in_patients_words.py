@@ -3,6 +3,7 @@ as well as words, the thing asked for first, forgiving input, clinicians' words.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -168,3 +169,43 @@ def test_phr_search_says_did_you_mean_when_nothing_matches(
     out, err = capsys.readouterr()
     assert out.strip() == "[]"
     assert "Did you mean: phr search cholecystectomy" in err
+
+
+def _visit(rid: str, title: str, day: str) -> dict[str, object]:
+    return {
+        "resourceType": "Encounter", "id": rid, "status": "finished",
+        "class": {"code": "AMB"}, "type": [{"text": title}],
+        "period": {"start": f"{day}T09:00:00Z"},
+    }  # fmt: skip
+
+
+def _heart_rate(rid: str, visit: str, day: str) -> dict[str, object]:
+    return {
+        "resourceType": "Observation", "id": rid, "status": "final",
+        "category": [{"coding": [{"code": "vital-signs"}]}],
+        "code": {"coding": [{"system": "http://loinc.org", "code": "8867-4",
+                             "display": "Heart rate"}]},
+        "effectiveDateTime": f"{day}T09:10:00Z", "encounter": {"reference": visit},
+        "valueQuantity": {"value": 80, "unit": "/min"},
+    }  # fmt: skip
+
+
+def test_a_word_may_match_through_the_visit_a_record_belongs_to(
+    session: Session, tmp_path: Path
+) -> None:
+    # Only the visit says "emergency"; the newer reading is from an ordinary check-up.
+    resources = [
+        _visit("er-visit", "Emergency room admission", "2020-01-05"),
+        _visit("office-visit", "Office visit", "2021-03-01"),
+        _heart_rate("hr-er", "Encounter/er-visit", "2020-01-05"),
+        _heart_rate("hr-office", "urn:uuid:office-visit", "2021-03-01"),
+    ]
+    bundle = {"resourceType": "Bundle", "type": "collection",
+              "entry": [{"resource": r} for r in resources]}  # fmt: skip
+    path = tmp_path / "visits.json"
+    path.write_text(json.dumps(bundle))
+    session.import_paths([path])
+    found = session.search("emergency heart rate", 5)
+    assert found[0].record.resource_id == "hr-er"
+    office = session.search("office heart rate", 5)
+    assert office[0].record.resource_id == "hr-office"  # a bundle's urn reference too
