@@ -53,6 +53,9 @@ QUERIES = [
     "a",
     "oxygen level 2015",
     "heart rate riverside",
+    "blood pressure hepatology",
+    "weight lung doctor",
+    "what am I allergic to",
 ]
 
 
