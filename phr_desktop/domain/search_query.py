@@ -75,6 +75,9 @@ class Vocabulary:
             found = self._by_name.get((*words[:-1], words[-1][:-1]))
         return found
 
+    def is_name(self, words: Sequence[str]) -> bool:
+        return tuple(words) in self._by_name
+
     def knows(self, word: str) -> bool:
         return word in self.filler or self.concept([word]) is not None
 
@@ -155,7 +158,8 @@ def plan_query(text: str, vocabulary: Vocabulary) -> QueryPlan:
         for size in range(min(_MAX_PHRASE, len(words) - i), 0, -1):
             concept = vocabulary.concept(words[i : i + size])
             if concept is not None:
-                units.append(unit_of_concept(tuple(words[i : i + size]), concept))
+                typed = tuple(words[i : i + size])
+                units.append(unit_of_concept(typed, concept, vocabulary.is_name(typed)))
                 i += size
                 break
         else:
@@ -168,9 +172,11 @@ def plan_query(text: str, vocabulary: Vocabulary) -> QueryPlan:
     return QueryPlan(tuple(units))
 
 
-def unit_of_concept(typed: tuple[str, ...], concept: Concept) -> Unit:
+def unit_of_concept(typed: tuple[str, ...], concept: Concept, exact: bool = False) -> Unit:
+    """The unit for a concept named by `typed`: as typed when that is one of its names
+    ("tetanus"), else the singular its plural was matched by ("vaccines" → "vaccine")."""
     return Unit(
-        _stem_plural_tuple(typed),
+        typed if exact else _stem_plural_tuple(typed),
         concept.finds,
         concept.kinds,
         kinds_match=not concept.finds,
