@@ -61,3 +61,16 @@ def test_self_test_leaves_no_files_behind(
     monkeypatch.setattr(self_test, "resource_path", lambda *_parts: tmp_path / "no-demo-here")
     assert self_test.run_self_test(io.StringIO(), io.StringIO()) == 1
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_build_without_the_search_vocabulary_fails_the_self_test(
+    monkeypatch: pytest.MonkeyPatch, fast_kdf: None
+) -> None:
+    from phr_desktop.domain.search_query import Vocabulary
+
+    monkeypatch.setattr(
+        "phr_desktop.services.record_reader.search_vocabulary", lambda: Vocabulary()
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert self_test.run_self_test(out, err) == 1
+    assert "resources/search/vocabulary.json" in err.getvalue() + out.getvalue()
