@@ -68,6 +68,12 @@ class SelfTest:
         if count == 0:
             raise SelfTestFailed("the demo import stored no records")
         self.facts.append(f"{count} records imported")
+        # The search vocabulary is a data file: a frozen build without it finds no lay words.
+        if not session.search("LFTs", 5):
+            raise SelfTestFailed(
+                "search in the patient's words found nothing for 'LFTs' "
+                "(is resources/search/vocabulary.json bundled?)"
+            )
 
     def _export(self, session: Session) -> None:
         from phr_desktop.services.exporting import export

@@ -82,3 +82,16 @@ def test_self_test_fails_when_the_share_viewer_is_missing(
         html_share._viewer_parts.cache_clear()
     last = err.getvalue().strip().splitlines()[-1]
     assert "self-test FAILED while sharing (the .phrshare and its page for browsers)" in last
+
+
+def test_a_build_without_the_search_vocabulary_fails_the_self_test(
+    monkeypatch: pytest.MonkeyPatch, fast_kdf: None
+) -> None:
+    from phr_desktop.domain.search_query import Vocabulary
+
+    monkeypatch.setattr(
+        "phr_desktop.services.record_reader.search_vocabulary", lambda: Vocabulary()
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert self_test.run_self_test(out, err) == 1
+    assert "resources/search/vocabulary.json" in err.getvalue() + out.getvalue()

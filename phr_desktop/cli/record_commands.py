@@ -69,11 +69,17 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
-        found = session.search(" ".join(args.query), limit=args.limit or 200)
+        answer = session.search_answer(" ".join(args.query), limit=args.limit or 200)
+    found = answer.records
     if args.json:
         print_json([record_to_dict(s) for s in found])
     else:
+        for typed, used in answer.corrections.items():
+            print(f"Searched for {used!r} (you typed {typed!r}).")
         print_records(found) if found else print("No records match.")
+    if not found and answer.suggestion:
+        # On stderr, so `--json` output stays a plain list.
+        print(f"Did you mean: phr search {answer.suggestion}", file=sys.stderr)
     return EXIT_OK
 
 

@@ -13,12 +13,12 @@ import orjson
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_views import RecordViews
-from phr_desktop.services.terminology import aatd_pack
+from phr_desktop.services.terminology import aatd_pack, search_vocabulary
 from phr_desktop.smart.attachments import external_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
 
-__all__ = ["ExternalFile", "MilestoneView", "RecordReader"]
+__all__ = ["ExternalFile", "MilestoneView", "RecordReader", "SearchResults"]
 
 
 @dataclass(frozen=True)
@@ -42,12 +42,27 @@ class ExternalFile:
     host: str
 
 
+@dataclass(frozen=True)
+class SearchResults:
+    records: list[StoredRecord]
+    corrections: dict[str, str]  # typed word → the word searched for instead
+    suggestion: str | None  # "did you mean": set only when nothing matched
+
+    def by_kind(self) -> list[tuple[str, list[StoredRecord]]]:
+        """The records grouped by kind, the group holding the best answer first, each group in
+        rank order (how the app lists them: Test results, Notes, …)."""
+        groups: dict[str, list[StoredRecord]] = {}
+        for stored in self.records:
+            groups.setdefault(stored.record.kind.value, []).append(stored)
+        return list(groups.items())
+
+
 class RecordReader:
     # Completes "There is no record 12 …" in messages: "in this profile", "in this share".
     where = "here"
 
     def __init__(self, conn: Connection) -> None:
-        self.queries = RecordQueries(conn)
+        self.queries = RecordQueries(conn, search_vocabulary())
 
     @property
     def views(self) -> RecordViews:
@@ -115,7 +130,13 @@ class RecordReader:
         ]
 
     def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
+        """Records answering a question in the patient's words, best first."""
         return self.queries.search(text, limit)
+
+    def search_answer(self, text: str, limit: int = 200) -> SearchResults:
+        """`search`, with the spelling fixes it made and a "did you mean" when nothing matched."""
+        records, answer = self.queries.search_answer(text, limit)
+        return SearchResults(records, dict(answer.corrections), answer.suggestion)
 
     def timeline(
         self, record_filter: RecordFilter = NO_FILTER

@@ -8,12 +8,20 @@ from typing import Any
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.normalise import normalise
 from phr_desktop.domain.records import Code, Record, RecordKind
+from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.resources import load_json
 
 
 @cache
 def aatd_pack() -> AatdPack:
     return AatdPack.from_mapping(load_json("valuesets", "aatd.json"))
+
+
+@cache
+def search_vocabulary() -> Vocabulary:
+    """Lay and professional names for tests, vaccines, medicines, conditions, specialties and
+    record kinds (resources/search/vocabulary.json), for search in the patient's words."""
+    return Vocabulary.from_data(load_json("search", "vocabulary.json"))
 
 
 @lru_cache(maxsize=32768)

@@ -33,6 +33,7 @@ from PySide6.QtWidgets import (
 from phr_desktop.services.connections import ConnectionStatus
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.profiles import default_data_dir
+from phr_desktop.services.record_reader import SearchResults
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
@@ -45,6 +46,15 @@ PREVIEW_COUNT = 8
 RECENT_SEARCHES = 8
 SEARCH_LIMIT = 50
 _RECORD_ID = Qt.ItemDataRole.UserRole
+_SUGGESTION = Qt.ItemDataRole.UserRole + 1  # a "did you mean" item's query
+# A kind's name as a heading over several records.
+_GROUP_LABELS = {"allergy": "Allergies", "patient": "Patient details", "imaging": "Imaging"}
+
+
+def kind_group_label(kind: str) -> str:
+    return _GROUP_LABELS.get(kind) or kind_label(kind) + "s"
+
+
 _STATUS_LABELS = {"active": "Connected", "expired": "Needs reconnecting"}
 
 
@@ -354,6 +364,35 @@ class Dashboard(QWidget):
         if not records:
             target.addItem("Nothing here yet.")
 
+    def _fill_search_results(self, answer: SearchResults) -> None:
+        """Results grouped by kind under a heading each, the best group first; a spelling the
+        search fixed is said, and "did you mean" offered when nothing matched."""
+        self.results.clear()
+        for typed, used in answer.corrections.items():
+            self._note_item(f"Showing results for “{used}” (you typed “{typed}”)")
+        for kind, records in answer.by_kind():
+            heading = self._note_item(f"{kind_group_label(kind)} ({len(records)})")
+            font = heading.font()
+            font.setBold(True)
+            heading.setFont(font)
+            for stored in records:
+                item = QListWidgetItem(kind_icon(kind), record_line(stored))
+                item.setData(_RECORD_ID, stored.id)
+                item.setToolTip(f"{kind_label(kind)} · {stored.record.source_system or ''}")
+                self.results.addItem(item)
+        if not answer.records:
+            self._note_item("No records match.")
+        if answer.suggestion:
+            item = QListWidgetItem(f"Did you mean “{answer.suggestion}”?")
+            item.setData(_SUGGESTION, answer.suggestion)
+            self.results.addItem(item)
+
+    def _note_item(self, text: str) -> QListWidgetItem:
+        item = QListWidgetItem(text)
+        item.setFlags(Qt.ItemFlag.ItemIsEnabled)  # a heading or a note: not a record to open
+        self.results.addItem(item)
+        return item
+
     def clear(self) -> None:
         """Forget everything shown (the app is locking)."""
         self.session = None
@@ -378,7 +417,7 @@ class Dashboard(QWidget):
             self.results.hide()
             return
         self.search.setText(text)
-        self._fill_records(self.results, self.session.search(text, SEARCH_LIMIT))
+        self._fill_search_results(self.session.search_answer(text, SEARCH_LIMIT))
         self.results.show()
         if text in self.recent_searches:
             self.recent_searches.remove(text)
@@ -404,6 +443,8 @@ class Dashboard(QWidget):
         record_id = item.data(_RECORD_ID)
         if isinstance(record_id, int):
             self.recordActivated.emit(record_id)
+        elif isinstance(suggestion := item.data(_SUGGESTION), str):
+            self.run_search(suggestion)
 
     def _count_activated(self, item: QListWidgetItem) -> None:
         self.categoryActivated.emit(item.data(_RECORD_ID))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,7 +17,9 @@ from phr_desktop.domain.records import (
     RecordKind,
     ReferenceRange,
 )
+from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.vault.database import Connection
+from phr_desktop.vault.search import SearchAnswer, SearchIndex
 from phr_desktop.vault.store import now_iso
 
 _COLUMNS = (
@@ -27,7 +28,6 @@ _COLUMNS = (
     "r.interpretation, r.codes, r.status, r.source_system, r.facility, r.encounter_ref, "
     "r.quality, (SELECT group_concat(tag, ' ') FROM record_tags t WHERE t.record_id = r.id)"
 )
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -107,15 +107,10 @@ def _record_from_row(row: Sequence[Any]) -> StoredRecord:
     return StoredRecord(rid, record)
 
 
-def fts_query(text: str) -> str:
-    """User words → a safe FTS5 query: every word must appear (as a prefix)."""
-    words = _WORD.findall(text)
-    return " ".join(f'"{w}"*' for w in words)
-
-
 class RecordQueries:
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, vocabulary: Vocabulary | None = None) -> None:
         self.conn = conn
+        self.search_index = SearchIndex(conn, vocabulary or Vocabulary())
 
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
         clauses: list[str] = []
@@ -137,7 +132,7 @@ class RecordQueries:
             clauses.append("r.source_system = ?")
             params.append(f.source_system)
         if f.text:
-            query = fts_query(f.text)
+            query = self.search_index.match_expression(f.text)
             if query:
                 clauses.append(
                     "r.id IN (SELECT rowid FROM search_index WHERE search_index MATCH ?)"
@@ -265,16 +260,14 @@ class RecordQueries:
         return _record_from_row(row) if row else None
 
     def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
-        """Best matches first (FTS5 rank), over titles, codes, notes and document text."""
-        query = fts_query(text)
-        if not query:
-            return []
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM search_index s JOIN records r ON r.id = s.rowid "
-            "WHERE search_index MATCH ? ORDER BY s.rank LIMIT ?",
-            (query, limit),
-        )
-        return [_record_from_row(row) for row in rows]
+        """Best matches first (see vault/search.py), over titles, codes, what a record is,
+        notes and document text."""
+        return self.records_by_ids(self.search_index.search(text, limit).ids)
+
+    def search_answer(self, text: str, limit: int = 200) -> tuple[list[StoredRecord], SearchAnswer]:
+        """The records best first, and the answer's spelling fixes and "did you mean"."""
+        answer = self.search_index.search(text, limit)
+        return self.records_by_ids(answer.ids), answer
 
     def counts_by_kind(self) -> dict[str, int]:
         return dict(

@@ -81,6 +81,19 @@ class _StoredVersion:
     version: str | None
 
 
+# What a record is, as words for the search index's `kind` ("lab result") and `about` columns
+# (category, tags, facility, source system and year), read from the record row (?1) just
+# written. Schema 8's migration fills the columns the same way.
+SEARCH_KIND_SQL = "(SELECT replace(r.kind, '_', ' ') FROM records r WHERE r.id = ?1)"
+SEARCH_ABOUT_SQL = (
+    "(SELECT coalesce(r.category, '') || ' ' "
+    "|| coalesce((SELECT group_concat(replace(t.tag, '_', ' '), ' ') FROM record_tags t "
+    "WHERE t.record_id = r.id), '') || ' ' || coalesce(r.facility, '') || ' ' "
+    "|| coalesce(r.source_system, '') || ' ' || coalesce(substr(r.sort_date, 1, 4), '') "
+    "FROM records r WHERE r.id = ?1)"
+)
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -373,9 +386,9 @@ class RecordStore:
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
         self.conn.executemany(
-            "INSERT INTO search_index (rowid, title, codes, notes, body) VALUES "
-            "(?, ?, ?, (SELECT coalesce(group_concat(text, ' '), '') FROM notes "
-            "WHERE record_id = ?1), ?)",
+            "INSERT INTO search_index (rowid, title, codes, kind, about, notes, body) VALUES "
+            f"(?, ?, ?, {SEARCH_KIND_SQL}, {SEARCH_ABOUT_SQL}, "
+            "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?)",
             fts_rows,
         )
         counts.records += len(rows)

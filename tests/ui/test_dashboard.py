@@ -104,11 +104,14 @@ def test_quick_search_finds_records_and_remembers_searches_in_memory_only(
 ) -> None:
     dashboard.search.setText("emphysema")
     dashboard.search.returnPressed.emit()
-    expected = [s.id for s in demo.search("emphysema", 50)]
+    grouped = demo.search_answer("emphysema", 50).by_kind()
+    expected = [s.id for _kind, records in grouped for s in records]
     assert expected
-    assert [dashboard.results.item(i).data(ROLE) for i in range(dashboard.results.count())] == (
-        expected
-    )
+    assert [
+        dashboard.results.item(i).data(ROLE)
+        for i in range(dashboard.results.count())
+        if dashboard.results.item(i).data(ROLE) is not None
+    ] == expected
     dashboard.run_search("zemaira")
     dashboard.run_search("emphysema")
     assert dashboard.recent_searches == ["emphysema", "zemaira"]
@@ -118,6 +121,37 @@ def test_quick_search_finds_records_and_remembers_searches_in_memory_only(
     assert len(dashboard.recent_searches) == RECENT_SEARCHES
     dashboard.clear()
     assert dashboard.recent_searches == [] and dashboard.results.count() == 0
+
+
+def results_text(dashboard: Dashboard) -> list[str]:
+    return [dashboard.results.item(i).text() for i in range(dashboard.results.count())]
+
+
+def test_quick_search_groups_results_by_kind_with_the_best_group_first(
+    dashboard: Dashboard,
+) -> None:
+    dashboard.run_search("AAT level")
+    lines = results_text(dashboard)
+    assert lines[0].startswith("Test results (")
+    headings = [line for line in lines if line.endswith(")") and "(" in line and "·" not in line]
+    assert len(headings) == len(set(headings))  # each kind once
+    first_heading_item = dashboard.results.item(0)
+    assert not first_heading_item.flags() & Qt.ItemFlag.ItemIsSelectable
+    assert isinstance(dashboard.results.item(1).data(ROLE), int)
+
+
+def test_quick_search_offers_did_you_mean_and_runs_it(dashboard: Dashboard) -> None:
+    dashboard.run_search("cholecystectommmy")
+    lines = results_text(dashboard)
+    assert lines == ["No records match.", "Did you mean “cholecystectomy”?"]
+    dashboard.results.itemActivated.emit(dashboard.results.item(1))
+    assert dashboard.search.text() == "cholecystectomy"
+    assert any(isinstance(dashboard.results.item(i).data(ROLE), int) for i in range(3))
+
+
+def test_quick_search_says_which_spelling_it_searched(dashboard: Dashboard) -> None:
+    dashboard.run_search("emfysema")
+    assert results_text(dashboard)[0] == "Showing results for “emphysema” (you typed “emfysema”)"
 
 
 def test_a_recent_search_link_runs_it_again(dashboard: Dashboard) -> None:

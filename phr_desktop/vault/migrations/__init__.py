@@ -21,6 +21,7 @@ from phr_desktop.vault.migrations import (
     m0005_sharing,
     m0006_raw_index,
     m0007_vault_binding,
+    m0008_search_about,
 )
 
 MIGRATIONS: list[str] = [
@@ -31,6 +32,7 @@ MIGRATIONS: list[str] = [
     m0005_sharing.SQL,
     m0006_raw_index.SQL,
     m0007_vault_binding.SQL,
+    m0008_search_about.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
