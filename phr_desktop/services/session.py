@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from phr_desktop.services.auto_backup import AutoBackup
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
@@ -53,6 +54,8 @@ class Session(RecordReader):
         self.store = RecordStore(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
+        # Built now: it counts the changes made from here on.
+        self.auto_backup = AutoBackup(self)
 
     @property
     def connections(self) -> ConnectionService:
@@ -68,6 +71,8 @@ class Session(RecordReader):
     # --- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
+        if not self.vault.closed:
+            self.auto_backup.on_close()
         self.vault.close()
 
     def __enter__(self) -> Session:
@@ -140,10 +145,10 @@ class Session(RecordReader):
             f"write the backup in {folder}", "The profile was not changed.", folder
         ):
             make_private_dir(folder)
+            # The header first: its audit anchor can then never be ahead of the copied chain.
+            header = (self.vault.profile_dir / HEADER_NAME).read_bytes()
             self.vault.backup(folder / DB_NAME)
-            write_output_bytes(
-                folder / HEADER_NAME, (self.vault.profile_dir / HEADER_NAME).read_bytes()
-            )
+            write_output_bytes(folder / HEADER_NAME, header)
             self.vault.audit.append("backup")
         return folder
 
