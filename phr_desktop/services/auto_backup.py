@@ -226,12 +226,7 @@ class AutoBackup:
                 f"{folder} holds a profile or a single backup; choose a folder of its own for "
                 "automatic backups."
             )
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-        except OSError as exc:
-            raise ServiceError(
-                f"The backup folder {folder} cannot be made ({exc.strerror}); choose another."
-            ) from None
+        self._make_folder(folder)
         self._quietly_set(
             {
                 _FOLDER: str(folder),
@@ -239,6 +234,15 @@ class AutoBackup:
                 PROFILE_NAME_SETTING: self._session.profile_name,
             }
         )
+
+    @staticmethod
+    def _make_folder(folder: Path) -> None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise ServiceError(
+                f"The backup folder {folder} cannot be made ({exc.strerror}); choose another."
+            ) from None
 
     def turn_off(self) -> None:
         """No more automatic backups; the backups already made are left where they are."""
@@ -311,11 +315,17 @@ class AutoBackup:
     def plan(self, folder: Path | None = None) -> BackupPlan:
         """What `execute` needs, read here on the session's thread."""
         target = folder or self.folder
+        if folder is not None:  # a folder chosen just now ("Back up now…") may be new
+            self._make_folder(folder)
         if target is None:
             raise ServiceError(
                 "No backup folder is chosen. Choose one: Settings → Automatic backups, or "
                 "`phr vault auto-backup FOLDER`."
             )
+        if self._get(PROFILE_NAME_SETTING) != self._session.profile_name:
+            # Inside the copy, so a restore can offer the same name (it is not in the
+            # backup's file names: the folder may be a cloud's).
+            self._quietly_set({PROFILE_NAME_SETTING: self._session.profile_name})
         self._last_attempt = self.clock()
         return BackupPlan(target, self.keep, self._known_since(), self._conn.total_changes)
 
@@ -370,7 +380,6 @@ class AutoBackup:
                         _LAST_GOOD: orjson.dumps(last).decode(),
                         _FAILURE: None,
                         _PENDING: None,
-                        PROFILE_NAME_SETTING: self._session.profile_name,
                     }
                 )
                 self._vault.audit.append("backup")

@@ -27,7 +27,13 @@ import orjson
 
 from phr_desktop.vault.audit import AuditLog
 from phr_desktop.vault.binding import check_database
-from phr_desktop.vault.database import DatabaseError, damaged, integrity_problems, open_database
+from phr_desktop.vault.database import (
+    Connection,
+    DatabaseError,
+    damaged,
+    integrity_problems,
+    open_database,
+)
 from phr_desktop.vault.errors import VaultDamaged
 from phr_desktop.vault.files import make_private_dir, write_atomically
 from phr_desktop.vault.header import load_header
@@ -82,9 +88,11 @@ def verify_backup(folder: Path, data_key: bytes) -> None:
     header = load_header(header_path)
     header.verify_mac(data_key, header_path)
     db_path = folder / DB_NAME
-    conn = open_database(
-        db_path, data_key, verify=lambda c: check_database(c, db_path, header, data_key)
-    )
+
+    def is_this_headers(conn: Connection) -> None:
+        check_database(conn, db_path, header, data_key)
+
+    conn = open_database(db_path, data_key, verify=is_this_headers)
     try:
         problems = integrity_problems(conn)
         if problems:
