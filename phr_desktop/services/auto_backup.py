@@ -169,13 +169,13 @@ class AutoBackup:
         session: Session,
         *,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        min_interval: timedelta = MIN_INTERVAL,
+        min_interval: timedelta | None = None,
     ) -> None:
         self._session = session
         self._vault = session.vault
         self._conn = session.vault.conn
         self.clock = clock
-        self.min_interval = min_interval
+        self.min_interval = MIN_INTERVAL if min_interval is None else min_interval
         self._device = device_id(self._vault.profile_dir)
         self._backed_up_changes = self._conn.total_changes
         self._last_attempt: datetime | None = None

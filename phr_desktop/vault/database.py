@@ -29,7 +29,8 @@ sqlcipher3.register_adapter(bytes, bytes)
 
 _DAMAGED = (
     "The vault file {path} is damaged, truncated or not this profile's ({why}). Nothing was "
-    "changed. Restore the profile from a backup (`phr vault backup` makes one); "
+    "changed. Restore the profile from a backup (File → Restore from backup…, or "
+    "`phr vault restore BACKUP --as NAME`); "
     "`phr vault check` shows details."
 )
 
