@@ -15,7 +15,7 @@ from phr_desktop.cli.common import (
     read_secret_file,
     unlocked_session,
 )
-from phr_desktop.services.auto_backup import BackupStatus
+from phr_desktop.services.backup_status import BackupStatus
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.restore import restore_backup
 

@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -38,6 +38,7 @@ from phr_desktop.services.backup_folder import (
     newer_from_elsewhere,
     to_rotate,
 )
+from phr_desktop.services.backup_status import TWO_COMPUTERS, BackupStatus, LastBackup
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.vault.backup_copy import BACKUP_PREFIX, BackupMeta, remove_stale_partials
 from phr_desktop.vault.backup_copy import write_backup as write_backup_folder
@@ -54,13 +55,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_KEEP = 10
 MIN_INTERVAL = timedelta(minutes=5)
-STALE_AFTER = timedelta(days=7)
 DEVICE_ID_NAME = "device-id"
-TWO_COMPUTERS = (
-    "Using one profile on two computers at once is not supported: changes made on one are "
-    "not in the other's backups. Keep using one computer, or restore that backup here "
-    "(File → Restore from backup…, or `phr vault restore`)."
-)
 
 _FOLDER, _KEEP, _LAST_GOOD = "backup.folder", "backup.keep", "backup.last_good"
 _FAILURE, _PENDING, _KNOWN_SINCE = "backup.last_failure", "backup.pending", "backup.known_since"
@@ -78,65 +73,6 @@ def device_id(profile_dir: Path) -> str:
     with contextlib.suppress(OSError):  # without it each session looks like a new computer
         write_atomically(path, value.encode("ascii"))
     return value
-
-
-@dataclass(frozen=True)
-class LastBackup:
-    path: Path
-    made: datetime
-
-
-@dataclass(frozen=True)
-class BackupStatus:
-    """What the dashboard, `phr vault check` and the settings dialog show."""
-
-    folder: Path | None
-    keep: int
-    last_good: LastBackup | None
-    failure: str | None
-    elsewhere: str | None  # a newer backup made on another computer, named
-
-    def warnings(self, now: datetime | None = None) -> list[str]:
-        now = now or datetime.now(UTC)
-        out: list[str] = []
-        if self.failure:
-            out.append(f"The last backup failed: {self.failure}")
-        if self.elsewhere:
-            out.append(self.elsewhere)
-        if self.last_good is None:
-            where = (
-                "Choose a backup folder in Settings → Automatic backups (or `phr vault "
-                "auto-backup FOLDER`)."
-                if self.folder is None
-                else "One is made after the next change, or use File → Back up now…."
-            )
-            out.append(f"This profile has no backup yet. {where}")
-        elif now - self.last_good.made > STALE_AFTER:
-            days = (now - self.last_good.made).days
-            out.append(
-                f"The last good backup is {days} days old ({self.last_good.made:%Y-%m-%d}). "
-                + (
-                    "Automatic backups are off: turn them on in Settings → Automatic backups."
-                    if self.folder is None
-                    else f"Check that {self.folder} is there (a drive plugged in), or use "
-                    "File → Back up now…."
-                )
-            )
-        return out
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "folder": str(self.folder) if self.folder else None,
-            "keep": self.keep,
-            "last_good": (
-                {"path": str(self.last_good.path), "made": self.last_good.made.isoformat()}
-                if self.last_good
-                else None
-            ),
-            "failure": self.failure,
-            "elsewhere": self.elsewhere,
-            "warnings": self.warnings(),
-        }
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from phr_desktop.services.auto_backup import AutoBackup, BackupStatus, LastBackup
+from phr_desktop.services.auto_backup import AutoBackup
+from phr_desktop.services.backup_status import BackupStatus, LastBackup
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.restore import restore_backup
 from phr_desktop.services.session import Session

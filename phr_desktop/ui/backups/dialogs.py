@@ -19,7 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phr_desktop.services.auto_backup import DEFAULT_KEEP, TWO_COMPUTERS, AutoBackup
+from phr_desktop.services.auto_backup import DEFAULT_KEEP, AutoBackup
+from phr_desktop.services.backup_status import TWO_COMPUTERS
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.restore import RestoreReport, restore_backup

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QWidget
 
-from phr_desktop.services.auto_backup import BackupStatus
+from phr_desktop.services.backup_status import BackupStatus
 from phr_desktop.services.session import Session
 from phr_desktop.ui import style
 
