@@ -237,8 +237,10 @@ class AutoBackup:
         return self._conn.total_changes != self._backed_up_changes or self._get(_PENDING) == "1"
 
     def due(self) -> bool:
-        """On, something changed, and the last try was at least `min_interval` ago."""
-        if self.folder is None or not self.changed:
+        """On, something changed, and the last try was at least `min_interval` ago. Never
+        while a write is under way (an import's transaction): its rows are not committed, so
+        a backup now would count them as backed up without holding them."""
+        if self._conn.in_transaction or self.folder is None or not self.changed:
             return False
         last = self._last_attempt
         if last is None:
@@ -309,8 +311,8 @@ class AutoBackup:
         if outcome.ok:
             assert outcome.path is not None and outcome.made is not None
             last = {"path": str(outcome.path), "made": outcome.made.isoformat()}
-            before = self._conn.total_changes
-            with contextlib.suppress(VaultError, DatabaseError):
+            with self._session.write_lock, contextlib.suppress(VaultError, DatabaseError):
+                before = self._conn.total_changes
                 self._set(
                     {
                         _LAST_GOOD: orjson.dumps(last).decode(),
@@ -319,8 +321,8 @@ class AutoBackup:
                     }
                 )
                 self._vault.audit.append("backup")
-            written = self._conn.total_changes - before
-            self._backed_up_changes = outcome.plan.changes_at_start + written
+                written = self._conn.total_changes - before
+                self._backed_up_changes = outcome.plan.changes_at_start + written
         else:
             failure = {"message": outcome.error, "at": self.clock().isoformat()}
             with contextlib.suppress(VaultError, DatabaseError):

@@ -33,6 +33,7 @@ from phr_desktop.vault.database import (
     damaged,
     integrity_problems,
     open_database,
+    open_reader,
 )
 from phr_desktop.vault.errors import VaultDamaged
 from phr_desktop.vault.files import make_private_dir, write_atomically
@@ -142,7 +143,7 @@ def write_backup(
     make_private_dir(root)
     staging = Path(tempfile.mkdtemp(prefix=PARTIAL_PREFIX, dir=root))
     try:
-        source = open_database(db_path, data_key)
+        source = open_reader(db_path, data_key)
         try:
             target = open_database(staging / DB_NAME, data_key, create=True)
             try:

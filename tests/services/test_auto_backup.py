@@ -208,3 +208,38 @@ def test_a_backup_made_on_another_computer_after_ours_is_named_and_not_removed(
     assert "two computers" in ours.elsewhere
     assert theirs.path.exists()  # named in the warning, never rotated away (keep=1)
     assert theirs.path.name in " ".join(auto.status().warnings())
+
+
+def test_no_backup_is_due_while_a_write_is_under_way(
+    session: Session, auto: AutoBackup, tmp_path: Path
+) -> None:
+    auto.turn_on(tmp_path / "backups")
+    session.add_note(None, "committed")
+    conn = session.vault.conn
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        assert auto.changed and not auto.due()
+    finally:
+        conn.execute("ROLLBACK")
+    assert auto.due()
+
+
+def test_a_backup_holds_only_what_was_committed(
+    profiles: Profiles, session: Session, auto: AutoBackup, tmp_path: Path
+) -> None:
+    auto.turn_on(tmp_path / "backups")
+    session.add_note(None, "committed")
+    plan = auto.plan()
+    conn = session.vault.conn
+    conn.execute("BEGIN IMMEDIATE")  # an import's transaction on a worker, say
+    try:
+        conn.execute("INSERT INTO notes (text, created_at, updated_at) VALUES ('open', 'x', 'x')")
+        outcome = auto.execute(plan)
+    finally:
+        conn.execute("ROLLBACK")
+    assert outcome.ok and outcome.path is not None
+    other = Profiles(tmp_path / "other")
+    restore_backup(other, outcome.path, passphrase=PASSPHRASE)
+    with other.unlock("alex", passphrase=PASSPHRASE) as restored:
+        notes = [t for (t,) in restored.vault.conn.execute("SELECT text FROM notes")]
+    assert notes == ["committed"]

@@ -38,6 +38,10 @@ class BackupController(QObject):
         self.session: Session | None = None
         self.running = False
         self.dialog: QObject | None = None
+        # A finished backup is noted in the vault only when no other task is running: an
+        # import or sync on a worker may be inside a transaction on the same connection.
+        self._unrecorded: tuple[Session, BackupOutcome, bool] | None = None
+        runner.busy_changed.connect(self._runner_busy)
         self.back_up_now_action = self._action(
             "&Back up now…", self.back_up_now, "Write an encrypted backup of this profile now"
         )
@@ -87,7 +91,9 @@ class BackupController(QObject):
     def poke(self) -> None:
         """Something may have changed: back up in the background if one is due."""
         session = self.session
-        if session is None or self.running or not session.auto_backup.due():
+        if session is None or self.running or self.runner.busy:
+            return  # asked again when the runner is idle
+        if not session.auto_backup.due():
             return
         self._start(session, session.auto_backup.plan(), quiet=True)
 
@@ -101,7 +107,7 @@ class BackupController(QObject):
         self.runner.run(
             run,
             title="Backing up",
-            on_success=lambda outcome: self._finished(session, outcome, quiet=quiet),
+            on_success=lambda outcome: self._finished(session, outcome, quiet),
             on_error=lambda _exc: self._crashed(),
             show_progress=not quiet,
             cancellable=False,
@@ -111,8 +117,21 @@ class BackupController(QObject):
         self.running = False
         return False  # a bug: the runner shows it with its crash report
 
-    def _finished(self, session: Session, outcome: BackupOutcome, *, quiet: bool) -> None:
+    def _finished(self, session: Session, outcome: BackupOutcome, quiet: bool) -> None:
         self.running = False
+        self._unrecorded = (session, outcome, quiet)  # recorded once the runner is idle
+
+    def _runner_busy(self, busy: bool) -> None:
+        if busy:
+            return
+        if self._unrecorded is not None:
+            session, outcome, quiet = self._unrecorded
+            self._unrecorded = None
+            self._record(session, outcome, quiet=quiet)
+            return  # a failed run is retried by the timer, not at once
+        self.poke()
+
+    def _record(self, session: Session, outcome: BackupOutcome, *, quiet: bool) -> None:
         if session is not self.session or session.vault.closed:
             return  # locked meanwhile: the change stays pending for the next session
         session.auto_backup.record(outcome)
@@ -164,6 +183,8 @@ class BackupController(QObject):
         session = self.session
         if session is None or self.running or session.auto_backup.folder is None:
             return
+        if self.runner.busy:
+            return  # an import or sync is running: `poke` backs up when it ends
         # Turned on (or moved): the first backup in that folder now, not after a change.
         self._start(session, session.auto_backup.plan(), quiet=True)
 
