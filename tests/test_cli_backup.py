@@ -158,3 +158,20 @@ def test_restore_with_a_wrong_passphrase_says_so_and_leaves_nothing(
     assert code == 1 and "passphrase does not unlock" in err
     _, out, _ = phr("--json", "profile", "list")
     assert orjson.loads(out)["profiles"] == ["alex"]
+
+
+def test_a_backup_that_cannot_even_start_is_a_warning_not_a_failed_import(
+    phr: Run, recovery_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phr_desktop.services.auto_backup import AutoBackup
+    from phr_desktop.services.errors import StorageFull
+
+    assert phr("vault", "auto-backup", str(tmp_path / "drive"))[0] == 0
+
+    def full(_self: AutoBackup) -> None:
+        raise StorageFull("Could not save this change: the disk is full.")
+
+    monkeypatch.setattr(AutoBackup, "run_if_due", full)
+    code, out, err = phr("--json", "import", str(sorted(DEMO_DIR.glob("*.json"))[0]))
+    assert code == 0 and orjson.loads(out)["files"][0]["status"] == "imported"
+    assert "Warning: the automatic backup failed: Could not save" in err

@@ -262,8 +262,9 @@ class AutoBackup:
             )
         if self._get(PROFILE_NAME_SETTING) != self._session.profile_name:
             # Inside the copy, so a restore can offer the same name (it is not in the
-            # backup's file names: the folder may be a cloud's).
-            self._quietly_set({PROFILE_NAME_SETTING: self._session.profile_name})
+            # backup's file names: the folder may be a cloud's). Not worth failing for.
+            with contextlib.suppress(VaultError, DatabaseError):
+                self._quietly_set({PROFILE_NAME_SETTING: self._session.profile_name})
         self._last_attempt = self.clock()
         return BackupPlan(target, self.keep, self._known_since(), self._conn.total_changes)
 

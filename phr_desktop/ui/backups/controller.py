@@ -93,9 +93,14 @@ class BackupController(QObject):
         session = self.session
         if session is None or self.running or self.runner.busy:
             return  # asked again when the runner is idle
-        if not session.auto_backup.due():
+        try:
+            if not session.auto_backup.due():
+                return
+            plan = session.auto_backup.plan()
+        except USER_ERRORS as exc:  # never an interruption: the status bar says it
+            self.window.statusBar().showMessage(f"No backup was made: {exc}", 30_000)
             return
-        self._start(session, session.auto_backup.plan(), quiet=True)
+        self._start(session, plan, quiet=True)
 
     def _start(self, session: Session, plan: BackupPlan, *, quiet: bool) -> None:
         self.running = True
