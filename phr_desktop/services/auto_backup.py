@@ -59,6 +59,9 @@ DEVICE_ID_NAME = "device-id"
 
 _FOLDER, _KEEP, _LAST_GOOD = "backup.folder", "backup.keep", "backup.last_good"
 _FAILURE, _PENDING, _KNOWN_SINCE = "backup.last_failure", "backup.pending", "backup.known_since"
+# Another computer's newer backup, as last named: kept until the patient chooses the folder
+# again (or turns backups off), so a later backup of ours does not silently hide it.
+_ELSEWHERE = "backup.elsewhere"
 PROFILE_NAME_SETTING = "profile.name"
 
 
@@ -168,6 +171,7 @@ class AutoBackup:
                 _FOLDER: str(folder),
                 _KEEP: str(keep),
                 PROFILE_NAME_SETTING: self._session.profile_name,
+                _ELSEWHERE: None,
             }
         )
 
@@ -182,7 +186,7 @@ class AutoBackup:
 
     def turn_off(self) -> None:
         """No more automatic backups; the backups already made are left where they are."""
-        self._quietly_set({_FOLDER: None, _PENDING: None})
+        self._quietly_set({_FOLDER: None, _PENDING: None, _ELSEWHERE: None})
 
     # --- status -------------------------------------------------------------------------------
 
@@ -212,11 +216,11 @@ class AutoBackup:
 
     def status(self) -> BackupStatus:
         folder = self.folder
-        elsewhere = None
+        elsewhere = self._get(_ELSEWHERE)
         if folder is not None:
             with contextlib.suppress(OSError):
                 found = backups_in(folder, self._vault.header.profile_id)
-                elsewhere = self._elsewhere_warning(found, self._known_since())
+                elsewhere = self._elsewhere_warning(found, self._known_since()) or elsewhere
         return BackupStatus(folder, self.keep, self._last_good(), self._failure(), elsewhere)
 
     def _elsewhere_warning(self, found: list[FoundBackup], since: datetime | None) -> str | None:
@@ -319,6 +323,7 @@ class AutoBackup:
                         _LAST_GOOD: orjson.dumps(last).decode(),
                         _FAILURE: None,
                         _PENDING: None,
+                        **({_ELSEWHERE: outcome.elsewhere} if outcome.elsewhere else {}),
                     }
                 )
                 self._vault.audit.append("backup")
@@ -326,7 +331,7 @@ class AutoBackup:
                 self._backed_up_changes = outcome.plan.changes_at_start + written
         else:
             failure = {"message": outcome.error, "at": self.clock().isoformat()}
-            with contextlib.suppress(VaultError, DatabaseError):
+            with self._session.write_lock, contextlib.suppress(VaultError, DatabaseError):
                 self._quietly_set({_FAILURE: orjson.dumps(failure).decode()})
 
     def run_now(self, folder: Path | None = None) -> BackupOutcome:
@@ -337,14 +342,6 @@ class AutoBackup:
 
     def run_if_due(self) -> BackupOutcome | None:
         return self.run_now() if self.due() else None
-
-    def seconds_until_due(self) -> float:
-        """For the app's timer: how long until a change may be backed up (0: now)."""
-        good = self._last_good()
-        last = self._last_attempt or (good.made if good else None)
-        if last is None:
-            return 0.0
-        return max(0.0, (last + self.min_interval - self.clock()).total_seconds())
 
     def on_close(self) -> None:
         """A change not backed up yet is remembered, so the next session backs it up."""

@@ -86,7 +86,7 @@ def test_no_change_no_backup_and_at_most_one_per_interval(
     assert auto.run_if_due() is not None
     session.add_note(None, "third, soon after")
     clock.advance(2)
-    assert auto.changed and not auto.due() and auto.seconds_until_due() == 180
+    assert auto.changed and not auto.due()
     clock.advance(3)
     assert auto.due()
     assert len(backups(tmp_path / "backups")) == 2
@@ -192,6 +192,7 @@ def test_a_backup_made_on_another_computer_after_ours_is_named_and_not_removed(
     session: Session, auto: AutoBackup, clock: Clock, second_computer: tuple[Session, Path]
 ) -> None:
     restored, folder = second_computer
+    restored.auto_backup.clock = clock  # both computers' clocks agree
     clock.advance(6)
     # The first computer's backups are older than the restore: no conflict there.
     assert restored.auto_backup.status().elsewhere is None
@@ -208,6 +209,13 @@ def test_a_backup_made_on_another_computer_after_ours_is_named_and_not_removed(
     assert "two computers" in ours.elsewhere
     assert theirs.path.exists()  # named in the warning, never rotated away (keep=1)
     assert theirs.path.name in " ".join(auto.status().warnings())
+
+    session.add_note(None, "and again")  # a later backup of ours does not hide it
+    clock.advance(6)
+    assert auto.run_if_due() is not None
+    assert theirs.path.name in " ".join(auto.status().warnings())
+    auto.turn_on(folder, keep=1)  # choosing the folder again: the patient has seen it
+    assert auto.status().elsewhere is None
 
 
 def test_no_backup_is_due_while_a_write_is_under_way(
