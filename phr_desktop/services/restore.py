@@ -23,6 +23,7 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.vault.backup_copy import read_meta
 from phr_desktop.vault.database import damaged, transaction
+from phr_desktop.vault.errors import VaultDamaged, VaultError, VaultNotFound
 from phr_desktop.vault.files import PRIVATE_FILE_MODE, make_private_dir
 from phr_desktop.vault.storage_errors import storage_errors
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
@@ -37,7 +38,14 @@ class RestoreReport:
     made: datetime | None  # when the backup was made (None: a plain copy, time unknown)
 
 
-def choose_backup(source: Path) -> tuple[Path, datetime | None]:
+@dataclass(frozen=True)
+class ChosenBackup:
+    path: Path
+    made: datetime | None
+    previous: Path | None  # the one before it in the same folder, to try if it is damaged
+
+
+def choose_backup(source: Path) -> ChosenBackup:
     """The backup `source` names: itself, or the newest backup in it."""
     if not source.exists():
         raise ServiceError(f"There is no backup at {source}; check the path.")
@@ -48,7 +56,7 @@ def choose_backup(source: Path) -> tuple[Path, datetime | None]:
         )
     if is_plain_backup(source):
         meta = read_meta(source)
-        return source, datetime.fromisoformat(meta.made) if meta else None
+        return ChosenBackup(source, datetime.fromisoformat(meta.made) if meta else None, None)
     try:
         found: list[FoundBackup] = backups_in(source)
     except OSError as exc:
@@ -65,8 +73,8 @@ def choose_backup(source: Path) -> tuple[Path, datetime | None]:
             f"{source} holds backups of {len(profiles)} different profiles; name the one to "
             "restore (one of the phr-backup-… folders in it)."
         )
-    newest = usable[-1]
-    return newest.path, newest.made
+    previous = usable[-2].path if len(usable) > 1 else None
+    return ChosenBackup(usable[-1].path, usable[-1].made, previous)
 
 
 def restore_backup(
@@ -84,7 +92,8 @@ def restore_backup(
             f"A profile named {name!r} already exists; a restore never replaces one. "
             "Choose another name (--as NAME)."
         )
-    backup, made = choose_backup(source)
+    chosen = choose_backup(source)
+    backup, made = chosen.path, chosen.made
     action, outcome = f"restore the backup {backup}", "No profile was made; the backup is intact."
     with storage_errors(action, outcome, profiles.root):
         make_private_dir(profiles.root)
@@ -94,15 +103,18 @@ def restore_backup(
             for file_name in (HEADER_NAME, DB_NAME):
                 shutil.copyfile(backup / file_name, staging / file_name)
                 os.chmod(staging / file_name, PRIVATE_FILE_MODE)
-        vault = Vault.unlock(staging, passphrase=passphrase, recovery_key=recovery_key)
+        try:
+            vault = Vault.unlock(staging, passphrase=passphrase, recovery_key=recovery_key)
+        except (VaultDamaged, VaultNotFound) as exc:
+            raise _with_previous(exc, chosen) from None
         with vault:
             problems = vault.integrity_problems()
             if problems:
-                raise damaged(backup / DB_NAME, "; ".join(problems[:3]))
+                raise _with_previous(damaged(backup / DB_NAME, "; ".join(problems[:3])), chosen)
             row = vault.conn.execute(
                 "SELECT value FROM settings WHERE key = ?", (PROFILE_NAME_SETTING,)
             ).fetchone()
-            chosen = _free_name(profiles, name or (str(row[0]) if row else DEFAULT_NAME), name)
+            profile = _free_name(profiles, name or (str(row[0]) if row else DEFAULT_NAME), name)
             with transaction(vault.conn):
                 for key, value in restored_settings(made).items():
                     vault.conn.execute("DELETE FROM settings WHERE key = ?", (key,))
@@ -113,18 +125,28 @@ def restore_backup(
                 vault.conn.execute(
                     "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) "
                     "DO UPDATE SET value = excluded.value",
-                    (PROFILE_NAME_SETTING, chosen),
+                    (PROFILE_NAME_SETTING, profile),
                 )
             vault.audit.append("restore")
-        target = profiles.path(chosen)
+        target = profiles.path(profile)
         with storage_errors(action, outcome, profiles.root):
             if target.exists():  # made meanwhile by another window
-                raise ServiceError(f"A profile named {chosen!r} already exists; choose another.")
+                raise ServiceError(f"A profile named {profile!r} already exists; choose another.")
             os.rename(staging, target)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return RestoreReport(chosen, backup, made)
+    return RestoreReport(profile, backup, made)
+
+
+def _with_previous(exc: VaultError, chosen: ChosenBackup) -> VaultError:
+    """A damaged newest backup (a cloud client still syncing it, say): name the one before."""
+    if chosen.previous is None:
+        return exc
+    return type(exc)(
+        f"{exc} The backup before it can be restored instead: "
+        f"`phr vault restore {chosen.previous}` (or choose that folder in the app)."
+    )
 
 
 def _free_name(profiles: Profiles, wanted: str, explicit: str | None) -> str:

@@ -22,7 +22,7 @@ from phr_desktop.services.sharing import ShareSelection, create_share
 from phr_desktop.vault import migrations
 from phr_desktop.vault.connections import ConnectionStore, StoredTokens
 from phr_desktop.vault.database import transaction
-from phr_desktop.vault.errors import WrongPassphrase
+from phr_desktop.vault.errors import VaultDamaged, WrongPassphrase
 from tests.conftest import DATA, PASSPHRASE
 
 SAVED = DATA / "vaults"
@@ -123,15 +123,18 @@ def test_a_folder_without_backups_is_told_apart(profiles: Profiles, tmp_path: Pa
 def test_a_damaged_backup_is_refused_and_leaves_no_profile(
     profiles: Profiles, session: Session, tmp_path: Path
 ) -> None:
-    _first, second = _two_backups(session, tmp_path / "backups")
+    first, second = _two_backups(session, tmp_path / "backups")
     db = second / "vault.db"
     data = bytearray(db.read_bytes())
     data[len(data) // 2] ^= 0xFF
     db.write_bytes(bytes(data))
     other = Profiles(tmp_path / "new-computer")
-    with pytest.raises(Exception, match="damaged"):
-        restore_backup(other, second, passphrase=PASSPHRASE)
+    with pytest.raises(VaultDamaged, match="damaged") as refused:
+        restore_backup(other, tmp_path / "backups", passphrase=PASSPHRASE)
+    assert f"phr vault restore {first}" in str(refused.value)  # the one before it
     assert other.names() == []
+    restore_backup(other, first, passphrase=PASSPHRASE)
+    assert other.names() == ["alex"]
 
 
 @pytest.mark.parametrize("saved", sorted(SAVED_PASSPHRASES))
