@@ -4,6 +4,7 @@ told (no backup, an old one, a failure, another computer's newer backup)."""
 from __future__ import annotations
 
 import shutil
+import stat
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -69,6 +70,9 @@ def test_a_change_is_backed_up_verified_and_the_newest_n_are_kept(
     assert backups(folder) == made[-3:]  # the two oldest rotated away
     for path in backups(folder):
         verify_backup(path, session.vault.data_key)
+        assert stat.S_IMODE(path.stat().st_mode) == 0o700
+        assert {stat.S_IMODE(f.stat().st_mode) for f in path.iterdir()} == {0o600}
+    assert [p.name for p in folder.iterdir() if p.name.startswith(".")] == []
     assert auto.status().last_good == LastBackup(made[-1], clock.now - timedelta(minutes=6))
 
 

@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import shutil
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from phr_desktop.services.backup_status import BackupStatus, LastBackup
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.ui.backups import controller as backup_controller
 from phr_desktop.ui.backups.dialogs import AutoBackupDialog, RestoreDialog
+from phr_desktop.ui.backups.status import status_text
 from phr_desktop.ui.main_window import MainWindow
 from phr_desktop.ui.workers import TaskRunner
 from tests.ui.test_app_flow import PASSPHRASE, create_profile
@@ -141,3 +143,17 @@ def test_the_profile_screen_of_a_new_computer_restores_a_backup(
     screen.passphrase.setText(PASSPHRASE)
     screen.unlock_clicked()
     assert new_computer.session is not None and new_computer.session.profile_name == "alex"
+
+
+def test_the_dashboard_line_warns_about_a_backup_older_than_a_week(tmp_path: Path) -> None:
+    now = datetime(2026, 3, 20, 12, 0, tzinfo=UTC)
+    recent = BackupStatus(
+        tmp_path, 10, LastBackup(tmp_path / "b", now - timedelta(days=2)), None, None
+    )
+    text, warning = status_text(recent, now)
+    assert not warning and "2 days ago" in text and text.startswith("Last good backup:")
+    old = BackupStatus(
+        tmp_path, 10, LastBackup(tmp_path / "b", now - timedelta(days=9)), None, None
+    )
+    text, warning = status_text(old, now)
+    assert warning and "9 days old" in text and str(tmp_path) in text
