@@ -6,7 +6,9 @@
     python3 dev.py package   # build the app bundle and package for this OS (packaging/build.py)
 
 Under CI on Linux, `test` also builds the Linux package and runs the built app's --self-test,
-before pytest (PHR_PACKAGE_TEST=0 skips that, =1 asks for it anywhere).
+before pytest (PHR_PACKAGE_TEST=0 skips that, =1 asks for it anywhere). Under CI on Linux as
+root with apt, it first installs the Debian packages the X server and keyring tests use
+(Xvfb, Qt's xcb libraries, gnome-keyring, dbus), once; PHR_SYSTEM_PACKAGES=0 skips that.
 
 Uses only the standard library, so it runs before anything is installed. Dependencies come
 from pyproject.toml, pinned by constraints.txt.
@@ -17,6 +19,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -76,6 +79,60 @@ def package_test_wanted() -> bool:
     return bool(os.environ.get("CI")) and sys.platform.startswith("linux")
 
 
+# For tests/test_app_on_x_server.py (a real X server and Qt's xcb plugin) and
+# tests/vault/test_keyring_secret_service.py (a real Secret Service on a private D-Bus).
+CI_DEBIAN_PACKAGES = (
+    "xvfb", "libxcb-cursor0", "libxcb-icccm4", "libxcb-keysyms1", "libxcb-image0",
+    "libxcb-render-util0", "libxcb-xkb1", "libxkbcommon-x11-0", "libxcb-randr0",
+    "libxcb-shape0", "gnome-keyring", "dbus-daemon",
+)  # fmt: skip
+
+
+def system_packages_wanted() -> bool:
+    flag = os.environ.get("PHR_SYSTEM_PACKAGES")
+    if flag is not None and flag != "1":
+        return False
+    return (
+        (flag == "1" or bool(os.environ.get("CI")))
+        and sys.platform.startswith("linux")
+        and hasattr(os, "geteuid")
+        and os.geteuid() == 0
+        and shutil.which("apt-get") is not None
+        and shutil.which("dpkg-query") is not None
+    )
+
+
+def missing_debian_packages(names: tuple[str, ...]) -> list[str]:
+    listed = subprocess.run(
+        ["dpkg-query", "-W", "-f", "${Package} ${Status}\n", *names],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    installed = {
+        line.split()[0].split(":")[0]
+        for line in listed.stdout.splitlines()
+        if line.endswith(" installed") and "not-installed" not in line
+    }
+    return [n for n in names if n not in installed]
+
+
+def ensure_system_packages() -> None:
+    """Install what the X server and keyring tests need, quietly and only once. A failure
+    (no network) is reported and the run goes on: those tests then skip, saying why."""
+    if not system_packages_wanted():
+        return
+    missing = missing_debian_packages(CI_DEBIAN_PACKAGES)
+    if not missing:
+        return
+    print(f"+ apt-get install {' '.join(missing)}  (for the X server and keyring tests)")
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    for command in (["apt-get", "update", "-qq"], ["apt-get", "install", "-y", "-qq", *missing]):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            tail = "\n".join((done.stderr or done.stdout).splitlines()[-5:])
+            print(f"dev.py: {' '.join(command[:2])} failed; those tests will skip.\n{tail}")
+            return
+
+
 def demo(_: argparse.Namespace) -> int:
     ensure_venv("")
     run(PYTHON, "-m", "phr_desktop.cli", "demo")
@@ -85,6 +142,7 @@ def demo(_: argparse.Namespace) -> int:
 
 def test(args: argparse.Namespace) -> int:
     with_package = package_test_wanted()
+    ensure_system_packages()
     ensure_venv("test,package" if with_package else "test")
     run(PYTHON, "-m", "ruff", "check", ".")
     run(PYTHON, "-m", "ruff", "format", "--check", ".")

@@ -12,6 +12,7 @@ under `.bench-cache/synthea-<seed>-<n>/` at the repository root.
 
     python bench/import_bench.py                # N = 100000
     python bench/import_bench.py --n 20000 --json
+    python bench/import_bench.py --tiny 1000000 # one Bundle of 1M tiny entries: peak RSS
 
 This is a measurement: it exits 0 whatever the figures are, and non-zero only on errors.
 """
@@ -490,6 +491,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--json", action="store_true", help="print the figures as one JSON object")
     parser.add_argument(
+        "--tiny",
+        type=int,
+        default=0,
+        metavar="N",
+        help="instead: import one Bundle of N tiny entries (1000000 is the 52 MB case) and "
+        "report its peak RSS against the bound of 3 x the file + 300 MB",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=CACHE_ROOT,
@@ -526,11 +535,68 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return args
 
 
+def ensure_tiny_bundle(n: int, cache_root: Path) -> tuple[Path, Path]:
+    """One Bundle of `n` entries of ~70 bytes: per byte, the most objects a FHIR file makes
+    (the 52 MB, 1M-entry file that once took 4.8 GB). Returns it and its files.txt."""
+    cache = cache_root / f"tiny-{n}"
+    cache.mkdir(parents=True, exist_ok=True)
+    bundle = cache / "bundle.json"
+    if not bundle.exists():
+        partial = bundle.with_suffix(".partial")
+        with partial.open("wb") as out:
+            out.write(b'{"resourceType":"Bundle","type":"collection","entry":[')
+            for i in range(n):
+                out.write(b"," if i else b"")
+                out.write(
+                    b'{"resource":{"resourceType":"Observation","id":"o%d","status":"final"}}' % i
+                )
+            out.write(b"]}")
+        partial.replace(bundle)
+    files_list = cache / FILES_LIST
+    files_list.write_text(f"{bundle}\n", encoding="utf-8")
+    return bundle, files_list
+
+
+def run_tiny(args: argparse.Namespace) -> int:
+    bundle, files_list = ensure_tiny_bundle(args.tiny, args.cache_dir)
+    size = bundle.stat().st_size
+    _log(f"importing one Bundle of {args.tiny} tiny entries ({size / 2**20:.1f} MB) …")
+    imp = _child("import", files_list, args)
+    peak = imp["work_peak_rss_bytes"] or imp["peak_rss_bytes"]
+    bound = 3 * size + 300 * 2**20
+    summary = {
+        "entries": args.tiny,
+        "input_mb": _mb(size),
+        "seconds": round(imp["seconds"], 2),
+        "stored": imp["stored"],
+        "failed_files": imp["failed_files"],
+        "import_peak_rss_mb": _mb(peak),
+        "bound_mb": _mb(bound),
+        "within_bound": peak <= bound,
+    }
+    if args.json:
+        print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print(
+            f"tiny       {args.tiny} entries in one Bundle, {summary['input_mb']} MB: "
+            f"{summary['seconds']:.2f} s, {summary['stored']} stored, "
+            f"{summary['failed_files']} failed files"
+        )
+        print(
+            f"memory     {summary['import_peak_rss_mb']:.1f} MB import peak RSS (after setup)  "
+            f"(bound 3 x file + 300 MB = {summary['bound_mb']:.1f} MB)  "
+            f"{'PASS' if summary['within_bound'] else 'MISS'}"
+        )
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if args.phase:
         run_phase(args.phase, args.files_list, args.tmp_dir, args.floor_transaction)
         return 0
+    if args.tiny:
+        return run_tiny(args)
     files, total, files_list = ensure_data(args.n, args.seed, args.cache_dir)
     _log(f"measuring the floor on {total} resources in {len(files)} files …")
     floor = _child("floor", files_list, args)

@@ -140,6 +140,12 @@ def run_app(args: argparse.Namespace, handler: CrashHandler) -> int:
         from phr_desktop.self_test import run_self_test
 
         return run_self_test()
+    from phr_desktop.qt_platform_check import display_problem
+
+    problem = display_problem()  # before Qt, which would abort on it
+    if problem:
+        print(problem, file=sys.stderr)
+        return EXIT_ERROR
     from PySide6.QtCore import Qt
     from PySide6.QtGui import QGuiApplication
     from PySide6.QtWidgets import QApplication

@@ -37,6 +37,12 @@ from phr_desktop.cli.profile_commands import (
     cmd_vault_backup,
     cmd_vault_check,
 )
+from phr_desktop.cli.provider_commands import (
+    cmd_providers_client_id,
+    cmd_providers_search,
+    cmd_providers_update,
+    cmd_providers_vendors,
+)
 from phr_desktop.cli.record_commands import (
     cmd_export,
     cmd_import,
@@ -138,7 +144,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     command("unlock", cmd_unlock, "check that the profile unlocks")
     p = command(
-        "import", cmd_import, "import FHIR files: Bundles, single resources, NDJSON, folders"
+        "import",
+        cmd_import,
+        "import FHIR JSON (Bundles, single resources, NDJSON) and C-CDA files, or folders",
     )
     p.add_argument("files", nargs="+")
     p.add_argument(
@@ -182,8 +190,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--as", dest="as_name", help="the new profile's name (default: the backup's)")
     command("demo", cmd_demo, "create (or refresh) the demo profile from resources/demo")
     p = command("connect", cmd_connect, "connect a provider (SMART on FHIR sign-in)")
-    p.add_argument("fhir_base", help="the provider's FHIR base URL")
-    p.add_argument("--client-id", help="registered app id (default: from the endpoint directory)")
+    p.add_argument("fhir_base", nargs="?", help="the provider's FHIR base URL")
+    p.add_argument(
+        "--provider", metavar="NAME", help="a provider's name as `phr providers search` lists it"
+    )
+    p.add_argument("--vendor", help="with --provider: the EHR vendor, when two share the name")
+    p.add_argument(
+        "--client-id",
+        help="the app id registered with the provider's EHR vendor (kept per vendor; default: "
+        "the one kept)",
+    )
     p.add_argument("--name", help="what to call this connection")
     p.add_argument(
         "--no-browser",
@@ -192,6 +208,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
     command("connections", cmd_connections, "list connections and their sync status")
+    providers = sub.add_parser("providers", help="find a provider; the provider directory")
+    prsub = providers.add_subparsers(dest="providers_command", required=True, metavar="ACTION")
+    p = command("search", cmd_providers_search, "find providers by name, city, state", prsub)
+    p.add_argument("text", nargs="*", help="words the name, city or state start with")
+    p.add_argument("--vendor", help="only this EHR vendor (epic, oracle, cerner, healow, …)")
+    p.add_argument("--test-systems", action="store_true", help="include vendor test systems")
+    p.add_argument("--limit", type=int, default=50)
+    p = command(
+        "update", cmd_providers_update, "load a newer SMART User-access Brands bundle", prsub
+    )
+    p.add_argument("file", help="the brands bundle (.json)")
+    command("vendors", cmd_providers_vendors, "EHR vendors, registration pages, app ids", prsub)
+    p = command("client-id", cmd_providers_client_id, "show or set a vendor's app id", prsub)
+    p.add_argument("vendor", help="vendor code, as `phr providers vendors` lists it")
+    p.add_argument("client_id", nargs="?", help="the app id to keep for this vendor")
+    p.add_argument("--forget", action="store_true", help="forget the kept app id")
     p = command("export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency)")
     p.add_argument("--format", required=True, choices=FORMATS)
     add_date_options(p, until=False)

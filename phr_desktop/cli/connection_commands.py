@@ -9,10 +9,13 @@ from typing import Any
 from phr_desktop.cli.common import (
     EXIT_OK,
     EXIT_PARTIAL,
+    open_profiles,
     print_json,
     progress_printer,
     unlocked_session,
 )
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.provider_connect import connect_target
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -24,10 +27,20 @@ def cmd_connect(args: argparse.Namespace) -> int:
 
             webbrowser.open(url)
 
+    if bool(args.fhir_base) == bool(args.provider):
+        raise ServiceError(
+            "Give either a FHIR address or --provider NAME (find the name with `phr providers "
+            "search WORDS`)."
+        )
+    target = connect_target(
+        open_profiles(args).data_dir, provider=args.provider, fhir_base=args.fhir_base,
+        client_id=args.client_id, vendor_filter=args.vendor,
+    )  # fmt: skip
+    client_id = target.require_client_id()  # before the passphrase is asked for
     with unlocked_session(args) as session:
         connection = session.connections.connect(
-            args.fhir_base, client_id=args.client_id, name=args.name, open_url=show,
-            timeout=args.timeout,
+            target.fhir_base, client_id=client_id, name=args.name or target.name,
+            open_url=show, timeout=args.timeout,
         )  # fmt: skip
     if args.json:
         print_json(

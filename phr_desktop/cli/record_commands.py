@@ -39,6 +39,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         for outcome in report.files:
             if outcome.status == "failed":
                 print(f"FAILED  {outcome.path}\n        {outcome.error}", file=sys.stderr)
+            elif outcome.status == "skipped":
+                print(f"skipped   {outcome.path}: {outcome.error}")
             else:
                 c = outcome.counts
                 assert c is not None
@@ -49,7 +51,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         t = report.totals
         print(
             f"Total: {t.new} new, {t.updated} updated, {t.unchanged} unchanged; "
-            f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed."
+            f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed"
+            + (f", {len(report.skipped)} skipped." if report.skipped else ".")
         )
     return EXIT_PARTIAL if report.failed else EXIT_OK
 

@@ -16,6 +16,7 @@ from typing import Any
 
 from phr_desktop.domain.codes import SNOMED, codes_of, display_of, first_of
 from phr_desktop.domain.records import (
+    DATA_QUALITY_TAG_SYSTEM,
     Code,
     PartialDate,
     Quantity,
@@ -104,48 +105,63 @@ def _text(value: Any) -> str | None:
     return value.strip() if isinstance(value, str) and value.strip() else None
 
 
-def _number(value: Any) -> float | None:
+def _number(value: Any, r: _Reader | None = None) -> float | None:
     if isinstance(value, bool):
         return None
     # Decimal arrives when the reader kept exact number literals ("1.50").
     if isinstance(value, int | float | Decimal):
         number = float(value)
-        return number if math.isfinite(number) else None
+        if math.isfinite(number):
+            return number
+        if r is not None:  # "1e400": no float holds it; the raw resource keeps it as written
+            r.flags.append(f"number out of range {_literal(value)} (kept as written)")
     return None
+
+
+def _literal(value: Any) -> str:
+    """How the source wrote a number (readers keep it on the Decimal), cut for display."""
+    text = str(getattr(value, "literal", None) or value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
+def _out_of_range(value: Any) -> bool:
+    return isinstance(value, float | Decimal) and not math.isfinite(float(value))
 
 
 def _reference_display(ref: Any) -> str | None:
     return _text(ref.get("display")) if isinstance(ref, dict) else None
 
 
-def _quantity(q: Any) -> Quantity | None:
+def _quantity(q: Any, r: _Reader | None = None) -> Quantity | None:
     if not isinstance(q, dict):
         return None
     unit = _text(q.get("unit")) or _text(q.get("code"))
     comparator = _text(q.get("comparator"))
-    value = _number(q.get("value"))
+    value = _number(q.get("value"), r)
     text = f"{comparator}{q.get('value')}" if comparator and value is not None else None
+    if _out_of_range(q.get("value")):
+        text = f"{comparator or ''}{_literal(q.get('value'))}"  # shown as written, not as "inf"
     return Quantity(value=value, unit=unit, text=text)
 
 
 def _observation_value(r: _Reader) -> Quantity | None:
     res = r.resource
     if "valueQuantity" in res:
-        return _quantity(res["valueQuantity"])
+        return _quantity(res["valueQuantity"], r)
     if "valueCodeableConcept" in res:
         return Quantity(None, None, display_of(res["valueCodeableConcept"]) or None)
     for key in ("valueString", "valueDateTime", "valueTime"):
         if key in res and _text(res[key]):
             return Quantity(None, None, _text(res[key]))
     if "valueInteger" in res:
-        return Quantity(_number(res["valueInteger"]))
+        return Quantity(_number(res["valueInteger"], r))
     if "valueBoolean" in res and isinstance(res["valueBoolean"], bool):
         return Quantity(None, None, "yes" if res["valueBoolean"] else "no")
     components = res.get("component")
     if isinstance(components, list) and components:
         parts, unit = [], None
         for comp in components:
-            q = _quantity(comp.get("valueQuantity")) if isinstance(comp, dict) else None
+            q = _quantity(comp.get("valueQuantity"), r) if isinstance(comp, dict) else None
             if q and q.value is not None:
                 parts.append(f"{q.value:g}")
                 unit = unit or q.unit
@@ -154,14 +170,14 @@ def _observation_value(r: _Reader) -> Quantity | None:
     return None
 
 
-def _reference_range(value: Any) -> ReferenceRange | None:
+def _reference_range(value: Any, r: _Reader) -> ReferenceRange | None:
     rr = first_of(value)
     if not isinstance(rr, dict):
         return None
     low, high = rr.get("low"), rr.get("high")
     return ReferenceRange(
-        low=_number(low.get("value")) if isinstance(low, dict) else None,
-        high=_number(high.get("value")) if isinstance(high, dict) else None,
+        low=_number(low.get("value"), r) if isinstance(low, dict) else None,
+        high=_number(high.get("value"), r) if isinstance(high, dict) else None,
         text=_text(rr.get("text")),
     )
 
@@ -242,6 +258,9 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
         r.flags.append("no id")
     if rtype in _STATUS_REQUIRED and not _text(resource.get("status")):
         r.flags.append("missing status")
+    for tag in _list(r.get("meta", "tag")):
+        if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
+            r.flags.append(_text(tag.get("display")) or "data-quality problem in the source")
     builder = _BUILDERS[rtype]
     fields = builder(r)
     kind: RecordKind = fields.pop("kind")
@@ -335,7 +354,7 @@ def _observation(r: _Reader) -> dict[str, Any]:
             res.get("issued"),
         ),
         "value": value,
-        "reference_range": _reference_range(res.get("referenceRange")),
+        "reference_range": _reference_range(res.get("referenceRange"), r),
         "interpretation": (interp_codes[0].code if interp_codes and interp_codes[0].code else None)
         or (display_of(interpretation) or None),
         "status": _text(res.get("status")),
@@ -365,8 +384,8 @@ def _medication(r: _Reader, category: str, *dates: Any) -> dict[str, Any]:
     if isinstance(dosage, dict):
         # MedicationAdministration says dosage.dose; Request/Statement say doseAndRate[].
         rate = first_of(dosage.get("doseAndRate"))
-        dose = _quantity(dosage.get("dose")) or (
-            _quantity(rate.get("doseQuantity")) if isinstance(rate, dict) else None
+        dose = _quantity(dosage.get("dose"), r) or (
+            _quantity(rate.get("doseQuantity"), r) if isinstance(rate, dict) else None
         )
     return {
         "kind": RecordKind.MEDICATION,
@@ -375,7 +394,7 @@ def _medication(r: _Reader, category: str, *dates: Any) -> dict[str, Any]:
         "category": category,
         "effective": r.date(*dates),
         "value": dose
-        if dose and dose.value is not None
+        if dose and (dose.value is not None or dose.text)
         else (Quantity(None, None, dose_text) if dose_text else None),
         "status": _text(res.get("status")),
         "encounter_ref": _text(r.get("encounter", "reference"))

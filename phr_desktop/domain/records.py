@@ -9,6 +9,10 @@ import re
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+# A meta.tag of this system on a resource we made (a C-CDA's DocumentReference) carries a
+# data-quality note on its source in `display`; it becomes one of the record's flags.
+DATA_QUALITY_TAG_SYSTEM = "urn:phr:data-quality"
+
 
 class RecordKind(StrEnum):
     """What a record is, as the patient sees it (timeline icons, filters, export sections)."""

@@ -9,10 +9,9 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
 
-import orjson
-
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.records import Record
+from phr_desktop.vault.raw_json import load_raw
 
 
 @dataclass(frozen=True)
@@ -26,7 +25,7 @@ class ExportRecord:
     def raw(self) -> dict[str, Any]:
         """The stored FHIR resource, parsed on first use: the PDF, CSV and emergency exports
         never need it, and parsing every record up front cost 0.4 s at 13k records."""
-        parsed: dict[str, Any] = orjson.loads(self.raw_body)
+        parsed: dict[str, Any] = load_raw(self.raw_body)
         return parsed
 
 

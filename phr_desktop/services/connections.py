@@ -14,7 +14,7 @@ import httpx
 from phr_desktop import __version__
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import load_json_exact, resources_of
-from phr_desktop.resources import load_json
+from phr_desktop.services.client_ids import missing_client_id_message
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
@@ -40,17 +40,7 @@ from phr_desktop.vault.store import now_iso
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
-CLIENT_ID_EXTENSION = "https://phr-desktop.example/fhir/StructureDefinition/client-id"
-NOTE_EXTENSION = "https://phr-desktop.example/fhir/StructureDefinition/vendor-note"
 MAX_WARNING_CHARS = 300  # a server's note, as shown in the connection's status
-
-
-@dataclass(frozen=True)
-class DirectoryEntry:
-    name: str
-    fhir_base: str
-    client_id: str
-    note: str
 
 
 @dataclass(frozen=True)
@@ -77,29 +67,6 @@ class ConnectionStatus:
         """{type: how it is searched} where this server needs more than `patient=`
         ("per category", "in full" when it refuses `_lastUpdated`)."""
         return SearchRules.from_config(self.connection.smart_config).describe()
-
-
-def endpoint_directory() -> list[DirectoryEntry]:
-    """The shipped directory of provider endpoints (resources/endpoints/endpoints.json)."""
-    out = []
-    for entry in load_json("endpoints", "endpoints.json").get("entry", []):
-        resource = entry.get("resource", {})
-        if resource.get("resourceType") != "Endpoint":
-            continue
-        ext = {e["url"]: e.get("valueString", "") for e in resource.get("extension", [])}
-        out.append(
-            DirectoryEntry(
-                name=resource.get("name", resource["address"]),
-                fhir_base=resource["address"],
-                client_id=ext.get(CLIENT_ID_EXTENSION, ""),
-                note=ext.get(NOTE_EXTENSION, ""),
-            )
-        )
-    return out
-
-
-def _same_base(a: str, b: str) -> bool:
-    return a.rstrip("/") == b.rstrip("/")
 
 
 def _refuse_plain_http(request: httpx.Request) -> None:
@@ -215,14 +182,9 @@ class ConnectionService:
         cancel: CancelToken | None = None,
     ) -> StoredConnection:
         require_secure(fhir_base, "FHIR server")  # before anything is asked of it
-        known = next((e for e in endpoint_directory() if _same_base(e.fhir_base, fhir_base)), None)
-        client_id = client_id or (known.client_id if known else "")
-        if not client_id:
-            raise ServiceError(
-                "This provider needs a registered app id: pass --client-id ID (see "
-                "resources/endpoints/README.md)."
-            )
-        name = name or (known.name if known else urlsplit(fhir_base).netloc or fhir_base)
+        if not client_id:  # the caller resolves it per vendor (services/provider_connect.py)
+            raise ServiceError(missing_client_id_message(""))
+        name = name or urlsplit(fhir_base).netloc or fhir_base
         if self.store.by_name(name):
             raise ServiceError(f"A connection named {name!r} exists; disconnect it or pick --name.")
         cancelled = cancel.event if cancel is not None else threading.Event()
@@ -442,7 +404,5 @@ def _stored(tokens: TokenSet) -> StoredTokens:
 __all__ = [
     "ConnectionService",
     "ConnectionStatus",
-    "DirectoryEntry",
     "SyncError",
-    "endpoint_directory",
 ]

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import gc
 import io
+import itertools
 import multiprocessing
 import os
 import pickle
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.interop.fhir.json_stream import iter_fhir_json, should_stream
+from phr_desktop.interop.file_kinds import HEAD_BYTES, FileKind, describe, detect, unwrap_html
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.prepared import (
     PackedDocument,
@@ -39,10 +43,54 @@ class PreparedFile:
     resources: list[PreparedResource] | None  # None: it could not be read or parsed
     source_hint: str | None  # the first meta.source among its resources
     error: str | None  # why it could not be read or parsed
+    # Too many resources to hold at once: the writer reads it again with `stream_file` and
+    # prepares and writes it a batch at a time (peak memory follows the batch, not the file).
+    streamed: bool = False
 
 
-def is_ccda(path: Path) -> bool:
-    return path.suffix.lower() == ".xml"
+@dataclass(frozen=True)
+class StreamedFile:
+    document: PackedDocument
+    batches: Iterator[list[PreparedResource]]  # may raise UnreadableFile part way
+    source_hint: str | None  # from the first batch
+
+
+# The one way to add a scan or a letter today: the app's upload dialog (no phr command yet).
+UPLOAD_HINT = "add it as a document in the app: File > New entry > Document (PDF or image)"
+
+
+def not_importable_reason(kind: FileKind, head: bytes) -> str:
+    """Why a file of this kind is not imported, and what to do with it instead."""
+    what = describe(kind, head)
+    if kind.is_document:
+        return f"this is {what}, not a health record file; {UPLOAD_HINT}"
+    if kind is FileKind.ZIP:
+        return f"this is {what}; unpack it, then import the files inside"
+    if kind is FileKind.EMPTY:
+        return "this file is empty"
+    return f"this is {what}"
+
+
+# Files named so are read in a folder even when their content is not recognised: the reader
+# then says what is wrong with them, and their bytes are kept.
+RECORD_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml", ".ccd", ".cda")
+
+
+def skip_reason(path: Path) -> str | None:
+    """Why a file found in a folder is left out of its import, or None to import it."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(HEAD_BYTES)
+            kind = detect(head)
+            if kind is FileKind.HTML and path.stat().st_size <= MAX_FILE_BYTES:
+                kind = FileKind.HTML_WITH_CCDA if unwrap_html(head + file.read()) else kind
+    except OSError as exc:
+        return f"it could not be read ({exc.strerror or exc})"
+    if kind.importable:
+        return None
+    if path.suffix.lower() in RECORD_SUFFIXES and kind in (FileKind.UNKNOWN, FileKind.XML):
+        return None
+    return not_importable_reason(kind, head)
 
 
 def _read(path: Path) -> bytes:
@@ -50,11 +98,22 @@ def _read(path: Path) -> bytes:
         size = path.stat().st_size
     except FileNotFoundError:
         raise UnreadableFile(str(path), None, None, "the file does not exist") from None
+    except OSError as exc:
+        raise UnreadableFile(path.name, None, None, f"{exc.strerror or exc}") from None
     if size > MAX_FILE_BYTES:
         raise UnreadableFile(
             path.name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
         )
-    return path.read_bytes()
+    try:
+        return path.read_bytes()
+    except OSError as exc:  # no permission, a file that vanished, a disk error
+        raise UnreadableFile(path.name, None, None, f"{exc.strerror or exc}") from None
+
+
+def _parse(data: bytes, kind: FileKind, name: str) -> list[ParsedResource]:
+    if kind is FileKind.UNKNOWN:
+        raise UnreadableFile(name, None, None, f"this is {kind.value}")
+    return parse_ccda(data, name) if kind.is_xml else parse_fhir_json(data, name)
 
 
 def _source_hint(resources: list[ParsedResource]) -> str | None:
@@ -81,21 +140,49 @@ def _prepare(item: ParsedResource) -> PreparedResource:
 
 
 def prepare_file(path: Path) -> PreparedFile:
-    """Never raises for a bad file: an unreadable or unparseable one comes back with `error`."""
-    content_type = CCDA_CONTENT_TYPE if is_ccda(path) else FHIR_CONTENT_TYPE
+    """Never raises for a bad file: an unreadable or unparseable one comes back with `error`.
+
+    The format is told from the content, whatever the file is called. A PDF or an image is
+    refused with the way to add it as a document, and not kept: it is not a source of
+    records."""
     try:
         data = _read(path)
     except UnreadableFile as exc:
-        return PreparedFile(path, content_type, None, None, None, str(exc))
+        return PreparedFile(path, FHIR_CONTENT_TYPE, None, None, None, str(exc))
+    kind = detect(data[:HEAD_BYTES])
+    content_type = CCDA_CONTENT_TYPE if kind.is_xml else FHIR_CONTENT_TYPE
+    if kind.is_document or kind in (FileKind.ZIP, FileKind.EMPTY):
+        reason = not_importable_reason(kind, data[:HEAD_BYTES])
+        return PreparedFile(path, content_type, None, None, None, f"{path.name}: {reason}.")
+    if kind is FileKind.FHIR_JSON and should_stream(data):
+        return PreparedFile(path, content_type, None, None, None, None, streamed=True)
     document = pack_document(data)
     try:
-        parsed = parse_ccda(data, path.name) if is_ccda(path) else parse_fhir_json(data, path.name)
+        parsed = _parse(data, kind, path.name)
     except UnreadableFile as exc:
         return PreparedFile(path, content_type, document, None, None, str(exc))
     del data
     hint = _source_hint(parsed)
     resources = [_prepare(item) for item in parsed]
     return PreparedFile(path, content_type, document, resources, hint, None)
+
+
+def stream_file(path: Path, batch_size: int) -> StreamedFile:
+    """A FHIR JSON file read entry by entry and prepared `batch_size` resources at a time.
+    UnreadableFile if it cannot be read or its first batch cannot be parsed; a later batch
+    may raise it too, and the caller then drops what it wrote of the file."""
+    data = _read(path)
+    document = pack_document(data)
+    resources = iter_fhir_json(data, path.name)
+
+    def batches() -> Iterator[list[PreparedResource]]:
+        while batch := list(itertools.islice(resources, batch_size)):
+            yield [_prepare(item) for item in batch]
+
+    first = list(itertools.islice(resources, batch_size))
+    hint = _source_hint(first)
+    prepared_first = [_prepare(item) for item in first]
+    return StreamedFile(document, itertools.chain([prepared_first], batches()), hint)
 
 
 # --- on the worker process -----------------------------------------------------------------

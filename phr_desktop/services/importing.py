@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import pickle
 from collections import deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from concurrent.futures import (
     BrokenExecutor,
     Executor,
@@ -26,21 +26,24 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.services.import_plan import FileOutcome, plan_import
 from phr_desktop.services.import_prepare import (
+    FHIR_CONTENT_TYPE,
     PreparedFile,
     prepare_file,
     prepare_file_pickled,
     start_worker,
+    stream_file,
 )
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
 from phr_desktop.vault.database import bulk_writes, transaction
-from phr_desktop.vault.prepared import PackedDocument, PreparedResource
+from phr_desktop.vault.prepared import PackedDocument, PreparedResource, pack_document
 from phr_desktop.vault.store import WriteCounts, now_iso
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
-FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml")  # .xml: C-CDA
 DEFAULT_SOURCE = "Imported files"
 _BATCH = 5000
 # Imports of at least this much (in two files or more, with a second core to run on) are
@@ -52,22 +55,6 @@ log = logging.getLogger(__name__)
 
 
 @dataclass
-class FileOutcome:
-    path: str
-    status: str  # imported, unchanged, failed
-    counts: WriteCounts | None = None
-    error: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"path": self.path, "status": self.status}
-        if self.counts:
-            out["counts"] = self.counts.as_dict()
-        if self.error:
-            out["error"] = self.error
-        return out
-
-
-@dataclass
 class ImportReport:
     files: list[FileOutcome] = field(default_factory=list)
     totals: WriteCounts = field(default_factory=WriteCounts)
@@ -76,23 +63,12 @@ class ImportReport:
     def failed(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "failed"]
 
+    @property
+    def skipped(self) -> list[FileOutcome]:
+        return [f for f in self.files if f.status == "skipped"]
+
     def as_dict(self) -> dict[str, Any]:
         return {"files": [f.as_dict() for f in self.files], "totals": self.totals.as_dict()}
-
-
-def expand_paths(paths: Sequence[Path]) -> list[Path]:
-    """Files as given, and the FHIR files inside folders (recursively, in name order)."""
-    out: list[Path] = []
-    for path in paths:
-        if path.is_dir():
-            out.extend(
-                sorted(
-                    p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in FHIR_SUFFIXES
-                )
-            )
-        else:
-            out.append(path)
-    return out
 
 
 def _source_name(parsed: PreparedFile, explicit: str | None) -> str:
@@ -138,19 +114,25 @@ def import_paths(
     progress: ProgressCallback,
     cancel: CancelToken,
 ) -> ImportReport:
-    files = expand_paths(paths)
+    plan = plan_import(paths)
+    files = plan.files
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
     with _Prefetcher(files) as prefetcher, bulk_writes(session.vault.conn):
         try:
-            for index, path in enumerate(files):
+            index = 0
+            for step in plan.steps:
+                if isinstance(step, FileOutcome):
+                    report.files.append(step)
+                    continue
                 cancel.raise_if_cancelled()
-                progress(Progress(index, len(files), f"Importing {path.name}"))
+                progress(Progress(index, len(files), f"Importing {step.name}"))
                 outcome = _import_file(session, prefetcher.next(), source_name, progress, cancel)
                 report.files.append(outcome)
                 if outcome.counts:
                     report.totals.add(outcome.counts)
+                index += 1
             progress(Progress(len(files), len(files), "Import finished"))
             status = "completed" if not report.failed else "completed_with_errors"
         except BaseException as exc:
@@ -257,31 +239,72 @@ def _import_file(
     cancel: CancelToken,
 ) -> FileOutcome:
     path = parsed.path
+    if parsed.streamed:
+        return _import_streamed(session, path, source_name, progress, cancel)
     if parsed.error is not None or parsed.document is None or parsed.resources is None:
         if parsed.document is not None:  # readable but not parseable: keep the bytes anyway
             _keep_unparseable(session, path, parsed.document, str(parsed.error))
         return FileOutcome(str(path), "failed", error=str(parsed.error))
     resources = parsed.resources
+    name = _source_name(parsed, source_name)
+    return _write_file(
+        session, path, parsed.content_type, parsed.document, name,
+        _batches(resources), len(resources), progress, cancel,
+    )  # fmt: skip
 
+
+def _import_streamed(
+    session: Session,
+    path: Path,
+    source_name: str | None,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+) -> FileOutcome:
+    """A file with too many resources to hold at once, prepared and written a batch at a time
+    in the one transaction of the file: a fault found late still leaves none of it."""
+    try:
+        streamed = stream_file(path, _BATCH)
+    except UnreadableFile as exc:
+        with contextlib.suppress(OSError, UnreadableFile):
+            _keep_unparseable(session, path, pack_document(path.read_bytes()), str(exc))
+        return FileOutcome(str(path), "failed", error=str(exc))
+    name = source_name or streamed.source_hint or DEFAULT_SOURCE
+    try:
+        return _write_file(
+            session, path, FHIR_CONTENT_TYPE, streamed.document, name,
+            streamed.batches, None, progress, cancel,
+        )  # fmt: skip
+    except UnreadableFile as exc:  # the transaction has been rolled back
+        _keep_unparseable(session, path, streamed.document, str(exc))
+        return FileOutcome(str(path), "failed", error=str(exc))
+
+
+def _write_file(
+    session: Session,
+    path: Path,
+    content_type: str,
+    document: PackedDocument,
+    name: str,
+    batches: Iterable[Sequence[PreparedResource]],
+    total: int | None,
+    progress: ProgressCallback,
+    cancel: CancelToken,
+) -> FileOutcome:
     conn = session.vault.conn
     counts = WriteCounts()
-    name = _source_name(parsed, source_name)
     with transaction(conn):
         source_id = session.store.ensure_source("fhir_file", name)
         document_id = session.store.add_packed_document(
-            source_id, path.name, parsed.content_type, parsed.document
+            source_id, path.name, content_type, document
         )
         done = 0
-        for batch in _batches(resources):
+        for batch in batches:
             cancel.raise_if_cancelled()
             counts.add(session.store.write_prepared(source_id, document_id, batch, name))
             done += len(batch)
-            progress(
-                Progress(done, len(resources), f"{path.name}: {done} of {len(resources)} resources")
-            )
-        session.vault.audit.append(
-            "import", resources=len(resources), new=counts.new, updated=counts.updated
-        )
+            of = f" of {total}" if total is not None else ""
+            progress(Progress(done, total, f"{path.name}: {done}{of} resources"))
+        session.vault.audit.append("import", resources=done, new=counts.new, updated=counts.updated)
     status = "imported" if counts.new or counts.updated or counts.older_kept else "unchanged"
     return FileOutcome(str(path), status, counts)
 

@@ -38,6 +38,7 @@ from phr_desktop.sharing.bundle import (
 from phr_desktop.sharing.errors import ShareExpired, ShareRejected, SignerMismatch, WrongShareKey
 from phr_desktop.sharing.keys import fingerprint
 from phr_desktop.sharing.share_key import ShareKey
+from phr_desktop.vault.raw_json import load_raw
 
 MAX_FILE_BYTES = 50 * 1024 * 1024
 MAX_INFLATED_BYTES = 100 * 1024 * 1024
@@ -270,8 +271,8 @@ def open_share_bytes(
             "for the file again."
         )
     try:
-        claims = orjson.loads(payload)
-    except orjson.JSONDecodeError:
+        claims = load_raw(payload)  # a number no float holds ("1e400") is kept, not refused
+    except ValueError:  # orjson's and json's decode errors both are
         raise ShareRejected("The signed content is not JSON.") from None
     meta, bundle = _check_claims(claims, now)
     return OpenedShare(meta, bundle, thumb, jwk, payload, share_key.binds_signer)

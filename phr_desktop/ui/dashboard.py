@@ -7,16 +7,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from html import escape
+from pathlib import Path
 
 from PySide6.QtCore import QObject, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QCompleter,
-    QDialog,
-    QDialogButtonBox,
-    QFormLayout,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
@@ -33,12 +30,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phr_desktop.services.connections import ConnectionStatus, endpoint_directory
+from phr_desktop.services.connections import ConnectionStatus
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
+from phr_desktop.services.profiles import default_data_dir
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.backups.status import BackupStatusWidget
+from phr_desktop.ui.connect_dialog import ConnectDialog
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
@@ -112,87 +111,6 @@ class BrowserOpener(QObject):
         self.requested.emit(url)
 
 
-class ConnectDialog(QDialog):
-    """Asks which provider to connect: one from the directory or a FHIR base and app id."""
-
-    # On acceptance: FHIR base, app id or None, name or None (as `values()`). The dashboard
-    # listens with a bound method: a closure over the dialog on its own signal crashes PySide
-    # when the dialog deletes itself.
-    chosen = Signal(str, object, object)
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.setWindowTitle("Connect a provider")
-        layout = QVBoxLayout(self)
-        layout.addWidget(
-            style.muted(
-                "Your browser opens the provider's sign-in page. After you allow access, new "
-                "records are fetched with Sync now. Only the records you allow are read.",
-                self,
-            )
-        )
-        form = QFormLayout()
-        self.directory = QComboBox(self)
-        self.directory.setAccessibleName("Provider")
-        self.directory.addItem("Other: type the address", None)
-        for entry in endpoint_directory():
-            self.directory.addItem(entry.name, entry)
-        self.directory.currentIndexChanged.connect(self._chosen)
-        form.addRow("&Provider", self.directory)
-        self.fhir_base = QLineEdit(self)
-        self.fhir_base.setAccessibleName("FHIR base address")
-        self.fhir_base.setPlaceholderText("https://fhir.example.org/api/FHIR/R4")
-        form.addRow("FHIR &address", self.fhir_base)
-        self.client_id = QLineEdit(self)
-        self.client_id.setAccessibleName("App id (client id)")
-        self.client_id.setPlaceholderText("Given by the provider when the app was registered")
-        form.addRow("App &id", self.client_id)
-        self.name = QLineEdit(self)
-        self.name.setAccessibleName("Connection name")
-        self.name.setPlaceholderText("Optional, e.g. City Hospital")
-        form.addRow("&Name", self.name)
-        layout.addLayout(form)
-        self.note = style.muted("", self)
-        layout.addWidget(self.note)
-        self.error = QLabel(self)
-        self.error.setWordWrap(True)
-        self.error.setAccessibleName("Error")
-        layout.addWidget(self.error)
-        buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Open sign-in page")
-        buttons.accepted.connect(self.accept)
-        buttons.rejected.connect(self.reject)
-        self.accepted.connect(self._announce_chosen)
-        layout.addWidget(buttons)
-        self.setMinimumWidth(self.fontMetrics().averageCharWidth() * 70)
-
-    def _chosen(self) -> None:
-        entry = self.directory.currentData()
-        self.fhir_base.setText(entry.fhir_base if entry else "")
-        self.client_id.setText(entry.client_id if entry else "")
-        self.name.setText(entry.name if entry else "")
-        self.note.setText(entry.note if entry else "")
-
-    def _announce_chosen(self) -> None:
-        self.chosen.emit(*self.values())
-
-    def values(self) -> tuple[str, str | None, str | None]:
-        return (
-            self.fhir_base.text().strip(),
-            self.client_id.text().strip() or None,
-            self.name.text().strip() or None,
-        )
-
-    def accept(self) -> None:
-        base = self.fhir_base.text().strip()
-        if not base.startswith(("https://", "http://")):
-            self.error.setText("Type the provider's FHIR address, starting with https://.")
-            return
-        super().accept()
-
-
 def _list(parent: QWidget, name: str) -> QListWidget:
     widget = QListWidget(parent)
     widget.setAccessibleName(name)
@@ -212,6 +130,7 @@ class Dashboard(QWidget):
         self.runner = runner
         self.open_url = BrowserOpener(self)
         self.recent_searches: list[str] = []
+        self.app_data_dir: Path | None = None  # the profiles' folder: directory, app ids
         self.setAccessibleName("Dashboard")
         self._build()
         self.refresh()
@@ -530,7 +449,7 @@ class Dashboard(QWidget):
         )
 
     def connect_clicked(self) -> None:
-        dialog = ConnectDialog(self)
+        dialog = ConnectDialog(self.app_data_dir or default_data_dir(), self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.chosen.connect(self.start_connect)
         dialog.open()

@@ -41,7 +41,9 @@ from phr_desktop.ui.sharing.open_dialog import ShareOpener
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
-IMPORT_FILTER = "FHIR JSON (*.json *.ndjson *.jsonl);;All files (*)"
+IMPORT_FILTER = (
+    "FHIR JSON or C-CDA (*.json *.ndjson *.jsonl *.xml *.ccd *.cda *.txt);;All files (*)"
+)
 # Shortcuts as StandardKey: a QKeySequence cannot be built before the QGuiApplication exists.
 NEW_ENTRIES: tuple[tuple[str, str, QKeySequence.StandardKey | None], ...] = (
     ("Test result…", "LabResultDialog", None),
@@ -64,8 +66,9 @@ def choose_import_paths(parent: QWidget, folder: bool) -> list[Path]:
 
 def import_summary(report: ImportReport) -> str:
     t = report.totals
+    tried = len(report.files) - len(report.skipped)
     text = (
-        f"Imported {len(report.files) - len(report.failed)} of {len(report.files)} file(s): "
+        f"Imported {tried - len(report.failed)} of {tried} file(s): "
         f"{t.new:,} new, {t.updated:,} updated, {t.unchanged:,} unchanged."
     )
     if report.failed:
@@ -74,7 +77,12 @@ def import_summary(report: ImportReport) -> str:
         )
         if len(report.failed) > 5:
             text += f"; and {len(report.failed) - 5} more"
-        text += ". Their bytes are kept in the vault."
+        text += "."
+    if report.skipped:
+        text += f" Skipped {len(report.skipped)} file(s) that hold no records: " + "; ".join(
+            f"{Path(f.path).name} ({f.error})" for f in report.skipped[:5]
+        )
+        text += f"; and {len(report.skipped) - 5} more." if len(report.skipped) > 5 else "."
     return text
 
 
@@ -175,6 +183,7 @@ class MainWindow(QMainWindow):
             "Auto-&lock…", self.auto_lock_clicked, QKeySequence(std.Preferences)
         )
         self.auto_lock_action.setMenuRole(QAction.MenuRole.PreferencesRole)
+        self.client_ids_action = self._action("Provider &app ids…", self.client_ids_clicked)
         self.about_action = self._action("&About phr-desktop", self.about_clicked)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
 
@@ -205,6 +214,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.correct_action)
         edit_menu.addSeparator()
         edit_menu.addAction(self.auto_lock_action)
+        edit_menu.addAction(self.client_ids_action)
         view_menu = menu.addMenu("&View")
         self.view_actions = []
         for index, text in enumerate(("&Dashboard", "&Timeline", "&AATD overview")):
@@ -252,6 +262,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.setAccessibleName("Views")
         self.dashboard = Dashboard(session, self.runner, self.tabs)
+        self.dashboard.app_data_dir = self.profiles.data_dir
         self.dashboard.recordActivated.connect(self.show_record)
         self.dashboard.categoryActivated.connect(self.show_kind)
         self.dashboard.dataChanged.connect(self.refresh_views)
@@ -337,6 +348,13 @@ class MainWindow(QMainWindow):
             assert layout is not None
             layout.addWidget(self.aatd)
             self.aatd.show()  # a child added to a visible parent is hidden until shown
+
+    def client_ids_clicked(self) -> None:
+        from phr_desktop.ui.client_ids_dialog import ClientIdsDialog
+
+        dialog = ClientIdsDialog(self.profiles.data_dir, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open()
 
     def _auto_locked(self, reason: str) -> None:
         self.lock()

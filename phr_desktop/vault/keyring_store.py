@@ -38,21 +38,40 @@ def _leaf_backends(backend: KeyringBackend) -> Iterable[KeyringBackend]:
         yield backend
 
 
+def _priority(backend: KeyringBackend) -> float:
+    try:
+        return float(backend.priority)
+    except Exception:  # a backend may raise when asked about a service it cannot reach
+        return 0.0
+
+
+def secure_backends(
+    backend: KeyringBackend | None = None,
+    allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
+) -> list[KeyringBackend]:
+    """The secure backends among the active one (or the chain's members), highest priority
+    first. Insecure members (keyrings.alt's files, a plaintext store) are left out, never
+    written to nor read from: a chain that holds one beside a Secret Service is still usable."""
+    backend = backend or keyring.get_keyring()
+    secure = [b for b in _leaf_backends(backend) if type(b).__module__ in allowed_modules]
+    return sorted(secure, key=_priority, reverse=True)  # stable: the chain's order on ties
+
+
 def secure_backend(
     backend: KeyringBackend | None = None,
     allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
 ) -> KeyringBackend:
-    """The active backend if every backend it may write to is secure; else KeyringRefused."""
+    """The highest-priority secure backend; KeyringRefused when there is none."""
     backend = backend or keyring.get_keyring()
-    leaves = list(_leaf_backends(backend))
-    insecure = [b for b in leaves if type(b).__module__ not in allowed_modules]
-    if not leaves or insecure:
-        names = ", ".join(type(b).__module__ + "." + type(b).__name__ for b in insecure or leaves)
+    found = secure_backends(backend, allowed_modules)
+    if not found:
+        leaves = list(_leaf_backends(backend))
+        names = ", ".join(type(b).__module__ + "." + type(b).__name__ for b in leaves) or "none"
         raise KeyringRefused(
             "This computer has no secure keyring to remember the profile in (found: "
             f"{names}). Unlock with your passphrase instead; nothing was stored."
         )
-    return backend
+    return found[0]
 
 
 def remember_data_key(
@@ -75,21 +94,31 @@ def recall_data_key(
     backend: KeyringBackend | None = None,
     allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
 ) -> bytes | None:
-    store = secure_backend(backend, allowed_modules)
-    try:
-        value = store.get_password(SERVICE, profile_id)
-    except keyring.errors.KeyringError as exc:
-        raise KeyringRefused(
-            f"The keyring could not be read ({exc}). Unlock with your passphrase instead."
-        ) from None
-    return base64.b64decode(value) if value else None
+    """The remembered key, read from secure backends only (a copy planted in an insecure
+    one is never used)."""
+    secure_backend(backend, allowed_modules)  # none secure: refused, as for remembering
+    for store in secure_backends(backend, allowed_modules):
+        try:
+            value = store.get_password(SERVICE, profile_id)
+        except keyring.errors.KeyringError as exc:
+            raise KeyringRefused(
+                f"The keyring could not be read ({exc}). Unlock with your passphrase instead."
+            ) from None
+        if value:
+            return base64.b64decode(value)
+    return None
 
 
-def forget_data_key(profile_id: str, backend: KeyringBackend | None = None) -> None:
-    store = backend or keyring.get_keyring()
-    try:
-        store.delete_password(SERVICE, profile_id)
-    except keyring.errors.PasswordDeleteError:
-        pass
-    except keyring.errors.KeyringError as exc:
-        raise KeyringRefused(f"The keyring could not be changed ({exc}).") from None
+def forget_data_key(
+    profile_id: str,
+    backend: KeyringBackend | None = None,
+    allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
+) -> None:
+    """Remove the remembered key from every secure backend (only those were ever written)."""
+    for store in secure_backends(backend, allowed_modules):
+        try:
+            store.delete_password(SERVICE, profile_id)
+        except keyring.errors.PasswordDeleteError:
+            pass
+        except keyring.errors.KeyringError as exc:
+            raise KeyringRefused(f"The keyring could not be changed ({exc}).") from None

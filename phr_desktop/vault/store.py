@@ -25,6 +25,7 @@ from phr_desktop.vault.prepared import (
     record_data,
     version_fields,
 )
+from phr_desktop.vault.raw_json import load_raw
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
 _CHUNK = 500
@@ -388,7 +389,7 @@ class RecordStore:
                 "SELECT id, body FROM raw_resources WHERE source_id = ? AND is_current = 1",
                 (source_id,),
             ).fetchall()
-            built = [(raw_id, normalise(orjson.loads(body))) for raw_id, body in rows]
+            built = [(raw_id, normalise(load_raw(body))) for raw_id, body in rows]
             counts = WriteCounts()
             self._write_records(
                 source_id, [(i, i, record_data(r)) for i, r in built if r], name, counts

@@ -110,11 +110,11 @@ def test_integers_beyond_64_bits_are_kept_exactly() -> None:
 
 
 def test_times_and_ids_inside_strings_do_not_force_the_slow_path() -> None:
-    from phr_desktop.interop.fhir.fhir_json import _has_lossy_numbers
+    from phr_desktop.interop.fhir.fhir_json import has_lossy_numbers
 
     text = b'{"id":"6e34-ab","effectiveDateTime":"2005-03-14T18:27:36.750+00:00","v":[36.6]}'
-    assert not _has_lossy_numbers(text)
-    assert _has_lossy_numbers(b'{"v": 36.60}')
+    assert not has_lossy_numbers(text)
+    assert has_lossy_numbers(b'{"v": 36.60}')
 
 
 @pytest.mark.parametrize(
@@ -139,7 +139,7 @@ _SPACES = st.sampled_from([b"", b" ", b"\n  "])
 def test_the_fast_lossy_number_scan_agrees_with_checking_every_literal(
     values: list[bytes], space: bytes, as_object: bool
 ) -> None:
-    from phr_desktop.interop.fhir.fhir_json import _has_lossy_numbers, _is_lossy
+    from phr_desktop.interop.fhir.fhir_json import _is_lossy, has_lossy_numbers
 
     if as_object:
         members = [b'"k%d":%s%s%s' % (i, space, v, space) for i, v in enumerate(values)]
@@ -147,4 +147,16 @@ def test_the_fast_lossy_number_scan_agrees_with_checking_every_literal(
     else:
         text = b"[" + (b"," + space).join(values) + space + b"]"
     every_literal = re.finditer(rb"[:,\[]\s*(-?\d[\d.eE+-]*)(?=\s*[,\]}])", text)
-    assert _has_lossy_numbers(text) == any(_is_lossy(m.group(1)) for m in every_literal)
+    assert has_lossy_numbers(text) == any(_is_lossy(m.group(1)) for m in every_literal)
+
+
+def test_the_exact_number_scan_is_linear_in_the_length_of_a_literal() -> None:
+    import time
+
+    from phr_desktop.interop.fhir.fhir_json import has_lossy_numbers
+
+    for literal in (b"7" * 1_000_000, b"7" * 500_000 + b"." + b"7" * 500_000):
+        text = b'{"v":[%s,%s]}' % (literal, literal)
+        started = time.perf_counter()
+        assert has_lossy_numbers(text)
+        assert time.perf_counter() - started < 0.5  # was minutes: one walk per 19 digits

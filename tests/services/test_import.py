@@ -166,7 +166,12 @@ def test_a_folder_imports_every_fhir_file_inside(session: Session, tmp_path: Pat
     )
     (folder / "notes.txt").write_text("not FHIR")
     report = session.import_paths([tmp_path / "export"])
-    assert report.totals.new == 3 and len(report.files) == 2
+    assert report.totals.new == 3
+    assert [(Path(f.path).name, f.status) for f in report.files] == [
+        ("a.json", "imported"),
+        ("b.ndjson", "imported"),
+        ("notes.txt", "skipped"),
+    ]
 
 
 def test_a_full_disk_rolls_the_file_back_and_says_so(

@@ -13,7 +13,7 @@ from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.ui import style
-from phr_desktop.ui.dashboard import PREVIEW_COUNT, RECENT_SEARCHES, ConnectDialog, Dashboard
+from phr_desktop.ui.dashboard import PREVIEW_COUNT, RECENT_SEARCHES, Dashboard
 from phr_desktop.ui.workers import TaskRunner
 from phr_desktop.vault.connections import ConnectionStore, TypeState
 from phr_desktop.vault.database import transaction
@@ -221,21 +221,6 @@ def test_connect_another_signs_in_through_the_browser_in_a_worker(
     assert calls[0]["client_id"] == "app-1" and calls[0]["cancel"] is not None
     assert opened == ["https://auth.example/authorize?state=x"]
     assert dashboard.connections.rowCount() == 1
-
-
-def test_the_connect_dialog_fills_in_a_directory_entry_and_checks_the_address(
-    qtbot,  # type: ignore[no-untyped-def]
-) -> None:
-    dialog = ConnectDialog()
-    qtbot.addWidget(dialog)
-    assert dialog.directory.count() > 1
-    dialog.directory.setCurrentIndex(1)
-    base, _client_id, name = dialog.values()
-    assert base.startswith("https://") and name == dialog.directory.currentText()
-    dialog.directory.setCurrentIndex(0)
-    dialog.fhir_base.setText("fhir.example.org")
-    dialog.accept()
-    assert dialog.result() == 0 and "https://" in dialog.error.text()
 
 
 def test_sync_errors_are_shown_and_the_table_refreshed(

@@ -92,3 +92,84 @@ def test_a_secure_backend_remembers_and_unlocks(tmp_path: Path) -> None:
     data_key = recall_data_key(profile_id, backend, allowed)
     assert data_key is not None
     Vault.unlock(tmp_path / "p", data_key=data_key).close()
+
+
+class ChainOf(KeyringBackend):
+    """Stands in for keyring's ChainerBackend: several backends, highest priority first."""
+
+    priority = 10  # type: ignore[assignment]
+
+    def __init__(self, *backends: KeyringBackend) -> None:
+        super().__init__()
+        self.backends = list(backends)
+
+    def get_password(self, service: str, username: str) -> str | None:
+        raise AssertionError("the chain itself is never read: only its secure members are")
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        raise AssertionError("the chain itself is never written: only its best secure member")
+
+    def delete_password(self, service: str, username: str) -> None:
+        raise AssertionError("the chain itself is never changed")
+
+
+class LowPriorityMemoryKeyring(MemoryKeyring):
+    priority = 0.8  # type: ignore[assignment]
+
+
+def plaintext_keyring(tmp_path: Path) -> KeyringBackend:
+    from keyrings.alt.file import PlaintextKeyring
+
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "plaintext-keyring.cfg")
+    return backend
+
+
+def test_a_chain_with_keyrings_alt_beside_a_secure_store_uses_the_secure_one(
+    tmp_path: Path,
+) -> None:
+    # keyrings.alt installed beside a real Secret Service: the chain holds both. Refusing the
+    # whole chain made "Remember on this device" impossible there.
+    plain, secure = plaintext_keyring(tmp_path), MemoryKeyring()
+    allowed = frozenset({MemoryKeyring.__module__})
+    chain = ChainOf(plain, secure)
+    remember_data_key("profile", b"k" * 32, chain, allowed)
+    assert list(secure.secrets) == [("phr-desktop", "profile")]
+    assert plain.get_password("phr-desktop", "profile") is None
+    assert not (tmp_path / "plaintext-keyring.cfg").exists()
+    assert recall_data_key("profile", chain, allowed) == b"k" * 32
+
+
+def test_the_highest_priority_secure_backend_is_written(tmp_path: Path) -> None:
+    low, high = LowPriorityMemoryKeyring(), MemoryKeyring()
+    allowed = frozenset({MemoryKeyring.__module__})
+    remember_data_key("profile", b"k" * 32, ChainOf(low, high), allowed)
+    assert high.secrets and not low.secrets
+
+
+def test_a_key_planted_in_an_insecure_backend_is_never_read(tmp_path: Path) -> None:
+    import base64
+
+    plain, secure = plaintext_keyring(tmp_path), MemoryKeyring()
+    plain.set_password("phr-desktop", "profile", base64.b64encode(b"p" * 32).decode())
+    allowed = frozenset({MemoryKeyring.__module__})
+    assert recall_data_key("profile", ChainOf(plain, secure), allowed) is None
+
+
+def test_a_chain_of_insecure_backends_only_is_refused(tmp_path: Path) -> None:
+    chain = ChainOf(plaintext_keyring(tmp_path), keyring.backends.fail.Keyring())
+    with pytest.raises(KeyringRefused, match=r"no secure keyring.*PlaintextKeyring"):
+        remember_data_key("profile", b"k" * 32, chain)
+    with pytest.raises(KeyringRefused):
+        recall_data_key("profile", chain)
+
+
+def test_forgetting_removes_the_key_from_the_secure_backends(tmp_path: Path) -> None:
+    from phr_desktop.vault.keyring_store import forget_data_key
+
+    secure = MemoryKeyring()
+    allowed = frozenset({MemoryKeyring.__module__})
+    chain = ChainOf(plaintext_keyring(tmp_path), secure)
+    remember_data_key("profile", b"k" * 32, chain, allowed)
+    forget_data_key("profile", chain, allowed)
+    assert secure.secrets == {}

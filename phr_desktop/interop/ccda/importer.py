@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 from lxml import etree
 
+from phr_desktop.domain.records import DATA_QUALITY_TAG_SYSTEM
 from phr_desktop.interop.ccda.care_activities import encounters, plan_of_care, procedures
 from phr_desktop.interop.ccda.medications import immunizations, medications
 from phr_desktop.interop.ccda.narrative import cut_text, document_text, section_text
@@ -37,12 +38,18 @@ from phr_desktop.interop.ccda.values import (
     v,
 )
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir.fhir_json import ParsedResource
-from phr_desktop.interop.xml_safety import parse_xml
+from phr_desktop.interop.fhir.fhir_json import ParsedResource, fitted
+from phr_desktop.interop.file_kinds import HEAD_BYTES, FileKind, detect, unwrap_html
+from phr_desktop.interop.xml_safety import parse_xml_recovering
+from phr_desktop.vault.raw_json import load_raw
 
 CCDA_CONTENT_TYPE = "application/hl7-cda+xml"
 SOURCE_DOCUMENT_URL = "urn:phr:source-document:sha256:"  # the kept file, found by its hash
 MAX_NOTE_CHARS = 200_000
+# A C-CDA is read whole, and the tree and resources take about 1 KB per tag at worst (measured:
+# 430 MB for a dense 19 MB document of 428,000 tags). This cap keeps an import's peak memory
+# under 300 MB over the file's size; the largest vendor sample has about 20,000 tags.
+MAX_CCDA_TAGS = 200_000
 # The document's readable text, indexed for search; normalise indexes at most 1,000,000.
 MAX_DOCUMENT_TEXT_CHARS = 300_000
 # IHE format code for content whose MIME type says all there is to know (plain text here).
@@ -84,12 +91,12 @@ def _dumps(resource: dict[str, Any]) -> bytes:
             return orjson.Fragment(str(value))
         raise TypeError(type(value).__name__)
 
-    return orjson.dumps(resource, default=exact)
+    return fitted(orjson.dumps(resource, default=exact))
 
 
 def _parsed(resource: dict[str, Any]) -> ParsedResource:
     body = _dumps(resource)
-    return ParsedResource(orjson.loads(body), body, hashlib.sha256(body).hexdigest())
+    return ParsedResource(load_raw(body), body, hashlib.sha256(body).hexdigest())
 
 
 def _attachment_text(text: str) -> dict[str, Any]:
@@ -220,10 +227,47 @@ def _entries(
                     yield kind, resource
 
 
+def _read_document(data: bytes, name: str) -> tuple[etree._Element, list[str]]:
+    """The ClinicalDocument element, and data-quality notes on how it had to be read.
+
+    A web page carrying a C-CDA as raw text (a bbClear "Blue Button" page) gives up the
+    C-CDA inside it; XML that is only namespace-malformed is read in recovery. Both are said
+    in the notes, and the kept source file stays the one given.
+    """
+    notes: list[str] = []
+    if detect(data[:HEAD_BYTES]) in (FileKind.HTML, FileKind.HTML_WITH_CCDA):
+        inner = unwrap_html(data)
+        if inner is None:
+            raise UnreadableFile(
+                name, None, None,
+                "this is a web page (HTML), not a C-CDA document, and it holds none; save "
+                "the C-CDA (XML) version of the record from the portal and import that",
+            )  # fmt: skip
+        data = inner
+        notes.append("C-CDA taken out of the web page it came in")
+    tags = data.count(b"<")
+    if tags > MAX_CCDA_TAGS:
+        raise UnreadableFile(
+            name, None, None,
+            f"this C-CDA has {tags:,} XML tags, more than the {MAX_CCDA_TAGS:,} phr-desktop "
+            "reads in one piece (its memory would grow to many times the file); ask the "
+            "portal for a shorter period, or for the record as FHIR JSON",
+        )  # fmt: skip
+    parsed = parse_xml_recovering(data, name)
+    notes.extend(f"XML read in recovery: {fault}" for fault in parsed.recovered)
+    return parsed.tree.getroot(), notes
+
+
+def _flagged(resource: dict[str, Any], notes: list[str]) -> dict[str, Any]:
+    if notes:
+        tags = [{"system": DATA_QUALITY_TAG_SYSTEM, "display": note} for note in notes]
+        resource["meta"] = {**resource.get("meta", {}), "tag": tags}
+    return resource
+
+
 def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedResource]]:
     """Like parse_ccda, each resource with the section kind it came from ("problems"…)."""
-    tree = parse_xml(data, name)
-    doc = tree.getroot()
+    doc, notes = _read_document(data, name)
     if doc.tag != v("ClinicalDocument"):
         raise UnreadableFile(
             name, None, None, "this XML is not a C-CDA document (no HL7 v3 ClinicalDocument)"
@@ -237,7 +281,11 @@ def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedRe
     doc_when = time_of(child(doc, "effectiveTime"))
     out: list[tuple[str, ParsedResource]] = [("patient", _parsed(patient))]
     seen: dict[tuple[str, str], bytes] = {}
-    for kind, resource in [*_entries(doc, ctx, doc_when)]:
+    try:
+        entries = [*_entries(doc, ctx, doc_when)]
+    except etree.C14NError:  # ids come from canonical XML, which bad namespaces can prevent
+        raise UnreadableFile(name, None, None, "its XML namespaces are malformed") from None
+    for kind, resource in entries:
         key = (resource["resourceType"], resource["id"])
         parsed = _parsed(resource)
         if key in seen:
@@ -251,15 +299,11 @@ def parse_ccda_with_sections(data: bytes, name: str) -> list[tuple[str, ParsedRe
                 continue
         seen[key] = parsed.body
         out.append((kind, parsed))
-    out.append(("document", _parsed(_document_reference(doc, data, name, ctx, doc_when))))
+    reference = _flagged(_document_reference(doc, data, name, ctx, doc_when), notes)
+    out.append(("document", _parsed(reference)))
     return out
 
 
 def parse_ccda(data: bytes, name: str) -> list[ParsedResource]:
     """All resources in a C-CDA document; UnreadableFile (nothing returned) when it is refused."""
     return [parsed for _kind, parsed in parse_ccda_with_sections(data, name)]
-
-
-def looks_like_ccda(data: bytes) -> bool:
-    head = data[:4096].lstrip(b"\xef\xbb\xbf \t\r\n")
-    return head.startswith(b"<") and b"ClinicalDocument" in data[:65536]

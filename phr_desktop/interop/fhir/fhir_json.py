@@ -7,7 +7,6 @@ whole file is kept byte for byte by the caller as the source document.
 
 from __future__ import annotations
 
-import decimal
 import hashlib
 import json
 import re
@@ -18,6 +17,7 @@ from typing import Any
 import orjson
 
 from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.vault.raw_json import INT64, INT64_DIGITS, decimal_fragment, loads_exact
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 # Real FHIR is < 20 levels deep. The parsers stop hostile nesting without blowing the stack
@@ -41,6 +41,12 @@ class ParsedResource:
         rid = self.resource.get("id")
         # A resource without an id can still be kept; its content hash identifies it.
         return rid if isinstance(rid, str) and rid else f"sha256-{self.sha256[:32]}"
+
+
+def fitted(dumped: bytes) -> bytes:
+    """A copy of orjson's output of its own size: orjson.dumps hands back its 4 KiB working
+    buffer even for a 60-byte resource, so a million kept bodies held 4 GB (measured)."""
+    return bytes(memoryview(dumped))
 
 
 def _resource(resource: dict[str, Any], body: bytes) -> ParsedResource:
@@ -68,23 +74,26 @@ _LITERAL_BYTES = frozenset(b"0123456789.eE+-")
 _SPACE = frozenset(b" \t\r\n")
 _VALUE_BEFORE = frozenset(b":,[")
 _VALUE_AFTER = frozenset(b",]}")
-_INT64 = range(-(2**63), 2**63)
 
 
 def _is_lossy(literal: bytes) -> bool:
     """Whether orjson would change this literal: "1.50", "1e5", 20 digits, an integer > 64 bits,
-    "-0"."""
+    "-0", or one no float can hold ("1e400")."""
     try:
         if b"." not in literal and b"e" not in literal and b"E" not in literal:
+            if len(literal.lstrip(b"-")) > INT64_DIGITS:
+                return True  # past 64 bits, and int() would refuse 4,300 digits and more
             value = int(literal)
-            return value not in _INT64 or (value == 0 and literal.startswith(b"-"))
+            return value not in INT64 or (value == 0 and literal.startswith(b"-"))
         return orjson.dumps(float(literal)) != literal
     except ValueError:  # not a number after all ("1-2"); the parser will judge the JSON
         return False
 
 
-def _lossy_literal_around(data: bytes, start: int, end: int) -> bool:
-    """Whether data[start:end] lies in a number literal standing as a value that is lossy."""
+def _literal_around(data: bytes, start: int, end: int) -> tuple[bool, int]:
+    """Whether data[start:end] lies in a number literal standing as a value that is lossy,
+    and where that literal ends, so that a scan goes on from there and reads every byte of a
+    long literal once, not once per candidate in it."""
     while start > 0 and data[start - 1] in _LITERAL_BYTES:
         start -= 1
     while end < len(data) and data[end] in _LITERAL_BYTES:
@@ -95,56 +104,38 @@ def _lossy_literal_around(data: bytes, start: int, end: int) -> bool:
     while after < len(data) and data[after] in _SPACE:
         after += 1
     if before == 0 or data[before - 1] not in _VALUE_BEFORE:
-        return False
+        return False, end
     if after == len(data) or data[after] not in _VALUE_AFTER:
-        return False
-    return _is_lossy(data[start:end])
+        return False, end
+    return _is_lossy(data[start:end]), end
 
 
-def _has_lossy_numbers(data: bytes) -> bool:
+def has_lossy_numbers(data: bytes) -> bool:
+    """Linear in the size of `data`: every candidate inside a literal already judged is
+    skipped."""
     for pattern in _CANDIDATES:
+        judged_to = 0
         for match in pattern.finditer(data):
-            if _lossy_literal_around(data, match.start(), match.end()):
+            if match.start() < judged_to:
+                continue
+            lossy, judged_to = _literal_around(data, match.start(), match.end())
+            if lossy:
                 return True
     digits = data.translate(_DIGITS_AS_ZERO)
     found = digits.find(_LONG_INTEGER)
     while found >= 0:
-        if _lossy_literal_around(data, found, found + len(_LONG_INTEGER)):
+        lossy, judged_to = _literal_around(data, found, found + len(_LONG_INTEGER))
+        if lossy:
             return True
-        found = digits.find(_LONG_INTEGER, found + len(_LONG_INTEGER))
+        found = digits.find(_LONG_INTEGER, max(judged_to, found + len(_LONG_INTEGER)))
     return False
-
-
-class _ExactDecimal(decimal.Decimal):
-    """A Decimal that remembers its literal: str(Decimal("1e5")) is "1E+5"."""
-
-    __slots__ = ("literal",)
-    literal: str
-
-    def __new__(cls, literal: str) -> _ExactDecimal:
-        value = super().__new__(cls, literal)
-        value.literal = literal
-        return value
-
-
-def _exact_int(literal: str) -> int | decimal.Decimal:
-    value = int(literal)
-    if value in _INT64 and not (value == 0 and literal.startswith("-")):
-        return value
-    return _ExactDecimal(literal)
-
-
-def _decimal_fragment(value: Any) -> Any:
-    if isinstance(value, decimal.Decimal):
-        return orjson.Fragment(getattr(value, "literal", None) or str(value))
-    raise TypeError(f"cannot store {type(value).__name__}")
 
 
 def _dump(resource: dict[str, Any], exact: bool, name: str) -> bytes:
     try:
         if exact:
-            return orjson.dumps(resource, default=_decimal_fragment)
-        return orjson.dumps(resource)
+            return fitted(orjson.dumps(resource, default=decimal_fragment))
+        return fitted(orjson.dumps(resource))
     except orjson.JSONEncodeError as exc:
         reason = (
             f"a resource is nested more than {MAX_NESTING} levels deep"
@@ -158,10 +149,10 @@ def _error_position(exc: json.JSONDecodeError) -> tuple[int, int]:
     return exc.lineno, exc.colno
 
 
-def _loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
+def loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
     try:
         if exact:
-            return json.loads(data, parse_float=_ExactDecimal, parse_int=_exact_int)
+            return loads_exact(data)
         return orjson.loads(data)
     except json.JSONDecodeError as exc:  # orjson's error is a subclass
         line, col = _error_position(exc)
@@ -170,9 +161,11 @@ def _loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
         raise UnreadableFile(name, None, None, "the JSON is nested too deeply") from None
     except UnicodeDecodeError as exc:
         raise UnreadableFile(name, None, None, f"not UTF-8 text ({exc.reason})") from None
+    except ValueError as exc:  # NaN or Infinity, which JSON does not have
+        raise UnreadableFile(name, None, None, str(exc)) from None
 
 
-def _flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
+def flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource (no resourceType)")
     if value["resourceType"] != "Bundle":
@@ -184,7 +177,7 @@ def _flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
     for entry in entries:
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
-            yield from _flatten(resource, name, exact)
+            yield from flatten(resource, name, exact)
         elif isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
             yield _resource(resource, _dump(resource, exact, name))
 
@@ -192,22 +185,22 @@ def _flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
 def resources_of(value: Any, name: str) -> list[ParsedResource]:
     """The resources of a document already read by `load_json_exact`, flattened exactly as
     `parse_fhir_json` does (a Bundle's entries, nested Bundles opened, or the resource)."""
-    return list(_flatten(value, name, True))
+    return list(flatten(value, name, True))
 
 
 def load_json_exact(data: bytes, name: str) -> Any:
     """Any JSON document with number literals kept as written (Decimal where a float would
     change them); pair with `dump_json_exact`. Fast when there is nothing to keep."""
-    return _loads(data, name, _has_lossy_numbers(data))
+    return loads(data, name, has_lossy_numbers(data))
 
 
 def keep_number_literals(data: bytes, parsed: Any, name: str, key: str | None = None) -> Any:
     """`parsed` (what orjson made of `data`, or of its member `key`), unless `data` holds a
     number literal a float would change: then that part of `data` read exactly. The common
     case costs one scan, not a second parse."""
-    if not _has_lossy_numbers(data):
+    if not has_lossy_numbers(data):
         return parsed
-    exact = _loads(data, name, True)
+    exact = loads(data, name, True)
     return exact if key is None else exact[key]
 
 
@@ -230,20 +223,24 @@ def is_ndjson(data: bytes) -> bool:
     return bool(data[first_line_end:].strip())
 
 
-def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
-    """All resources in a FHIR JSON or NDJSON document; UnreadableFile says where it breaks."""
+def check_size(data: bytes, name: str) -> None:
     if len(data) > MAX_FILE_BYTES:
         raise UnreadableFile(
             name, None, None, f"the file is larger than {MAX_FILE_BYTES // 2**20} MiB"
         )
-    exact = _has_lossy_numbers(data)
+
+
+def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
+    """All resources in a FHIR JSON or NDJSON document; UnreadableFile says where it breaks."""
+    check_size(data, name)
+    exact = has_lossy_numbers(data)
     if is_ndjson(data):
         out: list[ParsedResource] = []
         for number, line in enumerate(data.splitlines()):
             if not line.strip():
                 continue
-            value = _loads(line, name, exact, line_offset=number)
-            out.extend(_flatten(value, name, exact))
+            value = loads(line, name, exact, line_offset=number)
+            out.extend(flatten(value, name, exact))
         return out
-    value = _loads(data, name, exact)
-    return list(_flatten(value, name, exact))
+    value = loads(data, name, exact)
+    return list(flatten(value, name, exact))

@@ -1,0 +1,74 @@
+"""Reading JSON whose number literals must survive: the stored raw resources and what the
+importers parse.
+
+orjson is the fast path, but it refuses a literal no float can hold ("1e400") and rewrites
+others ("1.50" as 1.5). Where that matters, numbers are read as `ExactDecimal`s that remember
+their literal, so a value is shown, exported and shared as the source wrote it.
+"""
+
+from __future__ import annotations
+
+import decimal
+import json
+from typing import Any
+
+import orjson
+
+INT64 = range(-(2**63), 2**63)
+INT64_DIGITS = 19
+
+
+class ExactDecimal(decimal.Decimal):
+    """A Decimal that remembers its literal: str(Decimal("1e5")) is "1E+5".
+
+    A literal even a Decimal cannot hold (an exponent of a thousand digits) is NaN here, its
+    literal kept: readers then treat it like "1e400", a number out of every range.
+    """
+
+    __slots__ = ("literal",)
+    literal: str
+
+    def __new__(cls, literal: str) -> ExactDecimal:
+        try:
+            value = super().__new__(cls, literal)
+        except decimal.InvalidOperation:
+            value = super().__new__(cls, "NaN")
+        value.literal = literal
+        return value
+
+
+def exact_int(literal: str) -> int | decimal.Decimal:
+    """An integer orjson would keep as it is, or else an ExactDecimal (no int() of 5,000
+    digits: Python refuses those, and a float would not hold them)."""
+    if len(literal.lstrip("-")) <= INT64_DIGITS:
+        value = int(literal)
+        if value in INT64 and not (value == 0 and literal.startswith("-")):
+            return value
+    return ExactDecimal(literal)
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def loads_exact(data: bytes | str) -> Any:
+    """JSON with every number kept exactly (ExactDecimal where a float would change it).
+    Raises json.JSONDecodeError (a ValueError) for text that is not JSON."""
+    return json.loads(
+        data, parse_float=ExactDecimal, parse_int=exact_int, parse_constant=_refuse_constant
+    )
+
+
+def load_raw(body: bytes) -> Any:
+    """A stored raw resource: orjson's speed, unless it holds a number a float cannot hold."""
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return loads_exact(body)
+
+
+def decimal_fragment(value: Any) -> Any:
+    """orjson's `default` for Decimals: the literal as read (or as the Decimal writes it)."""
+    if isinstance(value, decimal.Decimal):
+        return orjson.Fragment(getattr(value, "literal", None) or str(value))
+    raise TypeError(f"cannot store {type(value).__name__}")
