@@ -100,7 +100,12 @@ def restore_backup(
         staging = Path(tempfile.mkdtemp(prefix=".restoring-", dir=profiles.root))
     try:
         with storage_errors(action, outcome, profiles.root):
-            for file_name in (HEADER_NAME, DB_NAME):
+            # A closed backup is one file; a profile folder copied while open may also hold
+            # committed changes in its write-ahead log, which belong with it.
+            wal = f"{DB_NAME}-wal"
+            for file_name in (HEADER_NAME, DB_NAME, wal):
+                if file_name == wal and not (backup / wal).is_file():
+                    continue
                 shutil.copyfile(backup / file_name, staging / file_name)
                 os.chmod(staging / file_name, PRIVATE_FILE_MODE)
         try:

@@ -137,6 +137,19 @@ def test_a_damaged_backup_is_refused_and_leaves_no_profile(
     assert other.names() == ["alex"]
 
 
+def test_a_profile_folder_copied_while_open_restores_with_its_write_ahead_log(
+    profiles: Profiles, session: Session, tmp_path: Path
+) -> None:
+    session.add_note(None, "only in the write-ahead log so far")
+    copy = tmp_path / "copied-while-open"
+    shutil.copytree(profiles.path("alex"), copy)
+    assert (copy / "vault.db-wal").stat().st_size > 0
+    other = Profiles(tmp_path / "new-computer")
+    restore_backup(other, copy, passphrase=PASSPHRASE)
+    with other.unlock("Restored", passphrase=PASSPHRASE) as restored:
+        assert _notes(restored) == ["only in the write-ahead log so far"]
+
+
 @pytest.mark.parametrize("saved", sorted(SAVED_PASSPHRASES))
 def test_a_vault_of_every_earlier_schema_restores_upgraded_with_its_data(
     saved: str, tmp_path: Path
