@@ -175,3 +175,20 @@ def test_a_backup_that_cannot_even_start_is_a_warning_not_a_failed_import(
     code, out, err = phr("--json", "import", str(sorted(DEMO_DIR.glob("*.json"))[0]))
     assert code == 0 and orjson.loads(out)["files"][0]["status"] == "imported"
     assert "Warning: the automatic backup failed: Could not save" in err
+
+
+def test_vault_backup_checks_its_copy_before_calling_it_done(
+    phr: Run, recovery_key: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import phr_desktop.services.session as session_module
+
+    real_write = session_module.write_output_bytes
+
+    def damaged_on_the_way(path: Path, data: bytes) -> Path:
+        return real_write(path, data.replace(b'"mac": "', b'"mac": "0'))
+
+    assert phr("vault", "backup", str(tmp_path / "good"))[0] == 0
+    monkeypatch.setattr(session_module, "write_output_bytes", damaged_on_the_way)
+    code, out, err = phr("vault", "backup", str(tmp_path / "bad"))
+    assert code == 1 and "Encrypted backup written" not in out
+    assert "does not check out, so do not rely on it" in err and "Traceback" not in err

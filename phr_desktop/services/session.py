@@ -17,7 +17,9 @@ from phr_desktop.services.record_reader import MilestoneView, RecordReader
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
+from phr_desktop.vault.backup_copy import verify_backup
 from phr_desktop.vault.database import transaction
+from phr_desktop.vault.errors import VaultDamaged
 from phr_desktop.vault.files import make_private_dir
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
 from phr_desktop.vault.storage_errors import storage_errors
@@ -136,7 +138,8 @@ class Session(RecordReader):
         )
 
     def backup(self, folder: Path) -> Path:
-        """Write an encrypted, consistent copy of the profile (database + header) to `folder`."""
+        """Write an encrypted, consistent copy of the profile (database + header) to `folder`,
+        and check it opens with the data key before calling it done."""
         if folder.exists() and any(folder.iterdir()):
             raise ServiceError(
                 f"{folder} is not empty; choose a new or empty folder for the backup."
@@ -149,6 +152,13 @@ class Session(RecordReader):
             header = (self.vault.profile_dir / HEADER_NAME).read_bytes()
             self.vault.backup(folder / DB_NAME)
             write_output_bytes(folder / HEADER_NAME, header)
+            try:
+                verify_backup(folder, self.vault.data_key)
+            except VaultDamaged as exc:
+                raise ServiceError(
+                    f"The backup written in {folder} does not check out, so do not rely on it "
+                    f"({exc}). The profile was not changed; try again, or use another disk."
+                ) from None
             self.vault.audit.append("backup")
         return folder
 
