@@ -1,6 +1,7 @@
 """No health data, passphrase or key ever reaches the disk in clear: 20 marker strings planted in
 imported resources, documents and notes are searchable in the vault, yet no file under the data
-folder (database, `-wal`, `-shm`, header, lock, attempt counter, anything) contains them."""
+folder (database, `-wal`, `-shm`, header, lock, attempt counter, anything) nor in a backup
+folder contains them."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from typing import Any
 import pytest
 
 from phr_desktop.services.profiles import Profiles
+from phr_desktop.services.restore import restore_backup
 from phr_desktop.services.session import Session
 from phr_desktop.vault.errors import WrongPassphrase
 from phr_desktop.vault.keys import KdfParams
@@ -339,3 +341,27 @@ def test_wrong_passphrase_attempts_do_not_write_the_guess(planted: Planted) -> N
     with pytest.raises(WrongPassphrase):
         Profiles(planted.data_dir).unlock("probe", passphrase=guess)
     assert _leaks(planted.data_dir, [guess, PASSPHRASE]) == []
+
+
+def test_backups_hold_no_marker_passphrase_or_key(planted: Planted, tmp_path: Path) -> None:
+    """A backup folder may be a cloud's: nothing in it is readable without the keys."""
+    folder = tmp_path / "cloud-synced backups"
+    auto = planted.session.auto_backup
+    auto.turn_on(folder)
+    outcome = auto.run_now()
+    assert outcome.ok and outcome.path is not None
+    assert {p.name for p in _files_under(folder)} == {"vault.db", "header.json", "backup.json"}
+    data_key = planted.session.vault.data_key
+    recovery_plain = planted.recovery_key.replace("-", "")
+    secrets = [*MARKERS.values(), *planted.base64_forms, PASSPHRASE, planted.recovery_key]
+    secrets += [recovery_plain, data_key.hex(), "probe"]  # "probe": the profile's name too
+    assert _leaks(folder, secrets) == []
+    for path in _files_under(folder):
+        assert data_key not in path.read_bytes(), path
+    # The copy really holds the data: it is encrypted, not empty.
+    planted.close()
+    restored = Profiles(tmp_path / "restored")
+    restore_backup(restored, folder, passphrase=PASSPHRASE)
+    with restored.unlock("probe", passphrase=PASSPHRASE) as session:
+        assert session.search(MARKERS["patient's own note"])
+    assert _leaks(restored.data_dir, secrets[:-1]) == []

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from phr_desktop import __version__
+from phr_desktop.cli.backup_commands import cmd_vault_auto_backup, cmd_vault_restore
 from phr_desktop.cli.common import (
     DATE_FORMS,
     EXIT_ERROR,
@@ -174,6 +175,19 @@ def build_parser() -> argparse.ArgumentParser:
     command("check", cmd_vault_check, "cipher, HMAC, integrity and audit-chain checks", vsub)
     p = command("backup", cmd_vault_backup, "write an encrypted backup to an empty folder", vsub)
     p.add_argument("folder")
+    p = command(
+        "auto-backup", cmd_vault_auto_backup,
+        "back up automatically to FOLDER after changes (--off to stop)", vsub,
+    )  # fmt: skip
+    p.add_argument("folder", nargs="?", help="the folder (a drive, or one a cloud client syncs)")
+    p.add_argument("--keep", type=int, default=10, help="how many backups to keep (default 10)")
+    p.add_argument("--off", action="store_true", help="stop automatic backups")
+    p = command(
+        "restore", cmd_vault_restore,
+        "make a profile from a backup (the newest in a folder, or the one named)", vsub,
+    )  # fmt: skip
+    p.add_argument("backup", help="a folder of backups, or one backup in it")
+    p.add_argument("--as", dest="as_name", help="the new profile's name (default: the backup's)")
     command("demo", cmd_demo, "create (or refresh) the demo profile from resources/demo")
     p = command("connect", cmd_connect, "connect a provider (SMART on FHIR sign-in)")
     p.add_argument("fhir_base", nargs="?", help="the provider's FHIR base URL")

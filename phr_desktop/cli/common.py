@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from phr_desktop.services.errors import KeyringRefused, ServiceError
+from phr_desktop.services.errors import USER_ERRORS, KeyringRefused, ServiceError
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import Progress
@@ -100,8 +100,25 @@ def unlocked_session(args: argparse.Namespace) -> Iterator[Session]:
             session = profiles.unlock(name, passphrase=ask_passphrase(args))
     try:
         yield session
+        back_up_if_due(session)
     finally:
         session.close()
+
+
+def back_up_if_due(session: Session) -> None:
+    """After a command that changed the profile: the automatic backup, if one is due. It
+    never fails the command; a failure is a warning on stderr (and stays on the dashboard)."""
+    try:
+        outcome = session.auto_backup.run_if_due()
+    except USER_ERRORS as exc:  # the vault's own disk, say: the command itself succeeded
+        sys.stderr.write(f"Warning: the automatic backup failed: {exc}\n")
+        return
+    if outcome is None:
+        return
+    if outcome.error:
+        sys.stderr.write(f"Warning: the automatic backup failed: {outcome.error}\n")
+    if outcome.elsewhere:
+        sys.stderr.write(f"Warning: {outcome.elsewhere}\n")
 
 
 def progress_printer(enabled: bool) -> tuple[Callable[[Progress], None], Callable[[], None]]:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from phr_desktop.cli.backup_commands import status_lines
 from phr_desktop.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -107,6 +108,7 @@ def cmd_unlock(args: argparse.Namespace) -> int:
 def cmd_vault_check(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         report = session.check()
+        backups = session.auto_backup.status()
     result = {
         "ok": report.ok,
         "cipher_version": report.cipher_version,
@@ -117,6 +119,7 @@ def cmd_vault_check(args: argparse.Namespace) -> int:
             "rows": report.audit.rows,
             "first_broken_id": report.audit.first_broken_id,
         },
+        "backup": backups.as_json(),
     }
     if args.json:
         print_json(result)
@@ -132,6 +135,7 @@ def cmd_vault_check(args: argparse.Namespace) -> int:
             if report.audit.ok
             else f"Audit chain broken at row {report.audit.first_broken_id}: {report.audit.reason}"
         )
+        print("\n".join(status_lines(backups)))
     return EXIT_OK if report.ok else EXIT_ERROR
 
 

@@ -96,6 +96,7 @@ _EVENTS: dict[str, tuple[str, _Describe]] = {
     "remember_on_device": ("Key remembered on this device", _NO_DETAIL),
     "forget_on_device": ("Key forgotten on this device", _NO_DETAIL),
     "backup": ("Encrypted backup made", _NO_DETAIL),
+    "restore": ("Restored from a backup on this computer", _NO_DETAIL),
     "import": (
         "Files imported",
         lambda d, _l: (

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from phr_desktop.services.auto_backup import AutoBackup
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
@@ -16,7 +17,9 @@ from phr_desktop.services.record_reader import MilestoneView, RecordReader
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
+from phr_desktop.vault.backup_copy import verify_backup
 from phr_desktop.vault.database import transaction
+from phr_desktop.vault.errors import VaultDamaged
 from phr_desktop.vault.files import make_private_dir
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
 from phr_desktop.vault.storage_errors import storage_errors
@@ -53,6 +56,8 @@ class Session(RecordReader):
         self.store = RecordStore(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
+        # Built now: it counts the changes made from here on.
+        self.auto_backup = AutoBackup(self)
 
     @property
     def connections(self) -> ConnectionService:
@@ -68,6 +73,8 @@ class Session(RecordReader):
     # --- lifecycle --------------------------------------------------------------------------
 
     def close(self) -> None:
+        if not self.vault.closed:
+            self.auto_backup.on_close()
         self.vault.close()
 
     def __enter__(self) -> Session:
@@ -131,7 +138,8 @@ class Session(RecordReader):
         )
 
     def backup(self, folder: Path) -> Path:
-        """Write an encrypted, consistent copy of the profile (database + header) to `folder`."""
+        """Write an encrypted, consistent copy of the profile (database + header) to `folder`,
+        and check it opens with the data key before calling it done."""
         if folder.exists() and any(folder.iterdir()):
             raise ServiceError(
                 f"{folder} is not empty; choose a new or empty folder for the backup."
@@ -140,10 +148,17 @@ class Session(RecordReader):
             f"write the backup in {folder}", "The profile was not changed.", folder
         ):
             make_private_dir(folder)
+            # The header first: its audit anchor can then never be ahead of the copied chain.
+            header = (self.vault.profile_dir / HEADER_NAME).read_bytes()
             self.vault.backup(folder / DB_NAME)
-            write_output_bytes(
-                folder / HEADER_NAME, (self.vault.profile_dir / HEADER_NAME).read_bytes()
-            )
+            write_output_bytes(folder / HEADER_NAME, header)
+            try:
+                verify_backup(folder, self.vault.data_key)
+            except VaultDamaged as exc:
+                raise ServiceError(
+                    f"The backup written in {folder} does not check out, so do not rely on it "
+                    f"({exc}). The profile was not changed; try again, or use another disk."
+                ) from None
             self.vault.audit.append("backup")
         return folder
 

@@ -37,6 +37,7 @@ from phr_desktop.services.record_reader import SearchResults
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.backups.status import BackupStatusWidget
 from phr_desktop.ui.connect_dialog import ConnectDialog
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline.model import format_date, format_value
@@ -165,6 +166,8 @@ class Dashboard(QWidget):
         grid.addWidget(self._latest_box(), 2, 0)
         grid.addWidget(self._milestones_box(), 2, 1)
         grid.addWidget(self._counts_box(), 3, 0, 1, 2)
+        self.backup_status = BackupStatusWidget(self.session, self)  # ui/backups/status.py
+        grid.addWidget(self.backup_status, 4, 0, 1, 2)
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setRowStretch(2, 1)
@@ -283,6 +286,7 @@ class Dashboard(QWidget):
         if session is None:
             return
         self.title.setText(f"Overview · {session.profile_name}")
+        self.backup_status.refresh()
         self._fill_connections(session.connections.statuses())
         self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
         self.counts.clear()
@@ -396,6 +400,7 @@ class Dashboard(QWidget):
     def clear(self) -> None:
         """Forget everything shown (the app is locking)."""
         self.session = None
+        self.backup_status.clear()
         for widget in (self.latest, self.milestones, self.counts, self.results):
             widget.clear()
         self.results.hide()

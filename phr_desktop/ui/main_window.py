@@ -31,6 +31,7 @@ from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import manual_entry, style
 from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
+from phr_desktop.ui.backups.controller import BackupController
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
@@ -124,6 +125,11 @@ class MainWindow(QMainWindow):
         self.profile_screen.add_footer_action(
             "A patient gave you a shared file?", self.share_opener.action
         )
+        self.backups = BackupController(self, self.runner, profiles)  # File, Settings menus
+        self.profile_screen.add_footer_action(
+            "A new computer? Your profile from its backup:", self.backups.restore_action
+        )
+        self.backups.restored.connect(lambda r: self.profile_screen.reset(select=r.profile))
         self._build_actions()
         self._set_unlocked_actions(False)
         geometry = self.settings.value("window/geometry")
@@ -197,6 +203,9 @@ class MainWindow(QMainWindow):
         self.export_menu = ExportMenu(self, self.runner, lambda: self.session, self._exported)
         file_menu.addMenu(self.export_menu)
         file_menu.addSeparator()
+        file_menu.addAction(self.backups.back_up_now_action)
+        file_menu.addAction(self.backups.restore_action)
+        file_menu.addSeparator()
         file_menu.addAction(self.lock_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
@@ -217,6 +226,8 @@ class MainWindow(QMainWindow):
         view_menu.addSeparator()
         view_menu.addAction(self.refresh_action)
         self.sharing_menu = install_sharing_menu(self, view_menu)
+        settings_menu = menu.addMenu("&Settings")
+        settings_menu.addAction(self.backups.settings_action)
         help_menu = menu.addMenu("&Help")
         help_menu.addAction(self.about_action)
 
@@ -287,6 +298,8 @@ class MainWindow(QMainWindow):
         self.setWindowTitle(f"{session.profile_name} — {style.APP_NAME}")
         self.session_label.setText(f"Unlocked: {session.profile_name}")
         self._set_unlocked_actions(True)
+        self.backups.statusChanged.connect(self.dashboard.backup_status.refresh)
+        self.backups.attach(session)
         self.auto_lock.arm()
         self.tabs.setFocus()
 
@@ -317,6 +330,7 @@ class MainWindow(QMainWindow):
         self.tabs = self.splitter = self.aatd_page = None
         self.session = None
         self.current_record_id = None
+        self.backups.detach()
         session.close()
         self.auto_lock.disarm()
         self._set_unlocked_actions(False)
@@ -396,6 +410,7 @@ class MainWindow(QMainWindow):
                 view.refresh()
         if self.detail is not None and self.current_record_id is not None:
             self.detail.show_record(self.current_record_id)
+        self.backups.poke()  # after an import, sync or entry: a backup, if one is due
 
     # --- import -------------------------------------------------------------------------------
 

@@ -29,7 +29,8 @@ sqlcipher3.register_adapter(bytes, bytes)
 
 _DAMAGED = (
     "The vault file {path} is damaged, truncated or not this profile's ({why}). Nothing was "
-    "changed. Restore the profile from a backup (`phr vault backup` makes one); "
+    "changed. Restore the profile from a backup (File → Restore from backup…, or "
+    "`phr vault restore BACKUP --as NAME`); "
     "`phr vault check` shows details."
 )
 
@@ -106,6 +107,34 @@ def open_database(
         side = Path(str(path) + suffix)
         if side.exists():
             side.chmod(PRIVATE_FILE_MODE)
+    return conn
+
+
+def open_reader(path: Path, data_key: bytes) -> Connection:
+    """A second connection that only reads (a backup's source): it waits for a writer
+    instead of failing at once, and changes no setting of the file. In WAL mode it sees
+    what was committed when its read began, never another connection's open transaction."""
+    uri = path.resolve().as_uri() + "?mode=rw"  # rw: a WAL reader may need to map the -shm
+    try:
+        conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+    except dbapi2.DatabaseError as exc:
+        raise storage_error(exc, f"open the vault file {path}", where=path) from None
+    try:
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA cipher_log_level = NONE")
+        _apply_key(conn, data_key)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        check_cipher(conn)
+    except dbapi2.DatabaseError as exc:
+        conn.close()
+        if is_storage_problem(exc):
+            raise storage_error(exc, f"read the vault file {path}", where=path) from None
+        raise damaged(path, exc) from None
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 

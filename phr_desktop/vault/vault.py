@@ -342,6 +342,10 @@ class Vault:
                     Path(str(destination) + suffix).unlink()
             raise
 
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
     def integrity_problems(self) -> list[str]:
         return integrity_problems(self.conn)
 

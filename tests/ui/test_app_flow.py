@@ -167,7 +167,7 @@ def test_menus_use_the_platform_shortcuts(window: MainWindow) -> None:
     assert window.quit_action.shortcuts()
     assert window.new_entry_actions["NoteDialog"].shortcut() == QKeySequence(std.New)
     menus = [a.text() for a in window.menuBar().actions()]
-    assert menus == ["&File", "&Edit", "&View", "&Sharing", "&Help"]
+    assert menus == ["&File", "&Edit", "&View", "&Sharing", "&Settings", "&Help"]
     new_entries = [a.text() for a in window.new_menu.actions()]
     assert new_entries[0] == "Test result…" and len(new_entries) == 6
 
