@@ -41,8 +41,16 @@ class PreparedFile:
     error: str | None  # why it could not be read or parsed
 
 
-def is_ccda(path: Path) -> bool:
-    return path.suffix.lower() == ".xml"
+# C-CDA arrives as .xml from most portals, as .ccd/.cda from some EHR exports, and as .txt
+# from a few (the XML saved as "text"): a .txt is read as C-CDA only when it holds XML.
+CCDA_SUFFIXES = (".xml", ".ccd", ".cda")
+
+
+def is_ccda(path: Path, data: bytes | None = None) -> bool:
+    suffix = path.suffix.lower()
+    if suffix in CCDA_SUFFIXES:
+        return True
+    return suffix == ".txt" and data is not None and data.lstrip(b"\xef\xbb\xbf \t\r\n")[:1] == b"<"
 
 
 def _read(path: Path) -> bytes:
@@ -82,14 +90,16 @@ def _prepare(item: ParsedResource) -> PreparedResource:
 
 def prepare_file(path: Path) -> PreparedFile:
     """Never raises for a bad file: an unreadable or unparseable one comes back with `error`."""
-    content_type = CCDA_CONTENT_TYPE if is_ccda(path) else FHIR_CONTENT_TYPE
     try:
         data = _read(path)
     except UnreadableFile as exc:
-        return PreparedFile(path, content_type, None, None, None, str(exc))
+        kind = CCDA_CONTENT_TYPE if is_ccda(path) else FHIR_CONTENT_TYPE
+        return PreparedFile(path, kind, None, None, None, str(exc))
+    ccda = is_ccda(path, data)
+    content_type = CCDA_CONTENT_TYPE if ccda else FHIR_CONTENT_TYPE
     document = pack_document(data)
     try:
-        parsed = parse_ccda(data, path.name) if is_ccda(path) else parse_fhir_json(data, path.name)
+        parsed = parse_ccda(data, path.name) if ccda else parse_fhir_json(data, path.name)
     except UnreadableFile as exc:
         return PreparedFile(path, content_type, document, None, None, str(exc))
     del data

@@ -40,7 +40,7 @@ from phr_desktop.vault.store import WriteCounts, now_iso
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
-FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml")  # .xml: C-CDA
+FHIR_SUFFIXES = (".json", ".ndjson", ".jsonl", ".xml", ".ccd", ".cda")  # .xml/.ccd/.cda: C-CDA
 DEFAULT_SOURCE = "Imported files"
 _BATCH = 5000
 # Imports of at least this much (in two files or more, with a second core to run on) are

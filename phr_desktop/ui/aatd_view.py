@@ -29,6 +29,8 @@ from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.timeline.model import format_date, format_number
 
 _INFUSION_COLUMNS = ("Date", "Product", "Dose")
+# The menu path the main window really has (tests walk the menu bar along it).
+INFUSION_HOW_TO = "Log one with File → New entry → Medication or infusion…"
 _MILESTONE_ICONS = {"copd": "problem", "aatd": "problem", "fev1": "lab_result",
                     "augmentation": "medication", "surgery": "procedure"}  # fmt: skip
 
@@ -213,7 +215,7 @@ class AatdView(QWidget):
                 f"Latest {format_date(latest.effective)}: {latest.title.split(' (')[0]}",
             )
         else:
-            self.infusion_card.set("None logged", "Log an infusion from the Add menu")
+            self.infusion_card.set("None logged", INFUSION_HOW_TO)
 
     def _fill_milestones(self, ov: AatdOverview) -> None:
         self.milestones.clear()

@@ -38,6 +38,7 @@ from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.getting_started import GettingStarted
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
@@ -204,6 +205,11 @@ class Dashboard(QWidget):
     recordActivated = Signal(int)
     categoryActivated = Signal(str)
     dataChanged = Signal()  # a sync or disconnect changed records: other views should refresh
+    # The "Get started" card's requests the window answers (the dashboard cannot import,
+    # open entry forms or switch profiles itself).
+    importRequested = Signal()
+    addResultRequested = Signal()
+    demoRequested = Signal()
 
     def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
@@ -233,9 +239,14 @@ class Dashboard(QWidget):
         grid.addLayout(top, 0, 0, 1, 2)
         grid.addWidget(self._search_box(), 1, 0)
         grid.addWidget(self._connections_box(), 1, 1)
-        grid.addWidget(self._latest_box(), 2, 0)
-        grid.addWidget(self._milestones_box(), 2, 1)
-        grid.addWidget(self._counts_box(), 3, 0, 1, 2)
+        self.latest_box = self._latest_box()
+        self.milestones_box = self._milestones_box()
+        self.counts_box = self._counts_box()
+        grid.addWidget(self.latest_box, 2, 0)
+        grid.addWidget(self.milestones_box, 2, 1)
+        grid.addWidget(self.counts_box, 3, 0, 1, 2)
+        self.getting_started = self._getting_started_box()
+        grid.addWidget(self.getting_started, 2, 0, 2, 2)  # in place of the empty lists
         grid.setColumnStretch(0, 3)
         grid.setColumnStretch(1, 2)
         grid.setRowStretch(2, 1)
@@ -270,7 +281,7 @@ class Dashboard(QWidget):
         self.connections_stack = QStackedWidget(box)
         self.no_connections = style.muted(
             "No provider connected yet. Connect one to fetch your records from its patient "
-            "portal, or import FHIR files with File → Import.",
+            "portal, or bring in files you downloaded with File → Import files.",
             box,
         )
         self.no_connections.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -298,7 +309,7 @@ class Dashboard(QWidget):
         self.reconnect_button.clicked.connect(self.reconnect_clicked)
         self.disconnect_button = QPushButton("&Disconnect…", box)
         self.disconnect_button.clicked.connect(self.disconnect_clicked)
-        self.connect_button = QPushButton("&Connect another…", box)
+        self.connect_button = QPushButton("&Connect a provider…", box)
         self.connect_button.clicked.connect(self.connect_clicked)
         for button in (
             self.sync_button, self.reconnect_button, self.disconnect_button, self.connect_button,
@@ -307,6 +318,23 @@ class Dashboard(QWidget):
         buttons.addStretch(1)
         layout.addLayout(buttons)
         return box
+
+    # --- get started (an empty record) ---------------------------------------------------------
+
+    def _getting_started_box(self) -> GettingStarted:
+        box = GettingStarted(self)
+        box.connectRequested.connect(self.connect_clicked)
+        box.importRequested.connect(self.importRequested)
+        box.addResultRequested.connect(self.addResultRequested)
+        box.demoRequested.connect(self.demoRequested)
+        box.hide()
+        return box
+
+    def _show_getting_started(self, empty: bool) -> None:
+        """An empty record offers its first steps instead of lists that say "Nothing here yet."."""
+        self.getting_started.setVisible(empty)
+        for box in (self.latest_box, self.milestones_box, self.counts_box):
+            box.setVisible(not empty)
 
     def _latest_box(self) -> QGroupBox:
         box = QGroupBox("Latest records", self)
@@ -354,10 +382,13 @@ class Dashboard(QWidget):
         if session is None:
             return
         self.title.setText(f"Overview · {session.profile_name}")
-        self._fill_connections(session.connections.statuses())
+        statuses = session.connections.statuses()
+        self._fill_connections(statuses)
         self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
         self.counts.clear()
-        for kind, count in sorted(session.counts_by_kind().items(), key=lambda kv: -kv[1]):
+        counts = session.counts_by_kind()
+        self._show_getting_started(not counts and not statuses)
+        for kind, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             item = QListWidgetItem(kind_icon(kind), f"{kind_label(kind)}: {count:,}")
             item.setData(_RECORD_ID, kind)
             item.setToolTip(f"Show {kind_label(kind).lower()} records on the timeline")
@@ -420,6 +451,8 @@ class Dashboard(QWidget):
         self.connections_stack.setCurrentWidget(
             self.connections if statuses else self.no_connections
         )
+        # "another" only when there is a first one
+        self.connect_button.setText("Connect &another…" if statuses else "&Connect a provider…")
         self._update_buttons()
 
     @staticmethod
@@ -567,7 +600,7 @@ class Dashboard(QWidget):
             except USER_ERRORS as exc:
                 raise ServiceError(
                     f"{exc} The old sign-in for {name} was removed; your records from it are "
-                    "kept. Use Connect another to sign in again."
+                    "kept. Use the Connect button to sign in again."
                 ) from exc
 
         self.runner.run(
