@@ -57,3 +57,4 @@ class GettingStarted(QGroupBox):
             grid.addWidget(button, row, 0)
             grid.addWidget(style.muted(explanation, self), row, 1)
             self.buttons[key] = button
+        grid.setRowStretch(len(STEPS) + 1, 1)  # the steps stay together at the top

@@ -37,6 +37,7 @@ from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.sharing.menu import install_sharing_menu
 from phr_desktop.ui.sharing.open_dialog import ShareOpener
 from phr_desktop.ui.timeline.view import TimelineView
@@ -134,6 +135,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 800)
+        fit_to_screen(self)  # a size saved on a larger monitor, or the default on a laptop
 
     # --- actions and menus --------------------------------------------------------------------
 

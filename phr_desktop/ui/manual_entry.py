@@ -35,6 +35,7 @@ from phr_desktop.ui.timeline.model import abnormal_colour, format_date, format_r
 
 AUGMENTATION_PRODUCTS = ("Zemaira", "Prolastin-C Liquid", "Aralast NP", "Glassia")
 UPLOAD_FILTER = "PDF and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.heic)"
+MEDICINE_NAME_CHARS = 28  # "Prolastin-C Liquid 60 mg/kg" and most brand + strength names
 CORRECTABLE_FIELDS = ("Value", "Unit", "Date", "Title", "Reference range", "Status", "Other")
 
 
@@ -60,7 +61,9 @@ class _EntryDialog(QDialog):
         self.setWindowTitle(title)
         self.setMinimumWidth(420)
         self.form = QFormLayout()
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+        # Every field grows, combo boxes included: an empty editable combo box asks for ~75 px,
+        # too narrow to read "Tiotropium 18 mcg inhaler" in.
+        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         self.error = QLabel(self)
         self.error.setAccessibleName("Error")
         self.error.setWordWrap(True)
@@ -208,6 +211,10 @@ class MedicationDialog(_EntryDialog):
         self.name = QComboBox(self)
         self.name.setEditable(True)
         self.name.setAccessibleName("Medicine")
+        self.name.setMinimumContentsLength(MEDICINE_NAME_CHARS)
+        self.name.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         editor = self.name.lineEdit()
         assert editor is not None  # an editable combo box always has one
         editor.setPlaceholderText("e.g. Tiotropium")

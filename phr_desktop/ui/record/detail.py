@@ -30,6 +30,7 @@ from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
 from phr_desktop.ui.record.trend_chart import TrendChart
+from phr_desktop.ui.screen_fit import scrolling
 from phr_desktop.ui.style import named_list
 from phr_desktop.ui.timeline.model import (
     abnormal_colour,
@@ -144,10 +145,12 @@ class RecordDetailView(QWidget):
         self.tabs = QTabWidget(page)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._summary_tab(), "Summary")
-        self.tabs.addTab(self._related_tab(), "Related")
+        # Related and Notes scroll rather than set the pane's minimum height: stacked lists and
+        # forms asked for 480 px, more than a share viewer has under its banner at 1024×700.
+        self.tabs.addTab(scrolling(self._related_tab(), self), "Related")
         self.notes_tab = RecordNotesTab(self._session, self)
         self.notes_tab.recordEdited.connect(self.recordEdited)
-        self.tabs.addTab(self.notes_tab, "Notes")
+        self.tabs.addTab(scrolling(self.notes_tab, self), "Notes")
         self.files_tab = RecordFilesTab(self._session, self)
         self.tabs.addTab(self.files_tab, "Files")
         self.tabs.addTab(self._source_tab(), "Source")

@@ -33,6 +33,7 @@ from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.sharing import CreatedShare, create_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.screen_fit import open_at_hint, scrolling
 from phr_desktop.ui.secret_dialogs import ClearingDialog
 from phr_desktop.ui.sharing.choice import ShareChoiceBox
 from phr_desktop.ui.sharing.key_panel import KeyPanel, suggested_name
@@ -103,6 +104,7 @@ class ShareDialog(ClearingDialog):
         layout.addWidget(self.pages)
         self.choice.recount()
         self.label.setFocus()
+        open_at_hint(self)
 
     # --- page 1: the choice -------------------------------------------------------------------
 
@@ -158,11 +160,18 @@ class ShareDialog(ClearingDialog):
         self.create_button.clicked.connect(self.create_clicked)
         self.choice_buttons.rejected.connect(self.reject)
         self.choice.changed.connect(self._choice_changed)
+        body = QWidget(page)
+        self.choice.setParent(body)
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.choice)
+        body_layout.addLayout(form)
+        body_layout.addWidget(self.error)
+        body_layout.addStretch(1)
+        self.choice_scroll = scrolling(body, page)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.choice)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
+        layout.addWidget(self.choice_scroll, 1)
         layout.addWidget(self.choice_buttons)
         return page
 

@@ -36,6 +36,7 @@ from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
@@ -170,6 +171,10 @@ class ShareWindow(QMainWindow):
         self.expiry_timer.start()
         self.check_expiry()
         self.resize(1200, 800)
+        fit_to_screen(self)
+        # A pulmonologist opening an AATD patient's share starts from the overview (genotype,
+        # AAT level, FEV1 decline, infusions); the timeline is one tab away.
+        self.tabs.setCurrentWidget(self.aatd_page)
 
     def _build_actions(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
