@@ -25,6 +25,7 @@ from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.record_views import AatdOverview
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.ui.kind_icons import kind_icon
+from phr_desktop.ui.readable_colours import mark_muted
 from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.timeline.model import format_date, format_number
 
@@ -44,7 +45,7 @@ class _Card(QFrame):
         self.setBackgroundRole(QPalette.ColorRole.Base)
         self.setAutoFillBackground(True)
         self.heading = QLabel(heading, self)
-        self.heading.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        mark_muted(self.heading)
         self.value = QLabel(self)
         self.value.setAccessibleName(heading)
         self.value.setWordWrap(True)

@@ -31,7 +31,8 @@ from PySide6.QtWidgets import (
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.session import Session
-from phr_desktop.ui.timeline.model import abnormal_colour, format_date, format_reference_range
+from phr_desktop.ui.readable_colours import mark_flag
+from phr_desktop.ui.timeline.model import format_date, format_reference_range
 
 AUGMENTATION_PRODUCTS = ("Zemaira", "Prolastin-C Liquid", "Aralast NP", "Glassia")
 UPLOAD_FILTER = "PDF and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.heic)"
@@ -67,7 +68,7 @@ class _EntryDialog(QDialog):
         self.error = QLabel(self)
         self.error.setAccessibleName("Error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.error)
         self.error.hide()
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QPalette
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -27,13 +27,13 @@ from phr_desktop.domain.records import Record
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.readable_colours import mark_flag, mark_muted
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
 from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.screen_fit import scrolling
 from phr_desktop.ui.style import named_list
 from phr_desktop.ui.timeline.model import (
-    abnormal_colour,
     abnormal_flag,
     format_date,
     format_reference_range,
@@ -116,7 +116,7 @@ class RecordDetailView(QWidget):
         self.stack = QStackedWidget(self)
         self.empty = QLabel("Choose a record on the timeline to see it here.", self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        mark_muted(self.empty)
         self.stack.addWidget(self.empty)
 
         page = QWidget(self)
@@ -131,7 +131,7 @@ class RecordDetailView(QWidget):
         self.title.setFont(font)
         self.subtitle = QLabel(page)
         self.subtitle.setAccessibleName("Record summary")
-        self.subtitle.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted, any theme
+        mark_muted(self.subtitle)
         self.quality = QLabel(page)
         self.quality.setAccessibleName("Data quality")
         self.quality.setWordWrap(True)
@@ -213,7 +213,7 @@ class RecordDetailView(QWidget):
             layout.addWidget(box, 1)
             self.related_lists[key], self.related_boxes[key] = widget, box
         hint = QLabel("Double-click or press Enter to open a related record.", tab)
-        hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        mark_muted(hint)
         layout.addWidget(hint)
         return tab
 
@@ -276,7 +276,7 @@ class RecordDetailView(QWidget):
         self.subtitle.setText(" · ".join(p for p in parts if p))
         self.quality.setVisible(bool(r.quality))
         self.quality.setText("⚠ Data-quality problem: " + "; ".join(r.quality))
-        self.quality.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.quality)
         self._fill_fields(r)
         self._fill_chart(stored)
         self._fill_text(record_id)
@@ -335,9 +335,8 @@ class RecordDetailView(QWidget):
             self.fields[name].setText(text)
             optional = name in ("Value", "Reference range", "Flag", "Interpretation", "Facility")
             self._form.setRowVisible(self.fields[name], text != "—" or not optional)
-        colour = abnormal_colour(self.palette()).name() if flag else ""
         for name in ("Value", "Flag"):
-            self.fields[name].setStyleSheet(f"color: {colour}; font-weight: 600;" if flag else "")
+            mark_flag(self.fields[name], bool(flag), bold=True)
 
     def _fill_chart(self, stored: StoredRecord) -> None:
         assert self._session is not None

@@ -33,11 +33,11 @@ from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.sharing import CreatedShare, create_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.screen_fit import open_at_hint, scrolling
 from phr_desktop.ui.secret_dialogs import ClearingDialog
 from phr_desktop.ui.sharing.choice import ShareChoiceBox
 from phr_desktop.ui.sharing.key_panel import KeyPanel, suggested_name
-from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 SHARE_FILTER = "phr-desktop share (*.phrshare)"
@@ -149,7 +149,7 @@ class ShareDialog(ClearingDialog):
         self.error = QLabel(page)
         self.error.setAccessibleName("Error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.error)
         self.error.hide()
         self.choice_buttons = QDialogButtonBox(page)
         self.create_button = self.choice_buttons.addButton(

@@ -35,9 +35,9 @@ from phr_desktop.services.share_viewer import ShareSession
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.aatd_view import AatdView
+from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.screen_fit import fit_to_screen
-from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
@@ -97,7 +97,7 @@ class ShareBanner(QFrame):
         self.expired = QLabel(self)
         self.expired.setAccessibleName("Expiry warning")
         self.expired.setWordWrap(True)
-        self.expired.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.expired)
         self.expired.hide()
         self.patient_button = QPushButton("Patient details", self)
         self.patient_button.setEnabled(session.patient_record_id is not None)

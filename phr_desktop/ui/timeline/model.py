@@ -19,6 +19,7 @@ from phr_desktop.domain.records import DatePrecision, PartialDate, Record
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import RecordFilter, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.readable_colours import flag_colour
 
 RecordIdRole = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Date", "Title", "Value", "Kind", "Source")
@@ -96,10 +97,9 @@ def abnormal_flag(record: Record) -> str | None:
 
 
 def abnormal_colour(palette: QPalette | None = None) -> QColor:
-    """A red that stays readable: darker on light backgrounds, lighter on dark ones."""
-    palette = palette or QGuiApplication.palette()
-    dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
-    return QColor("#ff8a80") if dark else QColor("#c62828")
+    """A red that reads at 4.5:1 on this palette (asked for at each paint: follows a switch
+    between light and dark)."""
+    return flag_colour(palette or QGuiApplication.palette())
 
 
 # --- the model ---------------------------------------------------------------------------------
