@@ -204,7 +204,7 @@ def test_a_cancelled_import_keeps_finished_files_and_says_so(
     window.runner.reported.connect(lambda kind, text: reported.append(kind))
 
     def cancel_after_first_file(done: int, total: int, message: str) -> None:
-        if "resources" in message:  # a file's batch was written: cancel before the next file
+        if " records" in message:  # a file's batch was written: cancel before the next file
             window.runner.cancel_all()
 
     session = window.session

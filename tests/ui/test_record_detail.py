@@ -53,7 +53,8 @@ def test_an_abnormal_result_shows_its_range_and_flag(
     detail.show_record(_id(demo, "rp-obs-fev1fvc-2025-06"))
     assert detail.fields["Reference range"].text() == "≥ 70 %"
     assert detail.fields["Flag"].text() == "↓ Below the range"
-    assert detail.fields["Interpretation"].text() == "L"
+    assert detail.fields["Interpretation"].text() == "Low"  # the lab's "L", in words
+    assert detail.fields["Status"].isHidden()  # "final": nothing a patient reads from it
 
 
 def test_related_records_are_listed_and_reemitted_when_opened(

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from phr_desktop.domain.codes import SYSTEM_NAMES
 from phr_desktop.domain.records import Record
+from phr_desktop.services.plain_words import interpretation_words, status_words
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
@@ -325,15 +326,17 @@ class RecordDetailView(QWidget):
             "Value": format_value(r) or "—",
             "Reference range": format_reference_range(r) or "—",
             "Flag": _FLAG_WORDS.get(flag or "", "Normal" if r.reference_range else "—"),
-            "Interpretation": r.interpretation or "—",
-            "Status": r.status or "—",
+            "Interpretation": interpretation_words(r.interpretation) or "—",  # "L" → "Low"
+            "Status": status_words(r.status, r.kind.value) or "—",  # "final" is not shown
             "Facility": r.facility or "—",
             "Source system": r.source_system or "—",
             "Codes": _codes_text(r) or "—",
         }
         for name, text in values.items():
             self.fields[name].setText(text)
-            optional = name in ("Value", "Reference range", "Flag", "Interpretation", "Facility")
+            optional = name in (
+                "Value", "Reference range", "Flag", "Interpretation", "Status", "Facility",
+            )  # fmt: skip
             self._form.setRowVisible(self.fields[name], text != "—" or not optional)
         for name in ("Value", "Flag"):
             mark_flag(self.fields[name], bool(flag), bold=True)
