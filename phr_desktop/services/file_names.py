@@ -32,7 +32,7 @@ def file_name_part(text: str, max_length: int = MAX_PART) -> str:
 
 
 def export_file_name(person: str, what: str, day: date, suffix: str) -> str:
-    """"Zoë Yamada health record 2026-12-06.pdf"; without a usable name, the rest alone."""
+    """ "Zoë Yamada health record 2026-12-06.pdf"; without a usable name, the rest alone."""
     who = file_name_part(person)
     return " ".join(p for p in (who, what, day.isoformat()) if p) + suffix
 

@@ -277,7 +277,9 @@ def _import_file(
             counts.add(session.store.write_prepared(source_id, document_id, batch, name))
             done += len(batch)
             progress(
-                Progress(done, len(resources), f"{path.name}: {done:,} of {len(resources):,} records")
+                Progress(
+                    done, len(resources), f"{path.name}: {done:,} of {len(resources):,} records"
+                )
             )
         session.vault.audit.append(
             "import", resources=len(resources), new=counts.new, updated=counts.updated

@@ -99,7 +99,7 @@ def resource_type_words(resource_type: str) -> str:
 
 
 def interpretation_words(code: str | None) -> str | None:
-    """"L" → "Low"; a code or text the table does not know comes back unchanged."""
+    """ "L" → "Low"; a code or text the table does not know comes back unchanged."""
     if not code:
         return None
     parts = [INTERPRETATION_WORDS.get(p.strip().upper(), p.strip()) for p in code.split(",")]

@@ -50,7 +50,7 @@ class ExportMenu(QMenu):
             )
 
     def suggested_path(self, what: str, suffix: str) -> Path:
-        """"Zoë Yamada health record 2026-12-06.pdf": whose, what and when, in the home folder."""
+        """ "Zoë Yamada health record 2026-12-06.pdf": whose, what and when, in the home folder."""
         session = self.current_session()
         person = person_name(session) if session is not None else ""
         return Path.home() / export_file_name(person, what, date.today(), suffix)
