@@ -30,8 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phr_desktop.services.file_names import file_name_part
 from phr_desktop.services.errors import USER_ERRORS, KeyringRefused
+from phr_desktop.services.file_names import file_name_part
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from phr_desktop.ui import style

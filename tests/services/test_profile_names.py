@@ -51,9 +51,13 @@ def test_two_names_that_fold_alike_get_two_folders() -> None:
 
 @pytest.mark.parametrize(
     ("typed", "says"),
-    [("  ", "Give the profile a name"), ("Joan\nSmith", "line breaks"),
-     ("x" * 65, "at most 64"), (".hidden", "cannot start with '.'"),
-     ("Jo\u202ean", "invisible")],  # fmt: skip
+    [
+        ("  ", "Give the profile a name"),
+        ("Joan\nSmith", "line breaks"),
+        ("x" * 65, "at most 64"),
+        (".hidden", "cannot start with '.'"),
+        ("Jo\u202ean", "invisible"),
+    ],
 )
 def test_unusable_names_are_refused_with_what_to_change(
     profiles: Profiles, fast_kdf: None, typed: str, says: str
