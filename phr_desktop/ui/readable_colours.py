@@ -43,11 +43,13 @@ def contrast_ratio(foreground: QColor, background: QColor) -> float:
 
 def blend(colour: QColor, background: QColor, amount: float) -> QColor:
     """`amount` of `colour` over `background` (1: the colour, 0: the background), opaque."""
-    mix = [
-        round(c * amount + b * (1 - amount))
-        for c, b in zip(colour.getRgb()[:3], background.getRgb()[:3], strict=True)
-    ]
-    return QColor(*mix)
+    pairs = (
+        (colour.red(), background.red()),
+        (colour.green(), background.green()),
+        (colour.blue(), background.blue()),
+    )
+    r, g, b = (round(c * amount + bg * (1 - amount)) for c, bg in pairs)
+    return QColor(r, g, b)
 
 
 def _readable_on_all(colour: QColor, palette: QPalette) -> bool:
