@@ -192,3 +192,40 @@ def test_an_imported_documents_narrative_is_shown_as_its_text(
     detail.show_record(wordless)
     assert not detail.text_box.isVisibleTo(detail)
     assert detail.text_view.toPlainText() == ""
+
+
+def test_patient_details_show_born_with_age_and_sex_not_date_and_status(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    from datetime import date
+
+    from phr_desktop.services.patient_facts import age_on
+    from phr_desktop.services.session import RecordFilter
+
+    patient = demo.records(RecordFilter(kinds=("patient",)))[0]
+    detail.show_record(patient.id)
+    form = detail._form
+    labels = {name: form.labelForField(detail.fields[name]).text() for name in ("Date", "Status")}
+    assert labels == {"Date": "Born:", "Status": "Sex:"}
+    born = patient.record.effective
+    assert born is not None
+    expected_age = age_on(born, date.today())
+    assert detail.fields["Date"].text().endswith(f"(age {expected_age})")
+    assert detail.fields["Status"].text() == "Female"
+    # another record: the rows are Date and Status again
+    detail.show_record(_id(demo, "rp-obs-fev1-2025-06"))
+    assert form.labelForField(detail.fields["Date"]).text() == "Date:"
+
+
+def test_age_counts_whole_years_from_a_partial_birth_date() -> None:
+    from datetime import date
+
+    from phr_desktop.domain.records import parse_partial_date
+    from phr_desktop.services.patient_facts import age_on
+
+    born = parse_partial_date("1968-03-14")
+    assert born is not None
+    assert age_on(born, date(2026, 3, 13)) == 57
+    assert age_on(born, date(2026, 3, 14)) == 58
+    year_only = parse_partial_date("1968")
+    assert year_only is not None and age_on(year_only, date(2026, 1, 1)) == 58

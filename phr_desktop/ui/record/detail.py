@@ -23,7 +23,8 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop.domain.codes import SYSTEM_NAMES
-from phr_desktop.domain.records import Record
+from phr_desktop.domain.records import Record, RecordKind
+from phr_desktop.services.patient_facts import patient_facts
 from phr_desktop.services.plain_words import interpretation_words, status_words
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
@@ -332,6 +333,7 @@ class RecordDetailView(QWidget):
             "Source system": r.source_system or "—",
             "Codes": _codes_text(r) or "—",
         }
+        self._patient_rows(r, values)
         for name, text in values.items():
             self.fields[name].setText(text)
             optional = name in (
@@ -340,6 +342,22 @@ class RecordDetailView(QWidget):
             self._form.setRowVisible(self.fields[name], text != "—" or not optional)
         for name in ("Value", "Flag"):
             mark_flag(self.fields[name], bool(flag), bold=True)
+
+    # --- a patient record: born (age) and sex, not "Date" and "Status" ------------------------
+
+    def _patient_rows(self, r: Record, values: dict[str, str]) -> None:
+        patient = r.kind is RecordKind.PATIENT and self._record_id is not None
+        for name, label in (("Date", "Born" if patient else "Date"),
+                            ("Status", "Sex" if patient else "Status")):  # fmt: skip
+            row_label = self._form.labelForField(self.fields[name])
+            if isinstance(row_label, QLabel):
+                row_label.setText(f"{label}:")
+        if not patient or self._session is None or self._record_id is None:
+            return
+        facts = patient_facts(self._session, self._record_id)
+        born = format_date(facts.born) if facts.born else "—"
+        values["Date"] = f"{born} (age {facts.age})" if facts.age is not None else born
+        values["Status"] = facts.sex or "Not recorded"
 
     def _fill_chart(self, stored: StoredRecord) -> None:
         assert self._session is not None
