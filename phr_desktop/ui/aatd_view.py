@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phr_desktop.domain.aat_level import describe_aat_level
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.record_views import AatdOverview
 from phr_desktop.services.terminology import aatd_pack
@@ -185,16 +186,11 @@ class AatdView(QWidget):
             self.aat_card.set("—", "No AAT level recorded")
             return
         latest = trend.points[-1]
-        below = trend.threshold is not None and latest.value < trend.threshold
-        where = "below" if below else "above"
-        line = (
-            f"{where} the protective level ({format_number(trend.threshold)})"
-            if trend.threshold is not None
-            else ""
-        )
+        # The same story as the record detail: protective level and the lab's range together.
+        story = describe_aat_level(latest.value, trend.low, trend.high).text
         self.aat_card.set(
             f"{format_number(latest.value)} {trend.unit or ''}".strip(),
-            f"{format_date(latest.date)}, {line}".rstrip(", "),
+            f"{format_date(latest.date)}: {story[:1].lower()}{story[1:]}",
         )
 
     def _fill_infusions(self, ov: AatdOverview) -> None:

@@ -229,3 +229,31 @@ def test_age_counts_whole_years_from_a_partial_birth_date() -> None:
     assert age_on(born, date(2026, 3, 14)) == 58
     year_only = parse_partial_date("1968")
     assert year_only is not None and age_on(year_only, date(2026, 1, 1)) == 58
+
+
+def test_an_aat_level_tells_one_story_protective_level_and_lab_range_together(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    """91 mg/dL on a 100–200 range: not a red "below the range" beside a green "above
+    protective", but one sentence, unflagged."""
+    from phr_desktop.services.aat_reading import aat_reading
+    from phr_desktop.services.session import RecordFilter
+
+    levels = [
+        s for s in demo.records(RecordFilter(tag="aatd", kinds=("lab_result",)))
+        if aat_reading(s.record) is not None
+    ]  # fmt: skip
+    between = next(
+        s for s in levels
+        if s.record.reference_range and s.record.reference_range.low
+        and 57 <= s.record.value.value < s.record.reference_range.low  # type: ignore[union-attr]
+    )  # fmt: skip
+    detail.show_record(between.id)
+    flag = detail.fields["Flag"].text()
+    assert flag.startswith("Above the protective level of 57 mg/dL (11 µM)")
+    assert "below the lab's usual range" in flag
+    assert detail.fields["Value"].styleSheet() == ""  # not red
+    below = next(s for s in levels if s.record.value.value < 57)  # type: ignore[union-attr]
+    detail.show_record(below.id)
+    assert detail.fields["Flag"].text().startswith("↓ Below the protective level")
+    assert "color" in detail.fields["Value"].styleSheet()

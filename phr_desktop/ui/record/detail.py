@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from phr_desktop.domain.codes import SYSTEM_NAMES
 from phr_desktop.domain.records import Record, RecordKind
+from phr_desktop.services.aat_reading import aat_reading
 from phr_desktop.services.patient_facts import patient_facts
 from phr_desktop.services.plain_words import interpretation_words, status_words
 from phr_desktop.services.record_reader import RecordReader
@@ -98,6 +99,15 @@ def _codes_text(record: Record) -> str:
         system = SYSTEM_NAMES.get(c.system or "", c.system or "Local code")
         lines.append(f"{system} {c.code or ''}" + (f" — {c.display}" if c.display else ""))
     return "\n".join(lines)
+
+
+def _flag_text(record: Record, flag: str | None) -> str:
+    """An AAT level tells one story (protective level and lab range together); any other
+    result its flag against the range."""
+    reading = aat_reading(record)
+    if reading is not None:
+        return ("↓ " if reading.below_protective else "") + reading.text
+    return _FLAG_WORDS.get(flag or "", "Normal" if record.reference_range else "—")
 
 
 class RecordDetailView(QWidget):
@@ -326,7 +336,7 @@ class RecordDetailView(QWidget):
             "Date": date,
             "Value": format_value(r) or "—",
             "Reference range": format_reference_range(r) or "—",
-            "Flag": _FLAG_WORDS.get(flag or "", "Normal" if r.reference_range else "—"),
+            "Flag": _flag_text(r, flag),
             "Interpretation": interpretation_words(r.interpretation) or "—",  # "L" → "Low"
             "Status": status_words(r.status, r.kind.value) or "—",  # "final" is not shown
             "Facility": r.facility or "—",

@@ -16,6 +16,7 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
 from phr_desktop.domain.records import DatePrecision, PartialDate, Record
+from phr_desktop.services.aat_reading import aat_reading
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import RecordFilter, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
@@ -81,7 +82,11 @@ def format_reference_range(record: Record) -> str:
 
 
 def abnormal_flag(record: Record) -> str | None:
-    """ "high", "low" or "abnormal" from the interpretation, else from the reference range."""
+    """ "high", "low" or "abnormal" from the interpretation, else from the reference range;
+    an AAT level only when it is under the protective level (services/aat_reading.py)."""
+    reading = aat_reading(record)
+    if reading is not None:
+        return "low" if reading.below_protective else None
     if record.interpretation:
         found = _ABNORMAL_CODES.get(record.interpretation.strip().lower())
         if found:
