@@ -29,11 +29,13 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from phr_desktop.services.connections import ConnectionStatus, endpoint_directory
+from phr_desktop.services.dashboard_lists import current_medications, new_since_last_sync
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
@@ -337,12 +339,29 @@ class Dashboard(QWidget):
             box.setVisible(not empty)
 
     def _latest_box(self) -> QGroupBox:
-        box = QGroupBox("Latest records", self)
+        """Latest records, what is new since the last sync, and the medicines taken now: tabs
+        of one box, so the dashboard still fits a 1024×700 screen."""
+        box = QGroupBox("Records", self)
         layout = QVBoxLayout(box)
+        self.record_tabs = QTabWidget(box)
+        self.record_tabs.setDocumentMode(True)
         self.latest = _list(box, "Latest records")
-        self.latest.itemActivated.connect(self._record_item_activated)
-        layout.addWidget(self.latest)
+        self.new_records = _list(box, "New since the last sync")
+        self.medications = _list(box, "Current medications")
+        for widget, title in ((self.latest, "Latest"), (self.new_records, "New since last sync"),
+                              (self.medications, "Current medications")):  # fmt: skip
+            widget.itemActivated.connect(self._record_item_activated)
+            self.record_tabs.addTab(widget, title)
+        layout.addWidget(self.record_tabs)
         return box
+
+    def _fill_record_tabs(self, session: Session) -> None:
+        self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
+        self._fill_records(self.new_records, new_since_last_sync(session, PREVIEW_COUNT))
+        self._fill_records(self.medications, current_medications(session))
+        synced = session.connections.statuses()
+        self.record_tabs.setTabText(1, "New since last sync" if synced else "New in last import")
+        self.new_records.setAccessibleName(self.record_tabs.tabText(1))
 
     def _milestones_box(self) -> QGroupBox:
         box = QGroupBox("Key milestones", self)
@@ -384,7 +403,7 @@ class Dashboard(QWidget):
         self.title.setText(f"Overview · {session.profile_name}")
         statuses = session.connections.statuses()
         self._fill_connections(statuses)
-        self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
+        self._fill_record_tabs(session)
         self.counts.clear()
         counts = session.counts_by_kind()
         self._show_getting_started(not counts and not statuses)
@@ -471,7 +490,8 @@ class Dashboard(QWidget):
     def clear(self) -> None:
         """Forget everything shown (the app is locking)."""
         self.session = None
-        for widget in (self.latest, self.milestones, self.counts, self.results):
+        for widget in (self.latest, self.new_records, self.medications, self.milestones,
+                       self.counts, self.results):  # fmt: skip
             widget.clear()
         self.results.hide()
         self.connections.setRowCount(0)
