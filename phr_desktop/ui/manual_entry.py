@@ -29,8 +29,19 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop.domain.records import parse_partial_date
+from phr_desktop.services.entry_names import (
+    ICD10,
+    RXNORM,
+    SNOMED,
+    NamedCode,
+    condition_names,
+    medicine_names,
+    test_names,
+)
+from phr_desktop.services.entry_names import LOINC as LOINC_SYSTEM
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.session import Session
+from phr_desktop.ui.entry_lookup import AdvancedRows, attach_name_lookup
 from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.timeline.model import format_date, format_reference_range
 
@@ -151,13 +162,20 @@ class _EntryDialog(QDialog):
 class LabResultDialog(_EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a test result", parent)
-        self.test_name = self._line("Test:", "e.g. Alpha-1 antitrypsin")
+        self.test_name = self._line("Test:", "type a name, e.g. antitrypsin or ALT")
         self.value = self._line("Result:", "e.g. 22")
         self.unit = self._line("Unit:", "e.g. mg/dL")
         self.date = self._date()
         self.low = self._line("Range from:", "optional")
         self.high = self._line("Range to:", "optional")
-        self.loinc = self._line("LOINC code:", "optional, e.g. 1825-9")
+        self.loinc = self._line("LOINC code:", "filled in when you pick a test")
+        self.advanced = AdvancedRows(self.form, self, [self.loinc])
+        attach_name_lookup(self.test_name, test_names(session), self._test_chosen)
+
+    def _test_chosen(self, test: NamedCode) -> None:
+        self.loinc.setText(test.code(LOINC_SYSTEM) or "")
+        if test.unit and not self.unit.text().strip():
+            self.unit.setText(test.unit)
 
     def _save(self) -> list[int]:
         value = self._number(self.value, "result")
@@ -228,15 +246,21 @@ class MedicationDialog(_EntryDialog):
         self.dose_unit.addItems(["mg/kg", "mg", "g"])
         self.dose_unit.setAccessibleName("Dose unit")
         self.form.addRow("Dose unit:", self.dose_unit)
-        self.rxnorm = self._line("RxNorm code:", "optional")
+        self.rxnorm = self._line("RxNorm code:", "filled in when you pick a medicine")
+        self.advanced = AdvancedRows(self.form, self, [self.rxnorm])
+        self.advanced.toggle.toggled.connect(self._mode_changed)
+        attach_name_lookup(editor, medicine_names(session), self._medicine_chosen)
         group.buttonToggled.connect(self._mode_toggled)
         (self.as_infusion if infusion else self.as_medication).setChecked(True)
         self._mode_changed()
 
+    def _medicine_chosen(self, medicine: NamedCode) -> None:
+        self.rxnorm.setText(medicine.code(RXNORM) or "")
+
     def _mode_toggled(self, _button: QAbstractButton, _checked: bool) -> None:
         self._mode_changed()
 
-    def _mode_changed(self) -> None:
+    def _mode_changed(self, _advanced: bool = False) -> None:
         infusion = self.as_infusion.isChecked()
         self.setWindowTitle("Log an infusion" if infusion else "Add a medication")
         current = self.name.currentText()
@@ -248,7 +272,8 @@ class MedicationDialog(_EntryDialog):
         assert isinstance(date_label, QLabel)  # added by addRow with a text label
         date_label.setText("Given on:" if infusion else "Started:")
         for widget, shown in (
-            (self.dose_text, not infusion), (self.rxnorm, not infusion),
+            (self.dose_text, not infusion),
+            (self.rxnorm, not infusion and self.advanced.visible()),
             (self.dose, infusion), (self.dose_unit, infusion),
         ):  # fmt: skip
             self.form.setRowVisible(widget, shown)
@@ -271,10 +296,16 @@ class MedicationDialog(_EntryDialog):
 class ConditionDialog(_EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a condition", parent)
-        self.name = self._line("Condition:", "e.g. Asthma")
+        self.name = self._line("Condition:", "type a name, e.g. emphysema or asthma")
         self.onset = self._date("Since:")
-        self.icd10 = self._line("ICD-10 code:", "optional, e.g. J45.909")
-        self.snomed = self._line("SNOMED CT code:", "optional")
+        self.icd10 = self._line("ICD-10 code:", "filled in when you pick a condition")
+        self.snomed = self._line("SNOMED CT code:", "filled in when you pick a condition")
+        self.advanced = AdvancedRows(self.form, self, [self.icd10, self.snomed])
+        attach_name_lookup(self.name, condition_names(session), self._condition_chosen)
+
+    def _condition_chosen(self, condition: NamedCode) -> None:
+        self.icd10.setText(condition.code(ICD10) or "")
+        self.snomed.setText(condition.code(SNOMED) or "")
 
     def _save(self) -> list[int]:
         return [
