@@ -6,29 +6,22 @@ message inline instead of closing; after acceptance `saved_ids` holds the new re
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
-    QVBoxLayout,
     QWidget,
 )
 
-from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.services.entry_names import (
     ICD10,
     RXNORM,
@@ -39,10 +32,9 @@ from phr_desktop.services.entry_names import (
     test_names,
 )
 from phr_desktop.services.entry_names import LOINC as LOINC_SYSTEM
-from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.session import Session
+from phr_desktop.ui.entry_form import EntryDialog, Invalid
 from phr_desktop.ui.entry_lookup import AdvancedRows, attach_name_lookup
-from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.timeline.model import format_date, format_reference_range
 
 AUGMENTATION_PRODUCTS = ("Zemaira", "Prolastin-C Liquid", "Aralast NP", "Glassia")
@@ -51,115 +43,7 @@ MEDICINE_NAME_CHARS = 28  # "Prolastin-C Liquid 60 mg/kg" and most brand + stren
 CORRECTABLE_FIELDS = ("Value", "Unit", "Date", "Title", "Reference range", "Status", "Other")
 
 
-class _Invalid(ServiceError):
-    """A field the dialog itself refused; it gets the focus back."""
-
-    def __init__(self, message: str, widget: QWidget) -> None:
-        super().__init__(message)
-        self.widget = widget
-
-
-class _EntryDialog(QDialog):
-    """Form + inline error + Save/Cancel; subclasses implement `_save()`."""
-
-    # Names its dialog (`saved_ids` holds the new records), so a window listens with a bound
-    # method: a closure over the dialog on its own signal crashes PySide when it deletes itself.
-    saved = Signal(object)
-
-    def __init__(self, session: Session, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.saved_ids: list[int] = []
-        self.setWindowTitle(title)
-        self.setMinimumWidth(420)
-        self.form = QFormLayout()
-        # Every field grows, combo boxes included: an empty editable combo box asks for ~75 px,
-        # too narrow to read "Tiotropium 18 mcg inhaler" in.
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.error = QLabel(self)
-        self.error.setAccessibleName("Error")
-        self.error.setWordWrap(True)
-        mark_flag(self.error)
-        self.error.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        self.accepted.connect(self._announce_saved)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self.form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-
-    # --- building blocks -----------------------------------------------------------------
-
-    def _line(self, label: str, placeholder: str = "", text: str = "") -> QLineEdit:
-        edit = QLineEdit(text, self)
-        edit.setPlaceholderText(placeholder)
-        edit.setAccessibleName(label.rstrip(":"))
-        self.form.addRow(label, edit)
-        return edit
-
-    def _date(self, label: str = "Date:") -> QLineEdit:
-        return self._line(label, "YYYY-MM-DD (or YYYY-MM, YYYY)", dt.date.today().isoformat())
-
-    def show_error(self, message: str) -> None:
-        self.error.setText(message)
-        self.error.show()
-
-    # --- checks --------------------------------------------------------------------------
-
-    @staticmethod
-    def _checked_date(edit: QLineEdit, what: str = "date") -> str:
-        text = edit.text().strip()
-        parsed = parse_partial_date(text)
-        if parsed is None:
-            raise _Invalid(f"The {what} “{text}” is not a date; use YYYY-MM-DD.", edit)
-        try:
-            start = (
-                dt.date.fromisoformat(parsed.day_text)
-                if parsed.day_text
-                else dt.date(parsed.year, parsed.month or 1, 1)
-            )
-        except ValueError:
-            raise _Invalid(f"The {what} “{text}” does not exist in the calendar.", edit) from None
-        if start > dt.date.today():
-            raise _Invalid(f"The {what} {format_date(parsed)} is in the future.", edit)
-        return parsed.text
-
-    @staticmethod
-    def _number(edit: QLineEdit, what: str, *, required: bool = True) -> float | None:
-        text = edit.text().strip().replace(",", ".")
-        if not text:
-            if required:
-                raise _Invalid(f"Enter the {what}.", edit)
-            return None
-        try:
-            return float(text)
-        except ValueError:
-            raise _Invalid(f"The {what} “{edit.text()}” is not a number.", edit) from None
-
-    # --- accept --------------------------------------------------------------------------
-
-    def accept(self) -> None:
-        try:
-            self.saved_ids = self._save()
-        except ServiceError as error:  # the message is for the patient; the dialog stays open
-            self.show_error(str(error))
-            if isinstance(error, _Invalid):
-                error.widget.setFocus()
-            return
-        super().accept()
-
-    def _announce_saved(self) -> None:
-        self.saved.emit(self)
-
-    def _save(self) -> list[int]:
-        raise NotImplementedError
-
-
-class LabResultDialog(_EntryDialog):
+class LabResultDialog(EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a test result", parent)
         self.test_name = self._line("Test:", "type a name, e.g. antitrypsin or ALT")
@@ -190,7 +74,7 @@ class LabResultDialog(_EntryDialog):
         ]  # fmt: skip
 
 
-class SpirometryDialog(_EntryDialog):
+class SpirometryDialog(EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a breathing test (spirometry)", parent)
         self.date = self._date()
@@ -202,7 +86,7 @@ class SpirometryDialog(_EntryDialog):
         fev1 = self._number(self.fev1, "FEV1")
         assert fev1 is not None
         if not 0 < fev1 <= 10:
-            raise _Invalid("FEV1 is in litres and lies between 0 and 10.", self.fev1)
+            raise Invalid("FEV1 is in litres and lies between 0 and 10.", self.fev1)
         return self.session.entries.add_spirometry(
             self._checked_date(self.date), fev1,
             fev1_percent_predicted=self._number(self.fev1_percent, "FEV1 %", required=False),
@@ -210,7 +94,7 @@ class SpirometryDialog(_EntryDialog):
         )  # fmt: skip
 
 
-class MedicationDialog(_EntryDialog):
+class MedicationDialog(EntryDialog):
     """A medicine taken, or (in infusion mode) one entry of the augmentation infusion log."""
 
     def __init__(
@@ -293,7 +177,7 @@ class MedicationDialog(_EntryDialog):
         ]  # fmt: skip
 
 
-class ConditionDialog(_EntryDialog):
+class ConditionDialog(EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a condition", parent)
         self.name = self._line("Condition:", "type a name, e.g. emphysema or asthma")
@@ -316,7 +200,7 @@ class ConditionDialog(_EntryDialog):
         ]  # fmt: skip
 
 
-class NoteDialog(_EntryDialog):
+class NoteDialog(EntryDialog):
     """A note of the patient's own, standing alone on the timeline (not attached to a record)."""
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -339,7 +223,7 @@ class NoteDialog(_EntryDialog):
         ]
 
 
-class UploadDialog(_EntryDialog):
+class UploadDialog(EntryDialog):
     """Keep a PDF or an image (a letter, a scan) in the vault."""
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -370,12 +254,12 @@ class UploadDialog(_EntryDialog):
     def _save(self) -> list[int]:
         text = self.path.text().strip()
         if not text:
-            raise _Invalid("Choose a file to add.", self.path)
+            raise Invalid("Choose a file to add.", self.path)
         date = self._checked_date(self.date)
         return [self.session.entries.upload_document(Path(text), self.title.text(), date)]
 
 
-class CorrectionDialog(_EntryDialog):
+class CorrectionDialog(EntryDialog):
     """“This is wrong”: the correction is kept beside the record, which stays as it came."""
 
     def __init__(self, session: Session, record_id: int, parent: QWidget | None = None) -> None:
