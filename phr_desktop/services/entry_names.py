@@ -99,3 +99,10 @@ def find(names: list[NamedCode], typed: str) -> NamedCode | None:
     """The suggestion whose name is what was typed (any case), if any."""
     wanted = typed.strip().lower()
     return next((n for n in names if n.name.lower() == wanted), None)
+
+
+def genotype_choices() -> list[str]:
+    """The recognised AAT genotypes, the severe ones first (the usual reason to record one)."""
+    order = {"severe": 0, "intermediate": 1, "normal": 2}
+    genotypes = aatd_pack().genotypes
+    return sorted(genotypes, key=lambda g: (order.get(genotypes[g], 3), g))

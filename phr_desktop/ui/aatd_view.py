@@ -33,6 +33,7 @@ from phr_desktop.ui.timeline.model import format_date, format_number
 _INFUSION_COLUMNS = ("Date", "Product", "Dose")
 # The menu path the main window really has (tests walk the menu bar along it).
 INFUSION_HOW_TO = "Log one with File → New entry → Medication or infusion…"
+GENOTYPE_HOW_TO = "Add it with File → New entry → AAT genotype…"
 _MILESTONE_ICONS = {"copd": "problem", "aatd": "problem", "fev1": "lab_result",
                     "augmentation": "medication", "surgery": "procedure"}  # fmt: skip
 
@@ -78,9 +79,12 @@ def genotype_text(genotype: str | None) -> str:
 class AatdView(QWidget):
     recordActivated = Signal(int)  # a milestone or an infusion was opened
 
-    def __init__(self, session: RecordReader | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: RecordReader | None, parent: QWidget | None = None, *, hints: bool = True
+    ) -> None:
         super().__init__(parent)
         self._session = session
+        self.hints = hints  # "add it with File → New entry…": not in a clinician's read-only view
         self.overview: AatdOverview | None = None
         self._build()
         self.refresh()
@@ -155,7 +159,12 @@ class AatdView(QWidget):
             return
         self.overview = ov = self._session.views.aatd_overview()
         when = format_date(ov.genotype_record.record.effective) if ov.genotype_record else ""
-        self.genotype_card.set(genotype_text(ov.genotype), f"Recorded {when}" if when else "")
+        caption = (
+            f"Recorded {when}"
+            if when
+            else ("" if ov.genotype or not self.hints else GENOTYPE_HOW_TO)
+        )
+        self.genotype_card.set(genotype_text(ov.genotype), caption)
         self._fill_aat(ov)
         if ov.fev1_slope_ml_per_year is not None:
             slope = ov.fev1_slope_ml_per_year
@@ -212,7 +221,7 @@ class AatdView(QWidget):
                 f"Latest {format_date(latest.effective)}: {latest.title.split(' (')[0]}",
             )
         else:
-            self.infusion_card.set("None logged", INFUSION_HOW_TO)
+            self.infusion_card.set("None logged", INFUSION_HOW_TO if self.hints else "")
 
     def _fill_milestones(self, ov: AatdOverview) -> None:
         self.milestones.clear()

@@ -59,6 +59,7 @@ NEW_ENTRIES: tuple[tuple[str, str, QKeySequence.StandardKey | None], ...] = (
     ("Spirometry…", "SpirometryDialog", None),
     ("Medication or infusion…", "MedicationDialog", None),
     ("Condition…", "ConditionDialog", None),
+    ("AAT genotype…", "GenotypeDialog", None),
     ("Note…", "NoteDialog", QKeySequence.StandardKey.New),
     ("Document (PDF or image)…", "UploadDialog", None),
 )

@@ -28,6 +28,7 @@ from phr_desktop.services.entry_names import (
     SNOMED,
     NamedCode,
     condition_names,
+    genotype_choices,
     medicine_names,
     test_names,
 )
@@ -198,6 +199,31 @@ class ConditionDialog(EntryDialog):
                 icd10=self.icd10.text().strip() or None, snomed=self.snomed.text().strip() or None,
             )
         ]  # fmt: skip
+
+
+class GenotypeDialog(EntryDialog):
+    """The AAT genotype from a letter or a report: a recognised one from the list, or the
+    words of the report typed as they are."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Add the AAT genotype", parent)
+        self.genotype = QComboBox(self)
+        self.genotype.setEditable(True)
+        self.genotype.setAccessibleName("Genotype")
+        self.genotype.addItems(genotype_choices())
+        self.genotype.setCurrentText("")
+        editor = self.genotype.lineEdit()
+        assert editor is not None  # an editable combo box always has one
+        editor.setPlaceholderText("pick, e.g. Pi*ZZ, or type what the report says")
+        self.form.addRow("Genotype:", self.genotype)
+        self.date = self._date("Tested on:")
+
+    def _save(self) -> list[int]:
+        text = self.genotype.currentText().strip()
+        if not text:
+            raise Invalid("Pick the genotype or type what the report says.", self.genotype)
+        date = self._checked_date(self.date)
+        return [self.session.entries.add_genotype(text, date)]
 
 
 class NoteDialog(EntryDialog):

@@ -133,3 +133,23 @@ def test_help_user_guide_opens_offline_with_every_chapter(window: MainWindow) ->
                     "Backups and the recovery key"):  # fmt: skip
         assert chapter in text
     guide.close()
+
+
+def test_the_genotype_card_names_a_menu_that_exists_and_it_fills_the_card(
+    window: MainWindow,
+) -> None:
+    from phr_desktop.ui.aatd_view import GENOTYPE_HOW_TO
+    from phr_desktop.ui.manual_entry import GenotypeDialog
+
+    assert _menu_path_exists(window, GENOTYPE_HOW_TO.removeprefix("Add it with ").split(" → "))
+    create_profile(window)
+    window.show_tab(2)
+    assert window.aatd is not None
+    assert window.aatd.genotype_card.caption.text() == GENOTYPE_HOW_TO
+    window.new_entry_actions["GenotypeDialog"].trigger()
+    dialog = window.open_dialog
+    assert isinstance(dialog, GenotypeDialog)
+    dialog.genotype.setCurrentText("sz")  # as a letter might put it
+    dialog.accept()
+    window.show_tab(2)
+    assert window.aatd.genotype_card.value.text() == "Pi*SZ — severe deficiency"

@@ -221,7 +221,7 @@ class ShareWindow(QMainWindow):
 
     def _tab_shown(self, index: int) -> None:
         if index == 1 and self.aatd is None and self.session is not None:
-            self.aatd = AatdView(self.session, self.aatd_page)
+            self.aatd = AatdView(self.session, self.aatd_page, hints=False)
             self.aatd.recordActivated.connect(self.show_record)
             page_layout = self.aatd_page.layout()
             assert page_layout is not None
