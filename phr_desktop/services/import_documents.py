@@ -49,6 +49,7 @@ def import_files(
     session: Session,
     paths: Sequence[Path],
     *,
+    source_name: str | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
 ) -> ImportReport:
@@ -56,7 +57,7 @@ def import_files(
     documents = [p for p in paths if p.is_file() and is_document(p)]
     records = [p for p in paths if p not in documents]
     report = (
-        session.import_paths(records, progress=progress, cancel=cancel)
+        session.import_paths(records, source_name=source_name, progress=progress, cancel=cancel)
         if records
         else ImportReport()
     )

@@ -6,8 +6,13 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
+
 from phr_desktop.services.import_documents import import_files
+from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
+
+from ..conftest import PASSPHRASE
 
 CCDA = Path(__file__).resolve().parent.parent / "data" / "ccda" / "vendors" / "CCD-Sample.xml"
 
@@ -47,3 +52,18 @@ def test_an_unsupported_document_is_reported_and_nothing_is_stored(
     report = import_files(session, [missing])
     assert report.failed and "does not exist" in (report.failed[0].error or "")
     assert session.counts_by_kind() == {}
+
+
+def test_phr_import_keeps_a_pdf_as_a_document_too(
+    profiles: Profiles, fast_kdf: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phr_desktop.cli import main
+
+    profiles.create("alex", PASSPHRASE)[0].close()
+    letter = tmp_path / "discharge-letter.pdf"
+    letter.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    monkeypatch.setenv("PHR_PASSPHRASE", PASSPHRASE)
+    code = main(["--data-dir", str(profiles.data_dir), "--profile", "alex", "import", str(letter)])
+    assert code == 0
+    with profiles.unlock("alex", passphrase=PASSPHRASE) as session:
+        assert {s.record.title for s in session.records()} == {"discharge letter"}
