@@ -355,11 +355,10 @@ class Dashboard(QWidget):
         layout.addWidget(self.record_tabs)
         return box
 
-    def _fill_record_tabs(self, session: Session) -> None:
+    def _fill_record_tabs(self, session: Session, synced: bool) -> None:
         self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
         self._fill_records(self.new_records, new_since_last_sync(session, PREVIEW_COUNT))
         self._fill_records(self.medications, current_medications(session))
-        synced = session.connections.statuses()
         self.record_tabs.setTabText(1, "New since last sync" if synced else "New in last import")
         self.new_records.setAccessibleName(self.record_tabs.tabText(1))
 
@@ -403,7 +402,7 @@ class Dashboard(QWidget):
         self.title.setText(f"Overview · {session.profile_name}")
         statuses = session.connections.statuses()
         self._fill_connections(statuses)
-        self._fill_record_tabs(session)
+        self._fill_record_tabs(session, bool(statuses))
         self.counts.clear()
         counts = session.counts_by_kind()
         self._show_getting_started(not counts and not statuses)
