@@ -153,3 +153,16 @@ def test_the_genotype_card_names_a_menu_that_exists_and_it_fills_the_card(
     dialog.accept()
     window.show_tab(2)
     assert window.aatd.genotype_card.value.text() == "Pi*SZ — severe deficiency"
+
+
+def test_every_menu_the_user_guide_names_exists(window: MainWindow) -> None:
+    import re
+
+    from phr_desktop.ui.user_guide import guide_text
+
+    create_profile(window)  # the unlocked menus
+    bold = re.findall(r"\*\*(.+?)\*\*", guide_text())
+    paths = [b for b in bold if " → " in b]
+    assert len(paths) >= 8
+    missing = [p for p in paths if not _menu_path_exists(window, p.split(" → "))]
+    assert not missing, missing
