@@ -17,6 +17,7 @@ from phr_desktop.cli.common import (
     unlocked_session,
 )
 from phr_desktop.services.exporting import export
+from phr_desktop.services.import_documents import import_files
 from phr_desktop.services.views import (
     milestone_to_dict,
     record_to_dict,
@@ -28,8 +29,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     update, stop = progress_printer(not args.json)
     with unlocked_session(args) as session:
         try:
-            report = session.import_paths(
-                [Path(p) for p in args.files], source_name=args.source, progress=update
+            # PDFs and images among the files are kept as documents, as in the app
+            report = import_files(
+                session, [Path(p) for p in args.files], source_name=args.source, progress=update
             )
         finally:
             stop()

@@ -100,13 +100,13 @@ _EVENTS: dict[str, tuple[str, _Describe]] = {
     "import": (
         "Files imported",
         lambda d, _l: (
-            f"{_count(d.get('resources', 0), 'resource')}: "
+            f"{_count(d.get('resources', 0), 'record')}: "
             f"{d.get('new', 0):,} new, {d.get('updated', 0):,} updated"
         ),
     ),
     "manual_entry": (
         "Entry added by you",
-        lambda d, _l: _count(d.get("resources", 0), "resource"),
+        lambda d, _l: _count(d.get("resources", 0), "record"),
     ),
     "connect": (
         "Provider connected",

@@ -16,6 +16,7 @@ from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import load_json_exact, resources_of
 from phr_desktop.services.client_ids import missing_client_id_message
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.plain_words import sync_progress_words
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.smart.discovery import SmartConfiguration, discover
@@ -318,7 +319,7 @@ class ConnectionService:
                 report = engine.run(
                     full,
                     lambda done, total, message: progress(
-                        Progress(done, total, f"{connection.name}: {message}")
+                        Progress(done, total, f"{connection.name}: {sync_progress_words(message)}")
                     ),
                     lambda: cancel.cancelled,
                 )

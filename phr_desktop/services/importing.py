@@ -302,8 +302,8 @@ def _write_file(
             cancel.raise_if_cancelled()
             counts.add(session.store.write_prepared(source_id, document_id, batch, name))
             done += len(batch)
-            of = f" of {total}" if total is not None else ""
-            progress(Progress(done, total, f"{path.name}: {done}{of} resources"))
+            of = f" of {total:,}" if total is not None else ""
+            progress(Progress(done, total, f"{path.name}: {done:,}{of} records"))
         session.vault.audit.append("import", resources=done, new=counts.new, updated=counts.updated)
     status = "imported" if counts.new or counts.updated or counts.older_kept else "unchanged"
     return FileOutcome(str(path), status, counts)

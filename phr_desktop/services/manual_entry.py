@@ -20,7 +20,7 @@ import orjson
 from phr_desktop.domain.codes import ICD10_CM, LOINC, RXNORM, SNOMED
 from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.store import now_iso
 
@@ -39,6 +39,7 @@ UPLOAD_TYPES = (
     "text/plain",
 )
 _CATEGORY = "http://terminology.hl7.org/CodeSystem/observation-category"
+GENOTYPE_TITLE = "Alpha-1 antitrypsin genotype (SERPINA1)"
 
 
 @dataclass(frozen=True)
@@ -218,6 +219,23 @@ class ManualEntries:
             },
         )
         return self._save("manual_entry", MANUAL_SOURCE, [given])[0]
+
+    def add_genotype(self, genotype: str, date: str) -> int:
+        """An AAT genotype or phenotype typed by hand (from a letter or a test report):
+        "ZZ", "Pi*SZ" or "S/Null" is kept as the canonical "Pi*ZZ"; other text as typed.
+        No SERPINA1 genotype LOINC could be verified (resources/valuesets/aatd.json), so the
+        result is recognised, like a lab's, by its title and its value."""
+        typed = _name(genotype, "genotype")
+        value = aatd_pack().genotype_of(typed) or typed
+        obs = self._base("Observation", MANUAL_SOURCE)
+        obs.update(
+            status="final",
+            category=[{"coding": [{"system": _CATEGORY, "code": "laboratory"}]}],
+            code={"text": GENOTYPE_TITLE},
+            effectiveDateTime=_date(date),
+            valueString=value,
+        )
+        return self._save("manual_entry", MANUAL_SOURCE, [obs])[0]
 
     def add_condition(
         self, name: str, onset: str, *, icd10: str | None = None, snomed: str | None = None

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,6 +11,7 @@ from filelock import FileLock, Timeout
 from platformdirs import user_data_dir
 
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.profile_names import check_name, folder_name, read_name, write_name
 from phr_desktop.services.session import Session
 from phr_desktop.vault.errors import VaultNotFound
 from phr_desktop.vault.files import make_private_dir
@@ -22,7 +22,6 @@ from phr_desktop.vault.storage_errors import storage_errors
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, LOCK_NAME, Vault
 
 APP_NAME = "phr-desktop"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
 def default_data_dir() -> Path:
@@ -46,16 +45,14 @@ class Profiles:
         if not self.root.is_dir():
             return []
         return sorted(
-            p.name for p in self.root.iterdir() if not p.name.startswith(".") and _is_profile(p)
+            read_name(p)
+            for p in self.root.iterdir()
+            if not p.name.startswith(".") and _is_profile(p)
         )
 
     def path(self, name: str) -> Path:
-        if not _NAME.match(name) or name.endswith("."):
-            raise ServiceError(
-                f"{name!r} is not a usable profile name: use letters, digits, spaces, '-', '_' "
-                "or '.', up to 64 characters, starting with a letter or digit."
-            )
-        return self.root / name
+        """The profile's folder: any name a person types ("Zoë 山田") maps to a safe one."""
+        return self.root / folder_name(name)
 
     def exists(self, name: str) -> bool:
         return _is_profile(self.path(name))
@@ -64,6 +61,7 @@ class Profiles:
         self, name: str, passphrase: str, kdf: KdfParams | None = None
     ) -> tuple[Session, str]:
         """A new profile, unlocked, and its recovery key (show it once; it is not stored)."""
+        name = check_name(name)
         path = self.path(name)
         if self.exists(name):
             raise ServiceError(f"A profile named {name!r} already exists.")
@@ -74,6 +72,12 @@ class Profiles:
         with storage_errors(f"create the profile {name!r}", where, self.root):
             make_private_dir(self.root)
         vault, recovery_key = Vault.create(path, passphrase, kdf)
+        try:
+            with storage_errors(f"create the profile {name!r}", where, self.root):
+                write_name(path, name)
+        except BaseException:
+            vault.close()
+            raise
         return Session(name, vault), recovery_key
 
     def unlock(
@@ -84,6 +88,7 @@ class Profiles:
         recovery_key: str | None = None,
         use_keyring: bool = False,
     ) -> Session:
+        name = check_name(name)
         path = self.path(name)
         if not self.exists(name):
             known = ", ".join(self.names()) or "none yet"
@@ -105,7 +110,7 @@ class Profiles:
             raise VaultNotFound(f"There is no profile named {name!r}.")
         trash = self.data_dir / "trash"
         make_private_dir(trash)
-        target = trash / f"{name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
+        target = trash / f"{path.name}-{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}"
         try:  # refuse while a window has it open (Windows cannot move an open lock file)
             with FileLock(path / LOCK_NAME, timeout=0):
                 pass

@@ -21,14 +21,19 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phr_desktop.domain.aat_level import describe_aat_level
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.record_views import AatdOverview
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.ui.kind_icons import kind_icon
+from phr_desktop.ui.readable_colours import mark_muted
 from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.timeline.model import format_date, format_number
 
 _INFUSION_COLUMNS = ("Date", "Product", "Dose")
+# The menu path the main window really has (tests walk the menu bar along it).
+INFUSION_HOW_TO = "Log one with File → New entry → Medication or infusion…"
+GENOTYPE_HOW_TO = "Add it with File → New entry → AAT genotype…"
 _MILESTONE_ICONS = {"copd": "problem", "aatd": "problem", "fev1": "lab_result",
                     "augmentation": "medication", "surgery": "procedure"}  # fmt: skip
 
@@ -42,7 +47,7 @@ class _Card(QFrame):
         self.setBackgroundRole(QPalette.ColorRole.Base)
         self.setAutoFillBackground(True)
         self.heading = QLabel(heading, self)
-        self.heading.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        mark_muted(self.heading)
         self.value = QLabel(self)
         self.value.setAccessibleName(heading)
         self.value.setWordWrap(True)
@@ -74,9 +79,12 @@ def genotype_text(genotype: str | None) -> str:
 class AatdView(QWidget):
     recordActivated = Signal(int)  # a milestone or an infusion was opened
 
-    def __init__(self, session: RecordReader | None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, session: RecordReader | None, parent: QWidget | None = None, *, hints: bool = True
+    ) -> None:
         super().__init__(parent)
         self._session = session
+        self.hints = hints  # "add it with File → New entry…": not in a clinician's read-only view
         self.overview: AatdOverview | None = None
         self._build()
         self.refresh()
@@ -151,7 +159,12 @@ class AatdView(QWidget):
             return
         self.overview = ov = self._session.views.aatd_overview()
         when = format_date(ov.genotype_record.record.effective) if ov.genotype_record else ""
-        self.genotype_card.set(genotype_text(ov.genotype), f"Recorded {when}" if when else "")
+        caption = (
+            f"Recorded {when}"
+            if when
+            else ("" if ov.genotype or not self.hints else GENOTYPE_HOW_TO)
+        )
+        self.genotype_card.set(genotype_text(ov.genotype), caption)
         self._fill_aat(ov)
         if ov.fev1_slope_ml_per_year is not None:
             slope = ov.fev1_slope_ml_per_year
@@ -182,16 +195,11 @@ class AatdView(QWidget):
             self.aat_card.set("—", "No AAT level recorded")
             return
         latest = trend.points[-1]
-        below = trend.threshold is not None and latest.value < trend.threshold
-        where = "below" if below else "above"
-        line = (
-            f"{where} the protective level ({format_number(trend.threshold)})"
-            if trend.threshold is not None
-            else ""
-        )
+        # The same story as the record detail: protective level and the lab's range together.
+        story = describe_aat_level(latest.value, trend.low, trend.high).text
         self.aat_card.set(
             f"{format_number(latest.value)} {trend.unit or ''}".strip(),
-            f"{format_date(latest.date)}, {line}".rstrip(", "),
+            f"{format_date(latest.date)}: {story[:1].lower()}{story[1:]}",
         )
 
     def _fill_infusions(self, ov: AatdOverview) -> None:
@@ -213,7 +221,7 @@ class AatdView(QWidget):
                 f"Latest {format_date(latest.effective)}: {latest.title.split(' (')[0]}",
             )
         else:
-            self.infusion_card.set("None logged", "Log an infusion from the Add menu")
+            self.infusion_card.set("None logged", INFUSION_HOW_TO if self.hints else "")
 
     def _fill_milestones(self, ov: AatdOverview) -> None:
         self.milestones.clear()

@@ -19,8 +19,8 @@ from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.dashboard import when
+from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
-from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 COLUMNS = ("#", "When", "Event", "Details")
@@ -122,11 +122,7 @@ class ActivityLogDialog(ClearingDialog):
         self.verify_button.setEnabled(True)
         self.report = report
         self.verdict.setText(audit_log.verification_text(report))
-        self.verdict.setStyleSheet(
-            ""
-            if report.ok
-            else f"color: {abnormal_colour(self.palette()).name()}; font-weight: bold;"
-        )
+        mark_flag(self.verdict, not report.ok, bold=True)
         self.verdict.show()
         if not report.ok and report.first_broken_id is not None:
             row = self.row_of(report.first_broken_id)

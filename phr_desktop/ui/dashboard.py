@@ -26,11 +26,13 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QTableWidget,
     QTableWidgetItem,
+    QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
 from phr_desktop.services.connections import ConnectionStatus
+from phr_desktop.services.dashboard_lists import current_medications, new_since_last_sync
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.profiles import default_data_dir
 from phr_desktop.services.record_reader import SearchResults
@@ -39,6 +41,7 @@ from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.backups.status import BackupStatusWidget
 from phr_desktop.ui.connect_dialog import ConnectDialog
+from phr_desktop.ui.getting_started import GettingStarted
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
@@ -133,6 +136,11 @@ class Dashboard(QWidget):
     recordActivated = Signal(int)
     categoryActivated = Signal(str)
     dataChanged = Signal()  # a sync or disconnect changed records: other views should refresh
+    # The "Get started" card's requests the window answers (the dashboard cannot import,
+    # open entry forms or switch profiles itself).
+    importRequested = Signal()
+    addResultRequested = Signal()
+    demoRequested = Signal()
 
     def __init__(self, session: Session, runner: TaskRunner, parent: QWidget | None = None):
         super().__init__(parent)
@@ -163,9 +171,14 @@ class Dashboard(QWidget):
         grid.addLayout(top, 0, 0, 1, 2)
         grid.addWidget(self._search_box(), 1, 0)
         grid.addWidget(self._connections_box(), 1, 1)
-        grid.addWidget(self._latest_box(), 2, 0)
-        grid.addWidget(self._milestones_box(), 2, 1)
-        grid.addWidget(self._counts_box(), 3, 0, 1, 2)
+        self.latest_box = self._latest_box()
+        self.milestones_box = self._milestones_box()
+        self.counts_box = self._counts_box()
+        grid.addWidget(self.latest_box, 2, 0)
+        grid.addWidget(self.milestones_box, 2, 1)
+        grid.addWidget(self.counts_box, 3, 0, 1, 2)
+        self.getting_started = self._getting_started_box()
+        grid.addWidget(self.getting_started, 2, 0, 2, 2)  # in place of the empty lists
         self.backup_status = BackupStatusWidget(self.session, self)  # ui/backups/status.py
         grid.addWidget(self.backup_status, 4, 0, 1, 2)
         grid.setColumnStretch(0, 3)
@@ -202,7 +215,7 @@ class Dashboard(QWidget):
         self.connections_stack = QStackedWidget(box)
         self.no_connections = style.muted(
             "No provider connected yet. Connect one to fetch your records from its patient "
-            "portal, or import FHIR files with File → Import.",
+            "portal, or bring in files you downloaded with File → Import files.",
             box,
         )
         self.no_connections.setAlignment(Qt.AlignmentFlag.AlignTop)
@@ -230,7 +243,7 @@ class Dashboard(QWidget):
         self.reconnect_button.clicked.connect(self.reconnect_clicked)
         self.disconnect_button = QPushButton("&Disconnect…", box)
         self.disconnect_button.clicked.connect(self.disconnect_clicked)
-        self.connect_button = QPushButton("&Connect another…", box)
+        self.connect_button = QPushButton("&Connect a provider…", box)
         self.connect_button.clicked.connect(self.connect_clicked)
         for button in (
             self.sync_button, self.reconnect_button, self.disconnect_button, self.connect_button,
@@ -240,13 +253,46 @@ class Dashboard(QWidget):
         layout.addLayout(buttons)
         return box
 
-    def _latest_box(self) -> QGroupBox:
-        box = QGroupBox("Latest records", self)
-        layout = QVBoxLayout(box)
-        self.latest = _list(box, "Latest records")
-        self.latest.itemActivated.connect(self._record_item_activated)
-        layout.addWidget(self.latest)
+    # --- get started (an empty record) ---------------------------------------------------------
+
+    def _getting_started_box(self) -> GettingStarted:
+        box = GettingStarted(self)
+        box.connectRequested.connect(self.connect_clicked)
+        box.importRequested.connect(self.importRequested)
+        box.addResultRequested.connect(self.addResultRequested)
+        box.demoRequested.connect(self.demoRequested)
+        box.hide()
         return box
+
+    def _show_getting_started(self, empty: bool) -> None:
+        """An empty record offers its first steps instead of lists that say "Nothing here yet."."""
+        self.getting_started.setVisible(empty)
+        for box in (self.latest_box, self.milestones_box, self.counts_box):
+            box.setVisible(not empty)
+
+    def _latest_box(self) -> QGroupBox:
+        """Latest records, what is new since the last sync, and the medicines taken now: tabs
+        of one box, so the dashboard still fits a 1024×700 screen."""
+        box = QGroupBox("Records", self)
+        layout = QVBoxLayout(box)
+        self.record_tabs = QTabWidget(box)
+        self.record_tabs.setDocumentMode(True)
+        self.latest = _list(box, "Latest records")
+        self.new_records = _list(box, "New since the last sync")
+        self.medications = _list(box, "Current medications")
+        for widget, title in ((self.latest, "Latest"), (self.new_records, "New since last sync"),
+                              (self.medications, "Current medications")):  # fmt: skip
+            widget.itemActivated.connect(self._record_item_activated)
+            self.record_tabs.addTab(widget, title)
+        layout.addWidget(self.record_tabs)
+        return box
+
+    def _fill_record_tabs(self, session: Session, synced: bool) -> None:
+        self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
+        self._fill_records(self.new_records, new_since_last_sync(session, PREVIEW_COUNT))
+        self._fill_records(self.medications, current_medications(session))
+        self.record_tabs.setTabText(1, "New since last sync" if synced else "New in last import")
+        self.new_records.setAccessibleName(self.record_tabs.tabText(1))
 
     def _milestones_box(self) -> QGroupBox:
         box = QGroupBox("Key milestones", self)
@@ -287,10 +333,13 @@ class Dashboard(QWidget):
             return
         self.title.setText(f"Overview · {session.profile_name}")
         self.backup_status.refresh()
-        self._fill_connections(session.connections.statuses())
-        self._fill_records(self.latest, session.records(RecordFilter(limit=PREVIEW_COUNT)))
+        statuses = session.connections.statuses()
+        self._fill_connections(statuses)
+        self._fill_record_tabs(session, bool(statuses))
         self.counts.clear()
-        for kind, count in sorted(session.counts_by_kind().items(), key=lambda kv: -kv[1]):
+        counts = session.counts_by_kind()
+        self._show_getting_started(not counts and not statuses)
+        for kind, count in sorted(counts.items(), key=lambda kv: -kv[1]):
             item = QListWidgetItem(kind_icon(kind), f"{kind_label(kind)}: {count:,}")
             item.setData(_RECORD_ID, kind)
             item.setToolTip(f"Show {kind_label(kind).lower()} records on the timeline")
@@ -353,6 +402,8 @@ class Dashboard(QWidget):
         self.connections_stack.setCurrentWidget(
             self.connections if statuses else self.no_connections
         )
+        # "another" only when there is a first one
+        self.connect_button.setText("Connect &another…" if statuses else "&Connect a provider…")
         self._update_buttons()
 
     @staticmethod
@@ -401,7 +452,8 @@ class Dashboard(QWidget):
         """Forget everything shown (the app is locking)."""
         self.session = None
         self.backup_status.clear()
-        for widget in (self.latest, self.milestones, self.counts, self.results):
+        for widget in (self.latest, self.new_records, self.medications, self.milestones,
+                       self.counts, self.results):  # fmt: skip
             widget.clear()
         self.results.hide()
         self.connections.setRowCount(0)
@@ -532,7 +584,7 @@ class Dashboard(QWidget):
             except USER_ERRORS as exc:
                 raise ServiceError(
                     f"{exc} The old sign-in for {name} was removed; your records from it are "
-                    "kept. Use Connect another to sign in again."
+                    "kept. Use the Connect button to sign in again."
                 ) from exc
 
         self.runner.run(

@@ -3,24 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from pathlib import Path
 
 from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
 
 from phr_desktop.services.exporting import export
+from phr_desktop.services.file_names import export_file_name, person_name
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui.workers import TaskRunner
 
-# (format, menu text, file filter, suggested file name)
+# (format, menu text, file filter, what the file is called): the menu says what each file is
+# for, not its format's acronym alone.
 EXPORT_CHOICES = (
-    ("pdf", "Full record (&PDF)…", "PDF (*.pdf)", "health-record.pdf"),
-    ("emergency", "&Emergency summary (PDF)…", "PDF (*.pdf)", "emergency-summary.pdf"),
-    ("ccda", "&C-CDA document (CCD)…", "C-CDA XML (*.xml)", "health-record-ccd.xml"),
-    ("fhir", "&FHIR Bundle…", "FHIR JSON (*.json)", "health-record.fhir.json"),
-    ("ips", "Patient &summary (IPS)…", "FHIR JSON (*.json)", "patient-summary.fhir.json"),
-    ("csv", "&Research table (CSV)…", "CSV (*.csv)", "measurements.csv"),
-)
+    ("pdf", "Full record to read or print (&PDF)…", "PDF (*.pdf)", "health record", ".pdf"),
+    ("emergency", "&Emergency summary for your wallet (PDF)…", "PDF (*.pdf)",
+     "emergency summary", ".pdf"),
+    ("ccda", "&C-CDA (for another doctor's system)…", "C-CDA XML (*.xml)", "health record CCD",
+     ".xml"),
+    ("fhir", "&FHIR (for health apps and developers)…", "FHIR JSON (*.json)", "health record",
+     ".fhir.json"),
+    ("ips", "International patient &summary (IPS, for travel)…", "FHIR JSON (*.json)",
+     "patient summary", ".fhir.json"),
+    ("csv", "&Research table of lung and liver tests (CSV)…", "CSV (*.csv)", "measurements",
+     ".csv"),
+)  # fmt: skip
 
 
 class ExportMenu(QMenu):
@@ -35,15 +43,21 @@ class ExportMenu(QMenu):
         self.runner = runner
         self.current_session = current_session
         self.on_done = on_done
-        for fmt, text, file_filter, suggested in EXPORT_CHOICES:
+        for fmt, text, file_filter, what, suffix in EXPORT_CHOICES:
             action = self.addAction(text)
             action.triggered.connect(
-                lambda _c=False, f=fmt, ff=file_filter, s=suggested: self._choose(f, ff, s)
+                lambda _c=False, f=fmt, ff=file_filter, w=what, x=suffix: self._choose(f, ff, w, x)
             )
 
-    def _choose(self, fmt: str, file_filter: str, suggested: str) -> None:
+    def suggested_path(self, what: str, suffix: str) -> Path:
+        """ "Zoë Yamada health record 2026-12-06.pdf": whose, what and when, in the home folder."""
+        session = self.current_session()
+        person = person_name(session) if session is not None else ""
+        return Path.home() / export_file_name(person, what, date.today(), suffix)
+
+    def _choose(self, fmt: str, file_filter: str, what: str, suffix: str) -> None:
         path, _ = QFileDialog.getSaveFileName(
-            self.parentWidget(), "Export", str(Path.home() / suggested), file_filter
+            self.parentWidget(), "Export", str(self.suggested_path(what, suffix)), file_filter
         )
         if path:
             self.export_to(fmt, Path(path))

@@ -24,6 +24,8 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop import __version__
+from phr_desktop.services.demo import open_demo
+from phr_desktop.services.import_documents import IMPORT_FILE_TYPES, import_files
 from phr_desktop.services.importing import ImportReport
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
@@ -36,31 +38,40 @@ from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.sharing.menu import install_sharing_menu
 from phr_desktop.ui.sharing.open_dialog import ShareOpener
 from phr_desktop.ui.timeline.view import TimelineView
+from phr_desktop.ui.user_guide import UserGuide
 from phr_desktop.ui.workers import TaskRunner
 
-IMPORT_FILTER = (
-    "FHIR JSON or C-CDA (*.json *.ndjson *.jsonl *.xml *.ccd *.cda *.txt);;All files (*)"
-)
+
+def import_filter() -> str:
+    """Every type the importer takes first (the default), then each family, then all files."""
+    every = " ".join(pattern for _name, patterns in IMPORT_FILE_TYPES for pattern in patterns)
+    families = [f"{name} ({' '.join(patterns)})" for name, patterns in IMPORT_FILE_TYPES]
+    return ";;".join([f"Health records and documents ({every})", *families, "All files (*)"])
+
+
+IMPORT_FILTER = import_filter()
 # Shortcuts as StandardKey: a QKeySequence cannot be built before the QGuiApplication exists.
 NEW_ENTRIES: tuple[tuple[str, str, QKeySequence.StandardKey | None], ...] = (
     ("Test result…", "LabResultDialog", None),
     ("Spirometry…", "SpirometryDialog", None),
     ("Medication or infusion…", "MedicationDialog", None),
     ("Condition…", "ConditionDialog", None),
+    ("AAT genotype…", "GenotypeDialog", None),
     ("Note…", "NoteDialog", QKeySequence.StandardKey.New),
     ("Document (PDF or image)…", "UploadDialog", None),
 )
 
 
 def choose_import_paths(parent: QWidget, folder: bool) -> list[Path]:
-    """Ask for FHIR files or a folder (tests replace this)."""
+    """Ask for record files or a folder (tests replace this)."""
     if folder:
-        chosen = QFileDialog.getExistingDirectory(parent, "Import a folder of FHIR files")
+        chosen = QFileDialog.getExistingDirectory(parent, "Import a folder of record files")
         return [Path(chosen)] if chosen else []
-    files, _ = QFileDialog.getOpenFileNames(parent, "Import FHIR files", "", IMPORT_FILTER)
+    files, _ = QFileDialog.getOpenFileNames(parent, "Import files", "", IMPORT_FILTER)
     return [Path(f) for f in files]
 
 
@@ -137,6 +148,7 @@ class MainWindow(QMainWindow):
             self.restoreGeometry(geometry)
         else:
             self.resize(1200, 800)
+        fit_to_screen(self)  # a size saved on a larger monitor, or the default on a laptop
 
     # --- actions and menus --------------------------------------------------------------------
 
@@ -157,11 +169,11 @@ class MainWindow(QMainWindow):
         quit_keys = QKeySequence.keyBindings(std.Quit) or [QKeySequence("Ctrl+Q")]
         self.import_action = self._action(
             "&Import files…", lambda: self.import_clicked(folder=False), QKeySequence(std.Open),
-            "Import FHIR JSON files (Bundles, resources, NDJSON)",
+            "Import C-CDA and FHIR files; PDFs and images are kept as documents",
         )  # fmt: skip
         self.import_folder_action = self._action(
             "Import &folder…", lambda: self.import_clicked(folder=True), "Ctrl+Shift+O",
-            "Import every FHIR file in a folder and its subfolders",
+            "Import every C-CDA and FHIR file in a folder and its subfolders",
         )  # fmt: skip
         self.lock_action = self._action(
             "&Lock", self.lock, "Ctrl+L", "Close the vault and clear the screen"
@@ -186,6 +198,11 @@ class MainWindow(QMainWindow):
         self.client_ids_action = self._action("Provider &app ids…", self.client_ids_clicked)
         self.about_action = self._action("&About phr-desktop", self.about_clicked)
         self.about_action.setMenuRole(QAction.MenuRole.AboutRole)
+        self.guide_action = self._action(
+            "&User guide", self.guide_clicked, QKeySequence(std.HelpContents),
+            "First steps, connecting, importing, sharing, backups (works offline)",
+        )  # fmt: skip
+        self.user_guide: UserGuide | None = None
 
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
@@ -229,6 +246,8 @@ class MainWindow(QMainWindow):
         settings_menu = menu.addMenu("&Settings")
         settings_menu.addAction(self.backups.settings_action)
         help_menu = menu.addMenu("&Help")
+        help_menu.addAction(self.guide_action)
+        help_menu.addSeparator()
         help_menu.addAction(self.about_action)
 
         toolbar = self.addToolBar("Main")
@@ -271,6 +290,7 @@ class MainWindow(QMainWindow):
         self.dashboard.export_button.setToolTip("Export the record as PDF, C-CDA, FHIR or CSV")
         self.dashboard.export_button.setAccessibleDescription("Export the record")
         self.sharing_menu.attach(self.dashboard)
+        self._wire_getting_started(self.dashboard)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, self.tabs)
         self.splitter.setContentsMargins(6, 6, 6, 6)
         self.splitter.setChildrenCollapsible(False)
@@ -412,6 +432,33 @@ class MainWindow(QMainWindow):
             self.detail.show_record(self.current_record_id)
         self.backups.poke()  # after an import, sync or entry: a backup, if one is due
 
+    # --- get started: the empty dashboard's first steps ---------------------------------------
+
+    def _wire_getting_started(self, dashboard: Dashboard) -> None:
+        dashboard.importRequested.connect(lambda: self.import_clicked(folder=False))
+        dashboard.addResultRequested.connect(lambda: self.new_entry("LabResultDialog"))
+        dashboard.demoRequested.connect(self.open_demo_clicked)
+
+    def open_demo_clicked(self) -> None:
+        """Lock this profile and open the demo (created on first use) in its place."""
+        profiles = self.profiles
+        self.lock()
+
+        def run(progress: ProgressCallback, _cancel: CancelToken) -> Session:
+            session, _created = open_demo(profiles, progress)
+            return session
+
+        self.runner.run(
+            run, title="Opening the demo", on_success=self.open_session, cancellable=False
+        )
+
+    def guide_clicked(self) -> None:
+        if self.user_guide is None:
+            self.user_guide = UserGuide(self)  # kept: it reopens where the reader left it
+        self.user_guide.show()
+        self.user_guide.raise_()
+        self.user_guide.activateWindow()
+
     # --- import -------------------------------------------------------------------------------
 
     def import_clicked(self, *, folder: bool) -> None:
@@ -425,7 +472,7 @@ class MainWindow(QMainWindow):
             return
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> ImportReport:
-            return session.import_paths(paths, progress=progress, cancel=cancel)
+            return import_files(session, paths, progress=progress, cancel=cancel)
 
         self.runner.run(
             run, title="Importing", on_success=self._imported, on_error=self._import_failed

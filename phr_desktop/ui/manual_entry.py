@@ -6,154 +6,61 @@ message inline instead of closing; after acceptance `saved_ids` holds the new re
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
-from PySide6.QtCore import Signal
 from PySide6.QtWidgets import (
     QAbstractButton,
     QButtonGroup,
     QComboBox,
-    QDialog,
-    QDialogButtonBox,
     QFileDialog,
-    QFormLayout,
     QHBoxLayout,
     QLabel,
     QLineEdit,
     QPlainTextEdit,
     QPushButton,
     QRadioButton,
-    QVBoxLayout,
     QWidget,
 )
 
-from phr_desktop.domain.records import parse_partial_date
-from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.entry_names import (
+    ICD10,
+    RXNORM,
+    SNOMED,
+    NamedCode,
+    condition_names,
+    genotype_choices,
+    medicine_names,
+    test_names,
+)
+from phr_desktop.services.entry_names import LOINC as LOINC_SYSTEM
 from phr_desktop.services.session import Session
-from phr_desktop.ui.timeline.model import abnormal_colour, format_date, format_reference_range
+from phr_desktop.ui.entry_form import EntryDialog, Invalid
+from phr_desktop.ui.entry_lookup import AdvancedRows, attach_name_lookup
+from phr_desktop.ui.timeline.model import format_date, format_reference_range
 
 AUGMENTATION_PRODUCTS = ("Zemaira", "Prolastin-C Liquid", "Aralast NP", "Glassia")
 UPLOAD_FILTER = "PDF and images (*.pdf *.png *.jpg *.jpeg *.tif *.tiff *.heic)"
+MEDICINE_NAME_CHARS = 28  # "Prolastin-C Liquid 60 mg/kg" and most brand + strength names
 CORRECTABLE_FIELDS = ("Value", "Unit", "Date", "Title", "Reference range", "Status", "Other")
 
 
-class _Invalid(ServiceError):
-    """A field the dialog itself refused; it gets the focus back."""
-
-    def __init__(self, message: str, widget: QWidget) -> None:
-        super().__init__(message)
-        self.widget = widget
-
-
-class _EntryDialog(QDialog):
-    """Form + inline error + Save/Cancel; subclasses implement `_save()`."""
-
-    # Names its dialog (`saved_ids` holds the new records), so a window listens with a bound
-    # method: a closure over the dialog on its own signal crashes PySide when it deletes itself.
-    saved = Signal(object)
-
-    def __init__(self, session: Session, title: str, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.session = session
-        self.saved_ids: list[int] = []
-        self.setWindowTitle(title)
-        self.setMinimumWidth(420)
-        self.form = QFormLayout()
-        self.form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
-        self.error = QLabel(self)
-        self.error.setAccessibleName("Error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
-        self.error.hide()
-        self.buttons = QDialogButtonBox(
-            QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel, self
-        )
-        self.buttons.accepted.connect(self.accept)
-        self.buttons.rejected.connect(self.reject)
-        self.accepted.connect(self._announce_saved)
-        layout = QVBoxLayout(self)
-        layout.addLayout(self.form)
-        layout.addWidget(self.error)
-        layout.addWidget(self.buttons)
-
-    # --- building blocks -----------------------------------------------------------------
-
-    def _line(self, label: str, placeholder: str = "", text: str = "") -> QLineEdit:
-        edit = QLineEdit(text, self)
-        edit.setPlaceholderText(placeholder)
-        edit.setAccessibleName(label.rstrip(":"))
-        self.form.addRow(label, edit)
-        return edit
-
-    def _date(self, label: str = "Date:") -> QLineEdit:
-        return self._line(label, "YYYY-MM-DD (or YYYY-MM, YYYY)", dt.date.today().isoformat())
-
-    def show_error(self, message: str) -> None:
-        self.error.setText(message)
-        self.error.show()
-
-    # --- checks --------------------------------------------------------------------------
-
-    @staticmethod
-    def _checked_date(edit: QLineEdit, what: str = "date") -> str:
-        text = edit.text().strip()
-        parsed = parse_partial_date(text)
-        if parsed is None:
-            raise _Invalid(f"The {what} “{text}” is not a date; use YYYY-MM-DD.", edit)
-        try:
-            start = (
-                dt.date.fromisoformat(parsed.day_text)
-                if parsed.day_text
-                else dt.date(parsed.year, parsed.month or 1, 1)
-            )
-        except ValueError:
-            raise _Invalid(f"The {what} “{text}” does not exist in the calendar.", edit) from None
-        if start > dt.date.today():
-            raise _Invalid(f"The {what} {format_date(parsed)} is in the future.", edit)
-        return parsed.text
-
-    @staticmethod
-    def _number(edit: QLineEdit, what: str, *, required: bool = True) -> float | None:
-        text = edit.text().strip().replace(",", ".")
-        if not text:
-            if required:
-                raise _Invalid(f"Enter the {what}.", edit)
-            return None
-        try:
-            return float(text)
-        except ValueError:
-            raise _Invalid(f"The {what} “{edit.text()}” is not a number.", edit) from None
-
-    # --- accept --------------------------------------------------------------------------
-
-    def accept(self) -> None:
-        try:
-            self.saved_ids = self._save()
-        except ServiceError as error:  # the message is for the patient; the dialog stays open
-            self.show_error(str(error))
-            if isinstance(error, _Invalid):
-                error.widget.setFocus()
-            return
-        super().accept()
-
-    def _announce_saved(self) -> None:
-        self.saved.emit(self)
-
-    def _save(self) -> list[int]:
-        raise NotImplementedError
-
-
-class LabResultDialog(_EntryDialog):
+class LabResultDialog(EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a test result", parent)
-        self.test_name = self._line("Test:", "e.g. Alpha-1 antitrypsin")
+        self.test_name = self._line("Test:", "type a name, e.g. antitrypsin or ALT")
         self.value = self._line("Result:", "e.g. 22")
         self.unit = self._line("Unit:", "e.g. mg/dL")
         self.date = self._date()
         self.low = self._line("Range from:", "optional")
         self.high = self._line("Range to:", "optional")
-        self.loinc = self._line("LOINC code:", "optional, e.g. 1825-9")
+        self.loinc = self._line("LOINC code:", "filled in when you pick a test")
+        self.advanced = AdvancedRows(self.form, self, [self.loinc])
+        attach_name_lookup(self.test_name, test_names(session), self._test_chosen)
+
+    def _test_chosen(self, test: NamedCode) -> None:
+        self.loinc.setText(test.code(LOINC_SYSTEM) or "")
+        if test.unit and not self.unit.text().strip():
+            self.unit.setText(test.unit)
 
     def _save(self) -> list[int]:
         value = self._number(self.value, "result")
@@ -168,7 +75,7 @@ class LabResultDialog(_EntryDialog):
         ]  # fmt: skip
 
 
-class SpirometryDialog(_EntryDialog):
+class SpirometryDialog(EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a breathing test (spirometry)", parent)
         self.date = self._date()
@@ -180,7 +87,7 @@ class SpirometryDialog(_EntryDialog):
         fev1 = self._number(self.fev1, "FEV1")
         assert fev1 is not None
         if not 0 < fev1 <= 10:
-            raise _Invalid("FEV1 is in litres and lies between 0 and 10.", self.fev1)
+            raise Invalid("FEV1 is in litres and lies between 0 and 10.", self.fev1)
         return self.session.entries.add_spirometry(
             self._checked_date(self.date), fev1,
             fev1_percent_predicted=self._number(self.fev1_percent, "FEV1 %", required=False),
@@ -188,7 +95,7 @@ class SpirometryDialog(_EntryDialog):
         )  # fmt: skip
 
 
-class MedicationDialog(_EntryDialog):
+class MedicationDialog(EntryDialog):
     """A medicine taken, or (in infusion mode) one entry of the augmentation infusion log."""
 
     def __init__(
@@ -208,6 +115,10 @@ class MedicationDialog(_EntryDialog):
         self.name = QComboBox(self)
         self.name.setEditable(True)
         self.name.setAccessibleName("Medicine")
+        self.name.setMinimumContentsLength(MEDICINE_NAME_CHARS)
+        self.name.setSizeAdjustPolicy(
+            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
+        )
         editor = self.name.lineEdit()
         assert editor is not None  # an editable combo box always has one
         editor.setPlaceholderText("e.g. Tiotropium")
@@ -220,15 +131,21 @@ class MedicationDialog(_EntryDialog):
         self.dose_unit.addItems(["mg/kg", "mg", "g"])
         self.dose_unit.setAccessibleName("Dose unit")
         self.form.addRow("Dose unit:", self.dose_unit)
-        self.rxnorm = self._line("RxNorm code:", "optional")
+        self.rxnorm = self._line("RxNorm code:", "filled in when you pick a medicine")
+        self.advanced = AdvancedRows(self.form, self, [self.rxnorm])
+        self.advanced.toggle.toggled.connect(self._mode_changed)
+        attach_name_lookup(editor, medicine_names(session), self._medicine_chosen)
         group.buttonToggled.connect(self._mode_toggled)
         (self.as_infusion if infusion else self.as_medication).setChecked(True)
         self._mode_changed()
 
+    def _medicine_chosen(self, medicine: NamedCode) -> None:
+        self.rxnorm.setText(medicine.code(RXNORM) or "")
+
     def _mode_toggled(self, _button: QAbstractButton, _checked: bool) -> None:
         self._mode_changed()
 
-    def _mode_changed(self) -> None:
+    def _mode_changed(self, _advanced: bool = False) -> None:
         infusion = self.as_infusion.isChecked()
         self.setWindowTitle("Log an infusion" if infusion else "Add a medication")
         current = self.name.currentText()
@@ -240,7 +157,8 @@ class MedicationDialog(_EntryDialog):
         assert isinstance(date_label, QLabel)  # added by addRow with a text label
         date_label.setText("Given on:" if infusion else "Started:")
         for widget, shown in (
-            (self.dose_text, not infusion), (self.rxnorm, not infusion),
+            (self.dose_text, not infusion),
+            (self.rxnorm, not infusion and self.advanced.visible()),
             (self.dose, infusion), (self.dose_unit, infusion),
         ):  # fmt: skip
             self.form.setRowVisible(widget, shown)
@@ -260,13 +178,19 @@ class MedicationDialog(_EntryDialog):
         ]  # fmt: skip
 
 
-class ConditionDialog(_EntryDialog):
+class ConditionDialog(EntryDialog):
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
         super().__init__(session, "Add a condition", parent)
-        self.name = self._line("Condition:", "e.g. Asthma")
+        self.name = self._line("Condition:", "type a name, e.g. emphysema or asthma")
         self.onset = self._date("Since:")
-        self.icd10 = self._line("ICD-10 code:", "optional, e.g. J45.909")
-        self.snomed = self._line("SNOMED CT code:", "optional")
+        self.icd10 = self._line("ICD-10 code:", "filled in when you pick a condition")
+        self.snomed = self._line("SNOMED CT code:", "filled in when you pick a condition")
+        self.advanced = AdvancedRows(self.form, self, [self.icd10, self.snomed])
+        attach_name_lookup(self.name, condition_names(session), self._condition_chosen)
+
+    def _condition_chosen(self, condition: NamedCode) -> None:
+        self.icd10.setText(condition.code(ICD10) or "")
+        self.snomed.setText(condition.code(SNOMED) or "")
 
     def _save(self) -> list[int]:
         return [
@@ -277,7 +201,32 @@ class ConditionDialog(_EntryDialog):
         ]  # fmt: skip
 
 
-class NoteDialog(_EntryDialog):
+class GenotypeDialog(EntryDialog):
+    """The AAT genotype from a letter or a report: a recognised one from the list, or the
+    words of the report typed as they are."""
+
+    def __init__(self, session: Session, parent: QWidget | None = None) -> None:
+        super().__init__(session, "Add the AAT genotype", parent)
+        self.genotype = QComboBox(self)
+        self.genotype.setEditable(True)
+        self.genotype.setAccessibleName("Genotype")
+        self.genotype.addItems(genotype_choices())
+        self.genotype.setCurrentText("")
+        editor = self.genotype.lineEdit()
+        assert editor is not None  # an editable combo box always has one
+        editor.setPlaceholderText("pick, e.g. Pi*ZZ, or type what the report says")
+        self.form.addRow("Genotype:", self.genotype)
+        self.date = self._date("Tested on:")
+
+    def _save(self) -> list[int]:
+        text = self.genotype.currentText().strip()
+        if not text:
+            raise Invalid("Pick the genotype or type what the report says.", self.genotype)
+        date = self._checked_date(self.date)
+        return [self.session.entries.add_genotype(text, date)]
+
+
+class NoteDialog(EntryDialog):
     """A note of the patient's own, standing alone on the timeline (not attached to a record)."""
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -300,7 +249,7 @@ class NoteDialog(_EntryDialog):
         ]
 
 
-class UploadDialog(_EntryDialog):
+class UploadDialog(EntryDialog):
     """Keep a PDF or an image (a letter, a scan) in the vault."""
 
     def __init__(self, session: Session, parent: QWidget | None = None) -> None:
@@ -331,12 +280,12 @@ class UploadDialog(_EntryDialog):
     def _save(self) -> list[int]:
         text = self.path.text().strip()
         if not text:
-            raise _Invalid("Choose a file to add.", self.path)
+            raise Invalid("Choose a file to add.", self.path)
         date = self._checked_date(self.date)
         return [self.session.entries.upload_document(Path(text), self.title.text(), date)]
 
 
-class CorrectionDialog(_EntryDialog):
+class CorrectionDialog(EntryDialog):
     """“This is wrong”: the correction is kept beside the record, which stays as it came."""
 
     def __init__(self, session: Session, record_id: int, parent: QWidget | None = None) -> None:

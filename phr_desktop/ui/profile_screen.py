@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop.services.errors import USER_ERRORS, KeyringRefused
+from phr_desktop.services.file_names import file_name_part
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from phr_desktop.ui import style
@@ -502,7 +503,7 @@ class ProfileScreen(QWidget):
 
     def save_clicked(self) -> None:
         name = self._pending.profile_name if self._pending else "profile"
-        suggested = str(Path.home() / f"phr-desktop recovery key - {name}.txt")
+        suggested = str(Path.home() / f"phr-desktop recovery key - {file_name_part(name)}.txt")
         path = choose_save_path(self, "Save the recovery key", suggested)
         if not path:
             return

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import QCheckBox, QLabel, QListWidget, QMessageBox, QWidget
+
+from phr_desktop.ui.readable_colours import mark_muted
 
 APP_NAME = "phr-desktop"
 # QSettings scope: window geometry and preferences only, never health data.
@@ -36,8 +38,9 @@ def muted(text: str, parent: QWidget, *, wrap: bool = True) -> QLabel:
     label = QLabel(text, parent)
     label.setWordWrap(wrap)
     label.setTextFormat(Qt.TextFormat.PlainText)
-    # A role, not a copied colour: it follows the system switching between light and dark.
-    label.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+    # Derived from the palette and recoloured on a switch between light and dark; Qt's own
+    # placeholder colour reads at under 4.5:1 (readable_colours.py).
+    mark_muted(label)
     return label
 
 

@@ -21,6 +21,11 @@ def test_the_overview_shows_the_demo_patients_aatd_story(
         assert view.fev1_chart.point_count() == 18
         assert view.fev1_percent_chart.point_count() == 18
         assert view.decline_card.value.text() == "65 mL/yr"
+        # the AAT card tells the record detail's story: protective level and lab range together
+        assert view.aat_card.caption.text().startswith(
+            "2024-06-13: above the protective level of 57 mg/dL (11 µM)"
+        )
+        assert "the lab's usual range" in view.aat_card.caption.text()
         assert view.infusions.rowCount() == 125
         assert [view.infusions.item(0, c).text() for c in range(3)] == [
             "2025-10-02", "Zemaira (alpha1-proteinase inhibitor, human)", "60 mg/kg",

@@ -169,7 +169,7 @@ def test_menus_use_the_platform_shortcuts(window: MainWindow) -> None:
     menus = [a.text() for a in window.menuBar().actions()]
     assert menus == ["&File", "&Edit", "&View", "&Sharing", "&Settings", "&Help"]
     new_entries = [a.text() for a in window.new_menu.actions()]
-    assert new_entries[0] == "Test result…" and len(new_entries) == 6
+    assert new_entries[0] == "Test result…" and len(new_entries) == 7  # with AAT genotype…
 
 
 def test_find_focuses_the_search_of_the_view_in_front(window: MainWindow) -> None:
@@ -204,7 +204,7 @@ def test_a_cancelled_import_keeps_finished_files_and_says_so(
     window.runner.reported.connect(lambda kind, text: reported.append(kind))
 
     def cancel_after_first_file(done: int, total: int, message: str) -> None:
-        if "resources" in message:  # a file's batch was written: cancel before the next file
+        if " records" in message:  # a file's batch was written: cancel before the next file
             window.runner.cancel_all()
 
     session = window.session

@@ -280,3 +280,16 @@ def test_sync_errors_are_shown_and_the_table_refreshed(
     assert reported == ["'City Hospital' needs reconnecting before it can sync."]
     for box in widget.findChildren(style.QMessageBox):
         box.close()
+
+
+def test_the_dashboard_lists_current_medications_and_what_is_new(
+    dashboard: Dashboard, demo: Session
+) -> None:
+    tabs = [dashboard.record_tabs.tabText(i) for i in range(dashboard.record_tabs.count())]
+    assert tabs == ["Latest", "New in last import", "Current medications"]
+    assert dashboard.medications.count() == 3  # the active prescriptions, not 125 infusions
+    assert any("Zemaira 60 mg/kg IV weekly" in t for t in texts(dashboard.medications))
+    assert dashboard.new_records.count() == PREVIEW_COUNT  # the demo import brought them all
+    add_connection(demo)
+    dashboard.refresh()
+    assert dashboard.record_tabs.tabText(1) == "New since last sync"

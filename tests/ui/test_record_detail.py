@@ -53,7 +53,8 @@ def test_an_abnormal_result_shows_its_range_and_flag(
     detail.show_record(_id(demo, "rp-obs-fev1fvc-2025-06"))
     assert detail.fields["Reference range"].text() == "≥ 70 %"
     assert detail.fields["Flag"].text() == "↓ Below the range"
-    assert detail.fields["Interpretation"].text() == "L"
+    assert detail.fields["Interpretation"].text() == "Low"  # the lab's "L", in words
+    assert detail.fields["Status"].isHidden()  # "final": nothing a patient reads from it
 
 
 def test_related_records_are_listed_and_reemitted_when_opened(
@@ -191,3 +192,68 @@ def test_an_imported_documents_narrative_is_shown_as_its_text(
     detail.show_record(wordless)
     assert not detail.text_box.isVisibleTo(detail)
     assert detail.text_view.toPlainText() == ""
+
+
+def test_patient_details_show_born_with_age_and_sex_not_date_and_status(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    from datetime import date
+
+    from phr_desktop.services.patient_facts import age_on
+    from phr_desktop.services.session import RecordFilter
+
+    patient = demo.records(RecordFilter(kinds=("patient",)))[0]
+    detail.show_record(patient.id)
+    form = detail._form
+    labels = {name: form.labelForField(detail.fields[name]).text() for name in ("Date", "Status")}
+    assert labels == {"Date": "Born:", "Status": "Sex:"}
+    born = patient.record.effective
+    assert born is not None
+    expected_age = age_on(born, date.today())
+    assert detail.fields["Date"].text().endswith(f"(age {expected_age})")
+    assert detail.fields["Status"].text() == "Female"
+    # another record: the rows are Date and Status again
+    detail.show_record(_id(demo, "rp-obs-fev1-2025-06"))
+    assert form.labelForField(detail.fields["Date"]).text() == "Date:"
+
+
+def test_age_counts_whole_years_from_a_partial_birth_date() -> None:
+    from datetime import date
+
+    from phr_desktop.domain.records import parse_partial_date
+    from phr_desktop.services.patient_facts import age_on
+
+    born = parse_partial_date("1968-03-14")
+    assert born is not None
+    assert age_on(born, date(2026, 3, 13)) == 57
+    assert age_on(born, date(2026, 3, 14)) == 58
+    year_only = parse_partial_date("1968")
+    assert year_only is not None and age_on(year_only, date(2026, 1, 1)) == 58
+
+
+def test_an_aat_level_tells_one_story_protective_level_and_lab_range_together(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    """91 mg/dL on a 100–200 range: not a red "below the range" beside a green "above
+    protective", but one sentence, unflagged."""
+    from phr_desktop.services.aat_reading import aat_reading
+    from phr_desktop.services.session import RecordFilter
+
+    levels = [
+        s for s in demo.records(RecordFilter(tag="aatd", kinds=("lab_result",)))
+        if aat_reading(s.record) is not None
+    ]  # fmt: skip
+    between = next(
+        s for s in levels
+        if s.record.reference_range and s.record.reference_range.low
+        and 57 <= s.record.value.value < s.record.reference_range.low  # type: ignore[union-attr]
+    )  # fmt: skip
+    detail.show_record(between.id)
+    flag = detail.fields["Flag"].text()
+    assert flag.startswith("Above the protective level of 57 mg/dL (11 µM)")
+    assert "below the lab's usual range" in flag
+    assert detail.fields["Value"].styleSheet() == ""  # not red
+    below = next(s for s in levels if s.record.value.value < 57)  # type: ignore[union-attr]
+    detail.show_record(below.id)
+    assert detail.fields["Flag"].text().startswith("↓ Below the protective level")
+    assert "color" in detail.fields["Value"].styleSheet()

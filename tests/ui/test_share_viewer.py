@@ -181,6 +181,16 @@ def test_the_right_key_shows_banner_timeline_and_detail_read_only(
         session.record_ids()  # type: ignore[union-attr]
 
 
+def test_the_viewer_opens_on_the_aatd_overview(window: MainWindow, share: CreatedShare) -> None:
+    """A pulmonologist starts from genotype, AAT level and FEV1 decline, not a year tree."""
+    open_with(window, share.file, share.key)
+    viewer = only_window(window)
+    assert viewer.tabs.currentWidget() is viewer.aatd_page
+    assert viewer.aatd is not None and viewer.aatd.isVisible()
+    assert viewer.aatd.overview is not None and viewer.aatd.overview.genotype
+    viewer.close()
+
+
 def test_the_plain_key_with_stray_spaces_opens_too(window: MainWindow, share: CreatedShare) -> None:
     open_with(window, share.file, f"  {share.key[:20]} {share.key[20:]}\n")
     assert only_window(window).timeline.model.record_count() == share.record_count

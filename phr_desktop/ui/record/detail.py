@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFontDatabase, QPalette
+from PySide6.QtGui import QFontDatabase
 from PySide6.QtWidgets import (
     QFormLayout,
     QGroupBox,
@@ -23,16 +23,20 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop.domain.codes import SYSTEM_NAMES
-from phr_desktop.domain.records import Record
+from phr_desktop.domain.records import Record, RecordKind
+from phr_desktop.services.aat_reading import aat_reading
+from phr_desktop.services.patient_facts import patient_facts
+from phr_desktop.services.plain_words import interpretation_words, status_words
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.readable_colours import mark_flag, mark_muted
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
 from phr_desktop.ui.record.trend_chart import TrendChart
+from phr_desktop.ui.screen_fit import scrolling
 from phr_desktop.ui.style import named_list
 from phr_desktop.ui.timeline.model import (
-    abnormal_colour,
     abnormal_flag,
     format_date,
     format_reference_range,
@@ -97,6 +101,15 @@ def _codes_text(record: Record) -> str:
     return "\n".join(lines)
 
 
+def _flag_text(record: Record, flag: str | None) -> str:
+    """An AAT level tells one story (protective level and lab range together); any other
+    result its flag against the range."""
+    reading = aat_reading(record)
+    if reading is not None:
+        return ("↓ " if reading.below_protective else "") + reading.text
+    return _FLAG_WORDS.get(flag or "", "Normal" if record.reference_range else "—")
+
+
 class RecordDetailView(QWidget):
     recordActivated = Signal(int)  # a related record was chosen
     recordEdited = Signal(int)  # a note or a correction was added to the shown record
@@ -115,7 +128,7 @@ class RecordDetailView(QWidget):
         self.stack = QStackedWidget(self)
         self.empty = QLabel("Choose a record on the timeline to see it here.", self)
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        self.empty.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        mark_muted(self.empty)
         self.stack.addWidget(self.empty)
 
         page = QWidget(self)
@@ -130,7 +143,7 @@ class RecordDetailView(QWidget):
         self.title.setFont(font)
         self.subtitle = QLabel(page)
         self.subtitle.setAccessibleName("Record summary")
-        self.subtitle.setForegroundRole(QPalette.ColorRole.PlaceholderText)  # muted, any theme
+        mark_muted(self.subtitle)
         self.quality = QLabel(page)
         self.quality.setAccessibleName("Data quality")
         self.quality.setWordWrap(True)
@@ -144,10 +157,12 @@ class RecordDetailView(QWidget):
         self.tabs = QTabWidget(page)
         self.tabs.setDocumentMode(True)
         self.tabs.addTab(self._summary_tab(), "Summary")
-        self.tabs.addTab(self._related_tab(), "Related")
+        # Related and Notes scroll rather than set the pane's minimum height: stacked lists and
+        # forms asked for 480 px, more than a share viewer has under its banner at 1024×700.
+        self.tabs.addTab(scrolling(self._related_tab(), self), "Related")
         self.notes_tab = RecordNotesTab(self._session, self)
         self.notes_tab.recordEdited.connect(self.recordEdited)
-        self.tabs.addTab(self.notes_tab, "Notes")
+        self.tabs.addTab(scrolling(self.notes_tab, self), "Notes")
         self.files_tab = RecordFilesTab(self._session, self)
         self.tabs.addTab(self.files_tab, "Files")
         self.tabs.addTab(self._source_tab(), "Source")
@@ -210,7 +225,7 @@ class RecordDetailView(QWidget):
             layout.addWidget(box, 1)
             self.related_lists[key], self.related_boxes[key] = widget, box
         hint = QLabel("Double-click or press Enter to open a related record.", tab)
-        hint.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+        mark_muted(hint)
         layout.addWidget(hint)
         return tab
 
@@ -273,7 +288,7 @@ class RecordDetailView(QWidget):
         self.subtitle.setText(" · ".join(p for p in parts if p))
         self.quality.setVisible(bool(r.quality))
         self.quality.setText("⚠ Data-quality problem: " + "; ".join(r.quality))
-        self.quality.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.quality)
         self._fill_fields(r)
         self._fill_chart(stored)
         self._fill_text(record_id)
@@ -321,20 +336,38 @@ class RecordDetailView(QWidget):
             "Date": date,
             "Value": format_value(r) or "—",
             "Reference range": format_reference_range(r) or "—",
-            "Flag": _FLAG_WORDS.get(flag or "", "Normal" if r.reference_range else "—"),
-            "Interpretation": r.interpretation or "—",
-            "Status": r.status or "—",
+            "Flag": _flag_text(r, flag),
+            "Interpretation": interpretation_words(r.interpretation) or "—",  # "L" → "Low"
+            "Status": status_words(r.status, r.kind.value) or "—",  # "final" is not shown
             "Facility": r.facility or "—",
             "Source system": r.source_system or "—",
             "Codes": _codes_text(r) or "—",
         }
+        self._patient_rows(r, values)
         for name, text in values.items():
             self.fields[name].setText(text)
-            optional = name in ("Value", "Reference range", "Flag", "Interpretation", "Facility")
+            optional = name in (
+                "Value", "Reference range", "Flag", "Interpretation", "Status", "Facility",
+            )  # fmt: skip
             self._form.setRowVisible(self.fields[name], text != "—" or not optional)
-        colour = abnormal_colour(self.palette()).name() if flag else ""
         for name in ("Value", "Flag"):
-            self.fields[name].setStyleSheet(f"color: {colour}; font-weight: 600;" if flag else "")
+            mark_flag(self.fields[name], bool(flag), bold=True)
+
+    # --- a patient record: born (age) and sex, not "Date" and "Status" ------------------------
+
+    def _patient_rows(self, r: Record, values: dict[str, str]) -> None:
+        patient = r.kind is RecordKind.PATIENT and self._record_id is not None
+        for name, label in (("Date", "Born" if patient else "Date"),
+                            ("Status", "Sex" if patient else "Status")):  # fmt: skip
+            row_label = self._form.labelForField(self.fields[name])
+            if isinstance(row_label, QLabel):
+                row_label.setText(f"{label}:")
+        if not patient or self._session is None or self._record_id is None:
+            return
+        facts = patient_facts(self._session, self._record_id)
+        born = format_date(facts.born) if facts.born else "—"
+        values["Date"] = f"{born} (age {facts.age})" if facts.age is not None else born
+        values["Status"] = facts.sex or "Not recorded"
 
     def _fill_chart(self, stored: StoredRecord) -> None:
         assert self._session is not None

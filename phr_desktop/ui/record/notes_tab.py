@@ -10,8 +10,8 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session
 from phr_desktop.ui.manual_entry import CorrectionDialog
+from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.style import named_list
-from phr_desktop.ui.timeline.model import abnormal_colour
 
 
 class RecordNotesTab(QWidget):
@@ -32,7 +32,7 @@ class RecordNotesTab(QWidget):
         self.add_note_button = QPushButton("Add note", self)
         self.add_note_button.clicked.connect(self.add_note)
         self.note_error = QLabel(self)
-        self.note_error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.note_error)
         self.corrections_list = named_list("My corrections", self)
         self.correct_button = QPushButton("Correct this…", self)
         self.correct_button.setAccessibleName("Correct this record")

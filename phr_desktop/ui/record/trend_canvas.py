@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from phr_desktop.domain.records import PartialDate
 from phr_desktop.domain.trends import Trend
 from phr_desktop.services.record_views import TrendView
+from phr_desktop.ui.readable_colours import muted_colour
 from phr_desktop.ui.timeline.model import format_number
 
 _BAND = "#3a9a5b"  # the reference range: a calm green, translucent on any background
@@ -81,7 +82,7 @@ class TrendCanvas(FigureCanvasQTAgg):
         palette = self.palette()
         background = _hex(palette.color(QPalette.ColorRole.Base))
         text = _hex(palette.color(QPalette.ColorRole.Text))
-        muted = _hex(palette.color(QPalette.ColorRole.PlaceholderText))
+        muted = _hex(muted_colour(palette))
         line = _hex(palette.color(QPalette.ColorRole.Highlight))
         font_size = max(7.0, self.font().pointSizeF() * 0.9)
 

@@ -33,10 +33,11 @@ from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.sharing import CreatedShare, create_share
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.readable_colours import mark_flag
+from phr_desktop.ui.screen_fit import open_at_hint, scrolling
 from phr_desktop.ui.secret_dialogs import ClearingDialog
 from phr_desktop.ui.sharing.choice import ShareChoiceBox
 from phr_desktop.ui.sharing.key_panel import KeyPanel, suggested_name
-from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 SHARE_FILTER = "phr-desktop share (*.phrshare)"
@@ -107,6 +108,7 @@ class ShareDialog(ClearingDialog):
         layout.addWidget(self.pages)
         self.choice.recount()
         self.label.setFocus()
+        open_at_hint(self)
 
     # --- page 1: the choice -------------------------------------------------------------------
 
@@ -156,7 +158,7 @@ class ShareDialog(ClearingDialog):
         self.error = QLabel(page)
         self.error.setAccessibleName("Error")
         self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.error)
         self.error.hide()
         self.choice_buttons = QDialogButtonBox(page)
         self.create_button = self.choice_buttons.addButton(
@@ -167,11 +169,18 @@ class ShareDialog(ClearingDialog):
         self.create_button.clicked.connect(self.create_clicked)
         self.choice_buttons.rejected.connect(self.reject)
         self.choice.changed.connect(self._choice_changed)
+        body = QWidget(page)
+        self.choice.setParent(body)
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(self.choice)
+        body_layout.addLayout(form)
+        body_layout.addWidget(self.error)
+        body_layout.addStretch(1)
+        self.choice_scroll = scrolling(body, page)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(self.choice)
-        layout.addLayout(form)
-        layout.addWidget(self.error)
+        layout.addWidget(self.choice_scroll, 1)
         layout.addWidget(self.choice_buttons)
         return page
 

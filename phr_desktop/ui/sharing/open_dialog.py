@@ -28,8 +28,8 @@ from phr_desktop.services.share_viewer import (
 )
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
+from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.sharing.window import ShareWindow
-from phr_desktop.ui.timeline.model import abnormal_colour
 from phr_desktop.ui.workers import TaskRunner
 
 SHARE_FILTER = "Shared records (*.phrshare);;All files (*)"
@@ -75,7 +75,7 @@ class ShareKeyDialog(QDialog):
         self.error.setAccessibleName("Why the share did not open")
         self.error.setWordWrap(True)
         self.error.setTextFormat(Qt.TextFormat.PlainText)
-        self.error.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.error)
         self.error.hide()
         form = QFormLayout()
         form.addRow("&Key:", self.key_edit)

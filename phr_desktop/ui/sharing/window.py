@@ -35,8 +35,9 @@ from phr_desktop.services.share_viewer import ShareSession
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.aatd_view import AatdView
+from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.record.detail import RecordDetailView
-from phr_desktop.ui.timeline.model import abnormal_colour
+from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
@@ -96,7 +97,7 @@ class ShareBanner(QFrame):
         self.expired = QLabel(self)
         self.expired.setAccessibleName("Expiry warning")
         self.expired.setWordWrap(True)
-        self.expired.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
+        mark_flag(self.expired)
         self.expired.hide()
         self.patient_button = QPushButton("Patient details", self)
         self.patient_button.setEnabled(session.patient_record_id is not None)
@@ -170,6 +171,10 @@ class ShareWindow(QMainWindow):
         self.expiry_timer.start()
         self.check_expiry()
         self.resize(1200, 800)
+        fit_to_screen(self)
+        # A pulmonologist opening an AATD patient's share starts from the overview (genotype,
+        # AAT level, FEV1 decline, infusions); the timeline is one tab away.
+        self.tabs.setCurrentWidget(self.aatd_page)
 
     def _build_actions(self) -> None:
         file_menu = self.menuBar().addMenu("&File")
@@ -216,7 +221,7 @@ class ShareWindow(QMainWindow):
 
     def _tab_shown(self, index: int) -> None:
         if index == 1 and self.aatd is None and self.session is not None:
-            self.aatd = AatdView(self.session, self.aatd_page)
+            self.aatd = AatdView(self.session, self.aatd_page, hints=False)
             self.aatd.recordActivated.connect(self.show_record)
             page_layout = self.aatd_page.layout()
             assert page_layout is not None

@@ -16,9 +16,11 @@ from PySide6.QtCore import QAbstractItemModel, QModelIndex, QObject, QPersistent
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QPalette
 
 from phr_desktop.domain.records import DatePrecision, PartialDate, Record
+from phr_desktop.services.aat_reading import aat_reading
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import RecordFilter, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.readable_colours import flag_colour
 
 RecordIdRole = Qt.ItemDataRole.UserRole + 1
 COLUMNS = ("Date", "Title", "Value", "Kind", "Source")
@@ -80,7 +82,11 @@ def format_reference_range(record: Record) -> str:
 
 
 def abnormal_flag(record: Record) -> str | None:
-    """ "high", "low" or "abnormal" from the interpretation, else from the reference range."""
+    """ "high", "low" or "abnormal" from the interpretation, else from the reference range;
+    an AAT level only when it is under the protective level (services/aat_reading.py)."""
+    reading = aat_reading(record)
+    if reading is not None:
+        return "low" if reading.below_protective else None
     if record.interpretation:
         found = _ABNORMAL_CODES.get(record.interpretation.strip().lower())
         if found:
@@ -96,10 +102,9 @@ def abnormal_flag(record: Record) -> str | None:
 
 
 def abnormal_colour(palette: QPalette | None = None) -> QColor:
-    """A red that stays readable: darker on light backgrounds, lighter on dark ones."""
-    palette = palette or QGuiApplication.palette()
-    dark = palette.color(QPalette.ColorRole.Base).lightness() < 128
-    return QColor("#ff8a80") if dark else QColor("#c62828")
+    """A red that reads at 4.5:1 on this palette (asked for at each paint: follows a switch
+    between light and dark)."""
+    return flag_colour(palette or QGuiApplication.palette())
 
 
 # --- the model ---------------------------------------------------------------------------------

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QKeyEvent
+from PySide6.QtGui import QAction, QKeyEvent, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -24,6 +24,7 @@ from phr_desktop.domain.records import RecordKind, parse_partial_date
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.timeline.columns import fit_columns, title_min_width
 from phr_desktop.ui.timeline.model import RecordIdRole, TimelineModel
 
 _TAG_LABELS = {"aatd": "AATD", "lung_function": "Lung function"}
@@ -38,12 +39,17 @@ class _RecordTree(QTreeView):
     """Enter on a record row activates it on every platform (some styles only use double-click)."""
 
     enterPressed = Signal(QModelIndex)
+    resized = Signal()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.key() in (Qt.Key.Key_Return, Qt.Key.Key_Enter) and self.currentIndex().isValid():
             self.enterPressed.emit(self.currentIndex())
             return
         super().keyPressEvent(event)
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.resized.emit()
 
 
 class TimelineView(QWidget):
@@ -118,10 +124,15 @@ class TimelineView(QWidget):
         metrics = self.fontMetrics()
         icon = self.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize)
         indent = self.tree.indentation() * 3 + icon + 24  # root decoration + year + month
-        header.resizeSection(0, metrics.horizontalAdvance("0000-00-00") + max(indent, 60))
-        for column, sample in ((2, "000.00 mg/dL ↑"), (3, "Clinical note")):
-            header.resizeSection(column, metrics.horizontalAdvance(sample) + 24)
-        header.resizeSection(4, metrics.horizontalAdvance("Riverside Pulmonary (Epic)") + 24)
+        self.preferred_widths = {
+            0: metrics.horizontalAdvance("0000-00-00") + max(indent, 60),
+            2: metrics.horizontalAdvance("000.00 mg/dL ↑") + 24,
+            3: metrics.horizontalAdvance("Clinical note") + 24,
+            4: metrics.horizontalAdvance("Riverside Pulmonary (Epic)") + 24,
+        }
+        for column, width in self.preferred_widths.items():
+            header.resizeSection(column, width)
+        self.tree.resized.connect(self._fit_columns)
         self.tree.doubleClicked.connect(self._activated)
         self.tree.enterPressed.connect(self._activated)
         self.tree.selectionModel().currentChanged.connect(self._current_changed)
@@ -219,6 +230,11 @@ class TimelineView(QWidget):
         return True
 
     # --- internals -----------------------------------------------------------------------
+
+    def _fit_columns(self) -> None:
+        need = title_min_width(self.fontMetrics())
+        width = self.tree.viewport().width()
+        fit_columns(self.tree.header(), self.preferred_widths, width, need)
 
     def _date_text(self, edit: QLineEdit) -> str | None:
         text = edit.text().strip()
