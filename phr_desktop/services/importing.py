@@ -32,6 +32,7 @@ from phr_desktop.services.import_prepare import (
     prepare_file_pickled,
     start_worker,
 )
+from phr_desktop.services.person import PersonCheck, PersonService
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
 from phr_desktop.vault.database import bulk_writes, transaction
 from phr_desktop.vault.prepared import PackedDocument, PreparedResource
@@ -54,9 +55,10 @@ log = logging.getLogger(__name__)
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # imported, unchanged, failed
+    status: str  # imported, unchanged, failed, other_person
     counts: WriteCounts | None = None
     error: str | None = None
+    person: PersonCheck | None = None  # why an other_person file was held
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "status": self.status}
@@ -64,6 +66,8 @@ class FileOutcome:
             out["counts"] = self.counts.as_dict()
         if self.error:
             out["error"] = self.error
+        if self.person is not None and self.status == "other_person":
+            out.update(self.person.as_dict())
         return out
 
 
@@ -75,6 +79,11 @@ class ImportReport:
     @property
     def failed(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "failed"]
+
+    @property
+    def other_person(self) -> list[FileOutcome]:
+        """Files held because they are (or may be) another person's: nothing was stored."""
+        return [f for f in self.files if f.status == "other_person"]
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": [f.as_dict() for f in self.files], "totals": self.totals.as_dict()}
@@ -137,7 +146,10 @@ def import_paths(
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    same_person: bool = False,
 ) -> ImportReport:
+    """Import files; `same_person`: the patient confirmed that files held as another
+    person's are theirs (their names are remembered as aliases)."""
     files = expand_paths(paths)
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
@@ -147,7 +159,9 @@ def import_paths(
             for index, path in enumerate(files):
                 cancel.raise_if_cancelled()
                 progress(Progress(index, len(files), f"Importing {path.name}"))
-                outcome = _import_file(session, prefetcher.next(), source_name, progress, cancel)
+                outcome = _import_file(
+                    session, prefetcher.next(), source_name, progress, cancel, same_person
+                )
                 report.files.append(outcome)
                 if outcome.counts:
                     report.totals.add(outcome.counts)
@@ -255,6 +269,7 @@ def _import_file(
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    same_person: bool = False,
 ) -> FileOutcome:
     path = parsed.path
     if parsed.error is not None or parsed.document is None or parsed.resources is None:
@@ -262,6 +277,11 @@ def _import_file(
             _keep_unparseable(session, path, parsed.document, str(parsed.error))
         return FileOutcome(str(path), "failed", error=str(parsed.error))
     resources = parsed.resources
+    person = PersonService(session)
+    check = person.check(_patients(resources))
+    if check.held and not same_person:
+        message = check.message("This file")
+        return FileOutcome(str(path), "other_person", error=message, person=check)
 
     conn = session.vault.conn
     counts = WriteCounts()
@@ -279,11 +299,17 @@ def _import_file(
             progress(
                 Progress(done, len(resources), f"{path.name}: {done} of {len(resources)} resources")
             )
+        person.adopt_or_confirm(check, "import", same_person)
         session.vault.audit.append(
             "import", resources=len(resources), new=counts.new, updated=counts.updated
         )
     status = "imported" if counts.new or counts.updated or counts.older_kept else "unchanged"
     return FileOutcome(str(path), status, counts)
+
+
+def _patients(resources: Sequence[PreparedResource]) -> list[dict[str, Any]]:
+    """The file's Patient resources, read from their exact bodies (a few per file)."""
+    return [orjson.loads(item[3]) for item in resources if item[0] == "Patient"]
 
 
 def _keep_unparseable(session: Session, path: Path, document: PackedDocument, error: str) -> None:

@@ -52,6 +52,10 @@ class RecordReader:
     def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
         return self.queries.records_by_ids(ids)
 
+    def record_sources(self, record_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Every source of each record's fact (a record from two files names both)."""
+        return self.queries.sources_of(record_ids)
+
     def source_systems(self) -> list[str]:
         return self.queries.distinct_values("source_system")
 

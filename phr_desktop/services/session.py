@@ -11,9 +11,11 @@ from typing import TYPE_CHECKING
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
+from phr_desktop.services.person import PersonService
 from phr_desktop.services.record_reader import MilestoneView, RecordReader
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.audit import AuditEntry, ChainReport
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.files import make_private_dir
@@ -51,6 +53,8 @@ class Session(RecordReader):
         self.store = RecordStore(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
+        if fact_links.links_pending(vault.conn):  # records from before schema 7: link them once
+            self.reindex()
 
     @property
     def connections(self) -> ConnectionService:
@@ -62,6 +66,11 @@ class Session(RecordReader):
     @property
     def entries(self) -> ManualEntries:
         return ManualEntries(self)
+
+    @property
+    def person(self) -> PersonService:
+        """The profile's person: who every import and sync is checked against."""
+        return PersonService(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -92,14 +101,41 @@ class Session(RecordReader):
         source_name: str | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        same_person: bool = False,
     ) -> ImportReport:
         return import_paths(
-            self, paths, source_name=source_name, progress=progress, cancel=cancel or CancelToken()
-        )
+            self, paths, source_name=source_name, progress=progress,
+            cancel=cancel or CancelToken(), same_person=same_person,
+        )  # fmt: skip
 
     def reindex(self) -> int:
         with transaction(self.vault.conn):
             return self.store.rebuild_records(normalise_resource)
+
+    # --- one fact once ------------------------------------------------------------------------
+
+    def same_fact_records(self, record_id: int) -> list[StoredRecord]:
+        """The record and every other record of the same fact (itself first)."""
+        self.record(record_id)
+        return self.queries.records_by_ids(fact_links.fact_of(self.vault.conn, record_id))
+
+    def split_records(self, record_id: int, other_id: int) -> None:
+        """ "These are different": never shown as one fact again (a reindex keeps it)."""
+        self.record(record_id)
+        self.record(other_id)
+        with transaction(self.vault.conn):
+            fact_links.split(self.vault.conn, record_id, other_id)
+            self.vault.audit.append("records_split")
+
+    def undo_split(self, record_id: int, other_id: int) -> bool:
+        with transaction(self.vault.conn):
+            undone = fact_links.unsplit(self.vault.conn, record_id, other_id)
+            self.vault.audit.append("records_split_undone")
+        return undone
+
+    def split_from(self, record_id: int) -> list[StoredRecord]:
+        """Records the patient said are different from this one (to offer an undo)."""
+        return self.queries.records_by_ids(fact_links.splits_of(self.vault.conn, record_id))
 
     # --- the patient's own notes --------------------------------------------------------------
 

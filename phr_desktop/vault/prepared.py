@@ -14,12 +14,13 @@ import orjson
 
 from phr_desktop.domain.codes import codes_text
 from phr_desktop.domain.records import Record
+from phr_desktop.domain.same_fact import fact_hash, fact_key
 
 # The records columns a RecordData carries, in its order; the store adds id, raw_id, source_id.
 RECORD_COLUMNS = (
     "resource_type", "resource_id", "kind", "category", "title", "effective", "precision",
     "sort_date", "value_num", "value_text", "unit", "ref_low", "ref_high", "ref_text",
-    "interpretation", "codes", "status", "facility", "encounter_ref", "quality",
+    "interpretation", "codes", "status", "facility", "encounter_ref", "quality", "fact_key",
     "source_system",
 )  # fmt: skip
 
@@ -80,6 +81,7 @@ def record_data(r: Record) -> RecordData:
         r.facility,
         r.encounter_ref,
         orjson.dumps(list(r.quality)).decode(),
+        fact_hash(key) if (key := fact_key(r)) else None,
         r.source_system or None,
     )
     return columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)

@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from phr_desktop.domain.records import Record
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
     RECORD_COLUMNS,
@@ -27,6 +28,8 @@ from phr_desktop.vault.prepared import (
 )
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
+# Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
+_FACT_KEY = 3 + RECORD_COLUMNS.index("fact_key")
 _CHUNK = 500
 
 
@@ -120,7 +123,8 @@ ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text,
     interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
     source_system = excluded.source_system, facility = excluded.facility,
-    encounter_ref = excluded.encounter_ref, quality = excluded.quality
+    encounter_ref = excluded.encounter_ref, quality = excluded.quality,
+    fact_key = excluded.fact_key, same_as = NULL
 """
 
 
@@ -332,6 +336,7 @@ class RecordStore:
         records: Sequence[tuple[int, int | None, RecordData]],
         default_system: str,
         counts: WriteCounts,
+        link_facts: bool = True,
     ) -> None:
         """Write records given as (raw id, the raw id they replace or None, record).
 
@@ -367,7 +372,13 @@ class RecordStore:
             tag_rows.extend((tag, record_id) for tag in tags)
             fts_rows.append((record_id, *search))
             counts.flagged += flagged
+        old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
         self.conn.executemany(_UPSERT_RECORD, rows)
+        if link_facts:
+            # Only facts that now have two records, or whose records changed, are looked at:
+            # a first import of one source finds no shared key and writes no link.
+            new_keys = {row[_FACT_KEY] for row in rows if row[_FACT_KEY] is not None}
+            fact_links.relink(self.conn, fact_links.shared_keys(self.conn, new_keys) | old_keys)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
@@ -378,6 +389,20 @@ class RecordStore:
             fts_rows,
         )
         counts.records += len(rows)
+
+    def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
+        keys: set[int] = set()
+        for start in range(0, len(record_ids), _CHUNK):
+            chunk = record_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            keys.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT fact_key FROM records WHERE id IN ({marks}) AND fact_key IS NOT NULL",
+                    chunk,
+                )
+            )
+        return keys
 
     def rebuild_records(self, normalise: Normaliser) -> int:
         """Re-derive every record from the current raw resources (after a normaliser fix)."""
@@ -391,7 +416,12 @@ class RecordStore:
             built = [(raw_id, normalise(orjson.loads(body))) for raw_id, body in rows]
             counts = WriteCounts()
             self._write_records(
-                source_id, [(i, i, record_data(r)) for i, r in built if r], name, counts
+                source_id,
+                [(i, i, record_data(r)) for i, r in built if r],
+                name,
+                counts,
+                link_facts=False,
             )
             total += counts.records
+        fact_links.relink_all(self.conn)  # once, over every source
         return total

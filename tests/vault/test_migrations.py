@@ -19,6 +19,7 @@ SAVED_PASSPHRASES = {
     "schema1": "schema one passphrase",
     "schema4": "schema four passphrase",
     "schema5": "schema five passphrase",
+    "schema6": "schema six passphrase",
 }
 
 

@@ -20,6 +20,7 @@ from phr_desktop.vault.migrations import (
     m0004_tag_index,
     m0005_sharing,
     m0006_raw_index,
+    m0007_person_and_facts,
 )
 
 MIGRATIONS: list[str] = [
@@ -29,6 +30,7 @@ MIGRATIONS: list[str] = [
     m0004_tag_index.SQL,
     m0005_sharing.SQL,
     m0006_raw_index.SQL,
+    m0007_person_and_facts.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
