@@ -17,6 +17,7 @@ from phr_desktop.cli.connection_commands import (
     cmd_disconnect,
     cmd_sync,
 )
+from phr_desktop.cli.person_commands import cmd_person, cmd_split
 from phr_desktop.cli.profile_commands import (
     cmd_audit,
     cmd_demo,
@@ -48,6 +49,17 @@ from phr_desktop.cli.share_commands import (
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.exporting import FORMATS
 from phr_desktop.services.sharing import PRESETS
+
+
+def person_fields(p: argparse.ArgumentParser, name_flag: str = "--name") -> None:
+    p.add_argument(
+        name_flag,
+        dest="person_name",
+        help="the person's name: 'Given Middle Family' or 'Family, Given'",
+    )
+    p.add_argument("--birth-date", help="YYYY-MM-DD")
+    p.add_argument("--sex", choices=("female", "male", "other", "unknown"))
+    p.add_argument("--colour", help="the profile's colour in the app (#RRGGBB)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -94,6 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remember it in the OS keyring (secure backends only)",
     )
+    person_fields(p, "--person-name")
     command("list", cmd_profile_list, "list profiles", psub)
     p = command("delete", cmd_profile_delete, "move a profile to the trash folder", psub)
     p.add_argument("name")
@@ -113,6 +126,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--source", help="name of the source system (default: the resources' meta.source)"
     )
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="files held as another person's are yours: import them, remember the name",
+    )
 
     def filters(p: argparse.ArgumentParser) -> None:
         p.add_argument("--kind", action="append", help="record kind(s), repeat or comma-separate")
@@ -129,6 +147,11 @@ def build_parser() -> argparse.ArgumentParser:
     filters(command("timeline", cmd_timeline, "records counted by year and month"))
     command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
     command("reindex", cmd_reindex, "rebuild records from the raw resources")
+    person_fields(command("person", cmd_person, "show or set whose record this profile is"))
+    p = command("split", cmd_split, "two records shown as one fact are different (or --undo)")
+    p.add_argument("record", type=int)
+    p.add_argument("other", type=int)
+    p.add_argument("--undo", action="store_true", help="show them as one fact again")
     p = command("audit", cmd_audit, "show the audit log")
     p.add_argument("--verify", action="store_true", help="check the HMAC chain")
     p.add_argument("--limit", type=int)

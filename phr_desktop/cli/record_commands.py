@@ -28,8 +28,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         try:
             report = session.import_paths(
-                [Path(p) for p in args.files], source_name=args.source, progress=update
-            )
+                [Path(p) for p in args.files], source_name=args.source, progress=update,
+                same_person=args.same_person,
+            )  # fmt: skip
         finally:
             stop()
     if args.json:
@@ -38,6 +39,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         for outcome in report.files:
             if outcome.status == "failed":
                 print(f"FAILED  {outcome.path}\n        {outcome.error}", file=sys.stderr)
+            elif outcome.status == "other_person":
+                print(f"HELD    {outcome.path}\n        {outcome.error}", file=sys.stderr)
             else:
                 c = outcome.counts
                 assert c is not None
@@ -48,16 +51,22 @@ def cmd_import(args: argparse.Namespace) -> int:
         t = report.totals
         print(
             f"Total: {t.new} new, {t.updated} updated, {t.unchanged} unchanged; "
-            f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed."
+            f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed"
+            + (
+                f"; {len(report.other_person)} file(s) held as another person's."
+                if report.other_person
+                else "."
+            )
         )
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return EXIT_PARTIAL if report.failed or report.other_person else EXIT_OK
 
 
 def cmd_records(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         records = session.records(record_filter_of(args))
+        sources = session.record_sources([s.id for s in records]) if args.json else {}
     if args.json:
-        print_json([record_to_dict(s) for s in records])
+        print_json([record_to_dict(s, sources[s.id]) for s in records])
     else:
         print_records(records)
     return EXIT_OK
@@ -66,8 +75,9 @@ def cmd_records(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         found = session.search(" ".join(args.query), limit=args.limit or 200)
+        sources = session.record_sources([s.id for s in found]) if args.json else {}
     if args.json:
-        print_json([record_to_dict(s) for s in found])
+        print_json([record_to_dict(s, sources[s.id]) for s in found])
     else:
         print_records(found) if found else print("No records match.")
     return EXIT_OK
