@@ -5,8 +5,8 @@ shared coding (the preferred system's), the day, and the value and unit after no
 medications by RxNorm and start; problems and allergies by code alone; every Patient
 (each was checked to be the profile's person) is one. Records with equal
 keys are then compared on time (`same_moment`): to the minute, or to the day where one side
-has only a day. Records without a key (notes, documents, encounters, the Patient) are never
-merged.
+has only a day. Records without a key (notes, documents, encounters) are never merged; a problem
+or allergy that one file or one connection lists twice is two entries (two exacerbations).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ _PREFERRED = {
 }
 # Kinds whose fact is the code alone, whenever it was recorded.
 _TIMELESS = frozenset({RecordKind.PROBLEM, RecordKind.ALLERGY})
+TIMELESS_KINDS = frozenset(kind.value for kind in _TIMELESS)
 _UNIT_SPACES = re.compile(r"\s+")
 _UNIT_SAME = {"µ": "u", "μ": "u", "[iu]": "iu", "10*3": "10^3", "10*9": "10^9", "/ul": "/ul"}
 

@@ -26,15 +26,20 @@ def build_export_data(
     kinds: Sequence[str] = (),
     *,
     record_ids: Sequence[int] | None = None,
+    every_source: bool = False,
 ) -> ExportData:
-    """The chosen records, oldest first: by kinds and date, or (sharing) exactly these ids."""
+    """The chosen records, oldest first: by kinds and date, or (sharing) exactly these ids.
+
+    Each fact once, unless `every_source` (the FHIR collection: every raw resource)."""
     if record_ids is None:
-        stored = session.records(RecordFilter(kinds=tuple(kinds), since=since))
+        stored = session.records(
+            RecordFilter(kinds=tuple(kinds), since=since, every_source=every_source)
+        )
         stored.reverse()  # oldest first
     else:
         stored = session.records_by_ids(sorted(set(record_ids)))
         stored.sort(key=lambda s: (s.record.effective.text if s.record.effective else "", s.id))
-    patient_rows = session.records(RecordFilter(kinds=("patient",)))
+    patient_rows = session.records(RecordFilter(kinds=("patient",), every_source=every_source))
     notes: dict[int, list[str]] = {}
     for record_id, text in session.vault.conn.execute(
         "SELECT record_id, text FROM notes WHERE record_id IS NOT NULL ORDER BY id"
@@ -47,6 +52,7 @@ def build_export_data(
 
     return ExportData(
         patient=exported(patient_rows[-1]) if patient_rows else None,
+        other_patients=tuple(exported(s) for s in reversed(patient_rows[:-1])),
         records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -75,7 +81,7 @@ def export(
         raise ServiceError("Date shifting and de-identification apply to the research CSV only.")
     cancel = cancel or CancelToken()
     progress(Progress(0, 2, "Gathering records"))
-    data = build_export_data(session, since, kinds)
+    data = build_export_data(session, since, kinds, every_source=fmt == "fhir")
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))
     output.parent.mkdir(parents=True, exist_ok=True)

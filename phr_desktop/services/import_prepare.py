@@ -39,6 +39,9 @@ class PreparedFile:
     resources: list[PreparedResource] | None  # None: it could not be read or parsed
     source_hint: str | None  # the first meta.source among its resources
     error: str | None  # why it could not be read or parsed
+    # Each resource's own meta.source (None: it names none), only when they differ within the
+    # file (our own FHIR export holds every source): each goes back to its own source.
+    resource_sources: tuple[str | None, ...] | None = None
 
 
 def is_ccda(path: Path) -> bool:
@@ -57,13 +60,23 @@ def _read(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _meta_source(item: ParsedResource) -> str | None:
+    meta = item.resource.get("meta")
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return source.strip() if isinstance(source, str) and source.strip() else None
+
+
 def _source_hint(resources: list[ParsedResource]) -> str | None:
     for item in resources:
-        meta = item.resource.get("meta")
-        source = meta.get("source") if isinstance(meta, dict) else None
-        if isinstance(source, str) and source.strip():
-            return source.strip()
+        source = _meta_source(item)
+        if source:
+            return source
     return None
+
+
+def _resource_sources(resources: list[ParsedResource]) -> tuple[str | None, ...] | None:
+    sources = tuple(_meta_source(item) for item in resources)
+    return sources if len({s for s in sources if s}) > 1 else None
 
 
 def _prepare(item: ParsedResource) -> PreparedResource:
@@ -95,7 +108,8 @@ def prepare_file(path: Path) -> PreparedFile:
     del data
     hint = _source_hint(parsed)
     resources = [_prepare(item) for item in parsed]
-    return PreparedFile(path, content_type, document, resources, hint, None)
+    own = _resource_sources(parsed)
+    return PreparedFile(path, content_type, document, resources, hint, None, own)
 
 
 # --- on the worker process -----------------------------------------------------------------

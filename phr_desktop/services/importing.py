@@ -292,19 +292,43 @@ def _import_file(
             source_id, path.name, parsed.content_type, parsed.document
         )
         done = 0
-        for batch in _batches(resources):
-            cancel.raise_if_cancelled()
-            counts.add(session.store.write_prepared(source_id, document_id, batch, name))
-            done += len(batch)
-            progress(
-                Progress(done, len(resources), f"{path.name}: {done} of {len(resources)} resources")
-            )
+        for group_name, group in _by_source(parsed, name, source_name):
+            group_source = source_id
+            if group_name != name:
+                group_source = session.store.ensure_source("fhir_file", group_name)
+            for batch in _batches(group):
+                cancel.raise_if_cancelled()
+                counts.add(
+                    session.store.write_prepared(group_source, document_id, batch, group_name)
+                )
+                done += len(batch)
+                progress(
+                    Progress(
+                        done, len(resources), f"{path.name}: {done} of {len(resources)} resources"
+                    )
+                )
         person.adopt_or_confirm(check, "import", same_person)
         session.vault.audit.append(
             "import", resources=len(resources), new=counts.new, updated=counts.updated
         )
     status = "imported" if counts.new or counts.updated or counts.older_kept else "unchanged"
     return FileOutcome(str(path), status, counts)
+
+
+def _by_source(
+    parsed: PreparedFile, name: str, explicit: str | None
+) -> Iterator[tuple[str, Sequence[PreparedResource]]]:
+    """The file's resources by the source each names (meta.source): our own FHIR export holds
+    several, and each resource goes back to its own, so importing it again adds nothing.
+    Resources that name none, or every resource when --source is given, go to `name`."""
+    resources = parsed.resources or []
+    if parsed.resource_sources is None or explicit:
+        yield name, resources
+        return
+    groups: dict[str, list[PreparedResource]] = {}
+    for item, own in zip(resources, parsed.resource_sources, strict=True):
+        groups.setdefault(own or name, []).append(item)
+    yield from groups.items()
 
 
 def _patients(resources: Sequence[PreparedResource]) -> list[dict[str, Any]]:

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from phr_desktop.domain.same_fact import same_moment
+from phr_desktop.domain.same_fact import TIMELESS_KINDS, same_moment
 from phr_desktop.vault.database import Connection
 
 _CHUNK = 500
@@ -26,6 +26,10 @@ class _Member:
     effective: str | None
     precision: str | None
     same_as: int | None
+    # (source, file): a problem or allergy listed twice by one file or one connection is two
+    # entries that source keeps apart (two COPD exacerbations), not one fact.
+    origin: tuple[int, int | None]
+    timeless: bool
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -75,12 +79,17 @@ def relink(conn: Connection, keys: Iterable[int]) -> int:
     groups: dict[int, list[_Member]] = {}
     for chunk in _chunks(wanted):
         marks = ",".join("?" * len(chunk))
-        for rid, key, effective, precision, same_as in conn.execute(
-            "SELECT id, fact_key, effective, precision, same_as FROM records "
-            f"WHERE fact_key IN ({marks}) ORDER BY id",
+        for rid, key, effective, precision, same_as, kind, source, document in conn.execute(
+            "SELECT r.id, r.fact_key, r.effective, r.precision, r.same_as, r.kind, r.source_id, "
+            "w.document_id FROM records r LEFT JOIN raw_resources w ON w.id = r.raw_id "
+            f"WHERE r.fact_key IN ({marks}) ORDER BY r.id",
             chunk,
         ):
-            groups.setdefault(key, []).append(_Member(rid, effective, precision, same_as))
+            groups.setdefault(key, []).append(
+                _Member(
+                    rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
+                )
+            )
     splits = _splits(conn, [m.id for group in groups.values() for m in group])
     changes: list[tuple[int | None, int]] = []
     for group in groups.values():
@@ -92,6 +101,7 @@ def relink(conn: Connection, keys: Iterable[int]) -> int:
                     for s in shown
                     if same_moment(s.effective, s.precision, member.effective, member.precision)
                     and _split_pair(s.id, member.id) not in splits
+                    and not (member.timeless and s.origin == member.origin)
                 ),
                 None,
             )

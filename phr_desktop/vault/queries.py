@@ -47,6 +47,9 @@ class RecordFilter:
     text: str | None = None  # full-text query
     limit: int | None = None
     offset: int = 0
+    # Every record, also those repeating a fact another record shows (the FHIR collection
+    # export keeps every source's resource).
+    every_source: bool = False
 
 
 NO_FILTER = RecordFilter()
@@ -121,7 +124,7 @@ class RecordQueries:
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
         # One fact once: a record that repeats another (same_as) is listed through that one;
         # spelt exactly so, the partial indexes on records serve it.
-        clauses: list[str] = [SHOWN]
+        clauses: list[str] = [] if f.every_source else [SHOWN]
         params: list[Any] = []
         if f.kinds:
             clauses.append(f"r.kind IN ({','.join('?' * len(f.kinds))})")
@@ -146,7 +149,7 @@ class RecordQueries:
                     "r.id IN (SELECT rowid FROM search_index WHERE search_index MATCH ?)"
                 )
                 params.append(query)
-        return " WHERE " + " AND ".join(clauses), params
+        return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
 
     def records(self, f: RecordFilter = NO_FILTER) -> list[StoredRecord]:
         where, params = self._where(f)
