@@ -42,5 +42,6 @@ CREATE TABLE record_splits (            -- "these are different": never merged a
     PRIMARY KEY (record_id, other_id)
 ) WITHOUT ROWID;
 
-INSERT OR REPLACE INTO settings (key, value) VALUES ('fact_links_pending', '1');
+INSERT INTO settings (key, value)
+SELECT 'fact_links_pending', '1' WHERE EXISTS (SELECT 1 FROM records);
 """
