@@ -148,9 +148,14 @@ def build_parser() -> argparse.ArgumentParser:
     command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
     command("reindex", cmd_reindex, "rebuild records from the raw resources")
     person_fields(command("person", cmd_person, "show or set whose record this profile is"))
-    p = command("split", cmd_split, "two records shown as one fact are different (or --undo)")
+    p = command(
+        "split",
+        cmd_split,
+        "two records shown as one fact are different (or --undo); with one id, list that "
+        "record's fact: every record and its sources",
+    )
     p.add_argument("record", type=int)
-    p.add_argument("other", type=int)
+    p.add_argument("other", type=int, nargs="?")
     p.add_argument("--undo", action="store_true", help="show them as one fact again")
     p = command("audit", cmd_audit, "show the audit log")
     p.add_argument("--verify", action="store_true", help="check the HMAC chain")

@@ -70,14 +70,19 @@ def cmd_person(args: argparse.Namespace) -> int:
 
 def cmd_split(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
-        if args.undo:
+        if args.other is not None and args.undo:
             session.undo_split(args.record, args.other)
-        else:
+        elif args.other is not None:
             session.split_records(args.record, args.other)
-        shown = session.same_fact_records(args.record)
-        sources = session.record_sources([s.id for s in shown])
+        fact = session.same_fact_records(args.record)
+        # Each record's own source here, not its fact's: which one to split off.
+        origins = session.record_origins([s.id for s in fact])
+        own = {s.id: [origins[s.id]] for s in fact}
     if args.json:
-        print_json([record_to_dict(s, sources[s.id]) for s in shown])
+        print_json([record_to_dict(s, own[s.id]) for s in fact])
+    elif args.other is None:
+        for s in fact:
+            print(f"{s.id:>6}  {s.record.title}  ({', '.join(own[s.id])})")
     else:
         what = "shown as one again" if args.undo else "kept apart from now on"
         print(f"Records {args.record} and {args.other}: {what}.")

@@ -56,6 +56,10 @@ class RecordReader:
         """Every source of each record's fact (a record from two files names both)."""
         return self.queries.sources_of(record_ids)
 
+    def record_origins(self, record_ids: Sequence[int]) -> dict[int, str]:
+        """Each record's own source (to tell apart the records of one fact)."""
+        return self.queries.origins_of(record_ids)
+
     def source_systems(self) -> list[str]:
         return self.queries.distinct_values("source_system")
 

@@ -307,6 +307,23 @@ class RecordQueries:
         )
         return [(y or "undated", m, kind, n) for y, m, kind, n in rows]
 
+    def origins_of(self, record_ids: Sequence[int]) -> dict[int, str]:
+        """Each record's own source ("Imported files (alice.xml)"), not its fact's."""
+        out: dict[int, str] = {}
+        for start in range(0, len(record_ids), 500):
+            chunk = list(record_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, name, filename in self.conn.execute(
+                "SELECT r.id, s.name, d.filename FROM records r "
+                "JOIN sources s ON s.id = r.source_id "
+                "LEFT JOIN raw_resources w ON w.id = r.raw_id "
+                "LEFT JOIN source_documents d ON d.id = w.document_id "
+                f"WHERE r.id IN ({marks})",
+                chunk,
+            ):
+                out[rid] = f"{name} ({filename})" if filename else name
+        return out
+
     def sources_of(self, record_ids: Sequence[int]) -> dict[int, list[str]]:
         """Every source of each of these records' facts: the source's name, and for a file
         the file's name ("Imported files (alice.xml)"), in the order they arrived."""
