@@ -176,6 +176,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the sign-in URL (a line starting 'Open: ') without opening a browser",
     )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the signed-in patient is you, though held as another person: remember the name",
+    )
     command("connections", cmd_connections, "list connections and their sync status")
     p = command("export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency)")
     p.add_argument("--format", required=True, choices=FORMATS)

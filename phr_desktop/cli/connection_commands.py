@@ -27,7 +27,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         connection = session.connections.connect(
             args.fhir_base, client_id=args.client_id, name=args.name, open_url=show,
-            timeout=args.timeout,
+            timeout=args.timeout, same_person=args.same_person,
         )  # fmt: skip
     if args.json:
         print_json(

@@ -39,9 +39,9 @@ PROFILE_COLOURS = (
 class OtherPersonError(ServiceError):
     """An incoming Patient is not the profile's person; nothing was stored."""
 
-    def __init__(self, check: PersonCheck, what: str) -> None:
+    def __init__(self, check: PersonCheck, what: str, confirm: str) -> None:
         self.check = check
-        super().__init__(check.message(what))
+        super().__init__(check.message(what, confirm))
 
 
 @dataclass(frozen=True)
@@ -58,15 +58,16 @@ class PersonCheck:
     def held(self) -> bool:
         return self.verdict is not Verdict.SAME
 
-    def message(self, what: str) -> str:
-        """Both people named, and what to do ('what': "This file", "This sign-in")."""
+    def message(self, what: str, confirm: str = "phr import FILE --same-person") -> str:
+        """Both people named, and what to do ('what': "This file", "This sign-in"; `confirm`:
+        how to say "it is mine")."""
         assert self.incoming is not None and self.profile is not None
         kind = "may be for someone else" if self.verdict is Verdict.CLOSE_CALL else "is for"
         return (
             f"{what} {kind}: {self.incoming.describe()}, while this profile is "
             f"{self.profile.describe()} ({self.reason}). Nothing from it was stored. If it is "
             "another person's, use that person's profile (or create one); if it is yours, "
-            "confirm it as yours (phr import FILE --same-person)."
+            f"confirm it as yours ({confirm})."
         )
 
     def as_dict(self) -> dict[str, Any]:
