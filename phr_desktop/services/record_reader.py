@@ -11,6 +11,7 @@ from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_ye
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_views import RecordViews
 from phr_desktop.services.terminology import aatd_pack
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
 
@@ -55,6 +56,15 @@ class RecordReader:
     def record_sources(self, record_ids: Sequence[int]) -> dict[int, list[str]]:
         """Every source of each record's fact (a record from two files names both)."""
         return self.queries.sources_of(record_ids)
+
+    def same_fact_records(self, record_id: int) -> list[StoredRecord]:
+        """The record and every other record of the same fact (itself first)."""
+        self.record(record_id)
+        return self.queries.records_by_ids(fact_links.fact_of(self.queries.conn, record_id))
+
+    def split_from(self, record_id: int) -> list[StoredRecord]:
+        """Records the patient said are different from this one (to offer an undo)."""
+        return self.queries.records_by_ids(fact_links.splits_of(self.queries.conn, record_id))
 
     def record_origins(self, record_ids: Sequence[int]) -> dict[int, str]:
         """Each record's own source (to tell apart the records of one fact)."""

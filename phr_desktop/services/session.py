@@ -114,11 +114,6 @@ class Session(RecordReader):
 
     # --- one fact once ------------------------------------------------------------------------
 
-    def same_fact_records(self, record_id: int) -> list[StoredRecord]:
-        """The record and every other record of the same fact (itself first)."""
-        self.record(record_id)
-        return self.queries.records_by_ids(fact_links.fact_of(self.vault.conn, record_id))
-
     def split_records(self, record_id: int, other_id: int) -> None:
         """ "These are different": never shown as one fact again (a reindex keeps it)."""
         self.record(record_id)
@@ -132,10 +127,6 @@ class Session(RecordReader):
             undone = fact_links.unsplit(self.vault.conn, record_id, other_id)
             self.vault.audit.append("records_split_undone")
         return undone
-
-    def split_from(self, record_id: int) -> list[StoredRecord]:
-        """Records the patient said are different from this one (to offer an undo)."""
-        return self.queries.records_by_ids(fact_links.splits_of(self.vault.conn, record_id))
 
     # --- the patient's own notes --------------------------------------------------------------
 
