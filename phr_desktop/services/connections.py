@@ -307,12 +307,12 @@ class ConnectionService:
 
             keeper = TokenKeeper(tokens, renew, renews_without_refresh_token=device is not None)
             client = FhirClient(http, connection.fhir_base, keeper)
-            self._check_synced_patient(client, connection)
             engine = SyncEngine(
                 self.conn, connection, client, _parse_page, normalise_resource, write_lock
             )
             started = now_iso()
             try:
+                self._check_synced_patient(client, connection)
                 report = engine.run(
                     full,
                     lambda done, total, message: progress(
@@ -347,7 +347,9 @@ class ConnectionService:
             return
         try:
             patient = client.get_json(f"Patient/{connection.patient_id}")
-        except ResourceRefused:
+        except (ResourceRefused, TokenExpired):
+            # Not readable with this scope, or the sign-in is over: the sync itself reports
+            # that (and stores nothing without a token).
             return
         check = self.session.person.check([patient])
         if check.held:
