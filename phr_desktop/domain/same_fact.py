@@ -104,6 +104,12 @@ def fact_key(record: Record) -> str | None:
     return f"{record.kind.value}|{system}|{code}|{effective.day_text}|{_value_part(record)}"
 
 
+def same_content_key(resource_type: str, sha256: str) -> str:
+    """For a record no rule above names: the same resource byte for byte (the same file
+    imported under two sources, a server's copy of what we uploaded) is one fact."""
+    return f"raw|{resource_type}|{sha256}"
+
+
 def fact_hash(key: str) -> int:
     """A 64-bit signed integer for the key: a small index, and collisions are checked by
     comparing the records themselves (same_moment) only between equal keys."""

@@ -25,16 +25,14 @@ from PySide6.QtWidgets import (
 
 from phr_desktop import __version__
 from phr_desktop.services.importing import FileOutcome, ImportReport
-from phr_desktop.services.person import PersonCheck
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
-from phr_desktop.ui import manual_entry, style
+from phr_desktop.ui import manual_entry, other_person_dialog, style
 from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
-from phr_desktop.ui.other_person_dialog import OtherPersonChoice, OtherPersonDialog
 from phr_desktop.ui.person_band import PersonBand, person_line
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
@@ -62,15 +60,6 @@ def choose_import_paths(parent: QWidget, folder: bool) -> list[Path]:
         return [Path(chosen)] if chosen else []
     files, _ = QFileDialog.getOpenFileNames(parent, "Import FHIR files", "", IMPORT_FILTER)
     return [Path(f) for f in files]
-
-
-def ask_about_other_person(
-    parent: QWidget, file_name: str, check: PersonCheck
-) -> OtherPersonChoice:
-    """Show both people side by side and ask (tests replace this: it blocks on the user)."""
-    dialog = OtherPersonDialog(file_name, check, parent)
-    dialog.exec()
-    return dialog.choice
 
 
 def import_summary(report: ImportReport) -> str:
@@ -463,15 +452,7 @@ class MainWindow(QMainWindow):
 
     def _decide_held(self, held: list[FileOutcome]) -> None:
         """Each file held as another person's: the patient chooses, one file at a time."""
-        mine: list[Path] = []
-        elsewhere: list[Path] = []
-        for outcome in held:
-            assert outcome.person is not None
-            choice = ask_about_other_person(self, Path(outcome.path).name, outcome.person)
-            if choice is OtherPersonChoice.THIS_IS_ME:
-                mine.append(Path(outcome.path))
-            elif choice is OtherPersonChoice.ANOTHER_PROFILE:
-                elsewhere.append(Path(outcome.path))
+        mine, elsewhere = other_person_dialog.decide_held(self, held)
         if mine:
             self.import_paths(mine, same_person=True)
         if elsewhere:

@@ -3,7 +3,9 @@ patient's three choices: import it into another profile, "this is me", or cancel
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from enum import StrEnum
+from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -16,6 +18,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phr_desktop.services.importing import FileOutcome
 from phr_desktop.services.person import PersonCheck
 from phr_desktop.ui import style
 
@@ -77,3 +80,29 @@ class OtherPersonDialog(QDialog):
     def _choose(self, choice: OtherPersonChoice) -> None:
         self.choice = choice
         self.accept()
+
+
+def ask_about_other_person(
+    parent: QWidget | None, file_name: str, check: PersonCheck
+) -> OtherPersonChoice:
+    """Show both people side by side and ask (tests replace this: it blocks on the user)."""
+    dialog = OtherPersonDialog(file_name, check, parent)
+    dialog.exec()
+    return dialog.choice
+
+
+def decide_held(
+    parent: QWidget | None, held: Sequence[FileOutcome]
+) -> tuple[list[Path], list[Path]]:
+    """Ask about each held file: (the files that are "me", those for another profile)."""
+    mine: list[Path] = []
+    elsewhere: list[Path] = []
+    for outcome in held:
+        if outcome.person is None:
+            continue
+        choice = ask_about_other_person(parent, Path(outcome.path).name, outcome.person)
+        if choice is OtherPersonChoice.THIS_IS_ME:
+            mine.append(Path(outcome.path))
+        elif choice is OtherPersonChoice.ANOTHER_PROFILE:
+            elsewhere.append(Path(outcome.path))
+    return mine, elsewhere

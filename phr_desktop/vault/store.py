@@ -15,6 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from phr_desktop.domain.records import Record
+from phr_desktop.domain.same_fact import fact_hash, same_content_key
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
@@ -29,7 +30,8 @@ from phr_desktop.vault.prepared import (
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
 # Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
-_FACT_KEY = 3 + RECORD_COLUMNS.index("fact_key")
+_FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
+_FACT_KEY = 3 + _FACT_COLUMN
 _CHUNK = 500
 
 
@@ -126,6 +128,18 @@ ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     encounter_ref = excluded.encounter_ref, quality = excluded.quality,
     fact_key = excluded.fact_key, same_as = NULL
 """
+
+
+def _with_content_key(
+    record: RecordData | None, resource_type: str, sha256: str
+) -> RecordData | None:
+    """A record no fact rule names gets the key of its exact content (same_content_key)."""
+    if record is None or record[0][_FACT_COLUMN] is not None:
+        return record
+    columns, tags, search, flagged = record
+    key = fact_hash(same_content_key(resource_type, sha256))
+    columns = (*columns[:_FACT_COLUMN], key, *columns[_FACT_COLUMN + 1 :])
+    return columns, tags, search, flagged
 
 
 class RecordStore:
@@ -324,7 +338,14 @@ class RecordStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             raw_rows,
         )
-        built = [(raw_id, previous, record_of(index)) for raw_id, previous, index in promoted]
+        built = [
+            (
+                raw_id,
+                previous,
+                _with_content_key(record_of(index), items[index][0], items[index][2]),
+            )
+            for raw_id, previous, index in promoted
+        ]
         self._write_records(
             source_id, [(i, p, r) for i, p, r in built if r], default_system, counts
         )
@@ -410,14 +431,20 @@ class RecordStore:
         sources = self.conn.execute("SELECT id, name FROM sources").fetchall()
         for source_id, name in sources:
             rows = self.conn.execute(
-                "SELECT id, body FROM raw_resources WHERE source_id = ? AND is_current = 1",
+                "SELECT id, body, resource_type, sha256 FROM raw_resources "
+                "WHERE source_id = ? AND is_current = 1",
                 (source_id,),
             ).fetchall()
-            built = [(raw_id, normalise(orjson.loads(body))) for raw_id, body in rows]
+            built: list[tuple[int, int | None, RecordData]] = []
+            for raw_id, body, rtype, sha in rows:
+                record = normalise(orjson.loads(body))
+                data = _with_content_key(record_data(record), rtype, sha) if record else None
+                if data is not None:
+                    built.append((raw_id, raw_id, data))
             counts = WriteCounts()
             self._write_records(
                 source_id,
-                [(i, i, record_data(r)) for i, r in built if r],
+                built,
                 name,
                 counts,
                 link_facts=False,

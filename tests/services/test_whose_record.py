@@ -196,3 +196,19 @@ def test_an_upgraded_vault_links_its_facts_when_first_opened(
         every = session.records(RecordFilter(every_source=True))
         assert len(every) == 436
         assert len(session.record_ids()) < 436  # the demo's two practices share facts
+
+
+def test_the_same_file_under_two_sources_is_shown_once_with_both_sources(
+    session: Session, demo_files: list[Path]
+) -> None:
+    first = session.import_paths(demo_files[:1], source_name="Portal download")
+    shown = session.record_ids()
+    report = session.import_paths(demo_files[:1], source_name="Another copy")
+    assert report.totals.new == first.totals.new  # every raw resource is kept again
+    assert session.record_ids() == shown  # encounters and documents too: byte-identical
+    sources = session.record_sources(shown)
+    assert all(
+        any(s.startswith("Portal download") for s in names)
+        and any(s.startswith("Another copy") for s in names)
+        for names in sources.values()
+    )

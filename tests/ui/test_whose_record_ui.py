@@ -14,7 +14,7 @@ from phr_desktop.services.demo import open_demo
 from phr_desktop.services.person import PersonCheck
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.ui import main_window
+from phr_desktop.ui import other_person_dialog
 from phr_desktop.ui.main_window import MainWindow
 from phr_desktop.ui.other_person_dialog import OtherPersonChoice, OtherPersonDialog
 from phr_desktop.ui.record.detail import RecordDetailView
@@ -69,7 +69,7 @@ def test_a_held_file_shows_both_people_and_this_is_me_imports_it(
         dialog.close()
         return OtherPersonChoice.THIS_IS_ME
 
-    monkeypatch.setattr(main_window, "ask_about_other_person", answer)
+    monkeypatch.setattr(other_person_dialog, "ask_about_other_person", answer)
     session = window.session
     assert session is not None
     before = len(session.record_ids())
@@ -87,7 +87,9 @@ def test_import_into_another_profile_locks_and_imports_there_after_unlocking(
     create_profile(window, "rl")
     window.import_paths([REBECCA])
     monkeypatch.setattr(
-        main_window, "ask_about_other_person", lambda *_: OtherPersonChoice.ANOTHER_PROFILE
+        other_person_dialog,
+        "ask_about_other_person",
+        lambda *_: OtherPersonChoice.ANOTHER_PROFILE,
     )
     window.import_paths([KAREN])
     assert window.session is None and window.pending_import == [KAREN]

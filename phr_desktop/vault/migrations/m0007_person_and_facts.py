@@ -4,7 +4,9 @@
 `records.same_as` (the record this one repeats; NULL for the one shown) are derived like the
 rest of `records`, so a reindex rebuilds them; `record_splits` is the patient's own "these are
 different", kept by record id, which a reindex keeps. Lists read only records with
-`same_as IS NULL`, so the date and kind indexes become partial ones over those.
+`same_as IS NULL`, so the date and kind indexes become partial ones over those (the date
+one also holds the kind: the timeline's buckets read only the index, so a second source's
+records, which are not in it, cost the timeline nothing).
 
 Existing records get their keys when the profile is next opened (`fact_links_pending`).
 """
@@ -31,7 +33,7 @@ ALTER TABLE records ADD COLUMN same_as INTEGER;
 CREATE INDEX records_by_fact ON records (fact_key) WHERE fact_key IS NOT NULL;
 CREATE INDEX records_by_same_as ON records (same_as) WHERE same_as IS NOT NULL;
 DROP INDEX records_by_date;
-CREATE INDEX records_by_date ON records (sort_date) WHERE same_as IS NULL;
+CREATE INDEX records_by_date ON records (sort_date, kind) WHERE same_as IS NULL;
 DROP INDEX records_by_kind;
 CREATE INDEX records_by_kind ON records (kind, sort_date) WHERE same_as IS NULL;
 
