@@ -405,7 +405,7 @@ def test_phr_import_completes_after_a_killed_import(
 
     done = subprocess.run(
         [sys.executable, "-m", "phr_desktop.cli", "--data-dir", str(profile_data_dir),
-         "--profile", PROFILE, "import", *(str(b.path) for b in synthea_bundles)],
+         "--profile", PROFILE, "import", "--same-person", *(str(b.path) for b in synthea_bundles)],
         env=child_env(),
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
