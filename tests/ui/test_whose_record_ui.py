@@ -130,3 +130,28 @@ def test_the_detail_lists_every_source_and_splits_and_joins_them(qtbot, demo: Se
     box.apart_list.setCurrentRow(0)
     box.undo_button.click()
     assert box.sources_list.count() == 2 and other not in demo.record_ids()
+
+
+def test_the_person_can_be_given_when_the_profile_is_created(
+    window: MainWindow, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    screen = window.profile_screen
+    screen.person_name.setText("Larson, Rebecca")
+    screen.person_birth.setText("1970-13-01")
+    create_profile(window, "rl")
+    assert window.session is None and "YYYY-MM-DD" in screen.create_error.text()
+    screen.person_birth.setText("1970-05-01")
+    create_profile(window, "rl")
+    assert window.windowTitle().startswith("Rebecca Larson (rl)")
+    assert window.person_band is not None
+    assert window.person_band.born_label.text().startswith("born 1970-05-01")
+    asked: list[str] = []
+
+    def cancel(_parent: object, name: str, _check: PersonCheck) -> OtherPersonChoice:
+        asked.append(name)
+        return OtherPersonChoice.CANCEL
+
+    monkeypatch.setattr(other_person_dialog, "ask_about_other_person", cancel)
+    window.import_paths([KAREN])  # checked from the very first file
+    assert asked == [KAREN.name]
+    assert window.session is not None and window.session.record_ids() == []
