@@ -93,24 +93,39 @@ def relink(conn: Connection, keys: Iterable[int]) -> int:
     splits = _splits(conn, [m.id for group in groups.values() for m in group])
     changes: list[tuple[int | None, int]] = []
     for group in groups.values():
-        shown: list[_Member] = []
-        for member in group:
-            target = next(
-                (
-                    s.id
-                    for s in shown
-                    if same_moment(s.effective, s.precision, member.effective, member.precision)
-                    and _split_pair(s.id, member.id) not in splits
-                    and not (member.timeless and s.origin == member.origin)
-                ),
-                None,
-            )
-            if target is None:
-                shown.append(member)
+        for member, target in _links_of(group, splits):
             if target != member.same_as:
                 changes.append((target, member.id))
     conn.executemany("UPDATE records SET same_as = ? WHERE id = ?", changes)
     return len(changes)
+
+
+def _links_of(
+    group: list[_Member], splits: set[tuple[int, int]]
+) -> Iterable[tuple[_Member, int | None]]:
+    """Each member of one fact key's group (in id order) and the record it repeats, or None
+    for a record shown: the first shown record that is the same moment and not split off."""
+    shown: list[_Member] = []
+    # A problem or allergy repeats the first shown record of another source or file: one
+    # candidate per origin, however long one source's list of the same code is.
+    first_by_origin: dict[tuple[int, int | None], _Member] = {}
+    for member in group:
+        candidates = (
+            [s for origin, s in first_by_origin.items() if origin != member.origin]
+            if member.timeless
+            else [
+                s
+                for s in shown
+                if same_moment(s.effective, s.precision, member.effective, member.precision)
+            ]
+        )
+        target = next(
+            (s.id for s in candidates if _split_pair(s.id, member.id) not in splits), None
+        )
+        if target is None:
+            shown.append(member)
+            first_by_origin.setdefault(member.origin, member)
+        yield member, target
 
 
 def unlink_orphans(conn: Connection) -> None:
