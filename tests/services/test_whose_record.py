@@ -212,3 +212,43 @@ def test_the_same_file_under_two_sources_is_shown_once_with_both_sources(
         and any(s.startswith("Another copy") for s in names)
         for names in sources.values()
     )
+
+
+def _conditions_file(folder: Path, name: str, source: str, *onsets: str) -> Path:
+    entries = [
+        {
+            "resource": {
+                "resourceType": "Condition",
+                "id": f"{name}-{i}",
+                "meta": {"source": source},
+                "code": {
+                    "coding": [{"system": "http://snomed.info/sct", "code": "195951007"}],
+                    "text": "Acute exacerbation of COPD",
+                },
+                "onsetDateTime": onset,
+            }
+        }
+        for i, onset in enumerate(onsets)
+    ]
+    path = folder / f"{name}.json"
+    path.write_bytes(
+        orjson.dumps({"resourceType": "Bundle", "type": "collection", "entry": entries})
+    )
+    return path
+
+
+def test_a_problem_one_source_lists_twice_stays_two_and_another_source_joins_the_first(
+    session: Session, tmp_path: Path
+) -> None:
+    clinic = _conditions_file(tmp_path, "clinic", "Clinic", "2016-07-30T10:00:00Z", "2022-02-11")
+    session.import_paths([clinic])
+    first = session.record_ids()
+    assert len(first) == 2  # two exacerbations
+    portal = _conditions_file(tmp_path, "portal", "Portal", "2016-08-02")
+    session.import_paths([portal])
+    assert session.record_ids() == first
+    oldest = min(first)
+    assert [s.split(" (")[0] for s in session.record_sources([oldest])[oldest]] == [
+        "Clinic",
+        "Portal",
+    ]
