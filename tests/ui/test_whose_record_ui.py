@@ -155,3 +155,37 @@ def test_the_person_can_be_given_when_the_profile_is_created(
     window.import_paths([KAREN])  # checked from the very first file
     assert asked == [KAREN.name]
     assert window.session is not None and window.session.record_ids() == []
+
+
+def test_a_sign_in_as_another_person_asks_and_this_is_me_signs_in_again_confirming_it(
+    qtbot, demo: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from phr_desktop.domain.person_match import Person, PersonName, Verdict
+    from phr_desktop.services.connections import ConnectionService
+    from phr_desktop.services.person import OtherPersonError
+    from phr_desktop.ui.dashboard import Dashboard
+
+    check = PersonCheck(
+        Verdict.OTHER, "a different family name",
+        Person((PersonName(("Wiley",), "Schuster"),), "1990-01-01"),
+        Person((PersonName(("Margaret",), "Doyle"),), "1968-04-12"),
+    )  # fmt: skip
+    calls: list[bool] = []
+
+    def connect(self: ConnectionService, fhir_base: str, **kw: object) -> None:
+        calls.append(bool(kw.get("same_person")))
+        if not kw.get("same_person"):
+            raise OtherPersonError(check, "This sign-in", "phr connect URL --same-person")
+
+    asked: list[PersonCheck] = []
+
+    def answer(_parent: object, _what: str, seen: PersonCheck) -> OtherPersonChoice:
+        asked.append(seen)
+        return OtherPersonChoice.THIS_IS_ME
+
+    monkeypatch.setattr(ConnectionService, "connect", connect)
+    monkeypatch.setattr(other_person_dialog, "ask_about_other_person", answer)
+    dashboard = Dashboard(demo, TaskRunner(synchronous=True))
+    qtbot.addWidget(dashboard)
+    dashboard.start_connect("https://fhir.example/R4", "app", "Clinic")
+    assert asked == [check] and calls == [False, True]
