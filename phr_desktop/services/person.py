@@ -113,7 +113,7 @@ def check_patients(
     for incoming in people:
         result: MatchResult = match_person(profile, incoming)
         if not result.is_same:
-            return PersonCheck(result.verdict, result.reason, incoming, profile.person)
+            return PersonCheck(result.verdict, result.reason, incoming, profile.person, adopt)
     return PersonCheck(Verdict.SAME, "the same person", people[0], profile.person, adopt)
 
 
@@ -166,7 +166,7 @@ class PersonService:
         patient confirmed. Call inside the transaction that stores the data."""
         if check.adopt is not None:
             self.store.set(check.adopt, set_from, default_colour(self.session.profile_name))
-        elif same_person and check.held and check.incoming is not None:
+        if same_person and check.held and check.incoming is not None:
             for name in check.incoming.names or (PersonName(),):
                 self.store.add_alias(name, check.incoming.birth_date, check.reason)
             self.session.vault.audit.append("person_alias", reason=check.verdict.value)

@@ -252,3 +252,22 @@ def test_a_problem_one_source_lists_twice_stays_two_and_another_source_joins_the
         "Clinic",
         "Portal",
     ]
+
+
+def test_a_first_file_holding_two_people_confirmed_as_one_sets_the_person_and_an_alias(
+    session: Session, tmp_path: Path
+) -> None:
+    a = orjson.loads(
+        _patient_file(tmp_path, "a.json", "Rebecca", "Larson", "1970-05-01").read_bytes()
+    )
+    b = orjson.loads(
+        _patient_file(tmp_path, "b.json", "Rebecca", "Smith", "1970-05-01").read_bytes()
+    )
+    both = tmp_path / "both.json"
+    both.write_bytes(orjson.dumps({**a, "entry": a["entry"] + b["entry"]}))
+    assert session.import_paths([both]).files[0].status == "other_person"
+    assert session.person.get() is None
+    assert session.import_paths([both], same_person=True).files[0].status == "imported"
+    profile = session.person.get()
+    assert profile is not None and profile.person.display_name == "Rebecca Larson"
+    assert [a.name.display for a in profile.aliases] == ["Rebecca Smith"]
