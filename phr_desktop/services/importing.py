@@ -280,6 +280,7 @@ def _import_file(
     person = PersonService(session)
     check = person.check(_patients(resources))
     if check.held and not same_person:
+        session.vault.audit.append("import_held", verdict=check.verdict.value)  # no names
         message = check.message("This file")
         return FileOutcome(str(path), "other_person", error=message, person=check)
 
