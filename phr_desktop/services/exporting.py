@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
 FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency")
+EVERY_SOURCE_FORMATS = frozenset({"fhir", "emergency"})
 
 
 def build_export_data(
@@ -81,7 +82,9 @@ def export(
         raise ServiceError("Date shifting and de-identification apply to the research CSV only.")
     cancel = cancel or CancelToken()
     progress(Progress(0, 2, "Gathering records"))
-    data = build_export_data(session, since, kinds, every_source=fmt == "fhir")
+    # The FHIR collection keeps every raw resource; the emergency summary merges what several
+    # sources say of one allergy or problem itself (one line, every source's reaction).
+    data = build_export_data(session, since, kinds, every_source=fmt in EVERY_SOURCE_FORMATS)
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))
     output.parent.mkdir(parents=True, exist_ok=True)

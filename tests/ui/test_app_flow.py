@@ -23,8 +23,9 @@ from phr_desktop.ui.workers import TaskRunner
 
 PASSPHRASE = "correct horse battery staple"
 DEMO_RESOURCES = 436  # resources/demo: 369 + 67 entries, one record each
-# Both practices hold the patient and the AATD diagnosis: each fact is shown once (issue 13).
-DEMO_SHOWN = DEMO_RESOURCES - 2
+# Both practices hold the patient, the AATD diagnosis and the penicillin allergy: each fact is
+# shown once (issue 13).
+DEMO_SHOWN = DEMO_RESOURCES - 3
 FEV1_RESULTS = 18  # resources/demo/README.md, "FEV1 series"
 
 
