@@ -271,3 +271,17 @@ def test_a_first_file_holding_two_people_confirmed_as_one_sets_the_person_and_an
     profile = session.person.get()
     assert profile is not None and profile.person.display_name == "Rebecca Larson"
     assert [a.name.display for a in profile.aliases] == ["Rebecca Smith"]
+
+
+def test_the_ccd_pdf_and_ips_exports_read_each_fact_once(
+    session: Session, demo_files: list[Path]
+) -> None:
+    from phr_desktop.services.exporting import build_export_data
+
+    session.import_paths(demo_files)
+    data = build_export_data(session)
+    allergies = [r.record.title.casefold() for r in data.of_kind("allergy")]
+    assert allergies.count("penicillin") == 1  # both practices record it
+    every = build_export_data(session, every_source=True)
+    assert len(every.records) == len(data.records) + 2  # + the AATD diagnosis and allergy
+    assert len(every.other_patients) == 1 and data.other_patients == ()
