@@ -2,18 +2,22 @@
 
 A record's *fact key* holds what must be equal for two records to be one fact: the kind, one
 shared coding (the preferred system's), the day, and the value and unit after normalisation;
-medications by RxNorm and start; problems and allergies by code alone; every Patient
-(each was checked to be the profile's person) is one. Records with equal
-keys are then compared on time (`same_moment`): to the minute, or to the day where one side
-has only a day. Records without a key (notes, documents, encounters) are never merged; a problem
-or allergy that one file or one connection lists twice is two entries (two exacerbations).
+medications by RxNorm and start; problems and allergies by code alone; every Patient (each
+was checked to be the profile's person) is one. Records with equal keys are then compared on
+time (`same_moment`): to the minute, or to the day where one side has only a day. Records no
+content rule names (encounters, documents) are one fact when they carry the same identifier
+from the same system, or are byte for byte the same resource; otherwise never merged. A
+problem or allergy that one file or one connection lists twice is two entries (two
+exacerbations).
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from phr_desktop.domain.records import Code, DatePrecision, Record, RecordKind
 
@@ -102,6 +106,18 @@ def fact_key(record: Record) -> str | None:
     if effective is None or effective.day_text is None:
         return None  # "some time in 2015" cannot tell two results apart
     return f"{record.kind.value}|{system}|{code}|{effective.day_text}|{_value_part(record)}"
+
+
+def identifier_key(resource_type: str, resource: Mapping[str, Any]) -> str | None:
+    """For a record no content rule names (an encounter, a document): the same identifier from
+    the same system is the same fact. The smallest (system, value) pair, so both sides pick
+    the same one."""
+    pairs = sorted(
+        (str(i["system"]).strip(), str(i["value"]).strip())
+        for i in resource.get("identifier") or []
+        if isinstance(i, Mapping) and i.get("system") and i.get("value")
+    )
+    return f"id|{resource_type}|{pairs[0][0]}|{pairs[0][1]}" if pairs else None
 
 
 def same_content_key(resource_type: str, sha256: str) -> str:

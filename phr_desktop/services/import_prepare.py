@@ -16,6 +16,7 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+from phr_desktop.domain.same_fact import identifier_key
 from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
@@ -89,7 +90,7 @@ def _prepare(item: ParsedResource) -> PreparedResource:
         item.body,
         version_id,
         last_updated,
-        record_data(record) if record else None,
+        record_data(record, identifier_key(item.resource_type, item.resource)) if record else None,
     )
 
 

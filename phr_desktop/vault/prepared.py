@@ -58,7 +58,8 @@ def pack_document(data: bytes) -> PackedDocument:
     return PackedDocument(hashlib.sha256(data).hexdigest(), len(data), compression, stored)
 
 
-def record_data(r: Record) -> RecordData:
+def record_data(r: Record, fallback_key: str | None = None) -> RecordData:
+    """`fallback_key`: the fact key when no content rule names the record (identifier_key)."""
     value, rr, eff = r.value, r.reference_range, r.effective
     columns = (
         r.resource_type,
@@ -81,7 +82,7 @@ def record_data(r: Record) -> RecordData:
         r.facility,
         r.encounter_ref,
         orjson.dumps(list(r.quality)).decode(),
-        fact_hash(key) if (key := fact_key(r)) else None,
+        fact_hash(key) if (key := fact_key(r) or fallback_key) else None,
         r.source_system or None,
     )
     return columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 import orjson
 
 from phr_desktop.domain.records import Record
-from phr_desktop.domain.same_fact import fact_hash, same_content_key
+from phr_desktop.domain.same_fact import fact_hash, identifier_key, same_content_key
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
@@ -260,8 +260,11 @@ class RecordStore:
         ]
 
         def record_of(index: int) -> RecordData | None:
-            record = normalise(items[index].resource)
-            return record_data(record) if record else None
+            item = items[index]
+            record = normalise(item.resource)
+            if record is None:
+                return None
+            return record_data(record, identifier_key(item.resource_type, item.resource))
 
         return self._write(source_id, document_id, prepared, record_of, default_system, fetched_at)
 
@@ -437,8 +440,15 @@ class RecordStore:
             ).fetchall()
             built: list[tuple[int, int | None, RecordData]] = []
             for raw_id, body, rtype, sha in rows:
-                record = normalise(orjson.loads(body))
-                data = _with_content_key(record_data(record), rtype, sha) if record else None
+                resource = orjson.loads(body)
+                record = normalise(resource)
+                data = (
+                    _with_content_key(
+                        record_data(record, identifier_key(rtype, resource)), rtype, sha
+                    )
+                    if record
+                    else None
+                )
                 if data is not None:
                     built.append((raw_id, raw_id, data))
             counts = WriteCounts()

@@ -12,7 +12,7 @@ from phr_desktop.domain.records import (
     RecordKind,
     parse_partial_date,
 )
-from phr_desktop.domain.same_fact import fact_key, same_moment
+from phr_desktop.domain.same_fact import fact_key, identifier_key, same_moment
 
 HGB_LOINC = Code("http://loinc.org", "718-7", "Hemoglobin")
 HGB_OID = Code("urn:oid:2.16.840.1.113883.6.1", "718-7", "HGB")
@@ -65,3 +65,12 @@ def test_records_without_a_shared_coding_or_a_day_are_never_merged() -> None:
     assert fact_key(_lab("2020", 13.2, "g/dL")) is None
     note = Record("DocumentReference", "d", RecordKind.DOCUMENT, "Letter")
     assert fact_key(note) is None
+
+
+def test_an_encounter_is_one_fact_by_the_same_identifier_from_the_same_system() -> None:
+    visit = {"identifier": [{"system": "urn:oid:1.2.3", "value": "V-17"}, {"value": "no-system"}]}
+    again = {"identifier": [{"value": "V-17", "system": "urn:oid:1.2.3"}]}
+    other_system = {"identifier": [{"system": "urn:oid:9.9", "value": "V-17"}]}
+    assert identifier_key("Encounter", visit) == identifier_key("Encounter", again) is not None
+    assert identifier_key("Encounter", visit) != identifier_key("Encounter", other_system)
+    assert identifier_key("Encounter", {"identifier": [{"value": "V-17"}]}) is None

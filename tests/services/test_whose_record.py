@@ -285,3 +285,27 @@ def test_the_ccd_pdf_and_ips_exports_read_each_fact_once(
     every = build_export_data(session, every_source=True)
     assert len(every.records) == len(data.records) + 2  # + the AATD diagnosis and allergy
     assert len(every.other_patients) == 1 and data.other_patients == ()
+
+
+def test_an_encounter_from_two_sources_with_the_same_identifier_is_shown_once(
+    session: Session, tmp_path: Path
+) -> None:
+    def encounter_file(name: str, source: str, status: str) -> Path:
+        encounter = {
+            "resourceType": "Encounter",
+            "id": f"enc-{name}",
+            "meta": {"source": source},
+            "identifier": [{"system": "urn:oid:2.16.840.1.113883.19.5", "value": "VISIT-17"}],
+            "status": status,
+            "class": {"code": "AMB"},
+            "period": {"start": "2021-03-04T09:00:00Z"},
+        }
+        path = tmp_path / f"{name}.json"
+        path.write_bytes(orjson.dumps(encounter))
+        return path
+
+    session.import_paths([encounter_file("portal", "Portal", "finished")])
+    shown = session.record_ids()
+    session.import_paths([encounter_file("sync", "Clinic FHIR", "in-progress")])
+    assert session.record_ids() == shown
+    assert len(session.record_sources(shown)[shown[0]]) == 2
