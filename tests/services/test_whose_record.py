@@ -309,3 +309,12 @@ def test_an_encounter_from_two_sources_with_the_same_identifier_is_shown_once(
     session.import_paths([encounter_file("sync", "Clinic FHIR", "in-progress")])
     assert session.record_ids() == shown
     assert len(session.record_sources(shown)[shown[0]]) == 2
+
+
+def test_the_onc_test_patients_are_byte_for_byte_as_published() -> None:
+    import hashlib
+
+    for line in (DATA / "identity" / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split()
+        path = DATA.parent.parent / name
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == digest, name
