@@ -64,7 +64,7 @@ def test_demo_then_records_search_timeline_and_milestones(phr) -> None:  # type:
     assert code == 0 and _json(out)["created"] is True
     code, out, _ = phr("--profile", "demo", "records", "--json")
     records = _json(out)
-    assert code == 0 and len(records) > 400 and set(records[0]) == RECORD_KEYS
+    assert code == 0 and len(records) > 400 and set(records[0]) == RECORD_KEYS | {"sources"}
     dates = [r["date"] for r in records if r["date"]]
     assert dates == sorted(dates, key=lambda d: d[:19], reverse=True)
 
@@ -259,3 +259,64 @@ def test_export_fhir_ips_and_research_csv_from_the_command_line(phr, tmp_path: P
     )
     assert code == 1 and "research CSV only" in err
     assert not (tmp_path / "x").exists()
+
+
+IDENTITY = Path(__file__).parent / "data" / "identity"
+
+
+def test_import_holds_another_persons_file_with_exit_3_and_imports_it_with_same_person(
+    phr,  # type: ignore[no-untyped-def]
+) -> None:
+    phr(
+        "profile", "create", "rebecca",
+        "--person-name", "Larson, Rebecca", "--birth-date", "1970-05-01",
+    )  # fmt: skip
+    karen = str(IDENTITY / "karen_mckiney_successehs.xml")
+    rebecca = str(IDENTITY / "rebecca_larson_ipatientcare.xml")
+    code, out, _ = phr("--profile", "rebecca", "import", "--json", karen, rebecca)
+    files = _json(out)["files"]
+    assert code == 3
+    assert files[0]["status"] == "other_person"
+    assert files[0]["incoming"] == {"name": "KAREN JONES MCKINEY", "birth_date": "1970-05-01"}
+    assert files[0]["profile_person"] == {"name": "Rebecca Larson", "birth_date": "1970-05-01"}
+    assert "family name" in files[0]["reason"]
+    assert files[1]["status"] == "imported"
+
+    code, _, err = phr("--profile", "rebecca", "import", karen)
+    assert code == 3 and "KAREN JONES MCKINEY" in err and "Rebecca Larson" in err
+
+    code, out, _ = phr("--profile", "rebecca", "import", "--same-person", "--json", karen)
+    assert code == 0 and _json(out)["files"][0]["status"] == "imported"
+    code, out, _ = phr("--profile", "rebecca", "person", "--json")
+    person = _json(out)["person"]
+    assert person["name"] == "Rebecca Larson" and person["birth_date"] == "1970-05-01"
+    assert {"name": "KAREN JONES MCKINEY", "birth_date": "1970-05-01"} in person["aliases"]
+
+
+def test_records_json_names_every_source_of_a_fact_and_split_keeps_two_apart(phr) -> None:  # type: ignore[no-untyped-def]
+    phr("profile", "create", "rebecca")
+    code, _, _ = phr(
+        "--profile", "rebecca", "import",
+        str(IDENTITY / "rebecca_larson_ipatientcare.xml"),
+        str(IDENTITY / "rebecca_larson_mckesson.xml"),
+    )  # fmt: skip
+    assert code == 0
+    code, out, _ = phr("--profile", "rebecca", "records", "--kind", "problem", "--json")
+    shared = [r for r in _json(out) if len(r["sources"]) == 2]
+    assert shared, "problems both EHRs list are one record with two sources"
+    record = shared[0]
+    assert any("mckesson" in s for s in record["sources"])
+
+    code, out, _ = phr("--profile", "rebecca", "split", str(record["id"]), "--json")
+    fact = _json(out)
+    assert code == 0 and fact[0]["id"] == record["id"] and len(fact) == 2
+    other = fact[1]["id"]
+    code, _, _ = phr("--profile", "rebecca", "split", str(record["id"]), str(other))
+    assert code == 0
+    code, out, _ = phr("--profile", "rebecca", "records", "--kind", "problem", "--json")
+    assert other in {r["id"] for r in _json(out)}
+    code, _, _ = phr("--profile", "rebecca", "split", str(record["id"]), str(other), "--undo")
+    code, out, _ = phr("--profile", "rebecca", "records", "--kind", "problem", "--json")
+    assert other not in {r["id"] for r in _json(out)}
+    code, _, err = phr("--profile", "rebecca", "split", "999999")
+    assert code == 1 and "no record 999999" in err

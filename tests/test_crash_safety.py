@@ -68,7 +68,8 @@ def main():
     session = Profiles(Path(data_dir)).unlock(profile, passphrase=os.environ["PHR_PASSPHRASE"])
     print("unlocked", flush=True)
     with session:
-        session.import_paths([Path(f) for f in files], progress=report)
+        # Three Synthea patients stand in for one person's files: --same-person.
+        session.import_paths([Path(f) for f in files], progress=report, same_person=True)
     print("finished", flush=True)
 
 
@@ -262,7 +263,7 @@ def assert_import_again_completes(
     session: Session, bundles: list[SyntheaBundle], already: set[int]
 ) -> None:
     audited = audited_file_imports(session)
-    report = session.import_paths([b.path for b in bundles])
+    report = session.import_paths([b.path for b in bundles], same_person=True)
     assert report.failed == []
     assert [f.status for f in report.files] == [
         "unchanged" if i in already else "imported" for i in range(len(bundles))
@@ -404,7 +405,7 @@ def test_phr_import_completes_after_a_killed_import(
 
     done = subprocess.run(
         [sys.executable, "-m", "phr_desktop.cli", "--data-dir", str(profile_data_dir),
-         "--profile", PROFILE, "import", *(str(b.path) for b in synthea_bundles)],
+         "--profile", PROFILE, "import", "--same-person", *(str(b.path) for b in synthea_bundles)],
         env=child_env(),
         stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip

@@ -73,7 +73,8 @@ def imported(
     data_dir = tmp_path_factory.mktemp("synthea-vault")
     session, _recovery = Profiles(data_dir).create("synthetic", PASSPHRASE, KdfParams.minimum())
     with session:
-        report = session.import_paths([b.path for b in synthea_bundles])
+        # Several Synthea patients stand in for one person's files: --same-person.
+        report = session.import_paths([b.path for b in synthea_bundles], same_person=True)
         yield Imported(session, report, synthea_bundles)
 
 
@@ -216,7 +217,7 @@ def test_importing_the_same_files_again_changes_nothing(imported: Imported) -> N
     before = imported.table_sizes()
     entries = sum(len(b.resources) for b in imported.bundles)
 
-    again = imported.session.import_paths([b.path for b in imported.bundles])
+    again = imported.session.import_paths([b.path for b in imported.bundles], same_person=True)
 
     assert [f.status for f in again.files] == ["unchanged"] * len(imported.bundles)
     totals = again.totals

@@ -24,6 +24,7 @@ from phr_desktop.cli.connection_commands import (
     cmd_disconnect,
     cmd_sync,
 )
+from phr_desktop.cli.person_commands import cmd_person, cmd_split
 from phr_desktop.cli.profile_commands import (
     cmd_audit,
     cmd_demo,
@@ -87,6 +88,17 @@ def add_date_options(p: argparse.ArgumentParser, *, until: bool = True) -> None:
         p.add_argument("--until", type=partial_date, help=f"through this date ({DATE_FORMS})")
 
 
+def person_fields(p: argparse.ArgumentParser, name_flag: str = "--name") -> None:
+    p.add_argument(
+        name_flag,
+        dest="person_name",
+        help="the person's name: 'Given Middle Family' or 'Family, Given'",
+    )
+    p.add_argument("--birth-date", help="YYYY-MM-DD")
+    p.add_argument("--sex", choices=("female", "male", "other", "unknown"))
+    p.add_argument("--colour", help="the profile's colour in the app (#RRGGBB)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     common.add_argument(
@@ -131,6 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="remember it in the OS keyring (secure backends only)",
     )
+    person_fields(p, "--person-name")
     command("list", cmd_profile_list, "list profiles", psub)
     p = command("delete", cmd_profile_delete, "move a profile to the trash folder", psub)
     p.add_argument("name")
@@ -152,6 +165,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--source", help="name of the source system (default: the resources' meta.source)"
     )
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="files held as another person's are yours: import them, remember the name",
+    )
 
     def filters(p: argparse.ArgumentParser) -> None:
         add_kind_option(p)
@@ -167,6 +185,16 @@ def build_parser() -> argparse.ArgumentParser:
     filters(command("timeline", cmd_timeline, "records counted by year and month"))
     command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
     command("reindex", cmd_reindex, "rebuild records from the raw resources")
+    person_fields(command("person", cmd_person, "show or set whose record this profile is"))
+    p = command(
+        "split",
+        cmd_split,
+        "two records shown as one fact are different (or --undo); with one id, list that "
+        "record's fact: every record and its sources",
+    )
+    p.add_argument("record", type=int)
+    p.add_argument("other", type=int, nargs="?")
+    p.add_argument("--undo", action="store_true", help="show them as one fact again")
     p = command("audit", cmd_audit, "show the audit log")
     p.add_argument("--verify", action="store_true", help="check the HMAC chain")
     p.add_argument("--limit", type=int)
@@ -207,6 +235,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the sign-in URL (a line starting 'Open: ') without opening a browser",
     )
     p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the signed-in patient is you, though held as another person: remember the name",
+    )
     command("connections", cmd_connections, "list connections and their sync status")
     providers = sub.add_parser("providers", help="find a provider; the provider directory")
     prsub = providers.add_subparsers(dest="providers_command", required=True, metavar="ACTION")

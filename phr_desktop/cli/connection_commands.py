@@ -40,7 +40,7 @@ def cmd_connect(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         connection = session.connections.connect(
             target.fhir_base, client_id=client_id, name=args.name or target.name,
-            open_url=show, timeout=args.timeout,
+            open_url=show, timeout=args.timeout, same_person=args.same_person,
         )  # fmt: skip
     if args.json:
         print_json(

@@ -20,6 +20,7 @@ from phr_desktop.cli.common import (
     read_secret_file,
     unlocked_session,
 )
+from phr_desktop.cli.person_commands import set_person_from_args
 from phr_desktop.services import audit_log
 from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
 from phr_desktop.services.errors import ServiceError
@@ -32,6 +33,8 @@ def cmd_profile_create(args: argparse.Namespace) -> int:
     with session:
         if args.remember:
             session.remember_on_device()
+        if args.person_name or args.birth_date or args.sex or args.colour:
+            set_person_from_args(session.person, args)
     if args.json:
         print_json({"profile": args.name, "recovery_key": recovery_key})
     else:

@@ -31,8 +31,9 @@ def cmd_import(args: argparse.Namespace) -> int:
         try:
             # PDFs and images among the files are kept as documents, as in the app
             report = import_files(
-                session, [Path(p) for p in args.files], source_name=args.source, progress=update
-            )
+                session, [Path(p) for p in args.files], source_name=args.source, progress=update,
+                same_person=args.same_person,
+            )  # fmt: skip
         finally:
             stop()
     if args.json:
@@ -43,6 +44,8 @@ def cmd_import(args: argparse.Namespace) -> int:
                 print(f"FAILED  {outcome.path}\n        {outcome.error}", file=sys.stderr)
             elif outcome.status == "skipped":
                 print(f"skipped   {outcome.path}: {outcome.error}")
+            elif outcome.status == "other_person":
+                print(f"HELD    {outcome.path}\n        {outcome.error}", file=sys.stderr)
             else:
                 c = outcome.counts
                 assert c is not None
@@ -54,16 +57,22 @@ def cmd_import(args: argparse.Namespace) -> int:
         print(
             f"Total: {t.new} new, {t.updated} updated, {t.unchanged} unchanged; "
             f"{t.flagged} with data-quality flags; {len(report.failed)} file(s) failed"
-            + (f", {len(report.skipped)} skipped." if report.skipped else ".")
+            + (f", {len(report.skipped)} skipped" if report.skipped else "")
+            + (
+                f"; {len(report.other_person)} file(s) held as another person's."
+                if report.other_person
+                else "."
+            )
         )
-    return EXIT_PARTIAL if report.failed else EXIT_OK
+    return EXIT_PARTIAL if report.failed or report.other_person else EXIT_OK
 
 
 def cmd_records(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         records = session.records(record_filter_of(args))
+        sources = session.record_sources([s.id for s in records]) if args.json else {}
     if args.json:
-        print_json([record_to_dict(s) for s in records])
+        print_json([record_to_dict(s, sources[s.id]) for s in records])
     else:
         print_records(records)
     return EXIT_OK
@@ -72,9 +81,10 @@ def cmd_records(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         answer = session.search_answer(" ".join(args.query), limit=args.limit or 200)
-    found = answer.records
+        found = answer.records
+        sources = session.record_sources([s.id for s in found]) if args.json else {}
     if args.json:
-        print_json([record_to_dict(s) for s in found])
+        print_json([record_to_dict(s, sources[s.id]) for s in found])
     else:
         for typed, used in answer.corrections.items():
             print(f"Searched for {used!r} (you typed {typed!r}).")

@@ -38,6 +38,9 @@ class ExportData:
     app_version: str
     since: str | None = None
     kinds: tuple[str, ...] = ()
+    # Every other stored Patient (the same person from other sources), for the FHIR
+    # collection export, which keeps every raw resource.
+    other_patients: tuple[ExportRecord, ...] = ()
 
     @property
     def patient_name(self) -> str:

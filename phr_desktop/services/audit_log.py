@@ -104,6 +104,14 @@ _EVENTS: dict[str, tuple[str, _Describe]] = {
             f"{d.get('new', 0):,} new, {d.get('updated', 0):,} updated"
         ),
     ),
+    "import_held": (
+        "File held: another person's record",
+        lambda d, _l: "a close call" if d.get("verdict") == "close_call" else "",
+    ),
+    "person_set": ("Whose record this is: set or edited", lambda d, _l: str(d.get("set_from", ""))),
+    "person_alias": ("Another name confirmed as yours", _NO_DETAIL),
+    "records_split": ("Two records kept apart by you", _NO_DETAIL),
+    "records_split_undone": ("Two records shown as one again", _NO_DETAIL),
     "manual_entry": (
         "Entry added by you",
         lambda d, _l: _count(d.get("resources", 0), "record"),

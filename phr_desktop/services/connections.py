@@ -16,6 +16,7 @@ from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import load_json_exact, resources_of
 from phr_desktop.services.client_ids import missing_client_id_message
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.person import OtherPersonError, PersonCheck
 from phr_desktop.services.plain_words import sync_progress_words
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
@@ -27,13 +28,14 @@ from phr_desktop.smart.dynamic_registration import (
     register_device,
     token_with_device_key,
 )
-from phr_desktop.smart.errors import ServerError, SyncError, TokenExpired
+from phr_desktop.smart.errors import ResourceRefused, ServerError, SyncError, TokenExpired
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, authorize, refresh
 from phr_desktop.smart.scopes import requested_scope
 from phr_desktop.smart.search_plan import SearchRules
 from phr_desktop.smart.sync import ParsedPage, SyncEngine, SyncReport
 from phr_desktop.smart.url_rules import require_secure
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens, TypeState
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.store import now_iso
@@ -181,7 +183,10 @@ class ConnectionService:
         open_url: Callable[[str], object] = webbrowser.open,
         timeout: float = 300.0,
         cancel: CancelToken | None = None,
+        same_person: bool = False,
     ) -> StoredConnection:
+        """Sign in and store the connection; `same_person`: the patient confirmed that a
+        signed-in patient held as another person is them (the name is remembered)."""
         require_secure(fhir_base, "FHIR server")  # before anything is asked of it
         if not client_id:  # the caller resolves it per vendor (services/provider_connect.py)
             raise ServiceError(missing_client_id_message(""))
@@ -203,6 +208,8 @@ class ConnectionService:
                 timeout,
                 cancelled,
             )
+            # Whose record the sign-in opened, before anything is stored or registered.
+            check = self._check_signed_in_patient(http, fhir_base, tokens, same_person)
             if tokens.patient and offers_dynamic_registration(config):
                 try:
                     device = register_device(http, config, client_id, tokens.access_token)
@@ -217,6 +224,8 @@ class ConnectionService:
                 "Nothing was stored."
             )
         with transaction(self.conn):
+            if check is not None:
+                self.session.person.adopt_or_confirm(check, "sync", same_person)
             source_id = self.session.store.ensure_source("smart", name, {"fhir_base": fhir_base})
             connection_id = self.store.add(
                 name, fhir_base, client_id, source_id, tokens.patient, tokens.scope,
@@ -233,6 +242,23 @@ class ConnectionService:
         found = self.store.by_name(name)
         assert found is not None
         return found
+
+    def _check_signed_in_patient(
+        self, http: httpx.Client, fhir_base: str, tokens: TokenSet, same_person: bool
+    ) -> PersonCheck | None:
+        """Read the signed-in patient and compare them with the profile's person; raises
+        OtherPersonError (nothing stored) for someone else. None: no patient to read."""
+        if not tokens.patient:
+            return None
+        client = FhirClient(http, fhir_base, TokenKeeper(tokens, lambda same: same))
+        try:
+            patient = client.get_json(f"Patient/{tokens.patient}")
+        except ResourceRefused:
+            return None  # not readable with this scope: the sync checks what it receives
+        check = self.session.person.check([patient])
+        if check.held and not same_person:
+            raise OtherPersonError(check, "This sign-in", "phr connect URL --same-person")
+        return check
 
     # --- status -------------------------------------------------------------------------------
 
@@ -316,6 +342,7 @@ class ConnectionService:
             )
             started = now_iso()
             try:
+                self._check_synced_patient(client, connection)
                 report = engine.run(
                     full,
                     lambda done, total, message: progress(
@@ -342,6 +369,28 @@ class ConnectionService:
             )  # fmt: skip
         cancel.raise_if_cancelled()
         return report
+
+    def _check_synced_patient(self, client: FhirClient, connection: StoredConnection) -> None:
+        """Every sync first reads its patient: a connection that now opens another person's
+        record (the portal account changed hands) stores nothing."""
+        if not connection.patient_id:
+            return
+        try:
+            patient = client.get_json(f"Patient/{connection.patient_id}")
+        except (ResourceRefused, TokenExpired):
+            # Not readable with this scope, or the sign-in is over: the sync itself reports
+            # that (and stores nothing without a token).
+            return
+        check = self.session.person.check([patient])
+        if check.held:
+            raise OtherPersonError(
+                check,
+                f"The record {connection.name!r} now opens",
+                "phr connect again with --same-person",
+            )
+        if check.adopt is not None:
+            with self.session.write_lock, transaction(self.conn):
+                self.session.person.adopt_or_confirm(check, "sync", same_person=False)
 
     def _mark_expired(self, connection: StoredConnection, why: str) -> None:
         with self.session.write_lock, transaction(self.conn):
@@ -383,6 +432,14 @@ class ConnectionService:
 
 def _delete_source_data(conn: Any, source_id: int) -> None:
     records = "SELECT id FROM records WHERE source_id = ?"
+    # Facts this source's records showed are shown by another source's record afterwards.
+    keys = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT fact_key FROM records WHERE source_id = ? AND fact_key IS NOT NULL",
+            (source_id,),
+        )
+    ]
     conn.execute(f"UPDATE notes SET record_id = NULL WHERE record_id IN ({records})", (source_id,))
     conn.execute(f"DELETE FROM corrections WHERE record_id IN ({records})", (source_id,))
     conn.execute(f"DELETE FROM search_index WHERE rowid IN ({records})", (source_id,))
@@ -394,6 +451,8 @@ def _delete_source_data(conn: Any, source_id: int) -> None:
     )
     conn.execute("DELETE FROM records WHERE source_id = ?", (source_id,))
     conn.execute("DELETE FROM raw_resources WHERE source_id = ?", (source_id,))
+    fact_links.unlink_orphans(conn)
+    fact_links.relink(conn, keys)
 
 
 def _stored(tokens: TokenSet) -> StoredTokens:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
 FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency")
+EVERY_SOURCE_FORMATS = frozenset({"fhir", "emergency"})
 
 
 def build_export_data(
@@ -27,15 +28,20 @@ def build_export_data(
     kinds: Sequence[str] = (),
     *,
     record_ids: Sequence[int] | None = None,
+    every_source: bool = False,
 ) -> ExportData:
-    """The chosen records, oldest first: by kinds and date, or (sharing) exactly these ids."""
+    """The chosen records, oldest first: by kinds and date, or (sharing) exactly these ids.
+
+    Each fact once, unless `every_source` (the FHIR collection: every raw resource)."""
     if record_ids is None:
-        stored = session.records(RecordFilter(kinds=tuple(kinds), since=since))
+        stored = session.records(
+            RecordFilter(kinds=tuple(kinds), since=since, every_source=every_source)
+        )
         stored.reverse()  # oldest first
     else:
         stored = session.records_by_ids(sorted(set(record_ids)))
         stored.sort(key=lambda s: (s.record.effective.text if s.record.effective else "", s.id))
-    patient_rows = session.records(RecordFilter(kinds=("patient",)))
+    patient_rows = session.records(RecordFilter(kinds=("patient",), every_source=every_source))
     notes: dict[int, list[str]] = {}
     for record_id, text in session.vault.conn.execute(
         "SELECT record_id, text FROM notes WHERE record_id IS NOT NULL ORDER BY id"
@@ -48,6 +54,7 @@ def build_export_data(
 
     return ExportData(
         patient=exported(patient_rows[-1]) if patient_rows else None,
+        other_patients=tuple(exported(s) for s in reversed(patient_rows[:-1])),
         records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -78,7 +85,9 @@ def export(
     check_output_path(output)
     cancel = cancel or CancelToken()
     progress(Progress(0, 2, "Gathering records"))
-    data = build_export_data(session, since, kinds)
+    # The FHIR collection keeps every raw resource; the emergency summary merges what several
+    # sources say of one allergy or problem itself (one line, every source's reaction).
+    data = build_export_data(session, since, kinds, every_source=fmt in EVERY_SOURCE_FORMATS)
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))
 

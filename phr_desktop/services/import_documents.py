@@ -52,12 +52,20 @@ def import_files(
     source_name: str | None = None,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    same_person: bool = False,
 ) -> ImportReport:
-    """Import record files and keep documents; one report for both."""
+    """Import record files and keep documents; one report for both. `same_person`: files for
+    someone the profile's person does not match are imported as that person anyway."""
     documents = [p for p in paths if p.is_file() and is_document(p)]
     records = [p for p in paths if p not in documents]
     report = (
-        session.import_paths(records, source_name=source_name, progress=progress, cancel=cancel)
+        session.import_paths(
+            records,
+            source_name=source_name,
+            progress=progress,
+            cancel=cancel,
+            same_person=same_person,
+        )
         if records
         else ImportReport()
     )

@@ -10,15 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from phr_desktop.services.import_prepare import skip_reason
+from phr_desktop.services.person import PersonCheck
 from phr_desktop.vault.store import WriteCounts
 
 
 @dataclass
 class FileOutcome:
     path: str
-    status: str  # imported, unchanged, failed, skipped (a file in a folder that is no record)
+    # imported, unchanged, failed, skipped (a file in a folder that is no record), or
+    # other_person (held: it is, or may be, someone else's; nothing was stored)
+    status: str
     counts: WriteCounts | None = None
-    error: str | None = None  # why it failed, or why it was skipped
+    error: str | None = None  # why it failed, was skipped or was held
+    person: PersonCheck | None = None  # why an other_person file was held
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "status": self.status}
@@ -26,6 +30,8 @@ class FileOutcome:
             out["counts"] = self.counts.as_dict()
         if self.error:
             out["reason" if self.status == "skipped" else "error"] = self.error
+        if self.person is not None and self.status == "other_person":
+            out.update(self.person.as_dict())
         return out
 
 

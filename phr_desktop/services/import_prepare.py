@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from phr_desktop.domain.same_fact import identifier_key
 from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
@@ -46,6 +47,9 @@ class PreparedFile:
     # Too many resources to hold at once: the writer reads it again with `stream_file` and
     # prepares and writes it a batch at a time (peak memory follows the batch, not the file).
     streamed: bool = False
+    # Each resource's own meta.source (None: it names none), only when they differ within the
+    # file (our own FHIR export holds every source): each goes back to its own source.
+    resource_sources: tuple[str | None, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -116,13 +120,23 @@ def _parse(data: bytes, kind: FileKind, name: str) -> list[ParsedResource]:
     return parse_ccda(data, name) if kind.is_xml else parse_fhir_json(data, name)
 
 
+def _meta_source(item: ParsedResource) -> str | None:
+    meta = item.resource.get("meta")
+    source = meta.get("source") if isinstance(meta, dict) else None
+    return source.strip() if isinstance(source, str) and source.strip() else None
+
+
 def _source_hint(resources: list[ParsedResource]) -> str | None:
     for item in resources:
-        meta = item.resource.get("meta")
-        source = meta.get("source") if isinstance(meta, dict) else None
-        if isinstance(source, str) and source.strip():
-            return source.strip()
+        source = _meta_source(item)
+        if source:
+            return source
     return None
+
+
+def _resource_sources(resources: list[ParsedResource]) -> tuple[str | None, ...] | None:
+    sources = tuple(_meta_source(item) for item in resources)
+    return sources if len({s for s in sources if s}) > 1 else None
 
 
 def _prepare(item: ParsedResource) -> PreparedResource:
@@ -135,7 +149,7 @@ def _prepare(item: ParsedResource) -> PreparedResource:
         item.body,
         version_id,
         last_updated,
-        record_data(record) if record else None,
+        record_data(record, identifier_key(item.resource_type, item.resource)) if record else None,
     )
 
 
@@ -164,7 +178,8 @@ def prepare_file(path: Path) -> PreparedFile:
     del data
     hint = _source_hint(parsed)
     resources = [_prepare(item) for item in parsed]
-    return PreparedFile(path, content_type, document, resources, hint, None)
+    own = _resource_sources(parsed)
+    return PreparedFile(path, content_type, document, resources, hint, None, resource_sources=own)
 
 
 def stream_file(path: Path, batch_size: int) -> StreamedFile:

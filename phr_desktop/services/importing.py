@@ -12,7 +12,7 @@ import multiprocessing
 import os
 import pickle
 from collections import deque
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import (
     BrokenExecutor,
     Executor,
@@ -36,6 +36,7 @@ from phr_desktop.services.import_prepare import (
     start_worker,
     stream_file,
 )
+from phr_desktop.services.person import PersonCheck, PersonService
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
 from phr_desktop.vault.database import bulk_writes, transaction
 from phr_desktop.vault.prepared import PackedDocument, PreparedResource, pack_document
@@ -66,6 +67,11 @@ class ImportReport:
     @property
     def skipped(self) -> list[FileOutcome]:
         return [f for f in self.files if f.status == "skipped"]
+
+    @property
+    def other_person(self) -> list[FileOutcome]:
+        """Files held because they are (or may be) another person's: nothing was stored."""
+        return [f for f in self.files if f.status == "other_person"]
 
     def as_dict(self) -> dict[str, Any]:
         return {"files": [f.as_dict() for f in self.files], "totals": self.totals.as_dict()}
@@ -113,7 +119,10 @@ def import_paths(
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    same_person: bool = False,
 ) -> ImportReport:
+    """Import files; `same_person`: the patient confirmed that files held as another
+    person's are theirs (their names are remembered as aliases)."""
     plan = plan_import(paths)
     files = plan.files
     report = ImportReport()
@@ -128,7 +137,9 @@ def import_paths(
                     continue
                 cancel.raise_if_cancelled()
                 progress(Progress(index, len(files), f"Importing {step.name}"))
-                outcome = _import_file(session, prefetcher.next(), source_name, progress, cancel)
+                outcome = _import_file(
+                    session, prefetcher.next(), source_name, progress, cancel, same_person
+                )
                 report.files.append(outcome)
                 if outcome.counts:
                     report.totals.add(outcome.counts)
@@ -237,20 +248,50 @@ def _import_file(
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    same_person: bool = False,
 ) -> FileOutcome:
     path = parsed.path
+    gate = _PersonGate(session, same_person)
     if parsed.streamed:
-        return _import_streamed(session, path, source_name, progress, cancel)
+        return _import_streamed(session, path, source_name, progress, cancel, gate)
     if parsed.error is not None or parsed.document is None or parsed.resources is None:
         if parsed.document is not None:  # readable but not parseable: keep the bytes anyway
             _keep_unparseable(session, path, parsed.document, str(parsed.error))
         return FileOutcome(str(path), "failed", error=str(parsed.error))
     resources = parsed.resources
     name = _source_name(parsed, source_name)
+    groups = [(group, _batches(items)) for group, items in _by_source(parsed, name, source_name)]
     return _write_file(
         session, path, parsed.content_type, parsed.document, name,
-        _batches(resources), len(resources), progress, cancel,
+        groups, len(resources), progress, cancel, gate,
     )  # fmt: skip
+
+
+class _HeldFile(Exception):
+    """A file found to be another person's while it was being written (rolled back)."""
+
+    def __init__(self, check: PersonCheck) -> None:
+        super().__init__(check.reason)
+        self.check = check
+
+
+class _PersonGate:
+    """Every Patient of a file, compared with the profile's person before its batch is
+    written: another person's file is rolled back whole and held, also when it is written a
+    batch at a time. The first Patient a profile sees becomes its person."""
+
+    def __init__(self, session: Session, same_person: bool) -> None:
+        self.person = PersonService(session)
+        self.same_person = same_person
+
+    def __call__(self, batch: Sequence[PreparedResource]) -> None:
+        patients = _patients(batch)
+        if not patients:
+            return
+        check = self.person.check(patients)
+        if check.held and not self.same_person:
+            raise _HeldFile(check)
+        self.person.adopt_or_confirm(check, "import", self.same_person)
 
 
 def _import_streamed(
@@ -259,6 +300,7 @@ def _import_streamed(
     source_name: str | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    gate: Callable[[Sequence[PreparedResource]], None],
 ) -> FileOutcome:
     """A file with too many resources to hold at once, prepared and written a batch at a time
     in the one transaction of the file: a fault found late still leaves none of it."""
@@ -272,7 +314,7 @@ def _import_streamed(
     try:
         return _write_file(
             session, path, FHIR_CONTENT_TYPE, streamed.document, name,
-            streamed.batches, None, progress, cancel,
+            [(name, streamed.batches)], None, progress, cancel, gate,
         )  # fmt: skip
     except UnreadableFile as exc:  # the transaction has been rolled back
         _keep_unparseable(session, path, streamed.document, str(exc))
@@ -285,28 +327,68 @@ def _write_file(
     content_type: str,
     document: PackedDocument,
     name: str,
-    batches: Iterable[Sequence[PreparedResource]],
+    groups: Iterable[tuple[str, Iterable[Sequence[PreparedResource]]]],
     total: int | None,
     progress: ProgressCallback,
     cancel: CancelToken,
+    gate: Callable[[Sequence[PreparedResource]], None],
 ) -> FileOutcome:
+    """The file and its resources in one transaction; each group of resources goes to the
+    source it names (`name` unless our own export said otherwise)."""
     conn = session.vault.conn
     counts = WriteCounts()
-    with transaction(conn):
-        source_id = session.store.ensure_source("fhir_file", name)
-        document_id = session.store.add_packed_document(
-            source_id, path.name, content_type, document
+    try:
+        with transaction(conn):
+            source_id = session.store.ensure_source("fhir_file", name)
+            document_id = session.store.add_packed_document(
+                source_id, path.name, content_type, document
+            )
+            done = 0
+            for group_name, batches in groups:
+                group_source = source_id
+                if group_name != name:
+                    group_source = session.store.ensure_source("fhir_file", group_name)
+                for batch in batches:
+                    cancel.raise_if_cancelled()
+                    gate(batch)
+                    counts.add(
+                        session.store.write_prepared(group_source, document_id, batch, group_name)
+                    )
+                    done += len(batch)
+                    of = f" of {total:,}" if total is not None else ""
+                    progress(Progress(done, total, f"{path.name}: {done:,}{of} records"))
+            session.vault.audit.append(
+                "import", resources=done, new=counts.new, updated=counts.updated
+            )
+    except _HeldFile as held:  # rolled back: nothing of another person's is stored
+        check = held.check
+        session.vault.audit.append("import_held", verdict=check.verdict.value)  # no names
+        return FileOutcome(
+            str(path), "other_person", error=check.message("This file"), person=check
         )
-        done = 0
-        for batch in batches:
-            cancel.raise_if_cancelled()
-            counts.add(session.store.write_prepared(source_id, document_id, batch, name))
-            done += len(batch)
-            of = f" of {total:,}" if total is not None else ""
-            progress(Progress(done, total, f"{path.name}: {done:,}{of} records"))
-        session.vault.audit.append("import", resources=done, new=counts.new, updated=counts.updated)
     status = "imported" if counts.new or counts.updated or counts.older_kept else "unchanged"
     return FileOutcome(str(path), status, counts)
+
+
+def _by_source(
+    parsed: PreparedFile, name: str, explicit: str | None
+) -> Iterator[tuple[str, Sequence[PreparedResource]]]:
+    """The file's resources by the source each names (meta.source): our own FHIR export holds
+    several, and each resource goes back to its own, so importing it again adds nothing.
+    Resources that name none, or every resource when --source is given, go to `name`."""
+    resources = parsed.resources or []
+    if parsed.resource_sources is None or explicit:
+        yield name, resources
+        return
+    groups: dict[str, list[PreparedResource]] = {}
+    for item, own in zip(resources, parsed.resource_sources, strict=True):
+        groups.setdefault(own or name, []).append(item)
+    yield from groups.items()
+
+
+def _patients(resources: Sequence[PreparedResource]) -> list[dict[str, Any]]:
+    """The file's Patient resources, read from their exact bodies (a few per file)."""
+    return [orjson.loads(item[3]) for item in resources if item[0] == "Patient"]
 
 
 def _keep_unparseable(session: Session, path: Path, document: PackedDocument, error: str) -> None:

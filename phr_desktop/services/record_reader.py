@@ -15,6 +15,7 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_views import RecordViews
 from phr_desktop.services.terminology import aatd_pack, search_vocabulary
 from phr_desktop.smart.attachments import external_links
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
 
@@ -85,6 +86,23 @@ class RecordReader:
 
     def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
         return self.queries.records_by_ids(ids)
+
+    def record_sources(self, record_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Every source of each record's fact (a record from two files names both)."""
+        return self.queries.sources_of(record_ids)
+
+    def same_fact_records(self, record_id: int) -> list[StoredRecord]:
+        """The record and every other record of the same fact (itself first)."""
+        self.record(record_id)
+        return self.queries.records_by_ids(fact_links.fact_of(self.queries.conn, record_id))
+
+    def split_from(self, record_id: int) -> list[StoredRecord]:
+        """Records the patient said are different from this one (to offer an undo)."""
+        return self.queries.records_by_ids(fact_links.splits_of(self.queries.conn, record_id))
+
+    def record_origins(self, record_ids: Sequence[int]) -> dict[int, str]:
+        """Each record's own source (to tell apart the records of one fact)."""
+        return self.queries.origins_of(record_ids)
 
     def source_systems(self) -> list[str]:
         return self.queries.distinct_values("source_system")

@@ -13,9 +13,11 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
 from phr_desktop.services.output_files import write_output_bytes
+from phr_desktop.services.person import PersonService
 from phr_desktop.services.record_reader import MilestoneView, RecordReader
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.audit import AuditEntry, ChainReport
 from phr_desktop.vault.backup_copy import verify_backup
 from phr_desktop.vault.database import transaction
@@ -56,6 +58,8 @@ class Session(RecordReader):
         self.store = RecordStore(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
+        if fact_links.links_pending(vault.conn):  # records from before schema 9: link them once
+            self.reindex()
         # Built now: it counts the changes made from here on.
         self.auto_backup = AutoBackup(self)
 
@@ -69,6 +73,11 @@ class Session(RecordReader):
     @property
     def entries(self) -> ManualEntries:
         return ManualEntries(self)
+
+    @property
+    def person(self) -> PersonService:
+        """The profile's person: who every import and sync is checked against."""
+        return PersonService(self)
 
     # --- lifecycle --------------------------------------------------------------------------
 
@@ -101,20 +110,34 @@ class Session(RecordReader):
         source_name: str | None = None,
         progress: ProgressCallback = no_progress,
         cancel: CancelToken | None = None,
+        same_person: bool = False,
     ) -> ImportReport:
         outcome = "Files not finished were rolled back; nothing stored before was changed."
         with storage_errors("import", outcome, self.vault.profile_dir):
             return import_paths(
-                self,
-                paths,
-                source_name=source_name,
-                progress=progress,
-                cancel=cancel or CancelToken(),
-            )
+                self, paths, source_name=source_name, progress=progress,
+                cancel=cancel or CancelToken(), same_person=same_person,
+            )  # fmt: skip
 
     def reindex(self) -> int:
         with transaction(self.vault.conn):
             return self.store.rebuild_records(normalise_resource)
+
+    # --- one fact once ------------------------------------------------------------------------
+
+    def split_records(self, record_id: int, other_id: int) -> None:
+        """ "These are different": never shown as one fact again (a reindex keeps it)."""
+        self.record(record_id)
+        self.record(other_id)
+        with transaction(self.vault.conn):
+            fact_links.split(self.vault.conn, record_id, other_id)
+            self.vault.audit.append("records_split")
+
+    def undo_split(self, record_id: int, other_id: int) -> bool:
+        with transaction(self.vault.conn):
+            undone = fact_links.unsplit(self.vault.conn, record_id, other_id)
+            self.vault.audit.append("records_split_undone")
+        return undone
 
     # --- the patient's own notes --------------------------------------------------------------
 

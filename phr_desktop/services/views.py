@@ -13,10 +13,11 @@ from phr_desktop.vault.queries import StoredRecord
 RECORD_KINDS: tuple[str, ...] = tuple(kind.value for kind in RecordKind)
 
 
-def record_to_dict(stored: StoredRecord) -> dict[str, Any]:
+def record_to_dict(stored: StoredRecord, sources: list[str] | None = None) -> dict[str, Any]:
+    """`sources`: every source of the record's fact (one fact once), when the caller has them."""
     r = stored.record
     value, rr = r.value, r.reference_range
-    return {
+    out: dict[str, Any] = {
         "id": stored.id,
         "kind": r.kind.value,
         "category": r.category,
@@ -37,6 +38,9 @@ def record_to_dict(stored: StoredRecord) -> dict[str, Any]:
         "resource_id": r.resource_id,
         "quality": list(r.quality),
     }
+    if sources is not None:
+        out["sources"] = sources
+    return out
 
 
 def milestone_to_dict(view: MilestoneView) -> dict[str, Any]:

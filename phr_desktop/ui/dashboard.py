@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QListWidget,
     QListWidgetItem,
+    QMessageBox,
     QPushButton,
     QStackedWidget,
     QTableWidget,
@@ -34,15 +35,17 @@ from PySide6.QtWidgets import (
 from phr_desktop.services.connections import ConnectionStatus
 from phr_desktop.services.dashboard_lists import current_medications, new_since_last_sync
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
+from phr_desktop.services.person import OtherPersonError
 from phr_desktop.services.profiles import default_data_dir
 from phr_desktop.services.record_reader import SearchResults
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
-from phr_desktop.ui import style
+from phr_desktop.ui import other_person_dialog, style
 from phr_desktop.ui.backups.status import BackupStatusWidget
 from phr_desktop.ui.connect_dialog import ConnectDialog
 from phr_desktop.ui.getting_started import GettingStarted
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.other_person_dialog import OtherPersonChoice
 from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
 
@@ -547,7 +550,13 @@ class Dashboard(QWidget):
         dialog.chosen.connect(self.start_connect)
         dialog.open()
 
-    def start_connect(self, fhir_base: str, client_id: str | None, name: str | None) -> None:
+    def start_connect(
+        self,
+        fhir_base: str,
+        client_id: str | None,
+        name: str | None,
+        same_person: bool = False,
+    ) -> None:
         session, open_url = self.session, self.open_url
         if session is None:
             return
@@ -555,10 +564,28 @@ class Dashboard(QWidget):
         def connect(progress: ProgressCallback, cancel: CancelToken) -> object:
             progress(Progress(0, None, "Sign in at the provider in your browser and allow access."))
             return session.connections.connect(
-                fhir_base, client_id=client_id, name=name, open_url=open_url, cancel=cancel
-            )
+                fhir_base, client_id=client_id, name=name, open_url=open_url, cancel=cancel,
+                same_person=same_person,
+            )  # fmt: skip
 
-        self.runner.run(connect, title="Connecting", on_success=self._after_change)
+        def other_person(exc: BaseException) -> bool:
+            """A sign-in as someone else stored nothing: both people side by side, and ask."""
+            if not isinstance(exc, OtherPersonError):
+                return False
+            choice = other_person_dialog.ask_about_other_person(self, "This sign-in", exc.check)
+            if choice is OtherPersonChoice.THIS_IS_ME:
+                self.start_connect(fhir_base, client_id, name, same_person=True)
+            elif choice is OtherPersonChoice.ANOTHER_PROFILE:
+                style.show_message(
+                    self, QMessageBox.Icon.Information, "Connect in another profile",
+                    "Lock this profile (File → Lock), open or create that person's profile, "
+                    "and connect the provider there.",
+                )  # fmt: skip
+            return True
+
+        self.runner.run(
+            connect, title="Connecting", on_success=self._after_change, on_error=other_person
+        )
 
     def reconnect_clicked(self) -> None:
         session, name = self.session, self.selected_connection()

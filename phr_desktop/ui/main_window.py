@@ -26,16 +26,17 @@ from PySide6.QtWidgets import (
 from phr_desktop import __version__
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.import_documents import IMPORT_FILE_TYPES, import_files
-from phr_desktop.services.importing import ImportReport
+from phr_desktop.services.importing import FileOutcome, ImportReport
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
-from phr_desktop.ui import manual_entry, style
+from phr_desktop.ui import manual_entry, other_person_dialog, style
 from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.backups.controller import BackupController
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
+from phr_desktop.ui.person_band import PersonBand, person_line
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.screen_fit import fit_to_screen
@@ -79,7 +80,7 @@ def import_summary(report: ImportReport) -> str:
     t = report.totals
     tried = len(report.files) - len(report.skipped)
     text = (
-        f"Imported {tried - len(report.failed)} of {tried} file(s): "
+        f"Imported {tried - len(report.failed) - len(report.other_person)} of {tried} file(s): "
         f"{t.new:,} new, {t.updated:,} updated, {t.unchanged:,} unchanged."
     )
     if report.failed:
@@ -94,6 +95,8 @@ def import_summary(report: ImportReport) -> str:
             f"{Path(f.path).name} ({f.error})" for f in report.skipped[:5]
         )
         text += f"; and {len(report.skipped) - 5} more." if len(report.skipped) > 5 else "."
+    if report.other_person:
+        text += f" Held as another person's: {len(report.other_person)} file(s)."
     return text
 
 
@@ -121,9 +124,17 @@ class MainWindow(QMainWindow):
         self.aatd_page: QWidget | None = None
         self.splitter: QSplitter | None = None
         self.open_dialog: QWidget | None = None  # the last non-blocking dialog opened
+        self.person_band: PersonBand | None = None
+        # Files held as another person's, to import once that person's profile is open.
+        self.pending_import: list[Path] = []
         self.setWindowTitle(style.APP_NAME)
-        self.stack = QStackedWidget(self)
-        self.setCentralWidget(self.stack)
+        central = QWidget(self)
+        self.central_layout = QVBoxLayout(central)
+        self.central_layout.setContentsMargins(0, 0, 0, 0)
+        self.central_layout.setSpacing(0)
+        self.stack = QStackedWidget(central)
+        self.central_layout.addWidget(self.stack)
+        self.setCentralWidget(central)
         self.profile_screen = ProfileScreen(profiles, self.runner, self.stack)
         self.profile_screen.unlocked.connect(self.open_session)
         self.stack.addWidget(self.profile_screen)
@@ -315,13 +326,35 @@ class MainWindow(QMainWindow):
         self.tabs.currentChanged.connect(self._tab_shown)
         self.stack.addWidget(self.tabs)
         self.stack.setCurrentWidget(self.tabs)
-        self.setWindowTitle(f"{session.profile_name} — {style.APP_NAME}")
+        self.person_band = PersonBand(session, self.centralWidget())
+        self.person_band.edited.connect(self._person_changed)
+        self.central_layout.insertWidget(0, self.person_band)
+        self.person_band.show()
+        self._update_title()
         self.session_label.setText(f"Unlocked: {session.profile_name}")
         self._set_unlocked_actions(True)
         self.backups.statusChanged.connect(self.dashboard.backup_status.refresh)
         self.backups.attach(session)
         self.auto_lock.arm()
         self.tabs.setFocus()
+        if self.pending_import:  # held for another person: try them in this profile
+            paths, self.pending_import = self.pending_import, []
+            self.import_paths(paths)
+
+    def _update_title(self) -> None:
+        """Whose record is open, in the title bar too (the taskbar shows it)."""
+        session = self.session
+        if session is None:
+            self.setWindowTitle(style.APP_NAME)
+            return
+        name, _born = person_line(session)
+        shown = name if name == session.profile_name else f"{name} ({session.profile_name})"
+        self.setWindowTitle(f"{shown} — {style.APP_NAME}")
+
+    def _person_changed(self) -> None:
+        if self.person_band is not None:
+            self.person_band.refresh()
+        self._update_title()
 
     def views(self) -> list[QWidget]:
         found = (self.dashboard, self.timeline, self.detail, self.aatd)
@@ -346,6 +379,10 @@ class MainWindow(QMainWindow):
         if self.tabs is not None:
             self.stack.removeWidget(self.tabs)
             self.tabs.deleteLater()
+        if self.person_band is not None:
+            self.central_layout.removeWidget(self.person_band)
+            self.person_band.deleteLater()
+            self.person_band = None
         self.dashboard = self.timeline = self.detail = self.aatd = None
         self.tabs = self.splitter = self.aatd_page = None
         self.session = None
@@ -466,13 +503,15 @@ class MainWindow(QMainWindow):
         if paths:
             self.import_paths(paths)
 
-    def import_paths(self, paths: list[Path]) -> None:
+    def import_paths(self, paths: list[Path], *, same_person: bool = False) -> None:
         session = self.session
         if session is None:
             return
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> ImportReport:
-            return import_files(session, paths, progress=progress, cancel=cancel)
+            return import_files(
+                session, paths, progress=progress, cancel=cancel, same_person=same_person
+            )
 
         self.runner.run(
             run, title="Importing", on_success=self._imported, on_error=self._import_failed
@@ -483,10 +522,26 @@ class MainWindow(QMainWindow):
 
     def _imported(self, report: ImportReport) -> None:
         self.refresh_views()
+        self._person_changed()  # the first imported Patient may have set the person
         summary = import_summary(report)
         self.statusBar().showMessage(summary, 15_000)
         if report.failed:
             style.show_message(self, QMessageBox.Icon.Warning, "Import", summary)
+        self._decide_held(report.other_person)
+
+    def _decide_held(self, held: list[FileOutcome]) -> None:
+        """Each file held as another person's: the patient chooses, one file at a time."""
+        mine, elsewhere = other_person_dialog.decide_held(self, held)
+        if mine:
+            self.import_paths(mine, same_person=True)
+        if elsewhere:
+            self.pending_import = elsewhere
+            self.lock()
+            self.statusBar().showMessage(
+                f"Open or create that person's profile: {len(elsewhere)} file(s) will be "
+                "imported into it (and checked again).",
+                30_000,
+            )
 
     def _import_failed(self, _exc: BaseException) -> bool:
         self.refresh_views()  # files finished before the failure or cancel are in

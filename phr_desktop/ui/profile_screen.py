@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from phr_desktop.domain.person_match import PersonName
 from phr_desktop.services.errors import USER_ERRORS, KeyringRefused
 from phr_desktop.services.file_names import file_name_part
 from phr_desktop.services.profiles import Profiles
@@ -220,6 +221,15 @@ class ProfileScreen(QWidget):
         self.new_name = QLineEdit(page)
         self.new_name.setAccessibleName("Profile name")
         form.addRow("Profile &name", self.new_name)
+        # Whose record it will be (optional: else the first imported record says).
+        self.person_name = QLineEdit(page)
+        self.person_name.setAccessibleName("The person's full name (optional)")
+        self.person_name.setPlaceholderText("Optional: Given names Family name")
+        form.addRow("Person's full name", self.person_name)
+        self.person_birth = QLineEdit(page)
+        self.person_birth.setAccessibleName("The person's birth date (optional)")
+        self.person_birth.setPlaceholderText("Optional: YYYY-MM-DD")
+        form.addRow("Birth date", self.person_birth)
         self.new_passphrase = QLineEdit(page)
         self.new_passphrase.setEchoMode(QLineEdit.EchoMode.Password)
         self.new_passphrase.setAccessibleName("New passphrase")
@@ -327,7 +337,7 @@ class ProfileScreen(QWidget):
         """Back to the start (after a lock): nothing typed before remains in a field."""
         for field in (
             self.passphrase, self.recovery_key, self.new_name, self.new_passphrase,
-            self.confirm_passphrase,
+            self.confirm_passphrase, self.person_name, self.person_birth,
         ):  # fmt: skip
             field.clear()
         self.unlock_error.clear()
@@ -447,9 +457,12 @@ class ProfileScreen(QWidget):
         name = self.new_name.text().strip()
         passphrase = self.new_passphrase.text()
         strength = passphrase_strength(passphrase, (name,))
+        person_name, birth = self.person_name.text().strip(), self.person_birth.text().strip()
         problem = (
             "Give the profile a name."
             if not name
+            else "Write the birth date as YYYY-MM-DD (or leave it empty)."
+            if birth and not _is_iso_date(birth)
             else f"The passphrase is {strength.label.lower()}. {strength.feedback}".strip()
             if not strength.acceptable
             else "The two passphrases differ."
@@ -464,6 +477,9 @@ class ProfileScreen(QWidget):
 
         def create(_progress: object, _cancel: object) -> tuple[Session, str, str]:
             session, recovery_key = profiles.create(name, passphrase)
+            if person_name or birth:
+                names = [PersonName.parse(person_name)] if person_name else []
+                session.person.set(names, birth or None, set_from="created")
             note = ""
             if remember:
                 try:
@@ -555,3 +571,11 @@ def _escape(text: str) -> str:
 
 
 __all__ = ["ProfileScreen", "Strength", "passphrase_strength"]
+
+
+def _is_iso_date(text: str) -> bool:
+    try:
+        date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True

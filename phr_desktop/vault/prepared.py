@@ -14,12 +14,13 @@ import orjson
 
 from phr_desktop.domain.codes import codes_text
 from phr_desktop.domain.records import Record
+from phr_desktop.domain.same_fact import fact_hash, fact_key
 
 # The records columns a RecordData carries, in its order; the store adds id, raw_id, source_id.
 RECORD_COLUMNS = (
     "resource_type", "resource_id", "kind", "category", "title", "effective", "precision",
     "sort_date", "value_num", "value_text", "unit", "ref_low", "ref_high", "ref_text",
-    "interpretation", "codes", "status", "facility", "encounter_ref", "quality",
+    "interpretation", "codes", "status", "facility", "encounter_ref", "quality", "fact_key",
     "source_system",
 )  # fmt: skip
 
@@ -57,7 +58,8 @@ def pack_document(data: bytes) -> PackedDocument:
     return PackedDocument(hashlib.sha256(data).hexdigest(), len(data), compression, stored)
 
 
-def record_data(r: Record) -> RecordData:
+def record_data(r: Record, fallback_key: str | None = None) -> RecordData:
+    """`fallback_key`: the fact key when no content rule names the record (identifier_key)."""
     value, rr, eff = r.value, r.reference_range, r.effective
     columns = (
         r.resource_type,
@@ -80,6 +82,7 @@ def record_data(r: Record) -> RecordData:
         r.facility,
         r.encounter_ref,
         orjson.dumps(list(r.quality)).decode(),
+        fact_hash(key) if (key := fact_key(r) or fallback_key) else None,
         r.source_system or None,
     )
     return columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)

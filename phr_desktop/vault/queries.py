@@ -19,7 +19,7 @@ from phr_desktop.domain.records import (
 )
 from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.vault.database import Connection
-from phr_desktop.vault.search import SearchAnswer, SearchIndex
+from phr_desktop.vault.search import SHOWN, SearchAnswer, SearchIndex
 from phr_desktop.vault.store import now_iso
 
 _COLUMNS = (
@@ -46,6 +46,9 @@ class RecordFilter:
     text: str | None = None  # full-text query
     limit: int | None = None
     offset: int = 0
+    # Every record, also those repeating a fact another record shows (the FHIR collection
+    # export keeps every source's resource).
+    every_source: bool = False
 
 
 NO_FILTER = RecordFilter()
@@ -113,7 +116,9 @@ class RecordQueries:
         self.search_index = SearchIndex(conn, vocabulary or Vocabulary())
 
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
-        clauses: list[str] = []
+        # One fact once: a record that repeats another (same_as) is listed through that one;
+        # spelt exactly so, the partial indexes on records serve it.
+        clauses: list[str] = [] if f.every_source else [SHOWN]
         params: list[Any] = []
         if f.kinds:
             clauses.append(f"r.kind IN ({','.join('?' * len(f.kinds))})")
@@ -175,7 +180,7 @@ class RecordQueries:
         needles = [orjson.dumps(code).decode() for code in codes]
         matches = " OR ".join("instr(r.codes, ?) > 0" for _ in needles)
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE r.kind = ? AND ({matches}) "
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? AND ({matches}) "
             "ORDER BY r.sort_date DESC, r.id DESC",
             (kind, *needles),
         )
@@ -184,7 +189,8 @@ class RecordQueries:
     def of_kind_where_category(self, kind: str, categories: Sequence[str]) -> list[StoredRecord]:
         marks = ",".join("?" * len(categories))
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE r.kind = ? AND upper(r.category) IN ({marks}) "
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
+            f"AND upper(r.category) IN ({marks}) "
             "ORDER BY r.sort_date DESC, r.id DESC",
             (kind, *[c.upper() for c in categories]),
         )
@@ -192,7 +198,8 @@ class RecordQueries:
 
     def of_kind_with_text_value(self, kind: str) -> list[StoredRecord]:
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE r.kind = ? AND r.value_text IS NOT NULL "
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
+            "AND r.value_text IS NOT NULL "
             "ORDER BY r.sort_date DESC, r.id DESC",
             (kind,),
         )
@@ -201,7 +208,8 @@ class RecordQueries:
     def with_code_text(self, needle: str) -> list[StoredRecord]:
         """Records whose codes JSON contains `needle` (a quoted code), oldest first."""
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE instr(r.codes, ?) > 0 ORDER BY r.sort_date",
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND instr(r.codes, ?) > 0 "
+            "ORDER BY r.sort_date",
             (needle,),
         )
         return [_record_from_row(row) for row in rows]
@@ -210,7 +218,7 @@ class RecordQueries:
         self, record_id: int, day: str | None, encounter: str | None
     ) -> list[StoredRecord]:
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE r.id != ? AND ("
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.id != ? AND ("
             "(? IS NOT NULL AND substr(r.sort_date, 1, 10) = ?) OR "
             "(? IS NOT NULL AND r.encounter_ref = ?)) ORDER BY r.sort_date LIMIT 200",
             (record_id, day, day, encounter, encounter),
@@ -221,7 +229,8 @@ class RecordQueries:
         if column not in ("source_system", "kind"):
             raise ValueError(column)
         rows = self.conn.execute(
-            f"SELECT DISTINCT {column} FROM records WHERE {column} IS NOT NULL ORDER BY {column}"
+            f"SELECT DISTINCT {column} FROM records r WHERE {SHOWN} AND {column} IS NOT NULL "
+            f"ORDER BY {column}"
         )
         return [r[0] for r in rows]
 
@@ -271,7 +280,9 @@ class RecordQueries:
 
     def counts_by_kind(self) -> dict[str, int]:
         return dict(
-            self.conn.execute("SELECT kind, count(*) FROM records GROUP BY kind ORDER BY kind")
+            self.conn.execute(
+                f"SELECT kind, count(*) FROM records r WHERE {SHOWN} GROUP BY kind ORDER BY kind"
+            )
         )
 
     def timeline_buckets(
@@ -287,6 +298,55 @@ class RecordQueries:
             params,
         )
         return [(y or "undated", m, kind, n) for y, m, kind, n in rows]
+
+    def origins_of(self, record_ids: Sequence[int]) -> dict[int, str]:
+        """Each record's own source ("Imported files (alice.xml)"), not its fact's."""
+        out: dict[int, str] = {}
+        for start in range(0, len(record_ids), 500):
+            chunk = list(record_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            for rid, name, filename in self.conn.execute(
+                "SELECT r.id, s.name, d.filename FROM records r "
+                "JOIN sources s ON s.id = r.source_id "
+                "LEFT JOIN raw_resources w ON w.id = r.raw_id "
+                "LEFT JOIN source_documents d ON d.id = w.document_id "
+                f"WHERE r.id IN ({marks})",
+                chunk,
+            ):
+                out[rid] = f"{name} ({filename})" if filename else name
+        return out
+
+    def sources_of(self, record_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Every source of each of these records' facts: the source's name, and for a file
+        the file's name ("Imported files (alice.xml)"), in the order they arrived."""
+        shown_of: dict[int, int] = {}
+        for start in range(0, len(record_ids), 500):
+            chunk = list(record_ids[start : start + 500])
+            marks = ",".join("?" * len(chunk))
+            shown_of.update(
+                self.conn.execute(
+                    f"SELECT id, coalesce(same_as, id) FROM records WHERE id IN ({marks})", chunk
+                ).fetchall()
+            )
+        shown_ids = sorted(set(shown_of.values()))
+        found: dict[int, list[str]] = {}
+        for start in range(0, len(shown_ids), 500):
+            chunk = shown_ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT coalesce(r.same_as, r.id), s.name, d.filename FROM records r "
+                "JOIN sources s ON s.id = r.source_id "
+                "LEFT JOIN raw_resources w ON w.id = r.raw_id "
+                "LEFT JOIN source_documents d ON d.id = w.document_id "
+                f"WHERE r.id IN ({marks}) OR r.same_as IN ({marks}) ORDER BY r.id",
+                (*chunk, *chunk),
+            )
+            for shown, name, filename in rows:
+                label = f"{name} ({filename})" if filename else name
+                names = found.setdefault(shown, [])
+                if label not in names:
+                    names.append(label)
+        return {rid: found.get(shown_of.get(rid, rid), []) for rid in record_ids}
 
     def record_text(self, record_id: int) -> str:
         """The record's own text as indexed for search (a document's text, a note's body…)."""

@@ -45,19 +45,24 @@ class SearchAnswer:
     suggestion: str | None = None
 
 
+# One fact once: a record that repeats another (same_as) is listed through that one; spelt
+# exactly so, the partial indexes on records serve it.
+SHOWN = "r.same_as IS NULL"
+
+
 def candidate_sql(limit: int) -> str:
     """Ids matching an FTS5 query (parameter 1), bm25-best first, with their rank inputs.
 
     The bm25 order is FTS5's own `rank` (column weights set through `rank MATCH`), which FTS5
-    sorts without a join; only the `limit` ids found are joined to their records. Listing
-    filters (canonical records only, say) belong in the outer WHERE.
+    sorts without a join; only the `limit` ids found are joined to their records, and only
+    those shown (one fact once: a record repeating another is found through that one).
     """
     return (
         "SELECT r.id, c.score, r.kind, r.sort_date, c.title, c.codes FROM ("
         "SELECT rowid, rank AS score, title, codes FROM search_index "
         f"WHERE search_index MATCH ? AND rank MATCH 'bm25({_WEIGHTS})' "
         f"ORDER BY rank LIMIT {int(limit)}"
-        ") c JOIN records r ON r.id = c.rowid"
+        f") c JOIN records r ON r.id = c.rowid WHERE {SHOWN}"
     )
 
 
@@ -71,7 +76,7 @@ _LATEST_SQL = (
     "SELECT r.id, 0.0, r.kind, r.sort_date, c.title, c.codes FROM ("
     "SELECT rowid, title, codes FROM search_index WHERE search_index MATCH ? "
     f"ORDER BY rowid DESC LIMIT {_CANDIDATES}"
-    ") c JOIN records r ON r.id = c.rowid"
+    f") c JOIN records r ON r.id = c.rowid WHERE {SHOWN}"
 )
 
 
@@ -141,7 +146,7 @@ class SearchIndex:
             found += self.conn.execute(
                 "SELECT r.id, 0.0, r.kind, r.sort_date, s.title, s.codes "
                 "FROM search_index s JOIN records r ON r.id = s.rowid "
-                f"WHERE search_index MATCH ? AND r.encounter_ref IN ({marks}) "
+                f"WHERE search_index MATCH ? AND r.encounter_ref IN ({marks}) AND {SHOWN} "
                 f"LIMIT {_CANDIDATES}",
                 (rest.fts(), *refs),
             ).fetchall()

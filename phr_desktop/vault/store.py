@@ -15,6 +15,8 @@ from typing import Any, Protocol
 import orjson
 
 from phr_desktop.domain.records import Record
+from phr_desktop.domain.same_fact import fact_hash, identifier_key, same_content_key
+from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
     RECORD_COLUMNS,
@@ -28,6 +30,9 @@ from phr_desktop.vault.prepared import (
 from phr_desktop.vault.raw_json import load_raw
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
+# Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
+_FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
+_FACT_KEY = 3 + _FACT_COLUMN
 _CHUNK = 500
 
 
@@ -134,8 +139,21 @@ ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text,
     interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
     source_system = excluded.source_system, facility = excluded.facility,
-    encounter_ref = excluded.encounter_ref, quality = excluded.quality
+    encounter_ref = excluded.encounter_ref, quality = excluded.quality,
+    fact_key = excluded.fact_key, same_as = NULL
 """
+
+
+def _with_content_key(
+    record: RecordData | None, resource_type: str, sha256: str
+) -> RecordData | None:
+    """A record no fact rule names gets the key of its exact content (same_content_key)."""
+    if record is None or record[0][_FACT_COLUMN] is not None:
+        return record
+    columns, tags, search, flagged = record
+    key = fact_hash(same_content_key(resource_type, sha256))
+    columns = (*columns[:_FACT_COLUMN], key, *columns[_FACT_COLUMN + 1 :])
+    return columns, tags, search, flagged
 
 
 class RecordStore:
@@ -256,8 +274,11 @@ class RecordStore:
         ]
 
         def record_of(index: int) -> RecordData | None:
-            record = normalise(items[index].resource)
-            return record_data(record) if record else None
+            item = items[index]
+            record = normalise(item.resource)
+            if record is None:
+                return None
+            return record_data(record, identifier_key(item.resource_type, item.resource))
 
         return self._write(source_id, document_id, prepared, record_of, default_system, fetched_at)
 
@@ -334,7 +355,14 @@ class RecordStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             raw_rows,
         )
-        built = [(raw_id, previous, record_of(index)) for raw_id, previous, index in promoted]
+        built = [
+            (
+                raw_id,
+                previous,
+                _with_content_key(record_of(index), items[index][0], items[index][2]),
+            )
+            for raw_id, previous, index in promoted
+        ]
         self._write_records(
             source_id, [(i, p, r) for i, p, r in built if r], default_system, counts
         )
@@ -346,6 +374,7 @@ class RecordStore:
         records: Sequence[tuple[int, int | None, RecordData]],
         default_system: str,
         counts: WriteCounts,
+        link_facts: bool = True,
     ) -> None:
         """Write records given as (raw id, the raw id they replace or None, record).
 
@@ -381,7 +410,13 @@ class RecordStore:
             tag_rows.extend((tag, record_id) for tag in tags)
             fts_rows.append((record_id, *search))
             counts.flagged += flagged
+        old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
         self.conn.executemany(_UPSERT_RECORD, rows)
+        if link_facts:
+            # Only facts that now have two records, or whose records changed, are looked at:
+            # a first import of one source finds no shared key and writes no link.
+            new_keys = {row[_FACT_KEY] for row in rows if row[_FACT_KEY] is not None}
+            fact_links.relink(self.conn, fact_links.shared_keys(self.conn, new_keys) | old_keys)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
@@ -393,19 +428,51 @@ class RecordStore:
         )
         counts.records += len(rows)
 
+    def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
+        keys: set[int] = set()
+        for start in range(0, len(record_ids), _CHUNK):
+            chunk = record_ids[start : start + _CHUNK]
+            marks = ",".join("?" * len(chunk))
+            keys.update(
+                row[0]
+                for row in self.conn.execute(
+                    f"SELECT fact_key FROM records WHERE id IN ({marks}) AND fact_key IS NOT NULL",
+                    chunk,
+                )
+            )
+        return keys
+
     def rebuild_records(self, normalise: Normaliser) -> int:
         """Re-derive every record from the current raw resources (after a normaliser fix)."""
         total = 0
         sources = self.conn.execute("SELECT id, name FROM sources").fetchall()
         for source_id, name in sources:
             rows = self.conn.execute(
-                "SELECT id, body FROM raw_resources WHERE source_id = ? AND is_current = 1",
+                "SELECT id, body, resource_type, sha256 FROM raw_resources "
+                "WHERE source_id = ? AND is_current = 1",
                 (source_id,),
             ).fetchall()
-            built = [(raw_id, normalise(load_raw(body))) for raw_id, body in rows]
+            built: list[tuple[int, int | None, RecordData]] = []
+            for raw_id, body, rtype, sha in rows:
+                resource = load_raw(body)
+                record = normalise(resource)
+                data = (
+                    _with_content_key(
+                        record_data(record, identifier_key(rtype, resource)), rtype, sha
+                    )
+                    if record
+                    else None
+                )
+                if data is not None:
+                    built.append((raw_id, raw_id, data))
             counts = WriteCounts()
             self._write_records(
-                source_id, [(i, i, record_data(r)) for i, r in built if r], name, counts
+                source_id,
+                built,
+                name,
+                counts,
+                link_facts=False,
             )
             total += counts.records
+        fact_links.relink_all(self.conn)  # once, over every source
         return total

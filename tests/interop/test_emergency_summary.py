@@ -20,7 +20,9 @@ from phr_desktop.services.session import Session
 @pytest.fixture
 def data(session: Session, demo_files: list[Path]) -> ExportData:
     session.import_paths(demo_files)
-    return build_export_data(session)
+    # As `phr export --format emergency` builds it: every source's record, which the summary
+    # merges itself (one allergy line with every source's reaction).
+    return build_export_data(session, every_source=True)
 
 
 @pytest.mark.parametrize("layout", ["page", "wallet"])

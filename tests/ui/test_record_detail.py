@@ -180,7 +180,8 @@ def test_an_imported_documents_narrative_is_shown_as_its_text(
     detail: RecordDetailView, demo: Session
 ) -> None:
     # This HIE document lists six immunizations in its table but codes only one of them.
-    demo.import_paths([VENDORS / "healtheconnectak-ccd-20210226.2.xml"])
+    # Another patient's document, confirmed as the demo patient's (--same-person).
+    demo.import_paths([VENDORS / "healtheconnectak-ccd-20210226.2.xml"], same_person=True)
     (found,) = demo.search("Menactra")
     detail.show_record(found.id)
     assert detail.text_box.isVisibleTo(detail)

@@ -94,7 +94,7 @@ def collection_bundle(data: ExportData, extra: Iterable[dict[str, Any]] = ()) ->
     """Every exported raw resource (Patient first) exactly as stored, plus the patient's notes
     and any `extra` entries (a share's attached files)."""
     bundle = _bundle_header(data, "collection", "collection")
-    stored = ([data.patient] if data.patient else []) + list(data.records)
+    stored = ([data.patient] if data.patient else []) + [*data.other_patients, *data.records]
     entries: list[dict[str, Any]] = [
         {"fullUrl": _urn(rec), "resource": orjson.Fragment(rec.raw_body)} for rec in stored
     ]

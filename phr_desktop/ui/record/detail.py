@@ -33,6 +33,7 @@ from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.readable_colours import mark_flag, mark_muted
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
+from phr_desktop.ui.record.sources_box import RecordSourcesBox
 from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.screen_fit import scrolling
 from phr_desktop.ui.style import named_list
@@ -195,12 +196,15 @@ class RecordDetailView(QWidget):
         self.text_view.setTabChangesFocus(True)
         self.text_view.setMinimumHeight(self.fontMetrics().lineSpacing() * 8)
         QVBoxLayout(self.text_box).addWidget(self.text_view)
+        self.sources = RecordSourcesBox(self._session, body)
+        self.sources.changed.connect(self.recordEdited)
         self.shared = QGroupBox("Shared with", body)
         self.shared_label = QLabel("Not shared with anyone.", self.shared)
         self.shared_label.setAccessibleName("Shared with")
         QVBoxLayout(self.shared).addWidget(self.shared_label)
         layout = QVBoxLayout(body)
         layout.addLayout(form)
+        layout.addWidget(self.sources)
         layout.addWidget(self.chart, 1)
         layout.addWidget(self.text_box, 1)
         layout.addWidget(self.shared)
@@ -259,6 +263,7 @@ class RecordDetailView(QWidget):
         self._session = session
         self.notes_tab.set_session(session)
         self.files_tab.set_session(session)
+        self.sources.set_session(session)
         self._apply_mode()
 
     @property
@@ -293,6 +298,7 @@ class RecordDetailView(QWidget):
         self._fill_chart(stored)
         self._fill_text(record_id)
         self._fill_related(record_id)
+        self.sources.show_record(record_id)
         self.notes_tab.show_record(record_id)
         files = self.files_tab.show_record(record_id)
         files_title = f"Files ({files})" if files else "Files"
@@ -307,6 +313,7 @@ class RecordDetailView(QWidget):
         for widget in self.related_lists.values():
             widget.clear()
         self.notes_tab.clear()
+        self.sources.clear()
         self.files_tab.clear()
         self.source_text.clear()
         self.text_view.clear()

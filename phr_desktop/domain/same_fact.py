@@ -1,0 +1,153 @@
+"""When two records are the same fact from different sources or files. Pure rules, no I/O.
+
+A record's *fact key* holds what must be equal for two records to be one fact: the kind, one
+shared coding (the preferred system's), the day, and the value and unit after normalisation;
+medications by RxNorm and start; problems and allergies by code alone; every Patient (each
+was checked to be the profile's person) is one. Records with equal keys are then compared on
+time (`same_moment`): to the minute, or to the day where one side has only a day. Records no
+content rule names (encounters, documents) are one fact when they carry the same identifier
+from the same system, or are byte for byte the same resource; otherwise never merged. A
+problem or allergy that one file or one connection lists twice is two entries (two
+exacerbations).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from phr_desktop.domain.records import Code, DatePrecision, Record, RecordKind
+
+LOINC = "http://loinc.org"
+SNOMED = "http://snomed.info/sct"
+RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
+CVX = "http://hl7.org/fhir/sid/cvx"
+ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
+CPT = "http://www.ama-assn.org/go/cpt"
+# Code systems by OID (C-CDA) and by URI (FHIR) are the same system.
+_SYSTEM_ALIASES = {
+    "urn:oid:2.16.840.1.113883.6.1": LOINC,
+    "urn:oid:2.16.840.1.113883.6.96": SNOMED,
+    "urn:oid:2.16.840.1.113883.6.88": RXNORM,
+    "urn:oid:2.16.840.1.113883.12.292": CVX,
+    "urn:oid:2.16.840.1.113883.6.90": ICD10,
+    "urn:oid:2.16.840.1.113883.6.12": CPT,
+}
+# Which system names a fact, per kind, in order of preference: both sources must code it in
+# the first system either of them has, so the key takes the best one present.
+_PREFERRED = {
+    RecordKind.LAB_RESULT: (LOINC, SNOMED),
+    RecordKind.VITAL_SIGN: (LOINC, SNOMED),
+    RecordKind.IMAGING: (LOINC, SNOMED, CPT),
+    RecordKind.MEDICATION: (RXNORM,),
+    RecordKind.PROBLEM: (SNOMED, ICD10),
+    RecordKind.ALLERGY: (RXNORM, SNOMED),
+    RecordKind.IMMUNIZATION: (CVX,),
+    RecordKind.PROCEDURE: (SNOMED, CPT, LOINC),
+}
+# Kinds whose fact is the code alone, whenever it was recorded.
+_TIMELESS = frozenset({RecordKind.PROBLEM, RecordKind.ALLERGY})
+TIMELESS_KINDS = frozenset(kind.value for kind in _TIMELESS)
+_UNIT_SPACES = re.compile(r"\s+")
+_UNIT_SAME = {"µ": "u", "μ": "u", "[iu]": "iu", "10*3": "10^3", "10*9": "10^9", "/ul": "/ul"}
+
+
+def canonical_system(system: str | None) -> str:
+    text = (system or "").strip()
+    return _SYSTEM_ALIASES.get(text, text.rstrip("/"))
+
+
+def _preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str, str] | None:
+    present = {
+        (canonical_system(c.system), c.code.strip())
+        for c in codes
+        if c.code and c.code.strip() and c.system
+    }
+    for system in _PREFERRED.get(kind, ()):
+        found = sorted(code for s, code in present if s == system)
+        if found:
+            return system, found[0]
+    return None
+
+
+def normalise_unit(unit: str | None) -> str:
+    """'mg/dL', 'MG/DL', 'mg / dl' are one unit; UCUM annotations like '{cells}' say nothing."""
+    text = _UNIT_SPACES.sub("", (unit or "").casefold())
+    text = re.sub(r"\{[^}]*\}", "", text)
+    for old, new in _UNIT_SAME.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _value_part(record: Record) -> str:
+    value = record.value
+    if value is None:
+        return ""
+    if value.value is not None:
+        return f"{value.value:.6g} {normalise_unit(value.unit)}"
+    return (value.text or "").strip().casefold()
+
+
+def fact_key(record: Record) -> str | None:
+    """What two records must share to be one fact, or None for a record never merged."""
+    if record.kind is RecordKind.PATIENT:
+        # Every Patient a profile keeps was checked to be its one person: one record.
+        return "patient"
+    coded = _preferred_code(record.kind, record.codes)
+    if coded is None:
+        return None
+    system, code = coded
+    if record.kind in _TIMELESS:
+        return f"{record.kind.value}|{system}|{code}"
+    effective = record.effective
+    if effective is None or effective.day_text is None:
+        return None  # "some time in 2015" cannot tell two results apart
+    return f"{record.kind.value}|{system}|{code}|{effective.day_text}|{_value_part(record)}"
+
+
+def identifier_key(resource_type: str, resource: Mapping[str, Any]) -> str | None:
+    """For a record no content rule names (an encounter, a document): the same identifier from
+    the same system is the same fact. The smallest (system, value) pair, so both sides pick
+    the same one."""
+    pairs = sorted(
+        (str(i["system"]).strip(), str(i["value"]).strip())
+        for i in resource.get("identifier") or []
+        if isinstance(i, Mapping) and i.get("system") and i.get("value")
+    )
+    return f"id|{resource_type}|{pairs[0][0]}|{pairs[0][1]}" if pairs else None
+
+
+def same_content_key(resource_type: str, sha256: str) -> str:
+    """For a record no rule above names: the same resource byte for byte (the same file
+    imported under two sources, a server's copy of what we uploaded) is one fact."""
+    return f"raw|{resource_type}|{sha256}"
+
+
+def fact_hash(key: str) -> int:
+    """A 64-bit signed integer for the key: a small index, and collisions are checked by
+    comparing the records themselves (same_moment) only between equal keys."""
+    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def same_moment(
+    a_text: str | None, a_precision: str | None, b_text: str | None, b_precision: str | None
+) -> bool:
+    """Same minute, or the same day when either side gives only a day (keys share the day)."""
+    if a_precision != DatePrecision.INSTANT.value or b_precision != DatePrecision.INSTANT.value:
+        return True
+    return _minute(a_text or "") == _minute(b_text or "")
+
+
+def _minute(text: str) -> str:
+    """The minute, in UTC where the source gave an offset ("10:00-05:00" is "15:00Z")."""
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return text[:16]
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.isoformat()[:16]

@@ -1,0 +1,218 @@
+"""One fact once: link records that are the same fact (equal `fact_key`, same moment) so that
+lists show one of them (`same_as IS NULL`) and it names every source.
+
+The links are derived, like records: written as records are, rebuilt by a reindex. The record
+with the lowest id of a fact is the one shown, so a later import never hides a record the
+patient already saw (and wrote notes on). The patient's "these are different"
+(`record_splits`) is kept by record id and respected by every relink.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from phr_desktop.domain.same_fact import TIMELESS_KINDS, same_moment
+from phr_desktop.vault.database import Connection
+
+_CHUNK = 500
+PENDING_SETTING = "fact_links_pending"
+
+
+@dataclass(frozen=True, slots=True)
+class _Member:
+    id: int
+    effective: str | None
+    precision: str | None
+    same_as: int | None
+    # (source, file): a problem or allergy listed twice by one file or one connection is two
+    # entries that source keeps apart (two COPD exacerbations), not one fact.
+    origin: tuple[int, int | None]
+    timeless: bool
+
+
+def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
+    for start in range(0, len(values), _CHUNK):
+        yield values[start : start + _CHUNK]
+
+
+def shared_keys(conn: Connection, keys: Iterable[int]) -> set[int]:
+    """Of these fact keys, those that more than one record has (one index walk per chunk)."""
+    found: set[int] = set()
+    for chunk in _chunks(sorted(set(keys))):
+        marks = ",".join("?" * len(chunk))
+        found.update(
+            row[0]
+            for row in conn.execute(
+                f"SELECT fact_key FROM records WHERE fact_key IN ({marks}) "
+                "GROUP BY fact_key HAVING count(*) > 1",
+                chunk,
+            )
+        )
+    return found
+
+
+def _splits(conn: Connection, ids: Sequence[int]) -> set[tuple[int, int]]:
+    pairs: set[tuple[int, int]] = set()
+    for chunk in _chunks(sorted(ids)):
+        marks = ",".join("?" * len(chunk))
+        pairs.update(
+            (a, b)
+            for a, b in conn.execute(
+                f"SELECT record_id, other_id FROM record_splits WHERE record_id IN ({marks}) "
+                f"OR other_id IN ({marks})",
+                (*chunk, *chunk),
+            )
+        )
+    return pairs
+
+
+def _split_pair(a: int, b: int) -> tuple[int, int]:
+    return (a, b) if a < b else (b, a)
+
+
+def relink(conn: Connection, keys: Iterable[int]) -> int:
+    """Recompute the links of every record with one of these fact keys; returns the number of
+    records whose link changed."""
+    wanted = sorted(set(keys))
+    groups: dict[int, list[_Member]] = {}
+    for chunk in _chunks(wanted):
+        marks = ",".join("?" * len(chunk))
+        for rid, key, effective, precision, same_as, kind, source, document in conn.execute(
+            "SELECT r.id, r.fact_key, r.effective, r.precision, r.same_as, r.kind, r.source_id, "
+            "w.document_id FROM records r LEFT JOIN raw_resources w ON w.id = r.raw_id "
+            f"WHERE r.fact_key IN ({marks}) ORDER BY r.id",
+            chunk,
+        ):
+            groups.setdefault(key, []).append(
+                _Member(
+                    rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
+                )
+            )
+    splits = _splits(conn, [m.id for group in groups.values() for m in group])
+    changes: list[tuple[int | None, int]] = []
+    for group in groups.values():
+        for member, target in _links_of(group, splits):
+            if target != member.same_as:
+                changes.append((target, member.id))
+    conn.executemany("UPDATE records SET same_as = ? WHERE id = ?", changes)
+    return len(changes)
+
+
+def _links_of(
+    group: list[_Member], splits: set[tuple[int, int]]
+) -> Iterable[tuple[_Member, int | None]]:
+    """Each member of one fact key's group (in id order) and the record it repeats, or None
+    for a record shown: the first shown record that is the same moment and not split off."""
+    shown: list[_Member] = []
+    # A problem or allergy repeats the first shown record of another source or file: one
+    # candidate per origin, however long one source's list of the same code is.
+    first_by_origin: dict[tuple[int, int | None], _Member] = {}
+    for member in group:
+        candidates = (
+            [s for origin, s in first_by_origin.items() if origin != member.origin]
+            if member.timeless
+            else [
+                s
+                for s in shown
+                if same_moment(s.effective, s.precision, member.effective, member.precision)
+            ]
+        )
+        target = next(
+            (s.id for s in candidates if _split_pair(s.id, member.id) not in splits), None
+        )
+        if target is None:
+            shown.append(member)
+            first_by_origin.setdefault(member.origin, member)
+        yield member, target
+
+
+def unlink_orphans(conn: Connection) -> None:
+    """Records pointing at a record that is gone or has no key any more are shown again."""
+    conn.execute(
+        "UPDATE records SET same_as = NULL WHERE same_as IS NOT NULL AND (fact_key IS NULL "
+        "OR NOT EXISTS (SELECT 1 FROM records c WHERE c.id = records.same_as))"
+    )
+
+
+def relink_all(conn: Connection) -> int:
+    """Every link again (after a reindex, an upgrade, or records deleted)."""
+    unlink_orphans(conn)
+    keys = [
+        row[0]
+        for row in conn.execute("SELECT DISTINCT fact_key FROM records WHERE fact_key IS NOT NULL")
+    ]
+    changed = relink(conn, keys)
+    conn.execute("DELETE FROM settings WHERE key = ?", (PENDING_SETTING,))
+    return changed
+
+
+def links_pending(conn: Connection) -> bool:
+    return (
+        conn.execute("SELECT 1 FROM settings WHERE key = ?", (PENDING_SETTING,)).fetchone()
+        is not None
+    )
+
+
+# --- the patient's "these are different" ------------------------------------------------------
+
+
+def fact_of(conn: Connection, record_id: int) -> list[int]:
+    """The ids of every record of this record's fact (itself first)."""
+    row = conn.execute(
+        "SELECT coalesce(same_as, id) FROM records WHERE id = ?", (record_id,)
+    ).fetchone()
+    if row is None:
+        return []
+    shown = int(row[0])
+    others = [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT id FROM records WHERE (id = ?1 OR same_as = ?1) AND id != ?2 ORDER BY id",
+            (shown, record_id),
+        )
+    ]
+    return [record_id, *others]
+
+
+def split(conn: Connection, record_id: int, other_id: int) -> None:
+    """Keep two records apart from now on, through every relink and reindex."""
+    a, b = _split_pair(record_id, other_id)
+    conn.execute(
+        "INSERT OR IGNORE INTO record_splits (record_id, other_id, created_at) VALUES (?, ?, ?)",
+        (a, b, datetime.now(UTC).isoformat(timespec="seconds")),
+    )
+    _relink_records(conn, (a, b))
+
+
+def unsplit(conn: Connection, record_id: int, other_id: int) -> bool:
+    """Undo a split; True if there was one."""
+    a, b = _split_pair(record_id, other_id)
+    cur = conn.execute("DELETE FROM record_splits WHERE record_id = ? AND other_id = ?", (a, b))
+    _relink_records(conn, (a, b))
+    return bool(cur.rowcount)
+
+
+def splits_of(conn: Connection, record_id: int) -> list[int]:
+    """The records the patient said are different from this one."""
+    return [
+        int(r[0])
+        for r in conn.execute(
+            "SELECT other_id FROM record_splits WHERE record_id = ?1 UNION "
+            "SELECT record_id FROM record_splits WHERE other_id = ?1 ORDER BY 1",
+            (record_id,),
+        )
+    ]
+
+
+def _relink_records(conn: Connection, ids: Sequence[int]) -> None:
+    marks = ",".join("?" * len(ids))
+    keys = [
+        r[0]
+        for r in conn.execute(
+            f"SELECT DISTINCT fact_key FROM records WHERE id IN ({marks}) AND fact_key IS NOT NULL",
+            tuple(ids),
+        )
+    ]
+    relink(conn, keys)
