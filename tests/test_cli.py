@@ -259,3 +259,17 @@ def test_export_fhir_ips_and_research_csv_from_the_command_line(phr, tmp_path: P
     )
     assert code == 1 and "research CSV only" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_export_wallet_writes_the_emergency_card_to_cut_out(phr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    phr("demo")
+    target = tmp_path / "card.pdf"
+    code, out, _ = phr(
+        "--profile", "demo", "export", "--format", "wallet", "-o", str(target), "--json"
+    )  # fmt: skip
+    assert code == 0 and _json(out)["file"] == str(target)
+    text = " ".join(PdfReader(target).pages[0].extract_text().split())
+    assert "Emergency wallet card: Margaret Ellen Doyle" in text
+    assert "EMERGENCY MEDICAL INFORMATION" in text and "Pi*ZZ" in text

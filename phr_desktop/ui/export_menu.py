@@ -16,6 +16,7 @@ from phr_desktop.ui.workers import TaskRunner
 EXPORT_CHOICES = (
     ("pdf", "Full record (&PDF)…", "PDF (*.pdf)", "health-record.pdf"),
     ("emergency", "&Emergency summary (PDF)…", "PDF (*.pdf)", "emergency-summary.pdf"),
+    ("wallet", "Emergency &wallet card (PDF)…", "PDF (*.pdf)", "emergency-wallet-card.pdf"),
     ("ccda", "&C-CDA document (CCD)…", "C-CDA XML (*.xml)", "health-record-ccd.xml"),
     ("fhir", "&FHIR Bundle…", "FHIR JSON (*.json)", "health-record.fhir.json"),
     ("ips", "Patient &summary (IPS)…", "FHIR JSON (*.json)", "patient-summary.fhir.json"),
