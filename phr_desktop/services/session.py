@@ -13,6 +13,7 @@ from phr_desktop.services.importing import ImportReport, import_paths
 from phr_desktop.services.manual_entry import ManualEntries
 from phr_desktop.services.output_files import write_output_bytes
 from phr_desktop.services.record_reader import MilestoneView, RecordReader
+from phr_desktop.services.search_history import SearchHistory
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.audit import AuditEntry, ChainReport
@@ -64,6 +65,11 @@ class Session(RecordReader):
     @property
     def entries(self) -> ManualEntries:
         return ManualEntries(self)
+
+    @property
+    def search_history(self) -> SearchHistory:
+        """The quick search's recent searches, kept in this profile's vault."""
+        return SearchHistory(self.vault.conn, self.write_lock)
 
     # --- lifecycle --------------------------------------------------------------------------
 
