@@ -226,3 +226,5 @@ def test_the_ordering_provider_is_shown_where_the_source_names_one(
     detail.show_record(_id(demo, "rp-medreq-tiotropium"))
     assert detail.fields["Status"].text()  # the usual fields are still there
     assert detail.context_rows.fields["Ordered by"].text() == "Daniel R. Okafor, MD"
+    # The prescriber, once: not again as the "Facility".
+    assert not detail._form.isRowVisible(detail.fields["Facility"])

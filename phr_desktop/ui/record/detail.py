@@ -277,9 +277,10 @@ class RecordDetailView(QWidget):
         self.quality.setText("⚠ Data-quality problem: " + "; ".join(r.quality))
         self.quality.setStyleSheet(f"color: {abnormal_colour(self.palette()).name()};")
         self._fill_fields(r)
-        self.context_rows.show(
-            self._session.context(record_id), is_study=r.resource_type == "ImagingStudy"
-        )
+        context = self._session.context(record_id)
+        self.context_rows.show(context, is_study=r.resource_type == "ImagingStudy")
+        if r.facility in {p.name for p in context.people}:  # a prescriber is not a facility
+            self._form.setRowVisible(self.fields["Facility"], False)
         self._fill_chart(stored)
         self._fill_text(record_id)
         self._fill_related(record_id)
