@@ -320,3 +320,17 @@ def test_records_json_names_every_source_of_a_fact_and_split_keeps_two_apart(phr
     assert other not in {r["id"] for r in _json(out)}
     code, _, err = phr("--profile", "rebecca", "split", "999999")
     assert code == 1 and "no record 999999" in err
+
+
+def test_export_wallet_writes_the_emergency_card_to_cut_out(phr, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from pypdf import PdfReader
+
+    phr("demo")
+    target = tmp_path / "card.pdf"
+    code, out, _ = phr(
+        "--profile", "demo", "export", "--format", "wallet", "-o", str(target), "--json"
+    )  # fmt: skip
+    assert code == 0 and _json(out)["file"] == str(target)
+    text = " ".join(PdfReader(target).pages[0].extract_text().split())
+    assert "Emergency wallet card: Margaret Ellen Doyle" in text
+    assert "EMERGENCY MEDICAL INFORMATION" in text and "Pi*ZZ" in text

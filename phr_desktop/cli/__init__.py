@@ -257,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("vendor", help="vendor code, as `phr providers vendors` lists it")
     p.add_argument("client_id", nargs="?", help="the app id to keep for this vendor")
     p.add_argument("--forget", action="store_true", help="forget the kept app id")
-    p = command("export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency)")
+    p = command(
+        "export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency, wallet)"
+    )
     p.add_argument("--format", required=True, choices=FORMATS)
     add_date_options(p, until=False)
     add_kind_option(p)

@@ -13,6 +13,7 @@ ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ICD10_CM = "http://hl7.org/fhir/sid/icd-10-cm"
 RXNORM = "http://www.nlm.nih.gov/research/umls/rxnorm"
 CVX = "http://hl7.org/fhir/sid/cvx"
+DICOM = "http://dicom.nema.org/resources/ontology/DCM"  # imaging modalities
 
 SYSTEM_NAMES: dict[str, str] = {
     LOINC: "LOINC",
@@ -21,6 +22,7 @@ SYSTEM_NAMES: dict[str, str] = {
     ICD10_CM: "ICD-10-CM",
     RXNORM: "RxNorm",
     CVX: "CVX",
+    DICOM: "DICOM",
 }
 
 # Real EHR data names the same systems in older or OID forms; map them to the canonical URI.

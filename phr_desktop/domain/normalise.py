@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from phr_desktop.domain.codes import SNOMED, codes_of, display_of, first_of
+from phr_desktop.domain.imaging import DICOM_SYSTEM, imaging_summary, imaging_title
 from phr_desktop.domain.records import (
     DATA_QUALITY_TAG_SYSTEM,
     Code,
@@ -44,6 +45,7 @@ NORMALISED_TYPES = frozenset(
         "AllergyIntolerance",
         "Immunization",
         "Encounter",
+        "ImagingStudy",
     }
 )
 
@@ -570,6 +572,34 @@ def _encounter(r: _Reader) -> dict[str, Any]:
     }
 
 
+def _imaging_study(r: _Reader) -> dict[str, Any]:
+    """A study's description only: series and images are counted, never fetched."""
+    res = r.resource
+    summary = imaging_summary(res)
+    procedure = [c for concept in _list(res.get("procedureCode")) for c in codes_of(concept)]
+    modalities = tuple(Code(DICOM_SYSTEM, code, None) for code in summary.modality_codes)
+    return {
+        "kind": RecordKind.IMAGING,
+        "title": imaging_title(res, summary),
+        "codes": (*procedure, *modalities),
+        "category": first_of(list(summary.modality_codes)),
+        "effective": r.date(res.get("started")),
+        "status": _text(res.get("status")),
+        "encounter_ref": _text(r.get("encounter", "reference")),
+        "facility": _reference_display(res.get("location")),
+        "text_parts": [
+            *summary.modalities,
+            *summary.body_sites,
+            *(display_of(c) for c in _list(res.get("reasonCode")) if isinstance(c, dict)),
+            *(
+                _text(s.get("description")) or ""
+                for s in _list(res.get("series"))
+                if isinstance(s, dict)
+            ),
+        ],
+    }
+
+
 _BUILDERS: dict[str, Callable[[_Reader], dict[str, Any]]] = {
     "Patient": _patient,
     "Condition": _condition,
@@ -583,4 +613,5 @@ _BUILDERS: dict[str, Callable[[_Reader], dict[str, Any]]] = {
     "AllergyIntolerance": _allergy,
     "Immunization": _immunization,
     "Encounter": _encounter,
+    "ImagingStudy": _imaging_study,
 }

@@ -18,8 +18,8 @@ from phr_desktop.vault.queries import RecordFilter, StoredRecord
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
-FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency")
-EVERY_SOURCE_FORMATS = frozenset({"fhir", "emergency"})
+FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency", "wallet")
+EVERY_SOURCE_FORMATS = frozenset({"fhir", "emergency", "wallet"})
 
 
 def build_export_data(
@@ -116,10 +116,11 @@ def _write(
         from phr_desktop.interop.pdf.export import write_record_pdf
 
         write_record_pdf(data, path)
-    elif fmt == "emergency":
+    elif fmt in ("emergency", "wallet"):
         from phr_desktop.interop.emergency.summary import write_emergency_pdf
 
-        write_emergency_pdf(data, path)
+        # The same facts either as one A4 page or as a card to cut out and fold (credit-card size).
+        write_emergency_pdf(data, path, layout="wallet" if fmt == "wallet" else "page")
     elif fmt == "fhir":
         from phr_desktop.interop.fhir.export import collection_bundle
 

@@ -12,6 +12,7 @@ import orjson
 
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.record_context import RecordContext, record_context
 from phr_desktop.services.record_views import RecordViews
 from phr_desktop.services.terminology import aatd_pack, search_vocabulary
 from phr_desktop.smart.attachments import external_links
@@ -189,6 +190,11 @@ class RecordReader:
         if body is None:
             raise self._missing(f"record {record_id}")
         return body
+
+    def context(self, record_id: int) -> RecordContext:
+        """Who the record names (ordered by, performed by…) and its imaging links."""
+        self.record(record_id)  # a clear message for an unknown id
+        return record_context(self.queries, record_id)
 
     def record_text(self, record_id: int) -> str:
         """What the record's source says in words (a document's or note's text), for reading;

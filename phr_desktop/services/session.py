@@ -15,6 +15,7 @@ from phr_desktop.services.manual_entry import ManualEntries
 from phr_desktop.services.output_files import write_output_bytes
 from phr_desktop.services.person import PersonService
 from phr_desktop.services.record_reader import MilestoneView, RecordReader
+from phr_desktop.services.search_history import SearchHistory
 from phr_desktop.services.tasks import CancelToken, ProgressCallback, no_progress
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault import fact_links
@@ -78,6 +79,11 @@ class Session(RecordReader):
     def person(self) -> PersonService:
         """The profile's person: who every import and sync is checked against."""
         return PersonService(self)
+
+    @property
+    def search_history(self) -> SearchHistory:
+        """The quick search's recent searches, kept in this profile's vault."""
+        return SearchHistory(self.vault.conn, self.write_lock)
 
     # --- lifecycle --------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ SYNC_TYPES = (
     "AllergyIntolerance",
     "Immunization",
     "Encounter",
+    "ImagingStudy",  # the study's description only; images are never fetched
 )
 _BASE = "launch/patient openid fhirUser offline_access"
 

@@ -39,6 +39,7 @@ TYPE_LABELS: dict[str, str] = {
     "AllergyIntolerance": "allergies",
     "Immunization": "immunizations",
     "Encounter": "visits",
+    "ImagingStudy": "imaging studies",
 }
 
 # Statuses a server answers when it will not take a search as asked (bad or missing

@@ -1,6 +1,7 @@
 """The dashboard: providers and their sync state, latest records, milestones, counts, search.
 
-Recent searches are kept in memory only: no health data is written outside the vault.
+Recent searches are kept in the profile's vault (never in QSettings): no health data is written
+outside it.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.person import OtherPersonError
 from phr_desktop.services.profiles import default_data_dir
 from phr_desktop.services.record_reader import SearchResults
+from phr_desktop.services.search_history import RECENT_SEARCHES  # noqa: F401  (tests read it here)
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import other_person_dialog, style
@@ -50,7 +52,6 @@ from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
 
 PREVIEW_COUNT = 8
-RECENT_SEARCHES = 8
 SEARCH_LIMIT = 50
 _RECORD_ID = Qt.ItemDataRole.UserRole
 _SUGGESTION = Qt.ItemDataRole.UserRole + 1  # a "did you mean" item's query
@@ -150,10 +151,11 @@ class Dashboard(QWidget):
         self.session: Session | None = session
         self.runner = runner
         self.open_url = BrowserOpener(self)
-        self.recent_searches: list[str] = []
+        self.recent_searches: list[str] = session.search_history.recent()
         self.app_data_dir: Path | None = None  # the profiles' folder: directory, app ids
         self.setAccessibleName("Dashboard")
         self._build()
+        self._update_recent()
         self.refresh()
 
     # --- layout -------------------------------------------------------------------------------
@@ -479,10 +481,7 @@ class Dashboard(QWidget):
         self.search.setText(text)
         self._fill_search_results(self.session.search_answer(text, SEARCH_LIMIT))
         self.results.show()
-        if text in self.recent_searches:
-            self.recent_searches.remove(text)
-        self.recent_searches.insert(0, text)
-        del self.recent_searches[RECENT_SEARCHES:]
+        self.recent_searches = self.session.search_history.remember(text)
         self._update_recent()
 
     def _update_recent(self) -> None:

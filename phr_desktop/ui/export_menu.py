@@ -20,6 +20,8 @@ EXPORT_CHOICES = (
     ("pdf", "Full record to read or print (&PDF)…", "PDF (*.pdf)", "health record", ".pdf"),
     ("emergency", "&Emergency summary for your wallet (PDF)…", "PDF (*.pdf)",
      "emergency summary", ".pdf"),
+    ("wallet", "Emergency &wallet card (PDF)…", "PDF (*.pdf)", "emergency wallet card",
+     ".pdf"),
     ("ccda", "&C-CDA (for another doctor's system)…", "C-CDA XML (*.xml)", "health record CCD",
      ".xml"),
     ("fhir", "&FHIR (for health apps and developers)…", "FHIR JSON (*.json)", "health record",

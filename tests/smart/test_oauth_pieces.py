@@ -41,6 +41,9 @@ def test_v2_servers_get_v2_scopes_and_v1_servers_v1() -> None:
         ("patient/Observation.c patient/Immunization.s", ()),
         ("patient/Observation.rs?category=laboratory", ("Observation",)),
         ("launch/patient offline_access", ()),
+        # Imaging studies are synced only where the patient granted them.
+        ("patient/ImagingStudy.rs patient/Encounter.read", ("Encounter", "ImagingStudy")),
+        ("patient/DiagnosticReport.rs", ("DiagnosticReport",)),
     ],
 )
 def test_readable_types_follow_the_granted_scope(granted: str, expected: tuple[str, ...]) -> None:

@@ -337,4 +337,10 @@ def test_export_from_the_menu_writes_the_file_and_reports_it(
     assert target.read_bytes().startswith(b"%PDF")
     assert "Exported to" in window.statusBar().currentMessage()
     texts = [a.text() for a in window.export_menu.actions()]
-    assert len(texts) == 6 and any("C-CDA" in t for t in texts)
+    assert len(texts) == 7 and any("C-CDA" in t for t in texts)
+    assert any("wallet card" in t for t in texts)
+    card = tmp_path / "card.pdf"
+    window.export_menu.export_to("wallet", card)
+    from pypdf import PdfReader
+
+    assert "Emergency wallet card" in PdfReader(card).pages[0].extract_text()

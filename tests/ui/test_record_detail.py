@@ -258,3 +258,40 @@ def test_an_aat_level_tells_one_story_protective_level_and_lab_range_together(
     detail.show_record(below.id)
     assert detail.fields["Flag"].text().startswith("↓ Below the protective level")
     assert "color" in detail.fields["Value"].styleSheet()
+
+
+IMAGING = Path(__file__).parents[1] / "data" / "imaging" / "chest-ct-bundle.json"
+
+
+def test_an_imaging_study_shows_modality_site_size_people_and_opens_its_report(
+    qtbot, detail: RecordDetailView, demo: Session
+) -> None:
+    demo.import_paths([IMAGING])
+    detail.show_record(_id(demo, "ct-chest-2024"))
+    assert detail.title.text() == "CT scan of the thorax"
+    rows = detail.context_rows.fields
+    assert rows["Modality"].text() == "CT scan"
+    assert rows["Body site"].text() == "Thorax"
+    assert rows["Series and images"].text() == "2 series, 310 images"
+    assert rows["Ordered by"].text() == "Dr Daniel R. Okafor"  # the stored Practitioner
+    assert rows["Performed by"].text() == "Ana Ruiz, RT(R)"  # contained in the study
+    assert rows["Interpreted by"].text() == "Dr Lena Marsh, Radiology"
+    assert "CT chest report" in rows["Linked"].text()
+    report_id = _id(demo, "ct-chest-report")
+    with qtbot.waitSignal(detail.recordActivated) as opened:
+        rows["Linked"].linkActivated.emit(f"record:{report_id}")
+    assert opened.args == [report_id]
+    detail.show_record(report_id)
+    assert "CT scan of the thorax" in rows["Linked"].text()
+    assert detail.context_rows._form.labelForField(rows["Linked"]).text() == "Imaging study:"
+    assert not detail.context_rows._form.isRowVisible(rows["Modality"])
+
+
+def test_the_ordering_provider_is_shown_where_the_source_names_one(
+    detail: RecordDetailView, demo: Session
+) -> None:
+    detail.show_record(_id(demo, "rp-medreq-tiotropium"))
+    assert detail.fields["Status"].text()  # the usual fields are still there
+    assert detail.context_rows.fields["Ordered by"].text() == "Daniel R. Okafor, MD"
+    # The prescriber, once: not again as the "Facility".
+    assert not detail._form.isRowVisible(detail.fields["Facility"])

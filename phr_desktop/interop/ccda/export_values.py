@@ -48,6 +48,8 @@ SYSTEM_OIDS: dict[str, tuple[str, str]] = {
     "http://nucc.org/provider-taxonomy": ("2.16.840.1.113883.6.101", "NUCC"),
     "http://hl7.org/fhir/sid/mvx": ("2.16.840.1.113883.12.227", "MVX"),
     "http://unitsofmeasure.org": ("2.16.840.1.113883.6.8", "UCUM"),
+    # DICOM Controlled Terminology: an imaging study's modality ("CT").
+    "http://dicom.nema.org/resources/ontology/DCM": ("1.2.840.10008.2.16.4", "DCM"),
     "http://terminology.hl7.org/CodeSystem/v3-ObservationInterpretation": (
         INTERPRETATION_OID,
         "ObservationInterpretation",

@@ -31,6 +31,7 @@ from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.readable_colours import mark_flag, mark_muted
+from phr_desktop.ui.record.context_rows import RecordContextRows
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
 from phr_desktop.ui.record.sources_box import RecordSourcesBox
@@ -188,6 +189,7 @@ class RecordDetailView(QWidget):
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
             form.addRow(f"{name}:", label)
             self.fields[name] = label
+        self.context_rows = RecordContextRows(form, body, self.recordActivated.emit)
         self.chart = TrendChart(body)
         self.text_box = QGroupBox("Text from the source", body)
         self.text_view = QPlainTextEdit(self.text_box)
@@ -295,6 +297,10 @@ class RecordDetailView(QWidget):
         self.quality.setText("⚠ Data-quality problem: " + "; ".join(r.quality))
         mark_flag(self.quality)
         self._fill_fields(r)
+        context = self._session.context(record_id)
+        self.context_rows.show(context, is_study=r.resource_type == "ImagingStudy")
+        if r.facility in {p.name for p in context.people}:  # a prescriber is not a facility
+            self._form.setRowVisible(self.fields["Facility"], False)
         self._fill_chart(stored)
         self._fill_text(record_id)
         self._fill_related(record_id)
@@ -309,6 +315,7 @@ class RecordDetailView(QWidget):
     def clear(self) -> None:
         """Show nothing (the app is locking); plaintext temp copies are deleted too."""
         self._record_id = None
+        self.context_rows.clear()
         self.chart.clear()
         for widget in self.related_lists.values():
             widget.clear()
