@@ -147,22 +147,29 @@ class Notices:
             (notice.key, notice.text, datetime.now(UTC).isoformat(timespec="seconds")),
         )
 
-    def record_new_results(self, connection_name: str, source_id: int, since: str) -> int:
-        """After a sync: how many result records arrived for the first time since `since`,
-        kept as a notice when there are any."""
+    def last_raw_id(self) -> int:
+        """Where the stored resources end now: what a sync adds after this is new."""
+        return int(
+            self.conn.execute("SELECT coalesce(max(id), 0) FROM raw_resources").fetchone()[0]
+        )
+
+    def record_new_results(self, connection_name: str, source_id: int, after_raw_id: int) -> int:
+        """After a sync: how many result records arrived for the first time (stored after
+        `after_raw_id`, with no earlier version), kept as a notice when there are any. Raw
+        ids, not times: two syncs within one second must not count the first one's again."""
         marks = ", ".join("?" for _ in RESULT_KINDS)
         count = int(
             self.conn.execute(
                 f"SELECT count(*) FROM records r JOIN raw_resources w ON w.id = r.raw_id "
-                f"WHERE r.source_id = ? AND r.kind IN ({marks}) AND w.fetched_at >= ? "
+                f"WHERE r.source_id = ? AND r.kind IN ({marks}) AND w.id > ? "
                 "AND NOT EXISTS (SELECT 1 FROM raw_resources o WHERE o.source_id = w.source_id "
                 "AND o.resource_type = w.resource_type AND o.resource_id = w.resource_id "
-                "AND o.fetched_at < ?)",
-                (source_id, *RESULT_KINDS, since, since),
+                "AND o.id <= ?)",
+                (source_id, *RESULT_KINDS, after_raw_id, after_raw_id),
             ).fetchone()[0]
         )
         if count:
-            key = f"new-results:{source_id}:{since}"
+            key = f"new-results:{source_id}:{after_raw_id}"
             self.add(Notice(key, new_results_text(connection_name, count)))
         return count
 

@@ -109,6 +109,7 @@ class SyncSchedules:
             connection = self.store.by_name(name)
             assert connection is not None
             started = now_iso()
+            before = notices.last_raw_id()
             try:
                 report = self.session.connections.sync(name, progress=progress, cancel=cancel)[name]
             except Cancelled:
@@ -121,7 +122,7 @@ class SyncSchedules:
             result.reports[name] = report
             with self.session.write_lock, transaction(self.conn):
                 result.new_results[name] = notices.record_new_results(
-                    name, connection.source_id, started
+                    name, connection.source_id, before
                 )
                 if report.failed and not report.reconnect_needed:
                     key = f"sync-failed:{connection.id}:{started}"
