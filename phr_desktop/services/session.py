@@ -53,6 +53,8 @@ class Session(RecordReader):
         self.store = RecordStore(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
+        # One sync at a time, whoever starts it (the Sync button, the automatic sync).
+        self.sync_lock = threading.Lock()
 
     @property
     def connections(self) -> ConnectionService:

@@ -104,6 +104,8 @@ class SyncSchedules:
         cancel = cancel or CancelToken()
         notices = Notices(self.session)
         result = DueSyncResult()
+        if self.session.sync_lock.locked():
+            return result  # a sync the patient started is running: it is the one for now
         for name in self.due(now):
             cancel.raise_if_cancelled()
             connection = self.store.by_name(name)

@@ -172,3 +172,14 @@ def _assert_no_health_data(session: Session, texts: list[str]) -> None:
         for word in words:
             if len(word) > 3:
                 assert word not in text, (word, text)
+
+
+def test_never_two_syncs_at_once(session: Session) -> None:
+    _connection(session, "Riverside")
+    with session.sync_lock:  # a sync is running (the Sync button's, in another thread)
+        with pytest.raises(ServiceError, match="A sync is already running"):
+            session.connections.sync("Riverside")
+        # The automatic one waits for its next turn quietly: no failure, no notice.
+        result = SyncSchedules(session).sync_due(now=NOW)
+    assert result.reports == {} and result.failures == {}
+    assert Notices(session).unshown() == []
