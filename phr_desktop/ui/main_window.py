@@ -33,6 +33,7 @@ from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
+from phr_desktop.ui.notices import AutoSync, NoticeTray
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.sharing.menu import install_sharing_menu
@@ -117,6 +118,8 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.profile_screen)
         self.auto_lock = AutoLock(self.settings, self)
         self.auto_lock.lock_requested.connect(self._auto_locked)
+        self.notice_tray = NoticeTray(lambda text: self.statusBar().showMessage(text, 15_000), self)
+        self.auto_sync: AutoSync | None = None  # per unlocked session
         self.session_label = QLabel(self)
         self.session_label.setAccessibleName("Open profile")
         self.statusBar().addPermanentWidget(self.session_label)
@@ -289,6 +292,10 @@ class MainWindow(QMainWindow):
         self._set_unlocked_actions(True)
         self.auto_lock.arm()
         self.tabs.setFocus()
+        profile_dir = self.profiles.path(session.profile_name)
+        self.auto_sync = AutoSync(session, self.runner, profile_dir, self.notice_tray, self)
+        self.auto_sync.synced.connect(self.refresh_views)
+        self.auto_sync.start()
 
     def views(self) -> list[QWidget]:
         found = (self.dashboard, self.timeline, self.detail, self.aatd)
@@ -299,6 +306,10 @@ class MainWindow(QMainWindow):
         session = self.session
         if session is None:
             return
+        if self.auto_sync is not None:
+            self.auto_sync.stop()
+            self.auto_sync.deleteLater()
+            self.auto_sync = None
         self.runner.cancel_all()
         self.runner.wait()  # tasks roll back on cancel; the vault closes only after them
         if self.open_dialog is not None:
