@@ -38,6 +38,7 @@ from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.sharing.menu import install_sharing_menu
 from phr_desktop.ui.sharing.open_dialog import ShareOpener
+from phr_desktop.ui.sync_schedule_dialog import sync_schedule_action
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
@@ -209,6 +210,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addAction(self.auto_lock_action)
         edit_menu.addAction(self.client_ids_action)
+        self.sync_schedule_action = sync_schedule_action(self, lambda: self.session)
+        edit_menu.addAction(self.sync_schedule_action)
         view_menu = menu.addMenu("&View")
         self.view_actions = []
         for index, text in enumerate(("&Dashboard", "&Timeline", "&AATD overview")):
@@ -237,6 +240,7 @@ class MainWindow(QMainWindow):
         for action in (
             self.import_action, self.import_folder_action, self.lock_action, self.find_action,
             self.refresh_action, *self.view_actions, *self.new_entry_actions.values(),
+            self.sync_schedule_action,
         ):  # fmt: skip
             action.setEnabled(unlocked)
         self.new_menu.setEnabled(unlocked)
