@@ -120,3 +120,25 @@ def test_the_launchd_agent_and_the_windows_task_are_well_formed() -> None:
 def test_systemd_words_are_quoted_so_spaces_and_percent_signs_survive() -> None:
     service = systemd_units(["/opt/py thon", "100%", "$HOME"], "p")["phr-desktop-sync.service"]
     assert 'ExecStart="/opt/py thon" "100%%" "$$HOME"' in service
+
+
+def test_connections_show_the_schedule_and_the_same_warnings_as_the_notices(
+    phr, data_dir: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from phr_desktop.vault.connections import ConnectionStore
+    from phr_desktop.vault.database import transaction
+
+    session = Profiles(data_dir).unlock("demo", passphrase=DEMO_PASSPHRASE)
+    with session, transaction(session.vault.conn):
+        source_id = session.store.ensure_source("smart", "Riverside", {})
+        store = ConnectionStore(session.vault.conn)
+        cid = store.add("Riverside", "https://x.test/fhir", "app", source_id, "p", "s", {})
+        store.update(cid, status="expired")
+    code, out, _ = phr("connections", "--profile", "demo", "--json")
+    assert code == 0
+    (riverside,) = orjson.loads(out)
+    reconnect = "Riverside: the provider refused to renew access. Reconnect to keep syncing."
+    assert riverside["schedule"] == "daily" and riverside["notices"] == [reconnect]
+    assert phr("schedule", "set", "Riverside", "weekly", "--profile", "demo")[0] == 0
+    code, out, _ = phr("connections", "--profile", "demo")
+    assert "syncs weekly" in out and f"! {reconnect}" in out
