@@ -311,11 +311,12 @@ class MainWindow(QMainWindow):
         if session is None:
             return
         if self.auto_sync is not None:
-            self.auto_sync.stop()
-            self.auto_sync.deleteLater()
-            self.auto_sync = None
+            self.auto_sync.stop()  # no new automatic sync; a running one is cancelled below
         self.runner.cancel_all()
         self.runner.wait()  # tasks roll back on cancel; the vault closes only after them
+        if self.auto_sync is not None:
+            self.auto_sync.deleteLater()
+            self.auto_sync = None
         if self.open_dialog is not None:
             self.open_dialog.close()
             self.open_dialog = None
