@@ -66,3 +66,43 @@ def test_unlocking_syncs_an_overdue_connection_and_tells_how_many_new_results(
     assert len(window.notice_tray.told) == 2
     window.lock()
     assert window.auto_sync is None
+
+
+def test_an_automatic_sync_shows_the_usual_progress_and_cancel_stops_it_quietly(
+    qtbot,
+    profiles: Profiles,
+    fast_kdf: None,
+    tmp_path: Path,
+    start_smart_server,
+    synthea_seed: Path,
+) -> None:  # type: ignore[no-untyped-def]
+    from PySide6.QtWidgets import QProgressDialog
+
+    server = start_smart_server(synthea_seed)
+    created, _ = profiles.create("e2e", PASSPHRASE)
+    with created:
+        _connect(created, server)
+    server.faults(delay_ms=1000, count=100)  # a slow provider: time to see it and cancel
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(profiles, settings=settings)  # a real worker thread
+    qtbot.addWidget(window)
+    window.show()
+    reported: list[tuple[str, str]] = []
+    window.runner.reported.connect(lambda kind, text: reported.append((kind, text)))
+
+    window.open_session(profiles.unlock("e2e", passphrase=PASSPHRASE))
+    qtbot.waitUntil(lambda: window.runner.busy, timeout=10_000)
+    qtbot.waitUntil(
+        lambda: any(
+            isinstance(w, QProgressDialog) and w.isVisible() and "automatic" in w.windowTitle()
+            for w in QApplication.topLevelWidgets() + window.findChildren(QProgressDialog)
+        ),
+        timeout=10_000,
+    )
+    window.runner.cancel_all()
+    qtbot.waitUntil(lambda: not window.runner.busy, timeout=60_000)
+    assert window.auto_sync is not None and not window.auto_sync.running
+    assert reported == []  # cancelled by the patient: no error box, no "sync failed" notice
+    assert window.notice_tray.told == []
+    server.clear_faults()
+    window.lock()
