@@ -137,3 +137,18 @@ def test_a_scheduled_run_with_a_remembered_key_syncs_what_is_due(
     with profiles.unlock("e2e", passphrase=PASSPHRASE) as reopened:
         texts = [n.text for n in Notices(reopened).unshown()]
         assert texts == [f"{NAME}: {result.new_results[NAME]} new results"]
+
+
+def test_a_sync_that_did_not_finish_is_told_and_what_arrived_is_kept(
+    profile: Session, start_smart_server, synthea_seed: Path
+) -> None:  # type: ignore[no-untyped-def]
+    server = start_smart_server(synthea_seed)
+    _connect(profile, server)
+    server.faults(refuse_type="Immunization", status=400)
+    result = SyncSchedules(profile).sync_due(now=datetime.now(UTC))
+    report = result.reports[NAME]
+    assert [o.resource_type for o in report.failed] == ["Immunization"]
+    assert result.new_results[NAME] == _results(profile) > 0  # the other types arrived
+    texts = [n.text for n in Notices(profile).unshown()]
+    assert f"{NAME}: the scheduled sync did not finish. Open phr-desktop to see why." in texts
+    _assert_no_health_data(profile, texts)
