@@ -142,3 +142,44 @@ def test_connections_show_the_schedule_and_the_same_warnings_as_the_notices(
     assert phr("schedule", "set", "Riverside", "weekly", "--profile", "demo")[0] == 0
     code, out, _ = phr("connections", "--profile", "demo")
     assert "syncs weekly" in out and f"! {reconnect}" in out
+
+
+@pytest.mark.parametrize(
+    ("platform", "relative_file", "start", "stop"),
+    [
+        ("linux", "config/systemd/user/phr-desktop-sync.timer",
+         "systemctl --user enable --now phr-desktop-sync.timer",
+         "systemctl --user disable --now phr-desktop-sync.timer"),
+        ("darwin", "home/Library/LaunchAgents/org.phr-desktop.sync.plist",
+         "launchctl load", "launchctl unload"),
+        ("win32", "local/phr-desktop/phr-desktop-sync.xml",
+         "schtasks /Create /F /TN phr-desktop sync /XML",
+         "schtasks /Delete /F /TN phr-desktop sync"),
+    ],
+)  # fmt: skip
+def test_each_os_gets_its_files_and_its_own_tool_to_start_and_stop_them(
+    tmp_path: Path, platform: str, relative_file: str, start: str, stop: str
+) -> None:
+    import subprocess
+
+    from phr_desktop.services.os_schedule import OsScheduler
+
+    ran: list[str] = []
+
+    def run(command):  # type: ignore[no-untyped-def]
+        ran.append(" ".join(command))
+        return subprocess.CompletedProcess(command, 0, "", "")
+
+    environ = {
+        "HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "config"),
+        "LOCALAPPDATA": str(tmp_path / "local"),
+    }  # fmt: skip
+    scheduler = OsScheduler(platform, environ, run, which=lambda name: f"/usr/bin/{name}")
+    state = scheduler.enable("alex", tmp_path / "data")
+    assert (tmp_path / relative_file).is_file() and scheduler.status().installed
+    assert any(r.startswith(start) for r in ran), ran
+    assert state.messages[-1].startswith("The schedule was started")
+    ran.clear()
+    scheduler.disable()
+    assert any(r.startswith(stop) for r in ran), ran
+    assert not (tmp_path / relative_file).exists() and not scheduler.status().installed
