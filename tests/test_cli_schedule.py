@@ -183,3 +183,11 @@ def test_each_os_gets_its_files_and_its_own_tool_to_start_and_stop_them(
     scheduler.disable()
     assert any(r.startswith(stop) for r in ran), ran
     assert not (tmp_path / relative_file).exists() and not scheduler.status().installed
+
+
+def test_a_scheduled_sync_leaves_a_profile_open_in_the_app_to_the_app(phr, data_dir: Path) -> None:  # type: ignore[no-untyped-def]
+    with Profiles(data_dir).unlock("demo", passphrase=DEMO_PASSPHRASE):  # the app has it open
+        code, out, err = phr("sync", "--scheduled", "--profile", "demo")
+    assert code == 0 and err == ""
+    assert "open in phr-desktop, which syncs it while it runs" in out
+    assert not (Profiles(data_dir).path("demo") / "scheduled-sync-problem.json").exists()

@@ -14,7 +14,11 @@ from phr_desktop.cli.common import (
     unlocked_session,
 )
 from phr_desktop.services.os_schedule import OsScheduler, ScheduleState
-from phr_desktop.services.scheduled_sync import remembered_on_device, run_scheduled_sync
+from phr_desktop.services.scheduled_sync import (
+    LeftToTheApp,
+    remembered_on_device,
+    run_scheduled_sync,
+)
 from phr_desktop.services.sync_schedule import SyncSchedules
 
 
@@ -95,7 +99,11 @@ def cmd_scheduled_sync(args: argparse.Namespace) -> int:
     """`phr sync --scheduled`: what the OS timer runs."""
     profiles = open_profiles(args)
     name = choose_profile_name(args, profiles)
-    result = run_scheduled_sync(profiles, name)
+    try:
+        result = run_scheduled_sync(profiles, name)
+    except LeftToTheApp as exc:  # the timer did its part: exit 0, say why nothing ran
+        print(str(exc))
+        return EXIT_OK
     if args.json:
         print_json({
             "synced": {n: r.counts.as_dict() for n, r in result.reports.items()},

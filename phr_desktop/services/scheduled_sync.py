@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from pathlib import Path
+
+from filelock import FileLock, Timeout
 
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.notices import record_scheduled_problem
@@ -19,7 +22,21 @@ from phr_desktop.services.tasks import ProgressCallback, no_progress
 from phr_desktop.vault.errors import KeyringRefused, VaultBusy, VaultError
 from phr_desktop.vault.header import load_header
 from phr_desktop.vault.keyring_store import recall_data_key
-from phr_desktop.vault.vault import HEADER_NAME
+from phr_desktop.vault.vault import HEADER_NAME, LOCK_NAME
+
+
+class LeftToTheApp(ServiceError):
+    """The profile is open in the app, which syncs it itself: not a failure of the timer."""
+
+
+def _open_elsewhere(profile_dir: Path) -> bool:
+    """Whether the app (or another `phr`) holds the profile: asked before the keyring, so an
+    open profile is never reported as "not remembered"."""
+    try:
+        with FileLock(profile_dir / LOCK_NAME, timeout=0):
+            return False
+    except Timeout:
+        return True
 
 
 def remembered_on_device(profiles: Profiles, name: str) -> bool:
@@ -42,13 +59,16 @@ def run_scheduled_sync(
     """Unlock `name` with its remembered key (only) and sync what is due."""
     if not profiles.exists(name):
         profiles.unlock(name)  # raises the usual "no profile named …" message
+    left_to_the_app = LeftToTheApp(
+        f"Profile {name!r} is open in phr-desktop, which syncs it while it runs; the "
+        "scheduled sync left it to the app."
+    )
+    if _open_elsewhere(profiles.path(name)):
+        raise left_to_the_app
     try:
         session = unlock() if unlock else profiles.unlock(name, use_keyring=True)
-    except VaultBusy:
-        raise ServiceError(
-            f"Profile {name!r} is open in phr-desktop, which syncs it while it runs; the "
-            "scheduled sync left it to the app."
-        ) from None
+    except VaultBusy:  # opened in the moment between the check and the unlock
+        raise left_to_the_app from None
     except (KeyringRefused, ServiceError, VaultError) as exc:
         record_scheduled_problem(profiles.path(name), now)
         raise ServiceError(
