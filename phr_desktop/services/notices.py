@@ -33,7 +33,7 @@ SCHEDULED_PROBLEM_FILE = "scheduled-sync-problem.json"
 
 @dataclass(frozen=True)
 class Notice:
-    key: str  # what it is about ("new-results:3:2026-12-06T10:00:00+00:00"); told once
+    key: str  # what it is about ("new-results:SOURCE:RAW_ID", "share-expired:ID"); told once
     text: str
 
 
