@@ -52,6 +52,12 @@ from phr_desktop.cli.record_commands import (
     cmd_search,
     cmd_timeline,
 )
+from phr_desktop.cli.schedule_commands import (
+    cmd_schedule_disable,
+    cmd_schedule_enable,
+    cmd_schedule_set,
+    cmd_schedule_status,
+)
 from phr_desktop.cli.share_commands import (
     cmd_share_create,
     cmd_share_key,
@@ -69,6 +75,7 @@ from phr_desktop.services.crash_reports import (
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.exporting import FORMATS
 from phr_desktop.services.sharing import PRESETS
+from phr_desktop.services.sync_schedule import SCHEDULES
 from phr_desktop.services.views import RECORD_KINDS
 
 KIND_HELP = f"record kind(s), repeat or comma-separate: {', '.join(RECORD_KINDS)}"
@@ -284,6 +291,27 @@ def build_parser() -> argparse.ArgumentParser:
     p = command("sync", cmd_sync, "fetch new and changed records from connected providers")
     p.add_argument("name", nargs="?", help="one connection (default: all active)")
     p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
+    p.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="the daily timer's run: only connections due, only with a remembered key",
+    )
+    schedule = sub.add_parser("schedule", help="sync daily outside the app; connection schedules")
+    scsub = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    for action, func, help_ in (
+        ("enable", cmd_schedule_enable, "install a daily `phr sync` for you (timer, agent, task)"),
+        ("disable", cmd_schedule_disable, "remove the daily sync"),
+    ):
+        p = command(action, func, help_, scsub)
+        p.add_argument(
+            "--no-activate",
+            action="store_true",
+            help="only write (or remove) the files; do not ask the OS to start (stop) them",
+        )
+    command("status", cmd_schedule_status, "whether a daily sync is set up", scsub)
+    p = command("set", cmd_schedule_set, "how often a connection syncs by itself", scsub)
+    p.add_argument("name", help="the connection")
+    p.add_argument("schedule", choices=SCHEDULES)
     share = sub.add_parser("share", help="share chosen records with a clinician (encrypted)")
     shsub = share.add_subparsers(dest="share_command", required=True, metavar="ACTION")
     p = command("create", cmd_share_create, "seal chosen records into a .phrshare file", shsub)

@@ -15,7 +15,9 @@ from phr_desktop.cli.common import (
     unlocked_session,
 )
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.notices import Notices
 from phr_desktop.services.provider_connect import connect_target
+from phr_desktop.services.sync_schedule import SyncSchedules
 
 
 def cmd_connect(args: argparse.Namespace) -> int:
@@ -57,6 +59,8 @@ def cmd_connect(args: argparse.Namespace) -> int:
 def cmd_connections(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         statuses = session.connections.statuses()
+        notices = Notices(session).connection_warnings()
+        schedules = SyncSchedules(session).all()
     out: list[dict[str, Any]] = [
         {
             "name": s.connection.name, "fhir_base": s.connection.fhir_base,
@@ -64,7 +68,8 @@ def cmd_connections(args: argparse.Namespace) -> int:
             "scope": s.connection.scope, "last_sync_at": s.connection.last_sync_at,
             "last_error": s.connection.last_error, "token_expires_at": s.token_expires_at,
             "records": s.records, "searches": s.searches, "missing": s.missing,
-            "warnings": s.warnings,
+            "warnings": s.warnings, "schedule": schedules.get(s.connection.name, "daily"),
+            "notices": notices.get(s.connection.name, []),
             "types": {
                 t.resource_type: {"status": t.status, "detail": t.detail, "fetched": t.fetched,
                                   "last_success_at": t.last_success_at}
@@ -81,8 +86,10 @@ def cmd_connections(args: argparse.Namespace) -> int:
     for c in out:
         print(
             f"{c['name']}  [{c['status']}]  {c['records']} records, last sync "
-            f"{c['last_sync_at'] or 'never'}"
+            f"{c['last_sync_at'] or 'never'}, syncs {c['schedule']}"
         )
+        for text in c["notices"]:
+            print(f"    ! {text}")
         for rtype, t in sorted(c["types"].items()):
             extra = f"  ({t['detail']})" if t["detail"] else ""
             print(f"    {rtype:<22} {t['status']:<9} {t['fetched']:>6} fetched{extra}")
@@ -103,6 +110,10 @@ def cmd_disconnect(args: argparse.Namespace) -> int:
 
 
 def cmd_sync(args: argparse.Namespace) -> int:
+    if getattr(args, "scheduled", False):
+        from phr_desktop.cli.schedule_commands import cmd_scheduled_sync
+
+        return cmd_scheduled_sync(args)
     update, stop = progress_printer(not args.json)
     with unlocked_session(args) as session:
         try:

@@ -121,6 +121,7 @@ _EVENTS: dict[str, tuple[str, _Describe]] = {
         lambda d, _l: "with a device key" if d.get("device_key") else "",
     ),
     "sync": ("Records fetched from a provider", _sync),
+    "sync_schedule": ("Sync schedule changed", lambda d, _l: f"now {d.get('schedule')}"),
     "disconnect": (
         "Provider disconnected",
         lambda d, _l: ", ".join(

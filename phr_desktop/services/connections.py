@@ -301,7 +301,15 @@ class ConnectionService:
                 f"{name!r} needs reconnecting before it can sync (status: {targets[0].status})."
             )
         cancel = cancel or CancelToken()
-        return {c.name: self._sync_one(c, full, progress, cancel) for c in targets}
+        if not self.session.sync_lock.acquire(blocking=False):
+            raise ServiceError(
+                "A sync is already running; this one was not started. Wait for it to finish "
+                "(or cancel it), then sync again."
+            )
+        try:
+            return {c.name: self._sync_one(c, full, progress, cancel) for c in targets}
+        finally:
+            self.session.sync_lock.release()
 
     def _sync_one(
         self,

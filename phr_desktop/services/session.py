@@ -59,6 +59,8 @@ class Session(RecordReader):
         self.store = RecordStore(vault.conn)
         # Sync stores pages on this thread while its workers may renew tokens: one writer.
         self.write_lock = threading.Lock()
+        # One sync at a time, whoever starts it (the Sync button, the automatic sync).
+        self.sync_lock = threading.Lock()
         if fact_links.links_pending(vault.conn):  # records from before schema 9: link them once
             self.reindex()
         # Built now: it counts the changes made from here on.

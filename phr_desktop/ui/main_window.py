@@ -36,12 +36,14 @@ from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.backups.controller import BackupController
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
+from phr_desktop.ui.notices import AutoSync, NoticeTray
 from phr_desktop.ui.person_band import PersonBand, person_line
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.sharing.menu import install_sharing_menu
 from phr_desktop.ui.sharing.open_dialog import ShareOpener
+from phr_desktop.ui.sync_schedule_dialog import sync_schedule_action
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.user_guide import UserGuide
 from phr_desktop.ui.workers import TaskRunner
@@ -140,6 +142,8 @@ class MainWindow(QMainWindow):
         self.stack.addWidget(self.profile_screen)
         self.auto_lock = AutoLock(self.settings, self)
         self.auto_lock.lock_requested.connect(self._auto_locked)
+        self.notice_tray = NoticeTray(lambda text: self.statusBar().showMessage(text, 15_000), self)
+        self.auto_sync: AutoSync | None = None  # per unlocked session
         self.session_label = QLabel(self)
         self.session_label.setAccessibleName("Open profile")
         self.statusBar().addPermanentWidget(self.session_label)
@@ -243,6 +247,8 @@ class MainWindow(QMainWindow):
         edit_menu.addSeparator()
         edit_menu.addAction(self.auto_lock_action)
         edit_menu.addAction(self.client_ids_action)
+        self.sync_schedule_action = sync_schedule_action(self, lambda: self.session)
+        edit_menu.addAction(self.sync_schedule_action)
         view_menu = menu.addMenu("&View")
         self.view_actions = []
         for index, text in enumerate(("&Dashboard", "&Timeline", "&AATD overview")):
@@ -275,6 +281,7 @@ class MainWindow(QMainWindow):
         for action in (
             self.import_action, self.import_folder_action, self.lock_action, self.find_action,
             self.refresh_action, *self.view_actions, *self.new_entry_actions.values(),
+            self.sync_schedule_action,
         ):  # fmt: skip
             action.setEnabled(unlocked)
         self.new_menu.setEnabled(unlocked)
@@ -337,6 +344,10 @@ class MainWindow(QMainWindow):
         self.backups.attach(session)
         self.auto_lock.arm()
         self.tabs.setFocus()
+        profile_dir = self.profiles.path(session.profile_name)
+        self.auto_sync = AutoSync(session, self.runner, profile_dir, self.notice_tray, self)
+        self.auto_sync.synced.connect(self.refresh_views)
+        self.auto_sync.start()
         if self.pending_import:  # held for another person: try them in this profile
             paths, self.pending_import = self.pending_import, []
             self.import_paths(paths)
@@ -365,8 +376,13 @@ class MainWindow(QMainWindow):
         session = self.session
         if session is None:
             return
+        if self.auto_sync is not None:
+            self.auto_sync.stop()  # no new automatic sync; a running one is cancelled below
         self.runner.cancel_all()
         self.runner.wait()  # tasks roll back on cancel; the vault closes only after them
+        if self.auto_sync is not None:
+            self.auto_sync.deleteLater()
+            self.auto_sync = None
         if self.open_dialog is not None:
             self.open_dialog.close()
             self.open_dialog = None

@@ -23,6 +23,7 @@ from phr_desktop.vault.migrations import (
     m0007_vault_binding,
     m0008_search_about,
     m0009_person_and_facts,
+    m0010_sync_schedule,
 )
 
 MIGRATIONS: list[str] = [
@@ -35,6 +36,7 @@ MIGRATIONS: list[str] = [
     m0007_vault_binding.SQL,
     m0008_search_about.SQL,
     m0009_person_and_facts.SQL,
+    m0010_sync_schedule.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
