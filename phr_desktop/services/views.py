@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from phr_desktop.domain.records import RecordKind
 from phr_desktop.services.session import MilestoneView
 from phr_desktop.services.share_opening import ShareView
+from phr_desktop.services.shared_with import SharedIn
 from phr_desktop.vault.queries import StoredRecord
 
 # Every record kind, as `--kind` takes them and `--json` gives them.
 RECORD_KINDS: tuple[str, ...] = tuple(kind.value for kind in RecordKind)
 
 
-def record_to_dict(stored: StoredRecord) -> dict[str, Any]:
+def record_to_dict(
+    stored: StoredRecord, shared_in: Sequence[SharedIn] | None = None
+) -> dict[str, Any]:
+    """A record's stable JSON shape; `shared_in` lists the shares that held it (given by
+    callers that read the sharing history, [] otherwise)."""
     r = stored.record
     value, rr = r.value, r.reference_range
     return {
@@ -36,6 +42,11 @@ def record_to_dict(stored: StoredRecord) -> dict[str, Any]:
         "resource_type": r.resource_type,
         "resource_id": r.resource_id,
         "quality": list(r.quality),
+        "sensitivity": stored.sensitivity,
+        "source_sensitivity": r.sensitivity,
+        "shared_in": [
+            {k: v for k, v in s.to_dict().items() if k != "created_at"} for s in shared_in or ()
+        ],
     }
 
 

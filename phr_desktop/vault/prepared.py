@@ -20,7 +20,7 @@ RECORD_COLUMNS = (
     "resource_type", "resource_id", "kind", "category", "title", "effective", "precision",
     "sort_date", "value_num", "value_text", "unit", "ref_low", "ref_high", "ref_text",
     "interpretation", "codes", "status", "facility", "encounter_ref", "quality",
-    "source_system",
+    "source_sensitivity", "source_system",
 )  # fmt: skip
 
 
@@ -80,6 +80,7 @@ def record_data(r: Record) -> RecordData:
         r.facility,
         r.encounter_ref,
         orjson.dumps(list(r.quality)).decode(),
+        r.sensitivity,
         r.source_system or None,
     )
     return columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)

@@ -134,7 +134,8 @@ ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text,
     interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
     source_system = excluded.source_system, facility = excluded.facility,
-    encounter_ref = excluded.encounter_ref, quality = excluded.quality
+    encounter_ref = excluded.encounter_ref, quality = excluded.quality,
+    source_sensitivity = excluded.source_sensitivity
 """
 
 

@@ -22,6 +22,7 @@ from phr_desktop.vault.migrations import (
     m0006_raw_index,
     m0007_vault_binding,
     m0008_search_about,
+    m0009_sensitivity,
 )
 
 MIGRATIONS: list[str] = [
@@ -33,6 +34,7 @@ MIGRATIONS: list[str] = [
     m0006_raw_index.SQL,
     m0007_vault_binding.SQL,
     m0008_search_about.SQL,
+    m0009_sensitivity.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
