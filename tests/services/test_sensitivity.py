@@ -102,8 +102,9 @@ def test_restricted_records_are_hidden_from_lists_search_timeline_and_dashboard(
     assert session.counts_by_kind()["lab_result"] == 2
     assert sum(n for *_, n in session.timeline()) == 3  # patient + two labs
     assert labelled["hiv"] not in [s.id for s in session.search("HIV screen")]
-    assert [s.id for s in session.search("HIV screen", include_restricted=True)][0] == (
-        labelled["hiv"]
+    assert (
+        next(s.id for s in session.search("HIV screen", include_restricted=True))
+        == (labelled["hiv"])
     )
     # A full-text filter in a listing composes with the rule, too.
     assert session.records(RecordFilter(text="psychiatry")) == []
@@ -146,7 +147,7 @@ def test_revealing_needs_the_passphrase_again_and_then_every_view_shows_them(
     reveal_restricted(session, PASSPHRASE)
     assert {labelled["hiv"], labelled["psych"]} <= _shown_ids(session)
     assert session.counts_by_kind()["lab_result"] == 4
-    assert [s.id for s in session.search("HIV screen")][0] == labelled["hiv"]
+    assert next(s.id for s in session.search("HIV screen")) == labelled["hiv"]
 
 
 def test_an_export_leaves_restricted_out_unless_included_and_counts_them(
