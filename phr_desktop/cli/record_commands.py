@@ -71,11 +71,12 @@ def cmd_records(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    included = getattr(args, "include_restricted", False)
     with unlocked_session(args) as session:
         answer = session.search_answer(
             " ".join(args.query),
             limit=args.limit or 200,
-            include_restricted=args.include_restricted,
+            include_restricted=included,
         )
         found = answer.records
         shared = shared_in_many(session, [s.id for s in found]) if args.json else {}
@@ -138,13 +139,14 @@ def cmd_milestones(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     kinds = kinds_of(args)
+    included = getattr(args, "include_restricted", False)
     update, stop = progress_printer(not args.json)
     with unlocked_session(args) as session:
         try:
             path = export(
                 session, args.format, Path(args.output), since=args.since, kinds=kinds,
                 shift_days=args.shift_days, deidentify=args.deidentify, progress=update,
-                include_restricted=args.include_restricted,
+                include_restricted=included,
             )  # fmt: skip
         finally:
             stop()
@@ -155,13 +157,13 @@ def cmd_export(args: argparse.Namespace) -> int:
                 "file": str(path),
                 "format": args.format,
                 "sensitive": counts.sensitive,
-                "restricted": counts.restricted if args.include_restricted else 0,
-                "restricted_left_out": 0 if args.include_restricted else counts.restricted,
+                "restricted": counts.restricted if included else 0,
+                "restricted_left_out": 0 if included else counts.restricted,
             }
         )
     else:
         print(f"Wrote {path}")
-        print(sensitivity_summary(counts, args.include_restricted))
+        print(sensitivity_summary(counts, included))
         if args.deidentify and not args.shift_days:
             print("Note: dates are not shifted; add --shift-days N to move them.", file=sys.stderr)
     return EXIT_OK

@@ -55,6 +55,7 @@ def share_passcode(args: argparse.Namespace, confirm: bool) -> str | None:
 
 def cmd_share_create(args: argparse.Namespace) -> int:
     kinds = kinds_of(args)
+    included = getattr(args, "include_restricted", False)
     if args.preset:
         selection = PRESETS[args.preset]
     else:
@@ -68,8 +69,9 @@ def cmd_share_create(args: argparse.Namespace) -> int:
             session, Path(args.output), selection, args.label or "", expires=args.expires,
             passcode=passcode, hand_out_key=not args.hold_key, attachments=args.attachments,
             handout=Path(args.handout) if args.handout else None, html=args.html,
-            recipient_type=args.recipient_type, allow_save=not args.view_only,
-            include_restricted=args.include_restricted,
+            recipient_type=getattr(args, "recipient_type", "provider"),
+            allow_save=not getattr(args, "view_only", False),
+            include_restricted=included,
         )  # fmt: skip
         # Counted apart from the share, so it can say how many restricted ones stayed out.
         offered = count_selection_by_sensitivity(session, selection)
@@ -92,7 +94,7 @@ def cmd_share_create(args: argparse.Namespace) -> int:
                 "view_only": not created.allow_save,
                 "sensitive": created.sensitivity.sensitive,
                 "restricted": created.sensitivity.restricted,
-                "restricted_left_out": 0 if args.include_restricted else offered.restricted,
+                "restricted_left_out": 0 if included else offered.restricted,
             }
         )
         return EXIT_OK
@@ -101,9 +103,9 @@ def cmd_share_create(args: argparse.Namespace) -> int:
           f"{created.expires_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
     print(sensitivity_summary(
         SensitivityCounts(created.sensitivity.normal, created.sensitivity.sensitive,
-                          created.sensitivity.restricted if args.include_restricted
+                          created.sensitivity.restricted if included
                           else offered.restricted),
-        args.include_restricted,
+        included,
     ))  # fmt: skip
     if not created.allow_save:
         print("View only: the clinician's viewer offers no saving of attached files (what they "

@@ -46,10 +46,14 @@ class SearchAnswer:
     suggestion: str | None = None
 
 
+def listing_conditions(include_restricted: bool) -> list[str]:
+    """Which records of `r` may be listed, as SQL conditions every matching query here ends
+    with: restricted records are left out unless asked for; a further listing rule joins here."""
+    return [] if include_restricted else [NOT_RESTRICTED_SQL]
+
+
 def listing_where(include_restricted: bool) -> str:
-    """The outer WHERE every matching query here ends with: which records may be listed.
-    Restricted records are left out unless asked for; a further listing rule joins here."""
-    clauses = [] if include_restricted else [NOT_RESTRICTED_SQL]
+    clauses = listing_conditions(include_restricted)
     return (" WHERE " + " AND ".join(clauses)) if clauses else ""
 
 
@@ -157,7 +161,7 @@ class SearchIndex:
                 "SELECT r.id, 0.0, r.kind, r.sort_date, s.title, s.codes "
                 "FROM search_index s JOIN records r ON r.id = s.rowid "
                 f"WHERE search_index MATCH ? AND r.encounter_ref IN ({marks})"
-                + listing_where(self._include_restricted).replace(" WHERE ", " AND ")
+                + "".join(f" AND {c}" for c in listing_conditions(self._include_restricted))
                 + f" LIMIT {_CANDIDATES}",
                 (rest.fts(), *refs),
             ).fetchall()
