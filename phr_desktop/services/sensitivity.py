@@ -23,6 +23,7 @@ __all__ = [
     "SensitivityCounts",
     "hide_restricted",
     "label_records",
+    "patient_label",
     "restricted_revealed",
     "reveal_restricted",
     "sensitivity_counts",
@@ -62,6 +63,14 @@ def reveal_restricted(session: Session, passphrase: str) -> None:
     session.vault.confirm_passphrase(passphrase)
     session.queries.reveal_restricted = True
     session.vault.audit.append("reveal_restricted")
+
+
+def patient_label(session: Session, record_id: int) -> str | None:
+    """The level the patient set on a record, or None when the source's level applies."""
+    row = session.vault.conn.execute(
+        "SELECT sensitivity FROM record_labels WHERE record_id = ?", (record_id,)
+    ).fetchone()
+    return str(row[0]) if row else None
 
 
 def hide_restricted(session: Session) -> None:

@@ -29,6 +29,7 @@ from phr_desktop.services.session import Session, StoredRecord
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
+from phr_desktop.ui.record.privacy_box import RecordPrivacyBox
 from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.style import named_list
 from phr_desktop.ui.timeline.model import (
@@ -106,6 +107,7 @@ class RecordDetailView(QWidget):
         self._session = session
         self._record_id: int | None = None
         self._build()
+        self.shared.set_session(session if isinstance(session, Session) else None)
         self._apply_mode()
         self.clear()
 
@@ -180,10 +182,11 @@ class RecordDetailView(QWidget):
         self.text_view.setTabChangesFocus(True)
         self.text_view.setMinimumHeight(self.fontMetrics().lineSpacing() * 8)
         QVBoxLayout(self.text_box).addWidget(self.text_view)
-        self.shared = QGroupBox("Shared with", body)
-        self.shared_label = QLabel("Not shared with anyone.", self.shared)
-        self.shared_label.setAccessibleName("Shared with")
-        QVBoxLayout(self.shared).addWidget(self.shared_label)
+        # Sensitivity and the shares that held the record: the patient's own profile only.
+        self.shared = RecordPrivacyBox(body)
+        self.shared.labelChanged.connect(self.recordEdited)
+        self.shared_label = self.shared.shared_label
+        self.sensitivity_combo = self.shared.level
         layout = QVBoxLayout(body)
         layout.addLayout(form)
         layout.addWidget(self.chart, 1)
@@ -244,6 +247,7 @@ class RecordDetailView(QWidget):
         self._session = session
         self.notes_tab.set_session(session)
         self.files_tab.set_session(session)
+        self.shared.set_session(session if isinstance(session, Session) else None)
         self._apply_mode()
 
     @property
@@ -278,6 +282,7 @@ class RecordDetailView(QWidget):
         self._fill_chart(stored)
         self._fill_text(record_id)
         self._fill_related(record_id)
+        self.shared.show_record(stored)
         self.notes_tab.show_record(record_id)
         files = self.files_tab.show_record(record_id)
         files_title = f"Files ({files})" if files else "Files"

@@ -1,0 +1,99 @@
+"""Sensitivity in the app: the record detail sets a record's level and lists every share that
+held it; Edit → Sensitivity shows restricted records only with the passphrase and labels the
+records the timeline shows; the share viewer honours view only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from PySide6.QtWidgets import QMessageBox, QWidget
+
+from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.services.sharing import ShareSelection, create_share
+from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.sensitivity_menu import SensitivityMenu
+from tests.conftest import PASSPHRASE
+
+CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
+
+
+def _lab(rid: str, title: str, security: str | None = None) -> dict[str, Any]:
+    resource: dict[str, Any] = {
+        "resourceType": "Observation", "id": rid, "status": "final", "code": {"text": title},
+        "effectiveDateTime": "2024-02-01", "valueString": "negative",
+    }  # fmt: skip
+    if security:
+        resource["meta"] = {"security": [{"system": CONFIDENTIALITY, "code": security}]}
+    return resource
+
+
+@pytest.fixture
+def ids(session: Session, tmp_path: Path) -> dict[str, int]:
+    path = tmp_path / "labs.json"
+    path.write_bytes(
+        orjson.dumps(
+            {
+                "resourceType": "Bundle",
+                "type": "collection",
+                "entry": [
+                    {"resource": _lab("hiv", "HIV screen", "R")},
+                    {"resource": _lab("glucose", "Glucose level")},
+                ],
+            }
+        )
+    )
+    session.import_paths([path])
+    every = session.records(RecordFilter(include_restricted=True))
+    return {s.record.resource_id: s.id for s in every}
+
+
+def test_the_detail_sets_sensitivity_and_lists_who_the_record_was_shared_with(
+    qtbot, session: Session, ids: dict[str, int], tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    create_share(
+        session, tmp_path / "s.phrshare", ShareSelection(record_ids=(ids["glucose"],)), "Mum",
+        recipient_type="family_member",
+    )  # fmt: skip
+    detail = RecordDetailView(session)
+    qtbot.addWidget(detail)
+    edited: list[int] = []
+    detail.recordEdited.connect(edited.append)
+    detail.show_record(ids["glucose"])
+    assert "Mum (family member)" in detail.shared_label.text()
+    assert "active" in detail.shared_label.text()
+    combo = detail.sensitivity_combo
+    combo.setCurrentIndex(combo.findData("restricted"))
+    combo.activated.emit(combo.currentIndex())
+    assert edited == [ids["glucose"]]
+    assert session.record(ids["glucose"]).sensitivity == "restricted"
+    assert ids["glucose"] not in session.record_ids()
+    detail.show_record(ids["hiv"])
+    assert detail.shared_label.text() == "Not shared with anyone."
+    assert "source marked this record restricted" in detail.shared.source_note.text()
+
+
+def test_restricted_records_show_only_after_the_passphrase_and_bulk_labels_apply_to_the_shown(
+    qtbot, session: Session, ids: dict[str, int], monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    warnings: list[str] = []
+    monkeypatch.setattr(QMessageBox, "warning", lambda _p, _t, text: warnings.append(text))
+    changes: list[bool] = []
+    menu = SensitivityMenu(
+        parent, lambda: session, lambda: RecordFilter(kinds=("lab_result",)),
+        lambda: changes.append(True),
+    )  # fmt: skip
+    assert not menu.reveal("wrong passphrase")
+    assert warnings and "passphrase" in warnings[0]
+    assert ids["hiv"] not in session.record_ids()
+    assert menu.reveal(PASSPHRASE)
+    assert ids["hiv"] in session.record_ids()
+    assert menu.label_shown("sensitive") == 2  # the revealed one too
+    assert session.record(ids["hiv"]).sensitivity == "sensitive"
+    menu.hide()
+    assert ids["hiv"] in session.record_ids()  # no longer restricted: the patient said so
+    assert changes == [True, True, True]
