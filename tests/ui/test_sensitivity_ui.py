@@ -11,6 +11,7 @@ import orjson
 import pytest
 from PySide6.QtWidgets import QMessageBox, QWidget
 
+from phr_desktop.services.sensitivity import label_records
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.sharing import ShareSelection, create_share
 from phr_desktop.ui.record.detail import RecordDetailView
@@ -97,3 +98,38 @@ def test_restricted_records_show_only_after_the_passphrase_and_bulk_labels_apply
     menu.hide()
     assert ids["hiv"] in session.record_ids()  # no longer restricted: the patient said so
     assert changes == [True, True, True]
+
+
+def test_the_share_dialog_offers_restricted_records_by_count_and_records_type_and_view_only(
+    qtbot, session: Session, ids: dict[str, int], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    from phr_desktop.services.share_history import list_shares
+    from phr_desktop.services.share_opening import open_share
+    from phr_desktop.ui.sharing import dialog as share_dialog
+    from phr_desktop.ui.sharing.dialog import ShareDialog
+    from phr_desktop.ui.workers import TaskRunner
+
+    label_records(session, [ids["glucose"]], "sensitive")
+    path = tmp_path / "for-mum.phrshare"
+    monkeypatch.setattr(share_dialog, "choose_share_path", lambda _parent, _suggested: path)
+    dialog = ShareDialog(session, TaskRunner(synchronous=True))
+    qtbot.addWidget(dialog)
+    dialog.show()
+    dialog.choice.everything.setChecked(True)
+    dialog.choice.recount()
+    assert dialog.choice.matching == 1
+    assert dialog.include_restricted.isVisible()
+    assert dialog.include_restricted.text() == "Include 1 restricted record(s)"
+    assert "1 of the records" in dialog.sensitive_note.text()
+    dialog.include_restricted.setChecked(True)
+    assert dialog.choice.matching == 2
+    dialog.label.setText("Mum")
+    dialog.recipient_type.setCurrentIndex(dialog.recipient_type.findData("family_member"))
+    dialog.view_only.setChecked(True)
+    dialog.create_button.click()
+    created = dialog.created
+    assert created is not None and created.record_count == 2
+    (entry,) = list_shares(session)
+    assert (entry.recipient_type, entry.allow_save) == ("family_member", False)
+    view = open_share(path, created.key)
+    assert not view.allow_save and {r.title for r in view.records} >= {"HIV screen"}
