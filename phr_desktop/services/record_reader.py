@@ -60,6 +60,8 @@ class SearchResults:
 class RecordReader:
     # Completes "There is no record 12 …" in messages: "in this profile", "in this share".
     where = "here"
+    # Whether the viewer offers to save attached files (a view-only share says no).
+    allow_save = True
 
     def __init__(self, conn: Connection) -> None:
         self.queries = RecordQueries(conn, search_vocabulary())

@@ -61,6 +61,8 @@ class ShareSession(RecordReader):
         # The patient chose what to share, restricted records included on purpose: the
         # clinician sees every record the share holds.
         self.queries.reveal_restricted = True
+        # False for a view-only share: the viewer offers no saving of its files.
+        self.allow_save = view.allow_save
         # The facts for the banner; the bundle and records now live in the database.
         self.view = replace(view, bundle={}, attachments=[])
         self.file_count = len(view.attachments)
@@ -70,11 +72,6 @@ class ShareSession(RecordReader):
     @property
     def profile_name(self) -> str:
         return self.view.patient_name or "Unnamed patient"
-
-    @property
-    def allow_save(self) -> bool:
-        """False for a view-only share: the viewer offers no saving of its files."""
-        return self.view.allow_save
 
     def is_expired(self, now: datetime | None = None) -> bool:
         return (now or datetime.now(UTC)) >= self.view.expires_at

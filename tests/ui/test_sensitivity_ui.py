@@ -133,3 +133,41 @@ def test_the_share_dialog_offers_restricted_records_by_count_and_records_type_an
     assert (entry.recipient_type, entry.allow_save) == ("family_member", False)
     view = open_share(path, created.key)
     assert not view.allow_save and {r.title for r in view.records} >= {"HIV screen"}
+
+
+def test_the_apps_viewer_of_a_view_only_share_offers_no_save_and_says_why(
+    qtbot, session: Session, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
+    from phr_desktop.services.errors import ServiceError
+    from phr_desktop.services.share_viewer import open_share_session
+
+    pdf = tmp_path / "letter.pdf"
+    pdf.write_bytes(b"%PDF-1.4\n% a tiny test file\n")
+    record_id = session.entries.upload_document(pdf, "Clinic letter", "2024-06-01")
+    picked = ShareSelection(record_ids=(record_id,))
+    made = {
+        allowed: create_share(
+            session,
+            tmp_path / f"{allowed}.phrshare",
+            picked,
+            "Dr Rivera",
+            attachments=True,
+            allow_save=allowed,
+        )
+        for allowed in (True, False)
+    }
+    for allowed, created in made.items():
+        shared = open_share_session(created.file, created.key)
+        detail = RecordDetailView(shared)
+        qtbot.addWidget(detail)
+        letter = next(s.id for s in shared.records() if s.record.title == "Clinic letter")
+        detail.show_record(letter)
+        assert detail.files_list.count() == 1
+        assert detail.save_button.isHidden() is (not allowed)
+        assert detail.files_tab.view_only_note.isHidden() is allowed
+        if not allowed:
+            assert "determined recipient can still copy" in detail.files_tab.view_only_note.text()
+            with pytest.raises(ServiceError, match="View only"):
+                detail.save_attachment(tmp_path / "copy.pdf")
+            assert not (tmp_path / "copy.pdf").exists()
+        shared.close()
