@@ -171,3 +171,30 @@ def test_the_apps_viewer_of_a_view_only_share_offers_no_save_and_says_why(
                 detail.save_attachment(tmp_path / "copy.pdf")
             assert not (tmp_path / "copy.pdf").exists()
         shared.close()
+
+
+@pytest.mark.parametrize("include", [False, True])
+def test_the_export_menu_offers_the_restricted_records_by_count_unticked_by_default(
+    qtbot, session: Session, ids: dict[str, int], tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, include: bool,
+) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+    from phr_desktop.ui import export_menu
+    from phr_desktop.ui.workers import TaskRunner
+
+    label_records(session, [ids["glucose"]], "sensitive")
+    asked: list[tuple[int, int]] = []
+
+    def answer(_parent: object, counts: Any) -> bool:
+        asked.append((counts.sensitive, counts.restricted))
+        return include
+
+    monkeypatch.setattr(export_menu, "ask_about_sensitive", answer)
+    parent = QWidget()
+    qtbot.addWidget(parent)
+    menu = export_menu.ExportMenu(parent, TaskRunner(synchronous=True), lambda: session)
+    target = tmp_path / "out.fhir.json"
+    menu.export_to("fhir", target)
+    assert asked == [(1, 1)]
+    text = target.read_text()
+    assert "Glucose level" in text
+    assert ("HIV screen" in text) is include
