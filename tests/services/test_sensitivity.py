@@ -241,3 +241,45 @@ def test_the_source_label_is_read_from_the_raw_resource_as_stored(
 ) -> None:
     body = json.loads(session.raw_source(labelled["psych"]))
     assert body["meta"]["security"][0]["code"] == "V"
+
+
+def test_restricted_results_leave_charts_the_aatd_overview_milestones_and_related_records(
+    session: Session,
+) -> None:
+    first = session.entries.add_spirometry("2023-06-01", 1.5)
+    second = session.entries.add_spirometry("2024-06-01", 1.2)
+    condition = session.entries.add_condition("Alpha-1 antitrypsin deficiency", "2014")
+    fev1_ids = [i for i in (*first, *second) if session.record(i).record.title == "FEV1"]
+    assert len(session.views.trend(fev1_ids[0]).record_ids) == 2
+    assert len(session.views.aatd_overview().fev1.record_ids) == 2  # type: ignore[union-attr]
+    assert any(condition in m.record_ids for m in session.milestones())
+
+    label_records(session, [fev1_ids[1], condition], "restricted")
+    assert session.views.trend(fev1_ids[0]).record_ids == (fev1_ids[0],)
+    overview = session.views.aatd_overview()
+    assert overview.fev1 is not None and overview.fev1.record_ids == (fev1_ids[0],)
+    assert session.fev1_slope_ml_per_year() is None  # one point left: no slope
+    assert not any(condition in m.record_ids for m in session.milestones())
+    same_day = session.views.related(first[0]).same_day + session.views.related(second[0]).same_day
+    assert fev1_ids[1] not in {s.id for s in same_day}
+
+    reveal_restricted(session, PASSPHRASE)
+    assert len(session.views.trend(fev1_ids[0]).record_ids) == 2
+    assert any(condition in m.record_ids for m in session.milestones())
+
+
+def test_a_restricted_record_shared_on_purpose_is_shown_to_the_clinician(
+    session: Session, labelled: dict[str, int], tmp_path: Path
+) -> None:
+    from phr_desktop.services.share_viewer import open_share_session
+
+    picked = ShareSelection(record_ids=(labelled["hiv"],))
+    created = create_share(
+        session, tmp_path / "s.phrshare", picked, "Dr Rivera", include_restricted=True
+    )
+    shared = open_share_session(created.file, created.key)
+    try:
+        assert "HIV screen" in {s.record.title for s in shared.records()}
+        assert "HIV screen" in {s.record.title for s in shared.search("HIV")}
+    finally:
+        shared.close()
