@@ -65,8 +65,8 @@ RECIPIENT_CHOICES: tuple[tuple[str, str], ...] = (
 )
 VIEW_ONLY_TEXT = (
     "phr-desktop's viewer will not offer to save the attached files. This is a request, not a "
-    "lock: a determined recipient can still copy what they see. The browser page does not "
-    "honour it yet."
+    "lock: a determined recipient can still copy what they see. The browser page honours it "
+    "too."
 )
 HELD_BACK_RESULT = (
     "The key is held back in your vault, so nobody can open this file yet. When you are ready "
