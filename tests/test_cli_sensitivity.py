@@ -112,3 +112,20 @@ def test_a_share_and_an_export_say_how_many_restricted_were_left_out_and_list_wh
     )
     assert code == 0 and "1 restricted record(s) were left out" in out
     assert b"HIV screen" not in (tmp_path / "e.json").read_bytes()
+
+
+def test_share_open_of_a_view_only_share_says_so_and_refuses_to_save_files(
+    phr, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
+    _, out, _ = phr(
+        "--profile", "alex", "share", "create", "--view-only", "--for", "Dr Rivera",
+        "-o", str(tmp_path / "v.phrshare"), "--json",
+    )  # fmt: skip
+    monkeypatch.setenv("PHR_SHARE_KEY", orjson.loads(out)["key"])
+    code, out, _ = phr("share", "open", str(tmp_path / "v.phrshare"), "--json")
+    assert code == 0 and orjson.loads(out)["view_only"] is True
+    code, _, err = phr(
+        "share", "open", str(tmp_path / "v.phrshare"), "--save-files", str(tmp_path / "files")
+    )
+    assert code != 0 and "View only" in err and "Traceback" not in err
+    assert not (tmp_path / "files").exists()

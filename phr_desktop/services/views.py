@@ -94,6 +94,8 @@ def share_view_to_dict(view: ShareView) -> dict[str, Any]:
         "not_before": view.not_before.isoformat(),
         "expires_at": view.expires_at.isoformat(),
         "record_count": view.record_count,
+        "recipient_type": view.recipient_type,
+        "view_only": not view.allow_save,
         "records": [
             {
                 "kind": r.kind.value,
