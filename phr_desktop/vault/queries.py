@@ -20,7 +20,7 @@ from phr_desktop.domain.records import (
 from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.search import SearchAnswer, SearchIndex
-from phr_desktop.vault.sensitivity import NOT_RESTRICTED_SQL, SENSITIVITY_SQL
+from phr_desktop.vault.sensitivity import NOT_RESTRICTED_SQL, SENSITIVITY_SQL, any_restricted
 from phr_desktop.vault.store import now_iso
 
 _COLUMNS = (
@@ -124,7 +124,9 @@ class RecordQueries:
         self.reveal_restricted = False
 
     def _shows_restricted(self, asked: bool = False) -> bool:
-        return asked or self.reveal_restricted
+        """Whether restricted records may be listed: asked for, revealed, or there are none
+        (then the rule is left out of the SQL, which costs nothing)."""
+        return asked or self.reveal_restricted or not any_restricted(self.conn)
 
     def _and_visible(self) -> str:
         """The sensitivity rule for the narrow reads (charts, milestones, related records,
