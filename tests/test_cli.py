@@ -34,6 +34,9 @@ RECORD_KEYS = {
     "resource_type",
     "resource_id",
     "quality",
+    "sensitivity",
+    "source_sensitivity",
+    "shared_in",
 }
 
 

@@ -47,6 +47,7 @@ from phr_desktop.cli.provider_commands import (
 from phr_desktop.cli.record_commands import (
     cmd_export,
     cmd_import,
+    cmd_label,
     cmd_milestones,
     cmd_records,
     cmd_search,
@@ -74,11 +75,21 @@ from phr_desktop.services.crash_reports import (
 )
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.exporting import FORMATS
+from phr_desktop.services.sensitivity import LEVELS
+from phr_desktop.services.shared_with import RECIPIENT_TYPES
 from phr_desktop.services.sharing import PRESETS
 from phr_desktop.services.sync_schedule import SCHEDULES
 from phr_desktop.services.views import RECORD_KINDS
 
 KIND_HELP = f"record kind(s), repeat or comma-separate: {', '.join(RECORD_KINDS)}"
+
+
+def include_restricted_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--include-restricted",
+        action="store_true",
+        help="include records labelled restricted (left out unless asked for)",
+    )
 
 
 def add_kind_option(p: argparse.ArgumentParser) -> None:
@@ -184,11 +195,22 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
         p.add_argument("--source", help="source system name")
         p.add_argument("--limit", type=int)
+        include_restricted_option(p)
 
     filters(command("records", cmd_records, "list records, newest first"))
     p = command("search", cmd_search, "full-text search over titles, codes, notes and documents")
     p.add_argument("query", nargs="+")
     p.add_argument("--limit", type=int)
+    include_restricted_option(p)
+    p = command("label", cmd_label, "set how sensitive records are (normal, sensitive, restricted)")
+    p.add_argument("record_ids", metavar="RECORD_ID", type=int, nargs="+")
+    p.add_argument(
+        "--sensitivity",
+        required=True,
+        choices=[*LEVELS, "source"],
+        help="restricted: hidden and left out of shares and exports unless included; "
+        "source: back to what the source said",
+    )
     filters(command("timeline", cmd_timeline, "records counted by year and month"))
     command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
     command("reindex", cmd_reindex, "rebuild records from the raw resources")
@@ -270,6 +292,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", required=True, choices=FORMATS)
     add_date_options(p, until=False)
     add_kind_option(p)
+    include_restricted_option(p)
     p.add_argument(
         "-o", "--output", required=True,
         help="the file to write (its folder must exist; written 0600, replaced only when done)",
@@ -321,6 +344,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--record", type=int, action="append", help="a hand-picked record id")
     p.add_argument("--preset", choices=sorted(PRESETS), help="a ready-made choice")
     p.add_argument("--for", dest="label", help="who it is for (shown to them and in history)")
+    p.add_argument(
+        "--recipient-type",
+        choices=RECIPIENT_TYPES,
+        default="provider",
+        help="who the recipient is (default provider)",
+    )
+    p.add_argument(
+        "--view-only",
+        action="store_true",
+        help="the viewer offers no saving of attached files (a request: what is seen can "
+        "be copied)",
+    )
+    include_restricted_option(p)
     p.add_argument("--expires", default="30d", help="30d, 12h, 45s or YYYY-MM-DD (default 30d)")
     p.add_argument(
         "--passcode", action="store_true", help="also require a passcode (PHR_SHARE_PASSCODE)"

@@ -204,6 +204,7 @@ def record_filter_of(args: argparse.Namespace) -> RecordFilter:
         tag=args.tag,
         source_system=args.source,
         limit=args.limit,
+        include_restricted=getattr(args, "include_restricted", False),
     )
 
 

@@ -16,8 +16,10 @@ from phr_desktop.cli.common import (
     record_filter_of,
     unlocked_session,
 )
-from phr_desktop.services.exporting import export
+from phr_desktop.services.exporting import export, export_sensitivity
 from phr_desktop.services.import_documents import import_files
+from phr_desktop.services.sensitivity import label_records, sensitivity_summary
+from phr_desktop.services.shared_with import shared_in_many
 from phr_desktop.services.views import (
     milestone_to_dict,
     record_to_dict,
@@ -70,21 +72,30 @@ def cmd_import(args: argparse.Namespace) -> int:
 def cmd_records(args: argparse.Namespace) -> int:
     with unlocked_session(args) as session:
         records = session.records(record_filter_of(args))
-        sources = session.record_sources([s.id for s in records]) if args.json else {}
+        ids = [s.id for s in records]
+        sources = session.record_sources(ids) if args.json else {}
+        shared = shared_in_many(session, ids) if args.json else {}
     if args.json:
-        print_json([record_to_dict(s, sources[s.id]) for s in records])
+        print_json([record_to_dict(s, sources[s.id], shared[s.id]) for s in records])
     else:
         print_records(records)
     return EXIT_OK
 
 
 def cmd_search(args: argparse.Namespace) -> int:
+    included = getattr(args, "include_restricted", False)
     with unlocked_session(args) as session:
-        answer = session.search_answer(" ".join(args.query), limit=args.limit or 200)
+        answer = session.search_answer(
+            " ".join(args.query),
+            limit=args.limit or 200,
+            include_restricted=included,
+        )
         found = answer.records
-        sources = session.record_sources([s.id for s in found]) if args.json else {}
+        ids = [s.id for s in found]
+        sources = session.record_sources(ids) if args.json else {}
+        shared = shared_in_many(session, ids) if args.json else {}
     if args.json:
-        print_json([record_to_dict(s, sources[s.id]) for s in found])
+        print_json([record_to_dict(s, sources[s.id], shared[s.id]) for s in found])
     else:
         for typed, used in answer.corrections.items():
             print(f"Searched for {used!r} (you typed {typed!r}).")
@@ -92,6 +103,21 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not found and answer.suggestion:
         # On stderr, so `--json` output stays a plain list.
         print(f"Did you mean: phr search {answer.suggestion}", file=sys.stderr)
+    return EXIT_OK
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    with unlocked_session(args) as session:
+        count = label_records(session, args.record_ids, args.sensitivity)
+    if args.json:
+        print_json({"records": args.record_ids, "sensitivity": args.sensitivity})
+    elif args.sensitivity == "source":
+        print(f"{count} record(s) back to the sensitivity their source gave.")
+    else:
+        print(f"{count} record(s) labelled {args.sensitivity}.")
+        if args.sensitivity == "restricted":
+            print("They are hidden from lists, search and the dashboard, and left out of shares "
+                  "and exports unless you add --include-restricted.")  # fmt: skip
     return EXIT_OK
 
 
@@ -127,19 +153,31 @@ def cmd_milestones(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     kinds = kinds_of(args)
+    included = getattr(args, "include_restricted", False)
     update, stop = progress_printer(not args.json)
     with unlocked_session(args) as session:
         try:
             path = export(
                 session, args.format, Path(args.output), since=args.since, kinds=kinds,
                 shift_days=args.shift_days, deidentify=args.deidentify, progress=update,
+                include_restricted=included,
             )  # fmt: skip
         finally:
             stop()
+        counts = export_sensitivity(session, args.since, kinds)
     if args.json:
-        print_json({"file": str(path), "format": args.format})
+        print_json(
+            {
+                "file": str(path),
+                "format": args.format,
+                "sensitive": counts.sensitive,
+                "restricted": counts.restricted if included else 0,
+                "restricted_left_out": 0 if included else counts.restricted,
+            }
+        )
     else:
         print(f"Wrote {path}")
+        print(sensitivity_summary(counts, included))
         if args.deidentify and not args.shift_days:
             print("Note: dates are not shifted; add --shift-days N to move them.", file=sys.stderr)
     return EXIT_OK

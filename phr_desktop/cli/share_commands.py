@@ -18,6 +18,7 @@ from phr_desktop.cli.common import (
     unlocked_session,
 )
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_summary
 from phr_desktop.services.share_history import (
     list_shares,
     reveal_key,
@@ -25,7 +26,12 @@ from phr_desktop.services.share_history import (
     revoke_share,
 )
 from phr_desktop.services.share_opening import open_share, save_share_attachments
-from phr_desktop.services.sharing import PRESETS, ShareSelection, create_share
+from phr_desktop.services.sharing import (
+    PRESETS,
+    ShareSelection,
+    count_selection_by_sensitivity,
+    create_share,
+)
 from phr_desktop.services.views import (
     share_view_to_dict,
 )
@@ -49,6 +55,7 @@ def share_passcode(args: argparse.Namespace, confirm: bool) -> str | None:
 
 def cmd_share_create(args: argparse.Namespace) -> int:
     kinds = kinds_of(args)
+    included = getattr(args, "include_restricted", False)
     if args.preset:
         selection = PRESETS[args.preset]
     else:
@@ -62,7 +69,12 @@ def cmd_share_create(args: argparse.Namespace) -> int:
             session, Path(args.output), selection, args.label or "", expires=args.expires,
             passcode=passcode, hand_out_key=not args.hold_key, attachments=args.attachments,
             handout=Path(args.handout) if args.handout else None, html=args.html,
+            recipient_type=getattr(args, "recipient_type", "provider"),
+            allow_save=not getattr(args, "view_only", False),
+            include_restricted=included,
         )  # fmt: skip
+        # Counted apart from the share, so it can say how many restricted ones stayed out.
+        offered = count_selection_by_sensitivity(session, selection)
     handout = created.handout
     if args.json:
         print_json(
@@ -78,12 +90,26 @@ def cmd_share_create(args: argparse.Namespace) -> int:
                 "passcode": created.passcode,
                 "handout": str(handout) if handout else None,
                 "html": str(created.html) if created.html else None,
+                "recipient_type": created.recipient_type,
+                "view_only": not created.allow_save,
+                "sensitive": created.sensitivity.sensitive,
+                "restricted": created.sensitivity.restricted,
+                "restricted_left_out": 0 if included else offered.restricted,
             }
         )
         return EXIT_OK
     files = f" and {created.attachment_count} attached files" if created.attachment_count else ""
     print(f"Wrote {created.file}: {created.record_count} records{files}, valid until "
           f"{created.expires_at:%Y-%m-%d %H:%M} UTC.")  # fmt: skip
+    print(sensitivity_summary(
+        SensitivityCounts(created.sensitivity.normal, created.sensitivity.sensitive,
+                          created.sensitivity.restricted if included
+                          else offered.restricted),
+        included,
+    ))  # fmt: skip
+    if not created.allow_save:
+        print("View only: the clinician's viewer offers no saving of attached files (what they "
+              "see can still be copied by a determined recipient).")  # fmt: skip
     if created.html:
         print(f"Wrote {created.html}: the same share, opens in any browser with the same key.")
     print(f"Signing key fingerprint: {created.fingerprint_display}")

@@ -26,6 +26,7 @@ from phr_desktop.domain.records import (
     ReferenceRange,
     parse_partial_date,
 )
+from phr_desktop.domain.sensitivity import sensitivity_from_source
 
 Tagger = Callable[[RecordKind, tuple[Code, ...], str, str | None], frozenset[str]]
 
@@ -282,6 +283,7 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
         source_system=meta_source,
         text="\n".join(p for p in text_parts if p),
         quality=tuple(dict.fromkeys(r.flags)),
+        sensitivity=sensitivity_from_source(resource).value,
         **fields,
     )
 

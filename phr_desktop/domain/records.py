@@ -143,6 +143,8 @@ class Record:
     encounter_ref: str | None = None
     text: str = ""  # searchable free text: notes, conclusions, document text
     quality: tuple[str, ...] = ()  # data-quality flags; empty means nothing odd was seen
+    # As the source marked it (domain/sensitivity.py); the patient's own label may override.
+    sensitivity: str = "normal"
 
     def has_code(self, system: str, code: str) -> bool:
         return any(c.system == system and c.code == code for c in self.codes)

@@ -140,6 +140,11 @@ _EVENTS: dict[str, tuple[str, _Describe]] = {
         lambda d, labels: _recipient(d, labels),
     ),
     "share_revoked": ("Share revoked", lambda d, labels: _recipient(d, labels)),
+    "label": (
+        "Sensitivity set by you",
+        lambda d, _l: f"{_count(d['records'], 'record')}: {d['sensitivity']}",
+    ),
+    "reveal_restricted": ("Restricted records shown (passphrase given again)", lambda d, _l: ""),
 }
 
 

@@ -11,6 +11,7 @@ from phr_desktop import __version__
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.output_files import check_output_path, write_output_file
+from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_counts
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
@@ -29,19 +30,29 @@ def build_export_data(
     *,
     record_ids: Sequence[int] | None = None,
     every_source: bool = False,
+    include_restricted: bool = False,
 ) -> ExportData:
-    """The chosen records, oldest first: by kinds and date, or (sharing) exactly these ids.
+    """The chosen records, oldest first: by kinds and date (restricted ones only when
+    included), or (sharing) exactly these ids, already chosen by that rule.
 
     Each fact once, unless `every_source` (the FHIR collection: every raw resource)."""
     if record_ids is None:
         stored = session.records(
-            RecordFilter(kinds=tuple(kinds), since=since, every_source=every_source)
+            RecordFilter(
+                kinds=tuple(kinds),
+                since=since,
+                every_source=every_source,
+                include_restricted=include_restricted,
+            )
         )
         stored.reverse()  # oldest first
     else:
         stored = session.records_by_ids(sorted(set(record_ids)))
         stored.sort(key=lambda s: (s.record.effective.text if s.record.effective else "", s.id))
-    patient_rows = session.records(RecordFilter(kinds=("patient",), every_source=every_source))
+    # The patient's own details travel in every export, whatever their label.
+    patient_rows = session.records(
+        RecordFilter(kinds=("patient",), every_source=every_source, include_restricted=True)
+    )
     notes: dict[int, list[str]] = {}
     for record_id, text in session.vault.conn.execute(
         "SELECT record_id, text FROM notes WHERE record_id IS NOT NULL ORDER BY id"
@@ -75,6 +86,7 @@ def export(
     deidentify: bool = False,
     progress: ProgressCallback = no_progress,
     cancel: CancelToken | None = None,
+    include_restricted: bool = False,
 ) -> Path:
     """Write one export, 0600; the file appears only when complete (written beside, then
     renamed), and a missing folder or a path that is not a regular file is refused first."""
@@ -87,7 +99,10 @@ def export(
     progress(Progress(0, 2, "Gathering records"))
     # The FHIR collection keeps every raw resource; the emergency summary merges what several
     # sources say of one allergy or problem itself (one line, every source's reaction).
-    data = build_export_data(session, since, kinds, every_source=fmt in EVERY_SOURCE_FORMATS)
+    data = build_export_data(
+        session, since, kinds, every_source=fmt in EVERY_SOURCE_FORMATS,
+        include_restricted=include_restricted,
+    )  # fmt: skip
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))
 
@@ -98,10 +113,20 @@ def export(
     write_output_file(output, write)
     session.vault.audit.append(
         "export", format=fmt, records=len(data.records), deidentified=deidentify,
-        shifted=bool(shift_days),
+        shifted=bool(shift_days), restricted_included=include_restricted,
     )  # fmt: skip
     progress(Progress(2, 2, "Export finished"))
     return output
+
+
+def export_sensitivity(
+    session: Session, since: str | None = None, kinds: Sequence[str] = ()
+) -> SensitivityCounts:
+    """How many records of an export's choice are at each level, restricted ones counted
+    whether or not they would be included: what the export says and its checkbox offers."""
+    ids = session.record_ids(RecordFilter(kinds=tuple(kinds), since=since, include_restricted=True))
+    patient = set(session.record_ids(RecordFilter(kinds=("patient",), include_restricted=True)))
+    return sensitivity_counts(session, [i for i in ids if i not in patient])
 
 
 def _write(

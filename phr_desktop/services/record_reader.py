@@ -62,6 +62,8 @@ class SearchResults:
 class RecordReader:
     # Completes "There is no record 12 …" in messages: "in this profile", "in this share".
     where = "here"
+    # Whether the viewer offers to save attached files (a view-only share says no).
+    allow_save = True
 
     def __init__(self, conn: Connection) -> None:
         self.queries = RecordQueries(conn, search_vocabulary())
@@ -148,13 +150,18 @@ class RecordReader:
             if link.url not in held and _last_segment(link.url) not in held
         ]
 
-    def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
-        """Records answering a question in the patient's words, best first."""
-        return self.queries.search(text, limit)
+    def search(
+        self, text: str, limit: int = 200, include_restricted: bool = False
+    ) -> list[StoredRecord]:
+        """Records answering a question in the patient's words, best first (restricted ones
+        only when asked for or revealed)."""
+        return self.queries.search(text, limit, include_restricted)
 
-    def search_answer(self, text: str, limit: int = 200) -> SearchResults:
+    def search_answer(
+        self, text: str, limit: int = 200, include_restricted: bool = False
+    ) -> SearchResults:
         """`search`, with the spelling fixes it made and a "did you mean" when nothing matched."""
-        records, answer = self.queries.search_answer(text, limit)
+        records, answer = self.queries.search_answer(text, limit, include_restricted)
         return SearchResults(records, dict(answer.corrections), answer.suggestion)
 
     def timeline(

@@ -35,6 +35,8 @@ class ShareHistoryEntry:
     passcode: bool
     key_handed_out: bool
     revoked_at: str | None
+    recipient_type: str = "provider"
+    allow_save: bool = True
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -49,13 +51,15 @@ class ShareHistoryEntry:
             "passcode": self.passcode,
             "key_handed_out": self.key_handed_out,
             "revoked_at": self.revoked_at,
+            "recipient_type": self.recipient_type,
+            "allow_save": self.allow_save,
         }
 
 
 def list_shares(session: Session) -> list[ShareHistoryEntry]:
     rows = session.vault.conn.execute(
         "SELECT id, label, created_at, expires_at, record_count, selection, fingerprint,"
-        " file_name, passcode, key_handed_out, revoked_at FROM shares"
+        " file_name, passcode, key_handed_out, revoked_at, recipient_type, allow_save FROM shares"
         " ORDER BY created_at DESC, rowid DESC"
     ).fetchall()
     return [
@@ -71,6 +75,8 @@ def list_shares(session: Session) -> list[ShareHistoryEntry]:
             passcode=bool(r[8]),
             key_handed_out=bool(r[9]),
             revoked_at=r[10],
+            recipient_type=r[11],
+            allow_save=bool(r[12]),
         )
         for r in rows
     ]

@@ -93,6 +93,9 @@ class ShareView:
     # True when the key named this signer and it matched (every key made since the key
     # format carries the signer); False for a key of the old format, which cannot tell.
     signer_confirmed: bool = False
+    # False when the patient chose "view only": the viewer offers no file to save.
+    allow_save: bool = True
+    recipient_type: str = "provider"
 
     @cached_property
     def records(self) -> list[Record]:
@@ -122,8 +125,14 @@ class ShareView:
             f" - signed by key {self.signer_fingerprint_display}"
             f" on {self.issued_at:%Y-%m-%d %H:%M} UTC, valid until "
             f"{self.expires_at:%Y-%m-%d %H:%M} UTC - {self.record_count} records.\n"
-            f"Signer: {self.signer_note}"
+            f"Signer: {self.signer_note}" + ("" if self.allow_save else f"\n{VIEW_ONLY_NOTE}")
         )
+
+
+VIEW_ONLY_NOTE = (
+    "View only: the patient asked that attached files not be saved, so this viewer offers no "
+    "save. This is a request, not a lock: a determined recipient can still copy what they see."
+)
 
 
 def _instant(seconds: int) -> datetime:
@@ -169,6 +178,9 @@ def open_share(
         bundle=bundle,
         attachments=[attachment for attachment in binaries if attachment is not None],
         signer_confirmed=opened.signer_bound,
+        # Shares made before view-only existed carry no claim: they allowed saving.
+        allow_save=claims.get("allow_save") is not False,
+        recipient_type=shown_text(claims.get("recipient_type") or "provider", 40),
     )
 
 
@@ -181,7 +193,10 @@ def _resources(bundle: dict[str, Any], *, binary: bool = False) -> Iterator[dict
 
 
 def save_share_attachments(view: ShareView, folder: Path) -> list[Path]:
-    """Save a share's files into `folder` (the clinician asked to); never overwrites a file."""
+    """Save a share's files into `folder` (the clinician asked to); never overwrites a file.
+    A view-only share's files are not saved."""
+    if not view.allow_save:
+        raise ServiceError(VIEW_ONLY_NOTE)
     try:
         folder.mkdir(parents=True, exist_ok=True)
         saved: list[Path] = []

@@ -58,6 +58,11 @@ class ShareSession(RecordReader):
 
     def __init__(self, view: ShareView, conn: Connection, patient_record_id: int | None) -> None:
         super().__init__(conn)
+        # The patient chose what to share, restricted records included on purpose: the
+        # clinician sees every record the share holds.
+        self.queries.reveal_restricted = True
+        # False for a view-only share: the viewer offers no saving of its files.
+        self.allow_save = view.allow_save
         # The facts for the banner; the bundle and records now live in the database.
         self.view = replace(view, bundle={}, attachments=[])
         self.file_count = len(view.attachments)

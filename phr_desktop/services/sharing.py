@@ -24,7 +24,13 @@ from phr_desktop.interop.fhir.export import collection_bundle, resource_urn
 from phr_desktop.services.errors import ServiceError, StorageFull
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.output_files import check_output_path, write_output_bytes
+from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_counts
 from phr_desktop.services.share_opening import FILE_NAME_EXTENSION
+from phr_desktop.services.shared_with import (
+    RECIPIENT_TYPES,
+    record_shared_records,
+    restricted_ids,
+)
 from phr_desktop.sharing.bundle import FILE_SUFFIX, seal
 from phr_desktop.sharing.errors import ShareError
 from phr_desktop.sharing.html_share import HTML_SUFFIX, html_share_bytes
@@ -43,6 +49,7 @@ __all__ = [
     "ShareError",
     "ShareSelection",
     "count_selection",
+    "count_selection_by_sensitivity",
     "create_share",
     "parse_expiry",
     "write_handout",
@@ -121,6 +128,9 @@ class CreatedShare:
     key_jwk: dict[str, str] | None = None
     handout: Path | None = None
     html: Path | None = None  # the same share as one HTML file that opens in a browser
+    recipient_type: str = "provider"
+    allow_save: bool = True  # whether the clinician's viewer offers to save attached files
+    sensitivity: SensitivityCounts = field(default_factory=SensitivityCounts)
 
 
 # --- expiry ---------------------------------------------------------------------------------
@@ -156,10 +166,14 @@ def parse_expiry(text: str | None, now: datetime) -> datetime:
 # --- creating -------------------------------------------------------------------------------
 
 
-def _select_ids(session: Session, selection: ShareSelection) -> list[int]:
+def _select_ids(
+    session: Session, selection: ShareSelection, include_restricted: bool = False
+) -> list[int]:
+    """The chosen ids; restricted records only when explicitly included (hand-picked ones
+    too: picking a record while it was revealed does not include it by accident)."""
     ids: set[int] = set(selection.record_ids)
     for f in selection.any_of:
-        ids.update(session.record_ids(f))
+        ids.update(session.record_ids(replace(f, include_restricted=include_restricted)))
     if selection.has_filter or not (selection.record_ids or selection.any_of):
         ids.update(
             session.record_ids(
@@ -168,19 +182,34 @@ def _select_ids(session: Session, selection: ShareSelection) -> list[int]:
                     since=selection.since,
                     until=selection.until,
                     tag=selection.tag,
+                    include_restricted=include_restricted,
                 )
             )
         )
+    if not include_restricted and selection.record_ids:
+        ids.difference_update(restricted_ids(session, selection.record_ids))
     return sorted(ids)
 
 
-def count_selection(session: Session, selection: ShareSelection) -> int:
+def count_selection(
+    session: Session, selection: ShareSelection, include_restricted: bool = False
+) -> int:
     """How many records `create_share` would seal for this choice (the patient's own details
     travel in every share and are not counted, as in `CreatedShare.record_count`)."""
-    ids = set(_select_ids(session, selection))
+    ids = set(_select_ids(session, selection, include_restricted))
     if not ids:
         return 0
     return len(ids.difference(session.record_ids(RecordFilter(kinds=("patient",)))))
+
+
+def count_selection_by_sensitivity(
+    session: Session, selection: ShareSelection
+) -> SensitivityCounts:
+    """What a share of this choice would hold at each level, restricted ones included: the
+    app's "include N restricted records" checkbox and the sensitive count come from here."""
+    ids = _select_ids(session, selection, include_restricted=True)
+    patient = set(session.record_ids(RecordFilter(kinds=("patient",), include_restricted=True)))
+    return sensitivity_counts(session, [i for i in ids if i not in patient])
 
 
 def _attachment_entries(session: Session, data: ExportData) -> list[dict[str, Any]]:
@@ -235,6 +264,9 @@ def create_share(
     handout: Path | None = None,
     html: bool = False,
     now: datetime | None = None,
+    recipient_type: str = "provider",
+    allow_save: bool = True,
+    include_restricted: bool = False,
 ) -> CreatedShare:
     """Seal the chosen records into `output` (a `.phrshare` file, 0600) and log it.
 
@@ -251,7 +283,16 @@ def create_share(
     With `html=True`, `NAME.html` is written beside `NAME.phrshare`: the same JWE inside a
     viewer that opens in any current browser (html_share.py). A passcode is then stretched
     with PBKDF2 instead of Argon2id, because browsers offer only the former (bundle.py).
+
+    Restricted records are left out unless `include_restricted`. `recipient_type` (provider,
+    family member, researcher) and `allow_save` (False: view only) are kept in the history
+    and sealed into the share, whose viewer then offers no file to save.
     """
+    if recipient_type not in RECIPIENT_TYPES:
+        raise ServiceError(
+            f"Unknown recipient type {recipient_type!r}; choose one of "
+            f"{', '.join(RECIPIENT_TYPES)}."
+        )
     now = (now or datetime.now(UTC)).replace(microsecond=0)
     until = parse_expiry(expires, now)
     if passcode is not None and len(passcode.strip()) < 4:
@@ -270,7 +311,7 @@ def create_share(
             raise ServiceError("The hand-out and the share file need different names.")
         if html_path is not None and handout.absolute() == html_path.absolute():
             raise ServiceError("The hand-out and the browser file need different names.")
-    ids = _select_ids(session, selection)
+    ids = _select_ids(session, selection, include_restricted)
     if not ids:
         raise ServiceError("No records match this choice; nothing was shared.")
     data = build_export_data(session, record_ids=ids)
@@ -292,6 +333,8 @@ def create_share(
             "recipient": label,
             "record_count": len(data.records),
             "patient_name": data.patient_name,
+            "recipient_type": recipient_type,
+            "allow_save": allow_save,
         }
         if files:
             claims["attachment_count"] = len(files)
@@ -327,6 +370,9 @@ def create_share(
             patient_name=data.patient_name,
             key_jwk=key.jwk() if hand_out_key and not passcode else None,
             html=html_path,
+            recipient_type=recipient_type,
+            allow_save=allow_save,
+            sensitivity=sensitivity_counts(session, [r.id for r in data.records]),
         )
         try:
             written.append(write_output_bytes(output, sealed))
@@ -337,8 +383,8 @@ def create_share(
                     written.append(write_handout(created, handout))
             session.vault.conn.execute(
                 "INSERT INTO shares (id, label, created_at, expires_at, record_count, selection,"
-                " fingerprint, file_name, passcode, key_handed_out, key)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                " fingerprint, file_name, passcode, key_handed_out, key, recipient_type,"
+                " allow_save) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (
                     share_id, label, now.isoformat(), until.isoformat(), len(data.records),
                     orjson.dumps(
@@ -346,13 +392,15 @@ def create_share(
                     ).decode(),
                     thumb, output.name,
                     int(bool(passcode)), int(hand_out_key),
-                    None if hand_out_key else key.text(),
+                    None if hand_out_key else key.text(), recipient_type, int(allow_save),
                 ),
             )  # fmt: skip
+            record_shared_records(session, share_id, [r.id for r in data.records])
             session.vault.audit.append(
                 "share", share_id=share_id, records=len(data.records), expires=until.isoformat(),
                 fingerprint=thumb, passcode=bool(passcode), key_handed_out=hand_out_key,
-                attachments=len(files),
+                attachments=len(files), recipient_type=recipient_type, allow_save=allow_save,
+                restricted=created.sensitivity.restricted,
             )  # fmt: skip
         except BaseException:
             for path in written:  # the transaction rolls back; no file may outlive it

@@ -2,19 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from phr_desktop.domain.records import RecordKind
 from phr_desktop.services.session import MilestoneView
 from phr_desktop.services.share_opening import ShareView
+from phr_desktop.services.shared_with import SharedIn
 from phr_desktop.vault.queries import StoredRecord
 
 # Every record kind, as `--kind` takes them and `--json` gives them.
 RECORD_KINDS: tuple[str, ...] = tuple(kind.value for kind in RecordKind)
 
 
-def record_to_dict(stored: StoredRecord, sources: list[str] | None = None) -> dict[str, Any]:
-    """`sources`: every source of the record's fact (one fact once), when the caller has them."""
+def record_to_dict(
+    stored: StoredRecord,
+    sources: list[str] | None = None,
+    shared_in: Sequence[SharedIn] | None = None,
+) -> dict[str, Any]:
+    """A record's stable JSON shape. `sources`: every source of the record's fact (one fact
+    once), when the caller has them; `shared_in`: the shares that held it (given by callers
+    that read the sharing history, [] otherwise)."""
     r = stored.record
     value, rr = r.value, r.reference_range
     out: dict[str, Any] = {
@@ -37,6 +45,11 @@ def record_to_dict(stored: StoredRecord, sources: list[str] | None = None) -> di
         "resource_type": r.resource_type,
         "resource_id": r.resource_id,
         "quality": list(r.quality),
+        "sensitivity": stored.sensitivity,
+        "source_sensitivity": r.sensitivity,
+        "shared_in": [
+            {k: v for k, v in s.to_dict().items() if k != "created_at"} for s in shared_in or ()
+        ],
     }
     if sources is not None:
         out["sources"] = sources
@@ -87,6 +100,8 @@ def share_view_to_dict(view: ShareView) -> dict[str, Any]:
         "not_before": view.not_before.isoformat(),
         "expires_at": view.expires_at.isoformat(),
         "record_count": view.record_count,
+        "recipient_type": view.recipient_type,
+        "view_only": not view.allow_save,
         "records": [
             {
                 "kind": r.kind.value,

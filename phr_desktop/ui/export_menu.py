@@ -6,10 +6,11 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMenu, QWidget
+from PySide6.QtWidgets import QCheckBox, QFileDialog, QMenu, QMessageBox, QWidget
 
-from phr_desktop.services.exporting import export
+from phr_desktop.services.exporting import export, export_sensitivity
 from phr_desktop.services.file_names import export_file_name, person_name
+from phr_desktop.services.sensitivity import SensitivityCounts
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui.workers import TaskRunner
@@ -31,6 +32,29 @@ EXPORT_CHOICES = (
     ("csv", "&Research table of lung and liver tests (CSV)…", "CSV (*.csv)", "measurements",
      ".csv"),
 )  # fmt: skip
+
+
+def ask_about_sensitive(parent: QWidget | None, counts: SensitivityCounts) -> bool | None:
+    """Say how many sensitive records the export holds and offer "Include N restricted
+    records" (unticked); returns whether to include them, or None when cancelled."""
+    box = QMessageBox(parent)
+    box.setWindowTitle("Export")
+    box.setIcon(QMessageBox.Icon.Question)
+    box.setText(
+        f"This export holds {counts.sensitive:,} record(s) marked sensitive."
+        + (
+            f" {counts.restricted:,} restricted record(s) are left out unless you include them."
+            if counts.restricted
+            else ""
+        )
+    )
+    check = QCheckBox(f"Include {counts.restricted:,} restricted record(s)", box)
+    if counts.restricted:
+        box.setCheckBox(check)
+    box.setStandardButtons(QMessageBox.StandardButton.Ok | QMessageBox.StandardButton.Cancel)
+    if box.exec() != QMessageBox.StandardButton.Ok:
+        return None
+    return check.isChecked()
 
 
 class ExportMenu(QMenu):
@@ -68,8 +92,18 @@ class ExportMenu(QMenu):
         session = self.current_session()
         if session is None:
             return
+        include_restricted = False
+        counts = export_sensitivity(session)
+        if counts.sensitive or counts.restricted:
+            answer = ask_about_sensitive(self.parentWidget(), counts)
+            if answer is None:
+                return
+            include_restricted = answer
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> Path:
-            return export(session, fmt, path, progress=progress, cancel=cancel)
+            return export(
+                session, fmt, path, progress=progress, cancel=cancel,
+                include_restricted=include_restricted,
+            )  # fmt: skip
 
         self.runner.run(run, title="Exporting", on_success=self.on_done)

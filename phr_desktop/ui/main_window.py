@@ -41,6 +41,7 @@ from phr_desktop.ui.person_band import PersonBand, person_line
 from phr_desktop.ui.profile_screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.screen_fit import fit_to_screen
+from phr_desktop.ui.sensitivity_menu import SensitivityMenu
 from phr_desktop.ui.sharing.menu import install_sharing_menu
 from phr_desktop.ui.sharing.open_dialog import ShareOpener
 from phr_desktop.ui.sync_schedule_dialog import sync_schedule_action
@@ -244,6 +245,13 @@ class MainWindow(QMainWindow):
         edit_menu = menu.addMenu("&Edit")
         edit_menu.addAction(self.find_action)
         edit_menu.addAction(self.correct_action)
+        self.sensitivity_menu = SensitivityMenu(
+            self,
+            lambda: self.session,
+            lambda: self.timeline.current_filter() if self.timeline is not None else None,
+            self.refresh_views,
+        )
+        edit_menu.addMenu(self.sensitivity_menu)
         edit_menu.addSeparator()
         edit_menu.addAction(self.auto_lock_action)
         edit_menu.addAction(self.client_ids_action)
@@ -285,6 +293,7 @@ class MainWindow(QMainWindow):
         ):  # fmt: skip
             action.setEnabled(unlocked)
         self.new_menu.setEnabled(unlocked)
+        self.sensitivity_menu.setEnabled(unlocked)
         self.sharing_menu.set_unlocked(unlocked)
         self.correct_action.setEnabled(unlocked and self.current_record_id is not None)
         self.toolbar.setVisible(unlocked)

@@ -21,7 +21,7 @@ RECORD_COLUMNS = (
     "resource_type", "resource_id", "kind", "category", "title", "effective", "precision",
     "sort_date", "value_num", "value_text", "unit", "ref_low", "ref_high", "ref_text",
     "interpretation", "codes", "status", "facility", "encounter_ref", "quality", "fact_key",
-    "source_system",
+    "source_sensitivity", "source_system",
 )  # fmt: skip
 
 
@@ -83,6 +83,7 @@ def record_data(r: Record, fallback_key: str | None = None) -> RecordData:
         r.encounter_ref,
         orjson.dumps(list(r.quality)).decode(),
         fact_hash(key) if (key := fact_key(r) or fallback_key) else None,
+        r.sensitivity,
         r.source_system or None,
     )
     return columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)

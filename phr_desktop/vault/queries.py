@@ -20,13 +20,15 @@ from phr_desktop.domain.records import (
 from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.search import SHOWN, SearchAnswer, SearchIndex
+from phr_desktop.vault.sensitivity import NOT_RESTRICTED_SQL, SENSITIVITY_SQL, any_restricted
 from phr_desktop.vault.store import now_iso
 
 _COLUMNS = (
     "r.id, r.resource_type, r.resource_id, r.kind, r.category, r.title, r.effective, "
     "r.precision, r.value_num, r.value_text, r.unit, r.ref_low, r.ref_high, r.ref_text, "
     "r.interpretation, r.codes, r.status, r.source_system, r.facility, r.encounter_ref, "
-    "r.quality, (SELECT group_concat(tag, ' ') FROM record_tags t WHERE t.record_id = r.id)"
+    "r.quality, (SELECT group_concat(tag, ' ') FROM record_tags t WHERE t.record_id = r.id), "
+    f"{SENSITIVITY_SQL}, r.source_sensitivity"
 )
 
 
@@ -34,6 +36,8 @@ _COLUMNS = (
 class StoredRecord:
     id: int
     record: Record
+    # As it applies: the patient's own label, else what the source said (record.sensitivity).
+    sensitivity: str = "normal"
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class RecordFilter:
     tag: str | None = None
     source_system: str | None = None
     text: str | None = None  # full-text query
+    # Restricted records are left out unless asked for (or revealed for the session).
+    include_restricted: bool = False
     limit: int | None = None
     offset: int = 0
     # Every record, also those repeating a fact another record shows (the FHIR collection
@@ -78,6 +84,8 @@ def _record_from_row(row: Sequence[Any]) -> StoredRecord:
         encounter_ref,
         quality,
         tags,
+        sensitivity,
+        source_sensitivity,
     ) = row
     value = (
         Quantity(value_num, unit, value_text)
@@ -106,20 +114,35 @@ def _record_from_row(row: Sequence[Any]) -> StoredRecord:
         facility=facility,
         encounter_ref=encounter_ref,
         quality=tuple(orjson.loads(quality)),
+        sensitivity=source_sensitivity,
     )
-    return StoredRecord(rid, record)
+    return StoredRecord(rid, record, sensitivity)
 
 
 class RecordQueries:
     def __init__(self, conn: Connection, vocabulary: Vocabulary | None = None) -> None:
         self.conn = conn
         self.search_index = SearchIndex(conn, vocabulary or Vocabulary())
+        # Set while the patient has revealed restricted records for this session.
+        self.reveal_restricted = False
+
+    def _shows_restricted(self, asked: bool = False) -> bool:
+        """Whether restricted records may be listed: asked for, revealed, or there are none
+        (then the rule is left out of the SQL, which costs nothing)."""
+        return asked or self.reveal_restricted or not any_restricted(self.conn)
+
+    def _and_visible(self) -> str:
+        """The sensitivity rule for the narrow reads (charts, milestones, related records,
+        the dashboard) that take no filter: restricted left out unless revealed."""
+        return "" if self._shows_restricted() else f" AND {NOT_RESTRICTED_SQL}"
 
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
         # One fact once: a record that repeats another (same_as) is listed through that one;
         # spelt exactly so, the partial indexes on records serve it.
         clauses: list[str] = [] if f.every_source else [SHOWN]
         params: list[Any] = []
+        if not self._shows_restricted(f.include_restricted):
+            clauses.append(NOT_RESTRICTED_SQL)
         if f.kinds:
             clauses.append(f"r.kind IN ({','.join('?' * len(f.kinds))})")
             params.extend(f.kinds)
@@ -180,8 +203,8 @@ class RecordQueries:
         needles = [orjson.dumps(code).decode() for code in codes]
         matches = " OR ".join("instr(r.codes, ?) > 0" for _ in needles)
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? AND ({matches}) "
-            "ORDER BY r.sort_date DESC, r.id DESC",
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? AND ({matches})"
+            f"{self._and_visible()} ORDER BY r.sort_date DESC, r.id DESC",
             (kind, *needles),
         )
         return [_record_from_row(row) for row in rows]
@@ -190,7 +213,7 @@ class RecordQueries:
         marks = ",".join("?" * len(categories))
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
-            f"AND upper(r.category) IN ({marks}) "
+            f"AND upper(r.category) IN ({marks}){self._and_visible()} "
             "ORDER BY r.sort_date DESC, r.id DESC",
             (kind, *[c.upper() for c in categories]),
         )
@@ -199,7 +222,7 @@ class RecordQueries:
     def of_kind_with_text_value(self, kind: str) -> list[StoredRecord]:
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
-            "AND r.value_text IS NOT NULL "
+            f"AND r.value_text IS NOT NULL{self._and_visible()} "
             "ORDER BY r.sort_date DESC, r.id DESC",
             (kind,),
         )
@@ -208,7 +231,8 @@ class RecordQueries:
     def with_code_text(self, needle: str) -> list[StoredRecord]:
         """Records whose codes JSON contains `needle` (a quoted code), oldest first."""
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND instr(r.codes, ?) > 0 "
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND instr(r.codes, ?) > 0"
+            f"{self._and_visible()} "
             "ORDER BY r.sort_date",
             (needle,),
         )
@@ -220,7 +244,8 @@ class RecordQueries:
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.id != ? AND ("
             "(? IS NOT NULL AND substr(r.sort_date, 1, 10) = ?) OR "
-            "(? IS NOT NULL AND r.encounter_ref = ?)) ORDER BY r.sort_date LIMIT 200",
+            f"(? IS NOT NULL AND r.encounter_ref = ?)){self._and_visible()} "
+            "ORDER BY r.sort_date LIMIT 200",
             (record_id, day, day, encounter, encounter),
         )
         return [_record_from_row(row) for row in rows]
@@ -268,20 +293,27 @@ class RecordQueries:
         ).fetchone()
         return _record_from_row(row) if row else None
 
-    def search(self, text: str, limit: int = 200) -> list[StoredRecord]:
+    def search(
+        self, text: str, limit: int = 200, include_restricted: bool = False
+    ) -> list[StoredRecord]:
         """Best matches first (see vault/search.py), over titles, codes, what a record is,
         notes and document text."""
-        return self.records_by_ids(self.search_index.search(text, limit).ids)
+        return self.search_answer(text, limit, include_restricted)[0]
 
-    def search_answer(self, text: str, limit: int = 200) -> tuple[list[StoredRecord], SearchAnswer]:
+    def search_answer(
+        self, text: str, limit: int = 200, include_restricted: bool = False
+    ) -> tuple[list[StoredRecord], SearchAnswer]:
         """The records best first, and the answer's spelling fixes and "did you mean"."""
-        answer = self.search_index.search(text, limit)
+        answer = self.search_index.search(
+            text, limit, include_restricted=self._shows_restricted(include_restricted)
+        )
         return self.records_by_ids(answer.ids), answer
 
     def counts_by_kind(self) -> dict[str, int]:
         return dict(
             self.conn.execute(
-                f"SELECT kind, count(*) FROM records r WHERE {SHOWN} GROUP BY kind ORDER BY kind"
+                f"SELECT kind, count(*) FROM records r WHERE {SHOWN}{self._and_visible()} "
+                "GROUP BY kind ORDER BY kind"
             )
         )
 

@@ -24,6 +24,7 @@ from phr_desktop.domain.search_query import (
     words_of,
 )
 from phr_desktop.vault.database import Connection
+from phr_desktop.vault.sensitivity import NOT_RESTRICTED_SQL
 
 # bm25 weights of the index's columns: title, codes, kind, about, notes, body.
 _WEIGHTS = "10.0, 6.0, 2.0, 2.0, 1.0, 0.5"
@@ -50,7 +51,17 @@ class SearchAnswer:
 SHOWN = "r.same_as IS NULL"
 
 
-def candidate_sql(limit: int) -> str:
+def listing_conditions(include_restricted: bool) -> list[str]:
+    """Which records of `r` may be listed, as SQL conditions every matching query here ends
+    with: each fact once, and restricted records left out unless asked for."""
+    return [SHOWN] if include_restricted else [SHOWN, NOT_RESTRICTED_SQL]
+
+
+def listing_where(include_restricted: bool) -> str:
+    return " WHERE " + " AND ".join(listing_conditions(include_restricted))
+
+
+def candidate_sql(limit: int, include_restricted: bool = False) -> str:
     """Ids matching an FTS5 query (parameter 1), bm25-best first, with their rank inputs.
 
     The bm25 order is FTS5's own `rank` (column weights set through `rank MATCH`), which FTS5
@@ -62,7 +73,7 @@ def candidate_sql(limit: int) -> str:
         "SELECT rowid, rank AS score, title, codes FROM search_index "
         f"WHERE search_index MATCH ? AND rank MATCH 'bm25({_WEIGHTS})' "
         f"ORDER BY rank LIMIT {int(limit)}"
-        f") c JOIN records r ON r.id = c.rowid WHERE {SHOWN}"
+        ") c JOIN records r ON r.id = c.rowid" + listing_where(include_restricted)
     )
 
 
@@ -72,11 +83,11 @@ _PROBE_SQL = (
     "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? "
     f"LIMIT {_SCORED_MATCHES + 1})"
 )
-_LATEST_SQL = (
+_LATEST_SQL_WITHOUT_FILTER = (
     "SELECT r.id, 0.0, r.kind, r.sort_date, c.title, c.codes FROM ("
     "SELECT rowid, title, codes FROM search_index WHERE search_index MATCH ? "
     f"ORDER BY rowid DESC LIMIT {_CANDIDATES}"
-    f") c JOIN records r ON r.id = c.rowid WHERE {SHOWN}"
+    ") c JOIN records r ON r.id = c.rowid"
 )
 
 
@@ -85,6 +96,7 @@ class SearchIndex:
         self.conn = conn
         self.vocabulary = vocabulary
         self._vocab_table_ready = False
+        self._include_restricted = False  # of the search under way
 
     # --- the query --------------------------------------------------------------------------
 
@@ -99,7 +111,8 @@ class SearchIndex:
 
     # --- answering --------------------------------------------------------------------------
 
-    def search(self, text: str, limit: int) -> SearchAnswer:
+    def search(self, text: str, limit: int, include_restricted: bool = False) -> SearchAnswer:
+        self._include_restricted = include_restricted
         plan = self.plan(text)
         if not plan.units:
             return SearchAnswer((), {})
@@ -124,7 +137,12 @@ class SearchIndex:
         # bm25 costs a score per match: fine for a few thousand, not for "lab results" over
         # 75,000. A large match is ranked from its latest-stored records instead (no score:
         # the heading, kind and date rules still order them).
-        sql = candidate_sql(_CANDIDATES) if probe <= _SCORED_MATCHES else _LATEST_SQL
+        include = self._include_restricted
+        sql = (
+            candidate_sql(_CANDIDATES, include)
+            if probe <= _SCORED_MATCHES
+            else _LATEST_SQL_WITHOUT_FILTER + listing_where(include)
+        )
         return self.conn.execute(sql, (expression,)).fetchall()
 
     def _through_visits(self, plan: QueryPlan) -> list[_Row]:
@@ -146,8 +164,9 @@ class SearchIndex:
             found += self.conn.execute(
                 "SELECT r.id, 0.0, r.kind, r.sort_date, s.title, s.codes "
                 "FROM search_index s JOIN records r ON r.id = s.rowid "
-                f"WHERE search_index MATCH ? AND r.encounter_ref IN ({marks}) AND {SHOWN} "
-                f"LIMIT {_CANDIDATES}",
+                f"WHERE search_index MATCH ? AND r.encounter_ref IN ({marks})"
+                + "".join(f" AND {c}" for c in listing_conditions(self._include_restricted))
+                + f" LIMIT {_CANDIDATES}",
                 (rest.fts(), *refs),
             ).fetchall()
         return found

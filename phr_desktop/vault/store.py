@@ -140,7 +140,8 @@ ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
     source_system = excluded.source_system, facility = excluded.facility,
     encounter_ref = excluded.encounter_ref, quality = excluded.quality,
-    fact_key = excluded.fact_key, same_as = NULL
+    fact_key = excluded.fact_key, same_as = NULL,
+    source_sensitivity = excluded.source_sensitivity
 """
 
 

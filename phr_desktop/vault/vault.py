@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 import contextlib
+import hmac
 import logging
 import os
 import shutil
@@ -39,6 +40,7 @@ from phr_desktop.vault.errors import (
     VaultBusy,
     VaultError,
     VaultNotFound,
+    WrongPassphrase,
     WrongRecoveryKey,
 )
 from phr_desktop.vault.files import make_private_dir
@@ -315,6 +317,15 @@ class Vault:
     def forget_on_device(self) -> None:
         keyring_store.forget_data_key(self.header.profile_id)
         self.audit.append("forget_on_device")
+
+    def confirm_passphrase(self, passphrase: str) -> None:
+        """Check the passphrase again (before showing restricted records): WrongPassphrase or
+        TooManyAttempts when it is not this profile's, counted like a wrong unlock."""
+        header_path = self.profile_dir / HEADER_NAME
+        throttle = UnlockThrottle(self.profile_dir / ATTEMPTS_NAME)
+        unwrapped = unwrap_with_passphrase(header_path, self.header, passphrase, throttle)
+        if not hmac.compare_digest(unwrapped, self._data_key):
+            raise WrongPassphrase()
 
     @property
     def data_key(self) -> bytes:

@@ -268,15 +268,23 @@
     return button;
   }
 
-  function filesSection(files) {
+  // The patient chose "view only": the files are listed, not offered for saving. As the app
+  // says it: a request, not a lock.
+  const VIEW_ONLY = "View only: the patient asked that attached files not be saved, so this " +
+    "page offers no save. This is a request, not a lock: a determined recipient can still " +
+    "copy what they see.";
+
+  function filesSection(files, allowSave) {
     const list = $("files-body");
     list.replaceChildren();
     if (!files.length) {
       list.append(el("li", { text: "No attached files in this share." }));
       return;
     }
+    if (!allowSave) list.append(el("li", { id: "files-view-only", text: VIEW_ONLY }));
     for (const f of files) {
-      list.append(el("li", {}, saveButton(f), el("span", { text: " " + f.contentType + (f.ownerTitle ? ", with " + f.ownerTitle : "") })));
+      const name = allowSave ? saveButton(f) : el("span", { class: "file-name", text: f.name });
+      list.append(el("li", {}, name, el("span", { text: " " + f.contentType + (f.ownerTitle ? ", with " + f.ownerTitle : "") })));
     }
   }
 
@@ -346,7 +354,7 @@
       shown = data;
       fillFilters(data.records);
       drawTimeline();
-      filesSection(data.files);
+      filesSection(data.files, opened.claims.allow_save !== false);
       $("unlock").hidden = true;
       $("content").hidden = false;
       warnAtExpiry(opened.claims.exp);

@@ -501,3 +501,14 @@ def test_axe_finds_no_accessibility_violations_before_or_after_the_key(
     open_with_key(page, created.html, created.key)
     page.evaluate("document.querySelector('details.record').open = true")
     assert axe_violations(page, axe_source) == []
+
+
+def test_a_view_only_share_lists_its_files_without_saving_and_says_why(
+    page: Page, tmp_path: Path
+) -> None:
+    with shared_profile(tmp_path) as profile:
+        created = make_share(profile, tmp_path / "view-only.phrshare", html=True, allow_save=False)
+    open_with_key(page, created.html or Path(), created.key)
+    assert page.evaluate("document.querySelectorAll('#files-body button').length") == 0
+    assert text_of(page, "#files-body .file-name") == SCAN_NAME
+    assert "determined recipient can still copy" in text_of(page, "#files-view-only")

@@ -376,7 +376,7 @@ def test_cancelling_a_sync_stops_it_and_the_next_one_finishes(
     token = CancelToken()
 
     def progress(p: Progress) -> None:
-        if "Observation" in p.message:
+        if "Test results and measurements" in p.message:  # Observation, in the patient's words
             token.cancel()
 
     with pytest.raises(Cancelled):

@@ -78,7 +78,7 @@ def test_reindex_rebuilds_records_holding_such_numbers(imported: Session) -> Non
 def test_every_export_is_written_and_opens(imported: Session, tmp_path: Path, fmt: str) -> None:
     out = export(imported, fmt, tmp_path / f"out.{fmt}")
     data = out.read_bytes()
-    if fmt in ("pdf", "emergency"):
+    if fmt in ("pdf", "emergency", "wallet"):
         text = "".join(page.extract_text() for page in pypdf.PdfReader(out).pages)
         assert text
         if fmt == "pdf":

@@ -138,3 +138,32 @@ def test_schema_6_rebuilds_raw_resources_keeping_rows_ids_and_the_same_content_r
                 "sha256, body) VALUES (?, ?, ?, 'now', ?, x'00')",
                 (source_id, rtype, rid, sha),
             )
+
+
+def test_schema_9_reads_restricted_from_the_raw_resources_already_stored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A record stored before sensitivity existed, whose source marked it confidentiality R,
+    is restricted after the upgrade; an unmarked one stays normal."""
+    folder = tmp_path / "schema6"
+    shutil.copytree(SAVED / "schema6", folder)
+    before = migrations.MIGRATIONS[:8]
+    with monkeypatch.context() as m:
+        m.setattr(migrations, "MIGRATIONS", before)
+        m.setattr(migrations, "LATEST_VERSION", len(before))
+        with Vault.unlock(folder, passphrase=SAVED_PASSPHRASES["schema6"]) as vault:
+            assert _version(vault) == 8
+            raw_id = vault.conn.execute("SELECT raw_id FROM records WHERE id = 2").fetchone()[0]
+            vault.conn.execute(
+                "UPDATE raw_resources SET body = ? WHERE id = ?",
+                (
+                    b'{"resourceType":"Observation","id":"x","meta":{"security":[{"system":'
+                    b'"http://terminology.hl7.org/CodeSystem/v3-Confidentiality","code":"R"}]}}',
+                    raw_id,
+                ),
+            )
+    with Vault.unlock(folder, passphrase=SAVED_PASSPHRASES["schema6"]) as vault:
+        assert _version(vault) == migrations.LATEST_VERSION
+        levels = dict(vault.conn.execute("SELECT id, source_sensitivity FROM records"))
+        assert levels[2] == "restricted"
+        assert sum(level == "restricted" for level in levels.values()) == 1

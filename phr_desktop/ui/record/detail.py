@@ -34,6 +34,7 @@ from phr_desktop.ui.readable_colours import mark_flag, mark_muted
 from phr_desktop.ui.record.context_rows import RecordContextRows
 from phr_desktop.ui.record.files_tab import RecordFilesTab
 from phr_desktop.ui.record.notes_tab import RecordNotesTab
+from phr_desktop.ui.record.privacy_box import RecordPrivacyBox
 from phr_desktop.ui.record.sources_box import RecordSourcesBox
 from phr_desktop.ui.record.trend_chart import TrendChart
 from phr_desktop.ui.screen_fit import scrolling
@@ -121,6 +122,7 @@ class RecordDetailView(QWidget):
         self._session = session
         self._record_id: int | None = None
         self._build()
+        self.shared.set_session(session if isinstance(session, Session) else None)
         self._apply_mode()
         self.clear()
 
@@ -200,10 +202,11 @@ class RecordDetailView(QWidget):
         QVBoxLayout(self.text_box).addWidget(self.text_view)
         self.sources = RecordSourcesBox(self._session, body)
         self.sources.changed.connect(self.recordEdited)
-        self.shared = QGroupBox("Shared with", body)
-        self.shared_label = QLabel("Not shared with anyone.", self.shared)
-        self.shared_label.setAccessibleName("Shared with")
-        QVBoxLayout(self.shared).addWidget(self.shared_label)
+        # Sensitivity and the shares that held the record: the patient's own profile only.
+        self.shared = RecordPrivacyBox(body)
+        self.shared.labelChanged.connect(self.recordEdited)
+        self.shared_label = self.shared.shared_label
+        self.sensitivity_combo = self.shared.level
         layout = QVBoxLayout(body)
         layout.addLayout(form)
         layout.addWidget(self.sources)
@@ -266,6 +269,7 @@ class RecordDetailView(QWidget):
         self.notes_tab.set_session(session)
         self.files_tab.set_session(session)
         self.sources.set_session(session)
+        self.shared.set_session(session if isinstance(session, Session) else None)
         self._apply_mode()
 
     @property
@@ -305,6 +309,7 @@ class RecordDetailView(QWidget):
         self._fill_text(record_id)
         self._fill_related(record_id)
         self.sources.show_record(record_id)
+        self.shared.show_record(stored)
         self.notes_tab.show_record(record_id)
         files = self.files_tab.show_record(record_id)
         files_title = f"Files ({files})" if files else "Files"

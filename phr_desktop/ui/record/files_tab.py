@@ -27,6 +27,7 @@ from phr_desktop.services.errors import ServiceError, StorageFull
 from phr_desktop.services.output_files import safe_file_name, write_output_bytes
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session
+from phr_desktop.services.share_opening import VIEW_ONLY_NOTE
 from phr_desktop.ui import style
 from phr_desktop.ui.style import named_list
 
@@ -45,7 +46,12 @@ class RecordFilesTab(QWidget):
         self.open_button.clicked.connect(self.open_attachment)
         self.save_button = QPushButton("Save as…", self)
         self.save_button.clicked.connect(self._save_attachment_as)
+        self.view_only_note = QLabel(VIEW_ONLY_NOTE, self)
+        self.view_only_note.setAccessibleName("View only")
+        self.view_only_note.setWordWrap(True)
+        self.view_only_note.hide()
         row = QHBoxLayout()
+        row.addWidget(self.view_only_note, 1)
         row.addStretch(1)
         row.addWidget(self.open_button)
         row.addWidget(self.save_button)
@@ -57,6 +63,7 @@ class RecordFilesTab(QWidget):
         self.links_note.setWordWrap(True)
         self.links_list = named_list("Files on other sites", self)
         self.links_list.itemActivated.connect(lambda _item: self.open_link())
+        self._apply_save_rule()
         self.open_link_button = QPushButton("Open &link in browser", self)
         self.open_link_button.clicked.connect(self.open_link)
         links_row = QHBoxLayout()
@@ -72,6 +79,13 @@ class RecordFilesTab(QWidget):
 
     def set_session(self, session: RecordReader | None) -> None:
         self._session = session
+        self._apply_save_rule()
+
+    def _apply_save_rule(self) -> None:
+        """A view-only share's files are shown but not offered for saving."""
+        allowed = self._session is None or self._session.allow_save
+        self.save_button.setVisible(allowed)
+        self.view_only_note.setVisible(not allowed)
 
     def set_can_open(self, can_open: bool) -> None:
         # Opening needs a plaintext copy in a temporary folder: never for a share viewed.
@@ -158,6 +172,8 @@ class RecordFilesTab(QWidget):
         item = self.files_list.currentItem()
         if self._session is None or item is None:
             return
+        if not self._session.allow_save:
+            raise ServiceError(VIEW_ONLY_NOTE)
         # 0600 and whole, like every file the app writes where the patient chooses
         write_output_bytes(
             target, self._session.attachment_data(item.data(Qt.ItemDataRole.UserRole)[0])

@@ -26,8 +26,14 @@ from PySide6.QtWidgets import (
 
 from phr_desktop.domain.records import RecordKind, parse_partial_date
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.sensitivity import SensitivityCounts
 from phr_desktop.services.session import Session
-from phr_desktop.services.sharing import PRESETS, ShareSelection, count_selection
+from phr_desktop.services.sharing import (
+    PRESETS,
+    ShareSelection,
+    count_selection,
+    count_selection_by_sensitivity,
+)
 from phr_desktop.ui import style
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.timeline.view import tag_label
@@ -57,6 +63,10 @@ class ShareChoiceBox(QGroupBox):
         self.session: Session | None = session
         self.timeline_ids = tuple(timeline_ids or ())
         self.matching = 0
+        # Restricted records join the count (and the share) only when the patient ticks the
+        # dialog's "Include N restricted records"; `by_sensitivity` counts them either way.
+        self.include_restricted = False
+        self.by_sensitivity = SensitivityCounts()
         self._count_timer = QTimer(self)
         self._count_timer.setSingleShot(True)
         self._count_timer.setInterval(_COUNT_DELAY_MS)
@@ -169,9 +179,12 @@ class ShareChoiceBox(QGroupBox):
         if self.session is None:
             return
         try:
-            self.matching = count_selection(self.session, self.selection())
+            selection = self.selection()
+            self.matching = count_selection(self.session, selection, self.include_restricted)
+            self.by_sensitivity = count_selection_by_sensitivity(self.session, selection)
         except ServiceError as exc:
             self.matching = 0
+            self.by_sensitivity = SensitivityCounts()
             self.count_label.setText(str(exc))
         else:
             self.count_label.setText(

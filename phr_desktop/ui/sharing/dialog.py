@@ -59,6 +59,16 @@ BROWSER_FILE_TEXT = (
     "Saves NAME.html beside the .phrshare: the same encrypted share inside a small page that "
     "opens in Chrome, Edge, Firefox or Safari with the same key, with nothing to install."
 )
+RECIPIENT_CHOICES: tuple[tuple[str, str], ...] = (
+    ("A provider (doctor, clinic)", "provider"),
+    ("A family member", "family_member"),
+    ("A researcher", "researcher"),
+)
+VIEW_ONLY_TEXT = (
+    "phr-desktop's viewer will not offer to save the attached files. This is a request, not a "
+    "lock: a determined recipient can still copy what they see. The browser page honours it "
+    "too."
+)
 HELD_BACK_RESULT = (
     "The key is held back in your vault, so nobody can open this file yet. When you are ready "
     "to give it, use Sharing → Sharing history… → Show key. Until then you can revoke the "
@@ -144,8 +154,23 @@ class ShareDialog(ClearingDialog):
         self.passcode_again = self._secret(page, "Passcode again")
         form.addRow("&Passcode (optional):", self.passcode)
         form.addRow("Passcode a&gain:", self.passcode_again)
+        self.recipient_type = QComboBox(page)
+        self.recipient_type.setAccessibleName("Recipient type")
+        for text, value in RECIPIENT_CHOICES:
+            self.recipient_type.addItem(text, value)
+        form.addRow("&Recipient is:", self.recipient_type)
         self.attachments = QCheckBox("Include attached file&s (PDFs, images, documents)", page)
         form.addRow("", self.attachments)
+        self.view_only = QCheckBox("&View only: the recipient's viewer offers no saving", page)
+        self.view_only.setToolTip(VIEW_ONLY_TEXT)
+        form.addRow("", self.view_only)
+        self.include_restricted = QCheckBox(page)
+        self.include_restricted.setAccessibleName("Include restricted records")
+        self.include_restricted.toggled.connect(self._include_restricted_toggled)
+        form.addRow("", self.include_restricted)
+        self.sensitive_note = style.muted("", page)
+        self.sensitive_note.setAccessibleName("Sensitive records")
+        form.addRow("", self.sensitive_note)
         # On by default: most clinicians cannot install the app on a clinic computer.
         self.browser_file = QCheckBox("Also save a page that opens in any &browser (.html)", page)
         self.browser_file.setChecked(True)
@@ -189,6 +214,21 @@ class ShareDialog(ClearingDialog):
 
     def _choice_changed(self) -> None:
         self.create_button.setEnabled(self.choice.matching > 0)
+        counts = self.choice.by_sensitivity
+        self.include_restricted.setText(f"Include {counts.restricted:,} restricted record(s)")
+        self.include_restricted.setVisible(
+            counts.restricted > 0 or self.include_restricted.isChecked()
+        )
+        self.sensitive_note.setText(
+            f"{counts.sensitive:,} of the records match are marked sensitive."
+            if counts.sensitive
+            else ""
+        )
+        self.sensitive_note.setVisible(counts.sensitive > 0)
+
+    def _include_restricted_toggled(self, checked: bool) -> None:
+        self.choice.include_restricted = checked
+        self.choice.recount()
 
     @staticmethod
     def _secret(parent: QWidget, name: str) -> QLineEdit:
@@ -245,12 +285,17 @@ class ShareDialog(ClearingDialog):
         hand_out = not self.hold_back.isChecked()
         html = self.browser_file.isChecked()
         count = self.choice.matching
+        recipient_type = str(self.recipient_type.currentData())
+        allow_save = not self.view_only.isChecked()
+        include_restricted = self.include_restricted.isChecked()
 
         def run(progress: ProgressCallback, _cancel: CancelToken) -> CreatedShare:
             progress(Progress(0, None, f"Sealing {count:,} record(s) for {label}…"))
             return create_share(
                 session, output, selection, label, expires=expires, passcode=passcode,
                 hand_out_key=hand_out, attachments=attachments, html=html,
+                recipient_type=recipient_type, allow_save=allow_save,
+                include_restricted=include_restricted,
             )  # fmt: skip
 
         self.create_button.setEnabled(False)

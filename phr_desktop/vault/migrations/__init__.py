@@ -24,6 +24,7 @@ from phr_desktop.vault.migrations import (
     m0008_search_about,
     m0009_person_and_facts,
     m0010_sync_schedule,
+    m0011_sensitivity,
 )
 
 MIGRATIONS: list[str] = [
@@ -37,6 +38,7 @@ MIGRATIONS: list[str] = [
     m0008_search_about.SQL,
     m0009_person_and_facts.SQL,
     m0010_sync_schedule.SQL,
+    m0011_sensitivity.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
@@ -60,7 +62,13 @@ def migrate(conn: Connection, db_path: Path, backup: Callable[[Path], None] | No
         return found
     if found > 0 and backup is not None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ")
-        backup(db_path.with_name(f"{db_path.stem}.before-v{LATEST_VERSION}-{stamp}.db"))
+        name = f"{db_path.stem}.before-v{LATEST_VERSION}-{stamp}"
+        target = db_path.with_name(f"{name}.db")
+        for n in range(2, 1000):  # a copy put back and upgraded again within the second
+            if not target.exists():
+                break
+            target = db_path.with_name(f"{name}-{n}.db")
+        backup(target)
     for version in range(found + 1, LATEST_VERSION + 1):
         rebuild = version in REBUILDS_REFERENCED_TABLES
         if rebuild:
