@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from phr_desktop import __version__
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.export_bodies import BatchedBodies
 from phr_desktop.services.output_files import check_output_path, write_output_file
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack
@@ -42,12 +43,15 @@ def build_export_data(
     ):
         notes.setdefault(record_id, []).append(text)
 
+    patient = patient_rows[-1] if patient_rows else None
+    walked = ([patient] if patient else []) + stored
+    bodies = BatchedBodies(session.raw_sources, ((s.id, s.record.kind.value) for s in walked))
+
     def exported(s: StoredRecord) -> ExportRecord:
-        body = session.raw_source(s.id)
-        return ExportRecord(s.id, s.record, body, tuple(notes.get(s.id, ())))
+        return ExportRecord(s.id, s.record, bodies, tuple(notes.get(s.id, ())))
 
     return ExportData(
-        patient=exported(patient_rows[-1]) if patient_rows else None,
+        patient=exported(patient) if patient else None,
         records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -112,9 +116,9 @@ def _write(
 
         write_emergency_pdf(data, path)
     elif fmt == "fhir":
-        from phr_desktop.interop.fhir.export import collection_bundle
+        from phr_desktop.interop.fhir.export import write_collection_bundle
 
-        path.write_bytes(collection_bundle(data))
+        write_collection_bundle(data, path)
     elif fmt == "ips":
         from phr_desktop.interop.fhir.export import ips_document
 

@@ -50,6 +50,10 @@ class RecordFilter:
 
 NO_FILTER = RecordFilter()
 
+# Ids per `IN (...)` query when reading raw bodies in bulk: well under SQLite's bound on
+# parameters, and few enough bodies (a few MB) to hold at once.
+RAW_BODY_BATCH = 500
+
 
 def _record_from_row(row: Sequence[Any]) -> StoredRecord:
     (
@@ -301,6 +305,21 @@ class RecordQueries:
             (record_id,),
         ).fetchone()
         return bytes(row[0]) if row else None
+
+    def raw_bodies(self, record_ids: Sequence[int]) -> dict[int, bytes]:
+        """Raw bodies of many records by id, one query per `RAW_BODY_BATCH` ids: an export of
+        100k records once issued 85,595 one-row queries. Unknown ids are left out."""
+        found: dict[int, bytes] = {}
+        for start in range(0, len(record_ids), RAW_BODY_BATCH):
+            chunk = record_ids[start : start + RAW_BODY_BATCH]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                "SELECT r.id, w.body FROM records r JOIN raw_resources w ON w.id = r.raw_id "
+                f"WHERE r.id IN ({marks})",
+                tuple(chunk),
+            )
+            found.update((int(rid), bytes(body)) for rid, body in rows)
+        return found
 
     def raw_body_and_source(self, record_id: int) -> tuple[bytes, str, dict[str, Any]] | None:
         """The record's raw resource with its source's kind and detail (a SMART source's
