@@ -1,6 +1,8 @@
 """What every exporter receives: the chosen records with their raw resources, and context.
 
 Built by services/exporting.py from an unlocked profile; exporters are pure functions of it.
+The records' raw bodies are read from the profile as exporters use them (in batches), so an
+ExportData is used while its profile is open; the patient's body is read up front.
 """
 
 from __future__ import annotations

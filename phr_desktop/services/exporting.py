@@ -43,15 +43,26 @@ def build_export_data(
     ):
         notes.setdefault(record_id, []).append(text)
 
+    # Bodies are read as the exporter walks the records, a batch at a time, so the records'
+    # bodies need the session open while exporting. The patient's is read now: every export's
+    # header needs it, and the patient's details stay readable after the session closes.
+    bodies = BatchedBodies(session.raw_sources, ((s.id, s.record.kind.value) for s in stored))
     patient = patient_rows[-1] if patient_rows else None
-    walked = ([patient] if patient else []) + stored
-    bodies = BatchedBodies(session.raw_sources, ((s.id, s.record.kind.value) for s in walked))
 
     def exported(s: StoredRecord) -> ExportRecord:
         return ExportRecord(s.id, s.record, bodies, tuple(notes.get(s.id, ())))
 
     return ExportData(
-        patient=exported(patient) if patient else None,
+        patient=(
+            ExportRecord(
+                patient.id,
+                patient.record,
+                session.raw_source(patient.id),
+                tuple(notes.get(patient.id, ())),
+            )
+            if patient
+            else None
+        ),
         records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
