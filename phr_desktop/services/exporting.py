@@ -98,7 +98,7 @@ def export(
     progress(Progress(1, 2, f"Writing {fmt}"))
 
     def write(path: Path) -> None:
-        _write(fmt, data, path, shift_days=shift_days, deidentify=deidentify)
+        _write(fmt, data, path, shift_days=shift_days, deidentify=deidentify, cancel=cancel)
         cancel.raise_if_cancelled()
 
     write_output_file(output, write)
@@ -111,7 +111,13 @@ def export(
 
 
 def _write(
-    fmt: str, data: ExportData, path: Path, *, shift_days: int = 0, deidentify: bool = False
+    fmt: str,
+    data: ExportData,
+    path: Path,
+    *,
+    shift_days: int = 0,
+    deidentify: bool = False,
+    cancel: CancelToken | None = None,
 ) -> None:
     # Each exporter is imported when used: reportlab and lxml need not load for the others.
     if fmt == "ccda":
@@ -129,7 +135,7 @@ def _write(
     elif fmt == "fhir":
         from phr_desktop.interop.fhir.export import write_collection_bundle
 
-        write_collection_bundle(data, path)
+        write_collection_bundle(data, path, between=(cancel or CancelToken()).raise_if_cancelled)
     elif fmt == "ips":
         from phr_desktop.interop.fhir.export import ips_document
 

@@ -19,6 +19,7 @@ from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.export_bodies import BatchedBodies
 from phr_desktop.services.exporting import build_export_data, export
 from phr_desktop.services.session import Session
+from phr_desktop.services.tasks import Cancelled, CancelToken, Progress
 
 RAW_BODY_READ = re.compile(r"\bFROM records r JOIN raw_resources w\b")
 
@@ -121,3 +122,25 @@ def test_a_record_removed_while_exporting_is_a_clear_message() -> None:
     bodies = BatchedBodies(lambda ids: {}, [(1, "lab")])
     with pytest.raises(ServiceError, match="removed while exporting; run the export again"):
         bodies.body(1)
+
+
+def test_a_fhir_export_cancelled_as_writing_starts_reads_no_body_and_leaves_no_file(
+    demo: Session, raw_body_queries: list[str], tmp_path: Path
+) -> None:
+    cancel = CancelToken()
+    read_before_writing: list[int] = []
+
+    def cancel_when_writing(step: Progress) -> None:
+        if step.message.startswith("Writing"):
+            read_before_writing.append(len(raw_body_queries))  # the patient's, gathered
+            cancel.cancel()
+
+    folder = tmp_path / "exports"
+    folder.mkdir()
+    out = folder / "bundle.json"
+    with pytest.raises(Cancelled):
+        export(demo, "fhir", out, progress=cancel_when_writing, cancel=cancel)
+
+    # The collection stopped before its first entry: no batch of bodies was read.
+    assert len(raw_body_queries) == read_before_writing[0]
+    assert list(folder.iterdir()) == []  # neither the export nor its partial file

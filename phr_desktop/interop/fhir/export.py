@@ -98,15 +98,22 @@ def collection_bundle(data: ExportData, extra: Iterable[dict[str, Any]] = ()) ->
     return b"".join(collection_pieces(data, extra))
 
 
-def write_collection_bundle(data: ExportData, path: Path) -> None:
+def write_collection_bundle(
+    data: ExportData, path: Path, *, between: Callable[[], None] = lambda: None
+) -> None:
     """`collection_bundle` written to `path` as it is made: the bundle of 500k resources is
-    never whole in memory, nor are its stored bodies (read in batches as the entries go by)."""
+    never whole in memory, nor are its stored bodies (read in batches as the entries go by).
+    `between` is called before the first entry and every `_CHECK_EVERY` pieces after: raising
+    there (a cancel) stops a long export without reading the rest."""
     with path.open("wb", buffering=_WRITE_BUFFER) as out:
-        for piece in collection_pieces(data):
+        for index, piece in enumerate(collection_pieces(data)):
+            if index % _CHECK_EVERY == 1:  # piece 0 is the header; 1 the first entry
+                between()
             out.write(piece)
 
 
 _WRITE_BUFFER = 1 << 20
+_CHECK_EVERY = 1000
 
 
 def collection_pieces(data: ExportData, extra: Iterable[dict[str, Any]] = ()) -> Iterator[bytes]:
