@@ -48,14 +48,16 @@ def keystrokes() -> list[str]:
     return [q[:i] for q in QUERIES for i in range(1, len(q) + 1)]
 
 
-def timed_ms(func: object, typed: list[str], rounds: int) -> list[float]:
-    out = []
+def timed_ms(func: object, typed: list[str], rounds: int) -> tuple[list[float], list[float]]:
+    """(wall ms, CPU ms) per keystroke: CPU time is what a busy machine cannot inflate."""
+    wall, cpu = [], []
     for _ in range(rounds):
         for text in typed:
-            started = time.perf_counter()
+            started, cpu_started = time.perf_counter(), time.process_time()
             func(text)  # type: ignore[operator]
-            out.append((time.perf_counter() - started) * 1000)
-    return out
+            wall.append((time.perf_counter() - started) * 1000)
+            cpu.append((time.process_time() - cpu_started) * 1000)
+    return wall, cpu
 
 
 def summary(times: list[float]) -> dict[str, float]:
@@ -73,31 +75,46 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
     directory = ProviderDirectory(Path(tempfile.mkdtemp(prefix="phr-bench-")))
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), time.process_time()
     index = directory.index()
-    load_s = time.perf_counter() - started
+    load_s, load_cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     rows = [
         (" " + " ".join(words_of(" ".join((p.name, *p.aliases, p.city, p.state)))), p)
         for p in index.providers
     ]
     typed = keystrokes()
-    indexed = summary(timed_ms(directory.search, typed, args.rounds))
-    naive = summary(timed_ms(lambda t: naive_search(rows, t), typed, args.rounds))
+    indexed_wall, indexed_cpu = timed_ms(directory.search, typed, args.rounds)
+    naive_wall, naive_cpu = timed_ms(lambda t: naive_search(rows, t), typed, args.rounds)
+    indexed, naive = summary(indexed_wall), summary(naive_wall)
+    indexed_cpu_ms, naive_cpu_ms = summary(indexed_cpu), summary(naive_cpu)
     result = {
         "organisations": len(index),
         "keystrokes": len(typed) * args.rounds,
         "load_s": round(load_s, 3),
+        "load_cpu_s": round(load_cpu_s, 3),
         "search": indexed,
         "naive_scan": naive,
+        "search_cpu": indexed_cpu_ms,
+        "naive_scan_cpu": naive_cpu_ms,
         "speedup_median": round(naive["median_ms"] / max(indexed["median_ms"], 1e-3), 1),
+        "speedup_median_cpu": round(
+            naive_cpu_ms["median_ms"] / max(indexed_cpu_ms["median_ms"], 1e-3), 1
+        ),
         "target_keystroke_ms": TARGET_KEYSTROKE_MS,
         "meets_target": indexed["max_ms"] < TARGET_KEYSTROKE_MS and load_s < TARGET_LOAD_S,
     }
     if args.json:
         sys.stdout.write(orjson.dumps(result, option=orjson.OPT_INDENT_2).decode() + "\n")
     else:
-        print(f"{result['organisations']:,} organisations, loaded in {load_s:.2f} s")
+        print(
+            f"{result['organisations']:,} organisations, loaded in {load_s:.2f} s "
+            f"(CPU {load_cpu_s:.2f} s)"
+        )
         print(f"{result['keystrokes']} keystrokes: search {indexed}, naive scan {naive}")
+        print(
+            f"  in CPU time: search {indexed_cpu_ms}, naive scan {naive_cpu_ms}; the scan takes "
+            f"{result['speedup_median_cpu']}x the search's median CPU time"
+        )
         verdict = "met" if result["meets_target"] else "NOT met"
         print(
             f"target: every keystroke under {TARGET_KEYSTROKE_MS:.0f} ms, load under "

@@ -209,7 +209,12 @@ def child_bare(started: float) -> dict[str, Any]:
     window.resize(1280, 820)
     window.show()
     painted = wait_for_paint(app, window)
-    return {"start_s": painted - started, "rss_mb": peak_rss_mb()}
+    # CPU time since the process began (all threads): what a busy machine cannot inflate.
+    return {
+        "start_s": painted - started,
+        "start_cpu_s": time.process_time(),
+        "rss_mb": peak_rss_mb(),
+    }
 
 
 def child_app(started: float, data_dir: str) -> dict[str, Any]:
@@ -222,14 +227,16 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
     from phr_desktop.ui.main_window import MainWindow
 
     kdf_seconds: list[float] = []
+    kdf_cpu_seconds: list[float] = []  # the whole process's CPU meanwhile (the UI waits idle)
     derive = vault_module.derive_passphrase_key
 
     def timed_derive(*args: Any, **kwargs: Any) -> bytes:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         try:
             return derive(*args, **kwargs)
         finally:
             kdf_seconds.append(time.perf_counter() - t)
+            kdf_cpu_seconds.append(time.process_time() - cpu)
 
     vault_module.derive_passphrase_key = timed_derive
 
@@ -248,6 +255,7 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
     assert window.timeline is not None and window.session is not None
     window.show_tab(1)
     painted = wait_for_paint(app, window.timeline.tree.viewport())
+    painted_cpu = time.process_time()
     records = window.timeline.model.record_count()
 
     spin_until(lambda: not window.runner.busy)  # the dashboard's milestones worker
@@ -261,20 +269,23 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
         RecordFilter(text="FEV1"),
         RecordFilter(),
     ]
-    filter_ms = []
+    filter_ms, filter_cpu_ms = [], []
     for f in filters:
-        t = time.perf_counter()
+        t, cpu = time.perf_counter(), time.process_time()
         timeline.apply_filter(f)
         wait_for_paint(app, timeline.tree.viewport())
         filter_ms.append((time.perf_counter() - t) * 1000)
+        filter_cpu_ms.append((time.process_time() - cpu) * 1000)
     counts = [timeline.model.record_count()]
     kdf = sum(kdf_seconds)
     result = {
         "records": records,
         "start_s": painted - started - kdf,
+        "start_cpu_s": painted_cpu - sum(kdf_cpu_seconds),
         "kdf_s": kdf,
         "unlock_to_views_s": t_views - t_unlock - kdf,
         "filter_ms": filter_ms,
+        "filter_cpu_ms": filter_cpu_ms,
         "rss_mb": peak_rss_mb(),
         "last_count": counts[0],
         "milestones_s": milestones_done,
@@ -330,10 +341,15 @@ def main() -> int:
         "unlock_to_views_s": median(a["unlock_to_views_s"] for a in apps),
         "filter_ms_median": median(m for a in apps for m in a["filter_ms"]),
         "filter_ms_max": max(m for a in apps for m in a["filter_ms"]),
+        "bare_start_cpu_s": median(b["start_cpu_s"] for b in bare),
+        "app_start_cpu_s": median(a["start_cpu_s"] for a in apps),
+        "filter_cpu_ms_median": median(m for a in apps for m in a["filter_cpu_ms"]),
+        "filter_cpu_ms_max": max(m for a in apps for m in a["filter_cpu_ms"]),
         "app_rss_mb": max(a["rss_mb"] for a in apps),
         "milestones_s": median(a["milestones_s"] for a in apps),
     }
     figures["start_ratio_to_bare"] = figures["app_start_s"] / figures["bare_start_s"]
+    figures["start_ratio_to_bare_cpu"] = figures["app_start_cpu_s"] / figures["bare_start_cpu_s"]
     figures["rss_ratio_to_bare"] = figures["app_rss_mb"] / figures["bare_rss_mb"]
     if args.json:
         print(orjson.dumps(figures, option=orjson.OPT_INDENT_2).decode())
@@ -350,6 +366,10 @@ def main() -> int:
         f"  ({f['start_ratio_to_bare']:.1f}x bare; target < {TARGET_START_S} s: "
         f"{verdict(f['app_start_s'] < TARGET_START_S)})"
     )
+    print(
+        f"  in CPU time (all threads, KDF excluded): {f['app_start_cpu_s']:.3f} s "
+        f"({f['start_ratio_to_bare_cpu']:.1f}x bare's {f['bare_start_cpu_s']:.3f} s)"
+    )
     print(f"  of which unlock click to views built (KDF excluded): {f['unlock_to_views_s']:.3f} s")
     print(f"  KDF (Argon2id, not counted): {f['kdf_s']:.3f} s")
     print(f"dashboard milestones ready (worker, after start): {f['milestones_s']:.3f} s")
@@ -357,6 +377,10 @@ def main() -> int:
         f"filter to first paint: median {f['filter_ms_median']:.1f} ms, max "
         f"{f['filter_ms_max']:.1f} ms (target < {TARGET_FILTER_MS:.0f} ms: "
         f"{verdict(f['filter_ms_max'] < TARGET_FILTER_MS)})"
+    )
+    print(
+        f"  in CPU time: median {f['filter_cpu_ms_median']:.1f} ms, max "
+        f"{f['filter_cpu_ms_max']:.1f} ms"
     )
     print(
         f"peak RSS: {f['app_rss_mb']:.0f} MB ({f['rss_ratio_to_bare']:.1f}x bare "

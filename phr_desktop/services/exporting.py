@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from phr_desktop import __version__
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
+from phr_desktop.services.export_bodies import BatchedBodies
 from phr_desktop.services.output_files import check_output_path, write_output_file
 from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_counts
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
@@ -59,13 +60,20 @@ def build_export_data(
     ):
         notes.setdefault(record_id, []).append(text)
 
+    # Bodies are read as the exporter walks the records, a batch at a time, so the records'
+    # bodies need the session open while exporting. The patient's is read now: every export's
+    # header needs it, and the patient's details stay readable after the session closes.
+    bodies = BatchedBodies(session.raw_sources, ((s.id, s.record.kind.value) for s in stored))
+
     def exported(s: StoredRecord) -> ExportRecord:
-        body = session.raw_source(s.id)
-        return ExportRecord(s.id, s.record, body, tuple(notes.get(s.id, ())))
+        return ExportRecord(s.id, s.record, bodies, tuple(notes.get(s.id, ())))
+
+    def read_now(s: StoredRecord) -> ExportRecord:
+        return ExportRecord(s.id, s.record, session.raw_source(s.id), tuple(notes.get(s.id, ())))
 
     return ExportData(
-        patient=exported(patient_rows[-1]) if patient_rows else None,
-        other_patients=tuple(exported(s) for s in reversed(patient_rows[:-1])),
+        patient=read_now(patient_rows[-1]) if patient_rows else None,
+        other_patients=tuple(read_now(s) for s in reversed(patient_rows[:-1])),
         records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
@@ -107,7 +115,7 @@ def export(
     progress(Progress(1, 2, f"Writing {fmt}"))
 
     def write(path: Path) -> None:
-        _write(fmt, data, path, shift_days=shift_days, deidentify=deidentify)
+        _write(fmt, data, path, shift_days=shift_days, deidentify=deidentify, cancel=cancel)
         cancel.raise_if_cancelled()
 
     write_output_file(output, write)
@@ -130,7 +138,13 @@ def export_sensitivity(
 
 
 def _write(
-    fmt: str, data: ExportData, path: Path, *, shift_days: int = 0, deidentify: bool = False
+    fmt: str,
+    data: ExportData,
+    path: Path,
+    *,
+    shift_days: int = 0,
+    deidentify: bool = False,
+    cancel: CancelToken | None = None,
 ) -> None:
     # Each exporter is imported when used: reportlab and lxml need not load for the others.
     if fmt == "ccda":
@@ -147,9 +161,9 @@ def _write(
         # The same facts either as one A4 page or as a card to cut out and fold (credit-card size).
         write_emergency_pdf(data, path, layout="wallet" if fmt == "wallet" else "page")
     elif fmt == "fhir":
-        from phr_desktop.interop.fhir.export import collection_bundle
+        from phr_desktop.interop.fhir.export import write_collection_bundle
 
-        path.write_bytes(collection_bundle(data))
+        write_collection_bundle(data, path, between=(cancel or CancelToken()).raise_if_cancelled)
     elif fmt == "ips":
         from phr_desktop.interop.fhir.export import ips_document
 

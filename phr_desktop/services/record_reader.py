@@ -203,6 +203,10 @@ class RecordReader:
         self.record(record_id)  # a clear message for an unknown id
         return record_context(self.queries, record_id)
 
+    def raw_sources(self, record_ids: Sequence[int]) -> dict[int, bytes]:
+        """The raw bodies of many records, read in batches (unknown ids are left out)."""
+        return self.queries.raw_bodies(record_ids)
+
     def record_text(self, record_id: int) -> str:
         """What the record's source says in words (a document's or note's text), for reading;
         "" when it has none."""

@@ -57,7 +57,8 @@ def install() -> Path:
 
 def section_counts(paths: list[Path]) -> dict[str, Any]:
     """{"counts"/"codes": {absolute path: {section: n / [code…]}}, "errors": {path: message},
-    "parse_seconds": s}; a file blue-button cannot read has zero counts and an error."""
+    "parse_seconds": s, "parse_cpu_seconds": s}; a file blue-button cannot read has zero counts
+    and an error."""
     node = shutil.which("node")
     assert node is not None
     done = subprocess.run(

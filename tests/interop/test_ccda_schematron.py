@@ -159,7 +159,7 @@ def test_ccd_of_a_profile_that_knows_nothing_about_the_patient_meets_every_shall
         "telecom": [{"system": "email", "value": "robin@example.org"}],
     }
     sparse = dataclasses.replace(
-        data, patient=dataclasses.replace(data.patient, raw_body=orjson.dumps(sparse_patient))
+        data, patient=dataclasses.replace(data.patient, stored_body=orjson.dumps(sparse_patient))
     )
     document = build_ccd(sparse)
     name = etree.fromstring(document).find(".//v3:patient/v3:name", NS)

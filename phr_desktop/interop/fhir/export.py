@@ -8,10 +8,12 @@ DocumentReferences (LOINC 51855-5 "Patient Note") that point at the record they 
 from __future__ import annotations
 
 import base64
+import itertools
 import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import orjson
@@ -93,15 +95,50 @@ def note_resources(data: ExportData) -> list[tuple[str, dict[str, Any]]]:
 def collection_bundle(data: ExportData, extra: Iterable[dict[str, Any]] = ()) -> bytes:
     """Every exported raw resource (Patient first) exactly as stored, plus the patient's notes
     and any `extra` entries (a share's attached files)."""
-    bundle = _bundle_header(data, "collection", "collection")
-    stored = ([data.patient] if data.patient else []) + [*data.other_patients, *data.records]
-    entries: list[dict[str, Any]] = [
-        {"fullUrl": _urn(rec), "resource": orjson.Fragment(rec.raw_body)} for rec in stored
-    ]
-    entries += [{"fullUrl": url, "resource": resource} for url, resource in note_resources(data)]
-    entries += extra
-    bundle["entry"] = entries
-    return orjson.dumps(bundle)
+    return b"".join(collection_pieces(data, extra))
+
+
+def write_collection_bundle(
+    data: ExportData, path: Path, *, between: Callable[[], None] = lambda: None
+) -> None:
+    """`collection_bundle` written to `path` as it is made: the bundle of 500k resources is
+    never whole in memory, nor are its stored bodies (read in batches as the entries go by).
+    `between` is called before the first entry and every `_CHECK_EVERY` pieces after: raising
+    there (a cancel) stops a long export without reading the rest."""
+    with path.open("wb", buffering=_WRITE_BUFFER) as out:
+        for index, piece in enumerate(collection_pieces(data)):
+            if index % _CHECK_EVERY == 1:  # piece 0 is the header; 1 the first entry
+                between()
+            out.write(piece)
+
+
+_WRITE_BUFFER = 1 << 20
+_CHECK_EVERY = 1000
+
+
+def collection_pieces(data: ExportData, extra: Iterable[dict[str, Any]] = ()) -> Iterator[bytes]:
+    """The collection Bundle in pieces whose concatenation is exactly `orjson.dumps` of the
+    whole Bundle (header keys, then "entry" last), one entry at a time."""
+    header = orjson.dumps(_bundle_header(data, "collection", "collection"))
+    yield header[:-1] + b',"entry":['
+    separator = b""
+    for entry in _collection_entries(data, extra):
+        yield separator + orjson.dumps(entry)
+        separator = b","
+    yield b"]}"
+
+
+def _collection_entries(
+    data: ExportData, extra: Iterable[dict[str, Any]]
+) -> Iterator[dict[str, Any]]:
+    stored = itertools.chain(
+        [data.patient] if data.patient else [], data.other_patients, data.records
+    )
+    for rec in stored:
+        yield {"fullUrl": _urn(rec), "resource": orjson.Fragment(rec.raw_body)}
+    for url, resource in note_resources(data):
+        yield {"fullUrl": url, "resource": resource}
+    yield from extra
 
 
 # ---- IPS document ----------------------------------------------------------------------------

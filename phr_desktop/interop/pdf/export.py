@@ -171,10 +171,11 @@ def record_pdf_bytes(data: ExportData) -> bytes:
 def _story(data: ExportData, contents: Contents) -> list[Flowable]:
     records = [r.record for r in data.records]
     trends = chart_trends(records, data.pack)
+    by_kind: dict[RecordKind, list[ExportRecord]] = {}  # one pass, not one per section
+    for entry in data.records:
+        by_kind.setdefault(entry.record.kind, []).append(entry)
     sections = [
-        (kind, title)
-        for kind, title in SECTIONS
-        if any(r.kind is kind for r in records) or _always_shown(kind, data)
+        (kind, title) for kind, title in SECTIONS if kind in by_kind or _always_shown(kind, data)
     ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
     lines = len(sections) + (1 if trends else 0)
@@ -208,7 +209,7 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         rule=RULE,
     )
     for kind, title in sections:
-        entries = [r for r in data.records if r.record.kind is kind]
+        entries = by_kind.get(kind, [])
         story.append(Paragraph(esc(title), H_SECTION))
         if not entries:  # only Allergies: "none recorded" must not read as "none"
             since = f" since {data.since}" if data.since else ""
