@@ -196,6 +196,23 @@ def profile_facts(session: Session) -> Counter[Fact]:
     return out
 
 
+def shown_facts(session: Session) -> Counter[Fact]:
+    """The facts the profile shows: one fact once, so an entry a document repeats (the same
+    procedure twice, say) counts once, as the timeline and every export show it."""
+    out: Counter[Fact] = Counter()
+    placeholders = ",".join("?" * len(KINDS))
+    rows = session.vault.conn.execute(
+        "SELECT w.body FROM raw_resources w JOIN records r ON r.raw_id = w.id "
+        f"WHERE w.resource_type IN ({placeholders}) AND r.same_as IS NULL",
+        KINDS,
+    )
+    for (body,) in rows:
+        found = fact(orjson.loads(body))
+        if found is not None:
+            out[found] += 1
+    return out
+
+
 def difference(before: Counter[Fact], after: Counter[Fact], limit: int = 12) -> str:
     """What was lost and what was added, a few of each, for an assertion message."""
     lost, added = before - after, after - before

@@ -30,7 +30,7 @@ from phr_desktop.services.session import Session
 from tests.conftest import PASSPHRASE
 from tests.interop import schematron_support
 from tests.interop.ccda_corpus import CORPUS, corpus_documents
-from tests.interop.ccda_facts import difference, note_facts, profile_facts
+from tests.interop.ccda_facts import difference, note_facts, profile_facts, shown_facts
 from tests.interop.cda_schema_support import schema_errors, schema_summary
 from tests.interop.schematron_support import CcdaSchematron, summary
 
@@ -76,7 +76,9 @@ def test_import_export_import_keeps_every_fact_in_a_valid_conformant_ccd(
     shall_rules: CcdaSchematron,
 ) -> None:
     imported(session, source, tmp_path)
-    before = profile_facts(session)
+    # What the profile shows (each fact once) is what the CCD must carry, no more, no less:
+    # every resource the CCD brings back is compared with it.
+    before = shown_facts(session)
     notes_before = note_facts(session)
     document = build_ccd(build_export_data(session))
     errors = schema_errors(document)
