@@ -12,7 +12,7 @@ from typing import Any
 from lxml import etree
 
 from phr_desktop.domain.codes import codes_of, display_of, first_of
-from phr_desktop.domain.records import parse_partial_date
+from phr_desktop.domain.records import PartialDate, parse_partial_date
 from phr_desktop.interop.ccda.export_values import (
     ACT_CODE_OID,
     LOINC_OID,
@@ -91,32 +91,54 @@ def onset_of(raw: dict[str, Any]) -> Any:
     return onset
 
 
-def problem_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
-    raw, record = rec.raw, rec.record
+def _concern_status(raw: dict[str, Any]) -> tuple[str, str, str]:
+    """(concern act statusCode, SNOMED status code, its name) from FHIR clinicalStatus."""
     clinical = next(iter(codes_of(raw.get("clinicalStatus"))), None)
-    concern_status, status_code, status_name = _CONDITION_STATUS.get(
+    return _CONDITION_STATUS.get(
         clinical.code if clinical and clinical.code else "", ("active", "", "")
     )
-    active = concern_status == "active"
-    _, abatement = fhir_period(raw, "onsetPeriod", "onsetDateTime")
-    abatement = abatement or parse_partial_date(raw.get("abatementDateTime"))
-    onset = onset_of(raw)
+
+
+def _concern_observation(
+    entry: etree._Element,
+    rec: ExportRecord,
+    ref: str,
+    template_root: str,
+    concern_status: str,
+    onset: PartialDate | None,
+    end: PartialDate | None,
+) -> etree._Element:
+    """A Problem or Allergy Concern Act around its one observation (returned, to be filled):
+    the act's status says whether the concern is tracked; a completed one needs an end
+    (CONF:1198-10085), so it is marked ended even where FHIR keeps no date for it."""
     act = sub(entry, "act", classCode="ACT", moodCode="EVN")
-    template(act, "2.16.840.1.113883.10.20.22.4.3")
-    template(act, "2.16.840.1.113883.10.20.22.4.3", R21)
+    template(act, template_root)
+    template(act, template_root, R21)
     entry_id(act, rec, "#concern")
     sub(act, "code", code="CONC", codeSystem="2.16.840.1.113883.5.6", displayName="Concern")
     text_ref(act, ref)
     sub(act, "statusCode", code=concern_status)
-    time_element(act, "effectiveTime", onset, None if active else abatement, ended=not active)
-    author_participation(act, raw.get("recordedDate"))
+    active = concern_status == "active"
+    time_element(act, "effectiveTime", onset, None if active else end, ended=not active)
+    author_participation(act, rec.raw.get("recordedDate"))
     rel = sub(act, "entryRelationship", typeCode="SUBJ")
-    obs = sub(
+    return sub(
         rel,
         "observation",
         classCode="OBS",
         moodCode="EVN",
-        negationInd="true" if refuted(raw) else None,
+        negationInd="true" if refuted(rec.raw) else None,
+    )
+
+
+def problem_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
+    raw, record = rec.raw, rec.record
+    concern_status, status_code, status_name = _concern_status(raw)
+    _, abatement = fhir_period(raw, "onsetPeriod", "onsetDateTime")
+    abatement = abatement or parse_partial_date(raw.get("abatementDateTime"))
+    onset = onset_of(raw)
+    obs = _concern_observation(
+        entry, rec, ref, "2.16.840.1.113883.10.20.22.4.3", concern_status, onset, abatement
     )
     template(obs, "2.16.840.1.113883.10.20.22.4.4")
     template(obs, "2.16.840.1.113883.10.20.22.4.4", R21)
@@ -164,29 +186,11 @@ _SEVERITIES = {
 
 def allergy_entry(entry: etree._Element, rec: ExportRecord, ref: str) -> None:
     raw, record = rec.raw, rec.record
-    clinical = next(iter(codes_of(raw.get("clinicalStatus"))), None)
-    concern_status, status_code, status_name = _CONDITION_STATUS.get(
-        clinical.code if clinical and clinical.code else "", ("active", "", "")
-    )
-    active = concern_status == "active"
+    concern_status, status_code, status_name = _concern_status(raw)
     onset = onset_of(raw)
-    act = sub(entry, "act", classCode="ACT", moodCode="EVN")
-    template(act, "2.16.840.1.113883.10.20.22.4.30")
-    template(act, "2.16.840.1.113883.10.20.22.4.30", R21)
-    entry_id(act, rec, "#concern")
-    sub(act, "code", code="CONC", codeSystem="2.16.840.1.113883.5.6", displayName="Concern")
-    text_ref(act, ref)
-    sub(act, "statusCode", code=concern_status)
-    # A completed concern needs an end (CONF:1198-10085); FHIR keeps no date for it.
-    time_element(act, "effectiveTime", onset, ended=not active)
-    author_participation(act, raw.get("recordedDate"))
-    rel = sub(act, "entryRelationship", typeCode="SUBJ")
-    obs = sub(
-        rel,
-        "observation",
-        classCode="OBS",
-        moodCode="EVN",
-        negationInd="true" if refuted(raw) else None,
+    # FHIR keeps no date for when an allergy stopped being a concern.
+    obs = _concern_observation(
+        entry, rec, ref, "2.16.840.1.113883.10.20.22.4.30", concern_status, onset, None
     )
     template(obs, "2.16.840.1.113883.10.20.22.4.7")
     template(obs, "2.16.840.1.113883.10.20.22.4.7", R20)
