@@ -79,7 +79,7 @@ def open_database(
         conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except dbapi2.DatabaseError as exc:
         raise storage_error(exc, f"open the vault file {path}", where=path) from None
-    try:
+    with _closed_on_failure(conn, path, "open"):
         # SQLCipher would otherwise log key failures to stderr; errors reach us as exceptions.
         conn.execute("PRAGMA cipher_log_level = NONE")
         _apply_key(conn, data_key)
@@ -95,19 +95,27 @@ def open_database(
         # 64 MiB of page cache: imports touch index pages all over the file, and every page
         # read again from disk must be decrypted and its HMAC checked again.
         conn.execute("PRAGMA cache_size = -65536")
-    except dbapi2.DatabaseError as exc:
-        conn.close()
-        if is_storage_problem(exc):
-            raise storage_error(exc, f"open the vault file {path}", where=path) from None
-        raise damaged(path, exc) from None
-    except BaseException:
-        conn.close()
-        raise
     for suffix in ("", "-wal", "-shm"):
         side = Path(str(path) + suffix)
         if side.exists():
             side.chmod(PRIVATE_FILE_MODE)
     return conn
+
+
+@contextlib.contextmanager
+def _closed_on_failure(conn: Connection, path: Path, verb: str) -> Iterator[None]:
+    """Setting up a connection: on any failure it is closed, and a SQLite error becomes a
+    storage error (full, read-only or failing disk) or, for anything else, damage."""
+    try:
+        yield
+    except dbapi2.DatabaseError as exc:
+        conn.close()
+        if is_storage_problem(exc):
+            raise storage_error(exc, f"{verb} the vault file {path}", where=path) from None
+        raise damaged(path, exc) from None
+    except BaseException:
+        conn.close()
+        raise
 
 
 def open_reader(path: Path, data_key: bytes) -> Connection:
@@ -119,7 +127,7 @@ def open_reader(path: Path, data_key: bytes) -> Connection:
         conn = sqlcipher3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
     except dbapi2.DatabaseError as exc:
         raise storage_error(exc, f"open the vault file {path}", where=path) from None
-    try:
+    with _closed_on_failure(conn, path, "read"):
         conn.execute("PRAGMA busy_timeout = 10000")
         conn.execute("PRAGMA cipher_log_level = NONE")
         _apply_key(conn, data_key)
@@ -127,14 +135,6 @@ def open_reader(path: Path, data_key: bytes) -> Connection:
         conn.execute("PRAGMA temp_store = MEMORY")
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         check_cipher(conn)
-    except dbapi2.DatabaseError as exc:
-        conn.close()
-        if is_storage_problem(exc):
-            raise storage_error(exc, f"read the vault file {path}", where=path) from None
-        raise damaged(path, exc) from None
-    except BaseException:
-        conn.close()
-        raise
     return conn
 
 
