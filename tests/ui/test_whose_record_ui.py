@@ -189,3 +189,28 @@ def test_a_sign_in_as_another_person_asks_and_this_is_me_signs_in_again_confirmi
     qtbot.addWidget(dashboard)
     dashboard.start_connect("https://fhir.example/R4", "app", "Clinic")
     assert asked == [check] and calls == [False, True]
+
+
+def test_long_source_names_wrap_in_a_narrow_detail_instead_of_scrolling_sideways(
+    qtbot, demo: Session
+) -> None:  # type: ignore[no-untyped-def]
+    view = RecordDetailView(demo)
+    qtbot.addWidget(view)
+    view.resize(420, 700)  # the detail pane's share of a 1024×700 window, and less
+    view.show()
+    qtbot.waitExposed(view)
+    aatd = next(
+        s
+        for s in demo.records()
+        if s.record.kind.value == "problem" and "PI*ZZ" in s.record.title.upper()
+    )
+    view.show_record(aatd.id)
+    box = view.sources
+    qtbot.wait(50)
+    listing = box.sources_list
+    one_line = listing.fontMetrics().height()
+    widest = max(listing.fontMetrics().horizontalAdvance(listing.item(i).text()) for i in range(2))
+    assert widest > listing.viewport().width()  # the names do not fit on one line here
+    assert listing.horizontalScrollBar().maximum() == 0
+    assert listing.sizeHintForRow(0) + listing.sizeHintForRow(1) > 2 * one_line  # they wrap
+    assert listing.height() >= listing.sizeHintForRow(0) + listing.sizeHintForRow(1)

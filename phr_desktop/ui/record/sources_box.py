@@ -3,13 +3,17 @@ say two of them are not one fact ("These are different") and to undo that."""
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, QRect, QSize, Qt, Signal
+from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import (
     QGroupBox,
     QHBoxLayout,
+    QListView,
     QListWidget,
     QListWidgetItem,
     QPushButton,
+    QStyledItemDelegate,
+    QStyleOptionViewItem,
     QVBoxLayout,
     QWidget,
 )
@@ -20,6 +24,43 @@ from phr_desktop.ui import style
 from phr_desktop.ui.timeline.model import format_date
 
 _ID = Qt.ItemDataRole.UserRole
+_ROWS_SHOWN = 4  # more sources than this scroll, so the box never pushes the record away
+
+
+class _WrappingDelegate(QStyledItemDelegate):
+    """Rows as tall as their text wrapped to the list's width (QListView in list mode sizes a
+    row to one line, so its word wrap alone only elides)."""
+
+    def sizeHint(
+        self, option: QStyleOptionViewItem, index: QModelIndex | QPersistentModelIndex
+    ) -> QSize:
+        base = super().sizeHint(option, index)
+        view = option.widget
+        width = view.viewport().width() - 8 if isinstance(view, QListWidget) else base.width()
+        text = str(index.data(Qt.ItemDataRole.DisplayRole) or "")
+        flags = int(Qt.TextFlag.TextWordWrap) | int(Qt.AlignmentFlag.AlignLeft)
+        bounds = option.fontMetrics.boundingRect(QRect(0, 0, max(width, 40), 0), flags, text)
+        return QSize(max(width, 40), max(base.height(), bounds.height() + 4))
+
+
+def _wrapping_list(name: str, parent: QWidget) -> QListWidget:
+    """A list whose long lines ("Lakeside Medical Center portal export 2024-03-02 — …") wrap
+    instead of scrolling sideways in a narrow detail pane (1024×700)."""
+    widget = style.named_list(name, parent)
+    widget.setUniformItemSizes(False)
+    widget.setWordWrap(True)
+    widget.setResizeMode(QListView.ResizeMode.Adjust)
+    widget.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+    widget.setTextElideMode(Qt.TextElideMode.ElideNone)
+    widget.setItemDelegate(_WrappingDelegate(widget))
+    return widget
+
+
+def _fit_height(widget: QListWidget) -> None:
+    """As tall as its first rows (wrapped lines included), at most _ROWS_SHOWN of them."""
+    rows = range(min(_ROWS_SHOWN, max(1, widget.count())))
+    height = sum(max(widget.sizeHintForRow(row), 0) for row in rows)
+    widget.setFixedHeight(max(height, widget.fontMetrics().height()) + 2 * widget.frameWidth() + 4)
 
 
 class RecordSourcesBox(QGroupBox):
@@ -29,13 +70,13 @@ class RecordSourcesBox(QGroupBox):
         super().__init__("Sources", parent)
         self._session = session
         self._record_id: int | None = None
-        self.sources_list = style.named_list("Sources of this record", self)
+        self.sources_list = _wrapping_list("Sources of this record", self)
         self.split_button = QPushButton("These are different", self)
         self.split_button.setToolTip(
             "The selected source's record is not the same fact: show it on its own"
         )
         self.split_button.clicked.connect(self.split_selected)
-        self.apart_list = style.named_list("Kept apart from this record", self)
+        self.apart_list = _wrapping_list("Kept apart from this record", self)
         self.undo_button = QPushButton("Show as one again", self)
         self.undo_button.clicked.connect(self.undo_selected)
         self.sources_list.currentItemChanged.connect(self._update_buttons)
@@ -69,23 +110,35 @@ class RecordSourcesBox(QGroupBox):
         self.sources_list.clear()
         for stored in fact:
             when = format_date(stored.record.effective)
-            item = QListWidgetItem(f"{origins.get(stored.id, '?')} — {stored.record.title}, {when}")
+            text = f"{origins.get(stored.id, '?')} — {stored.record.title}, {when}"
+            item = QListWidgetItem(text)
+            item.setToolTip(text)
             item.setData(_ID, stored.id)
             self.sources_list.addItem(item)
-        self.sources_list.setFixedHeight(
-            self.sources_list.sizeHintForRow(0) * min(4, max(1, len(fact))) + 6
-        )
         apart = self._session.split_from(record_id)
         self.apart_list.clear()
         for stored in apart:
             origin = self._session.record_origins([stored.id]).get(stored.id, "?")
-            item = QListWidgetItem(f"{origin} — {stored.record.title}")
+            text = f"{origin} — {stored.record.title}"
+            item = QListWidgetItem(text)
+            item.setToolTip(text)
             item.setData(_ID, stored.id)
             self.apart_list.addItem(item)
+        self._fit_lists()
         self.apart_list.setVisible(bool(apart))
         self.apart_hint.setVisible(bool(apart))
         self.setTitle(f"Sources ({len(fact)})" if len(fact) > 1 else "Source")
         self._update_buttons()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        for widget in (self.sources_list, self.apart_list):
+            widget.doItemsLayout()  # a narrower pane wraps into more lines
+        self._fit_lists()
+
+    def _fit_lists(self) -> None:
+        _fit_height(self.sources_list)
+        _fit_height(self.apart_list)
 
     def clear(self) -> None:
         self._record_id = None
