@@ -154,6 +154,7 @@ def run_app(args: argparse.Namespace, handler: CrashHandler) -> int:
     from phr_desktop.ui.app_icon import app_icon
     from phr_desktop.ui.file_open import FileOpenFilter
     from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.readable_colours import follow_palette_changes, readable_placeholders
 
     # Qt 6 scales for high DPI by itself; pass fractional factors (125 %, 150 %) through as is.
     QGuiApplication.setHighDpiScaleFactorRoundingPolicy(
@@ -167,6 +168,8 @@ def run_app(args: argparse.Namespace, handler: CrashHandler) -> int:
     app.setApplicationDisplayName("phr-desktop")
     app.setWindowIcon(app_icon())
     app.setDesktopFileName("phr-desktop")
+    readable_placeholders()
+    follow_palette_changes()  # and again after a live switch between light and dark
     profiles = Profiles(Path(args.data_dir) if args.data_dir else None)
     window = MainWindow(profiles)
     handler.runner = window.runner

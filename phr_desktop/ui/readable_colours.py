@@ -129,7 +129,27 @@ class _PaletteFollower(QWidget):
             QTimer.singleShot(0, recolour_all)
 
 
+def readable_placeholders() -> None:
+    """Give the application's palette a placeholder colour that reads at 4.5:1 on input fields:
+    the hints in empty fields ("Name, city or state, e.g. mayo or denver") are instructions.
+    Changes the palette only when needed, so the palette change it causes ends here."""
+    app = QApplication.instance()
+    if not isinstance(app, QApplication):
+        return
+    palette = app.palette()
+    role = QPalette.ColorRole.PlaceholderText
+    groups = (QPalette.ColorGroup.Active, QPalette.ColorGroup.Inactive)
+    base = palette.color(QPalette.ColorRole.Base)
+    if all(contrast_ratio(palette.color(g, role), base) >= AA_NORMAL_TEXT for g in groups):
+        return
+    readable = muted_colour(palette)
+    for group in groups:
+        palette.setColor(group, role, readable)
+    app.setPalette(palette)
+
+
 def recolour_all() -> None:
+    readable_placeholders()
     for widget in QApplication.allWidgets():
         if widget.property(FLAG_PROPERTY) or widget.property(MUTED_PROPERTY):
             _recolour(widget)

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication, QLabel, QStyleFactory, QWidget
+from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QStyleFactory, QWidget
 
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
@@ -19,6 +19,7 @@ from phr_desktop.ui.readable_colours import (
     contrast_ratio,
     flag_colour,
     muted_colour,
+    readable_placeholders,
 )
 from phr_desktop.ui.record.detail import RecordDetailView
 
@@ -116,3 +117,25 @@ def test_a_live_switch_to_dark_keeps_flags_and_muted_text_legible(
         assert contrast_ratio(red, dark.color(Role.Window)) >= AA_NORMAL_TEXT
     subtitle = detail.subtitle.palette().color(detail.subtitle.foregroundRole())
     assert contrast_ratio(subtitle, dark.color(Role.Window)) >= AA_NORMAL_TEXT
+
+
+def placeholder_contrast(field: QLineEdit) -> float:
+    palette = field.palette()
+    return contrast_ratio(palette.color(Role.PlaceholderText), palette.color(Role.Base))
+
+
+@pytest.mark.parametrize("name", PALETTES)
+def test_hints_in_empty_fields_read_at_4_5_and_follow_a_switch_to_dark(
+    qtbot, qapp: QApplication, restore_palette: None, name: str
+) -> None:  # type: ignore[no-untyped-def]
+    qapp.setPalette(PALETTES[name]())
+    field = QLineEdit()
+    field.setPlaceholderText("Name, city or state, e.g. mayo or denver")
+    qtbot.addWidget(field)
+    assert placeholder_contrast(field) < AA_NORMAL_TEXT  # Qt's own: half the text colour
+    readable_placeholders()
+    qtbot.waitUntil(lambda: placeholder_contrast(field) >= AA_NORMAL_TEXT)
+    style.muted("makes the palette follower", field)  # as every screen of the app does
+    other = "dark" if name == "light" else "light"
+    qapp.setPalette(PALETTES[other]())
+    qtbot.waitUntil(lambda: placeholder_contrast(field) >= AA_NORMAL_TEXT)
