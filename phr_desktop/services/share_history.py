@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.services.sharing import CreatedShare
+from phr_desktop.services.share_created import CreatedShare
 from phr_desktop.sharing.keys import display_fingerprint
 from phr_desktop.sharing.share_key import parse_share_key
 from phr_desktop.vault.database import transaction
