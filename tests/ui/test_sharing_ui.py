@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from PySide6.QtCore import QDate, QSettings
 from PySide6.QtGui import QAction, QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -112,7 +112,9 @@ def test_a_filtered_share_with_a_passcode_needs_the_passcode(
     choice = dialog.choice
     choice.by_filter.setChecked(True)
     choice.kind_boxes["lab_result"].setChecked(True)
-    choice.since.setText("2019")
+    choice.since_calendar.calendar.setSelectedDate(QDate(2019, 7, 4))
+    choice.since_calendar.precision_buttons["yyyy"].click()  # picked, not typed
+    assert choice.since.text() == "2019"
     choice.recount()
     expected = count_selection(demo, ShareSelection(kinds=("lab_result",), since="2019"))
     assert choice.matching == expected > 0 and f"{expected:,}" in choice.count_label.text()

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterator
 
 import pytest
-from PySide6.QtCore import QModelIndex, Qt, qInstallMessageHandler
+from PySide6.QtCore import QDate, QModelIndex, Qt, qInstallMessageHandler
 from PySide6.QtTest import QAbstractItemModelTester
 
 from phr_desktop.services.demo import open_demo
@@ -180,3 +180,21 @@ def test_the_timeline_view_searches_and_limits_dates(qtbot, demo: Session) -> No
     view.date_from.setText("2020-13")
     view.date_from.editingFinished.emit()
     assert "is not a date" in view.status.text()
+
+
+def test_the_date_filters_can_be_picked_from_a_calendar_by_month(qtbot, demo: Session) -> None:  # type: ignore[no-untyped-def]
+    view = TimelineView(demo)
+    qtbot.addWidget(view)
+    view.show()
+    view.from_calendar.click()
+    assert view.from_calendar.popup.isVisible()
+    view.from_calendar.calendar.setSelectedDate(QDate(2021, 3, 9))
+    view.from_calendar.precision_buttons["yyyy-MM"].click()
+    view.to_calendar.calendar.setSelectedDate(QDate(2021, 12, 31))
+    view.to_calendar.precision_buttons["yyyy"].click()
+    assert (view.date_from.text(), view.date_to.text()) == ("2021-03", "2021")
+    assert (view.model.record_filter().since, view.model.record_filter().until) == (
+        "2021-03",
+        "2021",
+    )  # applied at once, as if typed
+    assert view.from_calendar.accessibleName() == "Pick the from date"

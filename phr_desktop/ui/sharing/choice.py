@@ -36,6 +36,7 @@ from phr_desktop.services.sharing import (
 )
 from phr_desktop.ui import style
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.partial_date_edit import CalendarButton
 from phr_desktop.ui.timeline.view import tag_label
 
 PRESET = "pulmonologist"
@@ -105,11 +106,19 @@ class ShareChoiceBox(QGroupBox):
         for edit in (self.since, self.until):
             edit.setClearButtonEnabled(True)
             edit.textChanged.connect(self._schedule_count)
+        self.since_calendar = CalendarButton(
+            self.since, "Pick the from date", self.filter_panel, compact=True
+        )
+        self.until_calendar = CalendarButton(
+            self.until, "Pick the to date", self.filter_panel, compact=True
+        )
         self.tag.currentIndexChanged.connect(self._schedule_count)
         dates = QHBoxLayout()
         dates.addWidget(self.since, 1)
+        dates.addWidget(self.since_calendar)
         dates.addWidget(QLabel("–", self.filter_panel))
         dates.addWidget(self.until, 1)
+        dates.addWidget(self.until_calendar)
         dates.addWidget(self.tag, 1)
         panel = QVBoxLayout(self.filter_panel)
         panel.setContentsMargins(24, 0, 0, 0)

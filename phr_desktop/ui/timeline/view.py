@@ -24,6 +24,7 @@ from phr_desktop.domain.records import RecordKind, parse_partial_date
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
+from phr_desktop.ui.partial_date_edit import CalendarButton
 from phr_desktop.ui.timeline.columns import fit_columns, title_min_width
 from phr_desktop.ui.timeline.model import RecordIdRole, TimelineModel
 
@@ -103,6 +104,10 @@ class TimelineView(QWidget):
         for edit in (self.date_from, self.date_to):
             edit.setClearButtonEnabled(True)
             edit.editingFinished.connect(self._filters_changed)
+        self.from_calendar = CalendarButton(
+            self.date_from, "Pick the from date", self, compact=True
+        )
+        self.to_calendar = CalendarButton(self.date_to, "Pick the to date", self, compact=True)
         self.reset_button = QPushButton("Clear filters", self)
         self.reset_button.setAccessibleName("Clear filters")
         self.reset_button.clicked.connect(self.reset_filters)
@@ -144,8 +149,10 @@ class TimelineView(QWidget):
         top.addWidget(self.tag_combo, 1)
         second = QHBoxLayout()
         second.addWidget(self.date_from, 1)
+        second.addWidget(self.from_calendar)
         second.addWidget(QLabel("–", self))
         second.addWidget(self.date_to, 1)
+        second.addWidget(self.to_calendar)
         second.addWidget(self.reset_button)
         second.addStretch(1)
         second.addWidget(self.status)
@@ -157,7 +164,8 @@ class TimelineView(QWidget):
         for first, then in (
             (self.search, self.kinds_button), (self.kinds_button, self.source_combo),
             (self.source_combo, self.tag_combo), (self.tag_combo, self.date_from),
-            (self.date_from, self.date_to), (self.date_to, self.reset_button),
+            (self.date_from, self.from_calendar), (self.from_calendar, self.date_to),
+            (self.date_to, self.to_calendar), (self.to_calendar, self.reset_button),
             (self.reset_button, self.tree),
         ):  # fmt: skip
             QWidget.setTabOrder(first, then)
