@@ -19,6 +19,7 @@ from phr_desktop.ui.main_window import MainWindow
 from phr_desktop.ui.other_person_dialog import OtherPersonChoice, OtherPersonDialog
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.workers import TaskRunner
+from phr_desktop.vault.queries import StoredRecord
 from tests.ui.test_app_flow import create_profile
 
 IDENTITY = Path(__file__).parents[1] / "data" / "identity"
@@ -106,14 +107,19 @@ def demo(profiles: Profiles, fast_kdf: None) -> Iterator[Session]:
         yield session
 
 
-def test_the_detail_lists_every_source_and_splits_and_joins_them(qtbot, demo: Session) -> None:  # type: ignore[no-untyped-def]
-    view = RecordDetailView(demo)
-    qtbot.addWidget(view)
-    aatd = next(
+def aatd_diagnosis(demo: Session) -> StoredRecord:
+    """The demo's AATD diagnosis: one fact that two of its sources both hold."""
+    return next(
         s
         for s in demo.records()
         if s.record.kind.value == "problem" and "PI*ZZ" in s.record.title.upper()
     )
+
+
+def test_the_detail_lists_every_source_and_splits_and_joins_them(qtbot, demo: Session) -> None:  # type: ignore[no-untyped-def]
+    view = RecordDetailView(demo)
+    qtbot.addWidget(view)
+    aatd = aatd_diagnosis(demo)
     view.show_record(aatd.id)
     box = view.sources
     assert box.sources_list.count() == 2 and box.title() == "Sources (2)"
@@ -199,11 +205,7 @@ def test_long_source_names_wrap_in_a_narrow_detail_instead_of_scrolling_sideways
     view.resize(420, 700)  # the detail pane's share of a 1024×700 window, and less
     view.show()
     qtbot.waitExposed(view)
-    aatd = next(
-        s
-        for s in demo.records()
-        if s.record.kind.value == "problem" and "PI*ZZ" in s.record.title.upper()
-    )
+    aatd = aatd_diagnosis(demo)
     view.show_record(aatd.id)
     box = view.sources
     qtbot.wait(50)
