@@ -11,8 +11,8 @@ from typing import Any
 import orjson
 import pytest
 
-from phr_desktop.cli import main
 from phr_desktop.services.demo import DEMO_PASSPHRASE
+from tests.cli_runner import cli_runner
 
 RECORD_KEYS = {
     "id",
@@ -47,15 +47,7 @@ def phr(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PHR_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PHR_PASSPHRASE", DEMO_PASSPHRASE)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner(monkeypatch, capsys, data_dir, DEMO_PASSPHRASE)
 
 
 def _json(out: str) -> Any:

@@ -3,17 +3,14 @@ profile, and `phr vault check`'s report of the last good backup."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
 
 import orjson
 import pytest
 
-from phr_desktop.cli import main
+from tests.cli_runner import Run, cli_runner
 from tests.conftest import DEMO_DIR, PASSPHRASE
-
-Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
@@ -23,17 +20,10 @@ def phr(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Run:
-    monkeypatch.setenv("PHR_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PHR_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("PHR_PROFILE", "alex")
-    monkeypatch.delenv("PHR_RECOVERY_KEY", raising=False)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
-    return run
+    return cli_runner(
+        monkeypatch, capsys, data_dir, PASSPHRASE, env={"PHR_PROFILE": "alex"},
+        unset=("PHR_RECOVERY_KEY",),
+    )  # fmt: skip
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from phr_desktop.services.views import RECORD_KINDS
 from phr_desktop.vault.keys import KdfParams
+from tests.cli_runner import cli_runner
 
 UNWRITABLE_FOLDER = Path("/sys")  # not writable even by root: a read-only mount at hand
 
@@ -39,21 +40,11 @@ def phr(
     capsys: pytest.CaptureFixture[str],
     tmp_path: Path,
 ):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PHR_DATA_DIR", str(demo_data))
-    monkeypatch.setenv("PHR_PASSPHRASE", DEMO_PASSPHRASE)
-    monkeypatch.setenv("PHR_CRASH_DIR", str(tmp_path / "crash"))
-    capsys.readouterr()
-
-    def run(*args: str) -> tuple[int, str, str]:
-        try:
-            code = main(["--profile", "demo", *args])
-        except SystemExit as exit_:  # argparse's own refusals
-            code = int(exit_.code or 0)
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return cli_runner(
+        monkeypatch, capsys, demo_data, DEMO_PASSPHRASE,
+        env={"PHR_CRASH_DIR": str(tmp_path / "crash")}, prefix=("--profile", "demo"),
+        argparse_exits=True,
+    )  # fmt: skip
 
 
 # --- item 18: dates and kinds -------------------------------------------------------------------

@@ -11,7 +11,6 @@ import orjson
 import pytest
 from lxml import etree
 
-from phr_desktop.cli import main
 from phr_desktop.services.demo import DEMO_PASSPHRASE
 from phr_desktop.services.os_schedule import (
     launchd_plist,
@@ -20,6 +19,7 @@ from phr_desktop.services.os_schedule import (
     windows_task_xml,
 )
 from phr_desktop.services.profiles import Profiles
+from tests.cli_runner import cli_runner
 
 
 @pytest.fixture
@@ -30,18 +30,11 @@ def phr(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PHR_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PHR_PASSPHRASE", DEMO_PASSPHRASE)
-    monkeypatch.setenv("HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    home = {"HOME": str(tmp_path / "home"), "XDG_CONFIG_HOME": str(tmp_path / "config")}
+    run = cli_runner(monkeypatch, capsys, data_dir, DEMO_PASSPHRASE, env=home)
     # No key is remembered on this device (the keyring holds none for the profile).
     monkeypatch.setattr("phr_desktop.services.profiles.recall_data_key", lambda _id: None)
     monkeypatch.setattr("phr_desktop.services.scheduled_sync.recall_data_key", lambda _id: None)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
 
     assert run("demo")[0] == 0
     return run

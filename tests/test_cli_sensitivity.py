@@ -9,22 +9,15 @@ from typing import Any
 import orjson
 import pytest
 
-from phr_desktop.cli import main
 from phr_desktop.services.demo import DEMO_PASSPHRASE
+from tests.cli_runner import cli_runner
 
 CONFIDENTIALITY = "http://terminology.hl7.org/CodeSystem/v3-Confidentiality"
 
 
 @pytest.fixture
 def phr(data_dir: Path, fast_kdf: None, monkeypatch: pytest.MonkeyPatch, capsys, tmp_path: Path):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PHR_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PHR_PASSPHRASE", DEMO_PASSPHRASE)
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
+    run = cli_runner(monkeypatch, capsys, data_dir, DEMO_PASSPHRASE)
     assert run("profile", "create", "alex")[0] == 0
     bundle = tmp_path / "labs.json"
     bundle.write_bytes(

@@ -3,17 +3,14 @@ reported with a message and exit code 1, never a traceback."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
 
-from phr_desktop.cli import main
 from phr_desktop.services.profiles import Profiles
+from tests.cli_runner import Run, cli_runner
 from tests.conftest import PASSPHRASE
-
-Run = Callable[..., tuple[int, str, str]]
 
 
 @pytest.fixture
@@ -23,15 +20,7 @@ def phr(
     monkeypatch: pytest.MonkeyPatch,
     capsys: pytest.CaptureFixture[str],
 ) -> Run:
-    monkeypatch.setenv("PHR_DATA_DIR", str(data_dir))
-    monkeypatch.setenv("PHR_PASSPHRASE", PASSPHRASE)
-    monkeypatch.setenv("PHR_PROFILE", "alex")
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        return code, out, err
-
+    run = cli_runner(monkeypatch, capsys, data_dir, PASSPHRASE, env={"PHR_PROFILE": "alex"})
     assert run("profile", "create", "alex")[0] == 0
     return run
 

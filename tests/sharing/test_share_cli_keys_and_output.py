@@ -20,6 +20,7 @@ from phr_desktop.cli import main
 from phr_desktop.services.demo import DEMO_PASSPHRASE
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.vault.keys import KdfParams
+from tests.cli_runner import cli_runner
 
 
 @pytest.fixture(scope="module")
@@ -34,18 +35,7 @@ def demo_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def phr(demo_data: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("PHR_DATA_DIR", str(demo_data))
-    monkeypatch.setenv("PHR_PASSPHRASE", DEMO_PASSPHRASE)
-    monkeypatch.delenv("PHR_SHARE_KEY", raising=False)
-    capsys.readouterr()
-
-    def run(*args: str) -> tuple[int, str, str]:
-        code = main(list(args))
-        out, err = capsys.readouterr()
-        assert "Traceback" not in out + err
-        return code, out, err
-
-    return run
+    return cli_runner(monkeypatch, capsys, demo_data, DEMO_PASSPHRASE, unset=("PHR_SHARE_KEY",))
 
 
 @pytest.fixture
