@@ -12,6 +12,7 @@ import hashlib
 import secrets
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import httpx
@@ -179,3 +180,15 @@ def obtain_tokens(
     response.raise_for_status()
     tokens: dict[str, object] = response.json()
     return tokens
+
+
+def connect_through_login(session: Any, server: Any, name: str = "Local SMART") -> Any:
+    """Connect the profile to the test server as the app does, the patient signing in and
+    consenting in "the browser" (drive_login) with the default test account."""
+    return session.connections.connect(
+        server.base,
+        client_id=CLIENT_ID,
+        name=name,
+        open_url=lambda url: httpx.get(drive_login(url), timeout=10),
+        timeout=30,
+    )

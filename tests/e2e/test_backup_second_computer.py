@@ -6,9 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
 from phr_desktop.services.profiles import Profiles
@@ -16,7 +14,7 @@ from phr_desktop.services.restore import restore_backup
 from phr_desktop.services.session import Session
 from phr_desktop.vault.connections import ConnectionStore
 from tests.conftest import PASSPHRASE
-from tests.e2e.smart_login import drive_login
+from tests.e2e.smart_login import connect_through_login
 
 CLIENT_ID = "phr-desktop-test"
 
@@ -28,21 +26,11 @@ def first_computer(profiles: Profiles, fast_kdf: None) -> Iterator[Session]:
         yield session
 
 
-def _connect(session: Session, server: Any) -> None:
-    session.connections.connect(
-        server.base,
-        client_id=CLIENT_ID,
-        name="Local SMART",
-        open_url=lambda url: httpx.get(drive_login(url), timeout=10),
-        timeout=30,
-    )
-
-
 def test_the_restored_profile_has_the_records_and_its_connection_still_syncs(
     first_computer: Session, start_smart_server, synthea_seed: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     server = start_smart_server(synthea_seed)
-    _connect(first_computer, server)
+    connect_through_login(first_computer, server)
     first_computer.connections.sync()
     folder = tmp_path / "cloud-folder"
     first_computer.auto_backup.turn_on(folder)

@@ -18,7 +18,7 @@ import pytest
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from tests.conftest import PASSPHRASE
-from tests.e2e.smart_login import drive_login, obtain_tokens
+from tests.e2e.smart_login import connect_through_login, obtain_tokens
 
 CLIENT_ID = "phr-desktop-test"
 GIB = 1024**3
@@ -45,16 +45,6 @@ def small_seed(tmp_path: Path) -> Path:
     seed.write_text(json.dumps({"resourceType": "Bundle", "type": "collection",
                                 "entry": [{"resource": patient}]}))  # fmt: skip
     return seed
-
-
-def _connect(session: Session, server: Any) -> None:
-    session.connections.connect(
-        server.base,
-        client_id=CLIENT_ID,
-        name="Local SMART",
-        open_url=lambda url: httpx.get(drive_login(url), timeout=10),
-        timeout=30,
-    )
 
 
 def _document(server: Any, doc_id: str, attachment: dict[str, Any]) -> None:
@@ -125,7 +115,7 @@ def test_documents_behind_a_strict_binary_arrive_as_raw_bytes_or_decoded_fhir_js
     _document(server, "untyped", {"url": "Binary/note"})
     # A type the Binary does not have: refused (406), then asked as FHIR JSON.
     _document(server, "mistyped", {"contentType": "text/rtf", "url": "Binary/rtf"})
-    _connect(profile, server)
+    connect_through_login(profile, server)
     server.reset_stats()
     report = profile.connections.sync()["Local SMART"]
     assert (report.attachments, report.attachments_skipped) == (3, 0)
@@ -151,7 +141,7 @@ def test_a_1_gib_attachment_is_stopped_at_the_cap_while_reading(
     server.stream_binary("fits", CAP - 1, "application/pdf")
     _document(server, "huge-scan", {"contentType": "application/pdf", "url": "Binary/huge"})
     _document(server, "fitting-scan", {"contentType": "application/pdf", "url": "Binary/fits"})
-    _connect(profile, server)
+    connect_through_login(profile, server)
 
     tracemalloc.start()
     try:

@@ -11,13 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from tests.conftest import PASSPHRASE
-from tests.e2e.smart_login import drive_login
+from tests.e2e.smart_login import connect_through_login
 
 CLIENT_ID = "phr-desktop-test"
 
@@ -67,16 +66,6 @@ def profile(profiles: Profiles, fast_kdf: None) -> Iterator[Session]:
     session, _ = profiles.create("confined", PASSPHRASE)
     with session:
         yield session
-
-
-def _connect(session: Session, server: Any) -> None:
-    session.connections.connect(
-        server.base,
-        client_id=CLIENT_ID,
-        name="Local SMART",
-        open_url=lambda url: httpx.get(drive_login(url), timeout=10),
-        timeout=30,
-    )
 
 
 def _document(server: Any, doc_id: str, *attachments: dict[str, Any]) -> dict[str, Any]:
@@ -132,7 +121,7 @@ def test_attachments_and_next_links_elsewhere_get_no_request_and_no_token(
     )
     server.point_next_link("Condition", canary.url("/fhir/Condition?page=2"))
     server.point_next_link("Immunization", f"{server.origin}/outside/Immunization?page=2")
-    _connect(profile, server)
+    connect_through_login(profile, server)
     server.reset_stats()
 
     report = profile.connections.sync()["Local SMART"]
@@ -186,7 +175,7 @@ def test_attachments_under_the_fhir_base_still_arrive_and_are_not_links(
         server, "absolute", {"contentType": "text/plain", "url": f"{server.base}/Binary/note-1"}
     )
     _document(server, "relative", {"contentType": "text/plain", "url": "Binary/note-1"})
-    _connect(profile, server)
+    connect_through_login(profile, server)
     report = profile.connections.sync()["Local SMART"]
     assert report.attachments == 2 and report.attachments_external == 0
     for doc in ("absolute", "relative"):
