@@ -148,6 +148,32 @@ class RecordQueries:
         the dashboard) that take no filter: restricted left out unless revealed."""
         return "" if self._shows_restricted() else f" AND {NOT_RESTRICTED_SQL}"
 
+    def shows_restricted(self, asked: bool = False) -> bool:
+        """Whether listings include restricted records (see `_shows_restricted`)."""
+        return self._shows_restricted(asked)
+
+    def where(
+        self, f: RecordFilter, also: str = "", also_params: Sequence[Any] = ()
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause over `records r` (with its parameters) of the records `f` lists,
+        narrowed by the condition `also` when given."""
+        where, params = self._where(f)
+        if also:
+            where = f"{where} AND {also}" if where else f" WHERE {also}"
+            params.extend(also_params)
+        return where, params
+
+    def page(
+        self, f: RecordFilter, also: str, also_params: Sequence[Any], limit: int, offset: int
+    ) -> list[StoredRecord]:
+        """One page of the records `f` lists that also meet `also`, in timeline order."""
+        where, params = self.where(f, also, also_params)
+        sql = (
+            f"SELECT {_COLUMNS} FROM records r{where} "
+            "ORDER BY r.sort_date DESC, r.id DESC LIMIT ? OFFSET ?"
+        )
+        return [_record_from_row(row) for row in self.conn.execute(sql, [*params, limit, offset])]
+
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
         # One fact once: a record that repeats another (same_as) is listed through that one;
         # spelt exactly so, the partial indexes on records serve it.
@@ -262,15 +288,6 @@ class RecordQueries:
         )
         return [_record_from_row(row) for row in rows]
 
-    def distinct_values(self, column: str) -> list[str]:
-        if column not in ("source_system", "kind"):
-            raise ValueError(column)
-        rows = self.conn.execute(
-            f"SELECT DISTINCT {column} FROM records r WHERE {SHOWN} AND {column} IS NOT NULL "
-            f"ORDER BY {column}"
-        )
-        return [r[0] for r in rows]
-
     def tags(self) -> list[str]:
         return [
             r[0] for r in self.conn.execute("SELECT DISTINCT tag FROM record_tags ORDER BY tag")
@@ -328,20 +345,6 @@ class RecordQueries:
                 "GROUP BY kind ORDER BY kind"
             )
         )
-
-    def timeline_buckets(
-        self, f: RecordFilter = NO_FILTER
-    ) -> list[tuple[str, str | None, str, int]]:
-        """(year, month or None when unknown, kind, count), newest first; undated records last."""
-        where, params = self._where(f)
-        rows = self.conn.execute(
-            "SELECT substr(r.sort_date, 1, 4) AS y, "
-            "CASE WHEN length(r.sort_date) >= 7 THEN substr(r.sort_date, 6, 2) END AS m, "
-            f"r.kind, count(*) FROM records r{where} GROUP BY y, m, r.kind "
-            "ORDER BY y IS NULL, y DESC, m IS NULL, m DESC, r.kind",
-            params,
-        )
-        return [(y or "undated", m, kind, n) for y, m, kind, n in rows]
 
     def origins_of(self, record_ids: Sequence[int]) -> dict[int, str]:
         """Each record's own source ("Imported files (alice.xml)"), not its fact's."""
