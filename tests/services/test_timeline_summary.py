@@ -14,6 +14,7 @@ import pytest
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.sensitivity import hide_restricted, label_records, reveal_restricted
 from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.vault import queries as queries_module
 from phr_desktop.vault.connections import ConnectionStore
 from phr_desktop.vault.database import transaction
 from tests.conftest import PASSPHRASE
@@ -214,3 +215,16 @@ def test_an_upgraded_vault_starts_with_true_counts(
     with profiles.unlock("old", passphrase=SAVED_VAULTS[saved]) as session:
         _assert_summary_is_true(session)
         assert session.timeline_months() != []
+
+
+@pytest.mark.parametrize("words", ["FEV1", "hepatology", "alpha 1 antitrypsin", "emfysema"])
+def test_a_words_filter_lists_the_same_records_read_by_id_or_through_the_index(
+    session: Session, demo_files: list[Path], monkeypatch: pytest.MonkeyPatch, words: str
+) -> None:
+    session.import_paths(demo_files)
+    f = RecordFilter(text=words)
+    monkeypatch.setattr(queries_module, "_MATCHES_READ_BY_ID", 10**9)
+    by_id = (session.record_ids(f), session.timeline_months(f), _rows_by_month(session, f))
+    monkeypatch.setattr(queries_module, "_MATCHES_READ_BY_ID", 0)
+    through_index = (session.record_ids(f), session.timeline_months(f), _rows_by_month(session, f))
+    assert by_id == through_index and by_id[0] != []
