@@ -70,10 +70,15 @@ def _sources_by_scan(session: Session) -> list[str]:
     ]
 
 
+def _tags_by_scan(session: Session) -> list[str]:
+    return [r[0] for r in session.vault.conn.execute("SELECT DISTINCT tag FROM record_tags")]
+
+
 def _assert_summary_is_true(session: Session) -> None:
     assert _kept(session) == _counted_now(session)
     assert session.timeline() == _timeline_by_scan(session)
     assert session.source_systems() == _sources_by_scan(session)
+    assert session.tags() == sorted(_tags_by_scan(session))
     assert sum(n for _bucket, n in session.timeline_months()) == len(session.record_ids())
 
 
@@ -95,6 +100,7 @@ def _rows_by_month(session: Session, f: RecordFilter) -> list[int]:
 def test_a_new_profile_counts_nothing(session: Session) -> None:
     assert _kept(session) == []
     assert session.timeline_months() == [] and session.source_systems() == []
+    assert session.tags() == []
 
 
 def test_the_counts_equal_a_full_count_after_imports(
