@@ -21,7 +21,12 @@ from phr_desktop.domain.records import (
 from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.search import SHOWN, SearchAnswer, SearchIndex
-from phr_desktop.vault.sensitivity import NOT_RESTRICTED_SQL, SENSITIVITY_SQL, any_restricted
+from phr_desktop.vault.sensitivity import (
+    NOT_RESTRICTED_SQL,
+    RESTRICTED_IDS_SQL,
+    SENSITIVITY_SQL,
+    any_restricted,
+)
 from phr_desktop.vault.store import now_iso
 
 _COLUMNS = (
@@ -152,32 +157,6 @@ class RecordQueries:
         the dashboard) that take no filter: restricted left out unless revealed."""
         return "" if self._shows_restricted() else f" AND {NOT_RESTRICTED_SQL}"
 
-    def shows_restricted(self, asked: bool = False) -> bool:
-        """Whether listings include restricted records (see `_shows_restricted`)."""
-        return self._shows_restricted(asked)
-
-    def where(
-        self, f: RecordFilter, also: str = "", also_params: Sequence[Any] = ()
-    ) -> tuple[str, list[Any]]:
-        """The WHERE clause over `records r` (with its parameters) of the records `f` lists,
-        narrowed by the condition `also` when given."""
-        where, params = self._where(f)
-        if also:
-            where = f"{where} AND {also}" if where else f" WHERE {also}"
-            params.extend(also_params)
-        return where, params
-
-    def page(
-        self, f: RecordFilter, also: str, also_params: Sequence[Any], limit: int, offset: int
-    ) -> list[StoredRecord]:
-        """One page of the records `f` lists that also meet `also`, in timeline order."""
-        where, params = self.where(f, also, also_params)
-        sql = (
-            f"SELECT {_COLUMNS} FROM records r{where} "
-            "ORDER BY r.sort_date DESC, r.id DESC LIMIT ? OFFSET ?"
-        )
-        return [_record_from_row(row) for row in self.conn.execute(sql, [*params, limit, offset])]
-
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
         # One fact once: a record that repeats another (same_as) is listed through that one;
         # spelt exactly so, the partial indexes on records serve it.
@@ -214,6 +193,32 @@ class RecordQueries:
                 )
                 params.append(query)
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", params
+
+    def shows_restricted(self, asked: bool = False) -> bool:
+        """Whether listings include restricted records (see `_shows_restricted`)."""
+        return self._shows_restricted(asked)
+
+    def where(
+        self, f: RecordFilter, also: str = "", also_params: Sequence[Any] = ()
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause over `records r` (with its parameters) of the records `f` lists,
+        narrowed by the condition `also` when given."""
+        where, params = self._where(f)
+        if also:
+            where = f"{where} AND {also}" if where else f" WHERE {also}"
+            params.extend(also_params)
+        return where, params
+
+    def page(
+        self, f: RecordFilter, also: str, also_params: Sequence[Any], limit: int, offset: int
+    ) -> list[StoredRecord]:
+        """One page of the records `f` lists that also meet `also`, in timeline order."""
+        where, params = self.where(f, also, also_params)
+        sql = (
+            f"SELECT {_COLUMNS} FROM records r{where} "
+            "ORDER BY r.sort_date DESC, r.id DESC LIMIT ? OFFSET ?"
+        )
+        return [_record_from_row(row) for row in self.conn.execute(sql, [*params, limit, offset])]
 
     def records(self, f: RecordFilter = NO_FILTER) -> list[StoredRecord]:
         where, params = self._where(f)
@@ -355,12 +360,20 @@ class RecordQueries:
         return self.records_by_ids(answer.ids), answer
 
     def counts_by_kind(self) -> dict[str, int]:
-        return dict(
+        """Records shown per kind, from the timeline's kept counts (migration m0012) less the
+        restricted ones unless revealed: no pass over every record."""
+        counts = dict(
             self.conn.execute(
-                f"SELECT kind, count(*) FROM records r WHERE {SHOWN}{self._and_visible()} "
-                "GROUP BY kind ORDER BY kind"
+                "SELECT kind, sum(shown) FROM timeline_counts GROUP BY kind ORDER BY kind"
             )
         )
+        if not self._shows_restricted():
+            for kind, n in self.conn.execute(
+                f"SELECT r.kind, count(*) FROM records r WHERE {SHOWN} "
+                f"AND r.id IN ({RESTRICTED_IDS_SQL}) GROUP BY r.kind"
+            ):
+                counts[kind] -= n
+        return {kind: n for kind, n in counts.items() if n > 0}
 
     def origins_of(self, record_ids: Sequence[int]) -> dict[int, str]:
         """Each record's own source ("Imported files (alice.xml)"), not its fact's."""

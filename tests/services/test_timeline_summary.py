@@ -79,6 +79,11 @@ def _assert_summary_is_true(session: Session) -> None:
     assert session.timeline() == _timeline_by_scan(session)
     assert session.source_systems() == _sources_by_scan(session)
     assert session.tags() == sorted(_tags_by_scan(session))
+    assert session.counts_by_kind() == dict(
+        session.vault.conn.execute(
+            "SELECT kind, count(*) FROM records WHERE same_as IS NULL GROUP BY kind"
+        )
+    )
     assert sum(n for _bucket, n in session.timeline_months()) == len(session.record_ids())
 
 
@@ -169,6 +174,7 @@ def test_restricted_records_leave_the_counts_until_revealed(
 
     label_records(session, [newest.id], "restricted")
     assert session.timeline_months(f)[0] == (bucket, count - 1)
+    assert session.counts_by_kind()["lab_result"] == len(session.record_ids(f))
     assert newest.id not in _rows_by_month(session, f)
     assert sum(n for _b, n in session.timeline_months()) == len(session.record_ids())
     with_restricted = RecordFilter(kinds=("lab_result",), include_restricted=True)
