@@ -25,6 +25,19 @@ from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.readable_colours import flag_colour
 
 RecordIdRole = Qt.ItemDataRole.UserRole + 1
+# Roles as plain ints: a paint asks ~1,500 times, and looking up a Qt enum member per
+# comparison was most of each answer's cost.
+_DISPLAY = Qt.ItemDataRole.DisplayRole.value
+_DECORATION = Qt.ItemDataRole.DecorationRole.value
+_TOOLTIP = Qt.ItemDataRole.ToolTipRole.value
+_FONT = Qt.ItemDataRole.FontRole.value
+_FOREGROUND = Qt.ItemDataRole.ForegroundRole.value
+_ACCESSIBLE_TEXT = Qt.ItemDataRole.AccessibleTextRole.value
+_ROW_FLAGS = Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+# The roles a record row answers; any other is None before the row is even looked up.
+_RECORD_ROLES = frozenset(
+    {_DISPLAY, _DECORATION, _TOOLTIP, _FONT, _FOREGROUND, _ACCESSIBLE_TEXT, RecordIdRole}
+)
 COLUMNS = ("Date", "Title", "Value", "Kind", "Source")
 BLOCK_SIZE = 256
 MAX_CACHED_BLOCKS = 24
@@ -112,6 +125,32 @@ def abnormal_colour(palette: QPalette | None = None) -> QColor:
 # --- the model ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Row:
+    """A record row's cells, worked out once when its block is read (not at every paint)."""
+
+    stored: StoredRecord
+    flag: str | None  # abnormal_flag
+    display: tuple[str, str, str, str, str]  # the columns' text
+
+    @classmethod
+    def of(cls, stored: StoredRecord) -> _Row:
+        record = stored.record
+        flag = abnormal_flag(record)
+        value = format_value(record) + (_FLAG_MARKS[flag] if flag else "")
+        return cls(
+            stored,
+            flag,
+            (
+                format_date(record.effective),
+                record.title,
+                value,
+                kind_label(record.kind.value),
+                record.source_system or "",
+            ),
+        )
+
+
 @dataclass
 class _Month:
     label: str
@@ -135,8 +174,8 @@ class TimelineModel(QAbstractItemModel):
         self._filter = RecordFilter()
         self._years: list[_Year] = []
         self._total = 0
-        # (month bucket, block number) → that block's records, in timeline order
-        self._blocks: OrderedDict[tuple[str, int], list[StoredRecord]] = OrderedDict()
+        # (month bucket, block number) → that block's rows, in timeline order
+        self._blocks: OrderedDict[tuple[str, int], list[_Row]] = OrderedDict()
         self._bold = QFont()
         self._bold.setBold(True)
 
@@ -194,20 +233,29 @@ class TimelineModel(QAbstractItemModel):
     def record_at(self, index: AnyIndex) -> StoredRecord | None:
         if not index.isValid() or not index.internalId() & _RECORD_FLAG:
             return None
-        iid = index.internalId()
-        return self._fetch(self._years[(iid >> 8) & 0xFFFFFFFF].months[iid & 0xFF], index.row())
+        row = self._row_at(index.internalId(), index.row())
+        return None if row is None else row.stored
+
+    def _row_at(self, iid: int, row: int) -> _Row | None:
+        return self._fetch(self._years[(iid >> 8) & 0xFFFFFFFF].months[iid & 0xFF], row)
 
     # --- tree structure ------------------------------------------------------------------
 
     def index(self, row: int, column: int, parent: AnyIndex = _ROOT) -> QModelIndex:
-        if not self.hasIndex(row, column, parent):
+        # hasIndex() by hand: it would call rowCount and columnCount back through Python.
+        if row < 0 or not 0 <= column < len(COLUMNS):
             return QModelIndex()
         if not parent.isValid():
-            return self.createIndex(row, column, 0)
+            return self.createIndex(row, column, 0) if row < len(self._years) else QModelIndex()
         pid = parent.internalId()
+        if pid & _RECORD_FLAG or parent.column() != 0:
+            return QModelIndex()
         if pid == 0:  # parent is a year: a month row; its id names the year
+            months = self._years[parent.row()].months
+            if row >= len(months):
+                return QModelIndex()
             return self.createIndex(row, column, parent.row() + 1)
-        if pid & _RECORD_FLAG:
+        if row >= self._years[pid - 1].months[parent.row()].count:
             return QModelIndex()
         return self.createIndex(row, column, _RECORD_FLAG | (pid - 1) << 8 | parent.row())
 
@@ -247,22 +295,24 @@ class TimelineModel(QAbstractItemModel):
     def flags(self, index: AnyIndex) -> Qt.ItemFlag:
         if not index.isValid():
             return Qt.ItemFlag.NoItemFlags
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        return _ROW_FLAGS
 
     # --- data ----------------------------------------------------------------------------
 
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: AnyIndex, role: int = _DISPLAY) -> Any:
         if not index.isValid():
             return None
         iid = index.internalId()
         if not iid & _RECORD_FLAG:
             return self._group_data(index, iid, role)
-        stored = self.record_at(index)
-        if stored is None:
+        if role not in _RECORD_ROLES:
+            return None
+        row = self._row_at(iid, index.row())
+        if row is None:
             return None
         if role == RecordIdRole:
-            return stored.id
-        return _record_data(stored.record, index.column(), role, self._bold)
+            return row.stored.id
+        return _record_data(row, index.column(), role, self._bold)
 
     def _group_data(self, index: AnyIndex, iid: int, role: int) -> Any:
         if iid == 0:
@@ -280,16 +330,19 @@ class TimelineModel(QAbstractItemModel):
             return f"{group.label}: {group.count:,} records"
         return None
 
-    def _fetch(self, month: _Month, row: int) -> StoredRecord | None:
+    def _fetch(self, month: _Month, row: int) -> _Row | None:
         if self._session is None or not 0 <= row < month.count:
             return None
         block_no = row // BLOCK_SIZE
         key = (month.bucket, block_no)
         block = self._blocks.get(key)
         if block is None:
-            block = self._session.timeline_page(
-                self._filter, month.bucket, block_no * BLOCK_SIZE, BLOCK_SIZE
-            )
+            block = [
+                _Row.of(stored)
+                for stored in self._session.timeline_page(
+                    self._filter, month.bucket, block_no * BLOCK_SIZE, BLOCK_SIZE
+                )
+            ]
             self._blocks[key] = block
             while len(self._blocks) > MAX_CACHED_BLOCKS:
                 self._blocks.popitem(last=False)
@@ -300,29 +353,19 @@ class TimelineModel(QAbstractItemModel):
         return block[at] if at < len(block) else None
 
 
-def _record_data(record: Record, column: int, role: int, bold: QFont) -> Any:
-    if role == Qt.ItemDataRole.DisplayRole:
-        if column == 0:
-            return format_date(record.effective)
-        if column == 1:
-            return record.title
-        if column == 2:
-            flag = abnormal_flag(record)
-            return format_value(record) + (_FLAG_MARKS[flag] if flag else "")
-        if column == 3:
-            return kind_label(record.kind.value)
-        return record.source_system or ""
-    if role == Qt.ItemDataRole.DecorationRole and column == 0:
-        return kind_icon(record.kind.value)
-    if role == Qt.ItemDataRole.ToolTipRole:
-        return record_tooltip(record)
-    if role in (Qt.ItemDataRole.FontRole, Qt.ItemDataRole.ForegroundRole) and column in (1, 2):
-        if abnormal_flag(record) is None:
+def _record_data(row: _Row, column: int, role: int, bold: QFont) -> Any:
+    if role == _DISPLAY:
+        return row.display[column]
+    if role == _DECORATION and column == 0:
+        return kind_icon(row.stored.record.kind.value)
+    if role == _TOOLTIP:
+        return record_tooltip(row.stored.record)
+    if role in (_FONT, _FOREGROUND) and column in (1, 2):
+        if row.flag is None:
             return None
-        return bold if role == Qt.ItemDataRole.FontRole else abnormal_colour()
-    if role == Qt.ItemDataRole.AccessibleTextRole and column == 2:
-        flag = abnormal_flag(record)
-        return format_value(record) + (f", {flag}" if flag else "")
+        return bold if role == _FONT else abnormal_colour()
+    if role == _ACCESSIBLE_TEXT and column == 2:
+        return format_value(row.stored.record) + (f", {row.flag}" if row.flag else "")
     return None
 
 
