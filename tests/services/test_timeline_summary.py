@@ -22,6 +22,7 @@ from tests.conftest import PASSPHRASE
 DATA = Path(__file__).resolve().parent.parent / "data"
 REBECCA_IPATIENTCARE = DATA / "identity" / "rebecca_larson_ipatientcare.xml"
 REBECCA_MCKESSON = DATA / "identity" / "rebecca_larson_mckesson.xml"
+KAREN = DATA / "identity" / "karen_mckiney_successehs.xml"
 SAVED_VAULTS = {
     "schema1": "schema one passphrase",
     "schema4": "schema four passphrase",
@@ -156,6 +157,17 @@ def test_the_counts_follow_a_source_deleted_with_its_connection(
     session.connections.disconnect("Riverside", delete_data=True)
     _assert_summary_is_true(session)
     assert 0 < sum(n for _bucket, n in session.timeline_months()) < before
+
+
+def test_another_persons_file_held_back_leaves_the_counts_as_they_were(
+    session: Session,
+) -> None:
+    session.import_paths([REBECCA_IPATIENTCARE])
+    before = _kept(session)
+    report = session.import_paths([KAREN])
+    assert [f.status for f in report.files] == ["other_person"]
+    assert _kept(session) == before  # written, then rolled back with the file
+    _assert_summary_is_true(session)
 
 
 def test_a_new_entry_is_counted_in_its_month(session: Session) -> None:
