@@ -1,4 +1,4 @@
-"""Desktop UI benchmark: start to an unlocked timeline, filter time and peak RSS at 100k records.
+"""Desktop UI benchmark: start to an unlocked timeline, filter time and peak RSS at 100k or 500k.
 
 Each measurement runs in a fresh subprocess (offscreen Qt), timed from just before the process
 is started to the first paint of the timeline after unlocking. The KDF (Argon2id, ~0.5 s by
@@ -7,10 +7,15 @@ run: a bare QApplication with an empty QMainWindow, timed the same way to its fi
 
 Data: synthetic FHIR Observations (a few dozen lab and vital codes, 20 years of dates) written
 as NDJSON by this script and imported through `Session.import_paths` into a profile cached
-under `.bench-cache/ui-<n>/` (first run only; the import is not part of the figures).
+under `.bench-cache/ui-<n>-v1/` (first run only: about 1 min at 100k and 5 min at 500k on
+the shared 2-core machine; the import is not part of the figures). Before the measured runs
+the cached profile is opened once, so a schema upgrade is never timed, and the children keep
+compiled bytecode under `.bench-cache/pycache`.
 
-    python bench/ui_bench.py            # 100,000 records
+    python bench/ui_bench.py                 # 100,000 records: < 1.0 s start, < 100 ms filters
+    python bench/ui_bench.py --n 500000      # 500,000 records: < 1.5 s start, < 250 ms filters
     python bench/ui_bench.py --n 20000 --runs 5 --json
+    python bench/ui_bench.py --profile /tmp/ui.prof   # one run under cProfile
 
 A measurement: exits 0 whatever the figures are; non-zero only on errors.
 """
@@ -18,7 +23,9 @@ A measurement: exits 0 whatever the figures are; non-zero only on errors.
 from __future__ import annotations
 
 import argparse
+import cProfile
 import os
+import pstats
 import random
 import statistics
 import subprocess
@@ -31,13 +38,19 @@ import orjson
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ROOT = REPO_ROOT / ".bench-cache"
+PYCACHE = CACHE_ROOT / "pycache"
 PROFILE = "bench"
 PASSPHRASE = "bench-ui-profile-passphrase"
 GENERATOR_VERSION = 1
 PER_FILE = 10_000
-TARGET_START_S = 1.0
-TARGET_FILTER_MS = 100.0
 TARGET_RSS_MB = 400.0
+
+
+def targets(n: int) -> tuple[float, float]:
+    """(start to painted timeline in s, filter to first paint in ms) for n records: issue 16
+    asks < 1.0 s and < 100 ms at 100k, < 1.5 s and < 250 ms at 500k."""
+    return (1.0, 100.0) if n <= 100_000 else (1.5, 250.0)
+
 
 # (LOINC, display, unit, typical value, spread, category)
 CODES = [
@@ -145,6 +158,14 @@ def prepare(n: int) -> Path:
     return cache / "data"
 
 
+def upgrade_profile(data_dir: Path) -> None:
+    """Open the cached profile once, outside any measured run: a profile cached by an older
+    schema is upgraded (and backed up) here, not in the first timed start."""
+    from phr_desktop.services.profiles import Profiles
+
+    Profiles(data_dir).unlock(PROFILE, passphrase=PASSPHRASE).close()
+
+
 # --- measured children ---------------------------------------------------------------------------
 
 
@@ -221,14 +242,15 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 
-    import phr_desktop.vault.vault as vault_module
+    import phr_desktop.vault.passphrase_unlock as unlock_module
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.services.session import RecordFilter
     from phr_desktop.ui.main_window import MainWindow
 
     kdf_seconds: list[float] = []
     kdf_cpu_seconds: list[float] = []  # the whole process's CPU meanwhile (the UI waits idle)
-    derive = vault_module.derive_passphrase_key
+    # Patched where the unlock calls it (the name it imported), or the KDF would be counted.
+    derive = unlock_module.derive_passphrase_key
 
     def timed_derive(*args: Any, **kwargs: Any) -> bytes:
         t, cpu = time.perf_counter(), time.process_time()
@@ -238,7 +260,7 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
             kdf_seconds.append(time.perf_counter() - t)
             kdf_cpu_seconds.append(time.process_time() - cpu)
 
-    vault_module.derive_passphrase_key = timed_derive
+    unlock_module.derive_passphrase_key = timed_derive
 
     app = QApplication(sys.argv[:1])
     settings = QSettings(str(Path(data_dir) / "bench-settings.ini"), QSettings.Format.IniFormat)
@@ -277,6 +299,8 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
         filter_ms.append((time.perf_counter() - t) * 1000)
         filter_cpu_ms.append((time.process_time() - cpu) * 1000)
     counts = [timeline.model.record_count()]
+    if not kdf_seconds:  # the unlock no longer calls the patched name: fix the patch above
+        raise RuntimeError("the KDF was not timed, so it would be counted in the start time")
     kdf = sum(kdf_seconds)
     result = {
         "records": records,
@@ -294,8 +318,31 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
     return result
 
 
+def child_env() -> dict[str, str]:
+    """The children's environment: offscreen Qt, and compiled bytecode kept under the cache
+    (an installed app has its .pyc files; a checkout run with PYTHONDONTWRITEBYTECODE=1 would
+    compile some 300 modules on every start, ~0.8 s that no user waits for)."""
+    env = dict(
+        os.environ,
+        QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"),
+        PYTHONPYCACHEPREFIX=str(PYCACHE),
+    )
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
+
+
+def warm_bytecode() -> None:
+    """Compile what the app imports into the bytecode cache, outside any measured run."""
+    subprocess.run(
+        [sys.executable, "-c", "import phr_desktop.app, phr_desktop.ui.main_window"],
+        env=child_env(),
+        cwd=REPO_ROOT,
+        check=True,
+    )
+
+
 def run_child(args: list[str]) -> dict[str, Any]:
-    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    env = child_env()
     started = time.time()
     out = subprocess.run(
         [sys.executable, __file__, *args, "--started", repr(started)],
@@ -315,19 +362,38 @@ def main() -> int:
     parser.add_argument("--child", choices=["bare", "app"], help=argparse.SUPPRESS)
     parser.add_argument("--data-dir", help=argparse.SUPPRESS)
     parser.add_argument("--started", type=float, help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--profile",
+        metavar="FILE",
+        help="run the app once under cProfile (main thread), save the stats to FILE and print "
+        "the costliest calls; no figures",
+    )
     args = parser.parse_args()
     sys.path.insert(0, str(REPO_ROOT))
 
     if args.child:
+        profiler = cProfile.Profile() if args.profile else None
+        if profiler is not None:
+            profiler.enable()
         result = (
             child_bare(args.started)
             if args.child == "bare"
             else child_app(args.started, args.data_dir)
         )
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(args.profile)
         print(orjson.dumps(result).decode(), flush=True)
         return 0
 
     data_dir = prepare(args.n)
+    upgrade_profile(data_dir)
+    warm_bytecode()
+    if args.profile:
+        app = run_child(["--child", "app", "--data-dir", str(data_dir), "--profile", args.profile])
+        print(orjson.dumps(app, option=orjson.OPT_INDENT_2).decode())
+        pstats.Stats(args.profile).sort_stats("cumulative").print_stats(40)
+        return 0
     bare = [run_child(["--child", "bare"]) for _ in range(args.runs)]
     apps = [run_child(["--child", "app", "--data-dir", str(data_dir)]) for _ in range(args.runs)]
     median = statistics.median
@@ -348,6 +414,23 @@ def main() -> int:
         "app_rss_mb": max(a["rss_mb"] for a in apps),
         "milestones_s": median(a["milestones_s"] for a in apps),
     }
+    # The range over runs: one run's slowest filter, the fastest and slowest of those.
+    figures["app_start_s_range"] = [
+        min(a["start_s"] for a in apps),
+        max(a["start_s"] for a in apps),
+    ]
+    figures["app_start_cpu_s_range"] = [
+        min(a["start_cpu_s"] for a in apps),
+        max(a["start_cpu_s"] for a in apps),
+    ]
+    figures["filter_ms_max_range"] = [
+        min(max(a["filter_ms"]) for a in apps),
+        max(max(a["filter_ms"]) for a in apps),
+    ]
+    figures["filter_cpu_ms_max_range"] = [
+        min(max(a["filter_cpu_ms"]) for a in apps),
+        max(max(a["filter_cpu_ms"]) for a in apps),
+    ]
     figures["start_ratio_to_bare"] = figures["app_start_s"] / figures["bare_start_s"]
     figures["start_ratio_to_bare_cpu"] = figures["app_start_cpu_s"] / figures["bare_start_cpu_s"]
     figures["rss_ratio_to_bare"] = figures["app_rss_mb"] / figures["bare_rss_mb"]
@@ -361,26 +444,35 @@ def main() -> int:
     f = figures
     print(f"records in the vault: {f['records']:,}; median of {f['runs']} runs (offscreen Qt)")
     print(f"bare QApplication + empty window, start to first paint: {f['bare_start_s']:.3f} s")
+    target_start, target_filter = targets(args.n)
+
+    def span(values: list[float], scale: float = 1.0, digits: int = 3) -> str:
+        return f"{values[0] * scale:.{digits}f}-{values[1] * scale:.{digits}f}"
+
     print(
         f"phr-desktop, start to unlocked timeline painted (KDF excluded): {f['app_start_s']:.3f} s"
-        f"  ({f['start_ratio_to_bare']:.1f}x bare; target < {TARGET_START_S} s: "
-        f"{verdict(f['app_start_s'] < TARGET_START_S)})"
+        f" (runs {span(f['app_start_s_range'])}; {f['start_ratio_to_bare']:.1f}x bare; "
+        f"target < {target_start} s: {verdict(f['app_start_s'] < target_start)})"
     )
     print(
         f"  in CPU time (all threads, KDF excluded): {f['app_start_cpu_s']:.3f} s "
-        f"({f['start_ratio_to_bare_cpu']:.1f}x bare's {f['bare_start_cpu_s']:.3f} s)"
+        f"(runs {span(f['app_start_cpu_s_range'])}; {f['start_ratio_to_bare_cpu']:.1f}x "
+        f"bare's {f['bare_start_cpu_s']:.3f} s; target: "
+        f"{verdict(f['app_start_cpu_s'] < target_start)})"
     )
     print(f"  of which unlock click to views built (KDF excluded): {f['unlock_to_views_s']:.3f} s")
     print(f"  KDF (Argon2id, not counted): {f['kdf_s']:.3f} s")
     print(f"dashboard milestones ready (worker, after start): {f['milestones_s']:.3f} s")
     print(
         f"filter to first paint: median {f['filter_ms_median']:.1f} ms, max "
-        f"{f['filter_ms_max']:.1f} ms (target < {TARGET_FILTER_MS:.0f} ms: "
-        f"{verdict(f['filter_ms_max'] < TARGET_FILTER_MS)})"
+        f"{f['filter_ms_max']:.1f} ms (slowest per run {span(f['filter_ms_max_range'], 1, 1)}; "
+        f"target < {target_filter:.0f} ms: {verdict(f['filter_ms_max'] < target_filter)})"
     )
     print(
         f"  in CPU time: median {f['filter_cpu_ms_median']:.1f} ms, max "
-        f"{f['filter_cpu_ms_max']:.1f} ms"
+        f"{f['filter_cpu_ms_max']:.1f} ms (slowest per run "
+        f"{span(f['filter_cpu_ms_max_range'], 1, 1)}; target: "
+        f"{verdict(f['filter_cpu_ms_max'] < target_filter)})"
     )
     print(
         f"peak RSS: {f['app_rss_mb']:.0f} MB ({f['rss_ratio_to_bare']:.1f}x bare "

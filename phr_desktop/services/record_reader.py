@@ -19,6 +19,7 @@ from phr_desktop.smart.attachments import external_links
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
+from phr_desktop.vault.timeline import TimelineReads, year_and_month
 
 __all__ = ["ExternalFile", "MilestoneView", "RecordReader", "SearchResults"]
 
@@ -67,6 +68,7 @@ class RecordReader:
 
     def __init__(self, conn: Connection) -> None:
         self.queries = RecordQueries(conn, search_vocabulary())
+        self.timeline_reads = TimelineReads(self.queries)
 
     @property
     def views(self) -> RecordViews:
@@ -84,8 +86,12 @@ class RecordReader:
             raise self._missing(f"record {record_id}")
         return found
 
+    def _listed(self, record_filter: RecordFilter) -> RecordFilter:
+        """The filter as the timeline applies it (a share leaves out its Patient resource)."""
+        return record_filter
+
     def record_ids(self, record_filter: RecordFilter = NO_FILTER) -> list[int]:
-        return self.queries.record_ids(record_filter)
+        return self.queries.record_ids(self._listed(record_filter))
 
     def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
         return self.queries.records_by_ids(ids)
@@ -108,7 +114,7 @@ class RecordReader:
         return self.queries.origins_of(record_ids)
 
     def source_systems(self) -> list[str]:
-        return self.queries.distinct_values("source_system")
+        return self.timeline_reads.sources()
 
     def tags(self) -> list[str]:
         return self.queries.tags()
@@ -167,7 +173,30 @@ class RecordReader:
     def timeline(
         self, record_filter: RecordFilter = NO_FILTER
     ) -> list[tuple[str, str | None, str, int]]:
-        return self.queries.timeline_buckets(record_filter)
+        """(year, month or None when unknown, kind, count), newest first; undated last."""
+        return [
+            (*year_and_month(bucket), kind, n)
+            for bucket, kind, n in self.timeline_reads.month_kind_counts(
+                self._listed(record_filter)
+            )
+        ]
+
+    def timeline_months(self, record_filter: RecordFilter = NO_FILTER) -> list[tuple[str, int]]:
+        """(month bucket, count) newest first: "2015-03", "2015" when only the year is
+        known, "" for undated records (see vault/timeline.py)."""
+        return self.timeline_reads.month_counts(self._listed(record_filter))
+
+    def timeline_page(
+        self, record_filter: RecordFilter, bucket: str, offset: int, limit: int
+    ) -> list[StoredRecord]:
+        """Rows `offset` to `offset + limit` of one month bucket, in timeline order."""
+        return self.timeline_reads.page(self._listed(record_filter), bucket, offset, limit)
+
+    def timeline_position(
+        self, record_filter: RecordFilter, record_id: int
+    ) -> tuple[str, int] | None:
+        """The month bucket and row of a record in the timeline; None when filtered out."""
+        return self.timeline_reads.position(self._listed(record_filter), record_id)
 
     def counts_by_kind(self) -> dict[str, int]:
         return self.queries.counts_by_kind()

@@ -28,7 +28,7 @@ from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.sharing.bundle import PASSCODE_HEADER, b64url_decode
 from phr_desktop.vault.database import Connection, open_memory_database, transaction
 from phr_desktop.vault.migrations import migrate
-from phr_desktop.vault.queries import NO_FILTER, RecordFilter, StoredRecord
+from phr_desktop.vault.queries import RecordFilter, StoredRecord
 from phr_desktop.vault.store import RecordStore, now_iso
 
 __all__ = [
@@ -87,17 +87,8 @@ class ShareSession(RecordReader):
 
     # --- the timeline lists the shared records, not the Patient resource ------------------------
 
-    @staticmethod
-    def _shown(record_filter: RecordFilter) -> RecordFilter:
+    def _listed(self, record_filter: RecordFilter) -> RecordFilter:
         return record_filter if record_filter.kinds else replace(record_filter, kinds=_SHOWN_KINDS)
-
-    def record_ids(self, record_filter: RecordFilter = NO_FILTER) -> list[int]:
-        return super().record_ids(self._shown(record_filter))
-
-    def timeline(
-        self, record_filter: RecordFilter = NO_FILTER
-    ) -> list[tuple[str, str | None, str, int]]:
-        return super().timeline(self._shown(record_filter))
 
     # --- saving what the clinician chooses to keep ----------------------------------------------
 

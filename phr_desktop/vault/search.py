@@ -109,6 +109,14 @@ class SearchIndex:
         """The FTS5 query for this text (every unit), for filters that list matches by date."""
         return self.plan(text).fts()
 
+    def matches_more_than(self, expression: str, n: int) -> bool:
+        """Whether an FTS5 query matches more than `n` records (counting no further)."""
+        row = self.conn.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM search_index WHERE search_index MATCH ? LIMIT ?)",
+            (expression, n + 1),
+        ).fetchone()
+        return int(row[0]) > n
+
     # --- answering --------------------------------------------------------------------------
 
     def search(self, text: str, limit: int, include_restricted: bool = False) -> SearchAnswer:

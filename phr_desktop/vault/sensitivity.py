@@ -16,14 +16,15 @@ SENSITIVITY_SQL = (
     "r.source_sensitivity)"
 )
 
-# Records of `r` that are not restricted. The restricted ids are few and found once per query
-# (a partial index holds the source-restricted ones), so this costs little at 100k records,
-# where a per-row label lookup would cost a probe per record.
-NOT_RESTRICTED_SQL = (
-    "r.id NOT IN (SELECT id FROM records WHERE source_sensitivity = 'restricted' "
+# The ids of restricted records, and the records of `r` that are not. The restricted ids are
+# few and found once per query (a partial index holds the source-restricted ones), so this
+# costs little at 100k records, where a per-row label lookup would cost a probe per record.
+RESTRICTED_IDS_SQL = (
+    "SELECT id FROM records WHERE source_sensitivity = 'restricted' "
     "AND id NOT IN (SELECT record_id FROM record_labels) "
-    "UNION ALL SELECT record_id FROM record_labels WHERE sensitivity = 'restricted')"
+    "UNION ALL SELECT record_id FROM record_labels WHERE sensitivity = 'restricted'"
 )
+NOT_RESTRICTED_SQL = f"r.id NOT IN ({RESTRICTED_IDS_SQL})"
 
 
 def any_restricted(conn: Connection) -> bool:

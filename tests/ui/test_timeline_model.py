@@ -11,7 +11,7 @@ from PySide6.QtTest import QAbstractItemModelTester
 
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
-from phr_desktop.services.session import RecordFilter, Session
+from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.ui.timeline import model as timeline_model
 from phr_desktop.ui.timeline.model import RecordIdRole, TimelineModel, abnormal_flag
 from phr_desktop.ui.timeline.view import TimelineView
@@ -101,13 +101,17 @@ def test_rows_are_fetched_in_bounded_blocks(qapp, demo: Session, monkeypatch) ->
     monkeypatch.setattr(timeline_model, "BLOCK_SIZE", 16)
     monkeypatch.setattr(timeline_model, "MAX_CACHED_BLOCKS", 3)
     fetched: list[int] = []
-    original = demo.records_by_ids
-    monkeypatch.setattr(
-        demo, "records_by_ids", lambda ids: fetched.append(len(ids)) or original(ids)
-    )
+    original = demo.timeline_page
+
+    def page(f: RecordFilter, bucket: str, offset: int, limit: int) -> list[StoredRecord]:
+        rows = original(f, bucket, offset, limit)
+        fetched.append(len(rows))
+        return rows
+
+    monkeypatch.setattr(demo, "timeline_page", page)
     model = TimelineModel(demo)
     model.refresh()
-    assert fetched == []  # building the tree reads ids and counts only
+    assert fetched == []  # building the tree reads counts only
     titles = [index.siblingAtColumn(1).data() for index in _records(model)]
     assert all(titles)
     assert max(fetched) <= 16
