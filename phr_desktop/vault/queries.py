@@ -236,25 +236,6 @@ class RecordQueries:
         )
         return [_record_from_row(row) for row in rows]
 
-    def of_kind_where_category(self, kind: str, categories: Sequence[str]) -> list[StoredRecord]:
-        marks = ",".join("?" * len(categories))
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
-            f"AND upper(r.category) IN ({marks}){self._and_visible()} "
-            "ORDER BY r.sort_date DESC, r.id DESC",
-            (kind, *[c.upper() for c in categories]),
-        )
-        return [_record_from_row(row) for row in rows]
-
-    def of_kind_with_text_value(self, kind: str) -> list[StoredRecord]:
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
-            f"AND r.value_text IS NOT NULL{self._and_visible()} "
-            "ORDER BY r.sort_date DESC, r.id DESC",
-            (kind,),
-        )
-        return [_record_from_row(row) for row in rows]
-
     def with_code(self, code: str) -> list[StoredRecord]:
         """Records whose codes JSON holds `code` as a whole string, oldest first."""
         indexed, index_params = _code_candidates([code])
