@@ -8,8 +8,9 @@ a first run) plus the demo profile's two files (an AATD patient: augmentation, F
 imported once with "they are all me" into a profile cached under
 `.bench-cache/summary-<seed>-<n>-v1/` (the import is not measured).
 
-Per measure, the median of several runs of wall and CPU time (CPU time is what a busy machine
-cannot inflate), each in the same process on the same unlocked profile:
+Per measure, wall and CPU time (CPU time is what a busy machine cannot inflate) of a first run
+(SQLite's page cache cold for what it reads) and the median of several more, each in the
+same process on the same unlocked profile, in this order:
 - baseline: `SELECT count(*)` over the records one fact once (`same_as IS NULL`): one pass
   over the shown records, the least any summary reading them all would cost;
 - milestones: `Session.milestones()`;
@@ -91,16 +92,20 @@ def prepare(n: int, seed: int) -> Path:
 
 
 def timed(action: Callable[[], object], runs: int) -> dict[str, float]:
-    """Median wall and CPU seconds of `runs` runs, after one warm-up run (as in the app, where
-    the profile is open and SQLite's page cache warm by the time a summary is asked for)."""
-    action()
+    """The first run's wall and CPU seconds (SQLite's page cache cold for what it reads, as
+    right after unlocking), then the median of `runs` more (warm, as in a running app)."""
     walls, cpus = [], []
-    for _ in range(runs):
+    for _ in range(runs + 1):
         started, cpu_started = time.perf_counter(), time.process_time()
         action()
         walls.append(time.perf_counter() - started)
         cpus.append(time.process_time() - cpu_started)
-    return {"wall_s": statistics.median(walls), "cpu_s": statistics.median(cpus)}
+    return {
+        "first_wall_s": walls[0],
+        "first_cpu_s": cpus[0],
+        "wall_s": statistics.median(walls[1:]),
+        "cpu_s": statistics.median(cpus[1:]),
+    }
 
 
 def dashboard_reads(session: Session) -> None:
@@ -157,18 +162,21 @@ def main() -> int:
         return 0
     print(
         f"{stored:,} records ({shown:,} shown, one fact once); {milestones:,} milestones; "
-        f"median of {args.runs} runs after a warm-up"
+        f"first run (cold), then the median of {args.runs} more"
     )
-    print(f"{'measure':16} {'wall s':>8} {'CPU s':>8} {'CPU x count':>15}  target < {TARGET_S} s")
+    print(
+        f"{'measure':16} {'first wall':>11} {'first CPU':>10} {'wall s':>8} {'CPU s':>8} "
+        f"{'CPU x count':>12}  target < {TARGET_S} s"
+    )
     for name, f in figures.items():
         ratio = result["cpu_ratio_to_baseline"][name]
-        ratio_text = f"{ratio:15.1f}" if ratio is not None else f"{'-':>15}"
-        verdict = (
-            ""
-            if name == "baseline_count"
-            else ("OK" if max(f["wall_s"], f["cpu_s"]) < TARGET_S else "OVER")
+        ratio_text = f"{ratio:12.1f}" if ratio is not None else f"{'-':>12}"
+        worst = max(f["first_wall_s"], f["first_cpu_s"], f["wall_s"], f["cpu_s"])
+        verdict = "" if name == "baseline_count" else ("OK" if worst < TARGET_S else "OVER")
+        print(
+            f"{name:16} {f['first_wall_s']:11.3f} {f['first_cpu_s']:10.3f} {f['wall_s']:8.3f} "
+            f"{f['cpu_s']:8.3f} {ratio_text}  {verdict}"
         )
-        print(f"{name:16} {f['wall_s']:8.3f} {f['cpu_s']:8.3f} {ratio_text}  {verdict}")
     return 0
 
 
