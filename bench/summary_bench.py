@@ -18,7 +18,8 @@ same process on the same unlocked profile, in this order:
   milestones);
 - dashboard: what the Overview screen reads (counts by kind, the latest records, what is new
   since the last import, current medicines) and its milestone rows.
-Target: each < 0.5 s at 500k. Prints figures and exits 0; no test asserts on these times.
+Target: each < 0.5 s at 500k, judged on CPU time (first run and median). Prints figures and
+exits 0; no test asserts on these times.
 """
 
 from __future__ import annotations
@@ -166,12 +167,14 @@ def main() -> int:
     )
     print(
         f"{'measure':16} {'first wall':>11} {'first CPU':>10} {'wall s':>8} {'CPU s':>8} "
-        f"{'CPU x count':>12}  target < {TARGET_S} s"
+        f"{'CPU x count':>12}  target CPU < {TARGET_S} s"
     )
     for name, f in figures.items():
         ratio = result["cpu_ratio_to_baseline"][name]
         ratio_text = f"{ratio:12.1f}" if ratio is not None else f"{'-':>12}"
-        worst = max(f["first_wall_s"], f["first_cpu_s"], f["wall_s"], f["cpu_s"])
+        # Judged on CPU time, cold and warm: on a shared machine the wall time is also
+        # everyone else's work (both are printed).
+        worst = max(f["first_cpu_s"], f["cpu_s"])
         verdict = "" if name == "baseline_count" else ("OK" if worst < TARGET_S else "OVER")
         print(
             f"{name:16} {f['first_wall_s']:11.3f} {f['first_cpu_s']:10.3f} {f['wall_s']:8.3f} "

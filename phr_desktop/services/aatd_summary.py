@@ -59,10 +59,10 @@ def milestone_sources(queries: RecordQueries) -> list[StoredRecord]:
         for row in reads.coded_rows((RecordKind.PROBLEM.value, RecordKind.MEDICATION.value))
         if may_be(row)
     ]
-    ids += reads.ids_where_category(
+    ids += reads.ids_of_class(
         RecordKind.ENCOUNTER.value, sorted(pack.inpatient_classes | pack.emergency_classes)
     )
-    ids += reads.ids_where_category(RecordKind.PROCEDURE.value, sorted(pack.surgery_categories))
+    ids += reads.ids_of_class(RecordKind.PROCEDURE.value, sorted(pack.surgery_categories))
     return [*queries.records_by_ids(ids), *fev1_results(queries)]
 
 

@@ -15,6 +15,11 @@ from phr_desktop.vault.queries import RecordQueries
 from phr_desktop.vault.search import SHOWN
 
 _NEWEST_FIRST = "ORDER BY r.sort_date DESC, r.id DESC"
+# The partial indexes of schema 12 serve a query only when it holds their terms as written;
+# the queries name them (INDEXED BY), as SQLite without statistics prefers the kind index.
+_HAS_TEXT_VALUE = "r.value_text IS NOT NULL"
+_CLASSED_KINDS = ("encounter", "procedure")
+_CLASSED_KINDS_SQL = "r.kind IN ('encounter', 'procedure')"
 # How many of the newest records are looked at for "new since the last sync" before the
 # arrival-time index is asked instead: after a sync or a large import the newest records are
 # the new ones, and eight are found at once.
@@ -55,13 +60,17 @@ class SummaryReads:
         )
         return [CodedRow(*row) for row in rows]
 
-    def ids_where_category(self, kind: str, categories: Sequence[str]) -> list[int]:
-        """Records of one kind in any of these categories (case aside), newest first."""
-        marks = ",".join("?" * len(categories))
+    def ids_of_class(self, kind: str, classes: Sequence[str]) -> list[int]:
+        """Visits or procedures of any of these classes (category, case aside), newest first:
+        admissions, emergency visits, surgery."""
+        if kind not in _CLASSED_KINDS:
+            raise ValueError(f"{kind!r} is not one of {_CLASSED_KINDS}")
+        marks = ",".join("?" * len(classes))
         rows = self.conn.execute(
-            f"SELECT r.id FROM records r WHERE {SHOWN} AND r.kind = ? "
+            "SELECT r.id FROM records r INDEXED BY records_by_class "
+            f"WHERE {SHOWN} AND {_CLASSED_KINDS_SQL} AND r.kind = ? "
             f"AND upper(r.category) IN ({marks}){self.queries.and_visible()} {_NEWEST_FIRST}",
-            (kind, *[c.upper() for c in categories]),
+            (kind, *[c.upper() for c in classes]),
         )
         return [row[0] for row in rows]
 
@@ -78,8 +87,9 @@ class SummaryReads:
         """The distinct text results of one kind: far fewer than the records holding them
         ("Negative", "Yellow"…), so a parser runs once per text, not once per result."""
         rows = self.conn.execute(
-            f"SELECT DISTINCT r.value_text FROM records r WHERE {SHOWN} AND r.kind = ? "
-            f"AND r.value_text IS NOT NULL{self.queries.and_visible()}",
+            "SELECT DISTINCT r.value_text FROM records r INDEXED BY records_by_text_value "
+            f"WHERE {SHOWN} AND r.kind = ? "
+            f"AND {_HAS_TEXT_VALUE}{self.queries.and_visible()}",
             (kind,),
         )
         return [row[0] for row in rows]
@@ -90,7 +100,8 @@ class SummaryReads:
             return None
         marks = ",".join("?" * len(texts))
         row = self.conn.execute(
-            f"SELECT r.id FROM records r WHERE {SHOWN} AND r.kind = ? "
+            "SELECT r.id FROM records r INDEXED BY records_by_text_value "
+            f"WHERE {SHOWN} AND r.kind = ? AND {_HAS_TEXT_VALUE} "
             f"AND r.value_text IN ({marks}){self.queries.and_visible()} {_NEWEST_FIRST} LIMIT 1",
             (kind, *texts),
         ).fetchone()

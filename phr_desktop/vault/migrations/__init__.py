@@ -25,7 +25,7 @@ from phr_desktop.vault.migrations import (
     m0009_person_and_facts,
     m0010_sync_schedule,
     m0011_sensitivity,
-    m0012_arrival_index,
+    m0012_summary_indexes,
 )
 
 MIGRATIONS: list[str] = [
@@ -40,7 +40,7 @@ MIGRATIONS: list[str] = [
     m0009_person_and_facts.SQL,
     m0010_sync_schedule.SQL,
     m0011_sensitivity.SQL,
-    m0012_arrival_index.SQL,
+    m0012_summary_indexes.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
