@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from phr_desktop.services.session import RecordFilter, StoredRecord
+from phr_desktop.services.session import StoredRecord
+from phr_desktop.vault.summary_reads import SummaryReads
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -17,21 +18,21 @@ _CURRENT = ("active", "intended", "on-hold")
 
 
 def current_medications(session: Session, limit: int = 12) -> list[StoredRecord]:
-    """Newest first, one line per medicine (the same name from two sources is one)."""
+    """Newest first, one line per medicine (the same name from two sources is one). Decided
+    on narrow rows; only the medicines listed are read in full."""
     seen: set[str] = set()
-    found: list[StoredRecord] = []
-    for stored in session.records(RecordFilter(kinds=("medication",))):
-        r = stored.record
-        if r.resource_type not in _LIST_TYPES or (r.status or "").lower() not in _CURRENT:
+    found: list[int] = []
+    for med in SummaryReads(session.queries).listed_medications():
+        if med.resource_type not in _LIST_TYPES or (med.status or "").lower() not in _CURRENT:
             continue
-        key = r.title.strip().lower()
+        key = med.title.strip().lower()
         if key in seen:
             continue
         seen.add(key)
-        found.append(stored)
+        found.append(med.id)
         if len(found) >= limit:
             break
-    return found
+    return session.records_by_ids(found)
 
 
 def last_arrival(session: Session) -> str | None:
@@ -45,18 +46,9 @@ def last_arrival(session: Session) -> str | None:
 
 
 def new_since_last_sync(session: Session, limit: int = 8) -> list[StoredRecord]:
-    """Records stored since the last sync (or import) began, newest first by their date."""
+    """Records stored since the last sync (or import) began, newest first by their date; one
+    fact once, and restricted ones left out unless revealed, as in every list."""
     since = last_arrival(session)
     if since is None:
         return []
-    ids = [
-        row[0]
-        for row in session.vault.conn.execute(
-            "SELECT r.id FROM records r JOIN raw_resources w ON w.id = r.raw_id "
-            "WHERE w.fetched_at >= ? AND r.kind != 'patient' "
-            "ORDER BY r.sort_date DESC, r.id DESC LIMIT ?",
-            (since, limit),
-        )
-    ]
-    by_id = {s.id: s for s in session.records_by_ids(ids)}
-    return [by_id[i] for i in ids if i in by_id]
+    return session.records_by_ids(SummaryReads(session.queries).newest_arrived_since(since, limit))

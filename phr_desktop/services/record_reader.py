@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 import orjson
 
 from phr_desktop.domain.milestones import Milestone, fev1_annual_slope_ml_per_year, find_milestones
+from phr_desktop.services.aatd_summary import fev1_results, milestone_sources
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.record_context import RecordContext, record_context
 from phr_desktop.services.record_views import RecordViews
@@ -28,6 +29,8 @@ __all__ = ["ExternalFile", "MilestoneView", "RecordReader", "SearchResults"]
 class MilestoneView:
     milestone: Milestone
     record_ids: tuple[int, ...]
+    # The kind of each record, same order (the dashboard's icons need no second read).
+    record_kinds: tuple[str, ...] = ()
 
 
 def _last_segment(url: str) -> str:
@@ -201,25 +204,24 @@ class RecordReader:
     def counts_by_kind(self) -> dict[str, int]:
         return self.queries.counts_by_kind()
 
-    def _fev1_results(self) -> list[StoredRecord]:
-        return self.queries.of_kind_with_codes("lab_result", aatd_pack().codes_of_set("fev1"))
-
     def milestones(self) -> list[MilestoneView]:
-        """Read only what milestones can come from, so this stays quick at 100k records."""
-        pack = aatd_pack()
-        stored = [
-            *self.queries.records(RecordFilter(kinds=("problem", "medication"))),
-            *self.queries.of_kind_where_category(
-                "encounter", sorted(pack.inpatient_classes | pack.emergency_classes)
-            ),
-            *self.queries.of_kind_where_category("procedure", sorted(pack.surgery_categories)),
-            *self._fev1_results(),
+        """Read only what milestones can come from, narrowly (services/aatd_summary.py), so
+        this stays quick at 500k records."""
+        stored = milestone_sources(self.queries)
+        found = find_milestones([s.record for s in stored], aatd_pack())
+        return [
+            MilestoneView(
+                m,
+                tuple(stored[i].id for i in m.record_indexes),
+                tuple(stored[i].record.kind.value for i in m.record_indexes),
+            )
+            for m in found
         ]
-        found = find_milestones([s.record for s in stored], pack)
-        return [MilestoneView(m, tuple(stored[i].id for i in m.record_indexes)) for m in found]
 
     def fev1_slope_ml_per_year(self) -> float | None:
-        return fev1_annual_slope_ml_per_year([s.record for s in self._fev1_results()], aatd_pack())
+        return fev1_annual_slope_ml_per_year(
+            [s.record for s in fev1_results(self.queries)], aatd_pack()
+        )
 
     def raw_source(self, record_id: int) -> bytes:
         body = self.queries.raw_body(record_id)

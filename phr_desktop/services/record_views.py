@@ -5,10 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import orjson
-
 from phr_desktop.domain.records import RecordKind
 from phr_desktop.domain.trends import Trend, build_trend, matches_key, trend_key
+from phr_desktop.services.aatd_summary import augmentation_infusions, newest_genotype
 from phr_desktop.services.terminology import aatd_pack
 from phr_desktop.vault.queries import RecordFilter, StoredRecord
 
@@ -59,7 +58,7 @@ class RecordViews:
         if key[0] == "title":
             candidates = self.queries.records(RecordFilter(kinds=(stored.record.kind.value,)))
         else:
-            candidates = self.queries.with_code_text(orjson.dumps(key[1]).decode())
+            candidates = self.queries.with_code(key[1])
         return [s for s in candidates if matches_key(s.record.codes, s.record.title, key)]
 
     def trend(self, record_id: int) -> TrendView:
@@ -108,27 +107,14 @@ class RecordViews:
             for s in results("fev1_percent_predicted")
             if pack.is_fev1_percent_predicted(s.record.codes)
         ]
-        genotype = None
-        genotype_record = None
-        for s in self.queries.of_kind_with_text_value(lab):  # newest first
-            found = pack.genotype_of(s.record.value.text if s.record.value else None)
-            if found:
-                genotype, genotype_record = found, s
-                break
-        meds = self.queries.records(RecordFilter(kinds=(RecordKind.MEDICATION.value,)))
-        infusions = [
-            s
-            for s in meds
-            if s.record.category == "administration"
-            and pack.is_augmentation(s.record.codes, s.record.title)
-        ]
+        genotype = newest_genotype(self.queries)
         return AatdOverview(
             aat=self._first_trend(aat),
             fev1=self._first_trend(fev1),
             fev1_percent=self._first_trend(fev1_pct),
             fev1_slope_ml_per_year=self.session.fev1_slope_ml_per_year(),
-            genotype=genotype,
-            genotype_record=genotype_record,
-            infusions=infusions,
+            genotype=genotype[0] if genotype else None,
+            genotype_record=genotype[1] if genotype else None,
+            infusions=augmentation_infusions(self.queries),
             milestones=self.session.milestones(),
         )

@@ -103,15 +103,12 @@ _MilestoneRow = tuple[str, str, int | None, str]
 
 def milestone_rows(session: Session) -> list[_MilestoneRow]:
     """(text, detail, first record id, its kind) per milestone; runs on a worker thread."""
-    milestones = session.milestones()
-    first_ids = [v.record_ids[0] for v in milestones if v.record_ids]
-    kinds = {s.id: s.record.kind.value for s in session.records_by_ids(first_ids)}
     rows: list[_MilestoneRow] = []
-    for view in milestones:
+    for view in session.milestones():
         m = view.milestone
         first = view.record_ids[0] if view.record_ids else None
-        text = f"{format_date(m.date)}  ·  {m.title}"
-        rows.append((text, m.detail, first, kinds.get(first, "") if first else ""))
+        kind = view.record_kinds[0] if view.record_kinds else ""
+        rows.append((f"{format_date(m.date)}  ·  {m.title}", m.detail, first, kind))
     return rows
 
 

@@ -19,6 +19,7 @@ from phr_desktop.domain.records import (
     ReferenceRange,
 )
 from phr_desktop.domain.search_query import Vocabulary
+from phr_desktop.vault.code_lookup import CANDIDATES_SQL, codes_match_expression
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.search import SHOWN, SearchAnswer, SearchIndex
 from phr_desktop.vault.sensitivity import (
@@ -140,6 +141,13 @@ def _record_from_row(row: Sequence[Any]) -> StoredRecord:
     return StoredRecord(rid, record, sensitivity)
 
 
+def _code_candidates(codes: Sequence[str]) -> tuple[str, list[str]]:
+    """The clause that takes a code lookup's candidates from the full-text index (see
+    vault/code_lookup.py), or none when a code cannot be looked up there."""
+    expression = codes_match_expression(codes)
+    return ("", []) if expression is None else (f" AND {CANDIDATES_SQL}", [expression])
+
+
 class RecordQueries:
     def __init__(self, conn: Connection, vocabulary: Vocabulary | None = None) -> None:
         self.conn = conn
@@ -156,6 +164,10 @@ class RecordQueries:
         """The sensitivity rule for the narrow reads (charts, milestones, related records,
         the dashboard) that take no filter: restricted left out unless revealed."""
         return "" if self._shows_restricted() else f" AND {NOT_RESTRICTED_SQL}"
+
+    def and_visible(self) -> str:
+        """`_and_visible` for the narrow reads of vault/summary_reads.py."""
+        return self._and_visible()
 
     def _where(self, f: RecordFilter) -> tuple[str, list[Any]]:
         # One fact once: a record that repeats another (same_as) is listed through that one;
@@ -254,39 +266,24 @@ class RecordQueries:
             return []
         needles = [orjson.dumps(code).decode() for code in codes]
         matches = " OR ".join("instr(r.codes, ?) > 0" for _ in needles)
+        indexed, index_params = _code_candidates(codes)
+        # With candidates from the index, `+` keeps SQLite from scanning the kind index instead.
+        kind_term = "+r.kind" if indexed else "r.kind"
         rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? AND ({matches})"
-            f"{self._and_visible()} ORDER BY r.sort_date DESC, r.id DESC",
-            (kind, *needles),
+            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND {kind_term} = ? AND ({matches})"
+            f"{indexed}{self._and_visible()} ORDER BY r.sort_date DESC, r.id DESC",
+            (kind, *needles, *index_params),
         )
         return [_record_from_row(row) for row in rows]
 
-    def of_kind_where_category(self, kind: str, categories: Sequence[str]) -> list[StoredRecord]:
-        marks = ",".join("?" * len(categories))
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
-            f"AND upper(r.category) IN ({marks}){self._and_visible()} "
-            "ORDER BY r.sort_date DESC, r.id DESC",
-            (kind, *[c.upper() for c in categories]),
-        )
-        return [_record_from_row(row) for row in rows]
-
-    def of_kind_with_text_value(self, kind: str) -> list[StoredRecord]:
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND r.kind = ? "
-            f"AND r.value_text IS NOT NULL{self._and_visible()} "
-            "ORDER BY r.sort_date DESC, r.id DESC",
-            (kind,),
-        )
-        return [_record_from_row(row) for row in rows]
-
-    def with_code_text(self, needle: str) -> list[StoredRecord]:
-        """Records whose codes JSON contains `needle` (a quoted code), oldest first."""
+    def with_code(self, code: str) -> list[StoredRecord]:
+        """Records whose codes JSON holds `code` as a whole string, oldest first."""
+        indexed, index_params = _code_candidates([code])
         rows = self.conn.execute(
             f"SELECT {_COLUMNS} FROM records r WHERE {SHOWN} AND instr(r.codes, ?) > 0"
-            f"{self._and_visible()} "
+            f"{indexed}{self._and_visible()} "
             "ORDER BY r.sort_date",
-            (needle,),
+            (orjson.dumps(code).decode(), *index_params),
         )
         return [_record_from_row(row) for row in rows]
 

@@ -128,7 +128,7 @@ def test_schema_6_rebuilds_raw_resources_keeping_rows_ids_and_the_same_content_r
         indexes = {
             n for (n,) in conn.execute("SELECT name FROM pragma_index_list('raw_resources')")
         }
-        assert indexes == {"raw_by_resource"}
+        assert indexes == {"raw_by_resource", "raw_by_fetched_at"}  # the latter: schema 12
         source_id, rid, rtype, sha = conn.execute(
             "SELECT source_id, resource_id, resource_type, sha256 FROM raw_resources LIMIT 1"
         ).fetchone()

@@ -26,6 +26,7 @@ from phr_desktop.vault.migrations import (
     m0010_sync_schedule,
     m0011_sensitivity,
     m0012_timeline_counts,
+    m0013_summary_indexes,
 )
 
 MIGRATIONS: list[str] = [
@@ -41,6 +42,7 @@ MIGRATIONS: list[str] = [
     m0010_sync_schedule.SQL,
     m0011_sensitivity.SQL,
     m0012_timeline_counts.SQL,
+    m0013_summary_indexes.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
