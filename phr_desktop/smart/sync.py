@@ -2,9 +2,9 @@
 
 Worker threads fetch and parse pages (a few types at a time); the calling thread stores the
 pages in transactions together with each type's checkpoint (the next page's URL), so an
-interrupted sync resumes where it stopped with nothing lost or stored twice. Pages that are
-already waiting share one transaction: a commit (an fsync and the encrypted pages) costs more
-than a page's rows.
+interrupted sync resumes where it stopped with nothing lost or stored twice. Pages arriving
+within COMMIT_INTERVAL share one transaction: a commit (an fsync and the encrypted pages)
+costs more than a page's rows.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -48,6 +49,10 @@ MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
 MAX_RESOURCES_PER_TRANSACTION = 5000  # keeps one commit's write-ahead log a few MB
+# How long pages wait to be committed together (see _gathered); progress moves at this pace.
+COMMIT_INTERVAL = 0.5
+# The events after which a type has nothing more to store in this run.
+FINAL_EVENTS = frozenset({"done", "refused", "refused_all", "failed", "expired"})
 
 ProgressReport = Callable[[int, int | None, str], None]
 
@@ -81,18 +86,41 @@ class SyncReport:
         return [o for o in self.outcomes if o.status == "ok" and o.detail]
 
 
-def _waiting_behind(first: Event, events: queue.Queue[Event]) -> list[Event]:
-    """`first` and the events already queued behind it, in order, up to a transaction's worth
-    of resources: what the storing thread can commit at once without waiting for anything."""
+def _gathered(
+    first: Event,
+    events: queue.Queue[Event],
+    pending: set[str],
+    is_cancelled: Callable[[], bool],
+    interval: float,
+) -> list[Event]:
+    """`first` and the events that follow it within `interval` seconds, in order, up to a
+    transaction's worth of resources: what the storing thread commits at once.
+
+    A commit costs more than a page's rows (the WAL's fsync, every touched index page
+    encrypted and written again, a new full-text segment to merge), so pages are gathered
+    for a moment rather than committed one by one. The gathering stops early once every
+    pending type has finished or the sync is cancelled; nothing is locked while it waits,
+    and a crash meanwhile only means those pages are fetched again (their checkpoint is
+    not saved yet)."""
     batch = [first]
     resources = len(first.page.items) if first.page else 0
-    while resources < MAX_RESOURCES_PER_TRANSACTION:
+    finished = {first.resource_type} if first.kind in FINAL_EVENTS else set()
+    deadline = time.monotonic() + interval
+    while resources < MAX_RESOURCES_PER_TRANSACTION and not pending <= finished:
         try:
-            event = events.get_nowait()
+            event = events.get_nowait()  # whatever is waiting already, at no cost
         except queue.Empty:
-            break
+            left = deadline - time.monotonic()
+            if left <= 0 or is_cancelled():
+                break
+            try:
+                event = events.get(timeout=min(left, 0.2))
+            except queue.Empty:
+                continue
         batch.append(event)
         resources += len(event.page.items) if event.page else 0
+        if event.kind in FINAL_EVENTS:
+            finished.add(event.resource_type)
     return batch
 
 
@@ -107,6 +135,7 @@ class SyncEngine:
         write_lock: threading.Lock,
         page_size: int | None = None,
         workers: int = WORKERS,
+        commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
         self.conn = conn
         self.connection = connection
@@ -116,6 +145,7 @@ class SyncEngine:
         self.write_lock = write_lock
         self.page_size = page_size or PAGE_SIZE  # looked up late so a benchmark can change it
         self.workers = workers
+        self.commit_interval = commit_interval
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
         self.rules = SearchRules.from_config(connection.smart_config)
@@ -323,7 +353,7 @@ class SyncEngine:
                                 break
                         else:
                             continue
-                    batch = _waiting_behind(event, events)
+                    batch = _gathered(event, events, pending, is_cancelled, self.commit_interval)
                     with self.write_lock, transaction(self.conn):
                         for one in batch:
                             self._handle(one, plan, pending, report, stop)
