@@ -146,6 +146,7 @@ class SyncEngine:
         self.page_size = page_size or PAGE_SIZE  # looked up late so a benchmark can change it
         self.workers = workers
         self.commit_interval = commit_interval
+        self._full_runs_done: list[str] = []  # types whose full run ended in this batch
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
         self.rules = SearchRules.from_config(connection.smart_config)
@@ -295,9 +296,7 @@ class SyncEngine:
         """Close a type's run; returns what the server said about it (empty when nothing)."""
         rtype = state.resource_type
         if state.run_full and rtype not in self.plan.partial:
-            report.marked_missing += self.connections.finish_full_sync(
-                self.connection.id, self.connection.source_id, rtype
-            )
+            self._full_runs_done.append(rtype)  # looked at with the batch's others
         elif state.run_full:  # a category is missing from this run: nothing can be called gone
             self.connections.clear_seen(self.connection.id, rtype)
         detail = "; ".join(self.plan.notes.get(rtype, []))
@@ -309,6 +308,16 @@ class SyncEngine:
             ),
         )  # fmt: skip
         return detail
+
+    def _mark_missing(self, report: SyncReport) -> None:
+        """Mark what the full runs finished in this batch no longer returned. One pass over
+        the source's resources serves every type: each pass reads every raw row of the
+        source, so a pass per type cost twelve times that (call inside the transaction)."""
+        if self._full_runs_done:
+            report.marked_missing += self.connections.finish_full_sync(
+                self.connection.id, self.connection.source_id, self._full_runs_done
+            )
+            self._full_runs_done = []
 
     def _set_status(self, state: TypeState, status: str, detail: str) -> None:
         self.connections.save_type_state(
@@ -357,6 +366,7 @@ class SyncEngine:
                     with self.write_lock, transaction(self.conn):
                         for one in batch:
                             self._handle(one, plan, pending, report, stop)
+                        self._mark_missing(report)
                     done = total - len(pending)
                     for one in batch:
                         if one.page is not None and one.resource_type in ATTACHMENT_TYPES:

@@ -55,9 +55,14 @@ class FakeServer:
     offset; counts the requests per type."""
 
     def __init__(
-        self, busy_after: int = 10, refuses_count_over: int | None = None, delay: float = 0.0
+        self,
+        busy_after: int = 10,
+        refuses_count_over: int | None = None,
+        delay: float = 0.0,
+        counts: dict[str, int] | None = None,
     ) -> None:
         self.requests: list[str] = []
+        self.counts = COUNTS if counts is None else counts
         self.delay = delay  # seconds each answer takes, as over a network
         self.refuses_count_over = refuses_count_over
         self.lock = threading.Lock()
@@ -78,7 +83,7 @@ class FakeServer:
         if self.refuses_count_over and int(query.get("_count", 0)) > self.refuses_count_over:
             raise ResourceRefused("the server refused it (400: _count too large)", 400)
         offset = int(query.get("_offset", "0"))
-        total = COUNTS.get(rtype, 0)
+        total = self.counts.get(rtype, 0)
         entries = [
             {"resource": _resource(rtype, n)} for n in range(offset, min(total, offset + PAGE))
         ]
@@ -209,6 +214,38 @@ def test_a_cancel_while_pages_are_gathered_stops_the_sync_soon(session: Session)
     stored = _stored(session)
     for rtype, state in states.items():  # what was stored is what the checkpoints say
         assert len(stored.get(rtype, [])) == state.fetched, rtype
+
+
+def test_a_full_sync_marks_what_is_no_longer_returned_in_one_pass_per_commit(
+    session: Session,
+) -> None:
+    engine = _engine(session, FakeServer(), normalise_resource, commit_interval=30.0)
+    _run(engine)
+    fewer = {"Condition": COUNTS["Condition"], "Observation": COUNTS["Observation"] - 2}
+    engine.client = FakeServer(counts=fewer)  # type: ignore[assignment]
+    passes: list[str] = []
+    session.vault.conn.set_trace_callback(  # the marking UPDATEs, parameters filled in
+        lambda sql: (
+            passes.append(sql)
+            if "SET missing_since = " in sql and "SET missing_since = NULL" not in sql
+            else None
+        )
+    )
+    try:
+        report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    finally:
+        session.vault.conn.set_trace_callback(None)
+    assert not report.failed
+    assert report.marked_missing == 2
+    missing = session.vault.conn.execute(
+        "SELECT resource_type, resource_id FROM raw_resources WHERE missing_since IS NOT NULL "
+        "ORDER BY resource_id"
+    ).fetchall()
+    assert missing == [("Observation", "observation-7"), ("Observation", "observation-8")]
+    # Every type's full run ended within one commit: the source's rows were read once, not
+    # once per type (a pass per type read every raw row of the source twelve times).
+    assert len(passes) == 1
+    assert session.vault.conn.execute("SELECT count(*) FROM sync_seen").fetchone()[0] == 0
 
 
 def test_a_failure_while_storing_rolls_back_pages_with_their_checkpoints_and_resumes_exactly(
