@@ -192,6 +192,22 @@ def test_pages_arriving_one_by_one_are_committed_together_within_the_commit_inte
     assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
 
 
+def test_the_storing_thread_stops_waiting_once_enough_resources_are_gathered(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What is gathered is stored while the next pages are fetched; waiting on would leave
+    # everything to a last commit that nothing overlaps.
+    monkeypatch.setattr("phr_desktop.smart.sync.GATHER_RESOURCES", 2 * PAGE)
+    server = FakeServer(delay=0.05)
+    transactions = _count_transactions(monkeypatch)
+    started = time.monotonic()
+    report = _run(_engine(session, server, normalise_resource, commit_interval=30.0))
+    assert not report.failed
+    assert time.monotonic() - started < 20
+    assert len(transactions) >= 4  # the plan, then a commit every two or so pages
+    assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
+
+
 def test_the_last_commit_does_not_wait_out_the_interval(session: Session) -> None:
     engine = _engine(session, FakeServer(delay=0.01), normalise_resource, commit_interval=60.0)
     started = time.monotonic()
