@@ -369,6 +369,7 @@ class SyncEngine:
                             continue
                     batch = _gathered(event, events, pending, is_cancelled, self.commit_interval)
                     with self.write_lock, transaction(self.conn):
+                        self._full_runs_done = []  # none left over from a rolled-back batch
                         for one in batch:
                             self._handle(one, plan, pending, report, stop)
                         self._mark_missing(report)

@@ -264,6 +264,31 @@ def test_a_full_sync_marks_what_is_no_longer_returned_in_one_pass_per_commit(
     assert session.vault.conn.execute("SELECT count(*) FROM sync_seen").fetchone()[0] == 0
 
 
+def test_a_type_finished_in_a_rolled_back_commit_is_not_marked_missing_later(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _engine(session, FakeServer(), normalise_resource)
+    _run(engine)
+    # As if a commit failed after the Conditions' full run ended in it: rolled back, and the
+    # engine used again.
+    engine._full_runs_done = ["Condition"]
+    server = FakeServer()
+    answer = server.get
+
+    def conditions_last(url: str) -> _Response:
+        if "Condition" in url:
+            time.sleep(0.5)  # the first commits hold no Condition page
+        return answer(url)
+
+    server.get = conditions_last  # type: ignore[method-assign]
+    engine.client = server  # type: ignore[assignment]
+    monkeypatch.setattr("phr_desktop.smart.sync.GATHER_RESOURCES", 1)
+    engine.commit_interval = 0.0
+    report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    assert not report.failed
+    assert report.marked_missing == 0
+
+
 def test_a_failure_while_storing_rolls_back_pages_with_their_checkpoints_and_resumes_exactly(
     session: Session,
 ) -> None:
