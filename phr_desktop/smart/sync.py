@@ -3,8 +3,8 @@
 Worker threads fetch and parse pages (a few types at a time); the calling thread stores the
 pages in transactions together with each type's checkpoint (the next page's URL), so an
 interrupted sync resumes where it stopped with nothing lost or stored twice. Pages arriving
-within COMMIT_INTERVAL share one transaction: a commit (an fsync and the encrypted pages)
-costs more than a page's rows.
+within a moment share one transaction (gathering.py): a commit (an fsync and the encrypted
+pages) costs more than a page's rows.
 """
 
 from __future__ import annotations
@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import queue
 import threading
-import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -23,6 +22,7 @@ import orjson
 from phr_desktop.smart.attachments import attachment_links, fetchable
 from phr_desktop.smart.errors import SyncError
 from phr_desktop.smart.fhir_client import FhirClient
+from phr_desktop.smart.gathering import COMMIT_INTERVAL, gathered
 from phr_desktop.smart.gc_pacing import fewer_gc_passes
 from phr_desktop.smart.scopes import category_limits, readable_types
 from phr_desktop.smart.search_fetch import (
@@ -48,15 +48,6 @@ WORKERS = 3
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
-MAX_RESOURCES_PER_TRANSACTION = 5000  # keeps one commit's write-ahead log a few MB
-# How long pages wait to be committed together (see _gathered); progress moves at this pace.
-COMMIT_INTERVAL = 0.5
-# Resources after which the storing thread stops waiting for more: what is gathered is
-# stored while the next pages are fetched, so the last commit, which nothing overlaps, stays
-# short (two of our pages).
-GATHER_RESOURCES = 1000
-# The events after which a type has nothing more to store in this run.
-FINAL_EVENTS = frozenset({"done", "refused", "refused_all", "failed", "expired"})
 
 ProgressReport = Callable[[int, int | None, str], None]
 
@@ -88,45 +79,6 @@ class SyncReport:
         """Types fetched, with something the server said about them (outcome entries, a
         category it refused)."""
         return [o for o in self.outcomes if o.status == "ok" and o.detail]
-
-
-def _gathered(
-    first: Event,
-    events: queue.Queue[Event],
-    pending: set[str],
-    is_cancelled: Callable[[], bool],
-    interval: float,
-) -> list[Event]:
-    """`first` and the events already waiting behind it, up to a transaction's worth of
-    resources, plus those that follow within `interval` seconds while fewer than
-    GATHER_RESOURCES are gathered: what the storing thread commits at once.
-
-    A commit costs more than a page's rows (the WAL's fsync, every touched index page
-    encrypted and written again, a new full-text segment to merge), so small pages are
-    gathered for a moment rather than committed one by one. The waiting stops early once
-    every pending type has finished or the sync is cancelled; nothing is locked while it
-    waits, and a crash meanwhile only means those pages are fetched again (their checkpoint
-    is not saved yet)."""
-    batch = [first]
-    resources = len(first.page.items) if first.page else 0
-    finished = {first.resource_type} if first.kind in FINAL_EVENTS else set()
-    deadline = time.monotonic() + interval
-    while resources < MAX_RESOURCES_PER_TRANSACTION and not pending <= finished:
-        try:
-            event = events.get_nowait()  # whatever is waiting already, at no cost
-        except queue.Empty:
-            left = deadline - time.monotonic()
-            if left <= 0 or resources >= GATHER_RESOURCES or is_cancelled():
-                break
-            try:
-                event = events.get(timeout=min(left, 0.2))
-            except queue.Empty:
-                continue
-        batch.append(event)
-        resources += len(event.page.items) if event.page else 0
-        if event.kind in FINAL_EVENTS:
-            finished.add(event.resource_type)
-    return batch
 
 
 class SyncEngine:
@@ -367,7 +319,7 @@ class SyncEngine:
                                 break
                         else:
                             continue
-                    batch = _gathered(event, events, pending, is_cancelled, self.commit_interval)
+                    batch = gathered(event, events, pending, is_cancelled, self.commit_interval)
                     with self.write_lock, transaction(self.conn):
                         self._full_runs_done = []  # none left over from a rolled-back batch
                         for one in batch:

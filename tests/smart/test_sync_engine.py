@@ -197,7 +197,7 @@ def test_the_storing_thread_stops_waiting_once_enough_resources_are_gathered(
 ) -> None:
     # What is gathered is stored while the next pages are fetched; waiting on would leave
     # everything to a last commit that nothing overlaps.
-    monkeypatch.setattr("phr_desktop.smart.sync.GATHER_RESOURCES", 2 * PAGE)
+    monkeypatch.setattr("phr_desktop.smart.gathering.GATHER_RESOURCES", 2 * PAGE)
     server = FakeServer(delay=0.05)
     transactions = _count_transactions(monkeypatch)
     started = time.monotonic()
@@ -282,7 +282,7 @@ def test_a_type_finished_in_a_rolled_back_commit_is_not_marked_missing_later(
 
     server.get = conditions_last  # type: ignore[method-assign]
     engine.client = server  # type: ignore[assignment]
-    monkeypatch.setattr("phr_desktop.smart.sync.GATHER_RESOURCES", 1)
+    monkeypatch.setattr("phr_desktop.smart.gathering.GATHER_RESOURCES", 1)
     engine.commit_interval = 0.0
     report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
     assert not report.failed
