@@ -11,13 +11,22 @@ seeded with one Synthea patient who has at least 5,000 resources in the types ph
 - fhirclient (the SMART project's Python client): restored from a saved state holding an access
   token of the same client and scope, it reads the Patient and runs, one after the other, the
   same searches (`patient=ID`, the same `_count`), following `next` links, with the idiomatic
-  `Model.where(struct).perform_resources_iter(server)`. It only fetches and builds its models;
-  it stores nothing.
+  `Model.where(struct).perform_resources_iter(server)`. It fetches and builds its models and
+  keeps them in a list to the end of the run (as phr-desktop keeps what it receives); it
+  writes nothing to disk.
 - fhirclient JSON (informative): the same requests with `server.request_json` and the `next`
-  links by hand, no models, so what is left is HTTP and `json` alone.
+  links by hand, no models, the pages kept, so what is left is HTTP and `json` alone.
 
-The target is fhirclient time / phr-desktop time >= 2. The run also prints the ceiling,
-fhirclient time / floor time: the best ratio any client could reach against this server.
+phr-desktop makes two requests more than fhirclient: the CapabilityStatement (`metadata`, read
+once per connection, on its first sync) and the Patient read that checks the record is still
+the profile's person before anything is stored (the Patient type is then read again).
+
+The targets (issue 16): fhirclient CPU time / phr-desktop CPU time >= 2 on loopback (the
+same resources, so it is the ratio of their CPU per resource; a busy machine stretches wall
+times, not CPU times), and fhirclient time / phr-desktop time >= 2 in wall time with
+`--latency-ms 100`. Both ratios are printed for every run. The run also prints the ceiling,
+fhirclient time / floor time: the best wall-time ratio any client could reach against this
+server.
 `--latency-ms` delays every FHIR request at the server, to stand in for a remote one.
 `--count` sets the `_count` every client asks for (the app's by default), so page sizes are
 always compared like for like. CPU time is the measuring process's, all its threads.
@@ -68,7 +77,7 @@ from phr_desktop.smart.sync import PAGE_SIZE  # noqa: E402
 
 CACHE_ROOT = REPO_ROOT / ".bench-cache"
 REFERENCE_DATE = "20250101"
-TARGET_RATIO = 2.0  # fhirclient time / phr-desktop time, at least
+TARGET_RATIO = 2.0  # fhirclient time / phr-desktop time (CPU on loopback, wall at +100 ms)
 CONNECTION_NAME = "Bench SMART"
 TOKEN_ENV = "PHR_BENCH_ACCESS_TOKEN"
 PHASES = ("floor", "phr", "fhirclient", "fhirclient-json")
@@ -362,22 +371,28 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
     rss_before = peak_rss_bytes()
     was_reset = reset_work_peak()
     counts: dict[str, int] = {}
+    # Everything received is kept to the end of the run, as phr-desktop keeps it (in its
+    # vault): a client that dropped each resource would not pay for holding them.
+    kept: list[Any] = []
     started, cpu_started = time.perf_counter(), time.process_time()
     for rtype in SYNC_TYPES:
         if rtype == "Patient":
             if models:
-                classes[rtype].read(patient, fhir)
+                kept.append(classes[rtype].read(patient, fhir))
             else:
-                fhir.request_json(f"Patient/{patient}")
+                kept.append(fhir.request_json(f"Patient/{patient}"))
             counts[rtype] = 1
         elif models:
             search = classes[rtype].where(struct=_search(patient))
-            counts[rtype] = sum(1 for _ in search.perform_resources_iter(fhir))
+            resources = list(search.perform_resources_iter(fhir))
+            kept.append(resources)
+            counts[rtype] = len(resources)
         else:
             path: str | None = f"{rtype}?{urlencode(_search(patient))}"
             counts[rtype] = 0
             while path:
                 page = fhir.request_json(path)  # an absolute next link replaces the base
+                kept.append(page)
                 counts[rtype] += len(page.get("entry") or [])
                 path = _next(page)
     seconds = time.perf_counter() - started
@@ -462,12 +477,15 @@ def _mb(value: int | None) -> float | None:
 
 def _phase_summary(runs: list[dict[str, Any]], resources: int) -> dict[str, Any]:
     seconds = statistics.median(r["seconds"] for r in runs)
+    cpu_seconds = statistics.median(r["cpu_seconds"] for r in runs)
     last = runs[-1]
     work = [r["work_peak_rss_bytes"] for r in runs if r["work_peak_rss_bytes"] is not None]
     return {
         "seconds": round(seconds, 3),
         "runs_seconds": [round(r["seconds"], 3) for r in runs],
-        "cpu_seconds": round(statistics.median(r["cpu_seconds"] for r in runs), 3),
+        "cpu_seconds": round(cpu_seconds, 3),
+        "runs_cpu_seconds": [round(r["cpu_seconds"], 3) for r in runs],
+        "cpu_us_per_resource": round(cpu_seconds / resources * 1e6, 1),
         "resources_per_s": round(resources / seconds),
         "requests": last["requests"],
         "peak_rss_mb": _mb(max(r["peak_rss_bytes"] for r in runs)),
@@ -522,7 +540,10 @@ def summarise(
         "ratio": round(ratio, 3),
         "ratio_cpu": round(ratio_cpu, 3),
         "ceiling": round(ceiling, 3),
-        "targets": {"ratio_ge_2": ratio >= TARGET_RATIO},
+        "targets": {
+            "ratio_ge_2": ratio >= TARGET_RATIO,
+            "ratio_cpu_ge_2": ratio_cpu >= TARGET_RATIO,
+        },
     }
     if "fhirclient-json" in phases:
         summary["ratio_json"] = round(phases["fhirclient-json"]["seconds"] / phr["seconds"], 3)
@@ -540,9 +561,11 @@ def _rss_text(phase: dict[str, Any]) -> str:
 def _line(label: str, phase: dict[str, Any]) -> str:
     runs = ""
     if len(phase["runs_seconds"]) > 1:
-        runs = "  (median of " + ", ".join(f"{s:.2f}" for s in phase["runs_seconds"]) + ")"
+        runs = "  (median of " + ", ".join(f"{s:.2f}" for s in phase["runs_seconds"]) + "; CPU "
+        runs += ", ".join(f"{s:.2f}" for s in phase["runs_cpu_seconds"]) + ")"
     return (
-        f"{label:<11}{phase['seconds']:7.2f} s (CPU {phase['cpu_seconds']:5.2f} s) "
+        f"{label:<11}{phase['seconds']:7.2f} s (CPU {phase['cpu_seconds']:5.2f} s, "
+        f"{phase['cpu_us_per_resource']:5.1f} us a resource) "
         f"{phase['resources_per_s']:6d} resources/s  "
         f"{phase['requests']:4d} requests  {_rss_text(phase)}{runs}"
     )
@@ -580,7 +603,7 @@ def print_summary(s: dict[str, Any]) -> None:
     print(_line("fhirclient", s["fhirclient"]))
     print(
         f"           fhirclient {s['fhirclient_version']}: Patient.read + "
-        "Model.where(struct).perform_resources_iter, sequential, models built, nothing stored"
+        "Model.where(struct).perform_resources_iter, sequential, models built and kept in memory"
     )
     if "fhirclient-json" in s:
         print(_line("fhirc. json", s["fhirclient-json"]))
@@ -596,9 +619,11 @@ def print_summary(s: dict[str, Any]) -> None:
         f"ratio      {s['ratio']:.2f}x  fhirclient time / phr-desktop time  "
         f"(target >= {TARGET_RATIO:g}x)  {mark}"
     )
+    cpu_mark = "PASS" if s["targets"]["ratio_cpu_ge_2"] else "MISS"
     print(
         f"ratio CPU  {s['ratio_cpu']:.2f}x  fhirclient CPU time / phr-desktop CPU time, the same "
-        "resources (each client's own process; the server not counted)"
+        f"resources (each client's own process; the server not counted)  (target >= "
+        f"{TARGET_RATIO:g}x on loopback)  {cpu_mark}"
     )
     print(
         f"ceiling    {s['ceiling']:.2f}x  fhirclient time / floor time: the best ratio any client "

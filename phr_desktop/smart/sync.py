@@ -2,9 +2,9 @@
 
 Worker threads fetch and parse pages (a few types at a time); the calling thread stores the
 pages in transactions together with each type's checkpoint (the next page's URL), so an
-interrupted sync resumes where it stopped with nothing lost or stored twice. Pages that are
-already waiting share one transaction: a commit (an fsync and the encrypted pages) costs more
-than a page's rows.
+interrupted sync resumes where it stopped with nothing lost or stored twice. Pages arriving
+within a moment share one transaction (gathering.py): a commit (an fsync and the encrypted
+pages) costs more than a page's rows.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import orjson
 from phr_desktop.smart.attachments import attachment_links, fetchable
 from phr_desktop.smart.errors import SyncError
 from phr_desktop.smart.fhir_client import FhirClient
+from phr_desktop.smart.gathering import COMMIT_INTERVAL, gathered
 from phr_desktop.smart.gc_pacing import fewer_gc_passes
 from phr_desktop.smart.scopes import category_limits, readable_types
 from phr_desktop.smart.search_fetch import (
@@ -47,7 +48,6 @@ WORKERS = 3
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
-MAX_RESOURCES_PER_TRANSACTION = 5000  # keeps one commit's write-ahead log a few MB
 
 ProgressReport = Callable[[int, int | None, str], None]
 
@@ -81,21 +81,6 @@ class SyncReport:
         return [o for o in self.outcomes if o.status == "ok" and o.detail]
 
 
-def _waiting_behind(first: Event, events: queue.Queue[Event]) -> list[Event]:
-    """`first` and the events already queued behind it, in order, up to a transaction's worth
-    of resources: what the storing thread can commit at once without waiting for anything."""
-    batch = [first]
-    resources = len(first.page.items) if first.page else 0
-    while resources < MAX_RESOURCES_PER_TRANSACTION:
-        try:
-            event = events.get_nowait()
-        except queue.Empty:
-            break
-        batch.append(event)
-        resources += len(event.page.items) if event.page else 0
-    return batch
-
-
 class SyncEngine:
     def __init__(
         self,
@@ -107,6 +92,7 @@ class SyncEngine:
         write_lock: threading.Lock,
         page_size: int | None = None,
         workers: int = WORKERS,
+        commit_interval: float = COMMIT_INTERVAL,
     ) -> None:
         self.conn = conn
         self.connection = connection
@@ -116,6 +102,8 @@ class SyncEngine:
         self.write_lock = write_lock
         self.page_size = page_size or PAGE_SIZE  # looked up late so a benchmark can change it
         self.workers = workers
+        self.commit_interval = commit_interval
+        self._full_runs_done: list[str] = []  # types whose full run ended in this batch
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
         self.rules = SearchRules.from_config(connection.smart_config)
@@ -265,9 +253,7 @@ class SyncEngine:
         """Close a type's run; returns what the server said about it (empty when nothing)."""
         rtype = state.resource_type
         if state.run_full and rtype not in self.plan.partial:
-            report.marked_missing += self.connections.finish_full_sync(
-                self.connection.id, self.connection.source_id, rtype
-            )
+            self._full_runs_done.append(rtype)  # looked at with the batch's others
         elif state.run_full:  # a category is missing from this run: nothing can be called gone
             self.connections.clear_seen(self.connection.id, rtype)
         detail = "; ".join(self.plan.notes.get(rtype, []))
@@ -279,6 +265,16 @@ class SyncEngine:
             ),
         )  # fmt: skip
         return detail
+
+    def _mark_missing(self, report: SyncReport) -> None:
+        """Mark what the full runs finished in this batch no longer returned. One pass over
+        the source's resources serves every type: each pass reads every raw row of the
+        source, so a pass per type cost twelve times that (call inside the transaction)."""
+        if self._full_runs_done:
+            report.marked_missing += self.connections.finish_full_sync(
+                self.connection.id, self.connection.source_id, self._full_runs_done
+            )
+            self._full_runs_done = []
 
     def _set_status(self, state: TypeState, status: str, detail: str) -> None:
         self.connections.save_type_state(
@@ -323,10 +319,12 @@ class SyncEngine:
                                 break
                         else:
                             continue
-                    batch = _waiting_behind(event, events)
+                    batch = gathered(event, events, pending, is_cancelled, self.commit_interval)
                     with self.write_lock, transaction(self.conn):
+                        self._full_runs_done = []  # none left over from a rolled-back batch
                         for one in batch:
                             self._handle(one, plan, pending, report, stop)
+                        self._mark_missing(report)
                     done = total - len(pending)
                     for one in batch:
                         if one.page is not None and one.resource_type in ATTACHMENT_TYPES:

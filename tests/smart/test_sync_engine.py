@@ -1,11 +1,12 @@
-"""The sync engine against an in-memory server: pages already waiting are stored together, and
-a failure while storing them rolls back their resources with their checkpoints, so the next
-sync resumes exactly (nothing lost, nothing stored twice)."""
+"""The sync engine against an in-memory server: pages arriving within a moment are stored
+together, and a failure while storing them rolls back their resources with their checkpoints,
+so the next sync resumes exactly (nothing lost, nothing stored twice)."""
 
 from __future__ import annotations
 
 import gc
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -53,14 +54,23 @@ class FakeServer:
     """Answers the engine's searches from memory, `PAGE` resources a page, next links by
     offset; counts the requests per type."""
 
-    def __init__(self, busy_after: int = 10, refuses_count_over: int | None = None) -> None:
+    def __init__(
+        self,
+        busy_after: int = 10,
+        refuses_count_over: int | None = None,
+        delay: float = 0.0,
+        counts: dict[str, int] | None = None,
+    ) -> None:
         self.requests: list[str] = []
+        self.counts = COUNTS if counts is None else counts
+        self.delay = delay  # seconds each answer takes, as over a network
         self.refuses_count_over = refuses_count_over
         self.lock = threading.Lock()
         self.busy_after = busy_after
         self.busy = threading.Event()  # set once `busy_after` requests have been answered
 
     def get(self, url: str) -> _Response:
+        time.sleep(self.delay)
         with self.lock:
             self.requests.append(url)
             if len(self.requests) > self.busy_after:
@@ -73,7 +83,7 @@ class FakeServer:
         if self.refuses_count_over and int(query.get("_count", 0)) > self.refuses_count_over:
             raise ResourceRefused("the server refused it (400: _count too large)", 400)
         offset = int(query.get("_offset", "0"))
-        total = COUNTS.get(rtype, 0)
+        total = self.counts.get(rtype, 0)
         entries = [
             {"resource": _resource(rtype, n)} for n in range(offset, min(total, offset + PAGE))
         ]
@@ -94,6 +104,7 @@ def _engine(
     server: FakeServer,
     normalise: Callable[..., Record | None],
     page_size: int = PAGE,
+    commit_interval: float | None = None,
 ) -> SyncEngine:
     connections = ConnectionStore(session.vault.conn)
     with transaction(session.vault.conn):
@@ -103,10 +114,13 @@ def _engine(
     assert connection is not None
     client: Any = server  # stands in for FhirClient: the engine only calls get(url)
     fhir: FhirClient = client
-    return SyncEngine(
+    engine = SyncEngine(
         session.vault.conn, connection, fhir, _parse_page, normalise, session.write_lock,
         page_size=page_size,
     )  # fmt: skip
+    if commit_interval is not None:
+        engine.commit_interval = commit_interval
+    return engine
 
 
 def _held_until_pages_wait(
@@ -161,6 +175,118 @@ def test_every_page_is_stored_once_with_the_grouped_commits(
     assert report.counts.new == 1 + sum(COUNTS.values())
     states = ConnectionStore(session.vault.conn).type_states(1)
     assert all(s.status == "ok" and s.resume_url is None for s in states.values())
+
+
+def test_pages_arriving_one_by_one_are_committed_together_within_the_commit_interval(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Each answer takes a moment, so pages never wait in the queue: without the interval
+    # every page would be a commit of its own.
+    server = FakeServer(delay=0.02)
+    transactions = _count_transactions(monkeypatch)
+    report = _run(_engine(session, server, normalise_resource, commit_interval=30.0))
+    assert not report.failed
+    pages = len(server.requests)
+    assert pages > 10
+    assert len(transactions) <= 3  # the plan, then one or two commits for every page
+    assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
+
+
+def test_the_storing_thread_stops_waiting_once_enough_resources_are_gathered(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # What is gathered is stored while the next pages are fetched; waiting on would leave
+    # everything to a last commit that nothing overlaps.
+    monkeypatch.setattr("phr_desktop.smart.gathering.GATHER_RESOURCES", 2 * PAGE)
+    server = FakeServer(delay=0.05)
+    transactions = _count_transactions(monkeypatch)
+    started = time.monotonic()
+    report = _run(_engine(session, server, normalise_resource, commit_interval=30.0))
+    assert not report.failed
+    assert time.monotonic() - started < 20
+    assert len(transactions) >= 4  # the plan, then a commit every two or so pages
+    assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
+
+
+def test_the_last_commit_does_not_wait_out_the_interval(session: Session) -> None:
+    engine = _engine(session, FakeServer(delay=0.01), normalise_resource, commit_interval=60.0)
+    started = time.monotonic()
+    report = _run(engine)
+    assert not report.failed
+    assert time.monotonic() - started < 20  # every type finished: committed at once
+
+
+def test_a_cancel_while_pages_are_gathered_stops_the_sync_soon(session: Session) -> None:
+    server = FakeServer(delay=0.05)
+    engine = _engine(session, server, normalise_resource, commit_interval=60.0)
+    cancel_at = time.monotonic() + 0.3
+    started = time.monotonic()
+    report = engine.run(
+        full=False, progress=lambda *_: None, is_cancelled=lambda: time.monotonic() > cancel_at
+    )
+    assert time.monotonic() - started < 20
+    assert report.failed and all(o.status == "cancelled" for o in report.failed)
+    states = ConnectionStore(session.vault.conn).type_states(engine.connection.id)
+    stored = _stored(session)
+    for rtype, state in states.items():  # what was stored is what the checkpoints say
+        assert len(stored.get(rtype, [])) == state.fetched, rtype
+
+
+def test_a_full_sync_marks_what_is_no_longer_returned_in_one_pass_per_commit(
+    session: Session,
+) -> None:
+    engine = _engine(session, FakeServer(), normalise_resource, commit_interval=30.0)
+    _run(engine)
+    fewer = {"Condition": COUNTS["Condition"], "Observation": COUNTS["Observation"] - 2}
+    engine.client = FakeServer(counts=fewer)  # type: ignore[assignment]
+    passes: list[str] = []
+    session.vault.conn.set_trace_callback(  # the marking UPDATEs, parameters filled in
+        lambda sql: (
+            passes.append(sql)
+            if "SET missing_since = " in sql and "SET missing_since = NULL" not in sql
+            else None
+        )
+    )
+    try:
+        report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    finally:
+        session.vault.conn.set_trace_callback(None)
+    assert not report.failed
+    assert report.marked_missing == 2
+    missing = session.vault.conn.execute(
+        "SELECT resource_type, resource_id FROM raw_resources WHERE missing_since IS NOT NULL "
+        "ORDER BY resource_id"
+    ).fetchall()
+    assert missing == [("Observation", "observation-7"), ("Observation", "observation-8")]
+    # Every type's full run ended within one commit: the source's rows were read once, not
+    # once per type (a pass per type read every raw row of the source twelve times).
+    assert len(passes) == 1
+    assert session.vault.conn.execute("SELECT count(*) FROM sync_seen").fetchone()[0] == 0
+
+
+def test_a_type_finished_in_a_rolled_back_commit_is_not_marked_missing_later(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    engine = _engine(session, FakeServer(), normalise_resource)
+    _run(engine)
+    # As if a commit failed after the Conditions' full run ended in it: rolled back, and the
+    # engine used again.
+    engine._full_runs_done = ["Condition"]
+    server = FakeServer()
+    answer = server.get
+
+    def conditions_last(url: str) -> _Response:
+        if "Condition" in url:
+            time.sleep(0.5)  # the first commits hold no Condition page
+        return answer(url)
+
+    server.get = conditions_last  # type: ignore[method-assign]
+    engine.client = server  # type: ignore[assignment]
+    monkeypatch.setattr("phr_desktop.smart.gathering.GATHER_RESOURCES", 1)
+    engine.commit_interval = 0.0
+    report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    assert not report.failed
+    assert report.marked_missing == 0
 
 
 def test_a_failure_while_storing_rolls_back_pages_with_their_checkpoints_and_resumes_exactly(
