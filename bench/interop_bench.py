@@ -8,14 +8,19 @@ of about 10,000 records (Synthea patients, generated once and cached in .bench-c
 in a process of its own: wall and CPU time (judged against the 3 s target in CPU time),
 peak RSS, and how many raw-body queries it issued.
 
-Run: python bench/interop_bench.py [--rounds N] [--records N] [--skip-import | --skip-exports]
-     [--exports ccda,pdf,fhir]
+With `--resources N` the exports use the Synthea set import_bench.py generates and caches
+(`.bench-cache/synthea-1-N/`, read only here) instead, imported once into a profile kept in
+`.bench-cache/export-vault-1-N/`, so a 500k run pays for the import once.
+
+Run: python bench/interop_bench.py [--rounds N] [--records N | --resources N]
+     [--skip-import | --skip-exports] [--exports ccda,pdf,fhir]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -95,37 +100,84 @@ def _synthea_files(cache: Path, records: int) -> list[Path]:
     return files
 
 
-def bench_exports(records: int, formats: list[str]) -> None:
-    """Import once into a temporary profile, then time each export in a process of its own, so
-    that its peak RSS is the export's alone (plus opening the profile), not the import's."""
+def _cached_synthea_set(cache: Path, resources: int, seed: int = 1) -> list[Path]:
+    """The files of import_bench.py's Synthea set of `resources` resources, in its order, up
+    to that many resources (whole files). That set is only read here: import_bench makes it."""
+    folder = cache / f"synthea-{seed}-{resources}"
+    manifest = folder / "manifest.json"
+    if not manifest.is_file():
+        sys.exit(
+            f"error: {manifest} is missing; make the set first with "
+            f"`python bench/import_bench.py --n {resources} --seed {seed}`."
+        )
+    chosen, total = [], 0
+    for entry in json.loads(manifest.read_text(encoding="utf-8"))["files"]:
+        if total >= resources:
+            break
+        chosen.append(folder / entry["path"])
+        total += entry["resources"]
+    return chosen
+
+
+def _import_once(profile_dir: Path, files: list[Path]) -> int:
+    """Import `files` into the bench profile in `profile_dir` unless an earlier run did (the
+    `imported` marker is written last); returns how many records it holds."""
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.vault.keys import KdfParams
 
-    files = _synthea_files(ROOT / ".bench-cache", records)
-    with tempfile.TemporaryDirectory() as tmp:
-        session, _ = Profiles(Path(tmp)).create("bench", "bench", KdfParams.minimum())
-        with session:
+    marker = profile_dir / "imported"
+    if marker.is_file():
+        session = Profiles(profile_dir).unlock("bench", passphrase="bench")
+    else:
+        if profile_dir.exists():
+            shutil.rmtree(profile_dir)  # an import that did not finish
+        profile_dir.mkdir(parents=True)
+        session, _ = Profiles(profile_dir).create("bench", "bench", KdfParams.minimum())
+    with session:
+        if not marker.is_file():
             session.import_paths(files)
-            count = sum(session.counts_by_kind().values())
-        print(f"Exports of a vault with {count:,} records ({len(files)} Synthea patients):")
+            marker.write_text(f"{len(files)} files\n", encoding="utf-8")
+        return sum(session.counts_by_kind().values())
+
+
+def bench_exports(records: int, formats: list[str], resources: int | None = None) -> None:
+    """Import once into a profile, then time each export in a process of its own, so that its
+    peak RSS is the export's alone (plus opening the profile), not the import's."""
+    cache = ROOT / ".bench-cache"
+    with tempfile.TemporaryDirectory() as tmp:
+        if resources is None:
+            files = _synthea_files(cache, records)
+            profile_dir = Path(tmp)
+            what = f"{len(files)} Synthea patients"
+        else:
+            files = _cached_synthea_set(cache, resources)
+            profile_dir = cache / f"export-vault-1-{resources}"
+            what = f"{len(files)} files of .bench-cache/synthea-1-{resources}"
+        count = _import_once(profile_dir, files)
+        print(f"Exports of a vault with {count:,} records ({what}):", flush=True)
         for fmt in formats:
-            found = subprocess.run(
-                [sys.executable, __file__, "--phase", "export", "--profile-dir", tmp,
-                 "--exports", fmt],
-                capture_output=True, text=True,
-            )  # fmt: skip
-            if found.returncode:
-                sys.exit(f"the {fmt} export failed:\n{found.stderr[-3000:]}")
-            result = json.loads(found.stdout.splitlines()[-1])
-            seconds, cpu = result["seconds"], result["cpu_seconds"]
-            # CPU time beside wall time: on a shared box the wall clock also counts other
-            # people's work, the CPU time only ours. The verdict is on CPU time for that reason.
-            verdict = "PASS" if cpu < 3.0 else "MISS"
-            print(
-                f"  {fmt:<5} {seconds:6.2f} s  (cpu {cpu:5.2f} s, target < 3 s: {verdict})"
-                f"  {result['megabytes']:6.1f} MB out  peak RSS {result['peak_rss_mb']:5.0f} MB"
-                f"  raw-body queries {result['raw_body_queries']:,}"
-            )
+            _run_export(profile_dir, fmt)
+
+
+def _run_export(profile_dir: Path, fmt: str) -> None:
+    found = subprocess.run(
+        [sys.executable, __file__, "--phase", "export", "--profile-dir", str(profile_dir),
+         "--exports", fmt],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    if found.returncode:
+        sys.exit(f"the {fmt} export failed:\n{found.stderr[-3000:]}")
+    result = json.loads(found.stdout.splitlines()[-1])
+    seconds, cpu = result["seconds"], result["cpu_seconds"]
+    # CPU time beside wall time: on a shared box the wall clock also counts other
+    # people's work, the CPU time only ours. The verdict is on CPU time for that reason.
+    verdict = "PASS" if cpu < 3.0 else "MISS"
+    print(
+        f"  {fmt:<5} {seconds:6.2f} s  (cpu {cpu:5.2f} s, target < 3 s: {verdict})"
+        f"  {result['megabytes']:6.1f} MB out  peak RSS {result['peak_rss_mb']:5.0f} MB"
+        f"  raw-body queries {result['raw_body_queries']:,}",
+        flush=True,
+    )
 
 
 def export_phase(profile_dir: Path, fmt: str) -> None:
@@ -178,6 +230,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--records", type=int, default=10_000, help="records for the exports")
+    parser.add_argument(
+        "--resources",
+        type=int,
+        help="export import_bench's cached Synthea set of this many resources instead "
+        "(e.g. 100000, 500000)",
+    )
     parser.add_argument("--skip-import", action="store_true", help="only the export half")
     parser.add_argument("--skip-exports", action="store_true", help="only the import half")
     parser.add_argument(
@@ -197,7 +255,7 @@ def main() -> None:
     if not args.skip_import:
         bench_ccda_import(args.rounds)
     if not args.skip_exports:
-        bench_exports(args.records, formats)
+        bench_exports(args.records, formats, args.resources)
 
 
 if __name__ == "__main__":
