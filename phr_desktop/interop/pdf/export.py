@@ -113,7 +113,7 @@ class _RecordDoc(BaseDocTemplate):
     def afterFlowable(self, flowable: Flowable) -> None:
         if isinstance(flowable, Paragraph) and flowable.style.name == H_SECTION.name:
             text = flowable.getPlainText()
-            key = f"section-{len(self.contents.entries)}"
+            key = Contents.key(len(self.contents.entries))
             self.canv.bookmarkPage(key)
             self.canv.addOutlineEntry(text, key, level=0)
             self.contents.entries.append((text, self.page, key))
@@ -178,8 +178,8 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         (kind, title) for kind, title in SECTIONS if kind in by_kind or _always_shown(kind, data)
     ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
-    lines = len(sections) + (1 if trends else 0)
-    story += [Paragraph("Contents", H_CONTENTS), ContentsSlot(contents, lines), PageBreak()]
+    contents.titles = [TRENDS_TITLE] * bool(trends) + [title for _, title in sections]
+    story += [Paragraph("Contents", H_CONTENTS), ContentsSlot(contents), PageBreak()]
     if trends:
         story.append(Paragraph(TRENDS_TITLE, H_SECTION))
         for trend in trends:
