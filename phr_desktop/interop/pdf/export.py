@@ -220,7 +220,7 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
         story.append(Spacer(1, 4))
-        story.append(RecordTable(look, _HEADER, [_row(e) for e in entries]))
+        story.append(RecordTable(look, _HEADER, map(_row, entries)))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
