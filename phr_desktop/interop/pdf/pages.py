@@ -3,26 +3,33 @@
 reportlab's TableOfContents needs multiBuild, which lays the whole record out two or three
 times until the page numbers settle. Here each page is written out as soon as it is laid out
 (its content compressed at once, so memory does not grow with every page's drawing operators),
-and what only the end knows is drawn in form XObjects that the pages show by name and that are
-defined when the document is saved: "Page n of m" on each page, and the contents' lines in the
-slot kept for them. The contents has one line per section, known before layout, so its links
+and what only the end knows is added when the document is saved: "Page n of m" as a second
+content stream of each page, and the contents' lines in a form XObject that the slot kept for
+them already shows by name. The contents has one line per section, known before layout, so its links
 are placed with the slot; they point at named destinations the sections bookmark later.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from reportlab import rl_config
 from reportlab.lib.colors import Color
-from reportlab.pdfbase.pdfdoc import PDFArray, PDFName, PDFStream, PDFZCompress
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFBase85Encode,
+    PDFName,
+    PDFPage,
+    PDFStream,
+    PDFZCompress,
+)
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
 _CONTENTS_FORM = "phr-contents"
-_PAGE_NUMBER_FORM = "phr-page-number-"
 
 
 @dataclass
@@ -117,39 +124,58 @@ class RecordCanvas(Canvas):
         super().__init__(*args, **kwargs)
         self._contents = contents
         self._number_at = number_at  # right edge x, baseline y, font, size, colour
-        self._pages = 0
 
     def showPage(self) -> None:
-        self._pages += 1
-        self.saveState()
         slot = self._contents.slot
         if slot is not None and slot[0] == self._pageNumber:
+            self.saveState()
             _link_contents(self, self._contents)
             self.doForm(_CONTENTS_FORM)
-        self.doForm(f"{_PAGE_NUMBER_FORM}{self._pageNumber}")
-        self.restoreState()
+            self.restoreState()
         super().showPage()
-        self._compress_last_page()
+        self._own_contents(self._doc.Pages.pages[-1])
 
-    def _compress_last_page(self) -> None:
-        """Compress the page's operators now, as reportlab would at save: the document keeps
-        every page until then, and uncompressed they are several times the size of the PDF."""
-        page = self._doc.Pages.pages[-1]
-        if not page.compression or rl_config.useA85 or page.Contents or not page.stream:
-            return
-        stream = PDFStream(content=PDFZCompress.encode(page.stream))
-        stream.dictionary["Filter"] = PDFArray([PDFName(PDFZCompress.pdfname)])
-        stream.__Comment__ = "page stream"
-        page.Contents, page.stream = stream, None
+    @staticmethod
+    def _own_contents(page: PDFPage) -> None:
+        """Make the page's operators its content stream now, compressed as reportlab would at
+        save: the document keeps every page until then, and uncompressed they are several times
+        the size of the PDF. save() then adds the page number as a second content stream."""
+        body = PDFStream(content=page.stream or " ")
+        if page.compression and not rl_config.useA85:
+            body.content = PDFZCompress.encode(body.content)
+            body.dictionary["Filter"] = PDFArray([PDFName(PDFZCompress.pdfname)])
+        elif page.compression:
+            body.filters = [PDFBase85Encode, PDFZCompress]
+        else:
+            body.filters = []
+        page.Contents, page.stream = body, None
+
+    def _operators(self, draw: Callable[[], None]) -> str:
+        """What `draw` puts on a page, as operators, without drawing it on this one."""
+        kept, self._code = self._code, []
+        try:
+            self.saveState()
+            draw()
+            self.restoreState()
+            return "\n".join(self._code)
+        finally:
+            self._code = kept
 
     def save(self) -> None:
         right, baseline, font, size, color = self._number_at
-        for number in range(1, self._pages + 1):
-            self.beginForm(f"{_PAGE_NUMBER_FORM}{number}")
-            self.setFont(font, size)
-            self.setFillColor(color)
-            self.drawRightString(right, baseline, f"Page {number} of {self._pages}")
-            self.endForm()
+        pages = self._doc.Pages.pages
+
+        def number(n: int) -> Callable[[], None]:
+            def draw() -> None:
+                self.setFont(font, size)
+                self.setFillColor(color)
+                self.drawRightString(right, baseline, f"Page {n} of {len(pages)}")
+
+            return draw
+
+        for n, page in enumerate(pages, start=1):
+            footer = PDFStream(content=self._operators(number(n)), filters=[])
+            page.Contents = PDFArray([page.Contents, footer])
         self.beginForm(_CONTENTS_FORM)
         _draw_contents(self, self._contents)
         self.endForm()
