@@ -116,6 +116,10 @@ class _Layout:
 
     def _wrap_paragraph(self, runs: tuple[Run, ...], width: float) -> list[Line]:
         """Greedy word wrap across runs; a word wider than the cell is broken by characters."""
+        one_line = self._on_one_line(runs, width)
+        return one_line if one_line is not None else self._word_wrap(runs, width)
+
+    def _word_wrap(self, runs: tuple[Run, ...], width: float) -> list[Line]:
         lines: list[list[list[Any]]] = [[]]  # per line: [x, text, font, colour] runs
         x = 0.0
         spaces, gap = 0, 0.0  # the spaces waiting before the next word
@@ -146,6 +150,29 @@ class _Layout:
                     x += gap + piece_w
                     spaces, gap = 0, 0.0
         return [tuple((r[0], r[1], r[2], r[3]) for r in line) for line in lines if line]
+
+    def _on_one_line(self, runs: tuple[Run, ...], width: float) -> list[Line] | None:
+        """The paragraph as the one line the word wrap would give, when it plainly fits (most
+        cells: a date, a value, a source); None when it needs the word wrap.
+
+        Runs hold single spaces (only a run after another may start with one), so the line is
+        the runs' texts, those in the same face joined; a little room is kept so that a sum
+        taken in another order cannot decide differently from the word wrap."""
+        if not runs or runs[0][0][:1] == " ":
+            return None
+        total = 0.0
+        line: list[list[Any]] = []
+        for text, font, color in runs:
+            if not text or text[-1] == " " or "  " in text:
+                return None
+            if line and line[-1][2] == font and line[-1][3] == color:
+                line[-1][1] += text
+            else:
+                line.append([total, text, font, color])
+            total += self._width(text, font)
+        if total > width - 0.01:
+            return None
+        return [tuple((r[0], r[1], r[2], r[3]) for r in line)]
 
     def _pieces(self, word: str, w: float, font: str, width: float) -> list[tuple[str, float]]:
         if w <= width:
