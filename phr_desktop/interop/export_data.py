@@ -2,17 +2,20 @@
 
 Built by services/exporting.py from an unlocked profile; exporters are pure functions of it.
 The records' raw bodies are read from the profile as exporters use them (in batches), so an
-ExportData is used while its profile is open; the patient's body is read up front.
+ExportData is used while its profile is open; the patient's body is read up front. For the
+exports that stream (CCD, FHIR collection) the records themselves are read as they are walked,
+a page at a time (services/export_records.py), so 500k records are never all in memory.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from phr_desktop.domain.aatd import AatdPack
-from phr_desktop.domain.records import Record
+from phr_desktop.domain.records import PartialDate, Record
 from phr_desktop.vault.raw_json import load_raw
 
 
@@ -47,10 +50,28 @@ class ExportRecord:
         return parsed
 
 
+RecordTest = Callable[[ExportRecord], bool]
+
+
+@runtime_checkable
+class WalkedRecords(Protocol):
+    """Records read as they are walked rather than held (services/export_records.py): they
+    choose among themselves without reading every record into memory."""
+
+    def of_kind(
+        self, kinds: Sequence[str], where: RecordTest | None, resource_types: Sequence[str]
+    ) -> Sequence[ExportRecord]: ...
+
+    def with_notes(self) -> Sequence[ExportRecord]: ...
+
+    def date_span(self) -> tuple[PartialDate | None, PartialDate | None]: ...
+
+
 @dataclass(frozen=True)
 class ExportData:
     patient: ExportRecord | None
-    records: tuple[ExportRecord, ...]  # oldest first; the Patient record is not among them
+    # Oldest first; the Patient record is not among them. A tuple, or WalkedRecords.
+    records: Sequence[ExportRecord]
     pack: AatdPack
     generated_at: str  # ISO instant
     app_version: str
@@ -64,5 +85,32 @@ class ExportData:
     def patient_name(self) -> str:
         return self.patient.record.title if self.patient else "Unknown patient"
 
-    def of_kind(self, *kinds: str) -> list[ExportRecord]:
-        return [r for r in self.records if r.record.kind.value in kinds]
+    def of_kind(
+        self, *kinds: str, where: RecordTest | None = None, resource_types: Sequence[str] = ()
+    ) -> Sequence[ExportRecord]:
+        """The records of these kinds (and of these resource types, and passing `where`, when
+        given), oldest first."""
+        if isinstance(self.records, WalkedRecords):
+            return self.records.of_kind(kinds, where, resource_types)
+        return [
+            r
+            for r in self.records
+            if r.record.kind.value in kinds
+            and (not resource_types or r.record.resource_type in resource_types)
+            and (where is None or where(r))
+        ]
+
+    def with_notes(self) -> Sequence[ExportRecord]:
+        """The records the patient wrote notes on, oldest first."""
+        if isinstance(self.records, WalkedRecords):
+            return self.records.with_notes()
+        return [r for r in self.records if r.notes]
+
+    def date_span(self) -> tuple[PartialDate | None, PartialDate | None]:
+        """The earliest and the latest of the records' dates (the first met of equals)."""
+        if isinstance(self.records, WalkedRecords):
+            return self.records.date_span()
+        dates = [r.record.effective for r in self.records if r.record.effective]
+        if not dates:
+            return None, None
+        return min(dates, key=lambda d: d.sort_key), max(dates, key=lambda d: d.sort_key)

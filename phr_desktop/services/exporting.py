@@ -11,6 +11,7 @@ from phr_desktop import __version__
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.export_bodies import BatchedBodies
+from phr_desktop.services.export_records import PagedRecords
 from phr_desktop.services.output_files import check_output_path, write_output_file
 from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_counts
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
@@ -22,6 +23,9 @@ if TYPE_CHECKING:
 
 FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency", "wallet")
 EVERY_SOURCE_FORMATS = frozenset({"fhir", "emergency", "wallet"})
+# The exports written as they are made, which read their records a page at a time: the
+# others go over their records several times, or keep them all (a PDF's tables).
+WALKED_FORMATS = frozenset({"ccda", "fhir"})
 
 
 def build_export_data(
@@ -32,55 +36,75 @@ def build_export_data(
     record_ids: Sequence[int] | None = None,
     every_source: bool = False,
     include_restricted: bool = False,
+    walked: bool = False,
 ) -> ExportData:
     """The chosen records, oldest first: by kinds and date (restricted ones only when
     included), or (sharing) exactly these ids, already chosen by that rule.
 
-    Each fact once, unless `every_source` (the FHIR collection: every raw resource)."""
-    if record_ids is None:
-        stored = session.records(
-            RecordFilter(
-                kinds=tuple(kinds),
-                since=since,
-                every_source=every_source,
-                include_restricted=include_restricted,
-            )
-        )
-        stored.reverse()  # oldest first
+    Each fact once, unless `every_source` (the FHIR collection: every raw resource).
+    `walked`: the records are read a page at a time as the exporter walks them (the exports
+    that stream, of 500k records), not all gathered now."""
+    record_filter = RecordFilter(
+        kinds=tuple(kinds),
+        since=since,
+        every_source=every_source,
+        include_restricted=include_restricted,
+    )
+    notes = _notes_by_record(session)
+    records: Sequence[ExportRecord]
+    if walked and record_ids is None:
+        records = PagedRecords.read(session, record_filter, notes)
     else:
-        stored = session.records_by_ids(sorted(set(record_ids)))
-        stored.sort(key=lambda s: (s.record.effective.text if s.record.effective else "", s.id))
-    # The patient's own details travel in every export, whatever their label.
+        records = _gathered(session, record_filter, record_ids, notes)
+    # The patient's own details travel in every export, whatever their label. The patient's
+    # body is read now: every export's header needs it, and the patient's details stay
+    # readable after the session closes.
     patient_rows = session.records(
         RecordFilter(kinds=("patient",), every_source=every_source, include_restricted=True)
     )
-    notes: dict[int, list[str]] = {}
-    for record_id, text in session.vault.conn.execute(
-        "SELECT record_id, text FROM notes WHERE record_id IS NOT NULL ORDER BY id"
-    ):
-        notes.setdefault(record_id, []).append(text)
-
-    # Bodies are read as the exporter walks the records, a batch at a time, so the records'
-    # bodies need the session open while exporting. The patient's is read now: every export's
-    # header needs it, and the patient's details stay readable after the session closes.
-    bodies = BatchedBodies(session.raw_sources, ((s.id, s.record.kind.value) for s in stored))
-
-    def exported(s: StoredRecord) -> ExportRecord:
-        return ExportRecord(s.id, s.record, bodies, tuple(notes.get(s.id, ())))
 
     def read_now(s: StoredRecord) -> ExportRecord:
-        return ExportRecord(s.id, s.record, session.raw_source(s.id), tuple(notes.get(s.id, ())))
+        return ExportRecord(s.id, s.record, session.raw_source(s.id), notes.get(s.id, ()))
 
     return ExportData(
         patient=read_now(patient_rows[-1]) if patient_rows else None,
         other_patients=tuple(read_now(s) for s in reversed(patient_rows[:-1])),
-        records=tuple(exported(s) for s in stored if s.record.kind.value != "patient"),
+        records=records,
         pack=aatd_pack(),
         generated_at=datetime.now(UTC).isoformat(timespec="seconds"),
         app_version=__version__,
         since=since,
         kinds=tuple(kinds),
     )
+
+
+def _notes_by_record(session: Session) -> dict[int, tuple[str, ...]]:
+    notes: dict[int, list[str]] = {}
+    for record_id, text in session.vault.conn.execute(
+        "SELECT record_id, text FROM notes WHERE record_id IS NOT NULL ORDER BY id"
+    ):
+        notes.setdefault(record_id, []).append(text)
+    return {record_id: tuple(texts) for record_id, texts in notes.items()}
+
+
+def _gathered(
+    session: Session,
+    record_filter: RecordFilter,
+    record_ids: Sequence[int] | None,
+    notes: dict[int, tuple[str, ...]],
+) -> tuple[ExportRecord, ...]:
+    """Every chosen record (but the Patient) gathered now, oldest first; their bodies are
+    read as the exporter walks them, a batch at a time, so the session stays open while
+    exporting."""
+    if record_ids is None:
+        stored = session.records(record_filter)
+        stored.reverse()  # oldest first
+    else:
+        stored = session.records_by_ids(sorted(set(record_ids)))
+        stored.sort(key=lambda s: (s.record.effective.text if s.record.effective else "", s.id))
+    stored = [s for s in stored if s.record.kind.value != "patient"]
+    bodies = BatchedBodies(session.raw_sources, ((s.id, s.record.kind.value) for s in stored))
+    return tuple(ExportRecord(s.id, s.record, bodies, notes.get(s.id, ())) for s in stored)
 
 
 def export(
@@ -109,7 +133,7 @@ def export(
     # sources say of one allergy or problem itself (one line, every source's reaction).
     data = build_export_data(
         session, since, kinds, every_source=fmt in EVERY_SOURCE_FORMATS,
-        include_restricted=include_restricted,
+        include_restricted=include_restricted, walked=fmt in WALKED_FORMATS,
     )  # fmt: skip
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))
@@ -148,9 +172,10 @@ def _write(
 ) -> None:
     # Each exporter is imported when used: reportlab and lxml need not load for the others.
     if fmt == "ccda":
-        from phr_desktop.interop.ccda.export import build_ccd
+        from phr_desktop.interop.ccda.export import write_ccd
 
-        path.write_bytes(build_ccd(data))
+        with path.open("wb", buffering=_WRITE_BUFFER) as out:
+            write_ccd(data, out, between=(cancel or CancelToken()).raise_if_cancelled)
     elif fmt == "pdf":
         from phr_desktop.interop.pdf.export import write_record_pdf
 
@@ -172,3 +197,6 @@ def _write(
         from phr_desktop.interop.research_csv import write_research_csv
 
         write_research_csv(data, path, shift_days=shift_days, deidentify=deidentify)
+
+
+_WRITE_BUFFER = 1 << 20

@@ -4,7 +4,7 @@ and AATD screens show either. Writing (notes, corrections, imports) is the profi
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -89,6 +89,12 @@ class RecordReader:
 
     def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
         return self.queries.records_by_ids(ids)
+
+    def record_keys(
+        self, record_filter: RecordFilter = NO_FILTER
+    ) -> Iterator[tuple[int, str, str, str | None, str | None]]:
+        """(id, kind, resource type, effective, precision) in timeline order, read as used."""
+        return self.queries.record_keys(record_filter)
 
     def record_sources(self, record_ids: Sequence[int]) -> dict[int, list[str]]:
         """Every source of each record's fact (a record from two files names both)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -193,6 +193,19 @@ class RecordQueries:
         where, params = self._where(f)
         sql = f"SELECT r.id FROM records r{where} ORDER BY r.sort_date DESC, r.id DESC"
         return [row[0] for row in self.conn.execute(sql, params)]
+
+    def record_keys(
+        self, f: RecordFilter = NO_FILTER
+    ) -> Iterator[tuple[int, str, str, str | None, str | None]]:
+        """(id, kind, resource type, effective, its precision) of each record, in timeline
+        order: what an export needs to walk 500k records without holding them (the rows are
+        read as the caller goes)."""
+        where, params = self._where(f)
+        sql = (
+            "SELECT r.id, r.kind, r.resource_type, r.effective, r.precision FROM records r"
+            f"{where} ORDER BY r.sort_date DESC, r.id DESC"
+        )
+        yield from self.conn.execute(sql, params)
 
     def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
         """The records for these ids, in the order given (unknown ids are left out)."""

@@ -3,12 +3,18 @@
 One section per record kind the CCD names; each record becomes one entry whose text points at
 its row in the section's narrative table. A section with nothing to say says so (nullFlavor NI).
 Notes, and the readable text of source documents, follow in Notes Sections (export_notes).
+
+The document is written as it is made (PrettyXmlStream), a narrative row or an entry at a
+time, each dropped once written: a section is walked twice (its narrative table, then its
+entries), so its records need not be held, and 500k records cost a few pages of memory.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import io
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import BinaryIO, Protocol
 
 from lxml import etree
 
@@ -29,10 +35,29 @@ from phr_desktop.interop.ccda.export_values import (
     sub,
     template,
 )
-from phr_desktop.interop.export_data import ExportData, ExportRecord
+from phr_desktop.interop.export_data import ExportData, ExportRecord, RecordTest
+from phr_desktop.interop.pretty_xml_stream import PrettyXmlStream
 
 R21 = entries.R21
-GroupBuilder = Callable[[etree._Element, list[ExportRecord], dict[int, str]], None]
+# Check for a cancel every so many rows or entries written.
+_CHECK_EVERY = 500
+
+
+class GroupedEntries(Protocol):
+    """The entries of a section whose entries hold several records (a report's results, vital
+    signs taken together): found by position as the narrative rows go by (`see`), then
+    grouped (`find`), each group written as one entry (`write`)."""
+
+    @staticmethod
+    def has_entries(records: Sequence[ExportRecord], reports: Sequence[ExportRecord]) -> bool: ...
+
+    def see(self, position: int, rec: ExportRecord) -> None: ...
+
+    def find(self, reports: Iterable[ExportRecord]) -> Iterator[list[int]]: ...
+
+    def write(
+        self, section: etree._Element, group: list[ExportRecord], refs: dict[int, str]
+    ) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -45,14 +70,11 @@ class SectionSpec:
     title: str
     columns: tuple[str, ...]
     build: entries.EntryBuilder | None
-    belongs: Callable[[ExportRecord], bool] = lambda rec: True  # among records of its kinds
-    # Sections whose entries hold several records (a report's results, vitals taken together):
-    # how records group, and the builder of one group's entry.
-    grouping: Callable[[list[ExportRecord]], list[list[ExportRecord]]] | None = None
-    build_group: GroupBuilder | None = None
+    belongs: RecordTest | None = None  # among records of its kinds; None: all of them
+    grouping: Callable[[], GroupedEntries] | None = None
 
-    def records(self, data: ExportData) -> list[ExportRecord]:
-        return [rec for rec in data.of_kind(*self.kinds) if self.belongs(rec)]
+    def records(self, data: ExportData) -> Sequence[ExportRecord]:
+        return data.of_kind(*self.kinds, where=self.belongs)
 
 
 SECTIONS: tuple[SectionSpec, ...] = (
@@ -73,12 +95,12 @@ SECTIONS: tuple[SectionSpec, ...] = (
     SectionSpec(
         "result", ("lab_result", "imaging"), "2.16.840.1.113883.10.20.22.2.3.1", R21, "30954-2",
         "Results", ("Test", "Value", "Reference range", "Date", "Source"), None,
-        grouping=results.result_groups, build_group=results.result_group_entry,
+        grouping=results.ResultGroups,
     ),
     SectionSpec(
         "vital", ("vital_sign",), "2.16.840.1.113883.10.20.22.2.4.1", R21, "8716-3",
         "Vital Signs", ("Measurement", "Value", "Interpretation", "Date", "Source"), None,
-        grouping=results.vital_groups, build_group=results.vital_group_entry,
+        grouping=results.VitalGroups,
     ),
     SectionSpec(
         "social", ("clinical_note",), "2.16.840.1.113883.10.20.22.2.17", R21, "29762-2",
@@ -103,23 +125,50 @@ SECTIONS: tuple[SectionSpec, ...] = (
 )  # fmt: skip
 
 
+def write_ccd(
+    data: ExportData, out: BinaryIO, *, between: Callable[[], None] = lambda: None
+) -> None:
+    """The whole CCD, UTF-8 with an XML declaration, written to `out` as it is made.
+    `between` is called every so many rows and entries: raising there (a cancel) stops it."""
+    root = etree.Element(f"{{{V3}}}ClinicalDocument", nsmap={None: V3, "xsi": XSI, "sdtc": SDTC})
+    stream = PrettyXmlStream(out, root)
+    write_header(root, data)
+    stream.open(sub(root, "component"))
+    stream.open(sub(stream.parent, "structuredBody"))
+    for spec in SECTIONS:
+        between()
+        _write_section(stream, spec, data, between)
+    for n, note in enumerate(notes_of(data), start=1):
+        note_section(stream.parent, note, n)
+        stream.flush()
+        if n % _CHECK_EVERY == 0:
+            between()
+    for _ in range(3):  # structuredBody, component, ClinicalDocument
+        stream.close()
+
+
 def build_ccd(data: ExportData) -> bytes:
     """The whole CCD as UTF-8 bytes with an XML declaration."""
-    root = etree.Element(f"{{{V3}}}ClinicalDocument", nsmap={None: V3, "xsi": XSI, "sdtc": SDTC})
-    write_header(root, data)
-    body = sub(sub(root, "component"), "structuredBody")
-    for spec in SECTIONS:
-        _section(sub(body, "component"), spec, spec.records(data))
-    for n, note in enumerate(notes_of(data), start=1):
-        note_section(body, note, n)
-    return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True))
+    out = io.BytesIO()
+    write_ccd(data, out)
+    return out.getvalue()
 
 
 # --- sections and narrative ----------------------------------------------------------------
 
 
-def _section(component: etree._Element, spec: SectionSpec, records: Sequence[ExportRecord]) -> None:
-    section = sub(component, "section", nullFlavor=None if records else "NI")
+def _write_section(
+    stream: PrettyXmlStream, spec: SectionSpec, data: ExportData, between: Callable[[], None]
+) -> None:
+    records = spec.records(data)
+    grouped = spec.grouping() if spec.grouping else None
+    reports: Sequence[ExportRecord] = ()
+    if grouped is not None:
+        reports = data.of_kind(*spec.kinds, resource_types=("DiagnosticReport",))
+    has_entries = bool(records) and (grouped is None or grouped.has_entries(records, reports))
+    stream.open(sub(stream.parent, "component"))
+    section = sub(stream.parent, "section", nullFlavor=None if has_entries else "NI")
+    stream.open(section)
     template(section, spec.template_root)
     if spec.extension:
         template(section, spec.template_root, spec.extension)
@@ -132,37 +181,70 @@ def _section(component: etree._Element, spec: SectionSpec, records: Sequence[Exp
         displayName=spec.title,
     )
     sub(section, "title", spec.title)
-    text = sub(section, "text")
     if not records:
-        sub(text, "paragraph", "No information")
-        return
-    table = sub(text, "table", border="1", width="100%")
+        sub(sub(section, "text"), "paragraph", "No information")
+    else:
+        _write_narrative(stream, spec, records, grouped, between)
+        if grouped is not None:
+            _write_groups(stream, spec, records, grouped, reports, between)
+        else:
+            assert spec.build is not None
+            for n, rec in enumerate(records, start=1):
+                spec.build(sub(stream.parent, "entry", typeCode="DRIV"), rec, f"{spec.key}-{n}")
+                stream.flush()
+                if n % _CHECK_EVERY == 0:
+                    between()
+    stream.close()  # section
+    stream.close()  # component
+
+
+def _write_narrative(
+    stream: PrettyXmlStream,
+    spec: SectionSpec,
+    records: Sequence[ExportRecord],
+    grouped: GroupedEntries | None,
+    between: Callable[[], None],
+) -> None:
+    """The section's table, a row per record, its ID the `{key}-{n}` its entries point at."""
+    stream.open(sub(stream.parent, "text"))
+    table = sub(stream.parent, "table", border="1", width="100%")
+    stream.open(table)
     header_row = sub(sub(table, "thead"), "tr")
     for column in spec.columns:
         sub(header_row, "th", column)
-    body = sub(table, "tbody")
-    refs: dict[int, str] = {}
+    stream.open(sub(table, "tbody"))
     for n, rec in enumerate(records, start=1):
-        refs[rec.id] = row_id = f"{spec.key}-{n}"
-        row = sub(body, "tr", ID=row_id)
+        row = sub(stream.parent, "tr", ID=f"{spec.key}-{n}")
         for cell in _cells(spec.key, rec):
             sub(row, "td", cell)
-    if spec.grouping and spec.build_group:
-        for group in spec.grouping(list(records)):
-            spec.build_group(section, group, refs)
-        if section.find(f"{{{V3}}}entry") is None:
-            # Nothing structured to say (a report with neither results nor a finding): the
-            # narrative says what there is, and the section is null rather than wrongly empty
-            # (an entries-required section has an entry or a nullFlavor, CONF:1198-7112).
-            section.set("nullFlavor", "NI")
-        return
-    assert spec.build is not None
-    for rec in records:
-        spec.build(sub(section, "entry", typeCode="DRIV"), rec, refs[rec.id])
+        stream.flush()
+        if grouped is not None:
+            grouped.see(n - 1, rec)
+        if n % _CHECK_EVERY == 0:
+            between()
+    for _ in range(3):  # tbody, table, text
+        stream.close()
+
+
+def _write_groups(
+    stream: PrettyXmlStream,
+    spec: SectionSpec,
+    records: Sequence[ExportRecord],
+    grouped: GroupedEntries,
+    reports: Sequence[ExportRecord],
+    between: Callable[[], None],
+) -> None:
+    for n, positions in enumerate(grouped.find(reports), start=1):
+        group = [records[p] for p in positions]
+        refs = {rec.id: f"{spec.key}-{p + 1}" for p, rec in zip(positions, group, strict=True)}
+        grouped.write(stream.parent, group, refs)
+        stream.flush()
+        if n % _CHECK_EVERY == 0:
+            between()
 
 
 def _cells(key: str, rec: ExportRecord) -> list[str]:
-    record, raw = rec.record, rec.raw
+    record = rec.record  # the raw resource is read only by the rows that need it
     date = _date_text(record.effective)
     source = record.source_system or ""
     status = record.status or ""
@@ -170,7 +252,7 @@ def _cells(key: str, rec: ExportRecord) -> list[str]:
     if key == "allergy":
         reactions = [
             m.display or m.code or ""
-            for r in raw.get("reaction") or ()
+            for r in rec.raw.get("reaction") or ()
             if isinstance(r, dict)
             for concept in r.get("manifestation") or ()
             for m in codes_of(concept)[:1]
@@ -185,7 +267,7 @@ def _cells(key: str, rec: ExportRecord) -> list[str]:
         third = {"result": _range_text(rec), "vital": record.interpretation or ""}.get(key, status)
         return [record.title, value, third, date, source]
     if key == "imm":
-        return [record.title, str(raw.get("lotNumber") or ""), status, date, source]
+        return [record.title, str(rec.raw.get("lotNumber") or ""), status, date, source]
     if key == "enc":
         return [record.title, record.facility or "", status, date, source]
     return [record.title, codes, status, date, source]

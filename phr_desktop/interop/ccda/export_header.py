@@ -72,9 +72,9 @@ def write_header(doc: etree._Element, data: ExportData) -> None:
     custodian = sub(sub(doc, "custodian"), "assignedCustodian")
     _personal_record(sub(custodian, "representedCustodianOrganization"), data, raw)
     event = sub(sub(doc, "documentationOf"), "serviceEvent", classCode="PCPR")
-    dates = [r.record.effective for r in data.records if r.record.effective]
-    first = ts_value(min(dates, key=lambda d: d.sort_key)) if dates else None
-    last = ts_value(max(dates, key=lambda d: d.sort_key)) if dates else None
+    earliest, latest = data.date_span()
+    first = ts_value(earliest) if earliest else None
+    last = ts_value(latest) if latest else None
     # The span the document covers; the CCD needs both ends (CONF:1198-8454, 1198-8455).
     span = sub(event, "effectiveTime")
     for end, value in (("low", first), ("high", last)):

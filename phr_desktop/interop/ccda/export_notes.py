@@ -51,25 +51,23 @@ class Note:
     organisation: str | None  # who wrote it, when known
 
 
-def notes_of(data: ExportData) -> list[Note]:
+def notes_of(data: ExportData) -> Iterator[Note]:
     """Each note or document with the text it holds (one with no text has nothing to carry),
-    then the patient's own notes on the exported records."""
-    out = []
-    for rec in data.of_kind("clinical_note", "document"):
-        if rec.record.resource_type not in ("DocumentReference", "DiagnosticReport"):
-            continue  # observations (social history, surveys) are not notes
+    then the patient's own notes on the exported records; made as they are written."""
+    # Observations (social history, surveys) are not notes.
+    documents = ("DocumentReference", "DiagnosticReport")
+    for rec in data.of_kind("clinical_note", "document", resource_types=documents):
         text = note_text(rec.raw)
         if text:
             note_type = _note_type(rec)
             others = codes_of(rec.raw.get("type") or rec.raw.get("code"))
             codes = (note_type, *(c for c in others if c != note_type))
-            out.append(Note(rec, "#note", codes, note_title(rec), text, rec.record.effective,
-                            rec.record.source_system))  # fmt: skip
-    for rec in data.records:
+            yield Note(rec, "#note", codes, note_title(rec), text, rec.record.effective,
+                       rec.record.source_system)  # fmt: skip
+    for rec in data.with_notes():
         for n, text in enumerate(rec.notes, start=1):
             title = f"Patient's note on {rec.record.title}"
-            out.append(Note(rec, f"#patient-note-{n}", (GENERIC_NOTE,), title, text, None, None))
-    return out
+            yield Note(rec, f"#patient-note-{n}", (GENERIC_NOTE,), title, text, None, None)
 
 
 def note_text(raw: dict[str, Any]) -> str:

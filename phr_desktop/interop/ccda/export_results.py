@@ -7,6 +7,7 @@ of their own; values are written in the CDA type the importer reads back to the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from lxml import etree
@@ -16,7 +17,6 @@ from phr_desktop.domain.records import Code
 from phr_desktop.interop.ccda.export_entries import R20, R21, entry_id, fhir_period, text_ref
 from phr_desktop.interop.ccda.export_values import (
     SNOMED_OID,
-    V3,
     coded,
     number_text,
     quantity_attrs,
@@ -48,77 +48,116 @@ _REPORT_STATUS = {
 _OBSERVATION_STATUS = {"preliminary": "active", "registered": "active", "cancelled": "cancelled"}
 
 
-def result_groups(records: list[ExportRecord]) -> list[list[ExportRecord]]:
-    """One group per DiagnosticReport, the report first and then the results it lists (as the
-    source's organizer held them); a result no exported report lists is a group of its own."""
-    observations = {
-        rec.record.resource_id: rec for rec in records if rec.record.resource_type == "Observation"
-    }
-    taken: set[str] = set()
-    groups: list[list[ExportRecord]] = []
-    for rec in records:
-        if rec.record.resource_type != "DiagnosticReport":
-            continue
-        members = []
-        for reference in rec.raw.get("result") or ():
-            target = reference.get("reference") if isinstance(reference, dict) else None
-            member_id = str(target or "").rpartition("/")[2]
-            member = observations.get(member_id)
-            if member is not None and member_id not in taken:  # a result sits in one panel
-                taken.add(member_id)
-                members.append(member)
-        groups.append([rec, *members])
-    groups += [
-        [rec]
-        for rec in records
-        if rec.record.resource_type != "DiagnosticReport" and rec.record.resource_id not in taken
-    ]
-    return groups
+class ResultGroups:
+    """The Results section's entries: one Result Organizer per DiagnosticReport holding the
+    results it lists (as the source's organizer held them), then each result no exported
+    report lists, on its own.
 
-
-def vital_groups(records: list[ExportRecord]) -> list[list[ExportRecord]]:
-    """Vital signs taken at one time share one Vital Signs Organizer, as EHRs write them."""
-    by_time: dict[str, list[ExportRecord]] = {}
-    for rec in records:
-        effective = rec.record.effective
-        by_time.setdefault(effective.text if effective else "", []).append(rec)
-    return list(by_time.values())
-
-
-def result_group_entry(
-    section: etree._Element, group: list[ExportRecord], refs: dict[int, str]
-) -> None:
-    """A report as one Result Organizer holding its results.
-
-    A result no report lists is a Result Observation of its own (an organizer for it would come
-    back as a report nobody wrote), but for the first when no report has written an organizer:
-    C-CDA wants at least one (CONF:1198-7112), so that result gets one, coded as itself.
-    A report with neither results in the export nor a finding of its own has nothing to put in
-    an organizer (CONF:1198-7124 wants a component): its narrative row says what it is.
+    Found as the section's narrative rows go by (`see`: which results there are, by resource
+    id) and then from the reports alone (`find`), so that no record is held meanwhile: only
+    positions in the section and the results' ids.
     """
-    head = group[0]
-    members = group[1:]
-    if head.record.resource_type != "DiagnosticReport":
-        has_organizer = section.find(f"{{{V3}}}entry/{{{V3}}}organizer") is not None
-        if has_organizer:
-            for part, suffix in _observation_parts(head):
-                entry = sub(section, "entry", typeCode="DRIV")
-                _observation(entry, head, refs[head.id], part, suffix, RESULT_OBSERVATION)
+
+    def __init__(self) -> None:
+        self._results: dict[str, int] = {}  # an Observation's resource id -> its position
+        self._reports: list[int] = []  # the reports' positions, in order
+        self._others: list[tuple[int, str]] = []  # (position, resource id) of the rest
+        self._organizer_written = False
+
+    @staticmethod
+    def has_entries(records: Sequence[ExportRecord], reports: Sequence[ExportRecord]) -> bool:
+        """Whether the section will hold an entry: any result (in a report's organizer, or on
+        its own), or a report with a finding. Else its narrative says what there is and the
+        section is null rather than wrongly empty (CONF:1198-7112)."""
+        return len(reports) < len(records) or any(_has_finding(r) for r in reports)
+
+    def see(self, position: int, rec: ExportRecord) -> None:
+        resource_type, resource_id = rec.record.resource_type, rec.record.resource_id
+        if resource_type == "DiagnosticReport":
+            self._reports.append(position)
             return
-        members = [head]
-        org = _result_organizer(section, head, suffix="#organizer")
-    elif members or _has_finding(head):
-        org = _result_organizer(section, head)
-    else:
-        return
-    for member in members:
-        for part, suffix in _observation_parts(member):
-            _observation(sub(org, "component"), member, refs[member.id], part, suffix,
+        if resource_type == "Observation":
+            self._results[resource_id] = position  # of two with one id, the later one
+        self._others.append((position, resource_id))
+
+    def find(self, reports: Iterable[ExportRecord]) -> Iterator[list[int]]:
+        """The groups of positions, each report first; `reports` are the section's reports
+        in its order. A result sits in one panel: the first report to list it."""
+        taken: set[str] = set()
+        for position, report in zip(self._reports, reports, strict=True):
+            members = []
+            for reference in report.raw.get("result") or ():
+                target = reference.get("reference") if isinstance(reference, dict) else None
+                member_id = str(target or "").rpartition("/")[2]
+                member = self._results.get(member_id)
+                if member is not None and member_id not in taken:
+                    taken.add(member_id)
+                    members.append(member)
+            yield [position, *members]
+        self._results.clear()
+        for position, resource_id in self._others:
+            if resource_id not in taken:
+                yield [position]
+
+    def write(
+        self, section: etree._Element, group: list[ExportRecord], refs: dict[int, str]
+    ) -> None:
+        """A report as one Result Organizer holding its results.
+
+        A result no report lists is a Result Observation of its own (an organizer for it would
+        come back as a report nobody wrote), but for the first when no report has written an
+        organizer: C-CDA wants at least one (CONF:1198-7112), so that result gets one, coded
+        as itself. A report with neither results in the export nor a finding of its own has
+        nothing to put in an organizer (CONF:1198-7124 wants a component): its narrative row
+        says what it is.
+        """
+        head = group[0]
+        members = group[1:]
+        if head.record.resource_type != "DiagnosticReport":
+            if self._organizer_written:
+                for part, suffix in _observation_parts(head):
+                    entry = sub(section, "entry", typeCode="DRIV")
+                    _observation(entry, head, refs[head.id], part, suffix, RESULT_OBSERVATION)
+                return
+            members = [head]
+            org = _result_organizer(section, head, suffix="#organizer")
+        elif members or _has_finding(head):
+            org = _result_organizer(section, head)
+        else:
+            return
+        self._organizer_written = True
+        for member in members:
+            for part, suffix in _observation_parts(member):
+                _observation(sub(org, "component"), member, refs[member.id], part, suffix,
+                             RESULT_OBSERVATION)  # fmt: skip
+        if not members:
+            # A report whose results are not in this export, with a conclusion: that finding.
+            _observation(sub(org, "component"), head, refs[head.id], head.raw, "#finding",
                          RESULT_OBSERVATION)  # fmt: skip
-    if not members:
-        # A report whose results are not in this export, with a conclusion: that finding.
-        _observation(sub(org, "component"), head, refs[head.id], head.raw, "#finding",
-                     RESULT_OBSERVATION)  # fmt: skip
+
+
+class VitalGroups:
+    """The Vital Signs section's entries: vital signs taken at one time share one Vital Signs
+    Organizer, as EHRs write them (found as the narrative rows go by, by position)."""
+
+    def __init__(self) -> None:
+        self._by_time: dict[str, list[int]] = {}
+
+    @staticmethod
+    def has_entries(records: Sequence[ExportRecord], reports: Sequence[ExportRecord]) -> bool:
+        return bool(records)  # every group is an organizer
+
+    def see(self, position: int, rec: ExportRecord) -> None:
+        effective = rec.record.effective
+        self._by_time.setdefault(effective.text if effective else "", []).append(position)
+
+    def find(self, reports: Iterable[ExportRecord]) -> Iterator[list[int]]:
+        yield from self._by_time.values()
+
+    def write(
+        self, section: etree._Element, group: list[ExportRecord], refs: dict[int, str]
+    ) -> None:
+        vital_group_entry(section, group, refs)
 
 
 def _has_finding(report: ExportRecord) -> bool:

@@ -83,7 +83,7 @@ def _note_resource(data: ExportData, rec: ExportRecord, index: int, text: str) -
 def note_resources(data: ExportData) -> list[tuple[str, dict[str, Any]]]:
     """(fullUrl, DocumentReference) for each of the patient's notes on an exported record."""
     found = []
-    for rec in data.records:
+    for rec in data.with_notes():
         for index, text in enumerate(rec.notes, start=1):
             resource = _note_resource(data, rec, index, text)
             found.append(

@@ -1,0 +1,200 @@
+"""The records of a big export, read from the vault a page at a time as the exporter walks them.
+
+Held for every record: its id, kind and resource type (a few bytes each). A page of records,
+and their raw bodies in one query when one of them is first read, is loaded on use; the last
+few pages are kept, so walking in order, walking again, or picking a report's results a few
+rows away costs a page read now and then, and memory holds a few pages, not 500k records
+(a `Record` is ~1 kB of Python objects: 500k of them alone were ~500 MB).
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, overload
+
+from phr_desktop.domain.records import DatePrecision, PartialDate
+from phr_desktop.interop.export_data import ExportRecord, RecordTest
+from phr_desktop.services.errors import ServiceError
+from phr_desktop.vault.queries import RAW_BODY_BATCH, RecordFilter
+
+if TYPE_CHECKING:
+    from phr_desktop.services.session import Session
+
+PAGE_SIZE = RAW_BODY_BATCH
+KEPT_PAGES = 4
+
+
+class _Vault:
+    """What every selection of one export shares: the reads, the patient's notes, and the
+    names behind the kind and resource-type codes."""
+
+    def __init__(self, session: Session, notes: Mapping[int, tuple[str, ...]]) -> None:
+        self.read_records = session.records_by_ids
+        self.read_bodies = session.raw_sources
+        self.notes = notes
+        self.kinds: dict[str, int] = {}
+        self.types: dict[str, int] = {}
+
+    @staticmethod
+    def code(names: dict[str, int], name: str) -> int:
+        code = names.setdefault(name, len(names))
+        if code > 255:  # a kind or resource type is one of a few dozen
+            raise ServiceError(f"Too many kinds of record to export ({name!r}); please report it.")
+        return code
+
+
+class _PageBodies:
+    """The raw bodies of one page, read in one query when the first of them is wanted."""
+
+    def __init__(self, vault: _Vault, ids: Sequence[int]) -> None:
+        self._vault = vault
+        self._ids = ids
+        self._bodies: dict[int, bytes] | None = None
+
+    def body(self, record_id: int) -> bytes:
+        if self._bodies is None:
+            self._bodies = self._vault.read_bodies(self._ids)
+        try:
+            return self._bodies[record_id]
+        except KeyError:
+            raise _removed(record_id) from None
+
+
+def _removed(record_id: int) -> ServiceError:
+    return ServiceError(f"Record {record_id} was removed while exporting; run the export again.")
+
+
+class PagedRecords(Sequence[ExportRecord]):
+    """Records in export order (oldest first), read a page at a time (`WalkedRecords`)."""
+
+    def __init__(
+        self,
+        vault: _Vault,
+        ids: array[int],
+        kinds: bytes,
+        types: bytes,
+        span: tuple[PartialDate | None, PartialDate | None] | None = None,
+    ) -> None:
+        self._vault = vault
+        self._ids = ids
+        self._kinds = kinds  # per record, its kind's code in vault.kinds
+        self._types = types  # per record, its resource type's code in vault.types
+        self._span = span
+        self._pages: OrderedDict[int, list[ExportRecord]] = OrderedDict()
+
+    @classmethod
+    def read(
+        cls, session: Session, record_filter: RecordFilter, notes: Mapping[int, tuple[str, ...]]
+    ) -> PagedRecords:
+        """The chosen records but the Patient, oldest first, with the span of their dates,
+        found in one pass over narrow rows (no record is built)."""
+        vault = _Vault(session, notes)
+        ids, kinds, types = array("q"), bytearray(), bytearray()
+        first: PartialDate | None = None
+        last: PartialDate | None = None
+        for record_id, kind, resource_type, effective, precision in session.record_keys(
+            record_filter
+        ):
+            if kind == "patient":
+                continue
+            ids.append(record_id)
+            kinds.append(vault.code(vault.kinds, kind))
+            types.append(vault.code(vault.types, resource_type))
+            if effective:
+                # Rows come newest first: of equal dates, the last met here is the first in
+                # export order, which is the one min() and max() over the records pick.
+                date = PartialDate(effective, DatePrecision(str(precision)))
+                if first is None or date.sort_key <= first.sort_key:
+                    first = date
+                if last is None or date.sort_key >= last.sort_key:
+                    last = date
+        ids.reverse()
+        kinds.reverse()
+        types.reverse()
+        return cls(vault, ids, bytes(kinds), bytes(types), (first, last))
+
+    # --- Sequence ----------------------------------------------------------------------------
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    @overload
+    def __getitem__(self, index: int) -> ExportRecord: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[ExportRecord]: ...
+
+    def __getitem__(self, index: int | slice) -> ExportRecord | Sequence[ExportRecord]:
+        if isinstance(index, slice):
+            return self._subset(range(len(self))[index])
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("record index out of range")
+        return self._page(index // PAGE_SIZE)[index % PAGE_SIZE]
+
+    def __iter__(self) -> Iterator[ExportRecord]:
+        for page in range(-(-len(self) // PAGE_SIZE)):
+            yield from self._page(page)
+
+    # --- WalkedRecords -----------------------------------------------------------------------
+
+    def of_kind(
+        self, kinds: Sequence[str], where: RecordTest | None, resource_types: Sequence[str]
+    ) -> Sequence[ExportRecord]:
+        """Chosen by kind and resource type without reading a record; by `where` reading them."""
+        kind_codes = {self._vault.kinds[k] for k in kinds if k in self._vault.kinds}
+        type_codes = {self._vault.types[t] for t in resource_types if t in self._vault.types}
+        pairs = enumerate(zip(self._kinds, self._types, strict=True))
+        chosen = self._subset(
+            [
+                i
+                for i, (kind, resource_type) in pairs
+                if kind in kind_codes and (not resource_types or resource_type in type_codes)
+            ]
+        )
+        if where is None:
+            return chosen
+        return chosen._subset([i for i, rec in enumerate(chosen) if where(rec)])
+
+    def with_notes(self) -> Sequence[ExportRecord]:
+        notes = self._vault.notes
+        return self._subset([i for i, record_id in enumerate(self._ids) if record_id in notes])
+
+    def date_span(self) -> tuple[PartialDate | None, PartialDate | None]:
+        if self._span is None:
+            dates = [r.record.effective for r in self if r.record.effective]
+            if not dates:
+                return None, None
+            return min(dates, key=lambda d: d.sort_key), max(dates, key=lambda d: d.sort_key)
+        return self._span
+
+    # --- pages -------------------------------------------------------------------------------
+
+    def _subset(self, positions: Sequence[int]) -> PagedRecords:
+        return PagedRecords(
+            self._vault,
+            array("q", (self._ids[i] for i in positions)),
+            bytes(self._kinds[i] for i in positions),
+            bytes(self._types[i] for i in positions),
+        )
+
+    def _page(self, page: int) -> list[ExportRecord]:
+        found = self._pages.get(page)
+        if found is not None:
+            self._pages.move_to_end(page)
+            return found
+        ids = self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        stored = self._vault.read_records(ids)
+        if len(stored) != len(ids):
+            present = {s.id for s in stored}
+            raise _removed(next(i for i in ids if i not in present))
+        bodies = _PageBodies(self._vault, ids)
+        notes = self._vault.notes
+        found = [ExportRecord(s.id, s.record, bodies, notes.get(s.id, ())) for s in stored]
+        self._pages[page] = found
+        if len(self._pages) > KEPT_PAGES:
+            self._pages.popitem(last=False)
+        return found
