@@ -196,14 +196,14 @@ class RecordQueries:
 
     def record_keys(
         self, f: RecordFilter = NO_FILTER
-    ) -> Iterator[tuple[int, str, str, str | None, str | None]]:
-        """(id, kind, resource type, effective, its precision) of each record, in timeline
-        order: what an export needs to walk 500k records without holding them (the rows are
-        read as the caller goes)."""
+    ) -> Iterator[tuple[int, str, str, str | None, str | None, str | None]]:
+        """(id, kind, resource type, effective, its precision, source system) of each record,
+        in timeline order: what an export needs to walk 500k records without holding them (the
+        rows are read as the caller goes)."""
         where, params = self._where(f)
         sql = (
-            "SELECT r.id, r.kind, r.resource_type, r.effective, r.precision FROM records r"
-            f"{where} ORDER BY r.sort_date DESC, r.id DESC"
+            "SELECT r.id, r.kind, r.resource_type, r.effective, r.precision, r.source_system"
+            f" FROM records r{where} ORDER BY r.sort_date DESC, r.id DESC"
         )
         yield from self.conn.execute(sql, params)
 

@@ -31,13 +31,17 @@ def _outline_titles(reader: PdfReader) -> list[str]:
     return titles
 
 
-def _demo_record_text(session: Session, demo_files: list[Path], tmp_path: Path) -> str:
+def _demo_record_text(
+    session: Session, demo_files: list[Path], tmp_path: Path, *, walked: bool
+) -> str:
     session.import_paths(demo_files)
     records = session.records()
     session.add_note(records[0].id, "Felt well that day.")
     session.add_note(records[len(records) // 2].id, "Asked about this at the next visit.")
     # A fixed time of writing: the cover and every footer name it.
-    data = dataclasses.replace(build_export_data(session), generated_at="2026-01-02T03:04:05+00:00")
+    data = dataclasses.replace(
+        build_export_data(session, walked=walked), generated_at="2026-01-02T03:04:05+00:00"
+    )
     path = tmp_path / "record.pdf"
     write_record_pdf(data, path)
     reader = PdfReader(path)
@@ -45,10 +49,13 @@ def _demo_record_text(session: Session, demo_files: list[Path], tmp_path: Path) 
     return PAGE_BREAK.join([*pages, "\n".join(_outline_titles(reader))]) + "\n"
 
 
+# walked: the records read a page at a time as the export walks them (as `phr export` does),
+# or gathered up front (as the share viewer's PDF does).
+@pytest.mark.parametrize("walked", [True, False], ids=["walked", "gathered"])
 def test_the_demo_record_pdf_has_the_same_text_pages_and_outline_as_before(
-    session: Session, demo_files: list[Path], tmp_path: Path
+    session: Session, demo_files: list[Path], tmp_path: Path, walked: bool
 ) -> None:
-    text = _demo_record_text(session, demo_files, tmp_path)
+    text = _demo_record_text(session, demo_files, tmp_path, walked=walked)
     if os.environ.get("PHR_UPDATE_PDF_TEXT"):
         REFERENCE.write_text(text, encoding="utf-8")
         pytest.fail("reference text rewritten; run again without PHR_UPDATE_PDF_TEXT")

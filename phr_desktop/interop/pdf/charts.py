@@ -8,7 +8,7 @@ stay sharp at any zoom, and keep their labels as text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from reportlab.lib.colors import HexColor
 from reportlab.pdfbase.pdfmetrics import stringWidth
@@ -30,7 +30,7 @@ _AXIS = HexColor("#5f6b7a")
 _TICK_SIZE = 7.0
 
 
-def chart_trends(records: Sequence[Record], pack: AatdPack) -> list[Trend]:
+def chart_trends(records: Iterable[Record], pack: AatdPack) -> list[Trend]:
     """AAT level and FEV1 first (whenever they have a point), then any other lab result with
     at least three numeric values in one unit, by title."""
     groups: dict[tuple[str, str], list[Record]] = {}

@@ -169,13 +169,13 @@ def record_pdf_bytes(data: ExportData) -> bytes:
 
 
 def _story(data: ExportData, contents: Contents) -> list[Flowable]:
-    records = [r.record for r in data.records]
-    trends = chart_trends(records, data.pack)
-    by_kind: dict[RecordKind, list[ExportRecord]] = {}  # one pass, not one per section
-    for entry in data.records:
-        by_kind.setdefault(entry.record.kind, []).append(entry)
+    """The record's flowables. Records are walked, never all held: each section's table reads
+    its kind's records as it is laid out (a page of them at a time when the export reads them
+    so), and the charts keep only their points."""
+    trends = chart_trends((r.record for r in data.of_kind(RecordKind.LAB_RESULT.value)), data.pack)
+    by_kind = {kind: data.of_kind(kind.value) for kind, _ in SECTIONS}
     sections = [
-        (kind, title) for kind, title in SECTIONS if kind in by_kind or _always_shown(kind, data)
+        (kind, title) for kind, title in SECTIONS if by_kind[kind] or _always_shown(kind, data)
     ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
     contents.titles = [TRENDS_TITLE] * bool(trends) + [title for _, title in sections]
@@ -209,7 +209,7 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         rule=RULE,
     )
     for kind, title in sections:
-        entries = by_kind.get(kind, [])
+        entries = by_kind[kind]
         story.append(Paragraph(esc(title), H_SECTION))
         if not entries:  # only Allergies: "none recorded" must not read as "none"
             since = f" since {data.since}" if data.since else ""
@@ -233,9 +233,11 @@ def _always_shown(kind: RecordKind, data: ExportData) -> bool:
 
 def _cover(data: ExportData) -> list[Flowable]:
     patient = data.patient.raw if data.patient else {}
-    dates = sorted(r.record.effective.sort_key for r in data.records if r.record.effective)
-    span = f"{dates[0][:10]} to {dates[-1][:10]}" if dates else "no dated records"
-    sources = sorted({r.record.source_system for r in data.records if r.record.source_system})
+    first, last = data.date_span()
+    span = (
+        f"{first.sort_key[:10]} to {last.sort_key[:10]}" if first and last else "no dated records"
+    )
+    sources = data.source_systems()
     rows: list[tuple[str, str]] = [
         ("Patient", data.patient_name),
         ("Date of birth", str(patient.get("birthDate") or "not recorded")),
