@@ -121,3 +121,24 @@ def test_a_cell_that_fits_on_one_line_is_laid_out_as_the_word_wrap_lays_it_out(
     assert [(line[0][0], [r[1:] for r in line]) for line in one_line] == [
         (line[0][0], [r[1:] for r in line]) for line in wrapped
     ]
+
+
+def test_remembered_cells_still_print_each_records_own_value() -> None:
+    from phr_desktop.domain.records import DatePrecision, PartialDate, Quantity, Record, RecordKind
+    from phr_desktop.interop.export_data import ExportRecord
+    from phr_desktop.interop.pdf.export import _RowCells
+
+    def lab(value: float, unit: str) -> ExportRecord:
+        record = Record(
+            "Observation", "x", RecordKind.LAB_RESULT, "Glucose",
+            effective=PartialDate("2020-01-01", DatePrecision.DAY),
+            value=Quantity(value, unit), source_system="Epic",
+        )  # fmt: skip
+        return ExportRecord(1, record, b"{}")
+
+    cells = _RowCells()
+    shown = [cells(lab(v, u))[2][0] for v, u in [(5.5, "mg/dL"), (0.0, "mg/dL"), (-0.0, "mg/dL"),
+                                                 (5.5, "mmol/L"), (5.5, "mg/dL")]]  # fmt: skip
+    assert ["".join(run[0] for run in line) for line in shown] == [
+        "5.5 mg/dL", "0 mg/dL", "-0 mg/dL", "5.5 mmol/L", "5.5 mg/dL"
+    ]  # fmt: skip

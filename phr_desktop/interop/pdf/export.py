@@ -208,6 +208,7 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         zebra=ZEBRA,
         rule=RULE,
     )
+    row_cells = _RowCells()
     for kind, title in sections:
         entries = by_kind[kind]
         story.append(Paragraph(esc(title), H_SECTION))
@@ -220,7 +221,7 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
         story.append(Spacer(1, 4))
-        story.append(RecordTable(look, _HEADER, map(_row, entries)))
+        story.append(RecordTable(look, _HEADER, map(row_cells, entries)))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
@@ -303,15 +304,54 @@ def _run(text: str, font: str = FONT, color: str = _INK, *, spaced: bool = False
     return ((" " if spaced else "") + " ".join(text.split()), font, color)
 
 
-def _row(entry: ExportRecord) -> list[Cell]:
-    r = entry.record
-    return [((_run(_date_text(r)),),), _entry_cell(entry), _detail_cell(r), _source_cell(r)]
+class _RowCells:
+    """A table row's cells for each record. The cells of a long record repeat (a test's title
+    and status, a source, a day, a value), so each column remembers its cells by the fields
+    that make them, and hands the same Cell object back: the table then lays it out once."""
+
+    _LIMIT = 20_000  # per column; cleared when full, so memory stays bounded
+
+    def __init__(self) -> None:
+        self._columns: tuple[dict[Any, Cell], ...] = ({}, {}, {}, {})
+
+    def _cell(self, column: int, key: Any, make: Any, *args: Any) -> Cell:
+        if key is None:
+            return make(*args)
+        known = self._columns[column]
+        cell = known.get(key)
+        if cell is None:
+            if len(known) > self._LIMIT:
+                known.clear()
+            cell = known[key] = make(*args)
+        return cell
+
+    def __call__(self, entry: ExportRecord) -> list[Cell]:
+        r = entry.record
+        status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
+        return [
+            self._cell(0, r.effective, _date_cell, r),
+            self._cell(1, (r.title, status, entry.notes, r.quality), _entry_cell, entry, status),
+            self._cell(2, _detail_key(r), _detail_cell, r),
+            self._cell(3, (r.source_system, r.facility), _source_cell, r),
+        ]
 
 
-def _entry_cell(entry: ExportRecord) -> Cell:
+def _detail_key(r: Record) -> Any:
+    """What makes a record's details cell; None for a zero, as 0.0 and -0.0 are equal keys
+    but are printed differently."""
+    value, rr = r.value, r.reference_range
+    if (value is not None and value.value == 0) or (rr is not None and 0 in (rr.low, rr.high)):
+        return None
+    return (r.kind, value, rr, r.interpretation, r.text)
+
+
+def _date_cell(r: Record) -> Cell:
+    return ((_run(_date_text(r)),),)
+
+
+def _entry_cell(entry: ExportRecord, status: str | None) -> Cell:
     r = entry.record
     head = [_run(_cut(r.title or "Untitled", 300), FONT_BOLD)]
-    status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
     if status:
         head.append(_run(f"({status})", color=_MUTED, spaced=True))
     parts = [tuple(head)]

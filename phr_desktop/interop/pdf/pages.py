@@ -114,6 +114,8 @@ def _draw_contents(canv: Canvas, contents: Contents) -> None:
 class RecordCanvas(Canvas):
     """Writes each page out when it ends; numbers the pages and fills the contents at save."""
 
+    _code: list[str]  # reportlab's operators of the page (or form) being drawn
+
     def __init__(
         self,
         *args: Any,

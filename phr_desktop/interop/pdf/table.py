@@ -71,6 +71,7 @@ class _Layout:
         self.look = look
         self._widths: dict[tuple[str, str], float] = {}
         self._cells: dict[tuple[Cell, float], _LaidCell] = {}
+        self._by_id: dict[int, tuple[Cell, float, _LaidCell]] = {}
         self._inner = [w - 2 * look.pad_x for w in look.col_widths]
         self.encoded: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.encoded_for: object = None  # the document `encoded` holds subset codes of
@@ -104,6 +105,18 @@ class _Layout:
         return width
 
     def _wrap(self, cell: Cell, width: float) -> _LaidCell:
+        # The same Cell object again (a caller that remembers its cells) is found by identity,
+        # without hashing its runs; the entry keeps the cell alive, so its id is not reused.
+        seen = self._by_id.get(id(cell))
+        if seen is not None and seen[0] is cell and seen[1] == width:
+            return seen[2]
+        laid = self._wrap_equal(cell, width)
+        if len(self._by_id) > _CACHE_LIMIT:
+            self._by_id.clear()
+        self._by_id[id(cell)] = (cell, width, laid)
+        return laid
+
+    def _wrap_equal(self, cell: Cell, width: float) -> _LaidCell:
         key = (cell, width)
         laid = self._cells.get(key)
         if laid is None:
