@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import accumulate
 from typing import Any
 
 from reportlab.lib.colors import Color, HexColor
@@ -50,10 +51,11 @@ class TableLook:
 class _LaidCell:
     """A cell's lines, and its PDF text operators once drawn (per document)."""
 
-    __slots__ = ("lines", "ops", "ops_for")
+    __slots__ = ("count", "lines", "ops", "ops_for")
 
     def __init__(self, lines: tuple[Line, ...]) -> None:
         self.lines = lines
+        self.count = len(lines)
         # (first font, first colour, operators after the first line's position, last font,
         # last colour); the operators assume the first font and colour are already set.
         self.ops: tuple[str, str, str, str, str] | None = None
@@ -78,11 +80,12 @@ class _Layout:
         self.header = self.row([(((h, look.header_font, "#ffffff"),),) for h in header])
 
     def row(self, cells: Sequence[Cell]) -> _Row:
-        laid = tuple(self._wrap(cell, w) for cell, w in zip(cells, self._inner, strict=True))
+        wrap = self._wrap
+        laid = tuple([wrap(cell, w) for cell, w in zip(cells, self._inner, strict=True)])
         return laid, self._height(laid)
 
     def _height(self, cells: Sequence[_LaidCell]) -> float:
-        lines = max((len(c.lines) for c in cells), default=0)
+        lines = max([c.count for c in cells], default=0)
         return max(lines, 1) * self.look.leading + 2 * self.look.pad_y
 
     def shortened(self, row: _Row, max_height: float) -> _Row:
@@ -339,6 +342,10 @@ class _TextOps:
         self._cache = layout.encoded
         self._look = layout.look
         self._size = f"{layout.look.font_size:g}"
+        look = layout.look
+        self._baseline_below_top = look.pad_y + look.font_size
+        self._column_x = list(accumulate(look.col_widths[:-1], initial=look.pad_x))
+        self._tm = {x: f"1 0 0 1 {x:.2f}" for x in self._column_x}
         self._out = ["BT"]
         self._font = ""
         self._color = ""
@@ -386,23 +393,27 @@ class _TextOps:
 
     def row(self, cells: Sequence[_LaidCell], top: float) -> None:
         out = self._out
-        look = self._look
-        baseline = f"{top - look.pad_y - look.font_size:.2f}"
-        x0 = look.pad_x
-        for cell, col_width in zip(cells, look.col_widths, strict=True):
-            if cell.lines:
-                if cell.ops_for is not self._doc or cell.ops is None:
-                    cell.ops, cell.ops_for = self._cell_ops(cell.lines), self._doc
-                first_font, first_color, body, last_font, last_color = cell.ops
-                out.append(f"1 0 0 1 {x0 + cell.lines[0][0][0]:.2f} {baseline} Tm")
-                if first_color and first_color != self._color:
-                    out.append(_RG[first_color] if first_color in _RG else _rg(first_color))
-                if first_font and first_font != self._font:
-                    out.append(f"{first_font} {self._size} Tf")
-                out.append(body)
-                self._font = last_font or self._font
-                self._color = last_color or self._color
-            x0 += col_width
+        doc = self._doc
+        baseline = f" {top - self._baseline_below_top:.2f} Tm"
+        for cell, x0 in zip(cells, self._column_x, strict=True):
+            if not cell.count:
+                continue
+            ops = cell.ops
+            if ops is None or cell.ops_for is not doc:
+                ops = cell.ops = self._cell_ops(cell.lines)
+                cell.ops_for = doc
+            first_font, first_color, body, last_font, last_color = ops
+            x = cell.lines[0][0][0]  # a line starts at the cell's left edge: 0 but for a test
+            out.append(f"1 0 0 1 {x0 + x:.2f}{baseline}" if x else self._tm[x0] + baseline)
+            if first_color and first_color != self._color:
+                out.append(_RG[first_color] if first_color in _RG else _rg(first_color))
+            if first_font and first_font != self._font:
+                out.append(f"{first_font} {self._size} Tf")
+            out.append(body)
+            if last_font:
+                self._font = last_font
+            if last_color:
+                self._color = last_color
 
     def finish(self) -> str:
         self._out.append("ET")
