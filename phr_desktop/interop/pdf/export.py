@@ -8,6 +8,8 @@ minute.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Iterator
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -172,7 +174,17 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
     """The record's flowables. Records are walked, never all held: each section's table reads
     its kind's records as it is laid out (a page of them at a time when the export reads them
     so), and the charts keep only their points."""
-    trends = chart_trends((r.record for r in data.of_kind(RecordKind.LAB_RESULT.value)), data.pack)
+    row_cells = _RowCells()
+    # The lab results are read once: for the charts, which come first, and the rows of their
+    # table, kept until the table takes them (a row is a few shared cells, not a record).
+    lab_rows: deque[list[Cell]] = deque()
+
+    def lab_results() -> Iterator[Record]:
+        for entry in data.of_kind(RecordKind.LAB_RESULT.value):
+            lab_rows.append(row_cells(entry))
+            yield entry.record
+
+    trends = chart_trends(lab_results(), data.pack)
     by_kind = {kind: data.of_kind(kind.value) for kind, _ in SECTIONS}
     sections = [
         (kind, title) for kind, title in SECTIONS if by_kind[kind] or _always_shown(kind, data)
@@ -208,7 +220,6 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         zebra=ZEBRA,
         rule=RULE,
     )
-    row_cells = _RowCells()
     for kind, title in sections:
         entries = by_kind[kind]
         story.append(Paragraph(esc(title), H_SECTION))
@@ -221,10 +232,17 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
         story.append(Spacer(1, 4))
-        story.append(RecordTable(look, _HEADER, map(row_cells, entries)))
+        rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else map(row_cells, entries)
+        story.append(RecordTable(look, _HEADER, rows))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
+
+
+def _taken(rows: deque[list[Cell]]) -> Iterator[list[Cell]]:
+    """The rows, each let go of as it is taken."""
+    while rows:
+        yield rows.popleft()
 
 
 def _always_shown(kind: RecordKind, data: ExportData) -> bool:
