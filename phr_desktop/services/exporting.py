@@ -179,7 +179,7 @@ def _write(
     elif fmt == "pdf":
         from phr_desktop.interop.pdf.export import write_record_pdf
 
-        write_record_pdf(data, path)
+        write_record_pdf(data, path, between=(cancel or CancelToken()).raise_if_cancelled)
     elif fmt in ("emergency", "wallet"):
         from phr_desktop.interop.emergency.summary import write_emergency_pdf
 

@@ -9,7 +9,7 @@ minute.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from functools import partial
 from io import BytesIO
 from pathlib import Path
@@ -92,6 +92,10 @@ COVER_VALUE = style("CoverValue", 12)
 _FURNITURE = "phr-page-furniture"
 
 
+def _go_on() -> None:
+    """Nothing asks the export to stop."""
+
+
 class _RecordDoc(BaseDocTemplate):
     """Notes each section heading's page for the contents and the PDF outline."""
 
@@ -152,25 +156,49 @@ class _RecordDoc(BaseDocTemplate):
         canv.restoreState()
 
 
-def write_record_pdf(data: ExportData, path: Path) -> None:
-    path.write_bytes(record_pdf_bytes(data))
+def write_record_pdf(data: ExportData, path: Path, between: Callable[[], None] = _go_on) -> None:
+    """Write the record PDF to `path`; `between` is called before each page and each lab
+    result is read, and may raise to stop (a cancelled export)."""
+    _build(data, str(path), between)
 
 
 def record_pdf_bytes(data: ExportData) -> bytes:
-    register_fonts()
     out = BytesIO()
+    _build(data, out, _go_on)
+    return out.getvalue()
+
+
+class _Stopped(Exception):
+    """`between` raised: carried out through reportlab, which re-creates the exceptions that
+    pass through it with a message of its own (an exception taking no message breaks there)."""
+
+
+def _build(data: ExportData, target: str | BytesIO, between: Callable[[], None]) -> None:
+    raised: list[Exception] = []
+
+    def guarded() -> None:
+        try:
+            between()
+        except Exception as error:
+            raised.append(error)
+            raise _Stopped from error
+
+    register_fonts()
     contents = Contents(font=FONT, size=11, leading=18)
-    doc = _RecordDoc(out, data, contents)
+    doc = _RecordDoc(target, data, contents)
     canvas = partial(
         RecordCanvas,
         contents=contents,
         number_at=(_PAGE_W - _MARGIN, _MARGIN - 0.7 * cm, FONT, 8, MUTED),
+        between=guarded,
     )
-    doc.build(_story(data, contents), canvasmaker=canvas)
-    return out.getvalue()
+    try:
+        doc.build(_story(data, contents, guarded), canvasmaker=canvas)
+    except _Stopped:
+        raise raised[0] from None
 
 
-def _story(data: ExportData, contents: Contents) -> list[Flowable]:
+def _story(data: ExportData, contents: Contents, between: Callable[[], None]) -> list[Flowable]:
     """The record's flowables. Records are walked, never all held: each section's table reads
     its kind's records as it is laid out (a page of them at a time when the export reads them
     so), and the charts keep only their points."""
@@ -180,7 +208,9 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
     lab_rows: deque[list[Cell]] = deque()
 
     def lab_results() -> Iterator[Record]:
+        between()  # before the first page of results is read
         for entry in data.of_kind(RecordKind.LAB_RESULT.value):
+            between()
             lab_rows.append(row_cells(entry))
             yield entry.record
 

@@ -121,13 +121,16 @@ class RecordCanvas(Canvas):
         *args: Any,
         contents: Contents,
         number_at: tuple[float, float, str, float, Color],
+        between: Callable[[], None] = lambda: None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._contents = contents
         self._number_at = number_at  # right edge x, baseline y, font, size, colour
+        self._between = between  # called as each page ends; may raise to stop the document
 
     def showPage(self) -> None:
+        self._between()
         slot = self._contents.slot
         if slot is not None and slot[0] == self._pageNumber:
             self.saveState()
