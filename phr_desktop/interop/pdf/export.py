@@ -377,7 +377,7 @@ class _RowCells:
         r = entry.record
         status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
         return [
-            self._cell(0, r.effective, _date_cell, r),
+            self._cell(0, _date_text(r), _date_cell, r),
             self._cell(1, (r.title, status, entry.notes, r.quality), _entry_cell, entry, status),
             self._cell(2, _detail_key(r), _detail_cell, r),
             self._cell(3, (r.source_system, r.facility), _source_cell, r),
@@ -385,12 +385,21 @@ class _RowCells:
 
 
 def _detail_key(r: Record) -> Any:
-    """What makes a record's details cell; None for a zero, as 0.0 and -0.0 are equal keys
+    """What makes a record's details cell, as plain values (hashed in C, where the records'
+    dataclasses and enums hash in Python); None for a zero, as 0.0 and -0.0 are equal keys
     but are printed differently."""
     value, rr = r.value, r.reference_range
     if (value is not None and value.value == 0) or (rr is not None and 0 in (rr.low, rr.high)):
         return None
-    return (r.kind, value, rr, r.interpretation, r.text)
+    return (
+        r.kind in _TEXT_KINDS and r.text,
+        value and (value.value, value.unit, value.text),
+        rr and (rr.low, rr.high, rr.text),
+        r.interpretation,
+    )
+
+
+_TEXT_KINDS = (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT)
 
 
 def _date_cell(r: Record) -> Cell:
@@ -430,7 +439,7 @@ def _detail_cell(r: Record) -> Cell:
             parts.append((_run(f"Reference: {low}–{high}"),))
     if r.interpretation:
         parts.append((_run(f"Flag: {r.interpretation}"),))
-    if r.kind in (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT) and r.text:
+    if r.kind in _TEXT_KINDS and r.text:
         shown_text = " ".join(r.text.split())
         if not (value and value.text and value.text in shown_text and len(shown_text) < 40):
             parts.append((_run(_cut(shown_text)),))
