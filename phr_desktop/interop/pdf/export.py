@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterator
 from functools import partial
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -159,7 +159,10 @@ class _RecordDoc(BaseDocTemplate):
 def write_record_pdf(data: ExportData, path: Path, between: Callable[[], None] = _go_on) -> None:
     """Write the record PDF to `path`; `between` is called before each page and each lab
     result is read, and may raise to stop (a cancelled export)."""
-    _build(data, str(path), between)
+    # Our own file object, closed however the build ends (reportlab leaves a file it opened
+    # itself open when writing fails, on a full disk say).
+    with path.open("wb") as out:
+        _build(data, out, between)
 
 
 def record_pdf_bytes(data: ExportData) -> bytes:
@@ -173,7 +176,7 @@ class _Stopped(Exception):
     pass through it with a message of its own (an exception taking no message breaks there)."""
 
 
-def _build(data: ExportData, target: str | BytesIO, between: Callable[[], None]) -> None:
+def _build(data: ExportData, target: BinaryIO, between: Callable[[], None]) -> None:
     raised: list[Exception] = []
 
     def guarded() -> None:
