@@ -149,7 +149,7 @@ def bench_exports(records: int, formats: list[str], resources: int | None = None
     with tempfile.TemporaryDirectory() as tmp:
         if resources is None:
             files = _synthea_files(cache, records)
-            profile_dir = Path(tmp)
+            profile_dir = Path(tmp) / "profile"
             what = f"{len(files)} Synthea patients"
         else:
             files = _cached_synthea_set(cache, resources)

@@ -64,9 +64,18 @@ class WalkedRecords(Protocol):
 
     def with_notes(self) -> Sequence[ExportRecord]: ...
 
+    def pick(self, positions: Sequence[int]) -> list[ExportRecord]: ...
+
     def date_span(self) -> tuple[PartialDate | None, PartialDate | None]: ...
 
     def source_systems(self) -> list[str]: ...
+
+
+def pick(records: Sequence[ExportRecord], positions: Sequence[int]) -> list[ExportRecord]:
+    """The records at these positions: for walked records, read together in one go."""
+    if isinstance(records, WalkedRecords):
+        return records.pick(positions)
+    return [records[p] for p in positions]
 
 
 @dataclass(frozen=True)

@@ -103,8 +103,8 @@ class PrettyXmlStream:
     # --- the serializations pieces are cut from ---------------------------------------------
 
     def _serialize(self) -> bytes:
-        root = self._levels[0].element if self._levels else None
-        assert root is not None
+        """The whole scratch tree: the open path, and the one child being written."""
+        root = self._levels[0].element
         return bytes(
             etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
         )

@@ -191,20 +191,28 @@ class PagedRecords(Sequence[ExportRecord]):
             bytes(self._types[i] for i in positions),
         )
 
+    def pick(self, positions: Sequence[int]) -> list[ExportRecord]:
+        """The records at these positions (a few hundred), read together and not kept: the
+        records of groups scattered over the section, each read once."""
+        return self._read([self._ids[p] for p in positions])
+
     def _page(self, page: int) -> list[ExportRecord]:
         found = self._pages.get(page)
         if found is not None:
             self._pages.move_to_end(page)
             return found
-        ids = self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
+        found = self._read(self._ids[page * PAGE_SIZE : (page + 1) * PAGE_SIZE])
+        self._pages[page] = found
+        if len(self._pages) > KEPT_PAGES:
+            self._pages.popitem(last=False)
+        return found
+
+    def _read(self, ids: Sequence[int]) -> list[ExportRecord]:
+        """These records, in this order, with their bodies read in one query when first used."""
         stored = self._vault.read_records(ids)
         if len(stored) != len(ids):
             present = {s.id for s in stored}
             raise _removed(next(i for i in ids if i not in present))
         bodies = _PageBodies(self._vault, ids)
         notes = self._vault.notes
-        found = [ExportRecord(s.id, s.record, bodies, notes.get(s.id, ())) for s in stored]
-        self._pages[page] = found
-        if len(self._pages) > KEPT_PAGES:
-            self._pages.popitem(last=False)
-        return found
+        return [ExportRecord(s.id, s.record, bodies, notes.get(s.id, ())) for s in stored]

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from phr_desktop.interop.ccda import export as ccd_export
 from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.interop.fhir import export as fhir_export
 from phr_desktop.interop.fhir.export import collection_bundle
@@ -29,10 +30,12 @@ DEMO = next(case for case in CASES if case.name == "demo")
 
 @pytest.fixture
 def tiny_pages(monkeypatch: pytest.MonkeyPatch) -> int:
-    """Pages of 7 records, 2 kept: every section spans many pages, and going back to a
-    report's results or a vital sign's group reads pages again."""
+    """Pages of 7 records, 2 kept, and the records of grouped entries read 7 at a time: every
+    section spans many pages, and a report's results or a vital sign's group are picked from
+    all over it."""
     monkeypatch.setattr(export_records, "PAGE_SIZE", 7)
     monkeypatch.setattr(export_records, "KEPT_PAGES", 2)
+    monkeypatch.setattr(ccd_export, "_GROUP_CHUNK", 7)
     return 7
 
 

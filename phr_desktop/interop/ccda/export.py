@@ -35,12 +35,14 @@ from phr_desktop.interop.ccda.export_values import (
     sub,
     template,
 )
-from phr_desktop.interop.export_data import ExportData, ExportRecord, RecordTest
+from phr_desktop.interop.export_data import ExportData, ExportRecord, RecordTest, pick
 from phr_desktop.interop.pretty_xml_stream import PrettyXmlStream
 
 R21 = entries.R21
 # Check for a cancel every so many rows or entries written.
 _CHECK_EVERY = 500
+# Records of grouped entries read together (about a page of them).
+_GROUP_CHUNK = 500
 
 
 class GroupedEntries(Protocol):
@@ -234,13 +236,28 @@ def _write_groups(
     reports: Sequence[ExportRecord],
     between: Callable[[], None],
 ) -> None:
-    for n, positions in enumerate(grouped.find(reports), start=1):
-        group = [records[p] for p in positions]
-        refs = {rec.id: f"{spec.key}-{p + 1}" for p, rec in zip(positions, group, strict=True)}
-        grouped.write(stream.parent, group, refs)
-        stream.flush()
-        if n % _CHECK_EVERY == 0:
-            between()
+    """Each group's entry, in order. A report's results, or vital signs taken together, may
+    lie anywhere in the section: the records of a few hundred groups are read together."""
+    chunk: list[list[int]] = []
+    chunk_records = 0
+
+    def write_chunk() -> None:
+        picked = iter(pick(records, [p for positions in chunk for p in positions]))
+        for positions in chunk:
+            group = [next(picked) for _ in positions]
+            refs = {rec.id: f"{spec.key}-{p + 1}" for p, rec in zip(positions, group, strict=True)}
+            grouped.write(stream.parent, group, refs)
+            stream.flush()
+        chunk.clear()
+        between()
+
+    for positions in grouped.find(reports):
+        chunk.append(positions)
+        chunk_records += len(positions)
+        if chunk_records >= _GROUP_CHUNK:
+            write_chunk()
+            chunk_records = 0
+    write_chunk()
 
 
 def _cells(key: str, rec: ExportRecord) -> list[str]:
