@@ -68,6 +68,8 @@ class WalkedRecords(Protocol):
 
     def date_span(self) -> tuple[PartialDate | None, PartialDate | None]: ...
 
+    def source_systems(self) -> list[str]: ...
+
 
 def pick(records: Sequence[ExportRecord], positions: Sequence[int]) -> list[ExportRecord]:
     """The records at these positions: for walked records, read together in one go."""
@@ -123,3 +125,9 @@ class ExportData:
         if not dates:
             return None, None
         return min(dates, key=lambda d: d.sort_key), max(dates, key=lambda d: d.sort_key)
+
+    def source_systems(self) -> list[str]:
+        """The systems the records came from, by name (those that name none left out)."""
+        if isinstance(self.records, WalkedRecords):
+            return self.records.source_systems()
+        return sorted({s for r in self.records if (s := r.record.source_system)})

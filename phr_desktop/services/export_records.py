@@ -76,12 +76,14 @@ class PagedRecords(Sequence[ExportRecord]):
         kinds: bytes,
         types: bytes,
         span: tuple[PartialDate | None, PartialDate | None] | None = None,
+        sources: frozenset[str] | None = None,
     ) -> None:
         self._vault = vault
         self._ids = ids
         self._kinds = kinds  # per record, its kind's code in vault.kinds
         self._types = types  # per record, its resource type's code in vault.types
         self._span = span
+        self._sources = sources
         self._pages: OrderedDict[int, list[ExportRecord]] = OrderedDict()
 
     @classmethod
@@ -94,11 +96,14 @@ class PagedRecords(Sequence[ExportRecord]):
         ids, kinds, types = array("q"), bytearray(), bytearray()
         first: PartialDate | None = None
         last: PartialDate | None = None
-        for record_id, kind, resource_type, effective, precision in session.record_keys(
+        sources: set[str] = set()
+        for record_id, kind, resource_type, effective, precision, source in session.record_keys(
             record_filter
         ):
             if kind == "patient":
                 continue
+            if source:
+                sources.add(source)
             ids.append(record_id)
             kinds.append(vault.code(vault.kinds, kind))
             types.append(vault.code(vault.types, resource_type))
@@ -113,7 +118,7 @@ class PagedRecords(Sequence[ExportRecord]):
         ids.reverse()
         kinds.reverse()
         types.reverse()
-        return cls(vault, ids, bytes(kinds), bytes(types), (first, last))
+        return cls(vault, ids, bytes(kinds), bytes(types), (first, last), frozenset(sources))
 
     # --- Sequence ----------------------------------------------------------------------------
 
@@ -170,6 +175,11 @@ class PagedRecords(Sequence[ExportRecord]):
                 return None, None
             return min(dates, key=lambda d: d.sort_key), max(dates, key=lambda d: d.sort_key)
         return self._span
+
+    def source_systems(self) -> list[str]:
+        if self._sources is None:
+            return sorted({s for r in self if (s := r.record.source_system)})
+        return sorted(self._sources)
 
     # --- pages -------------------------------------------------------------------------------
 

@@ -24,8 +24,8 @@ if TYPE_CHECKING:
 FORMATS = ("ccda", "pdf", "fhir", "ips", "csv", "emergency", "wallet")
 EVERY_SOURCE_FORMATS = frozenset({"fhir", "emergency", "wallet"})
 # The exports written as they are made, which read their records a page at a time: the
-# others go over their records several times, or keep them all (a PDF's tables).
-WALKED_FORMATS = frozenset({"ccda", "fhir"})
+# others go over their records several times, or keep them all.
+WALKED_FORMATS = frozenset({"ccda", "fhir", "pdf"})
 
 
 def build_export_data(
@@ -179,7 +179,7 @@ def _write(
     elif fmt == "pdf":
         from phr_desktop.interop.pdf.export import write_record_pdf
 
-        write_record_pdf(data, path)
+        write_record_pdf(data, path, between=(cancel or CancelToken()).raise_if_cancelled)
     elif fmt in ("emergency", "wallet"):
         from phr_desktop.interop.emergency.summary import write_emergency_pdf
 

@@ -101,8 +101,9 @@ class RecordReader:
 
     def record_keys(
         self, record_filter: RecordFilter = NO_FILTER
-    ) -> Iterator[tuple[int, str, str, str | None, str | None]]:
-        """(id, kind, resource type, effective, precision) in timeline order, read as used."""
+    ) -> Iterator[tuple[int, str, str, str | None, str | None, str | None]]:
+        """(id, kind, resource type, effective, precision, source system) in timeline order,
+        read as used."""
         return self.queries.record_keys(record_filter)
 
     def record_sources(self, record_ids: Sequence[int]) -> dict[int, list[str]]:

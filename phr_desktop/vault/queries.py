@@ -82,6 +82,35 @@ def _shared(text: Any) -> Any:
     return sys.intern(text) if type(text) is str else text
 
 
+# Records repeat a few code lists and flag lists (every result of one test carries the same
+# codes): each distinct JSON text is parsed once and its tuple shared. Bounded, so a vault of
+# mostly distinct codes does not keep them all.
+_PARSED_LIMIT = 20_000
+_codes_parsed: dict[str, tuple[Code, ...]] = {}
+_quality_parsed: dict[str, tuple[str, ...]] = {}
+# The enums by value: a dict lookup, where calling the enum class costs a microsecond each.
+_KINDS = {k.value: k for k in RecordKind}
+_PRECISIONS = {p.value: p for p in DatePrecision}
+
+
+def _codes(text: str) -> tuple[Code, ...]:
+    codes = _codes_parsed.get(text)
+    if codes is None:
+        if len(_codes_parsed) > _PARSED_LIMIT:
+            _codes_parsed.clear()
+        codes = _codes_parsed[text] = tuple(Code(*map(_shared, c)) for c in orjson.loads(text))
+    return codes
+
+
+def _quality(text: str) -> tuple[str, ...]:
+    quality = _quality_parsed.get(text)
+    if quality is None:
+        if len(_quality_parsed) > _PARSED_LIMIT:
+            _quality_parsed.clear()
+        quality = _quality_parsed[text] = tuple(orjson.loads(text))
+    return quality
+
+
 def _record_from_row(row: Sequence[Any]) -> StoredRecord:
     (
         rid,
@@ -122,20 +151,24 @@ def _record_from_row(row: Sequence[Any]) -> StoredRecord:
     record = Record(
         resource_type=_shared(rtype),
         resource_id=res_id,
-        kind=RecordKind(kind),
+        kind=_KINDS.get(kind) or RecordKind(kind),
         title=_shared(title),
         category=_shared(category),
-        effective=PartialDate(effective, DatePrecision(precision)) if effective else None,
+        effective=(
+            PartialDate(effective, _PRECISIONS.get(precision) or DatePrecision(precision))
+            if effective
+            else None
+        ),
         value=value,
         reference_range=ref,
         interpretation=_shared(interpretation),
-        codes=tuple(Code(*map(_shared, c)) for c in orjson.loads(codes)),
+        codes=_codes(codes),
         tags=frozenset(tags.split()) if tags else frozenset(),
         status=_shared(status),
         source_system=_shared(source_system),
         facility=_shared(facility),
         encounter_ref=_shared(encounter_ref),
-        quality=tuple(orjson.loads(quality)),
+        quality=_quality(quality),
         sensitivity=source_sensitivity,
     )
     return StoredRecord(rid, record, sensitivity)
@@ -248,14 +281,14 @@ class RecordQueries:
 
     def record_keys(
         self, f: RecordFilter = NO_FILTER
-    ) -> Iterator[tuple[int, str, str, str | None, str | None]]:
-        """(id, kind, resource type, effective, its precision) of each record, in timeline
-        order: what an export needs to walk 500k records without holding them (the rows are
-        read as the caller goes)."""
+    ) -> Iterator[tuple[int, str, str, str | None, str | None, str | None]]:
+        """(id, kind, resource type, effective, its precision, source system) of each record,
+        in timeline order: what an export needs to walk 500k records without holding them (the
+        rows are read as the caller goes)."""
         where, params = self._where(f)
         sql = (
-            "SELECT r.id, r.kind, r.resource_type, r.effective, r.precision FROM records r"
-            f"{where} ORDER BY r.sort_date DESC, r.id DESC"
+            "SELECT r.id, r.kind, r.resource_type, r.effective, r.precision, r.source_system"
+            f" FROM records r{where} ORDER BY r.sort_date DESC, r.id DESC"
         )
         yield from self.conn.execute(sql, params)
 

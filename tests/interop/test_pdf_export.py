@@ -87,3 +87,18 @@ def test_every_lab_with_three_values_gets_a_chart_with_its_values(
     for trend in trends:
         assert f"{len(trend.points)} results from" in charts and trend.title in charts
     assert "Protective level (11 µmol/L)" in charts  # the AAT chart's clinical line
+
+
+def test_outline_and_contents_links_go_to_the_page_each_section_starts_on(
+    record_pdf: Path,
+) -> None:
+    reader = PdfReader(record_pdf)
+    pages = [p.extract_text() for p in reader.pages]
+    listed = dict(re.findall(r"^(.+?) [ .]+ (\d+)$", pages[1], flags=re.MULTILINE))
+    outline = {item.title: reader.get_destination_page_number(item) + 1 for item in reader.outline}
+    assert outline == {title: int(page) for title, page in listed.items()}
+    page_of = {page.indirect_reference.idnum: n for n, page in enumerate(reader.pages, start=1)}
+    links = [a.get_object() for a in reader.pages[1].get("/Annots", [])]
+    # A link's destination is [page, /Fit]: the page the contents line promises.
+    targets = {str(link["/Contents"]): page_of[link["/Dest"][0].idnum] for link in links}
+    assert targets == outline

@@ -5,6 +5,8 @@ from __future__ import annotations
 from io import BytesIO
 
 import pypdfium2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from pypdf import PdfReader
 from reportlab.lib.colors import HexColor
 from reportlab.lib.pagesizes import A4
@@ -12,7 +14,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import SimpleDocTemplate
 
 from phr_desktop.interop.pdf.styles import FONT, FONT_BOLD, register_fonts
-from phr_desktop.interop.pdf.table import SHORTENED, Cell, RecordTable, TableLook
+from phr_desktop.interop.pdf.table import SHORTENED, Cell, RecordTable, TableLook, _Layout
 
 COLUMNS = (2.2 * cm, 5.2 * cm, 4.6 * cm, 3.4 * cm)  # within SimpleDocTemplate's frame
 HEADER = ("Date", "Entry", "Result / details", "Source")
@@ -91,3 +93,52 @@ def test_a_word_wider_than_its_column_breaks_inside_the_column() -> None:
     pdf = _pdf(rows)
     assert "".join("".join(_pages(pdf)).split()).count(token) == 3
     assert _ink_at_edges(pdf) == []
+
+
+_FACES = st.sampled_from([(FONT, "#1f2933"), (FONT_BOLD, "#1f2933"), (FONT, "#5f6b7a")])
+_WORDS = st.lists(st.text(alphabet="abcXYZ019.,()–µ", min_size=1, max_size=12), max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    runs=st.lists(st.tuples(_WORDS, _FACES, st.booleans()), min_size=1, max_size=4),
+    width=st.floats(min_value=20, max_value=200),
+)
+def test_a_cell_that_fits_on_one_line_is_laid_out_as_the_word_wrap_lays_it_out(
+    runs: list[tuple[list[str], tuple[str, str], bool]], width: float
+) -> None:
+    register_fonts()
+    layout = _Layout(_look(), HEADER)
+    paragraph = tuple(
+        ((" " if spaced and n else "") + " ".join(words), font, color)
+        for n, (words, (font, color), spaced) in enumerate(runs)
+    )
+    one_line = layout._on_one_line(paragraph, width)
+    if one_line is None:
+        return  # left to the word wrap
+    wrapped = layout._word_wrap(paragraph, width)
+    # What is drawn: where each line starts, and its runs' text, font and colour in order.
+    assert [(line[0][0], [r[1:] for r in line]) for line in one_line] == [
+        (line[0][0], [r[1:] for r in line]) for line in wrapped
+    ]
+
+
+def test_remembered_cells_still_print_each_records_own_value() -> None:
+    from phr_desktop.domain.records import DatePrecision, PartialDate, Quantity, Record, RecordKind
+    from phr_desktop.interop.export_data import ExportRecord
+    from phr_desktop.interop.pdf.export import _RowCells
+
+    def lab(value: float, unit: str) -> ExportRecord:
+        record = Record(
+            "Observation", "x", RecordKind.LAB_RESULT, "Glucose",
+            effective=PartialDate("2020-01-01", DatePrecision.DAY),
+            value=Quantity(value, unit), source_system="Epic",
+        )  # fmt: skip
+        return ExportRecord(1, record, b"{}")
+
+    cells = _RowCells()
+    shown = [cells(lab(v, u))[2][0] for v, u in [(5.5, "mg/dL"), (0.0, "mg/dL"), (-0.0, "mg/dL"),
+                                                 (5.5, "mmol/L"), (5.5, "mg/dL")]]  # fmt: skip
+    assert ["".join(run[0] for run in line) for line in shown] == [
+        "5.5 mg/dL", "0 mg/dL", "-0 mg/dL", "5.5 mmol/L", "5.5 mg/dL"
+    ]  # fmt: skip

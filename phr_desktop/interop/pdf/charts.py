@@ -8,14 +8,21 @@ stay sharp at any zoom, and keep their labels as text.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
 from reportlab.lib.colors import HexColor
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
 
 from phr_desktop.domain.aatd import AatdPack
-from phr_desktop.domain.records import PartialDate, Record, RecordKind
+from phr_desktop.domain.records import (
+    Code,
+    PartialDate,
+    Quantity,
+    Record,
+    RecordKind,
+    ReferenceRange,
+)
 from phr_desktop.domain.trends import Trend, build_trend, trend_key
 from phr_desktop.interop.pdf.styles import FONT, MUTED
 
@@ -30,17 +37,31 @@ _AXIS = HexColor("#5f6b7a")
 _TICK_SIZE = 7.0
 
 
-def chart_trends(records: Sequence[Record], pack: AatdPack) -> list[Trend]:
+# What a trend reads of a lab result, kept for every result until the trends are built: a
+# Record is several times its size, and a long record has hundreds of thousands of results.
+_Result = tuple[
+    str, str, PartialDate | None, Quantity | None, ReferenceRange | None, tuple[Code, ...]
+]
+
+
+def chart_trends(records: Iterable[Record], pack: AatdPack) -> list[Trend]:
     """AAT level and FEV1 first (whenever they have a point), then any other lab result with
     at least three numeric values in one unit, by title."""
-    groups: dict[tuple[str, str], list[Record]] = {}
+    groups: dict[tuple[str, str], list[_Result]] = {}
     for r in records:
         if r.kind is RecordKind.LAB_RESULT:
-            groups.setdefault(trend_key(r), []).append(r)
+            groups.setdefault(trend_key(r), []).append(
+                (r.resource_type, r.title, r.effective, r.value, r.reference_range, r.codes)
+            )
     aat: list[Trend] = []
     fev1: list[Trend] = []
     others: list[Trend] = []
-    for group in groups.values():
+    for results in groups.values():
+        group = [  # one test's results as records again, one test at a time
+            Record(rtype, "", RecordKind.LAB_RESULT, title, effective=effective, value=value,
+                   reference_range=rr, codes=codes)
+            for rtype, title, effective, value, rr, codes in results
+        ]  # fmt: skip
         trend = build_trend(group, pack)
         if not trend.points:
             continue

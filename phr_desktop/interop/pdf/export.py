@@ -8,10 +8,12 @@ minute.
 
 from __future__ import annotations
 
+from collections import deque
+from collections.abc import Callable, Iterator
 from functools import partial
 from io import BytesIO
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
@@ -90,6 +92,10 @@ COVER_VALUE = style("CoverValue", 12)
 _FURNITURE = "phr-page-furniture"
 
 
+def _go_on() -> None:
+    """Nothing asks the export to stop."""
+
+
 class _RecordDoc(BaseDocTemplate):
     """Notes each section heading's page for the contents and the PDF outline."""
 
@@ -113,7 +119,7 @@ class _RecordDoc(BaseDocTemplate):
     def afterFlowable(self, flowable: Flowable) -> None:
         if isinstance(flowable, Paragraph) and flowable.style.name == H_SECTION.name:
             text = flowable.getPlainText()
-            key = f"section-{len(self.contents.entries)}"
+            key = Contents.key(len(self.contents.entries))
             self.canv.bookmarkPage(key)
             self.canv.addOutlineEntry(text, key, level=0)
             self.contents.entries.append((text, self.page, key))
@@ -150,36 +156,75 @@ class _RecordDoc(BaseDocTemplate):
         canv.restoreState()
 
 
-def write_record_pdf(data: ExportData, path: Path) -> None:
-    path.write_bytes(record_pdf_bytes(data))
+def write_record_pdf(data: ExportData, path: Path, between: Callable[[], None] = _go_on) -> None:
+    """Write the record PDF to `path`; `between` is called before each page and each lab
+    result is read, and may raise to stop (a cancelled export)."""
+    # Our own file object, closed however the build ends (reportlab leaves a file it opened
+    # itself open when writing fails, on a full disk say).
+    with path.open("wb") as out:
+        _build(data, out, between)
 
 
 def record_pdf_bytes(data: ExportData) -> bytes:
-    register_fonts()
     out = BytesIO()
+    _build(data, out, _go_on)
+    return out.getvalue()
+
+
+class _Stopped(Exception):
+    """`between` raised: carried out through reportlab, which re-creates the exceptions that
+    pass through it with a message of its own (an exception taking no message breaks there)."""
+
+
+def _build(data: ExportData, target: BinaryIO, between: Callable[[], None]) -> None:
+    raised: list[Exception] = []
+
+    def guarded() -> None:
+        try:
+            between()
+        except Exception as error:
+            raised.append(error)
+            raise _Stopped from error
+
+    register_fonts()
     contents = Contents(font=FONT, size=11, leading=18)
-    doc = _RecordDoc(out, data, contents)
+    doc = _RecordDoc(target, data, contents)
     canvas = partial(
         RecordCanvas,
         contents=contents,
         number_at=(_PAGE_W - _MARGIN, _MARGIN - 0.7 * cm, FONT, 8, MUTED),
+        between=guarded,
     )
-    doc.build(_story(data, contents), canvasmaker=canvas)
-    return out.getvalue()
+    try:
+        doc.build(_story(data, contents, guarded), canvasmaker=canvas)
+    except _Stopped:
+        raise raised[0] from None
 
 
-def _story(data: ExportData, contents: Contents) -> list[Flowable]:
-    records = [r.record for r in data.records]
-    trends = chart_trends(records, data.pack)
-    by_kind: dict[RecordKind, list[ExportRecord]] = {}  # one pass, not one per section
-    for entry in data.records:
-        by_kind.setdefault(entry.record.kind, []).append(entry)
+def _story(data: ExportData, contents: Contents, between: Callable[[], None]) -> list[Flowable]:
+    """The record's flowables. Records are walked, never all held: each section's table reads
+    its kind's records as it is laid out (a page of them at a time when the export reads them
+    so), and the charts keep only their points."""
+    row_cells = _RowCells()
+    # The lab results are read once: for the charts, which come first, and the rows of their
+    # table, kept until the table takes them (a row is a few shared cells, not a record).
+    lab_rows: deque[list[Cell]] = deque()
+
+    def lab_results() -> Iterator[Record]:
+        between()  # before the first page of results is read
+        for entry in data.of_kind(RecordKind.LAB_RESULT.value):
+            between()
+            lab_rows.append(row_cells(entry))
+            yield entry.record
+
+    trends = chart_trends(lab_results(), data.pack)
+    by_kind = {kind: data.of_kind(kind.value) for kind, _ in SECTIONS}
     sections = [
-        (kind, title) for kind, title in SECTIONS if kind in by_kind or _always_shown(kind, data)
+        (kind, title) for kind, title in SECTIONS if by_kind[kind] or _always_shown(kind, data)
     ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
-    lines = len(sections) + (1 if trends else 0)
-    story += [Paragraph("Contents", H_CONTENTS), ContentsSlot(contents, lines), PageBreak()]
+    contents.titles = [TRENDS_TITLE] * bool(trends) + [title for _, title in sections]
+    story += [Paragraph("Contents", H_CONTENTS), ContentsSlot(contents), PageBreak()]
     if trends:
         story.append(Paragraph(TRENDS_TITLE, H_SECTION))
         for trend in trends:
@@ -209,7 +254,7 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
         rule=RULE,
     )
     for kind, title in sections:
-        entries = by_kind.get(kind, [])
+        entries = by_kind[kind]
         story.append(Paragraph(esc(title), H_SECTION))
         if not entries:  # only Allergies: "none recorded" must not read as "none"
             since = f" since {data.since}" if data.since else ""
@@ -220,10 +265,17 @@ def _story(data: ExportData, contents: Contents) -> list[Flowable]:
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
         story.append(Spacer(1, 4))
-        story.append(RecordTable(look, _HEADER, [_row(e) for e in entries]))
+        rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else map(row_cells, entries)
+        story.append(RecordTable(look, _HEADER, rows))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
+
+
+def _taken(rows: deque[list[Cell]]) -> Iterator[list[Cell]]:
+    """The rows, each let go of as it is taken."""
+    while rows:
+        yield rows.popleft()
 
 
 def _always_shown(kind: RecordKind, data: ExportData) -> bool:
@@ -233,9 +285,11 @@ def _always_shown(kind: RecordKind, data: ExportData) -> bool:
 
 def _cover(data: ExportData) -> list[Flowable]:
     patient = data.patient.raw if data.patient else {}
-    dates = sorted(r.record.effective.sort_key for r in data.records if r.record.effective)
-    span = f"{dates[0][:10]} to {dates[-1][:10]}" if dates else "no dated records"
-    sources = sorted({r.record.source_system for r in data.records if r.record.source_system})
+    first, last = data.date_span()
+    span = (
+        f"{first.sort_key[:10]} to {last.sort_key[:10]}" if first and last else "no dated records"
+    )
+    sources = data.source_systems()
     rows: list[tuple[str, str]] = [
         ("Patient", data.patient_name),
         ("Date of birth", str(patient.get("birthDate") or "not recorded")),
@@ -301,15 +355,63 @@ def _run(text: str, font: str = FONT, color: str = _INK, *, spaced: bool = False
     return ((" " if spaced else "") + " ".join(text.split()), font, color)
 
 
-def _row(entry: ExportRecord) -> list[Cell]:
-    r = entry.record
-    return [((_run(_date_text(r)),),), _entry_cell(entry), _detail_cell(r), _source_cell(r)]
+class _RowCells:
+    """A table row's cells for each record. The cells of a long record repeat (a test's title
+    and status, a source, a day, a value), so each column remembers its cells by the fields
+    that make them, and hands the same Cell object back: the table then lays it out once."""
+
+    _LIMIT = 20_000  # per column; cleared when full, so memory stays bounded
+
+    def __init__(self) -> None:
+        self._columns: tuple[dict[Any, Cell], ...] = ({}, {}, {}, {})
+
+    def _cell(self, column: int, key: Any, make: Any, *args: Any) -> Cell:
+        if key is None:
+            return make(*args)
+        known = self._columns[column]
+        cell = known.get(key)
+        if cell is None:
+            if len(known) > self._LIMIT:
+                known.clear()
+            cell = known[key] = make(*args)
+        return cell
+
+    def __call__(self, entry: ExportRecord) -> list[Cell]:
+        r = entry.record
+        status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
+        return [
+            self._cell(0, _date_text(r), _date_cell, r),
+            self._cell(1, (r.title, status, entry.notes, r.quality), _entry_cell, entry, status),
+            self._cell(2, _detail_key(r), _detail_cell, r),
+            self._cell(3, (r.source_system, r.facility), _source_cell, r),
+        ]
 
 
-def _entry_cell(entry: ExportRecord) -> Cell:
+def _detail_key(r: Record) -> Any:
+    """What makes a record's details cell, as plain values (hashed in C, where the records'
+    dataclasses and enums hash in Python); None for a zero, as 0.0 and -0.0 are equal keys
+    but are printed differently."""
+    value, rr = r.value, r.reference_range
+    if (value is not None and value.value == 0) or (rr is not None and 0 in (rr.low, rr.high)):
+        return None
+    return (
+        r.kind in _TEXT_KINDS and r.text,
+        value and (value.value, value.unit, value.text),
+        rr and (rr.low, rr.high, rr.text),
+        r.interpretation,
+    )
+
+
+_TEXT_KINDS = (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT)
+
+
+def _date_cell(r: Record) -> Cell:
+    return ((_run(_date_text(r)),),)
+
+
+def _entry_cell(entry: ExportRecord, status: str | None) -> Cell:
     r = entry.record
     head = [_run(_cut(r.title or "Untitled", 300), FONT_BOLD)]
-    status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
     if status:
         head.append(_run(f"({status})", color=_MUTED, spaced=True))
     parts = [tuple(head)]
@@ -340,7 +442,7 @@ def _detail_cell(r: Record) -> Cell:
             parts.append((_run(f"Reference: {low}–{high}"),))
     if r.interpretation:
         parts.append((_run(f"Flag: {r.interpretation}"),))
-    if r.kind in (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT) and r.text:
+    if r.kind in _TEXT_KINDS and r.text:
         shown_text = " ".join(r.text.split())
         if not (value and value.text and value.text in shown_text and len(shown_text) < 40):
             parts.append((_run(_cut(shown_text)),))

@@ -1,40 +1,68 @@
 """What the record PDF draws once the whole record is laid out: "Page n of m" and the contents.
 
 reportlab's TableOfContents needs multiBuild, which lays the whole record out two or three
-times until the page numbers settle. The contents here has one line per section, so its size
-is known before layout: a slot is reserved, the record is laid out once, and the canvas draws
-the lines into the slot when it writes the pages out at the end.
+times until the page numbers settle. Here each page is written out as soon as it is laid out
+(its content compressed at once, so memory does not grow with every page's drawing operators),
+and what only the end knows is added when the document is saved: "Page n of m" as a second
+content stream of each page, and the contents' lines in a form XObject that the slot kept for
+them already shows by name. The contents has one line per section, known before layout, so its links
+are placed with the slot; they point at named destinations the sections bookmark later.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from reportlab import rl_config
 from reportlab.lib.colors import Color
+from reportlab.pdfbase.pdfdoc import (
+    PDFArray,
+    PDFBase85Encode,
+    PDFName,
+    PDFPage,
+    PDFStream,
+    PDFZCompress,
+)
 from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.pdfgen.canvas import Canvas
 from reportlab.platypus import Flowable
 
+_CONTENTS_FORM = "phr-contents"
+
 
 @dataclass
 class Contents:
-    """Sections as they are placed (title, page, bookmark key), and where the list goes."""
+    """Sections as they are placed (title, page, bookmark key), and where the list goes.
+
+    `titles` are the sections planned before layout, in order: the n-th is bookmarked as
+    `key(n)` when it is placed."""
 
     font: str
     size: float
     leading: float
+    titles: list[str] = field(default_factory=list)
     entries: list[tuple[str, int, str]] = field(default_factory=list)
     slot: tuple[int, float, float, float] | None = None  # page, x, top, width
 
+    @staticmethod
+    def key(n: int) -> str:
+        return f"section-{n}"
+
+    def baseline(self, n: int) -> float:
+        """Where the n-th line sits in the slot, in page coordinates."""
+        assert self.slot is not None
+        return self.slot[2] - (n + 1) * self.leading + self.leading * 0.3
+
 
 class ContentsSlot(Flowable):
-    """Keeps room for `lines` contents lines and notes where that room landed."""
+    """Keeps room for a line per planned section and notes where that room landed."""
 
-    def __init__(self, contents: Contents, lines: int) -> None:
+    def __init__(self, contents: Contents) -> None:
         super().__init__()
         self.contents = contents
-        self.height = lines * contents.leading
+        self.height = len(contents.titles) * contents.leading
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
         self.width = availWidth
@@ -45,13 +73,26 @@ class ContentsSlot(Flowable):
         self.contents.slot = (self.canv.getPageNumber(), x, top, self.width)
 
 
+def _link_contents(canv: Canvas, contents: Contents) -> None:
+    assert contents.slot is not None
+    _, x, _, width = contents.slot
+    for n, title in enumerate(contents.titles):
+        baseline = contents.baseline(n)
+        canv.linkAbsolute(
+            title,
+            Contents.key(n),
+            (x, baseline - 3, x + width, baseline + contents.size),
+            thickness=0,
+        )
+
+
 def _draw_contents(canv: Canvas, contents: Contents) -> None:
     if contents.slot is None:
         return
-    _, x, top, width = contents.slot
+    _, x, _, width = contents.slot
     dot = stringWidth(" .", contents.font, contents.size)
-    for n, (title, page, key) in enumerate(contents.entries):
-        baseline = top - (n + 1) * contents.leading + contents.leading * 0.3
+    for n, (title, page, _key) in enumerate(contents.entries):
+        baseline = contents.baseline(n)
         number = str(page)
         number_w = stringWidth(number, contents.font, contents.size)
         title_w = stringWidth(title, contents.font, contents.size)
@@ -68,42 +109,79 @@ def _draw_contents(canv: Canvas, contents: Contents) -> None:
         line.setTextOrigin(x + width - number_w, baseline)
         line.textOut(number)
         canv.drawText(line)
-        canv.linkAbsolute(
-            title, key, (x, baseline - 3, x + width, baseline + contents.size), thickness=0
-        )
 
 
 class RecordCanvas(Canvas):
-    """Keeps each page until the last, then adds its number and, on its page, the contents."""
+    """Writes each page out when it ends; numbers the pages and fills the contents at save."""
+
+    _code: list[str]  # reportlab's operators of the page (or form) being drawn
 
     def __init__(
         self,
         *args: Any,
         contents: Contents,
         number_at: tuple[float, float, str, float, Color],
+        between: Callable[[], None] = lambda: None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self._contents = contents
         self._number_at = number_at  # right edge x, baseline y, font, size, colour
-        self._pages: list[dict[str, Any]] = []
+        self._between = between  # called as each page ends; may raise to stop the document
 
     def showPage(self) -> None:
-        self._pages.append(dict(self.__dict__))
-        self._startPage()
+        self._between()
+        slot = self._contents.slot
+        if slot is not None and slot[0] == self._pageNumber:
+            self.saveState()
+            _link_contents(self, self._contents)
+            self.doForm(_CONTENTS_FORM)
+            self.restoreState()
+        super().showPage()
+        self._own_contents(self._doc.Pages.pages[-1])
+
+    @staticmethod
+    def _own_contents(page: PDFPage) -> None:
+        """Make the page's operators its content stream now, compressed as reportlab would at
+        save: the document keeps every page until then, and uncompressed they are several times
+        the size of the PDF. save() then adds the page number as a second content stream."""
+        body = PDFStream(content=page.stream or " ")
+        if page.compression and not rl_config.useA85:
+            body.content = PDFZCompress.encode(body.content)
+            body.dictionary["Filter"] = PDFArray([PDFName(PDFZCompress.pdfname)])
+        elif page.compression:
+            body.filters = [PDFBase85Encode, PDFZCompress]
+        else:
+            body.filters = []
+        page.Contents, page.stream = body, None
+
+    def _operators(self, draw: Callable[[], None]) -> str:
+        """What `draw` puts on a page, as operators, without drawing it on this one."""
+        kept, self._code = self._code, []
+        try:
+            self.saveState()
+            draw()
+            self.restoreState()
+            return "\n".join(self._code)
+        finally:
+            self._code = kept
 
     def save(self) -> None:
-        total = len(self._pages)
         right, baseline, font, size, color = self._number_at
-        slot_page = self._contents.slot[0] if self._contents.slot else None
-        for state in self._pages:
-            self.__dict__.update(state)
-            self.saveState()
-            if self._pageNumber == slot_page:
-                _draw_contents(self, self._contents)
-            self.setFont(font, size)
-            self.setFillColor(color)
-            self.drawRightString(right, baseline, f"Page {self._pageNumber} of {total}")
-            self.restoreState()
-            super().showPage()
+        pages = self._doc.Pages.pages
+
+        def number(n: int) -> Callable[[], None]:
+            def draw() -> None:
+                self.setFont(font, size)
+                self.setFillColor(color)
+                self.drawRightString(right, baseline, f"Page {n} of {len(pages)}")
+
+            return draw
+
+        for n, page in enumerate(pages, start=1):
+            footer = PDFStream(content=self._operators(number(n)), filters=[])
+            page.Contents = PDFArray([page.Contents, footer])
+        self.beginForm(_CONTENTS_FORM)
+        _draw_contents(self, self._contents)
+        self.endForm()
         super().save()

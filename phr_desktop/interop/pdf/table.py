@@ -1,16 +1,16 @@
-"""Long tables of records for the PDF: every cell wrapped once, then cut into one piece per page.
+"""Long tables of records for the PDF: rows laid out as they are needed, a page at a time.
 
 reportlab's Table with a Paragraph per cell re-wraps every cell at each split and draw, and
 copies its style commands at each page, so a 13,000-row record took most of a minute. Here a
-cell is a few styled runs of plain text; each distinct cell is wrapped once (a test's title
-or a source name repeats thousands of times), rows never split, and a page draws only its
-rows, with the header row repeated on each.
+cell is a few styled runs of plain text; each distinct cell is wrapped and encoded once (a
+test's title or a source name repeats thousands of times), rows never split, and the table
+takes its rows from an iterator, laying out only about a page of them ahead: a 400,000-row
+record needs no more memory than a short one. The header row is repeated on each page.
 """
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import accumulate
 from typing import Any
@@ -29,6 +29,9 @@ Line = tuple[tuple[float, str, str, str], ...]
 
 SHORTENED = "… (shortened; see app)"
 _MUTED = "#5f6b7a"
+# Distinct cells kept wrapped and encoded: repeated titles, dates and sources stay cached,
+# while a record of 400,000 mostly distinct values does not keep every one.
+_CACHE_LIMIT = 50_000
 
 
 @dataclass(frozen=True)
@@ -45,69 +48,94 @@ class TableLook:
     pad_y: float = 3.0
 
 
-class _Layout:
-    """Every row's lines and height, computed once for the whole table."""
+class _LaidCell:
+    """A cell's lines, and its PDF text operators once drawn (per document)."""
 
-    def __init__(
-        self,
-        look: TableLook,
-        header: Sequence[str],
-        rows: Sequence[Sequence[Cell]],
-    ) -> None:
+    __slots__ = ("count", "lines", "ops", "ops_for")
+
+    def __init__(self, lines: tuple[Line, ...]) -> None:
+        self.lines = lines
+        self.count = len(lines)
+        # (first font, first colour, operators after the first line's position, last font,
+        # last colour); the operators assume the first font and colour are already set.
+        self.ops: tuple[str, str, str, str, str] | None = None
+        self.ops_for: object = None  # the document whose font subsets `ops` names
+
+
+# A laid-out row: each column's cell, and the row's height.
+_Row = tuple[tuple[_LaidCell, ...], float]
+
+
+class _Layout:
+    """Wraps rows as the table asks for them, each distinct cell once."""
+
+    def __init__(self, look: TableLook, header: Sequence[str]) -> None:
         self.look = look
+        self._widths: dict[tuple[str, str], float] = {}
+        self._cells: dict[tuple[Cell, float], _LaidCell] = {}
+        self._by_id: dict[int, tuple[Cell, float, _LaidCell]] = {}
+        self._inner = [w - 2 * look.pad_x for w in look.col_widths]
         self.encoded: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.encoded_for: object = None  # the document `encoded` holds subset codes of
-        self._widths: dict[tuple[str, str], float] = {}
-        self._cells: dict[tuple[Cell, float], tuple[Line, ...]] = {}
-        self.header: list[tuple[Line, ...]] = [
-            self._wrap((((h, look.header_font, "#ffffff"),),), w - 2 * look.pad_x)
-            for h, w in zip(header, look.col_widths, strict=True)
-        ]
-        self.rows: list[list[tuple[Line, ...]]] = [
-            [
-                self._wrap(cell, w - 2 * look.pad_x)
-                for cell, w in zip(row, look.col_widths, strict=True)
-            ]
-            for row in rows
-        ]
-        self.header_height = self._height(self.header)
-        self.heights = [self._height(cells) for cells in self.rows]
-        self.tops = [0.0, *accumulate(self.heights)]  # row i spans tops[i]..tops[i + 1]
+        self.header = self.row([(((h, look.header_font, "#ffffff"),),) for h in header])
 
-    def _height(self, cells: Sequence[tuple[Line, ...]]) -> float:
-        lines = max((len(c) for c in cells), default=0)
+    def row(self, cells: Sequence[Cell]) -> _Row:
+        wrap = self._wrap
+        laid = tuple([wrap(cell, w) for cell, w in zip(cells, self._inner, strict=True)])
+        return laid, self._height(laid)
+
+    def _height(self, cells: Sequence[_LaidCell]) -> float:
+        lines = max([c.count for c in cells], default=0)
         return max(lines, 1) * self.look.leading + 2 * self.look.pad_y
 
-    def shorten_row(self, index: int, max_height: float) -> None:
-        """Cut a row taller than a whole page (a record with very many notes) to fit it."""
-        room = max_height - self.header_height - 2 * self.look.pad_y
+    def shortened(self, row: _Row, max_height: float) -> _Row:
+        """A row taller than a whole page (a record with very many notes), cut to fit it."""
+        room = max_height - self.header[1] - 2 * self.look.pad_y
         most = max(1, int(room // self.look.leading))
-        row = self.rows[index]
         note = ((0.0, SHORTENED, self.look.font, _MUTED),)
-        for i, lines in enumerate(row):
-            if len(lines) > most:
-                row[i] = (*lines[: most - 1], note)
-        self.heights[index] = self._height(row)
-        self.tops = [0.0, *accumulate(self.heights)]
+        cells = tuple(
+            _LaidCell((*c.lines[: most - 1], note)) if len(c.lines) > most else c for c in row[0]
+        )
+        return cells, self._height(cells)
 
     def _width(self, text: str, font: str) -> float:
         key = (text, font)
         width = self._widths.get(key)
         if width is None:
+            if len(self._widths) > _CACHE_LIMIT:
+                self._widths.clear()
             width = self._widths[key] = stringWidth(text, font, self.look.font_size)
         return width
 
-    def _wrap(self, cell: Cell, width: float) -> tuple[Line, ...]:
+    def _wrap(self, cell: Cell, width: float) -> _LaidCell:
+        # The same Cell object again (a caller that remembers its cells) is found by identity,
+        # without hashing its runs; the entry keeps the cell alive, so its id is not reused.
+        seen = self._by_id.get(id(cell))
+        if seen is not None and seen[0] is cell and seen[1] == width:
+            return seen[2]
+        laid = self._wrap_equal(cell, width)
+        if len(self._by_id) > _CACHE_LIMIT:
+            self._by_id.clear()
+        self._by_id[id(cell)] = (cell, width, laid)
+        return laid
+
+    def _wrap_equal(self, cell: Cell, width: float) -> _LaidCell:
         key = (cell, width)
-        lines = self._cells.get(key)
-        if lines is None:
-            lines = self._cells[key] = tuple(
-                line for paragraph in cell for line in self._wrap_paragraph(paragraph, width)
+        laid = self._cells.get(key)
+        if laid is None:
+            if len(self._cells) > _CACHE_LIMIT:
+                self._cells.clear()
+            laid = self._cells[key] = _LaidCell(
+                tuple(line for paragraph in cell for line in self._wrap_paragraph(paragraph, width))
             )
-        return lines
+        return laid
 
     def _wrap_paragraph(self, runs: tuple[Run, ...], width: float) -> list[Line]:
         """Greedy word wrap across runs; a word wider than the cell is broken by characters."""
+        one_line = self._on_one_line(runs, width)
+        return one_line if one_line is not None else self._word_wrap(runs, width)
+
+    def _word_wrap(self, runs: tuple[Run, ...], width: float) -> list[Line]:
         lines: list[list[list[Any]]] = [[]]  # per line: [x, text, font, colour] runs
         x = 0.0
         spaces, gap = 0, 0.0  # the spaces waiting before the next word
@@ -139,6 +167,29 @@ class _Layout:
                     spaces, gap = 0, 0.0
         return [tuple((r[0], r[1], r[2], r[3]) for r in line) for line in lines if line]
 
+    def _on_one_line(self, runs: tuple[Run, ...], width: float) -> list[Line] | None:
+        """The paragraph as the one line the word wrap would give, when it plainly fits (most
+        cells: a date, a value, a source); None when it needs the word wrap.
+
+        Runs hold single spaces (only a run after another may start with one), so the line is
+        the runs' texts, those in the same face joined; a little room is kept so that a sum
+        taken in another order cannot decide differently from the word wrap."""
+        if not runs or runs[0][0][:1] == " ":
+            return None
+        total = 0.0
+        line: list[list[Any]] = []
+        for text, font, color in runs:
+            if not text or text[-1] == " " or "  " in text:
+                return None
+            if line and line[-1][2] == font and line[-1][3] == color:
+                line[-1][1] += text
+            else:
+                line.append([total, text, font, color])
+            total += self._width(text, font)
+        if total > width - 0.01:
+            return None
+        return [tuple((r[0], r[1], r[2], r[3]) for r in line)]
+
     def _pieces(self, word: str, w: float, font: str, width: float) -> list[tuple[str, float]]:
         if w <= width:
             return [(word, w)]
@@ -153,59 +204,86 @@ class _Layout:
 
 
 class RecordTable(Flowable):
-    """Rows start..end of a laid-out table; split() hands on the rest without copying."""
+    """A table whose rows come from an iterator, laid out about a page ahead of where it is
+    placed; split() hands on the rows not yet placed and the iterator, unread."""
 
     def __init__(
         self,
         look: TableLook,
         header: Sequence[str],
-        rows: Sequence[Sequence[Cell]],
+        rows: Iterable[Sequence[Cell]],
         *,
         _layout: _Layout | None = None,
-        _span: tuple[int, int] | None = None,
+        _ahead: list[_Row] | None = None,
+        _first: int = 0,
+        _exhausted: bool = False,
     ) -> None:
         super().__init__()
         self._header = header
-        self._rows = rows
         self._look = look
+        self._source: Iterator[Sequence[Cell]] = iter(rows)
         self._layout = _layout
-        self._start, self._end = _span or (0, len(rows))
+        self._ahead: list[_Row] = _ahead or []  # laid out, not yet placed
+        self._ahead_height = sum(height for _, height in self._ahead)
+        self._first = _first  # the first waiting row's index in the whole table (zebra)
+        self._exhausted = _exhausted
 
     def _laid_out(self) -> _Layout:
         if self._layout is None:
-            self._layout = _Layout(self._look, self._header, self._rows)
+            self._layout = _Layout(self._look, self._header)
         return self._layout
 
-    def _span_height(self, start: int, end: int) -> float:
+    def _read_ahead(self, height: float) -> None:
+        """Lay out rows until those waiting are taller than `height`, or none are left."""
         layout = self._laid_out()
-        return layout.header_height + layout.tops[end] - layout.tops[start]
+        while not self._exhausted and self._ahead_height <= height:
+            cells = next(self._source, None)
+            if cells is None:
+                self._exhausted = True
+                break
+            row = layout.row(cells)
+            self._ahead.append(row)
+            self._ahead_height += row[1]
 
     def wrap(self, availWidth: float, availHeight: float) -> tuple[float, float]:
+        header_height = self._laid_out().header[1]
+        # One point past the room (more than the frame's fuzz): a table with rows still to
+        # read reports itself taller than the frame, so the frame splits it.
+        self._read_ahead(availHeight - header_height + 1.0)
         self.width = sum(self._look.col_widths)
-        self.height = self._span_height(self._start, self._end)
+        self.height = header_height + self._ahead_height
         return self.width, self.height
 
     def split(self, availWidth: float, availHeight: float) -> list[Flowable]:
         layout = self._laid_out()
-        # The last row whose bottom is within reach: tops[end] - tops[start] <= room.
-        room = availHeight - layout.header_height
-        end = bisect.bisect_right(layout.tops, layout.tops[self._start] + room, self._start) - 1
-        end = min(end, self._end)
-        if end <= self._start:
+        room = availHeight - layout.header[1]
+        self._read_ahead(room + 1.0)
+        used, count = 0.0, 0
+        for _, height in self._ahead:  # the rows whose bottom is within reach
+            if used + height > room:
+                break
+            used += height
+            count += 1
+        if count == 0 and self._ahead:
             frame = getattr(self, "_frame", None)  # set by the frame before it splits us
             if frame is None or not frame._atTop:
                 return []  # not even one row fits: the frame moves to a new page
             # Rows never split, so one taller than an empty page is cut to fit.
-            layout.shorten_row(self._start, availHeight)
+            self._ahead_height -= self._ahead[0][1]
+            self._ahead[0] = layout.shortened(self._ahead[0], availHeight)
+            self._ahead_height += self._ahead[0][1]
             return self.split(availWidth, availHeight)
-        if end >= self._end:
+        if count == len(self._ahead) and self._exhausted:
             return [self]
-        return [self._piece(self._start, end), self._piece(end, self._end)]
-
-    def _piece(self, start: int, end: int) -> RecordTable:
-        return RecordTable(
-            self._look, self._header, self._rows, _layout=self._layout, _span=(start, end)
-        )
+        placed = RecordTable(
+            self._look, self._header, (), _layout=layout, _ahead=self._ahead[:count],
+            _first=self._first, _exhausted=True,
+        )  # fmt: skip
+        rest = RecordTable(
+            self._look, self._header, self._source, _layout=layout, _ahead=self._ahead[count:],
+            _first=self._first + count, _exhausted=self._exhausted,
+        )  # fmt: skip
+        return [placed, rest]
 
     def draw(self) -> None:
         layout = self._laid_out()
@@ -213,19 +291,21 @@ class RecordTable(Flowable):
         canv = self.canv
         width = sum(look.col_widths)
         top = self.height
+        header_cells, header_height = layout.header
         canv.saveState()
         canv.setFillColor(look.header_fill)
-        canv.rect(0, top - layout.header_height, width, layout.header_height, stroke=0, fill=1)
+        canv.rect(0, top - header_height, width, header_height, stroke=0, fill=1)
         # Zebra stripes and rules as one path each: canvas.rect and canvas.lines format every
         # number through reportlab's pure-Python fp_str, thousands of times per table.
-        bottoms = [
-            top - layout.header_height - (layout.tops[i + 1] - layout.tops[self._start])
-            for i in range(self._start, self._end)
-        ]
+        bottoms: list[float] = []
+        y = top - header_height
+        for _, height in self._ahead:
+            y -= height
+            bottoms.append(y)
         stripes = [
-            f"0 {y:.2f} {width:.2f} {layout.heights[i]:.2f} re"
-            for i, y in zip(range(self._start, self._end), bottoms, strict=True)
-            if i % 2 == 1
+            f"0 {y:.2f} {width:.2f} {height:.2f} re"
+            for n, ((_, height), y) in enumerate(zip(self._ahead, bottoms, strict=True))
+            if (self._first + n) % 2 == 1
         ]
         canv.setFillColor(look.zebra)
         if stripes:
@@ -233,11 +313,12 @@ class RecordTable(Flowable):
         canv.setStrokeColor(look.rule)
         canv.setLineWidth(0.3)
         canv.addLiteral("\n".join([*(f"0 {y:.2f} m {width:.2f} {y:.2f} l" for y in bottoms), "S"]))
-        ops = _TextOps(layout, canv, look.font_size)
-        ops.row(layout.header, top, look)
-        for i in range(self._start, self._end):
-            y = top - layout.header_height - (layout.tops[i] - layout.tops[self._start])
-            ops.row(layout.rows[i], y, look)
+        ops = _TextOps(layout, canv)
+        ops.row(header_cells, top)
+        y = top - header_height
+        for cells, height in self._ahead:
+            ops.row(cells, y)
+            y -= height
         canv.addLiteral(ops.finish())
         canv.restoreState()
 
@@ -245,20 +326,26 @@ class RecordTable(Flowable):
 class _TextOps:
     """The PDF text operators of one page's rows, as one text object.
 
-    Each distinct (font, text) run is encoded once per document (splitString and
-    getSubsetInternalName, as reportlab's ttfonts documents for dynamic fonts): a long table
-    repeats most of its runs, and reportlab's text object would measure and encode each one
-    again. A line's runs follow each other with no move between them, so text extraction
-    (pypdf, screen readers) reads "Title (final)" as one line.
+    Each distinct cell is encoded once per document (splitString and getSubsetInternalName,
+    as reportlab's ttfonts documents for dynamic fonts), its lines placed relative to its first
+    (Td), so a row costs one position per cell: a long table repeats most of its cells, and
+    reportlab's text object would measure and encode each again. A line's runs follow each
+    other with no move between them, so text extraction (pypdf, screen readers) reads
+    "Title (final)" as one line.
     """
 
-    def __init__(self, layout: _Layout, canv: Any, size: float) -> None:
+    def __init__(self, layout: _Layout, canv: Any) -> None:
         doc = canv._doc  # the subsets of a dynamic font belong to one document
         if layout.encoded_for is not doc:
             layout.encoded, layout.encoded_for = {}, doc
         self._doc = doc
         self._cache = layout.encoded
-        self._size = f"{size:g}"
+        self._look = layout.look
+        self._size = f"{layout.look.font_size:g}"
+        look = layout.look
+        self._baseline_below_top = look.pad_y + look.font_size
+        self._column_x = list(accumulate(look.col_widths[:-1], initial=look.pad_x))
+        self._tm = {x: f"1 0 0 1 {x:.2f}" for x in self._column_x}
         self._out = ["BT"]
         self._font = ""
         self._color = ""
@@ -267,6 +354,8 @@ class _TextOps:
         key = (text, font_name)
         encoded = self._cache.get(key)
         if encoded is None:
+            if len(self._cache) > _CACHE_LIMIT:
+                self._cache.clear()
             font = getFont(font_name)
             encoded = self._cache[key] = tuple(
                 (font.getSubsetInternalName(subset, self._doc), f"({escapePDF(chunk)}) Tj")
@@ -274,24 +363,57 @@ class _TextOps:
             )
         return encoded
 
-    def row(self, cells: Sequence[tuple[Line, ...]], top: float, look: TableLook) -> None:
+    def _cell_ops(self, lines: tuple[Line, ...]) -> tuple[str, str, str, str, str]:
+        """The cell's operators after its first line is placed, with the font and colour it
+        starts in (set by the caller when they differ) and those it leaves set."""
+        parts: list[str] = []
+        font = color = first_font = first_color = ""
+        leading = f"{-self._look.leading:g}"
+        line_x: float | None = None
+        for line in lines:
+            if line_x is not None:
+                parts.append(f"{line[0][0] - line_x:.2f} {leading} Td")
+            line_x = line[0][0]
+            for _, run, font_name, run_color in line:
+                if run_color != color:
+                    if color:
+                        parts.append(_RG[run_color] if run_color in _RG else _rg(run_color))
+                    else:
+                        first_color = run_color
+                    color = run_color
+                for name, shown in self._encoded(run, font_name):
+                    if name != font:
+                        if font:
+                            parts.append(f"{name} {self._size} Tf")
+                        else:
+                            first_font = name
+                        font = name
+                    parts.append(shown)
+        return first_font, first_color, "\n".join(parts), font, color
+
+    def row(self, cells: Sequence[_LaidCell], top: float) -> None:
         out = self._out
-        x0 = look.pad_x
-        for lines, col_width in zip(cells, look.col_widths, strict=True):
-            baseline = top - look.pad_y - look.font_size
-            for line in lines:
-                out.append(f"1 0 0 1 {x0 + line[0][0]:.2f} {baseline:.2f} Tm")
-                for _, run, font, color in line:
-                    if color != self._color:
-                        out.append(_RG[color] if color in _RG else _rg(color))
-                        self._color = color
-                    for name, shown in self._encoded(run, font):
-                        if name != self._font:
-                            out.append(f"{name} {self._size} Tf")
-                            self._font = name
-                        out.append(shown)
-                baseline -= look.leading
-            x0 += col_width
+        doc = self._doc
+        baseline = f" {top - self._baseline_below_top:.2f} Tm"
+        for cell, x0 in zip(cells, self._column_x, strict=True):
+            if not cell.count:
+                continue
+            ops = cell.ops
+            if ops is None or cell.ops_for is not doc:
+                ops = cell.ops = self._cell_ops(cell.lines)
+                cell.ops_for = doc
+            first_font, first_color, body, last_font, last_color = ops
+            x = cell.lines[0][0][0]  # a line starts at the cell's left edge: 0 but for a test
+            out.append(f"1 0 0 1 {x0 + x:.2f}{baseline}" if x else self._tm[x0] + baseline)
+            if first_color and first_color != self._color:
+                out.append(_RG[first_color] if first_color in _RG else _rg(first_color))
+            if first_font and first_font != self._font:
+                out.append(f"{first_font} {self._size} Tf")
+            out.append(body)
+            if last_font:
+                self._font = last_font
+            if last_color:
+                self._color = last_color
 
     def finish(self) -> str:
         self._out.append("ET")
