@@ -75,41 +75,74 @@ def _split_pair(a: int, b: int) -> tuple[int, int]:
 def relink(conn: Connection, keys: Iterable[int]) -> int:
     """Recompute the links of every record with one of these fact keys; returns the number of
     records whose link changed."""
-    wanted = sorted(set(keys))
-    groups: dict[int, list[_Member]] = {}
-    for chunk in _chunks(wanted):
-        marks = ",".join("?" * len(chunk))
-        for rid, key, effective, precision, same_as, kind, source, document in conn.execute(
-            "SELECT r.id, r.fact_key, r.effective, r.precision, r.same_as, r.kind, r.source_id, "
-            "w.document_id FROM records r LEFT JOIN raw_resources w ON w.id = r.raw_id "
-            f"WHERE r.fact_key IN ({marks}) ORDER BY r.id",
-            chunk,
-        ):
-            groups.setdefault(key, []).append(
-                _Member(
-                    rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
-                )
-            )
+    return _relink(conn, keys, None)
+
+
+def link_added(conn: Connection, keys: Iterable[int], first_added: int) -> int:
+    """Link the records just added (ids from `first_added` on) that have one of these fact
+    keys; returns the number linked.
+
+    A fact shows its lowest id, and a record's link depends only on the records before it, so
+    a record added later can repeat an older one but never change what an older one repeats:
+    the older records keep their links, and of them only those shown are read (a problem that
+    thirty files list is one shown record and many repeats, and the repeats are not read
+    again on every file). Only for records that are new: a record rewritten in place (a new
+    version of its resource) needs `relink` over its old and new key.
+    """
+    return _relink(conn, keys, first_added)
+
+
+def _relink(conn: Connection, keys: Iterable[int], first_added: int | None) -> int:
+    groups = _groups(conn, sorted(set(keys)), first_added)
     splits = _splits(conn, [m.id for group in groups.values() for m in group])
     changes: list[tuple[int | None, int]] = []
     for group in groups.values():
-        for member, target in _links_of(group, splits):
+        for member, target in _links_of(group, splits, first_added):
             if target != member.same_as:
                 changes.append((target, member.id))
     conn.executemany("UPDATE records SET same_as = ? WHERE id = ?", changes)
     return len(changes)
 
 
+def _groups(
+    conn: Connection, keys: Sequence[int], first_added: int | None
+) -> dict[int, list[_Member]]:
+    """The records of these fact keys by key, in id order; with `first_added`, of the older
+    records only those shown."""
+    only_new = "" if first_added is None else " AND (r.same_as IS NULL OR r.id >= ?)"
+    groups: dict[int, list[_Member]] = {}
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        params = (*chunk,) if first_added is None else (*chunk, first_added)
+        for rid, key, effective, precision, same_as, kind, source, document in conn.execute(
+            "SELECT r.id, r.fact_key, r.effective, r.precision, r.same_as, r.kind, r.source_id, "
+            "w.document_id FROM records r LEFT JOIN raw_resources w ON w.id = r.raw_id "
+            f"WHERE r.fact_key IN ({marks}){only_new} ORDER BY r.id",
+            params,
+        ):
+            groups.setdefault(key, []).append(
+                _Member(
+                    rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
+                )
+            )
+    return groups
+
+
 def _links_of(
-    group: list[_Member], splits: set[tuple[int, int]]
+    group: list[_Member], splits: set[tuple[int, int]], first_added: int | None = None
 ) -> Iterable[tuple[_Member, int | None]]:
     """Each member of one fact key's group (in id order) and the record it repeats, or None
-    for a record shown: the first shown record that is the same moment and not split off."""
+    for a record shown: the first shown record that is the same moment and not split off.
+    Members older than `first_added` are read only when shown, and stay shown."""
     shown: list[_Member] = []
     # A problem or allergy repeats the first shown record of another source or file: one
     # candidate per origin, however long one source's list of the same code is.
     first_by_origin: dict[tuple[int, int | None], _Member] = {}
     for member in group:
+        if first_added is not None and member.id < first_added:
+            shown.append(member)
+            first_by_origin.setdefault(member.origin, member)
+            continue
         candidates = (
             [s for origin, s in first_by_origin.items() if origin != member.origin]
             if member.timeless

@@ -393,7 +393,7 @@ class RecordStore:
                     f"SELECT raw_id, id FROM records WHERE raw_id IN ({marks})", chunk
                 ).fetchall()
             )
-        next_record = self._next_id("records")
+        next_record = first_added = self._next_id("records")
         rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[str, int]] = []
         fts_rows: list[tuple[int, str, str, str]] = []
@@ -414,10 +414,7 @@ class RecordStore:
         old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
         self.conn.executemany(_UPSERT_RECORD, rows)
         if link_facts:
-            # Only facts that now have two records, or whose records changed, are looked at:
-            # a first import of one source finds no shared key and writes no link.
-            new_keys = {row[_FACT_KEY] for row in rows if row[_FACT_KEY] is not None}
-            fact_links.relink(self.conn, fact_links.shared_keys(self.conn, new_keys) | old_keys)
+            self._link_facts(rows, first_added, old_keys)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
@@ -428,6 +425,25 @@ class RecordStore:
             fts_rows,
         )
         counts.records += len(rows)
+
+    def _link_facts(
+        self, rows: Sequence[tuple[Any, ...]], first_added: int, old_keys: set[int]
+    ) -> None:
+        """Link the records just written to the facts they repeat. Only facts that now have
+        two records, or whose records changed, are looked at: a first import of one source
+        finds no shared key and writes no link. A fact one of whose records was rewritten in
+        place (`old_keys`, and the rewritten records' new keys) is relinked whole; for the
+        rest only the added records are linked."""
+        changed = set(old_keys)
+        added: set[int] = set()
+        for row in rows:
+            key = row[_FACT_KEY]
+            if key is not None:
+                (added if row[0] >= first_added else changed).add(key)
+        fact_links.relink(self.conn, fact_links.shared_keys(self.conn, changed) | old_keys)
+        fact_links.link_added(
+            self.conn, fact_links.shared_keys(self.conn, added - changed), first_added
+        )
 
     def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
         keys: set[int] = set()
