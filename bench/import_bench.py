@@ -288,20 +288,21 @@ def _floor(files: list[Path], workdir: Path, transaction: str) -> dict[str, Any]
 
 def _matching_off() -> None:
     """Today's import without issue 13's matching, in this process: no person check, no fact
-    links and no fact-key index (the fact key is still hashed where files are prepared)."""
+    links (nothing of the store's linking step runs) and no fact-key index (the fact key is
+    still hashed where files are prepared)."""
     from phr_desktop.domain.person_match import Verdict
     from phr_desktop.services import importing
     from phr_desktop.services.person import PersonCheck
-    from phr_desktop.vault import fact_links
+    from phr_desktop.vault.store import RecordStore
 
     def unchecked(self: object, patients: object) -> PersonCheck:
         return PersonCheck(Verdict.SAME, "matching off", None, None)
 
-    def no_links(conn: object, keys: object) -> set[int]:
-        return set()
+    def no_links(self: object, *args: object) -> None:
+        return None
 
     importing.PersonService.check = unchecked  # type: ignore[method-assign]
-    fact_links.shared_keys = no_links
+    RecordStore._link_facts = no_links  # type: ignore[method-assign]
 
 
 def _import(files: list[Path], workdir: Path, matching: bool = True) -> dict[str, Any]:
