@@ -184,17 +184,19 @@ def _links_of(
             shown.append(member)
             first_by_origin.setdefault(member.origin, member)
             continue
+        # Generators: the first candidate that fits ends the search.
         candidates = (
-            [s for origin, s in first_by_origin.items() if origin != member.origin]
+            (s for origin, s in first_by_origin.items() if origin != member.origin)
             if member.timeless
-            else [
+            else (
                 s
                 for s in shown
                 if same_moment(s.effective, s.precision, member.effective, member.precision)
-            ]
+            )
         )
         target = next(
-            (s.id for s in candidates if _split_pair(s.id, member.id) not in splits), None
+            (s.id for s in candidates if not splits or _split_pair(s.id, member.id) not in splits),
+            None,
         )
         if target is None:
             shown.append(member)
