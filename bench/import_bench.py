@@ -302,7 +302,7 @@ def _matching_off() -> None:
         return None
 
     importing.PersonService.check = unchecked  # type: ignore[method-assign]
-    RecordStore._link_facts = no_links  # type: ignore[method-assign]
+    RecordStore._link_facts = no_links  # type: ignore[method-assign,assignment]
 
 
 def _import(files: list[Path], workdir: Path, matching: bool = True) -> dict[str, Any]:
@@ -350,26 +350,31 @@ def _timeline(files: list[Path], workdir: Path) -> dict[str, Any]:
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.vault.keys import KdfParams
 
-    def read_times(session: Any) -> tuple[float, float, int]:
-        best_ids = best_buckets = float("inf")
+    def read_times(session: Any) -> dict[str, Any]:
+        """Best of TIMELINE_READS, in wall and in CPU time (a busy machine stretches the
+        former: a few ms read twice a minute apart differ by more than the 1.5x looked for)."""
+        best = dict.fromkeys(("ids_s", "buckets_s", "ids_cpu_s", "buckets_cpu_s"), float("inf"))
         count = 0
-        for _ in range(3):
-            started = time.perf_counter()
-            count = len(session.record_ids())
-            best_ids = min(best_ids, time.perf_counter() - started)
-            started = time.perf_counter()
-            session.timeline()
-            best_buckets = min(best_buckets, time.perf_counter() - started)
-        return best_ids, best_buckets, count
+        for _ in range(TIMELINE_READS):
+            for name, read in (("ids", session.record_ids), ("buckets", session.timeline)):
+                started, cpu_started = time.perf_counter(), time.process_time()
+                shown = read()
+                best[f"{name}_s"] = min(best[f"{name}_s"], time.perf_counter() - started)
+                best[f"{name}_cpu_s"] = min(
+                    best[f"{name}_cpu_s"], time.process_time() - cpu_started
+                )
+                if name == "ids":
+                    count = len(shown)
+        return {**best, "shown": count}
 
     session, _recovery = Profiles(workdir).create("bench", "pw", kdf=KdfParams.minimum())
     try:
         session.import_paths(files, source_name="Source A", same_person=True)
-        one_ids, one_buckets, one_count = read_times(session)
+        one = read_times(session)
         started = time.perf_counter()
         second = session.import_paths(files, source_name="Source B", same_person=True)
         second_seconds = time.perf_counter() - started
-        two_ids, two_buckets, two_count = read_times(session)
+        two = read_times(session)
         repeats = session.vault.conn.execute(
             "SELECT count(*) FROM records WHERE same_as IS NOT NULL"
         ).fetchone()[0]
@@ -382,8 +387,8 @@ def _timeline(files: list[Path], workdir: Path) -> dict[str, Any]:
         "work_peak_rss_bytes": None,
         "second_source_records": second.totals.records,
         "repeats_linked": repeats,
-        "one_source": {"ids_s": one_ids, "buckets_s": one_buckets, "shown": one_count},
-        "two_sources": {"ids_s": two_ids, "buckets_s": two_buckets, "shown": two_count},
+        "one_source": one,
+        "two_sources": two,
     }
 
 
@@ -708,6 +713,7 @@ def main(argv: list[str] | None = None) -> int:
 
 TARGET_MATCHING_OVERHEAD = 0.10  # issue 13: matching on within 10 % of the import without it
 TARGET_DEDUP_SLOWDOWN = 1.5  # two overlapping sources list "at the same speed" as one (noise)
+TIMELINE_READS = 5  # each timeline read is a few ms: best of this many
 
 
 def _all_cpu(result: dict[str, Any]) -> float:
@@ -732,13 +738,16 @@ def matching_summary(off: dict[str, Any], on: dict[str, Any]) -> dict[str, Any]:
 
 def timeline_summary(result: dict[str, Any]) -> dict[str, Any]:
     one, two = result["one_source"], result["two_sources"]
-    slowdown = max(two["ids_s"] / one["ids_s"], two["buckets_s"] / one["buckets_s"])
+    # Judged on CPU time, like the import; the wall-time ratio is printed beside it.
+    slowdown = max(two["ids_cpu_s"] / one["ids_cpu_s"], two["buckets_cpu_s"] / one["buckets_cpu_s"])
+    wall_slowdown = max(two["ids_s"] / one["ids_s"], two["buckets_s"] / one["buckets_s"])
     return {
         "second_source_import_seconds": round(result["seconds"], 3),
         "repeats_linked": result["repeats_linked"],
         "one_source": {k: round(v, 4) if isinstance(v, float) else v for k, v in one.items()},
         "two_sources": {k: round(v, 4) if isinstance(v, float) else v for k, v in two.items()},
         "slowdown": round(slowdown, 3),
+        "wall_slowdown": round(wall_slowdown, 3),
         "same_speed": slowdown <= TARGET_DEDUP_SLOWDOWN and two["shown"] == one["shown"],
     }
 
@@ -757,10 +766,16 @@ def print_matching(s: dict[str, Any]) -> None:
         one, two = t["one_source"], t["two_sources"]
         print(
             f"dedup      the files again as a 2nd source: {t['repeats_linked']} repeats linked "
-            f"in {t['second_source_import_seconds']:.2f} s; timeline ids "
+            f"in {t['second_source_import_seconds']:.2f} s; {one['shown']} → {two['shown']} "
+            "shown"
+        )
+        print(
+            f"           timeline CPU: ids {one['ids_cpu_s'] * 1000:.0f} → "
+            f"{two['ids_cpu_s'] * 1000:.0f} ms, buckets {one['buckets_cpu_s'] * 1000:.0f} → "
+            f"{two['buckets_cpu_s'] * 1000:.0f} ms: {t['slowdown']:.2f}x (wall: ids "
             f"{one['ids_s'] * 1000:.0f} → {two['ids_s'] * 1000:.0f} ms, buckets "
             f"{one['buckets_s'] * 1000:.0f} → {two['buckets_s'] * 1000:.0f} ms, "
-            f"{one['shown']} → {two['shown']} shown  "
+            f"{t['wall_slowdown']:.2f}x)  (target <= {TARGET_DEDUP_SLOWDOWN}x CPU, same count)  "
             f"{'PASS' if t['same_speed'] else 'MISS'}"
         )
 
