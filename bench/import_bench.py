@@ -585,6 +585,14 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "report its peak RSS against the bound of 3 x the file + 300 MB",
     )
     parser.add_argument(
+        "--matching-rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="import without and with matching N times each, taking turns; judged on the best "
+        "CPU time of each (default: 3)",
+    )
+    parser.add_argument(
         "--no-timeline",
         action="store_true",
         help="skip the deduplicated-timeline measurement (two overlapping sources)",
@@ -626,6 +634,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser.error("--phase needs --files-list")
     if args.n < 1:
         parser.error("--n must be at least 1")
+    if args.matching_rounds < 1:
+        parser.error("--matching-rounds must be at least 1")
     return args
 
 
@@ -694,12 +704,18 @@ def main(argv: list[str] | None = None) -> int:
     files, total, files_list = ensure_data(args.n, args.seed, args.cache_dir)
     _log(f"measuring the floor on {total} resources in {len(files)} files …")
     floor = _child("floor", files_list, args)
-    _log("measuring the import without matching (the person check and fact links) …")
-    unmatched = _child("import-no-matching", files_list, args)
-    _log("measuring the import …")
-    imp = _child("import", files_list, args)
-    summary = summarise(args.n, total, files, floor, imp, args)
-    summary["matching"] = matching_summary(unmatched, imp)
+    # Without and with matching (the person check and fact links), taking turns, so that a
+    # spell of load from other work falls on both.
+    unmatched: list[dict[str, Any]] = []
+    matched: list[dict[str, Any]] = []
+    for round_ in range(1, args.matching_rounds + 1):
+        _log(f"measuring the import without matching (round {round_}) …")
+        unmatched.append(_child("import-no-matching", files_list, args))
+        _log(f"measuring the import (round {round_}) …")
+        matched.append(_child("import", files_list, args))
+    # The floor is measured once, so the import's own figures are its first run's.
+    summary = summarise(args.n, total, files, floor, matched[0], args)
+    summary["matching"] = matching_summary(unmatched, matched)
     if not args.no_timeline:
         _log("measuring the deduplicated timeline (the files again as a second source) …")
         summary["dedup_timeline"] = timeline_summary(_child("timeline", files_list, args))
@@ -720,18 +736,29 @@ def _all_cpu(result: dict[str, Any]) -> float:
     return float(result["cpu_seconds"] + result.get("children_cpu_seconds", 0.0))
 
 
-def matching_summary(off: dict[str, Any], on: dict[str, Any]) -> dict[str, Any]:
+def matching_summary(off: list[dict[str, Any]], on: list[dict[str, Any]]) -> dict[str, Any]:
     """Judged on CPU time (the import process and its worker): on a shared machine the wall
-    time of two runs a minute apart differs by more than the 10 % looked for."""
-    overhead = on["seconds"] / off["seconds"] - 1
-    cpu_overhead = _all_cpu(on) / _all_cpu(off) - 1
+    time of two runs a minute apart differs by more than the 10 % looked for. Other work only
+    ever adds CPU time (caches and cores shared), so the best run of each is the one nearest
+    the code's own cost; every round's figure is kept beside it."""
+    best_off, best_on = min(off, key=_all_cpu), min(on, key=_all_cpu)
+    fastest_off = min(r["seconds"] for r in off)
+    fastest_on = min(r["seconds"] for r in on)
+    cpu_overhead = _all_cpu(best_on) / _all_cpu(best_off) - 1
     return {
-        "off_seconds": round(off["seconds"], 3),
-        "on_seconds": round(on["seconds"], 3),
-        "overhead": round(overhead, 3),
-        "off_cpu_seconds": round(_all_cpu(off), 3),
-        "on_cpu_seconds": round(_all_cpu(on), 3),
+        "rounds": len(on),
+        "off_seconds": round(fastest_off, 3),
+        "on_seconds": round(fastest_on, 3),
+        "overhead": round(fastest_on / fastest_off - 1, 3),
+        "off_cpu_seconds": round(_all_cpu(best_off), 3),
+        "on_cpu_seconds": round(_all_cpu(best_on), 3),
         "cpu_overhead": round(cpu_overhead, 3),
+        "round_cpu_seconds": [
+            [round(_all_cpu(a), 3), round(_all_cpu(b), 3)] for a, b in zip(off, on, strict=True)
+        ],
+        "round_cpu_overheads": [
+            round(_all_cpu(b) / _all_cpu(a) - 1, 3) for a, b in zip(off, on, strict=True)
+        ],
         "within_10_percent": cpu_overhead <= TARGET_MATCHING_OVERHEAD,
     }
 
@@ -754,12 +781,16 @@ def timeline_summary(result: dict[str, Any]) -> dict[str, Any]:
 
 def print_matching(s: dict[str, Any]) -> None:
     m = s["matching"]
+    rounds = ", ".join(f"{o:+.1%}" for o in m["round_cpu_overheads"])
     print(
-        f"matching   off {m['off_seconds']:.2f} s, on {m['on_seconds']:.2f} s "
-        f"({m['overhead']:+.1%}); CPU off {m['off_cpu_seconds']:.2f} s, "
-        f"on {m['on_cpu_seconds']:.2f} s: "
-        f"{m['cpu_overhead']:+.1%}  (target <= +{TARGET_MATCHING_OVERHEAD:.0%} CPU)  "
+        f"matching   best of {m['rounds']} round(s): CPU off {m['off_cpu_seconds']:.2f} s, "
+        f"on {m['on_cpu_seconds']:.2f} s: {m['cpu_overhead']:+.1%}  "
+        f"(target <= +{TARGET_MATCHING_OVERHEAD:.0%} CPU)  "
         f"{'PASS' if m['within_10_percent'] else 'MISS'}"
+    )
+    print(
+        f"           each round, CPU on against off: {rounds}; wall off {m['off_seconds']:.2f} s, "
+        f"on {m['on_seconds']:.2f} s ({m['overhead']:+.1%})"
     )
     t = s.get("dedup_timeline")
     if t:
