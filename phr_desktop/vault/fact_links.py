@@ -9,15 +9,21 @@ patient already saw (and wrote notes on). The patient's "these are different"
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from operator import itemgetter
 
 from phr_desktop.domain.same_fact import TIMELESS_KINDS, same_moment
 from phr_desktop.vault.database import Connection
 
 _CHUNK = 500
 PENDING_SETTING = "fact_links_pending"
+# Where a record comes from: (source id, source document id or None); see _Member.origin.
+Origin = tuple[int, int | None]
+# A record just written, as link_added needs it: (id, fact_key, effective, precision, kind).
+AddedRecord = tuple[int, int, str | None, str | None, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,7 +34,7 @@ class _Member:
     same_as: int | None
     # (source, file): a problem or allergy listed twice by one file or one connection is two
     # entries that source keeps apart (two COPD exacerbations), not one fact.
-    origin: tuple[int, int | None]
+    origin: Origin
     timeless: bool
 
 
@@ -75,9 +81,61 @@ def _split_pair(a: int, b: int) -> tuple[int, int]:
 def relink(conn: Connection, keys: Iterable[int]) -> int:
     """Recompute the links of every record with one of these fact keys; returns the number of
     records whose link changed."""
-    wanted = sorted(set(keys))
+    return _relink(conn, keys)
+
+
+def link_added(
+    conn: Connection, added: Sequence[AddedRecord], first_added: int, origin: Origin
+) -> int:
+    """Link records just added (all with ids from `first_added` on, in id order, from one
+    file or connection: `origin`) to the facts they repeat; returns the number linked.
+
+    A fact shows its lowest id, and a record's link depends only on the records before it, so
+    a record added later can repeat an older one but never change what an older one repeats:
+    the older records keep their links, and of them only those shown are read (a problem that
+    thirty files list is one shown record and many repeats, and the repeats are not read
+    again on every file). The added records are not read back: what they need is given. Only
+    for records that are new: a record rewritten in place (a new version of its resource)
+    needs `relink` over its old and new key.
+    """
+    if not added:
+        return 0
+    in_batch = Counter(map(itemgetter(1), added))
+    groups = _older_shown(conn, sorted(in_batch), first_added)
+    wanted = groups.keys() | {key for key, n in in_batch.items() if n > 1}
+    if not wanted:
+        return 0
+    for rid, key, effective, precision, kind in added:
+        if key in wanted:
+            groups.setdefault(key, []).append(
+                _Member(rid, effective, precision, None, origin, kind in TIMELESS_KINDS)
+            )
+    return _write_links(conn, groups, first_added)
+
+
+def _older_shown(
+    conn: Connection, keys: Sequence[int], first_added: int
+) -> dict[int, list[_Member]]:
+    """The records shown before `first_added` with these fact keys, by key, in id order: one
+    index probe per key, which also tells which keys are new to the vault."""
     groups: dict[int, list[_Member]] = {}
-    for chunk in _chunks(wanted):
+    for chunk in _chunks(keys):
+        marks = ",".join("?" * len(chunk))
+        for rid, key, effective, precision, kind, source, document in conn.execute(
+            "SELECT r.id, r.fact_key, r.effective, r.precision, r.kind, r.source_id, "
+            "w.document_id FROM records r LEFT JOIN raw_resources w ON w.id = r.raw_id "
+            f"WHERE r.fact_key IN ({marks}) AND r.same_as IS NULL AND r.id < ? ORDER BY r.id",
+            (*chunk, first_added),
+        ):
+            groups.setdefault(key, []).append(
+                _Member(rid, effective, precision, None, (source, document), kind in TIMELESS_KINDS)
+            )
+    return groups
+
+
+def _relink(conn: Connection, keys: Iterable[int]) -> int:
+    groups: dict[int, list[_Member]] = {}
+    for chunk in _chunks(sorted(set(keys))):
         marks = ",".join("?" * len(chunk))
         for rid, key, effective, precision, same_as, kind, source, document in conn.execute(
             "SELECT r.id, r.fact_key, r.effective, r.precision, r.same_as, r.kind, r.source_id, "
@@ -90,37 +148,55 @@ def relink(conn: Connection, keys: Iterable[int]) -> int:
                     rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
                 )
             )
-    splits = _splits(conn, [m.id for group in groups.values() for m in group])
+    return _write_links(conn, groups, None)
+
+
+def _write_links(
+    conn: Connection, groups: dict[int, list[_Member]], first_added: int | None
+) -> int:
+    ids = [m.id for group in groups.values() for m in group]
+    splits = _splits(conn, ids) if _any_splits(conn) else set()
     changes: list[tuple[int | None, int]] = []
     for group in groups.values():
-        for member, target in _links_of(group, splits):
+        for member, target in _links_of(group, splits, first_added):
             if target != member.same_as:
                 changes.append((target, member.id))
     conn.executemany("UPDATE records SET same_as = ? WHERE id = ?", changes)
     return len(changes)
 
 
+def _any_splits(conn: Connection) -> bool:
+    return conn.execute("SELECT 1 FROM record_splits LIMIT 1").fetchone() is not None
+
+
 def _links_of(
-    group: list[_Member], splits: set[tuple[int, int]]
+    group: list[_Member], splits: set[tuple[int, int]], first_added: int | None = None
 ) -> Iterable[tuple[_Member, int | None]]:
     """Each member of one fact key's group (in id order) and the record it repeats, or None
-    for a record shown: the first shown record that is the same moment and not split off."""
+    for a record shown: the first shown record that is the same moment and not split off.
+    Members older than `first_added` are read only when shown, and stay shown."""
     shown: list[_Member] = []
     # A problem or allergy repeats the first shown record of another source or file: one
     # candidate per origin, however long one source's list of the same code is.
-    first_by_origin: dict[tuple[int, int | None], _Member] = {}
+    first_by_origin: dict[Origin, _Member] = {}
     for member in group:
+        if first_added is not None and member.id < first_added:
+            shown.append(member)
+            first_by_origin.setdefault(member.origin, member)
+            continue
+        # Generators: the first candidate that fits ends the search.
         candidates = (
-            [s for origin, s in first_by_origin.items() if origin != member.origin]
+            (s for origin, s in first_by_origin.items() if origin != member.origin)
             if member.timeless
-            else [
+            else (
                 s
                 for s in shown
                 if same_moment(s.effective, s.precision, member.effective, member.precision)
-            ]
+            )
         )
         target = next(
-            (s.id for s in candidates if _split_pair(s.id, member.id) not in splits), None
+            (s.id for s in candidates if not splits or _split_pair(s.id, member.id) not in splits),
+            None,
         )
         if target is None:
             shown.append(member)

@@ -10,6 +10,7 @@ import zlib
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any, Protocol
 
 import orjson
@@ -33,6 +34,10 @@ Normaliser = Callable[[dict[str, Any]], Record | None]
 # Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
 _FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
 _FACT_KEY = 3 + _FACT_COLUMN
+# What fact_links.link_added needs of such a row: (id, fact_key, effective, precision, kind).
+_LINKED_COLUMNS = itemgetter(
+    0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
+)
 _CHUNK = 500
 
 
@@ -365,7 +370,11 @@ class RecordStore:
             for raw_id, previous, index in promoted
         ]
         self._write_records(
-            source_id, [(i, p, r) for i, p, r in built if r], default_system, counts
+            source_id,
+            [(i, p, r) for i, p, r in built if r],
+            default_system,
+            counts,
+            document_id=document_id,
         )
         return counts
 
@@ -376,8 +385,10 @@ class RecordStore:
         default_system: str,
         counts: WriteCounts,
         link_facts: bool = True,
+        document_id: int | None = None,
     ) -> None:
-        """Write records given as (raw id, the raw id they replace or None, record).
+        """Write records given as (raw id, the raw id they replace or None, record), all
+        from one source and document (the file, or None).
 
         A record keeps its id when its resource gets a new version, so notes stay attached;
         it is found through the replaced raw row's unique index, so a first import looks
@@ -393,7 +404,7 @@ class RecordStore:
                     f"SELECT raw_id, id FROM records WHERE raw_id IN ({marks})", chunk
                 ).fetchall()
             )
-        next_record = self._next_id("records")
+        next_record = first_added = self._next_id("records")
         rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[str, int]] = []
         fts_rows: list[tuple[int, str, str, str]] = []
@@ -414,10 +425,7 @@ class RecordStore:
         old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
         self.conn.executemany(_UPSERT_RECORD, rows)
         if link_facts:
-            # Only facts that now have two records, or whose records changed, are looked at:
-            # a first import of one source finds no shared key and writes no link.
-            new_keys = {row[_FACT_KEY] for row in rows if row[_FACT_KEY] is not None}
-            fact_links.relink(self.conn, fact_links.shared_keys(self.conn, new_keys) | old_keys)
+            self._link_facts(rows, first_added, old_keys, (source_id, document_id))
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
@@ -428,6 +436,31 @@ class RecordStore:
             fts_rows,
         )
         counts.records += len(rows)
+
+    def _link_facts(
+        self,
+        rows: Sequence[tuple[Any, ...]],
+        first_added: int,
+        old_keys: set[int],
+        origin: fact_links.Origin,
+    ) -> None:
+        """Link the records just written to the facts they repeat. Only facts that now have
+        two records, or whose records changed, are looked at: a first import of one source
+        finds no shared key and writes no link. A fact one of whose records was rewritten in
+        place (`old_keys`, and the rewritten records' new keys) is relinked whole; for the
+        rest only the added records are linked (ids from `first_added` on)."""
+        changed = old_keys | {
+            row[_FACT_KEY] for row in rows if row[0] < first_added and row[_FACT_KEY] is not None
+        }
+        if changed:
+            fact_links.relink(self.conn, fact_links.shared_keys(self.conn, changed) | old_keys)
+        added = [
+            _LINKED_COLUMNS(row)
+            for row in rows
+            if row[0] >= first_added and row[_FACT_KEY] is not None
+            and row[_FACT_KEY] not in changed
+        ]  # fmt: skip
+        fact_links.link_added(self.conn, added, first_added, origin)
 
     def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
         keys: set[int] = set()

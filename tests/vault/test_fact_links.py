@@ -1,0 +1,199 @@
+"""One fact once, as the store keeps it while records arrive: the links an import writes are
+the ones a full relink would compute, and linking a new file costs what the new file brings,
+not every repeat stored before it."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phr_desktop.services.terminology import normalise_resource
+from phr_desktop.vault import fact_links
+from phr_desktop.vault.database import Connection, open_memory_database, transaction
+from phr_desktop.vault.migrations import migrate
+from phr_desktop.vault.store import RecordStore
+
+SNOMED = "http://snomed.info/sct"
+LOINC = "http://loinc.org"
+
+
+@dataclass(frozen=True)
+class _Incoming:
+    """A resource as a file brings it (what RecordStore.write_resources reads)."""
+
+    resource: dict[str, Any]
+
+    @property
+    def body(self) -> bytes:
+        return orjson.dumps(self.resource)
+
+    @property
+    def sha256(self) -> str:
+        return hashlib.sha256(self.body).hexdigest()
+
+    @property
+    def resource_type(self) -> str:
+        return str(self.resource["resourceType"])
+
+    @property
+    def resource_id(self) -> str:
+        return str(self.resource["id"])
+
+
+def _condition(rid: str, code: str, onset: str, updated: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Condition",
+        "id": rid,
+        "meta": {"lastUpdated": updated},
+        "code": {"coding": [{"system": SNOMED, "code": code}], "text": f"Problem {code}"},
+        "onsetDateTime": onset,
+    }
+
+
+def _observation(rid: str, code: str, when: str, value: float, updated: str) -> dict[str, Any]:
+    return {
+        "resourceType": "Observation",
+        "id": rid,
+        "meta": {"lastUpdated": updated},
+        "status": "final",
+        "category": [{"coding": [{"code": "laboratory"}]}],
+        "code": {"coding": [{"system": LOINC, "code": code}], "text": f"Lab {code}"},
+        "effectiveDateTime": when,
+        "valueQuantity": {"value": value, "unit": "g/dL"},
+    }
+
+
+@pytest.fixture
+def conn() -> Iterator[Connection]:
+    connection = open_memory_database()
+    migrate(connection, Path(":memory:"))
+    yield connection
+    connection.close()
+
+
+def _write_file(conn: Connection, source: str, name: str, resources: list[dict[str, Any]]) -> None:
+    """One file of one source, written the way an import writes it."""
+    store = RecordStore(conn)
+    with transaction(conn):
+        source_id = store.ensure_source("fhir_file", source)
+        document_id = store.add_document(source_id, name, "application/fhir+json", name.encode())
+        items = [_Incoming(r) for r in resources]
+        store.write_resources(source_id, document_id, items, normalise_resource, source)
+
+
+def _shown_and_repeats(conn: Connection) -> dict[int, int | None]:
+    return dict(conn.execute("SELECT id, same_as FROM records ORDER BY id").fetchall())
+
+
+# --- the links an import writes are a full relink's ---------------------------------------------
+
+_ids = st.sampled_from(["a", "b", "c", "d"])
+_updated = st.sampled_from(["2024-01-01T00:00:00Z", "2024-06-01T00:00:00Z"])
+_conditions = st.builds(
+    _condition,
+    _ids,
+    st.sampled_from(["38341003", "195951007"]),
+    st.sampled_from(["2016-07-30T10:00:00Z", "2022-02-11"]),
+    _updated,
+)
+_observations = st.builds(
+    _observation,
+    _ids,
+    st.sampled_from(["718-7", "2345-7"]),
+    # the same minute, another second of it, only the day, another day
+    st.sampled_from(
+        ["2021-03-04T10:00:00Z", "2021-03-04T10:00:30Z", "2021-03-04", "2021-03-05T10:00:00Z"]
+    ),
+    st.sampled_from([12.5, 13.0]),
+    _updated,
+)
+_files = st.lists(
+    st.tuples(
+        st.sampled_from(["Clinic", "Portal", "Lab"]),
+        st.lists(st.one_of(_conditions, _observations), min_size=1, max_size=6),
+        st.booleans(),  # split the first repeat found from its record afterwards
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(files=_files)
+def test_links_written_file_by_file_are_the_ones_a_full_relink_computes(
+    files: list[tuple[str, list[dict[str, Any]], bool]],
+) -> None:
+    # Resources of one source with one id are versions of each other: a later file rewrites
+    # a record in place (its fact may change), keeps the older version, or changes nothing.
+    conn = open_memory_database()
+    try:
+        migrate(conn, Path(":memory:"))
+        for number, (source, resources, split_one) in enumerate(files):
+            _write_file(conn, source, f"file-{number}.json", resources)
+            written = _shown_and_repeats(conn)
+            with transaction(conn):
+                assert fact_links.relink_all(conn) == 0, "a full relink would change links"
+            assert _shown_and_repeats(conn) == written
+            repeat = next(((r, s) for r, s in written.items() if s is not None), None)
+            if split_one and repeat is not None:
+                with transaction(conn):
+                    fact_links.split(conn, *repeat)
+    finally:
+        conn.close()
+
+
+# --- linking costs what the new file brings ----------------------------------------------------
+
+
+def test_a_new_file_is_linked_against_the_shown_record_of_a_fact_not_each_earlier_repeat(
+    conn: Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Thirty portal downloads each listing the same problem: one record shown, 29 repeats.
+    for number in range(30):
+        problem = _condition(f"p{number}", "38341003", "2016-07-30", "2024-01-01T00:00:00Z")
+        _write_file(conn, "Portal", f"download-{number}.json", [problem])
+    assert sum(s is None for s in _shown_and_repeats(conn).values()) == 1
+
+    read: list[int] = []
+    member = fact_links._Member
+
+    def counted(record_id: int, *rest: Any) -> Any:
+        read.append(record_id)
+        return member(record_id, *rest)
+
+    monkeypatch.setattr(fact_links, "_Member", counted)
+    latest = _condition("p30", "38341003", "2016-07-30", "2024-01-01T00:00:00Z")
+    _write_file(conn, "Portal", "download-30.json", [latest])
+
+    links = _shown_and_repeats(conn)
+    first, newest = min(links), max(links)
+    assert links[newest] == first, "the new file's problem repeats the one shown"
+    assert sorted(read) == [first, newest], "only the shown record and the new one were read"
+
+
+def test_a_record_rewritten_by_a_new_version_is_relinked_with_its_whole_fact(
+    conn: Connection,
+) -> None:
+    lab = _observation("o1", "718-7", "2021-03-04T10:00:00Z", 12.5, "2024-01-01T00:00:00Z")
+    _write_file(conn, "Clinic", "clinic.json", [lab])
+    _write_file(conn, "Portal", "portal.json", [{**lab, "id": "o2"}])
+    clinic, portal = sorted(_shown_and_repeats(conn))
+    assert _shown_and_repeats(conn) == {clinic: None, portal: clinic}
+
+    # The clinic corrects its result: the portal's copy is now the only one of that value.
+    corrected = {**lab, "meta": {"lastUpdated": "2024-06-01T00:00:00Z"}}
+    corrected["valueQuantity"] = {"value": 13.0, "unit": "g/dL"}
+    _write_file(conn, "Clinic", "clinic-corrected.json", [corrected])
+    assert _shown_and_repeats(conn) == {clinic: None, portal: None}
+
+    # And back: the portal's copy joins the clinic's record again.
+    _write_file(conn, "Clinic", "clinic-again.json", [{**lab, "meta": {"lastUpdated": "2025"}}])
+    assert _shown_and_repeats(conn) == {clinic: None, portal: clinic}
