@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,7 +40,7 @@ class _Accounts:
     """Thread CPU seconds per part, added up across threads."""
 
     def __init__(self) -> None:
-        self.seconds: Counter[str] = Counter()
+        self.seconds: defaultdict[str, float] = defaultdict(float)
         self._lock = threading.Lock()
 
     def timed(self, part: str, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -57,8 +57,8 @@ class _Accounts:
 
 
 @contextlib.contextmanager
-def counting_cpu_parts() -> Iterator[Counter[str]]:
-    """While inside, the sync's parts are counted into the Counter yielded (thread CPU
+def counting_cpu_parts() -> Iterator[dict[str, float]]:
+    """While inside, the sync's parts are counted into the dict yielded (thread CPU
     seconds); `finish_parts` turns it into the printed breakdown."""
     from phr_desktop.services import connections
     from phr_desktop.smart import search_fetch, sync
@@ -88,7 +88,7 @@ def counting_cpu_parts() -> Iterator[Counter[str]]:
             accounts.seconds[COMMIT] += time.thread_time() - started
 
     patched.append((sync, "transaction", original_transaction))
-    sync.transaction = timed_commit  # type: ignore[assignment]
+    sync.transaction = timed_commit
     try:
         yield accounts.seconds
     finally:
@@ -96,7 +96,7 @@ def counting_cpu_parts() -> Iterator[Counter[str]]:
             setattr(owner, name, original)
 
 
-def finish_parts(seconds: Counter[str], process_cpu: float) -> dict[str, float]:
+def finish_parts(seconds: dict[str, float], process_cpu: float) -> dict[str, float]:
     """The breakdown in ORDER: SQL is write_resources less the normalising and rows inside
     it, and OTHER the process's CPU less every part counted."""
     parts = {part: seconds.get(part, 0.0) for part in ORDER if part not in (SQL, OTHER)}
