@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import contextlib
 import importlib
 import os
 import shutil
@@ -71,6 +72,12 @@ for _path in (str(REPO_ROOT), str(BENCH_DIR)):
         sys.path.insert(0, _path)
 
 from import_bench import peak_rss_bytes, reset_work_peak, work_peak_bytes  # noqa: E402
+from sync_cpu_parts import (  # noqa: E402
+    counting_cpu_parts,
+    finish_parts,
+    import_same_resources,
+    print_parts,
+)
 
 from phr_desktop.smart.scopes import SYNC_TYPES  # noqa: E402
 from phr_desktop.smart.sync import PAGE_SIZE  # noqa: E402
@@ -81,6 +88,8 @@ TARGET_RATIO = 2.0  # fhirclient time / phr-desktop time (CPU on loopback, wall 
 CONNECTION_NAME = "Bench SMART"
 TOKEN_ENV = "PHR_BENCH_ACCESS_TOKEN"
 PHASES = ("floor", "phr", "fhirclient", "fhirclient-json")
+# Run once each after the measurements with --cpu-parts (sync_cpu_parts.py).
+PART_PHASES = ("phr-parts", "import-same")
 
 
 def _log(message: str) -> None:
@@ -429,9 +438,20 @@ def run_phase(args: argparse.Namespace) -> None:
     for url in (args.base, args.origin):
         if urlsplit(url).hostname != "127.0.0.1":
             raise SystemExit(f"error: only 127.0.0.1 is measured, not {url}")
-    if args.phase == "phr":
+    if args.phase == "import-same":
         with tempfile.TemporaryDirectory(prefix="phr-bench-sync-", dir=args.tmp_dir) as tmp:
+            imported = import_same_resources(Path(tmp), args.seed_file, SYNC_TYPES)
+        sys.stdout.buffer.write(orjson.dumps({**imported, "failed": []}) + b"\n")
+        return
+    if args.phase in ("phr", "phr-parts"):
+        counting = counting_cpu_parts() if args.phase == "phr-parts" else contextlib.nullcontext()
+        with (
+            tempfile.TemporaryDirectory(prefix="phr-bench-sync-", dir=args.tmp_dir) as tmp,
+            counting as parts,
+        ):
             result = _phr(Path(tmp), server)
+        if parts is not None:
+            result["cpu_parts"] = finish_parts(parts, result["cpu_seconds"])
     else:
         token = os.environ.get(TOKEN_ENV)
         if not token:
@@ -446,7 +466,12 @@ def run_phase(args: argparse.Namespace) -> None:
 
 
 def _child(
-    phase: str, server: Any, token: str, args: argparse.Namespace, profile: Path | None = None
+    phase: str,
+    server: Any,
+    token: str,
+    args: argparse.Namespace,
+    profile: Path | None = None,
+    seed_file: Path | None = None,
 ) -> dict[str, Any]:
     runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
     command = [
@@ -456,7 +481,9 @@ def _child(
     ]  # fmt: skip
     if args.tmp_dir:
         command += ["--tmp-dir", str(args.tmp_dir)]
-    env = {**os.environ, TOKEN_ENV: token} if phase != "phr" else None
+    if seed_file:
+        command += ["--seed-file", str(seed_file)]
+    env = {**os.environ, TOKEN_ENV: token} if phase in PHASES and phase != "phr" else None
     done = subprocess.run(command, stdout=subprocess.PIPE, env=env)
     if done.returncode != 0:
         raise SystemExit(
@@ -696,6 +723,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "to FILE (read with pstats; cProfile sees the storing thread, not the fetch workers)",
     )
     parser.add_argument(
+        "--cpu-parts",
+        action="store_true",
+        help="after the measurements, one more phr sync with each thread's CPU time counted by "
+        "part (fetching, normalising, SQL, commits), and an import of the same resources",
+    )
+    parser.add_argument(
         "--cache-dir",
         type=Path,
         default=CACHE_ROOT,
@@ -713,7 +746,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "run one measurement in this process against a running server and print it as JSON "
         f"(used by the parent run; the phases but phr read the access token from ${TOKEN_ENV})",
     )
-    internal.add_argument("--phase", choices=PHASES, default=None, help="the measurement to run")
+    internal.add_argument(
+        "--phase", choices=PHASES + PART_PHASES, default=None, help="the measurement to run"
+    )
+    internal.add_argument("--seed-file", type=Path, help="the seed bundle (--phase import-same)")
     internal.add_argument("--base", help="the server's FHIR base URL")
     internal.add_argument("--origin", help="the server's origin, for /_admin/stats")
     internal.add_argument("--patient", help="the patient id")
@@ -769,13 +805,28 @@ def main(argv: list[str] | None = None) -> int:
             if args.latency_ms:
                 server.faults(delay_ms=args.latency_ms, count=10**9, path_prefix="/fhir/")
             _child("phr", server, "", args, profile=args.profile.resolve())
+        if args.cpu_parts:
+            server.clear_faults()  # CPU time does not depend on the server's latency
+            _log("one more phr sync with its CPU time counted by part, and the same import …")
+            parts_run = _child("phr-parts", server, "", args)
+            imported = _child("import-same", server, "", args, seed_file=seed_path)
     finally:
         server.stop()
     summary = summarise(manifest, reference, runs, node_version, args)
+    if args.cpu_parts:
+        summary["cpu_parts"] = {
+            "sync_cpu_seconds": round(parts_run["cpu_seconds"], 3),
+            "parts": parts_run["cpu_parts"],
+            "import_same": imported,
+        }
     if args.json:
         print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
     else:
         print_summary(summary)
+        if args.cpu_parts:
+            print_parts(
+                parts_run["cpu_parts"], parts_run["cpu_seconds"], summary["resources"], imported
+            )
     return 0 if summary["counts_match"] else 1
 
 
