@@ -349,6 +349,7 @@ def _import(files: list[Path], workdir: Path, matching: bool = True) -> dict[str
         "failed_files": len(report.failed),
         "rss_before_bytes": rss_before,
         "work_peak_rss_bytes": work_peak,
+        "stages": report.times.rows(),
     }
 
 
@@ -483,6 +484,10 @@ def summarise(
             "records": imp["records"],
             "failed_files": imp["failed_files"],
         },
+        "import_stages": [
+            {"stage": stage, "cpu_s": round(cpu, 3), "wall_s": round(wall, 3)}
+            for stage, cpu, wall in imp.get("stages", [])
+        ],
         "import_peak_rss_with_worker_mb": round(rss_mb, 1),
         "ratio": round(ratio, 3),
         "ratio_cpu": round(ratio_cpu, 3),
@@ -556,6 +561,31 @@ def print_summary(s: dict[str, Any]) -> None:
         f" process if any  "
         f"(target < {TARGET_RSS_MB:g} MB)  {mark(t['rss_under_300mb'])}"
     )
+
+
+def print_stages(s: dict[str, Any]) -> None:
+    """Where the import's time went: the preparing stages (on the worker process for a big
+    import, beside the writer) and the writing ones, in CPU and wall seconds."""
+    stages, i = s["import_stages"], s["import"]
+    if not stages:
+        return
+    print("stages     where the import's time goes (CPU s / wall s; preparing runs beside writing)")
+    for side, prefix, process_cpu in (
+        ("worker", "prepare:", i["children_cpu_seconds"]),
+        ("writer", "write:", i["cpu_seconds"]),
+    ):
+        rows = [row for row in stages if row["stage"].startswith(prefix)]
+        for row in sorted(rows, key=lambda row: -row["cpu_s"]):
+            share = row["cpu_s"] / process_cpu if process_cpu else 0.0
+            print(
+                f"           {row['stage']:<62} {row['cpu_s']:6.2f} {row['wall_s']:7.2f}"
+                f"  {share:4.0%} of the {side}'s CPU"
+            )
+        timed = sum(row["cpu_s"] for row in rows)
+        print(
+            f"           {side} process CPU {process_cpu:.2f} s, {timed:.2f} s of it in these "
+            "stages (the rest: process start, other threads, Python between stages)"
+        )
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -711,6 +741,7 @@ def main(argv: list[str] | None = None) -> int:
         print(orjson.dumps(summary, option=orjson.OPT_INDENT_2).decode())
     else:
         print_summary(summary)
+        print_stages(summary)
         print_matching(summary)
     return 0
 

@@ -28,8 +28,14 @@ from phr_desktop.vault.prepared import (
     version_fields,
 )
 from phr_desktop.vault.raw_json import load_raw
+from phr_desktop.vault.stage_times import StageTimes
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
+# The stages of writing, as an import's breakdown names them (StageTimes.lap).
+STAGE_RAW = "write: raw resources"
+STAGE_RECORDS = "write: records"
+STAGE_LINKS = "write: fact links"
+STAGE_INDEX = "write: tags and search index"
 # Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
 _FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
 _FACT_KEY = 3 + _FACT_COLUMN
@@ -160,6 +166,8 @@ def _with_content_key(
 class RecordStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Laps of the writing stages; an import puts its own here and starts the lap.
+        self.times = StageTimes()
 
     def ensure_source(self, kind: str, name: str, detail: dict[str, Any] | None = None) -> int:
         row = self.conn.execute(
@@ -356,6 +364,7 @@ class RecordStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             raw_rows,
         )
+        self.times.lap(STAGE_RAW)
         built = [
             (
                 raw_id,
@@ -413,11 +422,13 @@ class RecordStore:
             counts.flagged += flagged
         old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
         self.conn.executemany(_UPSERT_RECORD, rows)
+        self.times.lap(STAGE_RECORDS)
         if link_facts:
             # Only facts that now have two records, or whose records changed, are looked at:
             # a first import of one source finds no shared key and writes no link.
             new_keys = {row[_FACT_KEY] for row in rows if row[_FACT_KEY] is not None}
             fact_links.relink(self.conn, fact_links.shared_keys(self.conn, new_keys) | old_keys)
+            self.times.lap(STAGE_LINKS)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
@@ -427,6 +438,7 @@ class RecordStore:
             "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?)",
             fts_rows,
         )
+        self.times.lap(STAGE_INDEX)
         counts.records += len(rows)
 
     def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
