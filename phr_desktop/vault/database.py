@@ -178,26 +178,17 @@ def integrity_problems(conn: Connection) -> list[str]:
 # 100k resources, commits 3.3-4.3 s -> 2.8-2.9 s). Commits still sync the WAL
 # (synchronous=FULL), so durability is the same; the WAL file just grows larger in between.
 BULK_WAL_AUTOCHECKPOINT = 16384
-# The page cache during bulk writes, in KiB: half the usual 64 MiB. An import's peak memory
-# (its process and its worker together) must stay under 300 MB, and the cache is the largest
-# part of the writer's; measured at 100k resources, 32 MiB saves ~30 MB of peak RSS and changes
-# the writing CPU time by less than the noise between runs (issue 16).
-BULK_CACHE_KIB = 32768
 
 
 @contextlib.contextmanager
 def bulk_writes(conn: Connection) -> Iterator[None]:
-    """Checkpoint less often and keep a smaller page cache inside this block; afterwards
-    checkpoint and shrink the WAL, and give the cache back its size."""
+    """Checkpoint less often inside this block; afterwards checkpoint and shrink the WAL."""
     previous = int(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
-    previous_cache = int(conn.execute("PRAGMA cache_size").fetchone()[0])
     conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_WAL_AUTOCHECKPOINT}")
-    conn.execute(f"PRAGMA cache_size = -{BULK_CACHE_KIB}")
     try:
         yield
     finally:
         conn.execute(f"PRAGMA wal_autocheckpoint = {previous}")
-        conn.execute(f"PRAGMA cache_size = {previous_cache}")
         # Not worth an error of its own (a full disk is reported already): the next
         # checkpoint does the same.
         with contextlib.suppress(dbapi2.DatabaseError):

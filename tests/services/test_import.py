@@ -286,20 +286,3 @@ def test_an_import_checkpoints_at_the_end_and_restores_the_checkpoint_interval(
     assert conn.execute("PRAGMA wal_autocheckpoint").fetchone() == before
     wal = session.vault.profile_dir / "vault.db-wal"
     assert not wal.exists() or wal.stat().st_size == 0
-
-
-def test_an_import_writes_with_a_32_mib_page_cache_and_gives_the_usual_one_back(
-    session: Session, demo_files: list[Path]
-) -> None:
-    # The cache is most of the writing process's memory: an import and its worker process
-    # must stay under 300 MB together (issue 16).
-    conn = session.vault.conn
-    before = conn.execute("PRAGMA cache_size").fetchone()
-    during: list[int] = []
-
-    def progress(_: Progress) -> None:
-        during.append(conn.execute("PRAGMA cache_size").fetchone()[0])
-
-    session.import_paths(demo_files, progress=progress)
-    assert during and set(during) == {-32768}
-    assert conn.execute("PRAGMA cache_size").fetchone() == before == (-65536,)
