@@ -7,6 +7,7 @@ writing thread only has to bind them.
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 import io
 import itertools
@@ -14,6 +15,7 @@ import multiprocessing
 import os
 import pickle
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,8 +34,16 @@ from phr_desktop.vault.prepared import (
     record_data,
     version_fields,
 )
+from phr_desktop.vault.stage_times import StageTimes
 
 FHIR_CONTENT_TYPE = "application/fhir+json"
+
+# The stages of preparing a file, as the import's breakdown names them.
+STAGE_READ = "prepare: read the file"
+STAGE_PACK = "prepare: hash and compress the file"
+STAGE_PARSE = "prepare: parse, check numbers, serialise and hash resources"
+STAGE_NORMALISE = "prepare: normalise into records"
+STAGE_PICKLE = "prepare: pickle for the writer"
 
 
 @dataclass(frozen=True)
@@ -50,6 +60,8 @@ class PreparedFile:
     # Each resource's own meta.source (None: it names none), only when they differ within the
     # file (our own FHIR export holds every source): each goes back to its own source.
     resource_sources: tuple[str | None, ...] | None = None
+    # Where preparing it took its time: StageTimes.rows() (the import's breakdown).
+    stage_times: tuple[tuple[str, float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -159,6 +171,8 @@ def prepare_file(path: Path) -> PreparedFile:
     The format is told from the content, whatever the file is called. A PDF or an image is
     refused with the way to add it as a document, and not kept: it is not a source of
     records."""
+    times = StageTimes()
+    times.start_lap()
     try:
         data = _read(path)
     except UnreadableFile as exc:
@@ -170,16 +184,23 @@ def prepare_file(path: Path) -> PreparedFile:
         return PreparedFile(path, content_type, None, None, None, f"{path.name}: {reason}.")
     if kind is FileKind.FHIR_JSON and should_stream(data):
         return PreparedFile(path, content_type, None, None, None, None, streamed=True)
+    times.lap(STAGE_READ)
     document = pack_document(data)
+    times.lap(STAGE_PACK)
     try:
         parsed = _parse(data, kind, path.name)
     except UnreadableFile as exc:
         return PreparedFile(path, content_type, document, None, None, str(exc))
     del data
+    times.lap(STAGE_PARSE)
     hint = _source_hint(parsed)
     resources = [_prepare(item) for item in parsed]
     own = _resource_sources(parsed)
-    return PreparedFile(path, content_type, document, resources, hint, None, resource_sources=own)
+    times.lap(STAGE_NORMALISE)
+    return PreparedFile(
+        path, content_type, document, resources, hint, None, resource_sources=own,
+        stage_times=times.rows(),
+    )  # fmt: skip
 
 
 def stream_file(path: Path, batch_size: int) -> StreamedFile:
@@ -226,10 +247,22 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
 def prepare_file_pickled(path: Path) -> bytes:
     """prepare_file on the worker process, pickled without a memo (trees of tuples with no
     shared parts or cycles): half the time of the pool's own pickling. Load with
-    pickle.loads."""
+    `load_prepared`."""
     gc.collect()  # whatever an earlier file left in cycles (a failed parse's traceback)
+    prepared = prepare_file(path)
+    cpu, wall = time.thread_time(), time.perf_counter()
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True
-    pickler.dump(prepare_file(path))
+    pickler.dump(prepared)
+    # The time pickling took follows the file, as a second, tiny pickle.
+    pickler.dump((STAGE_PICKLE, time.thread_time() - cpu, time.perf_counter() - wall))
     return buffer.getvalue()
+
+
+def load_prepared(data: bytes) -> PreparedFile:
+    """What `prepare_file_pickled` sent, its pickling time added to the file's stages."""
+    unpickler = pickle.Unpickler(io.BytesIO(data))
+    prepared: PreparedFile = unpickler.load()
+    pickled: tuple[str, float, float] = unpickler.load()
+    return dataclasses.replace(prepared, stage_times=(*prepared.stage_times, pickled))

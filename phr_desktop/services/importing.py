@@ -10,7 +10,7 @@ import contextlib
 import logging
 import multiprocessing
 import os
-import pickle
+import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import (
@@ -31,6 +31,7 @@ from phr_desktop.services.import_plan import FileOutcome, plan_import
 from phr_desktop.services.import_prepare import (
     FHIR_CONTENT_TYPE,
     PreparedFile,
+    load_prepared,
     prepare_file,
     prepare_file_pickled,
     start_worker,
@@ -40,6 +41,7 @@ from phr_desktop.services.person import PersonCheck, PersonService
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
 from phr_desktop.vault.database import bulk_writes, transaction
 from phr_desktop.vault.prepared import PackedDocument, PreparedResource, pack_document
+from phr_desktop.vault.stage_times import StageTimes
 from phr_desktop.vault.store import WriteCounts, now_iso
 
 if TYPE_CHECKING:
@@ -54,11 +56,21 @@ _PREFETCH = 2  # files prepared ahead of the one being written
 
 log = logging.getLogger(__name__)
 
+# The writer's stages in the import's breakdown (the store times its own, STAGE_RAW…).
+STAGE_WAIT = "write: wait for the next file"
+STAGE_UNPICKLE = "write: unpickle the prepared file"
+STAGE_BATCH = "write: prepare batches of a streamed file"
+STAGE_PERSON = "write: check the person"
+STAGE_OTHER = "write: file row, audit, progress"
+STAGE_COMMIT = "write: commit"
+
 
 @dataclass
 class ImportReport:
     files: list[FileOutcome] = field(default_factory=list)
     totals: WriteCounts = field(default_factory=WriteCounts)
+    # Where the time went, by stage, the preparing (worker) stages included; not in as_dict.
+    times: StageTimes = field(default_factory=StageTimes)
 
     @property
     def failed(self) -> list[FileOutcome]:
@@ -128,7 +140,8 @@ def import_paths(
     report = ImportReport()
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
-    with _Prefetcher(files) as prefetcher, bulk_writes(session.vault.conn):
+    store_times, session.store.times = session.store.times, report.times
+    with _Prefetcher(files, report.times) as prefetcher, bulk_writes(session.vault.conn):
         try:
             index = 0
             for step in plan.steps:
@@ -150,6 +163,7 @@ def import_paths(
             status = "cancelled" if isinstance(exc, Cancelled) else "failed"
             raise
         finally:
+            session.store.times = store_times
             job.finish(status, report)
     return report
 
@@ -172,8 +186,9 @@ class _Prefetcher:
     saves. If the worker process cannot start or dies, the rest is prepared on a thread.
     """
 
-    def __init__(self, files: Sequence[Path]) -> None:
+    def __init__(self, files: Sequence[Path], times: StageTimes) -> None:
         self._files = list(files)
+        self._times = times
         self._next_index = 0
         self._pending: deque[tuple[Path, Future[PreparedFile | bytes]]] = deque()
         self._in_process = (
@@ -223,6 +238,7 @@ class _Prefetcher:
 
     def next(self) -> PreparedFile:
         path, future = self._pending.popleft()
+        cpu, wall = time.thread_time(), time.perf_counter()
         try:
             prepared = future.result()
         except BrokenExecutor as exc:
@@ -232,9 +248,12 @@ class _Prefetcher:
             self._pending = deque((p, self._submit(p)) for p in paths)
             prepared = self._pending.popleft()[1].result()
         self._fill()
+        self._times.add(STAGE_WAIT, time.thread_time() - cpu, time.perf_counter() - wall)
         if isinstance(prepared, bytes):  # from the worker process
-            loaded: PreparedFile = pickle.loads(prepared)
-            return loaded
+            cpu, wall = time.thread_time(), time.perf_counter()
+            prepared = load_prepared(prepared)
+            self._times.add(STAGE_UNPICKLE, time.thread_time() - cpu, time.perf_counter() - wall)
+        self._times.merge(prepared.stage_times)
         return prepared
 
 
@@ -337,29 +356,37 @@ def _write_file(
     source it names (`name` unless our own export said otherwise)."""
     conn = session.vault.conn
     counts = WriteCounts()
+    times = session.store.times
     try:
         with transaction(conn):
+            times.start_lap()
             source_id = session.store.ensure_source("fhir_file", name)
             document_id = session.store.add_packed_document(
                 source_id, path.name, content_type, document
             )
+            times.lap(STAGE_OTHER)
             done = 0
             for group_name, batches in groups:
                 group_source = source_id
                 if group_name != name:
                     group_source = session.store.ensure_source("fhir_file", group_name)
                 for batch in batches:
+                    times.lap(STAGE_BATCH)
                     cancel.raise_if_cancelled()
                     gate(batch)
+                    times.lap(STAGE_PERSON)
                     counts.add(
                         session.store.write_prepared(group_source, document_id, batch, group_name)
                     )
                     done += len(batch)
                     of = f" of {total:,}" if total is not None else ""
                     progress(Progress(done, total, f"{path.name}: {done:,}{of} records"))
+                    times.lap(STAGE_OTHER)
             session.vault.audit.append(
                 "import", resources=done, new=counts.new, updated=counts.updated
             )
+            times.lap(STAGE_OTHER)
+        times.lap(STAGE_COMMIT)
     except _HeldFile as held:  # rolled back: nothing of another person's is stored
         check = held.check
         session.vault.audit.append("import_held", verdict=check.verdict.value)  # no names

@@ -29,8 +29,14 @@ from phr_desktop.vault.prepared import (
     version_fields,
 )
 from phr_desktop.vault.raw_json import load_raw
+from phr_desktop.vault.stage_times import StageTimes
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
+# The stages of writing, as an import's breakdown names them (StageTimes.lap).
+STAGE_RAW = "write: raw resources"
+STAGE_RECORDS = "write: records"
+STAGE_LINKS = "write: fact links"
+STAGE_INDEX = "write: tags and search index"
 # Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
 _FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
 _FACT_KEY = 3 + _FACT_COLUMN
@@ -91,17 +97,36 @@ class _StoredVersion:
     version: str | None
 
 
-# What a record is, as words for the search index's `kind` ("lab result") and `about` columns
-# (category, tags, facility, source system and year), read from the record row (?1) just
-# written. Schema 8's migration fills the columns the same way.
-SEARCH_KIND_SQL = "(SELECT replace(r.kind, '_', ' ') FROM records r WHERE r.id = ?1)"
-SEARCH_ABOUT_SQL = (
-    "(SELECT coalesce(r.category, '') || ' ' "
-    "|| coalesce((SELECT group_concat(replace(t.tag, '_', ' '), ' ') FROM record_tags t "
-    "WHERE t.record_id = r.id), '') || ' ' || coalesce(r.facility, '') || ' ' "
-    "|| coalesce(r.source_system, '') || ' ' || coalesce(substr(r.sort_date, 1, 4), '') "
-    "FROM records r WHERE r.id = ?1)"
+_KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
+    RECORD_COLUMNS.index(name) for name in ("kind", "category", "facility", "sort_date")
 )
+# The search index row of a record: its kind and `about` words come with it (search_words);
+# the patient's notes, kept with the record when a newer version replaces it, are read here.
+_INSERT_SEARCH_ROW = (
+    "INSERT INTO search_index (rowid, title, codes, kind, about, notes, body) VALUES "
+    "(?1, ?2, ?3, ?4, ?5, "
+    "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?6)"
+)
+
+
+def search_words(
+    columns: Sequence[Any], tags: Sequence[str], source_system: str
+) -> tuple[str, str]:
+    """What a record is, as words for the search index's `kind` ("lab result") and `about`
+    columns (category, tags, facility, source system and year), exactly as schema 8's
+    migration derives them in SQL from the stored record; built here, not by a subquery per
+    row, because an import writes a row per record (`columns`: RECORD_COLUMNS' values, `tags`
+    sorted as record_tags' index returns them)."""
+    about = " ".join(
+        (
+            columns[_CATEGORY] or "",
+            " ".join(tag.replace("_", " ") for tag in tags),
+            columns[_FACILITY] or "",
+            source_system,
+            (columns[_SORT_DATE] or "")[:4],
+        )
+    )
+    return columns[_KIND].replace("_", " "), about
 
 
 def now_iso() -> str:
@@ -165,6 +190,8 @@ def _with_content_key(
 class RecordStore:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        # Laps of the writing stages; an import puts its own here and starts the lap.
+        self.times = StageTimes()
 
     def ensure_source(self, kind: str, name: str, detail: dict[str, Any] | None = None) -> int:
         row = self.conn.execute(
@@ -361,6 +388,7 @@ class RecordStore:
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             raw_rows,
         )
+        self.times.lap(STAGE_RAW)
         built = [
             (
                 raw_id,
@@ -407,7 +435,7 @@ class RecordStore:
         next_record = first_added = self._next_id("records")
         rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[str, int]] = []
-        fts_rows: list[tuple[int, str, str, str]] = []
+        fts_rows: list[tuple[int, str, str, str, str, str]] = []
         replaced: list[tuple[int]] = []
         for raw_id, previous, (columns, tags, search, flagged) in records:
             record_id = existing.get(previous) if previous is not None else None
@@ -416,25 +444,23 @@ class RecordStore:
                 next_record += 1
             else:
                 replaced.append((record_id,))
-            rows.append(
-                (record_id, raw_id, source_id, *columns[:-1], columns[-1] or default_system)
-            )
+            system = columns[-1] or default_system
+            rows.append((record_id, raw_id, source_id, *columns[:-1], system))
             tag_rows.extend((tag, record_id) for tag in tags)
-            fts_rows.append((record_id, *search))
+            title, codes, body = search
+            fts_rows.append((record_id, title, codes, *search_words(columns, tags, system), body))
             counts.flagged += flagged
         old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
         self.conn.executemany(_UPSERT_RECORD, rows)
+        self.times.lap(STAGE_RECORDS)
         if link_facts:
             self._link_facts(rows, first_added, old_keys, (source_id, document_id))
+            self.times.lap(STAGE_LINKS)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
-        self.conn.executemany(
-            "INSERT INTO search_index (rowid, title, codes, kind, about, notes, body) VALUES "
-            f"(?, ?, ?, {SEARCH_KIND_SQL}, {SEARCH_ABOUT_SQL}, "
-            "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?)",
-            fts_rows,
-        )
+        self.conn.executemany(_INSERT_SEARCH_ROW, fts_rows)
+        self.times.lap(STAGE_INDEX)
         counts.records += len(rows)
 
     def _link_facts(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import time
 from pathlib import Path
 from typing import Any
 
@@ -115,3 +116,27 @@ def test_cancelling_an_import_on_the_worker_keeps_finished_files_only(
     conn = session.vault.conn
     assert conn.execute("SELECT count(DISTINCT document_id) FROM raw_resources").fetchone() == (1,)
     assert conn.execute("SELECT status FROM import_jobs").fetchone() == ("cancelled",)
+
+
+def test_the_report_says_where_the_time_went_in_the_worker_and_in_the_writer(
+    session: Session, demo_files: list[Path], on_worker_process: None
+) -> None:
+    started = time.thread_time()
+    report = session.import_paths(demo_files)
+    writer_cpu = time.thread_time() - started
+    stages = {stage: (cpu, wall) for stage, cpu, wall in report.times.rows()}
+    for stage in (
+        *(f"prepare: {s}" for s in ("read the file", "hash and compress the file",
+                                    "normalise into records", "pickle for the writer")),
+        "prepare: parse, check numbers, serialise and hash resources",
+        *(f"write: {s}" for s in ("wait for the next file", "unpickle the prepared file",
+                                  "raw resources", "records", "tags and search index", "commit")),
+    ):  # fmt: skip
+        assert stage in stages, stage
+    assert all(cpu >= 0 and wall >= 0 for cpu, wall in stages.values())
+    # The writer's stages are laps of this thread: together no more than its CPU time.
+    written = sum(cpu for stage, (cpu, _) in stages.items() if stage.startswith("write:"))
+    assert 0 < written <= writer_cpu
+    assert stages["write: records"][0] > 0 and stages["prepare: normalise into records"][0] > 0
+    # The timing is for this import only: the store's own tally is back in place after it.
+    assert session.store.times is not report.times
