@@ -34,6 +34,10 @@ import orjson
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CACHE_ROOT = REPO_ROOT / ".bench-cache"
+# This checkout's phr_desktop, here and in the child processes (started as this script), not
+# whichever one an editable install points at (another worktree's, say).
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
 MANIFEST = "manifest.json"
 FILES_LIST = "files.txt"
 
