@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phr_desktop.services.connections import ConnectionStatus
+from phr_desktop.services.connection_status import ConnectionStatus
 from phr_desktop.services.dashboard_lists import current_medications, new_since_last_sync
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.person import OtherPersonError
@@ -335,7 +335,7 @@ class Dashboard(QWidget):
             return
         self.title.setText(f"Overview · {session.profile_name}")
         self.backup_status.refresh()
-        statuses = session.connections.statuses()
+        statuses = session.connection_statuses()
         self._fill_connections(statuses)
         self._fill_record_tabs(session, bool(statuses))
         self.counts.clear()
@@ -588,7 +588,7 @@ class Dashboard(QWidget):
         if session is None or name is None:
             return
         found = next(
-            (s.connection for s in session.connections.statuses() if s.connection.name == name),
+            (s.connection for s in session.connection_statuses() if s.connection.name == name),
             None,
         )
         if found is None:
