@@ -30,8 +30,9 @@ class FirstPaint(QObject):
         return self._callback is not None
 
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
-        if watched is self._watched and event.type() == QEvent.Type.Paint and self.pending:
-            callback, self._callback = self._callback, None
+        callback = self._callback
+        if watched is self._watched and event.type() == QEvent.Type.Paint and callback:
+            self._callback = None
             self._watched.removeEventFilter(self)
             # After this paint has finished, not inside it.
             QTimer.singleShot(0, callback)
