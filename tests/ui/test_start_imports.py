@@ -20,7 +20,8 @@ from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from tests.conftest import PASSPHRASE, REPO
 
-# Each is loaded on first use (sync or connect, import, export, share, typing a new passphrase).
+# Each is loaded on first use (sync or connect, import, export, share, typing a new passphrase,
+# remembering the profile on this device).
 DEFERRED = (
     "httpx",
     "authlib",
@@ -28,6 +29,7 @@ DEFERRED = (
     "lxml",
     "zxcvbn",
     "segno",
+    "keyring",
     "phr_desktop.services.connections",
     "phr_desktop.services.importing",
     "phr_desktop.services.exporting",
