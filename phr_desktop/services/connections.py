@@ -7,7 +7,6 @@ import ssl
 import threading
 import webbrowser
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -17,6 +16,7 @@ from phr_desktop import __version__
 from phr_desktop.interop.errors import UnreadableFile
 from phr_desktop.interop.fhir.fhir_json import load_json_exact, resources_of
 from phr_desktop.services.client_ids import missing_client_id_message
+from phr_desktop.services.connection_status import ConnectionStatus, connection_statuses
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.person import OtherPersonError, PersonCheck
 from phr_desktop.services.plain_words import sync_progress_words
@@ -34,11 +34,10 @@ from phr_desktop.smart.errors import ResourceRefused, ServerError, SyncError, To
 from phr_desktop.smart.fhir_client import FhirClient, TokenKeeper
 from phr_desktop.smart.oauth import TokenSet, authorize, refresh
 from phr_desktop.smart.scopes import requested_scope
-from phr_desktop.smart.search_plan import SearchRules
 from phr_desktop.smart.sync import ParsedPage, SyncEngine, SyncReport
 from phr_desktop.smart.url_rules import require_secure
 from phr_desktop.vault import fact_links
-from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens, TypeState
+from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.store import now_iso
 
@@ -46,32 +45,6 @@ if TYPE_CHECKING:
     from phr_desktop.services.session import Session
 
 MAX_WARNING_CHARS = 300  # a server's note, as shown in the connection's status
-
-
-@dataclass(frozen=True)
-class ConnectionStatus:
-    connection: StoredConnection
-    types: dict[str, TypeState]
-    token_expires_at: float | None
-    records: int
-
-    @property
-    def missing(self) -> dict[str, str]:
-        """{type: why} for the types whose last sync failed: data the provider holds that
-        did not arrive."""
-        return {t: s.detail for t, s in sorted(self.types.items()) if s.status == "failed"}
-
-    @property
-    def warnings(self) -> dict[str, str]:
-        """{type: what the server said} for types fetched with a note (outcome entries, a
-        category the server refused)."""
-        return {t: s.detail for t, s in sorted(self.types.items()) if s.status == "ok" and s.detail}
-
-    @property
-    def searches(self) -> dict[str, str]:
-        """{type: how it is searched} where this server needs more than `patient=`
-        ("per category", "in full" when it refuses `_lastUpdated`)."""
-        return SearchRules.from_config(self.connection.smart_config).describe()
 
 
 def _refuse_plain_http(request: httpx.Request) -> None:
@@ -274,18 +247,7 @@ class ConnectionService:
     # --- status -------------------------------------------------------------------------------
 
     def statuses(self) -> list[ConnectionStatus]:
-        out = []
-        for c in self.store.all():
-            tokens = self.store.tokens(c.id)
-            records = self.conn.execute(
-                "SELECT count(*) FROM records WHERE source_id = ?", (c.source_id,)
-            ).fetchone()[0]
-            out.append(
-                ConnectionStatus(
-                    c, self.store.type_states(c.id), tokens.expires_at if tokens else None, records
-                )
-            )
-        return out
+        return connection_statuses(self.conn)
 
     def _named(self, name: str) -> StoredConnection:
         found = self.store.by_name(name)

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from phr_desktop.services.errors import USER_ERRORS
-from phr_desktop.services.importing import FileOutcome, ImportReport
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.vault.store import WriteCounts
 
 if TYPE_CHECKING:
+    from phr_desktop.services.importing import ImportReport
     from phr_desktop.services.session import Session
 
 DOCUMENT_SUFFIXES = (".pdf", ".png", ".jpg", ".jpeg", ".tif", ".tiff", ".heic")
@@ -56,6 +56,9 @@ def import_files(
 ) -> ImportReport:
     """Import record files and keep documents; one report for both. `same_person`: files for
     someone the profile's person does not match are imported as that person anyway."""
+    # Imported on the first import, not when the window that offers it starts.
+    from phr_desktop.services.importing import FileOutcome, ImportReport
+
     documents = [p for p in paths if p.is_file() and is_document(p)]
     records = [p for p in paths if p not in documents]
     report = (

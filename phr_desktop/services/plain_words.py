@@ -8,6 +8,13 @@ from __future__ import annotations
 
 import re
 
+# A received share's view-only request, said where its files are shown (a constant here, not in
+# share_opening.py, so the record view does not import the share-opening crypto at start).
+VIEW_ONLY_NOTE = (
+    "View only: the patient asked that attached files not be saved, so this viewer offers no "
+    "save. This is a request, not a lock: a determined recipient can still copy what they see."
+)
+
 # FHIR resource types as a patient names what they hold (plural: progress and counts).
 RESOURCE_TYPE_WORDS = {
     "AllergyIntolerance": "allergies",

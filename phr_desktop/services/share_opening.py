@@ -18,6 +18,7 @@ from phr_desktop.domain.records import Record
 from phr_desktop.interop.fhir.fhir_json import keep_number_literals
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.output_files import safe_file_name
+from phr_desktop.services.plain_words import VIEW_ONLY_NOTE
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.sharing.errors import ShareError
 from phr_desktop.sharing.keys import display_fingerprint
@@ -127,12 +128,6 @@ class ShareView:
             f"{self.expires_at:%Y-%m-%d %H:%M} UTC - {self.record_count} records.\n"
             f"Signer: {self.signer_note}" + ("" if self.allow_save else f"\n{VIEW_ONLY_NOTE}")
         )
-
-
-VIEW_ONLY_NOTE = (
-    "View only: the patient asked that attached files not be saved, so this viewer offers no "
-    "save. This is a request, not a lock: a determined recipient can still copy what they see."
-)
 
 
 def _instant(seconds: int) -> datetime:

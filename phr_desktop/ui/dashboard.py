@@ -33,7 +33,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phr_desktop.services.connections import ConnectionStatus
+from phr_desktop.services.connection_status import ConnectionStatus
 from phr_desktop.services.dashboard_lists import current_medications, new_since_last_sync
 from phr_desktop.services.errors import USER_ERRORS, ServiceError
 from phr_desktop.services.person import OtherPersonError
@@ -45,6 +45,7 @@ from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
 from phr_desktop.ui import other_person_dialog, style
 from phr_desktop.ui.backups.status import BackupStatusWidget
 from phr_desktop.ui.connect_dialog import ConnectDialog
+from phr_desktop.ui.first_paint import FirstPaint
 from phr_desktop.ui.getting_started import GettingStarted
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
 from phr_desktop.ui.other_person_dialog import OtherPersonChoice
@@ -53,6 +54,7 @@ from phr_desktop.ui.workers import TaskRunner
 
 PREVIEW_COUNT = 8
 SEARCH_LIMIT = 50
+FINDING_MILESTONES = "Finding milestones…"
 _RECORD_ID = Qt.ItemDataRole.UserRole
 _SUGGESTION = Qt.ItemDataRole.UserRole + 1  # a "did you mean" item's query
 # A kind's name as a heading over several records.
@@ -150,6 +152,8 @@ class Dashboard(QWidget):
         self.open_url = BrowserOpener(self)
         self.recent_searches: list[str] = session.search_history.recent()
         self.app_data_dir: Path | None = None  # the profiles' folder: directory, app ids
+        self._milestones_painted = False  # see _load_milestones
+        self._milestones_wait: FirstPaint | None = None
         self.setAccessibleName("Dashboard")
         self._build()
         self._update_recent()
@@ -335,7 +339,7 @@ class Dashboard(QWidget):
             return
         self.title.setText(f"Overview · {session.profile_name}")
         self.backup_status.refresh()
-        statuses = session.connections.statuses()
+        statuses = session.connection_statuses()
         self._fill_connections(statuses)
         self._fill_record_tabs(session, bool(statuses))
         self.counts.clear()
@@ -350,9 +354,15 @@ class Dashboard(QWidget):
 
     def _load_milestones(self, session: Session) -> None:
         """Milestones read every diagnosis, drug and test: seconds on a large record, so a worker
-        computes them (read-only) while the rest of the window is already usable."""
+        computes them (read-only) while the rest of the window is already usable. It starts
+        once the list has been painted: started earlier it holds the vault's connection while
+        the first view (the timeline or this dashboard) reads its rows, delaying that paint."""
         self.milestones.clear()
-        self.milestones.addItem("Finding milestones…")
+        self.milestones.addItem(FINDING_MILESTONES)
+        if not self._milestones_painted:
+            if self._milestones_wait is None or not self._milestones_wait.pending:
+                self._milestones_wait = FirstPaint(self.milestones, self._milestones_painted_now)
+            return
 
         def find(_progress: ProgressCallback, _cancel: CancelToken) -> list[_MilestoneRow]:
             return milestone_rows(session)
@@ -363,6 +373,16 @@ class Dashboard(QWidget):
             on_success=lambda rows: self._fill_milestones(session, rows),
             show_progress=False,
         )
+
+    def _milestones_painted_now(self) -> None:
+        self._milestones_painted = True
+        if self.session is not None:
+            self._load_milestones(self.session)
+
+    @property
+    def milestones_pending(self) -> bool:
+        """Whether the milestones are not listed yet (waiting for the first paint or the worker)."""
+        return self.milestones.count() == 1 and self.milestones.item(0).text() == FINDING_MILESTONES
 
     def _fill_milestones(self, session: Session, rows: list[_MilestoneRow]) -> None:
         if self.session is not session:  # locked or switched meanwhile
@@ -453,6 +473,8 @@ class Dashboard(QWidget):
     def clear(self) -> None:
         """Forget everything shown (the app is locking)."""
         self.session = None
+        if self._milestones_wait is not None:
+            self._milestones_wait.cancel()
         self.backup_status.clear()
         for widget in (self.latest, self.new_records, self.medications, self.milestones,
                        self.counts, self.results):  # fmt: skip
@@ -588,7 +610,7 @@ class Dashboard(QWidget):
         if session is None or name is None:
             return
         found = next(
-            (s.connection for s in session.connections.statuses() if s.connection.name == name),
+            (s.connection for s in session.connection_statuses() if s.connection.name == name),
             None,
         )
         if found is None:

@@ -8,7 +8,6 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QCheckBox, QFileDialog, QMenu, QMessageBox, QWidget
 
-from phr_desktop.services.exporting import export, export_sensitivity
 from phr_desktop.services.file_names import export_file_name, person_name
 from phr_desktop.services.sensitivity import SensitivityCounts
 from phr_desktop.services.session import Session
@@ -92,6 +91,9 @@ class ExportMenu(QMenu):
         session = self.current_session()
         if session is None:
             return
+        # The exporters (PDF, C-CDA, FHIR writers) load on the first export, not at start.
+        from phr_desktop.services.exporting import export, export_sensitivity
+
         include_restricted = False
         counts = export_sensitivity(session)
         if counts.sensitive or counts.restricted:

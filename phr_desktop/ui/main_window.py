@@ -7,6 +7,7 @@ the session closes, and the profile screen comes back with no field remembering 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -26,7 +27,6 @@ from PySide6.QtWidgets import (
 from phr_desktop import __version__
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.import_documents import IMPORT_FILE_TYPES, import_files
-from phr_desktop.services.importing import FileOutcome, ImportReport
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
@@ -48,6 +48,9 @@ from phr_desktop.ui.sync_schedule_dialog import sync_schedule_action
 from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.user_guide import UserGuide
 from phr_desktop.ui.workers import TaskRunner
+
+if TYPE_CHECKING:  # the importers load on the first import, not at start
+    from phr_desktop.services.importing import FileOutcome, ImportReport
 
 
 def import_filter() -> str:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
@@ -18,9 +19,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from phr_desktop.services.importing import FileOutcome
 from phr_desktop.services.person import PersonCheck
 from phr_desktop.ui import style
+
+if TYPE_CHECKING:  # the importers load on the first import, not at start
+    from phr_desktop.services.importing import FileOutcome
 
 
 class OtherPersonChoice(StrEnum):

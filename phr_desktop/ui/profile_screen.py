@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QFont, QFontDatabase, QTextDocument
@@ -38,10 +39,24 @@ from phr_desktop.services.session import Session
 from phr_desktop.ui import style
 from phr_desktop.ui.workers import TaskRunner
 
-try:  # optional: a far better estimate than counting characters
-    from zxcvbn import zxcvbn as _zxcvbn
-except ImportError:  # pragma: no cover - exercised when the package is absent
-    _zxcvbn = None
+# zxcvbn (optional: a far better estimate than counting characters) is loaded on the first
+# passphrase typed, not at start: importing it compiles ~0.1 s of dictionaries and patterns
+# that opening an existing profile never needs.
+_NOT_LOADED = object()
+_zxcvbn: Any = _NOT_LOADED
+
+
+def _strength_estimator() -> Any:
+    """zxcvbn's estimator, imported on first use; None when the package is absent."""
+    global _zxcvbn
+    if _zxcvbn is _NOT_LOADED:
+        try:
+            from zxcvbn import zxcvbn as estimator
+        except ImportError:  # pragma: no cover - exercised when the package is absent
+            estimator = None
+        _zxcvbn = estimator
+    return _zxcvbn
+
 
 MIN_SCORE = 3  # zxcvbn's "safely unguessable"; with Argon2id at ~0.5 s a guess costs dearly
 _SCORE_LABELS = ("Very weak", "Weak", "Fair", "Strong", "Very strong")
@@ -64,8 +79,9 @@ class Strength:
 def passphrase_strength(passphrase: str, user_inputs: tuple[str, ...] = ()) -> Strength:
     if not passphrase:
         return Strength(0, "Choose a passphrase: four or more unrelated words work well.")
-    if _zxcvbn is not None:
-        result = _zxcvbn(passphrase[:100], user_inputs=list(user_inputs))
+    estimator = _strength_estimator()
+    if estimator is not None:
+        result = estimator(passphrase[:100], user_inputs=list(user_inputs))
         feedback = result["feedback"]
         parts = [feedback.get("warning") or "", *feedback.get("suggestions", [])]
         text = " ".join(p for p in parts if p)

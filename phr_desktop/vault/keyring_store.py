@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import base64
 from collections.abc import Iterable
-
-import keyring
-import keyring.errors
-from keyring.backend import KeyringBackend
+from types import ModuleType
+from typing import TYPE_CHECKING
 
 from phr_desktop.vault.errors import KeyringRefused
+
+if TYPE_CHECKING:
+    from keyring.backend import KeyringBackend
 
 SERVICE = "phr-desktop"
 
@@ -27,6 +28,15 @@ SECURE_BACKEND_MODULES = frozenset(
         "keyring.backends.libsecret",
     }
 )
+
+
+def _keyring() -> ModuleType:
+    """The keyring package, imported on first use: it loads its backends' entry points through
+    importlib metadata (~0.1 s), which opening a profile with its passphrase never needs."""
+    import keyring
+    import keyring.errors
+
+    return keyring
 
 
 def _leaf_backends(backend: KeyringBackend) -> Iterable[KeyringBackend]:
@@ -52,7 +62,7 @@ def secure_backends(
     """The secure backends among the active one (or the chain's members), highest priority
     first. Insecure members (keyrings.alt's files, a plaintext store) are left out, never
     written to nor read from: a chain that holds one beside a Secret Service is still usable."""
-    backend = backend or keyring.get_keyring()
+    backend = backend or _keyring().get_keyring()
     secure = [b for b in _leaf_backends(backend) if type(b).__module__ in allowed_modules]
     return sorted(secure, key=_priority, reverse=True)  # stable: the chain's order on ties
 
@@ -62,7 +72,7 @@ def secure_backend(
     allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
 ) -> KeyringBackend:
     """The highest-priority secure backend; KeyringRefused when there is none."""
-    backend = backend or keyring.get_keyring()
+    backend = backend or _keyring().get_keyring()
     found = secure_backends(backend, allowed_modules)
     if not found:
         leaves = list(_leaf_backends(backend))
@@ -81,9 +91,10 @@ def remember_data_key(
     allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
 ) -> None:
     store = secure_backend(backend, allowed_modules)
+    errors = _keyring().errors
     try:
         store.set_password(SERVICE, profile_id, base64.b64encode(data_key).decode("ascii"))
-    except keyring.errors.KeyringError as exc:
+    except errors.KeyringError as exc:
         raise KeyringRefused(
             f"The keyring refused to store the key ({exc}). Unlock with your passphrase instead."
         ) from None
@@ -97,10 +108,11 @@ def recall_data_key(
     """The remembered key, read from secure backends only (a copy planted in an insecure
     one is never used)."""
     secure_backend(backend, allowed_modules)  # none secure: refused, as for remembering
+    errors = _keyring().errors
     for store in secure_backends(backend, allowed_modules):
         try:
             value = store.get_password(SERVICE, profile_id)
-        except keyring.errors.KeyringError as exc:
+        except errors.KeyringError as exc:
             raise KeyringRefused(
                 f"The keyring could not be read ({exc}). Unlock with your passphrase instead."
             ) from None
@@ -115,10 +127,11 @@ def forget_data_key(
     allowed_modules: frozenset[str] = SECURE_BACKEND_MODULES,
 ) -> None:
     """Remove the remembered key from every secure backend (only those were ever written)."""
+    errors = _keyring().errors
     for store in secure_backends(backend, allowed_modules):
         try:
             store.delete_password(SERVICE, profile_id)
-        except keyring.errors.PasswordDeleteError:
+        except errors.PasswordDeleteError:
             pass
-        except keyring.errors.KeyringError as exc:
+        except errors.KeyringError as exc:
             raise KeyringRefused(f"The keyring could not be changed ({exc}).") from None

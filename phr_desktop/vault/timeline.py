@@ -20,6 +20,7 @@ from phr_desktop.vault.queries import RecordFilter, RecordQueries, StoredRecord
 from phr_desktop.vault.search import SHOWN
 from phr_desktop.vault.sensitivity import RESTRICTED_IDS_SQL
 
+# Also the expression of the index records_by_bucket (migration m0014): change both together.
 BUCKET_SQL = "coalesce(substr(r.sort_date, 1, 7), '')"
 # Sorts after every character a date holds: "2015-03" <= any "2015-03…" < "2015-03" + this.
 _AFTER_ANY_CHARACTER = "\U0010ffff"

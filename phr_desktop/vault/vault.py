@@ -19,9 +19,9 @@ import threading
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from filelock import FileLock, Timeout
-from keyring.backend import KeyringBackend
 
 from phr_desktop.vault import keyring_store
 from phr_desktop.vault.audit import AuditLog
@@ -61,6 +61,9 @@ from phr_desktop.vault.migrations import migrate
 from phr_desktop.vault.passphrase_unlock import unwrap_with_passphrase
 from phr_desktop.vault.storage_errors import storage_error, storage_errors
 from phr_desktop.vault.throttle import UnlockThrottle
+
+if TYPE_CHECKING:  # keyring (with its backends and importlib metadata) loads on use
+    from keyring.backend import KeyringBackend
 
 log = logging.getLogger(__name__)
 

@@ -307,11 +307,13 @@ def test_the_delay_is_a_setting_and_zero_means_never(qtbot, settings: QSettings)
 # --- the command line -----------------------------------------------------------------------
 
 
-def test_demo_opens_the_demo_profile_unlocked(window: MainWindow) -> None:
+def test_demo_opens_the_demo_profile_unlocked(qtbot, window: MainWindow) -> None:  # type: ignore[no-untyped-def]
     app.open_demo_in(window)
     assert window.session is not None and window.session.profile_name == DEMO_PROFILE
     assert window.timeline is not None and window.timeline.model.record_count() == DEMO_SHOWN
-    assert window.dashboard is not None and window.dashboard.milestones.count() > 3
+    assert window.dashboard is not None
+    qtbot.waitUntil(lambda: not window.dashboard.milestones_pending)  # after its first paint
+    assert window.dashboard.milestones.count() > 3
     window.show_tab(2)
     assert window.aatd is not None
 

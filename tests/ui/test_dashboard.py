@@ -13,7 +13,7 @@ from phr_desktop.services.demo import open_demo
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.ui import style
-from phr_desktop.ui.dashboard import PREVIEW_COUNT, RECENT_SEARCHES, Dashboard
+from phr_desktop.ui.dashboard import PREVIEW_COUNT, RECENT_SEARCHES, Dashboard, milestone_rows
 from phr_desktop.ui.workers import TaskRunner
 from phr_desktop.vault.connections import ConnectionStore, TypeState
 from phr_desktop.vault.database import transaction
@@ -80,7 +80,10 @@ def test_the_latest_records_are_the_newest_ones(dashboard: Dashboard, demo: Sess
     assert opened == [newest[0].id]
 
 
-def test_milestones_are_listed_and_open_their_record(dashboard: Dashboard, demo: Session) -> None:
+def test_milestones_are_listed_and_open_their_record(  # type: ignore[no-untyped-def]
+    qtbot, dashboard: Dashboard, demo: Session
+) -> None:
+    qtbot.waitUntil(lambda: not dashboard.milestones_pending)
     milestones = demo.milestones()
     lines = texts(dashboard.milestones)
     assert len(lines) == len(milestones) > 3
@@ -293,3 +296,32 @@ def test_the_dashboard_lists_current_medications_and_what_is_new(
     add_connection(demo)
     dashboard.refresh()
     assert dashboard.record_tabs.tabText(1) == "New since last sync"
+
+
+class CountingRunner(TaskRunner):
+    """The synchronous runner, counting the background tasks it was given."""
+
+    def __init__(self) -> None:
+        super().__init__(synchronous=True)
+        self.titles: list[str] = []
+
+    def run(self, *args: Any, **kwargs: Any) -> Any:
+        self.titles.append(kwargs.get("title", ""))
+        return super().run(*args, **kwargs)
+
+
+def test_milestones_are_found_only_once_the_dashboard_has_painted(  # type: ignore[no-untyped-def]
+    qtbot, demo: Session
+) -> None:
+    # Started earlier, the worker holds the vault's connection while the first view reads its
+    # rows: the first paint waits for it (seconds at 500,000 records).
+    runner = CountingRunner()
+    widget = Dashboard(demo, runner)
+    qtbot.addWidget(widget)
+    assert runner.titles == []
+    assert widget.milestones_pending  # says it is finding them, not "none found"
+    assert widget.counts.count() > 0  # the rest of the dashboard is filled at once
+    widget.show()
+    qtbot.waitUntil(lambda: not widget.milestones_pending)
+    assert runner.titles == ["Finding milestones"]
+    assert texts(widget.milestones) == [text for text, *_ in milestone_rows(demo)]

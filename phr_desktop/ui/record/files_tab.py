@@ -25,9 +25,9 @@ from PySide6.QtWidgets import (
 
 from phr_desktop.services.errors import ServiceError, StorageFull
 from phr_desktop.services.output_files import safe_file_name, write_output_bytes
+from phr_desktop.services.plain_words import VIEW_ONLY_NOTE
 from phr_desktop.services.record_reader import RecordReader
 from phr_desktop.services.session import Session
-from phr_desktop.services.share_opening import VIEW_ONLY_NOTE
 from phr_desktop.ui import style
 from phr_desktop.ui.style import named_list
 

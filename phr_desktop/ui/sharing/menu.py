@@ -15,12 +15,12 @@ from PySide6.QtWidgets import QDialog, QMenu
 
 from phr_desktop.services.session import RecordFilter
 from phr_desktop.ui.audit_view import ActivityLogDialog
-from phr_desktop.ui.sharing.dialog import ShareDialog
-from phr_desktop.ui.sharing.history import ShareHistoryDialog
 
 if TYPE_CHECKING:
     from phr_desktop.ui.dashboard import Dashboard
     from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.sharing.dialog import ShareDialog
+    from phr_desktop.ui.sharing.history import ShareHistoryDialog
 
 SHARE_TIP = "Seal chosen records into an encrypted file for a clinician"
 
@@ -94,6 +94,10 @@ class SharingMenu(QMenu):
         window = self.window_
         if window.session is None:
             return None
+        # Imported when first asked for: the share dialog brings the FHIR export, QR codes and
+        # the encryption stack, none of which the start needs.
+        from phr_desktop.ui.sharing.dialog import ShareDialog
+
         dialog = ShareDialog(
             window.session, window.runner, window, timeline_ids=self._timeline_ids()
         )
@@ -104,6 +108,8 @@ class SharingMenu(QMenu):
         window = self.window_
         if window.session is None:
             return None
+        from phr_desktop.ui.sharing.history import ShareHistoryDialog  # as ShareDialog: on use
+
         dialog = ShareHistoryDialog(window.session, window.runner, window)
         self._open(dialog)
         return dialog

@@ -5,6 +5,7 @@ nothing of the share."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QFontDatabase, QKeySequence
@@ -21,16 +22,14 @@ from PySide6.QtWidgets import (
 )
 
 from phr_desktop.services.errors import ServiceError, ShareError
-from phr_desktop.services.share_viewer import (
-    ShareSession,
-    open_share_session,
-    share_needs_passcode,
-)
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.readable_colours import mark_flag
-from phr_desktop.ui.sharing.window import ShareWindow
 from phr_desktop.ui.workers import TaskRunner
+
+if TYPE_CHECKING:  # the share reader (decryption, JOSE) loads when a share is opened
+    from phr_desktop.services.share_viewer import ShareSession
+    from phr_desktop.ui.sharing.window import ShareWindow
 
 SHARE_FILTER = "Shared records (*.phrshare);;All files (*)"
 # Ctrl+O and Ctrl+Shift+O import files and folders; this works on the profile screen too.
@@ -151,6 +150,8 @@ class ShareOpener(QObject):
                 f"There is no file {path}.",
             )
             return None
+        from phr_desktop.services.share_viewer import share_needs_passcode
+
         dialog = ShareKeyDialog(path, share_needs_passcode(path), self.parent_widget)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.submitted.connect(self._submit)
@@ -169,6 +170,8 @@ class ShareOpener(QObject):
             dialog.show_error("Type the key the patient gave you.")
             return
         dialog.set_busy(True)
+
+        from phr_desktop.services.share_viewer import open_share_session
 
         def run(progress: ProgressCallback, cancel: CancelToken) -> ShareSession:
             return open_share_session(
@@ -196,6 +199,8 @@ class ShareOpener(QObject):
             session.close()
             return
         dialog.accept()
+        from phr_desktop.ui.sharing.window import ShareWindow
+
         window = ShareWindow(session, self.parent_widget, synchronous=self.runner.synchronous)
         window.closed.connect(self._closed)
         self.windows.append(window)

@@ -27,6 +27,7 @@ from phr_desktop.vault.migrations import (
     m0011_sensitivity,
     m0012_timeline_counts,
     m0013_summary_indexes,
+    m0014_bucket_index,
 )
 
 MIGRATIONS: list[str] = [
@@ -43,6 +44,7 @@ MIGRATIONS: list[str] = [
     m0011_sensitivity.SQL,
     m0012_timeline_counts.SQL,
     m0013_summary_indexes.SQL,
+    m0014_bucket_index.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
