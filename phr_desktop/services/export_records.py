@@ -12,6 +12,7 @@ from __future__ import annotations
 from array import array
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from typing import TYPE_CHECKING, overload
 
 from phr_desktop.domain.records import DatePrecision, PartialDate
@@ -31,7 +32,8 @@ class _Vault:
     names behind the kind and resource-type codes."""
 
     def __init__(self, session: Session, notes: Mapping[int, tuple[str, ...]]) -> None:
-        self.read_records = session.records_by_ids
+        # No export shows or tests a record's tags: reading them cost a subquery per record.
+        self.read_records = partial(session.records_by_ids, with_tags=False)
         self.read_bodies = session.raw_sources
         self.notes = notes
         self.kinds: dict[str, int] = {}

@@ -96,8 +96,8 @@ class RecordReader:
     def record_ids(self, record_filter: RecordFilter = NO_FILTER) -> list[int]:
         return self.queries.record_ids(self._listed(record_filter))
 
-    def records_by_ids(self, ids: Sequence[int]) -> list[StoredRecord]:
-        return self.queries.records_by_ids(ids)
+    def records_by_ids(self, ids: Sequence[int], *, with_tags: bool = True) -> list[StoredRecord]:
+        return self.queries.records_by_ids(ids, with_tags=with_tags)
 
     def record_keys(
         self, record_filter: RecordFilter = NO_FILTER

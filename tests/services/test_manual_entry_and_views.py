@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -123,3 +124,18 @@ def test_ids_first_then_records_on_demand(session: Session, demo_files: list[Pat
         "Riverside Pulmonary (Epic)",
     ]
     assert {"aatd", "lung_function", "liver", "augmentation"} <= set(session.tags())
+
+
+def test_records_read_without_tags_are_the_same_records_but_for_their_tags(
+    session: Session, demo_files: list[Path]
+) -> None:
+    """The exports read records without their tags (they never show them): everything else
+    they read is what the app shows."""
+    session.import_paths(demo_files)
+    ids = session.record_ids()
+    full = session.records_by_ids(ids)
+    bare = session.records_by_ids(ids, with_tags=False)
+    assert any(s.record.tags for s in full)
+    assert all(not s.record.tags for s in bare)
+    assert [replace(s.record, tags=frozenset()) for s in full] == [s.record for s in bare]
+    assert [s.sensitivity for s in full] == [s.sensitivity for s in bare]

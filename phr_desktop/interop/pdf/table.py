@@ -345,7 +345,7 @@ class _TextOps:
         look = layout.look
         self._baseline_below_top = look.pad_y + look.font_size
         self._column_x = list(accumulate(look.col_widths[:-1], initial=look.pad_x))
-        self._tm = {x: f"1 0 0 1 {x:.2f}" for x in self._column_x}
+        self._tm_list = [f"1 0 0 1 {x:.2f}" for x in self._column_x]
         self._out = ["BT"]
         self._font = ""
         self._color = ""
@@ -392,28 +392,32 @@ class _TextOps:
         return first_font, first_color, "\n".join(parts), font, color
 
     def row(self, cells: Sequence[_LaidCell], top: float) -> None:
-        out = self._out
+        # The hottest loop of a long record (every cell of every row): locals, and one string
+        # appended per cell, its font and colour switches joined to its text.
+        append = self._out.append
         doc = self._doc
-        baseline = f" {top - self._baseline_below_top:.2f} Tm"
-        for cell, x0 in zip(cells, self._column_x, strict=True):
-            if not cell.count:
-                continue
+        baseline = f" {top - self._baseline_below_top:.2f} Tm\n"
+        font, color = self._font, self._color
+        for cell, x0, tm in zip(cells, self._column_x, self._tm_list, strict=True):
             ops = cell.ops
             if ops is None or cell.ops_for is not doc:
+                if not cell.count:
+                    continue
                 ops = cell.ops = self._cell_ops(cell.lines)
                 cell.ops_for = doc
             first_font, first_color, body, last_font, last_color = ops
             x = cell.lines[0][0][0]  # a line starts at the cell's left edge: 0 but for a test
-            out.append(f"1 0 0 1 {x0 + x:.2f}{baseline}" if x else self._tm[x0] + baseline)
-            if first_color and first_color != self._color:
-                out.append(_RG[first_color] if first_color in _RG else _rg(first_color))
-            if first_font and first_font != self._font:
-                out.append(f"{first_font} {self._size} Tf")
-            out.append(body)
+            head = f"1 0 0 1 {x0 + x:.2f}{baseline}" if x else tm + baseline
+            if first_color and first_color != color:
+                head += (_RG[first_color] if first_color in _RG else _rg(first_color)) + "\n"
+            if first_font and first_font != font:
+                head += f"{first_font} {self._size} Tf\n"
+            append(head + body)
             if last_font:
-                self._font = last_font
+                font = last_font
             if last_color:
-                self._color = last_color
+                color = last_color
+        self._font, self._color = font, color
 
     def finish(self) -> str:
         self._out.append("ET")
