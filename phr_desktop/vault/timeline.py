@@ -112,14 +112,8 @@ class TimelineReads:
     # --- counting ---------------------------------------------------------------------------
 
     def _from_summary(self, f: RecordFilter) -> dict[tuple[str, str], int]:
-        clauses: list[str] = ["shown > 0"]
-        params: list[Any] = []
-        if f.kinds:
-            clauses.append(f"kind IN ({','.join('?' * len(f.kinds))})")
-            params.extend(f.kinds)
-        if f.source_system:
-            clauses.append("source_system = ?")
-            params.append(f.source_system)
+        clauses, params = _kind_and_source(f, "")
+        clauses.insert(0, "shown > 0")
         counts: dict[tuple[str, str], int] = {
             (bucket, kind): int(n)
             for bucket, kind, n in self.conn.execute(
@@ -135,14 +129,8 @@ class TimelineReads:
 
     def _restricted(self, f: RecordFilter) -> dict[tuple[str, str], int]:
         """The counts of the restricted records among those `f` would list if they were not."""
-        clauses = [SHOWN, f"r.id IN ({RESTRICTED_IDS_SQL})"]
-        params: list[Any] = []
-        if f.kinds:
-            clauses.append(f"r.kind IN ({','.join('?' * len(f.kinds))})")
-            params.extend(f.kinds)
-        if f.source_system:
-            clauses.append("r.source_system = ?")
-            params.append(f.source_system)
+        clauses, params = _kind_and_source(f, "r.")
+        clauses[:0] = [SHOWN, f"r.id IN ({RESTRICTED_IDS_SQL})"]
         rows = self.conn.execute(
             f"SELECT {BUCKET_SQL}, r.kind, count(*) FROM records r "
             f"WHERE {' AND '.join(clauses)} GROUP BY 1, 2",
@@ -156,3 +144,17 @@ class TimelineReads:
             f"SELECT {BUCKET_SQL}, r.kind, count(*) FROM records r{where} GROUP BY 1, 2", params
         )
         return {(bucket, kind): int(n) for bucket, kind, n in rows}
+
+
+def _kind_and_source(f: RecordFilter, prefix: str) -> tuple[list[str], list[Any]]:
+    """The filter's kinds and source as SQL clauses on columns named `prefix`kind and so on
+    (the kept counts and the records share those column names)."""
+    clauses: list[str] = []
+    params: list[Any] = []
+    if f.kinds:
+        clauses.append(f"{prefix}kind IN ({','.join('?' * len(f.kinds))})")
+        params.extend(f.kinds)
+    if f.source_system:
+        clauses.append(f"{prefix}source_system = ?")
+        params.append(f.source_system)
+    return clauses, params
