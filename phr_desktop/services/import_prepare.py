@@ -16,14 +16,18 @@ import os
 import pickle
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from phr_desktop.domain.same_fact import identifier_key
 from phr_desktop.interop.ccda.importer import CCDA_CONTENT_TYPE, parse_ccda
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir.fhir_json import MAX_FILE_BYTES, ParsedResource, parse_fhir_json
+from phr_desktop.interop.fhir.fhir_json import (
+    MAX_FILE_BYTES,
+    ParsedResource,
+    iter_parse_fhir_json,
+)
 from phr_desktop.interop.fhir.json_stream import iter_fhir_json, should_stream
 from phr_desktop.interop.file_kinds import HEAD_BYTES, FileKind, describe, detect, unwrap_html
 from phr_desktop.services.terminology import normalise_resource
@@ -44,6 +48,15 @@ STAGE_PACK = "prepare: hash and compress the file"
 STAGE_PARSE = "prepare: parse, check numbers, serialise and hash resources"
 STAGE_NORMALISE = "prepare: normalise into records"
 STAGE_PICKLE = "prepare: pickle for the writer"
+
+# Resources parsed, normalised (and, on the worker, pickled) together: few enough that the
+# parsed tree is let go of as the output grows, many enough that timing each stage per chunk
+# costs nothing.
+_CHUNK = 1000
+
+# What receives each chunk of prepared resources instead of one list of them all (the worker
+# pickles them as they come, so it never holds the whole file's resources and their pickle).
+ChunkSink = Callable[[list[PreparedResource]], None]
 
 
 @dataclass(frozen=True)
@@ -126,10 +139,21 @@ def _read(path: Path) -> bytes:
         raise UnreadableFile(path.name, None, None, f"{exc.strerror or exc}") from None
 
 
-def _parse(data: bytes, kind: FileKind, name: str) -> list[ParsedResource]:
+def _parse(data: bytes, kind: FileKind, name: str) -> Iterator[ParsedResource]:
+    """The file's resources one at a time, each let go of once given (the caller drops its
+    own reference to `data`, which is then freed once parsed)."""
     if kind is FileKind.UNKNOWN:
         raise UnreadableFile(name, None, None, f"this is {kind.value}")
-    return parse_ccda(data, name) if kind.is_xml else parse_fhir_json(data, name)
+    if not kind.is_xml:
+        resources = iter_parse_fhir_json(data, name)
+        del data
+        yield from resources
+        return
+    parsed = parse_ccda(data, name)
+    del data
+    for index, item in enumerate(parsed):
+        parsed[index] = None  # type: ignore[call-overload]
+        yield item
 
 
 def _meta_source(item: ParsedResource) -> str | None:
@@ -138,17 +162,12 @@ def _meta_source(item: ParsedResource) -> str | None:
     return source.strip() if isinstance(source, str) and source.strip() else None
 
 
-def _source_hint(resources: list[ParsedResource]) -> str | None:
-    for item in resources:
-        source = _meta_source(item)
-        if source:
-            return source
-    return None
+def _source_hint(resources: Iterable[ParsedResource]) -> str | None:
+    return next(filter(None, map(_meta_source, resources)), None)
 
 
-def _resource_sources(resources: list[ParsedResource]) -> tuple[str | None, ...] | None:
-    sources = tuple(_meta_source(item) for item in resources)
-    return sources if len({s for s in sources if s}) > 1 else None
+def _resource_sources(sources: list[str | None]) -> tuple[str | None, ...] | None:
+    return tuple(sources) if len({s for s in sources if s}) > 1 else None
 
 
 def _prepare(item: ParsedResource) -> PreparedResource:
@@ -165,12 +184,13 @@ def _prepare(item: ParsedResource) -> PreparedResource:
     )
 
 
-def prepare_file(path: Path) -> PreparedFile:
+def prepare_file(path: Path, sink: ChunkSink | None = None) -> PreparedFile:
     """Never raises for a bad file: an unreadable or unparseable one comes back with `error`.
 
     The format is told from the content, whatever the file is called. A PDF or an image is
     refused with the way to add it as a document, and not kept: it is not a source of
-    records."""
+    records. With `sink`, the resources go to it a chunk at a time, in order, and the result's
+    `resources` is an empty list (None still means the file could not be read or parsed)."""
     times = StageTimes()
     times.start_lap()
     try:
@@ -187,19 +207,29 @@ def prepare_file(path: Path) -> PreparedFile:
     times.lap(STAGE_READ)
     document = pack_document(data)
     times.lap(STAGE_PACK)
+    parsed = _parse(data, kind, path.name)
+    del data  # freed once parsed: the file's bytes are packed in `document`
+    resources: list[PreparedResource] = []
+    sources: list[str | None] = []
     try:
-        parsed = _parse(data, kind, path.name)
+        while chunk := list(itertools.islice(parsed, _CHUNK)):
+            times.lap(STAGE_PARSE)
+            sources.extend(map(_meta_source, chunk))
+            prepared = [_prepare(item) for item in chunk]
+            del chunk  # its parsed resources, already out of the tree, are freed here
+            times.lap(STAGE_NORMALISE)
+            if sink is None:
+                resources.extend(prepared)
+            else:
+                sink(prepared)
+                times.lap(STAGE_PICKLE)
     except UnreadableFile as exc:
         return PreparedFile(path, content_type, document, None, None, str(exc))
-    del data
     times.lap(STAGE_PARSE)
-    hint = _source_hint(parsed)
-    resources = [_prepare(item) for item in parsed]
-    own = _resource_sources(parsed)
-    times.lap(STAGE_NORMALISE)
+    hint = next(filter(None, sources), None)
     return PreparedFile(
-        path, content_type, document, resources, hint, None, resource_sources=own,
-        stage_times=times.rows(),
+        path, content_type, document, resources, hint, None,
+        resource_sources=_resource_sources(sources), stage_times=times.rows(),
     )  # fmt: skip
 
 
@@ -247,22 +277,36 @@ def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
 def prepare_file_pickled(path: Path) -> bytes:
     """prepare_file on the worker process, pickled without a memo (trees of tuples with no
     shared parts or cycles): half the time of the pool's own pickling. Load with
-    `load_prepared`."""
+    `load_prepared`.
+
+    The resources are pickled a chunk at a time as they are prepared, then the file without
+    them: the worker never holds a whole file's resources beside their pickle."""
     gc.collect()  # whatever an earlier file left in cycles (a failed parse's traceback)
-    prepared = prepare_file(path)
-    cpu, wall = time.thread_time(), time.perf_counter()
     buffer = io.BytesIO()
     pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True
+    prepared = prepare_file(path, pickler.dump)
+    cpu, wall = time.thread_time(), time.perf_counter()
     pickler.dump(prepared)
-    # The time pickling took follows the file, as a second, tiny pickle.
+    # The time pickling the file took follows it, as a last, tiny pickle.
     pickler.dump((STAGE_PICKLE, time.thread_time() - cpu, time.perf_counter() - wall))
+    del prepared, pickler
     return buffer.getvalue()
 
 
 def load_prepared(data: bytes) -> PreparedFile:
-    """What `prepare_file_pickled` sent, its pickling time added to the file's stages."""
+    """What `prepare_file_pickled` sent: its chunks of resources, then the file, then the
+    time pickling the file took, added to the file's stages."""
     unpickler = pickle.Unpickler(io.BytesIO(data))
-    prepared: PreparedFile = unpickler.load()
+    resources: list[PreparedResource] = []
+    loaded = unpickler.load()
+    while isinstance(loaded, list):
+        resources.extend(loaded)
+        loaded = unpickler.load()
+    prepared: PreparedFile = loaded
     pickled: tuple[str, float, float] = unpickler.load()
-    return dataclasses.replace(prepared, stage_times=(*prepared.stage_times, pickled))
+    # None: the file failed part way, and the chunks pickled before it are not its resources.
+    kept = None if prepared.resources is None else resources
+    return dataclasses.replace(
+        prepared, resources=kept, stage_times=(*prepared.stage_times, pickled)
+    )

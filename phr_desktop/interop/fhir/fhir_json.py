@@ -165,7 +165,9 @@ def loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
         raise UnreadableFile(name, None, None, str(exc)) from None
 
 
-def flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
+def flatten(value: Any, name: str, exact: bool, release: bool = False) -> Iterator[ParsedResource]:
+    """The resources of `value`; with `release`, each Bundle entry is taken out of the tree as
+    it is given, so the tree shrinks while the caller's output grows (peak memory)."""
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource (no resourceType)")
     if value["resourceType"] != "Bundle":
@@ -174,10 +176,12 @@ def flatten(value: Any, name: str, exact: bool) -> Iterator[ParsedResource]:
     entries = value.get("entry") or []
     if not isinstance(entries, list):
         raise UnreadableFile(name, None, None, "Bundle.entry is not a list")
-    for entry in entries:
+    for index, entry in enumerate(entries):
+        if release:
+            entries[index] = None
         resource = entry.get("resource") if isinstance(entry, dict) else None
         if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
-            yield from flatten(resource, name, exact)
+            yield from flatten(resource, name, exact, release)
         elif isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
             yield _resource(resource, _dump(resource, exact, name))
 
@@ -244,3 +248,23 @@ def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
         return out
     value = loads(data, name, exact)
     return list(flatten(value, name, exact))
+
+
+def iter_parse_fhir_json(data: bytes, name: str) -> Iterator[ParsedResource]:
+    """`parse_fhir_json` a resource at a time, letting go of what is given: the file's bytes
+    once parsed (when the caller holds no other reference) and each entry of the parsed tree
+    once its resource is given. An import's worker so never holds the bytes, the whole tree
+    and the whole output at once. UnreadableFile may come part way."""
+    check_size(data, name)
+    exact = has_lossy_numbers(data)
+    if is_ndjson(data):
+        lines = data.splitlines()
+        del data
+        for number, line in enumerate(lines):
+            lines[number] = b""
+            if line.strip():
+                yield from flatten(loads(line, name, exact, line_offset=number), name, exact)
+        return
+    value = loads(data, name, exact)
+    del data
+    yield from flatten(value, name, exact, release=True)
