@@ -30,6 +30,7 @@ from phr_desktop.interop.fhir.fhir_json import (
 )
 from phr_desktop.interop.fhir.json_stream import iter_fhir_json, should_stream
 from phr_desktop.interop.file_kinds import HEAD_BYTES, FileKind, describe, detect, unwrap_html
+from phr_desktop.services.large_blocks import give_back_large_blocks
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.vault.prepared import (
     PackedDocument,
@@ -267,6 +268,9 @@ def start_worker() -> None:
     gc.collect()
     gc.freeze()
     gc.disable()
+    # A file's bytes, its parse buffer and its pickle are freed after each file: back to
+    # the system, or the worker's RSS keeps the largest file's high-water mark.
+    give_back_large_blocks()
 
 
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:

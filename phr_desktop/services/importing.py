@@ -37,6 +37,7 @@ from phr_desktop.services.import_prepare import (
     start_worker,
     stream_file,
 )
+from phr_desktop.services.large_blocks import give_back_large_blocks
 from phr_desktop.services.person import PersonCheck, PersonService
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
 from phr_desktop.vault.database import bulk_writes, transaction
@@ -141,6 +142,8 @@ def import_paths(
     job = _Job(session, f"{len(files)} file(s)")
     status = "failed"
     store_times, session.store.times = session.store.times, report.times
+    # The writer receives and unpickles each file's large blocks: freed ones go back too.
+    give_back_large_blocks()
     with _Prefetcher(files, report.times) as prefetcher, bulk_writes(session.vault.conn):
         try:
             index = 0
