@@ -5,7 +5,6 @@ not all of them (500k records once took 2.5 GB for the CCD)."""
 from __future__ import annotations
 
 import dataclasses
-import re
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,8 +22,8 @@ from phr_desktop.services.exporting import build_export_data, export
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress
 from tests.interop.ccd_golden import CASES, export_case
+from tests.services.raw_body_reads import raw_body_reads
 
-RAW_BODY_READ = re.compile(r"\bFROM records r JOIN raw_resources w\b")
 DEMO = next(case for case in CASES if case.name == "demo")
 
 
@@ -140,10 +139,6 @@ def test_an_export_holds_a_few_pages_of_records_never_all_of_them(
 def test_a_ccd_export_cancelled_as_writing_starts_reads_no_body_and_leaves_no_file(
     demo: Session, tmp_path: Path
 ) -> None:
-    seen: list[str] = []
-    demo.vault.conn.set_trace_callback(
-        lambda sql: seen.append(sql) if RAW_BODY_READ.search(sql) else None
-    )
     cancel = CancelToken()
     read_before_writing: list[int] = []
 
@@ -154,9 +149,8 @@ def test_a_ccd_export_cancelled_as_writing_starts_reads_no_body_and_leaves_no_fi
 
     folder = tmp_path / "exports"
     folder.mkdir()
-    with pytest.raises(Cancelled):
+    with raw_body_reads(demo.vault.conn) as seen, pytest.raises(Cancelled):
         export(demo, "ccda", folder / "ccd.xml", progress=cancel_when_writing, cancel=cancel)
-    demo.vault.conn.set_trace_callback(None)
 
     # The CCD stopped before its first section: no batch of bodies was read.
     assert len(seen) == read_before_writing[0]

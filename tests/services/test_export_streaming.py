@@ -4,7 +4,6 @@ when every body was read up front, one by one."""
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,8 +19,7 @@ from phr_desktop.services.export_bodies import BatchedBodies
 from phr_desktop.services.exporting import build_export_data, export
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress
-
-RAW_BODY_READ = re.compile(r"\bFROM records r JOIN raw_resources w\b")
+from tests.services.raw_body_reads import raw_body_reads
 
 
 @pytest.fixture
@@ -35,11 +33,8 @@ def demo(session: Session, demo_files: list[Path]) -> Session:
 @pytest.fixture
 def raw_body_queries(demo: Session) -> Iterator[list[str]]:
     """Every SQL statement that reads raw bodies, as the vault's connection runs it."""
-    seen: list[str] = []
-    conn = demo.vault.conn
-    conn.set_trace_callback(lambda sql: seen.append(sql) if RAW_BODY_READ.search(sql) else None)
-    yield seen
-    conn.set_trace_callback(None)
+    with raw_body_reads(demo.vault.conn) as seen:
+        yield seen
 
 
 def _read_one_by_one(session: Session, data: ExportData) -> ExportData:
