@@ -9,29 +9,23 @@ from pathlib import Path
 
 import pytest
 from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from phr_desktop.services.notices import RESULT_KINDS, record_scheduled_problem
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.sync_schedule import SyncSchedules
 from phr_desktop.ui.main_window import MainWindow
-from phr_desktop.ui.workers import TaskRunner
 from tests.conftest import PASSPHRASE
 from tests.e2e.test_smart_sync import _connect
+from tests.ui.windows import close_left_open, settings_in, shown_main_window
 
 NAME = "Local SMART"
 
 
 @pytest.fixture
 def window(qtbot, profiles: Profiles, fast_kdf: None, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(profiles, settings=settings, runner=TaskRunner(synchronous=True))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox):
-            widget.close()
+    yield shown_main_window(qtbot, profiles, settings_in(tmp_path))
+    close_left_open()
 
 
 def test_unlocking_syncs_an_overdue_connection_and_tells_how_many_new_results(

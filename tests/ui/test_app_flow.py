@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from PySide6.QtCore import QEvent, QSettings, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication
 
 from phr_desktop import __version__, app
 from phr_desktop.services.demo import DEMO_PROFILE
@@ -19,7 +19,7 @@ from phr_desktop.ui import main_window
 from phr_desktop.ui.auto_lock import DEFAULT_MINUTES, AutoLock, AutoLockDialog, stored_minutes
 from phr_desktop.ui.main_window import MainWindow
 from phr_desktop.ui.timeline.model import RecordIdRole
-from phr_desktop.ui.workers import TaskRunner
+from tests.ui.windows import close_left_open, shown_main_window
 
 PASSPHRASE = "correct horse battery staple"
 DEMO_RESOURCES = 436  # resources/demo: 369 + 67 entries, one record each
@@ -36,13 +36,8 @@ def settings(tmp_path: Path) -> QSettings:
 
 @pytest.fixture
 def window(qtbot, profiles: Profiles, fast_kdf: None, settings: QSettings) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    win = MainWindow(profiles, settings=settings, runner=TaskRunner(synchronous=True))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox):
-            widget.close()
+    yield shown_main_window(qtbot, profiles, settings)
+    close_left_open()
 
 
 def create_profile(window: MainWindow, name: str = "alex") -> None:

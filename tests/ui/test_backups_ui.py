@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from phr_desktop.services.backup_status import BackupStatus, LastBackup
@@ -19,8 +18,8 @@ from phr_desktop.ui.backups import controller as backup_controller
 from phr_desktop.ui.backups.dialogs import AutoBackupDialog, RestoreDialog
 from phr_desktop.ui.backups.status import status_text
 from phr_desktop.ui.main_window import MainWindow
-from phr_desktop.ui.workers import TaskRunner
 from tests.ui.test_app_flow import PASSPHRASE, create_profile
+from tests.ui.windows import close_left_open, settings_in, shown_main_window
 
 
 @pytest.fixture
@@ -28,17 +27,12 @@ def make_window(qtbot, fast_kdf: None, tmp_path: Path):  # type: ignore[no-untyp
     made: list[MainWindow] = []
 
     def make(profiles: Profiles) -> MainWindow:
-        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-        win = MainWindow(profiles, settings=settings, runner=TaskRunner(synchronous=True))
-        qtbot.addWidget(win)
-        win.show()
+        win = shown_main_window(qtbot, profiles, settings_in(tmp_path))
         made.append(win)
         return win
 
     yield make
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox):
-            widget.close()
+    close_left_open()
     for win in made:
         win.lock()
 

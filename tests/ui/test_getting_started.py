@@ -9,8 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
+from PySide6.QtWidgets import QMenu
 
 from phr_desktop.services.demo import DEMO_PROFILE
 from phr_desktop.services.profiles import Profiles
@@ -18,7 +17,7 @@ from phr_desktop.ui import main_window
 from phr_desktop.ui.aatd_view import INFUSION_HOW_TO
 from phr_desktop.ui.main_window import IMPORT_FILTER, MainWindow
 from phr_desktop.ui.manual_entry import LabResultDialog
-from phr_desktop.ui.workers import TaskRunner
+from tests.ui.windows import close_left_open, settings_in, shown_main_window
 
 from .test_app_flow import create_profile
 
@@ -27,14 +26,8 @@ CCDA = Path(__file__).resolve().parent.parent / "data" / "ccda" / "vendors" / "C
 
 @pytest.fixture
 def window(qtbot, profiles: Profiles, fast_kdf: None, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(profiles, settings=settings, runner=TaskRunner(synchronous=True))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox):
-            widget.close()
+    yield shown_main_window(qtbot, profiles, settings_in(tmp_path))
+    close_left_open()
 
 
 def test_a_new_profile_offers_four_first_steps_instead_of_empty_lists(window: MainWindow) -> None:

@@ -6,22 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
 
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.ui.main_window import MainWindow
-from phr_desktop.ui.workers import TaskRunner
+from tests.ui.windows import settings_in, shown_main_window
 
 from .test_app_flow import PASSPHRASE, create_profile
 
 
 @pytest.fixture
 def window(qtbot, profiles: Profiles, fast_kdf: None, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(profiles, settings=settings, runner=TaskRunner(synchronous=True))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
+    yield shown_main_window(qtbot, profiles, settings_in(tmp_path))
 
 
 def test_a_unicode_profile_is_created_locked_and_unlocked_by_its_name(window: MainWindow) -> None:

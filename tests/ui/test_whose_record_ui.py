@@ -7,8 +7,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
-from PySide6.QtWidgets import QApplication, QMessageBox
 
 from phr_desktop.services.demo import open_demo
 from phr_desktop.services.person import PersonCheck
@@ -21,6 +19,7 @@ from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.workers import TaskRunner
 from phr_desktop.vault.queries import StoredRecord
 from tests.ui.test_app_flow import create_profile
+from tests.ui.windows import close_left_open, settings_in, shown_main_window
 
 IDENTITY = Path(__file__).parents[1] / "data" / "identity"
 REBECCA = IDENTITY / "rebecca_larson_ipatientcare.xml"
@@ -29,14 +28,8 @@ KAREN = IDENTITY / "karen_mckiney_successehs.xml"
 
 @pytest.fixture
 def window(qtbot, profiles: Profiles, fast_kdf: None, tmp_path: Path) -> Iterator[MainWindow]:  # type: ignore[no-untyped-def]
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    win = MainWindow(profiles, settings=settings, runner=TaskRunner(synchronous=True))
-    qtbot.addWidget(win)
-    win.show()
-    yield win
-    for widget in QApplication.topLevelWidgets():
-        if isinstance(widget, QMessageBox | OtherPersonDialog):
-            widget.close()
+    yield shown_main_window(qtbot, profiles, settings_in(tmp_path))
+    close_left_open(OtherPersonDialog)
 
 
 def test_the_person_is_shown_in_the_band_and_the_title_once_the_first_file_sets_it(
