@@ -169,7 +169,7 @@ def take_all(shots: Shots, tmp: Path) -> None:
     entry_dialogs(shots, window)
     window.show_tab(0)
     assert window.dashboard is not None
-    shots.dialog(window.dashboard.connect_clicked, "connect").close()
+    shots.dialog(window.dashboard.providers.connect_clicked, "connect").close()
     shots.dialog(window.auto_lock_clicked, "auto-lock").close()
     shots.dialog(window.guide_clicked, "user-guide").close()
     share_shots(shots, window, tmp)

@@ -18,7 +18,7 @@ from phr_desktop.services import audit_log
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
-from phr_desktop.ui.dashboard import when
+from phr_desktop.ui.providers_box import when
 from phr_desktop.ui.readable_colours import mark_flag
 from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
 from phr_desktop.ui.workers import TaskRunner

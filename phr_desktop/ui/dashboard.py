@@ -1,4 +1,5 @@
-"""The dashboard: providers and their sync state, latest records, milestones, counts, search.
+"""The dashboard: providers and their sync state (`ui/providers_box.py`), latest records,
+milestones, counts, search.
 
 Recent searches are kept in the profile's vault (never in QSettings): no health data is written
 outside it.
@@ -6,49 +7,36 @@ outside it.
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
-from pathlib import Path
 
-from PySide6.QtCore import QObject, QSize, Qt, QUrl, Signal
-from PySide6.QtGui import QDesktopServices
+from PySide6.QtCore import QSize, Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCompleter,
     QGridLayout,
     QGroupBox,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QLineEdit,
     QListWidget,
     QListWidgetItem,
-    QMessageBox,
     QPushButton,
-    QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QTabWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from phr_desktop.services.connection_status import ConnectionStatus
 from phr_desktop.services.dashboard_lists import current_medications, new_since_last_sync
-from phr_desktop.services.errors import USER_ERRORS, ServiceError
-from phr_desktop.services.person import OtherPersonError
-from phr_desktop.services.profiles import default_data_dir
 from phr_desktop.services.record_reader import SearchResults
 from phr_desktop.services.search_history import RECENT_SEARCHES  # noqa: F401  (tests read it here)
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
-from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback
-from phr_desktop.ui import other_person_dialog, style
+from phr_desktop.services.tasks import CancelToken, ProgressCallback
+from phr_desktop.ui import style
 from phr_desktop.ui.backups.status import BackupStatusWidget
-from phr_desktop.ui.connect_dialog import ConnectDialog
 from phr_desktop.ui.first_paint import FirstPaint
 from phr_desktop.ui.getting_started import GettingStarted
 from phr_desktop.ui.kind_icons import kind_icon, kind_label
-from phr_desktop.ui.other_person_dialog import OtherPersonChoice
+from phr_desktop.ui.providers_box import ProvidersBox
 from phr_desktop.ui.timeline.model import format_date, format_value
 from phr_desktop.ui.workers import TaskRunner
 
@@ -63,35 +51,6 @@ _GROUP_LABELS = {"allergy": "Allergies", "patient": "Patient details", "imaging"
 
 def kind_group_label(kind: str) -> str:
     return _GROUP_LABELS.get(kind) or kind_label(kind) + "s"
-
-
-_STATUS_LABELS = {"active": "Connected", "expired": "Needs reconnecting"}
-
-
-def connection_state(status: ConnectionStatus) -> tuple[str, str]:
-    """The provider card's status text and its tooltip: data that did not arrive at the last
-    sync (and why), then what the server said about its searches."""
-    c = status.connection
-    text = _STATUS_LABELS.get(c.status, c.status.capitalize())
-    lines = [f"{rtype} missing: {why}" for rtype, why in status.missing.items()]
-    lines += [f"Note on {rtype}: {note}" for rtype, note in status.warnings.items()]
-    if status.missing:
-        text += " · some data missing"
-    elif status.warnings:
-        text += " · server notes"
-    if c.last_error and not status.missing:
-        lines.insert(0, c.last_error)
-    return text, "\n".join(lines)
-
-
-def when(iso: str | None) -> str:
-    """A stored UTC instant as local date and time, minutes precision."""
-    if not iso:
-        return "Never"
-    try:
-        return datetime.fromisoformat(iso).astimezone().strftime("%Y-%m-%d %H:%M")
-    except ValueError:
-        return iso
 
 
 def record_line(stored: StoredRecord) -> str:
@@ -112,19 +71,6 @@ def milestone_rows(session: Session) -> list[_MilestoneRow]:
         kind = view.record_kinds[0] if view.record_kinds else ""
         rows.append((f"{format_date(m.date)}  ·  {m.title}", m.detail, first, kind))
     return rows
-
-
-class BrowserOpener(QObject):
-    """Opens a URL in the system browser from any thread (the signal is queued to the GUI)."""
-
-    requested = Signal(str)
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        self.requested.connect(lambda url: QDesktopServices.openUrl(QUrl(url)))
-
-    def __call__(self, url: str) -> None:
-        self.requested.emit(url)
 
 
 def _list(parent: QWidget, name: str) -> QListWidget:
@@ -149,19 +95,17 @@ class Dashboard(QWidget):
         super().__init__(parent)
         self.session: Session | None = session
         self.runner = runner
-        self.open_url = BrowserOpener(self)
         self.recent_searches: list[str] = session.search_history.recent()
-        self.app_data_dir: Path | None = None  # the profiles' folder: directory, app ids
         self._milestones_painted = False  # see _load_milestones
         self._milestones_wait: FirstPaint | None = None
         self.setAccessibleName("Dashboard")
-        self._build()
+        self._build(session)
         self._update_recent()
         self.refresh()
 
     # --- layout -------------------------------------------------------------------------------
 
-    def _build(self) -> None:
+    def _build(self, session: Session) -> None:
         grid = QGridLayout(self)
         top = QHBoxLayout()
         self.title = style.heading("", self, 1.6)
@@ -176,7 +120,10 @@ class Dashboard(QWidget):
             top.addWidget(button)
         grid.addLayout(top, 0, 0, 1, 2)
         grid.addWidget(self._search_box(), 1, 0)
-        grid.addWidget(self._connections_box(), 1, 1)
+        self.providers = ProvidersBox(session, self.runner, self)  # ui/providers_box.py
+        self.providers.changed.connect(self._after_change)
+        self.providers.failed.connect(self.refresh)
+        grid.addWidget(self.providers, 1, 1)
         self.latest_box = self._latest_box()
         self.milestones_box = self._milestones_box()
         self.counts_box = self._counts_box()
@@ -215,55 +162,11 @@ class Dashboard(QWidget):
         layout.addWidget(self.results)
         return box
 
-    def _connections_box(self) -> QGroupBox:
-        box = QGroupBox("Connected providers", self)
-        layout = QVBoxLayout(box)
-        self.connections_stack = QStackedWidget(box)
-        self.no_connections = style.muted(
-            "No provider connected yet. Connect one to fetch your records from its patient "
-            "portal, or bring in files you downloaded with File → Import files.",
-            box,
-        )
-        self.no_connections.setAlignment(Qt.AlignmentFlag.AlignTop)
-        self.connections_stack.addWidget(self.no_connections)
-        self.connections = QTableWidget(0, 4, box)
-        self.connections.setAccessibleName("Connected providers")
-        self.connections.setHorizontalHeaderLabels(["Provider", "Status", "Last sync", "Records"])
-        self.connections.verticalHeader().hide()
-        self.connections.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.connections.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.connections.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        header = self.connections.horizontalHeader()
-        header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
-        for column in (1, 2, 3):
-            header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        self.connections.itemSelectionChanged.connect(self._update_buttons)
-        self.connections_stack.addWidget(self.connections)
-        layout.addWidget(self.connections_stack)
-        buttons = QHBoxLayout()
-        self.sync_button = QPushButton("S&ync now", box)
-        self.sync_button.setToolTip("Fetch new and changed records (all providers if none chosen)")
-        self.sync_button.clicked.connect(self.sync_clicked)
-        self.reconnect_button = QPushButton("&Reconnect", box)
-        self.reconnect_button.setToolTip("Sign in again at the chosen provider; records are kept")
-        self.reconnect_button.clicked.connect(self.reconnect_clicked)
-        self.disconnect_button = QPushButton("&Disconnect…", box)
-        self.disconnect_button.clicked.connect(self.disconnect_clicked)
-        self.connect_button = QPushButton("&Connect a provider…", box)
-        self.connect_button.clicked.connect(self.connect_clicked)
-        for button in (
-            self.sync_button, self.reconnect_button, self.disconnect_button, self.connect_button,
-        ):  # fmt: skip
-            buttons.addWidget(button)
-        buttons.addStretch(1)
-        layout.addLayout(buttons)
-        return box
-
     # --- get started (an empty record) ---------------------------------------------------------
 
     def _getting_started_box(self) -> GettingStarted:
         box = GettingStarted(self)
-        box.connectRequested.connect(self.connect_clicked)
+        box.connectRequested.connect(self.providers.connect_clicked)
         box.importRequested.connect(self.importRequested)
         box.addResultRequested.connect(self.addResultRequested)
         box.demoRequested.connect(self.demoRequested)
@@ -340,7 +243,7 @@ class Dashboard(QWidget):
         self.title.setText(f"Overview · {session.profile_name}")
         self.backup_status.refresh()
         statuses = session.connection_statuses()
-        self._fill_connections(statuses)
+        self.providers.fill(statuses)
         self._fill_record_tabs(session, bool(statuses))
         self.counts.clear()
         counts = session.counts_by_kind()
@@ -398,36 +301,6 @@ class Dashboard(QWidget):
         if not rows:
             self.milestones.addItem("No milestones found yet.")
 
-    def _fill_connections(self, statuses: list[ConnectionStatus]) -> None:
-        self.connections.setRowCount(len(statuses))
-        for row, status in enumerate(statuses):
-            c = status.connection
-            state, state_details = connection_state(status)
-            cells = (
-                c.name,
-                state,
-                when(c.last_sync_at),
-                f"{status.records:,}",
-            )
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                if column == 0:
-                    item.setData(_RECORD_ID, c.name)
-                    item.setToolTip(c.fhir_base)
-                if column == 1 and state_details:
-                    item.setToolTip(state_details)
-                if column == 3:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                self.connections.setItem(row, column, item)
-        self.connections_stack.setCurrentWidget(
-            self.connections if statuses else self.no_connections
-        )
-        # "another" only when there is a first one
-        self.connect_button.setText("Connect &another…" if statuses else "&Connect a provider…")
-        self._update_buttons()
-
     @staticmethod
     def _fill_records(target: QListWidget, records: list[StoredRecord]) -> None:
         target.clear()
@@ -480,7 +353,7 @@ class Dashboard(QWidget):
                        self.counts, self.results):  # fmt: skip
             widget.clear()
         self.results.hide()
-        self.connections.setRowCount(0)
+        self.providers.clear()
         self.search.clear()
         self.recent_searches.clear()
         self._update_recent()
@@ -527,138 +400,6 @@ class Dashboard(QWidget):
     def _count_activated(self, item: QListWidgetItem) -> None:
         self.categoryActivated.emit(item.data(_RECORD_ID))
 
-    # --- connections --------------------------------------------------------------------------
-
-    def selected_connection(self) -> str | None:
-        rows = self.connections.selectionModel().selectedRows()
-        if not rows:
-            return None
-        item = self.connections.item(rows[0].row(), 0)
-        return str(item.data(_RECORD_ID)) if item else None
-
-    def _update_buttons(self) -> None:
-        has_rows = self.connections.rowCount() > 0
-        chosen = self.selected_connection() is not None
-        self.sync_button.setEnabled(has_rows)
-        self.reconnect_button.setEnabled(chosen)
-        self.disconnect_button.setEnabled(chosen)
-
-    def _after_change(self, _result: object = None) -> None:
+    def _after_change(self) -> None:
         self.refresh()
         self.dataChanged.emit()
-
-    def sync_clicked(self) -> None:
-        session, name = self.session, self.selected_connection()
-        if session is None:
-            return
-
-        def sync(progress: ProgressCallback, cancel: CancelToken) -> object:
-            return session.connections.sync(name, progress=progress, cancel=cancel)
-
-        self.runner.run(
-            sync,
-            title=f"Syncing {name}" if name else "Syncing all providers",
-            on_success=self._after_change,
-            on_error=self._error_then_refresh,
-        )
-
-    def connect_clicked(self) -> None:
-        dialog = ConnectDialog(self.app_data_dir or default_data_dir(), self)
-        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        dialog.chosen.connect(self.start_connect)
-        dialog.open()
-
-    def start_connect(
-        self,
-        fhir_base: str,
-        client_id: str | None,
-        name: str | None,
-        same_person: bool = False,
-    ) -> None:
-        session, open_url = self.session, self.open_url
-        if session is None:
-            return
-
-        def connect(progress: ProgressCallback, cancel: CancelToken) -> object:
-            progress(Progress(0, None, "Sign in at the provider in your browser and allow access."))
-            return session.connections.connect(
-                fhir_base, client_id=client_id, name=name, open_url=open_url, cancel=cancel,
-                same_person=same_person,
-            )  # fmt: skip
-
-        def other_person(exc: BaseException) -> bool:
-            """A sign-in as someone else stored nothing: both people side by side, and ask."""
-            if not isinstance(exc, OtherPersonError):
-                return False
-            choice = other_person_dialog.ask_about_other_person(self, "This sign-in", exc.check)
-            if choice is OtherPersonChoice.THIS_IS_ME:
-                self.start_connect(fhir_base, client_id, name, same_person=True)
-            elif choice is OtherPersonChoice.ANOTHER_PROFILE:
-                style.show_message(
-                    self, QMessageBox.Icon.Information, "Connect in another profile",
-                    "Lock this profile (File → Lock), open or create that person's profile, "
-                    "and connect the provider there.",
-                )  # fmt: skip
-            return True
-
-        self.runner.run(
-            connect, title="Connecting", on_success=self._after_change, on_error=other_person
-        )
-
-    def reconnect_clicked(self) -> None:
-        session, name = self.session, self.selected_connection()
-        if session is None or name is None:
-            return
-        found = next(
-            (s.connection for s in session.connection_statuses() if s.connection.name == name),
-            None,
-        )
-        if found is None:
-            return
-        base, client_id, open_url = found.fhir_base, found.client_id, self.open_url
-
-        def reconnect(progress: ProgressCallback, cancel: CancelToken) -> object:
-            # No in-place re-authorisation in services yet: forget the sign-in (records kept),
-            # then sign in again under the same name, which reuses the same source.
-            progress(Progress(0, None, "Sign in at the provider in your browser and allow access."))
-            session.connections.disconnect(name)
-            try:
-                return session.connections.connect(
-                    base, client_id=client_id, name=name, open_url=open_url, cancel=cancel
-                )
-            except USER_ERRORS as exc:
-                raise ServiceError(
-                    f"{exc} The old sign-in for {name} was removed; your records from it are "
-                    "kept. Use the Connect button to sign in again."
-                ) from exc
-
-        self.runner.run(
-            reconnect,
-            title=f"Reconnecting {name}",
-            on_success=self._after_change,
-            on_error=self._error_then_refresh,
-        )
-
-    def disconnect_clicked(self) -> None:
-        session, name = self.session, self.selected_connection()
-        if session is None or name is None:
-            return
-        yes, delete_data = style.ask(
-            self,
-            "Disconnect",
-            f"Disconnect {name}? The app stops fetching from it and asks the provider to revoke "
-            "its sign-in. Records already fetched are kept unless you tick the box.",
-            "Also delete the records it brought",
-        )
-        if not yes:
-            return
-        self.runner.run(
-            lambda _p, _c: session.connections.disconnect(name, delete_data=delete_data),
-            title=f"Disconnecting {name}",
-            on_success=self._after_change,
-            cancellable=False,
-        )
-
-    def _error_then_refresh(self, exc: BaseException) -> bool:
-        self.refresh()  # a partial sync or a removed sign-in shows in the table
-        return False

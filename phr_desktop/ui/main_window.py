@@ -311,7 +311,7 @@ class MainWindow(QMainWindow):
         self.tabs.setDocumentMode(True)
         self.tabs.setAccessibleName("Views")
         self.dashboard = Dashboard(session, self.runner, self.tabs)
-        self.dashboard.app_data_dir = self.profiles.data_dir
+        self.dashboard.providers.app_data_dir = self.profiles.data_dir
         self.dashboard.recordActivated.connect(self.show_record)
         self.dashboard.categoryActivated.connect(self.show_kind)
         self.dashboard.dataChanged.connect(self.refresh_views)

@@ -126,8 +126,8 @@ def test_the_dashboards_connect_button_opens_it_on_the_apps_data_folder(
 
     dashboard = Dashboard(session, TaskRunner(synchronous=True))
     qtbot.addWidget(dashboard)
-    dashboard.app_data_dir = tmp_path / "app-data"
-    dashboard.connect_clicked()
+    dashboard.providers.app_data_dir = tmp_path / "app-data"
+    dashboard.providers.connect_clicked()
     dialog = dashboard.findChild(ConnectDialog)
     assert dialog is not None
     assert dialog.client_ids.path.is_relative_to(tmp_path / "app-data")

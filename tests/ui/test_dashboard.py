@@ -166,9 +166,11 @@ def test_a_recent_search_link_runs_it_again(dashboard: Dashboard) -> None:
 
 
 def test_without_providers_the_dashboard_says_how_to_connect(dashboard: Dashboard) -> None:
-    assert dashboard.connections_stack.currentWidget() is dashboard.no_connections
-    assert not dashboard.sync_button.isEnabled()
-    assert dashboard.connect_button.isEnabled()
+    assert (
+        dashboard.providers.connections_stack.currentWidget() is dashboard.providers.no_connections
+    )
+    assert not dashboard.providers.sync_button.isEnabled()
+    assert dashboard.providers.connect_button.isEnabled()
 
 
 def test_providers_show_status_last_sync_and_record_count(
@@ -178,15 +180,21 @@ def test_providers_show_status_last_sync_and_record_count(
     add_connection(demo)
     widget = Dashboard(demo, TaskRunner(synchronous=True))
     qtbot.addWidget(widget)
-    table = widget.connections
-    assert widget.connections_stack.currentWidget() is table
+    table = widget.providers.connections
+    assert widget.providers.connections_stack.currentWidget() is table
     row = [table.item(0, c).text() for c in range(4)]
     assert row[0] == "City Hospital" and row[1] == "Connected" and row[3] == "0"
     assert row[2].startswith("2026-11-2")
-    assert widget.sync_button.isEnabled() and not widget.disconnect_button.isEnabled()
+    assert (
+        widget.providers.sync_button.isEnabled()
+        and not widget.providers.disconnect_button.isEnabled()
+    )
     table.selectRow(0)
-    assert widget.selected_connection() == "City Hospital"
-    assert widget.disconnect_button.isEnabled() and widget.reconnect_button.isEnabled()
+    assert widget.providers.selected_connection() == "City Hospital"
+    assert (
+        widget.providers.disconnect_button.isEnabled()
+        and widget.providers.reconnect_button.isEnabled()
+    )
 
 
 def test_a_provider_card_says_which_data_is_missing_and_what_the_server_noted(
@@ -207,7 +215,7 @@ def test_a_provider_card_says_which_data_is_missing_and_what_the_server_noted(
             )
     widget = Dashboard(demo, TaskRunner(synchronous=True))
     qtbot.addWidget(widget)
-    cell = widget.connections.item(0, 1)
+    cell = widget.providers.connections.item(0, 1)
     assert cell.text() == "Connected · some data missing"
     assert f"Observation missing: {missing}" in cell.toolTip()
     assert "Note on Condition: Some results may be hidden" in cell.toolTip()
@@ -228,13 +236,13 @@ def test_disconnect_asks_then_forgets_the_provider_and_keeps_records_by_default(
     monkeypatch.setattr(
         style, "ask", lambda _p, _t, text, _c: (questions.append(text), (False, False))[1]
     )
-    widget.connections.selectRow(0)
-    widget.disconnect_button.click()
+    widget.providers.connections.selectRow(0)
+    widget.providers.disconnect_button.click()
     assert demo.connections.statuses() != []  # said no
     monkeypatch.setattr(style, "ask", lambda *_a: (True, False))
-    widget.disconnect_button.click()
+    widget.providers.disconnect_button.click()
     assert demo.connections.statuses() == []
-    assert widget.connections_stack.currentWidget() is widget.no_connections
+    assert widget.providers.connections_stack.currentWidget() is widget.providers.no_connections
     assert changed == [True]
     assert "City Hospital" in questions[0]
 
@@ -251,13 +259,13 @@ def test_connect_another_signs_in_through_the_browser_in_a_worker(
 
     opened: list[str] = []
     monkeypatch.setattr(ConnectionService, "connect", fake_connect)
-    dashboard.open_url.requested.disconnect()
-    dashboard.open_url.requested.connect(opened.append)
-    dashboard.start_connect("https://fhir.city.example/R4", "app-1", "City Hospital")
+    dashboard.providers.open_url.requested.disconnect()
+    dashboard.providers.open_url.requested.connect(opened.append)
+    dashboard.providers.start_connect("https://fhir.city.example/R4", "app-1", "City Hospital")
     assert calls[0]["fhir_base"] == "https://fhir.city.example/R4"
     assert calls[0]["client_id"] == "app-1" and calls[0]["cancel"] is not None
     assert opened == ["https://auth.example/authorize?state=x"]
-    assert dashboard.connections.rowCount() == 1
+    assert dashboard.providers.connections.rowCount() == 1
 
 
 def test_sync_errors_are_shown_and_the_table_refreshed(
@@ -278,8 +286,8 @@ def test_sync_errors_are_shown_and_the_table_refreshed(
         raise ServiceError(f"{name!r} needs reconnecting before it can sync.")
 
     monkeypatch.setattr(ConnectionService, "sync", failing_sync)
-    widget.connections.selectRow(0)
-    widget.sync_button.click()
+    widget.providers.connections.selectRow(0)
+    widget.providers.sync_button.click()
     assert reported == ["'City Hospital' needs reconnecting before it can sync."]
     for box in widget.findChildren(style.QMessageBox):
         box.close()

@@ -40,7 +40,7 @@ def test_a_new_profile_offers_four_first_steps_instead_of_empty_lists(window: Ma
         "Connect a provider…", "Import files…", "Add a result…", "Open the demo",
     ]  # fmt: skip
     assert not dashboard.latest_box.isVisible() and not dashboard.counts_box.isVisible()
-    assert dashboard.connect_button.text().replace("&", "") == "Connect a provider…"
+    assert dashboard.providers.connect_button.text().replace("&", "") == "Connect a provider…"
 
 
 def test_import_files_from_the_first_steps_imports_and_the_card_goes(

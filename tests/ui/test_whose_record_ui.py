@@ -186,7 +186,7 @@ def test_a_sign_in_as_another_person_asks_and_this_is_me_signs_in_again_confirmi
     monkeypatch.setattr(other_person_dialog, "ask_about_other_person", answer)
     dashboard = Dashboard(demo, TaskRunner(synchronous=True))
     qtbot.addWidget(dashboard)
-    dashboard.start_connect("https://fhir.example/R4", "app", "Clinic")
+    dashboard.providers.start_connect("https://fhir.example/R4", "app", "Clinic")
     assert asked == [check] and calls == [False, True]
 
 

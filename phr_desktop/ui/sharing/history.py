@@ -30,7 +30,7 @@ from phr_desktop.services.share_history import (
     revoke_share,
 )
 from phr_desktop.ui import style
-from phr_desktop.ui.dashboard import when
+from phr_desktop.ui.providers_box import when
 from phr_desktop.ui.secret_dialogs import ClearingDialog, read_only_table
 from phr_desktop.ui.sharing.dialog import patient_name
 from phr_desktop.ui.sharing.key_panel import KeyPanel
