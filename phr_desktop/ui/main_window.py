@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QByteArray, QSettings, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QFileDialog,
     QLabel,
     QMainWindow,
     QMenu,
@@ -26,7 +25,7 @@ from PySide6.QtWidgets import (
 
 from phr_desktop import __version__
 from phr_desktop.services.demo import open_demo
-from phr_desktop.services.import_documents import IMPORT_FILE_TYPES, import_files
+from phr_desktop.services.import_documents import import_files
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter, Session
 from phr_desktop.services.tasks import CancelToken, ProgressCallback
@@ -36,6 +35,7 @@ from phr_desktop.ui.auto_lock import AutoLock, AutoLockDialog, app_settings
 from phr_desktop.ui.backups.controller import BackupController
 from phr_desktop.ui.dashboard import Dashboard
 from phr_desktop.ui.export_menu import ExportMenu
+from phr_desktop.ui.import_choice import choose_import_paths, import_summary
 from phr_desktop.ui.notices import AutoSync, NoticeTray
 from phr_desktop.ui.person_band import PersonBand, person_line
 from phr_desktop.ui.profile_screen import ProfileScreen
@@ -53,14 +53,6 @@ if TYPE_CHECKING:  # the importers load on the first import, not at start
     from phr_desktop.services.importing import FileOutcome, ImportReport
 
 
-def import_filter() -> str:
-    """Every type the importer takes first (the default), then each family, then all files."""
-    every = " ".join(pattern for _name, patterns in IMPORT_FILE_TYPES for pattern in patterns)
-    families = [f"{name} ({' '.join(patterns)})" for name, patterns in IMPORT_FILE_TYPES]
-    return ";;".join([f"Health records and documents ({every})", *families, "All files (*)"])
-
-
-IMPORT_FILTER = import_filter()
 # Shortcuts as StandardKey: a QKeySequence cannot be built before the QGuiApplication exists.
 NEW_ENTRIES: tuple[tuple[str, str, QKeySequence.StandardKey | None], ...] = (
     ("Test result…", "LabResultDialog", None),
@@ -71,39 +63,6 @@ NEW_ENTRIES: tuple[tuple[str, str, QKeySequence.StandardKey | None], ...] = (
     ("Note…", "NoteDialog", QKeySequence.StandardKey.New),
     ("Document (PDF or image)…", "UploadDialog", None),
 )
-
-
-def choose_import_paths(parent: QWidget, folder: bool) -> list[Path]:
-    """Ask for record files or a folder (tests replace this)."""
-    if folder:
-        chosen = QFileDialog.getExistingDirectory(parent, "Import a folder of record files")
-        return [Path(chosen)] if chosen else []
-    files, _ = QFileDialog.getOpenFileNames(parent, "Import files", "", IMPORT_FILTER)
-    return [Path(f) for f in files]
-
-
-def import_summary(report: ImportReport) -> str:
-    t = report.totals
-    tried = len(report.files) - len(report.skipped)
-    text = (
-        f"Imported {tried - len(report.failed) - len(report.other_person)} of {tried} file(s): "
-        f"{t.new:,} new, {t.updated:,} updated, {t.unchanged:,} unchanged."
-    )
-    if report.failed:
-        text += " Not imported: " + "; ".join(
-            f"{Path(f.path).name} ({f.error})" for f in report.failed[:5]
-        )
-        if len(report.failed) > 5:
-            text += f"; and {len(report.failed) - 5} more"
-        text += "."
-    if report.skipped:
-        text += f" Skipped {len(report.skipped)} file(s) that hold no records: " + "; ".join(
-            f"{Path(f.path).name} ({f.error})" for f in report.skipped[:5]
-        )
-        text += f"; and {len(report.skipped) - 5} more." if len(report.skipped) > 5 else "."
-    if report.other_person:
-        text += f" Held as another person's: {len(report.other_person)} file(s)."
-    return text
 
 
 class MainWindow(QMainWindow):

@@ -15,7 +15,8 @@ from phr_desktop.services.demo import DEMO_PROFILE
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.ui import main_window
 from phr_desktop.ui.aatd_view import INFUSION_HOW_TO
-from phr_desktop.ui.main_window import IMPORT_FILTER, MainWindow
+from phr_desktop.ui.import_choice import IMPORT_FILTER
+from phr_desktop.ui.main_window import MainWindow
 from phr_desktop.ui.manual_entry import LabResultDialog
 from tests.ui.windows import close_left_open, settings_in, shown_main_window
 

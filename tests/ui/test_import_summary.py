@@ -7,7 +7,7 @@ from pathlib import Path
 
 from phr_desktop.services.importing import FileOutcome, ImportReport
 from phr_desktop.services.session import Session
-from phr_desktop.ui.main_window import import_summary
+from phr_desktop.ui.import_choice import import_summary
 
 
 def test_the_summary_counts_tried_files_and_names_skipped_ones_with_why(
