@@ -7,11 +7,11 @@ whole file is kept byte for byte by the caller as the source document.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
 import orjson
@@ -56,8 +56,9 @@ def fitted(dumped: bytes) -> bytes:
     return bytes(memoryview(dumped))
 
 
-def _resource(resource: dict[str, Any], body: bytes) -> ParsedResource:
-    return ParsedResource(resource, body, hashlib.sha256(body).hexdigest())
+def _resource(resource: dict[str, Any], name: str) -> ParsedResource:
+    body = fitted(_dump(resource, name))
+    return ParsedResource(resource, body, sha256(body).hexdigest())
 
 
 # Number literals orjson may write back differently: those with a fraction or an exponent
@@ -144,15 +145,16 @@ def _has_long_integer(data: bytes) -> bool:
 
 
 def _dump(resource: dict[str, Any], name: str) -> bytes:
-    """The resource's JSON text. An integer beyond 53 bits stops the first try: the resource
-    then has those beyond 64 bits (which `decode_exact` reads as ints) made ExactDecimals, as
-    `loads_exact` reads them, before it is written; the rare case pays, not every resource."""
+    """The resource's JSON text, in orjson's own buffer (see `fitted`). An integer beyond 53
+    bits stops the first try: the resource then has those beyond 64 bits (which
+    `decode_exact` reads as ints) made ExactDecimals, as `loads_exact` reads them, before it
+    is written; the rare case pays, not every resource."""
     try:
-        return fitted(orjson.dumps(resource, default=decimal_fragment, option=_STRICT_INTEGER))
+        return orjson.dumps(resource, default=decimal_fragment, option=_STRICT_INTEGER)
     except orjson.JSONEncodeError:
         exact_big_ints(resource)
     try:
-        return fitted(orjson.dumps(resource, default=decimal_fragment))
+        return orjson.dumps(resource, default=decimal_fragment)
     except orjson.JSONEncodeError as exc:
         reason = (
             f"a resource is nested more than {MAX_NESTING} levels deep"
@@ -201,7 +203,7 @@ def flatten(value: Any, name: str, release: bool = False) -> Iterator[ParsedReso
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource (no resourceType)")
     if value["resourceType"] != "Bundle":
-        yield _resource(value, _dump(value, name))
+        yield _resource(value, name)
         return
     entries = value.get("entry") or []
     if not isinstance(entries, list):
@@ -210,10 +212,13 @@ def flatten(value: Any, name: str, release: bool = False) -> Iterator[ParsedReso
         if release:
             entries[index] = None
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("resourceType")
+        if kind == "Bundle":
             yield from flatten(resource, name, release)
-        elif isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-            yield _resource(resource, _dump(resource, name))
+        elif isinstance(kind, str):
+            yield _resource(resource, name)
 
 
 def resources_of(value: Any, name: str) -> list[ParsedResource]:
@@ -244,7 +249,7 @@ def keep_number_literals(data: bytes, parsed: Any, name: str, key: str | None = 
 
 def dump_json_exact(value: Any, name: str = "resource") -> bytes:
     """JSON text for a value read by `load_json_exact`, Decimal literals as they were."""
-    return _dump(value, name)
+    return fitted(_dump(value, name))
 
 
 _NOT_SPACE = re.compile(rb"[^ \t\r\n\f\v]")
