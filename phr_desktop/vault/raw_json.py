@@ -9,11 +9,11 @@ their literal, so a value is shown, exported and shared as the source wrote it.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
 import re
 from typing import Any
 
-import msgspec
 import orjson
 
 INT64 = range(-(2**63), 2**63)
@@ -67,10 +67,20 @@ def _float_or_literal(literal: str) -> float | ExactDecimal:
     return value if orjson.dumps(value) == literal.encode() else ExactDecimal(literal)
 
 
-# One C pass that hands every float literal's text to the hook: exact decimals without the
-# byte scan and second parse the stdlib reader needs. It agrees with orjson on what is JSON
-# (tests/interop/test_raw_json.py); where it refuses, the caller's own reader gives the message.
-_EXACT_FLOATS = msgspec.json.Decoder(float_hook=_float_or_literal)
+@functools.cache
+def _one_pass_reader() -> tuple[Any, tuple[type[Exception], ...]]:
+    """msgspec's decoder, which hands every float literal's text to the hook: exact decimals
+    in one C pass, without the byte scan and second parse the stdlib reader needs; and what
+    it raises for text it refuses. It agrees with orjson on what is JSON
+    (tests/vault/test_raw_json.py); where it refuses, the caller's own reader gives the
+    message. Loaded on first use: importing msgspec takes 20-50 ms that opening the app need
+    not pay (tests/ui/test_start_imports.py)."""
+    import msgspec
+
+    refused = (msgspec.MsgspecError, ValueError, RecursionError)  # ValueError: bad UTF-8
+    return msgspec.json.Decoder(float_hook=_float_or_literal), refused
+
+
 # The one integer literal msgspec changes ("-0" reads as 0); a match inside a string only
 # sends the document to the slower reader.
 _NEGATIVE_ZERO = re.compile(rb"-0(?=\s*[,\]}])")
@@ -84,9 +94,10 @@ def decode_exact(data: bytes) -> Any | None:
     beyond 64 bits into ExactDecimals, as `loads_exact` reads them."""
     if _NEGATIVE_ZERO.search(data):
         return None
+    decoder, refused = _one_pass_reader()
     try:
-        return _EXACT_FLOATS.decode(data)
-    except (msgspec.MsgspecError, ValueError, RecursionError):  # ValueError: bad UTF-8
+        return decoder.decode(data)
+    except refused:
         return None
 
 
