@@ -286,8 +286,8 @@ def prepare_file_pickled(path: Path) -> bytes:
     The resources are pickled a chunk at a time as they are prepared, then the file without
     them: the worker never holds a whole file's resources beside their pickle."""
     gc.collect()  # whatever an earlier file left in cycles (a failed parse's traceback)
-    buffer = io.BytesIO()
-    pickler = pickle.Pickler(buffer, protocol=pickle.HIGHEST_PROTOCOL)
+    parts = _Parts()
+    pickler = pickle.Pickler(parts, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True
     prepared = prepare_file(path, pickler.dump)
     cpu, wall = time.thread_time(), time.perf_counter()
@@ -295,7 +295,15 @@ def prepare_file_pickled(path: Path) -> bytes:
     # The time pickling the file took follows it, as a last, tiny pickle.
     pickler.dump((STAGE_PICKLE, time.thread_time() - cpu, time.perf_counter() - wall))
     del prepared, pickler
-    return buffer.getvalue()
+    return b"".join(parts)
+
+
+class _Parts(list[bytes]):
+    """Where the pickler writes: each chunk's pickle kept as it is and joined once at the end.
+    A BytesIO grows by an eighth at a time, copying what it holds again and again (measured:
+    a quarter of the time pickling took); the bytes written are the same."""
+
+    write = list.append
 
 
 def load_prepared(data: bytes) -> PreparedFile:

@@ -7,10 +7,10 @@ back is cheap to pickle and the writing thread only binds values.
 from __future__ import annotations
 
 import hashlib
-import zlib
 from typing import Any, NamedTuple
 
 import orjson
+from isal import isal_zlib
 
 from phr_desktop.domain.codes import codes_text
 from phr_desktop.domain.records import Record
@@ -51,9 +51,12 @@ class PackedDocument(NamedTuple):
 
 
 def pack_document(data: bytes) -> PackedDocument:
-    # Exports are mostly JSON or XML; zlib's fastest level shrinks them ~8x, which is fewer
-    # pages to encrypt and write (measured: the largest single cost of an import).
-    packed = zlib.compress(data, 1)
+    # Exports are mostly JSON or XML; compressing shrinks them ~8-13x, which is fewer pages to
+    # encrypt and write (measured: the largest single cost of an import). ISA-L writes the
+    # same zlib format (read back with zlib.decompress, stored as "zlib") 5x faster than
+    # zlib's fastest level, and smaller (Synthea at 100k: 0.11 s against 0.64 s, 13.2x
+    # against 11.6x).
+    packed = isal_zlib.compress(data, 1)
     compression, stored = ("zlib", packed) if len(packed) < len(data) else (None, data)
     return PackedDocument(hashlib.sha256(data).hexdigest(), len(data), compression, stored)
 

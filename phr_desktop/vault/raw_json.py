@@ -9,7 +9,9 @@ their literal, so a value is shown, exported and shared as the source wrote it.
 from __future__ import annotations
 
 import decimal
+import functools
 import json
+import re
 from typing import Any
 
 import orjson
@@ -57,6 +59,60 @@ def loads_exact(data: bytes | str) -> Any:
     return json.loads(
         data, parse_float=ExactDecimal, parse_int=exact_int, parse_constant=_refuse_constant
     )
+
+
+def _float_or_literal(literal: str) -> float | ExactDecimal:
+    """A float where orjson writes it back as the source wrote it, else the literal kept."""
+    value = float(literal)
+    return value if orjson.dumps(value) == literal.encode() else ExactDecimal(literal)
+
+
+@functools.cache
+def _one_pass_reader() -> tuple[Any, tuple[type[Exception], ...]]:
+    """msgspec's decoder, which hands every float literal's text to the hook: exact decimals
+    in one C pass, without the byte scan and second parse the stdlib reader needs; and what
+    it raises for text it refuses. It agrees with orjson on what is JSON
+    (tests/vault/test_raw_json.py); where it refuses, the caller's own reader gives the
+    message. Loaded on first use: importing msgspec takes 20-50 ms that opening the app need
+    not pay (tests/ui/test_start_imports.py)."""
+    import msgspec
+
+    refused = (msgspec.MsgspecError, ValueError, RecursionError)  # ValueError: bad UTF-8
+    return msgspec.json.Decoder(float_hook=_float_or_literal), refused
+
+
+# The one integer literal msgspec changes ("-0" reads as 0); a match inside a string only
+# sends the document to the slower reader.
+_NEGATIVE_ZERO = re.compile(rb"-0(?=\s*[,\]}])")
+
+
+def decode_exact(data: bytes) -> Any | None:
+    """JSON with every float literal kept exactly (ExactDecimal where a float would change
+    it), in one pass; None when this reader cannot vouch for the result: text it refuses
+    (malformed, not UTF-8, nested too deep for it, an integer of thousands of digits) or an
+    integer "-0". Integers come as Python ints, however large: `exact_big_ints` turns those
+    beyond 64 bits into ExactDecimals, as `loads_exact` reads them."""
+    if _NEGATIVE_ZERO.search(data):
+        return None
+    decoder, refused = _one_pass_reader()
+    try:
+        return decoder.decode(data)
+    except refused:
+        return None
+
+
+def exact_big_ints(value: Any) -> None:
+    """Replace, in place, every integer beyond 64 bits in `value` by its ExactDecimal (what
+    `loads_exact` gives for such a literal; an int's text is its JSON literal)."""
+    stack = [value]
+    while stack:
+        node = stack.pop()
+        items = node.items() if isinstance(node, dict) else enumerate(node)
+        for key, item in items:
+            if isinstance(item, dict | list):
+                stack.append(item)
+            elif type(item) is int and item not in INT64:
+                node[key] = ExactDecimal(str(item))
 
 
 def load_raw(body: bytes) -> Any:

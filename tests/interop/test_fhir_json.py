@@ -160,3 +160,13 @@ def test_the_exact_number_scan_is_linear_in_the_length_of_a_literal() -> None:
         started = time.perf_counter()
         assert has_lossy_numbers(text)
         assert time.perf_counter() - started < 0.5  # was minutes: one walk per 19 digits
+
+
+def test_an_integer_beyond_64_bits_reaches_the_normaliser_as_its_literal() -> None:
+    from phr_desktop.vault.raw_json import ExactDecimal
+
+    text = b'{"resourceType":"Observation","id":"i","valueInteger":123456789012345678901234}'
+    (parsed,) = parse_fhir_json(text, "i.json")
+    value = parsed.resource["valueInteger"]
+    assert isinstance(value, ExactDecimal) and value.literal == "123456789012345678901234"
+    assert parsed.body == text

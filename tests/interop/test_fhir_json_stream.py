@@ -57,6 +57,9 @@ def test_entry_by_entry_gives_what_reading_whole_gives(data: bytes) -> None:
         b'{"resourceType":"Bundle","entry":[{"resource":{"x":tru}}]}',
         b'{"resourceType":"Bundle","entry":[{"resource":{}}], "type":}',
         b'{"resourceType":"Bundle","entry":[{"resource":{}}]}}',
+        # A value glued to the entry beside it (the gap was once checked as "[0,1.500]").
+        b'{"resourceType":"Bundle","entry":[{"resource":{}}, 1.50{"resource":{}}]}',
+        b'{"resourceType":"Bundle","entry":[{"resource":{}}e5, {"resource":{}}]}',
     ],
 )
 def test_a_broken_bundle_is_refused_as_reading_whole_refuses_it(data: bytes) -> None:

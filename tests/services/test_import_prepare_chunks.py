@@ -20,7 +20,7 @@ def _observations(count: int) -> list[dict[str, object]]:
 
 def test_releasing_flatten_takes_each_entry_out_of_the_tree_as_it_gives_its_resource() -> None:
     bundle = {"resourceType": "Bundle", "type": "collection", "entry": _observations(3)}
-    resources = flatten(bundle, "bundle.json", False, release=True)
+    resources = flatten(bundle, "bundle.json", release=True)
     first = next(resources)
     assert first.resource_id == "o0"
     assert bundle["entry"][0] is None and bundle["entry"][1] is not None

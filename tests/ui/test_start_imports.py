@@ -30,6 +30,7 @@ DEFERRED = (
     "zxcvbn",
     "segno",
     "keyring",
+    "msgspec",
     "phr_desktop.services.connections",
     "phr_desktop.services.importing",
     "phr_desktop.services.exporting",

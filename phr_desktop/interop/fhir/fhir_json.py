@@ -7,17 +7,24 @@ whole file is kept byte for byte by the caller as the source document.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from hashlib import sha256
 from typing import Any
 
 import orjson
 
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.vault.raw_json import INT64, INT64_DIGITS, decimal_fragment, loads_exact
+from phr_desktop.vault.raw_json import (
+    INT64,
+    INT64_DIGITS,
+    decimal_fragment,
+    decode_exact,
+    exact_big_ints,
+    loads_exact,
+)
 
 MAX_FILE_BYTES = 512 * 1024 * 1024
 # Real FHIR is < 20 levels deep. The parsers stop hostile nesting without blowing the stack
@@ -49,8 +56,9 @@ def fitted(dumped: bytes) -> bytes:
     return bytes(memoryview(dumped))
 
 
-def _resource(resource: dict[str, Any], body: bytes) -> ParsedResource:
-    return ParsedResource(resource, body, hashlib.sha256(body).hexdigest())
+def _resource(resource: dict[str, Any], name: str) -> ParsedResource:
+    body = fitted(_dump(resource, name))
+    return ParsedResource(resource, body, sha256(body).hexdigest())
 
 
 # Number literals orjson may write back differently: those with a fraction or an exponent
@@ -121,6 +129,11 @@ def has_lossy_numbers(data: bytes) -> bool:
             lossy, judged_to = _literal_around(data, match.start(), match.end())
             if lossy:
                 return True
+    return _has_long_integer(data)
+
+
+def _has_long_integer(data: bytes) -> bool:
+    """Whether `data` holds an integer literal beyond 64 bits (19 digits or more first)."""
     digits = data.translate(_DIGITS_AS_ZERO)
     found = digits.find(_LONG_INTEGER)
     while found >= 0:
@@ -131,11 +144,17 @@ def has_lossy_numbers(data: bytes) -> bool:
     return False
 
 
-def _dump(resource: dict[str, Any], exact: bool, name: str) -> bytes:
+def _dump(resource: dict[str, Any], name: str) -> bytes:
+    """The resource's JSON text, in orjson's own buffer (see `fitted`). An integer beyond 53
+    bits stops the first try: the resource then has those beyond 64 bits (which
+    `decode_exact` reads as ints) made ExactDecimals, as `loads_exact` reads them, before it
+    is written; the rare case pays, not every resource."""
     try:
-        if exact:
-            return fitted(orjson.dumps(resource, default=decimal_fragment))
-        return fitted(orjson.dumps(resource))
+        return orjson.dumps(resource, default=decimal_fragment, option=_STRICT_INTEGER)
+    except orjson.JSONEncodeError:
+        exact_big_ints(resource)
+    try:
+        return orjson.dumps(resource, default=decimal_fragment)
     except orjson.JSONEncodeError as exc:
         reason = (
             f"a resource is nested more than {MAX_NESTING} levels deep"
@@ -143,6 +162,9 @@ def _dump(resource: dict[str, Any], exact: bool, name: str) -> bytes:
             else f"a resource holds a value that cannot be stored ({exc})"
         )
         raise UnreadableFile(name, None, None, reason) from None
+
+
+_STRICT_INTEGER = orjson.OPT_STRICT_INTEGER
 
 
 def _error_position(exc: json.JSONDecodeError) -> tuple[int, int]:
@@ -165,13 +187,23 @@ def loads(data: bytes, name: str, exact: bool, line_offset: int = 0) -> Any:
         raise UnreadableFile(name, None, None, str(exc)) from None
 
 
-def flatten(value: Any, name: str, exact: bool, release: bool = False) -> Iterator[ParsedResource]:
+def read_json(data: bytes, name: str, line_offset: int = 0) -> Any:
+    """One JSON document with number literals kept as written (integers beyond 64 bits may
+    come as ints: `_dump` makes them exact). The one-pass reader first; where it cannot vouch
+    for the result, the scan and the reader of before, whose result or message stands."""
+    value = decode_exact(data)
+    if value is None:
+        return loads(data, name, has_lossy_numbers(data), line_offset)
+    return value
+
+
+def flatten(value: Any, name: str, release: bool = False) -> Iterator[ParsedResource]:
     """The resources of `value`; with `release`, each Bundle entry is taken out of the tree as
     it is given, so the tree shrinks while the caller's output grows (peak memory)."""
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource (no resourceType)")
     if value["resourceType"] != "Bundle":
-        yield _resource(value, _dump(value, exact, name))
+        yield _resource(value, name)
         return
     entries = value.get("entry") or []
     if not isinstance(entries, list):
@@ -180,22 +212,29 @@ def flatten(value: Any, name: str, exact: bool, release: bool = False) -> Iterat
         if release:
             entries[index] = None
         resource = entry.get("resource") if isinstance(entry, dict) else None
-        if isinstance(resource, dict) and resource.get("resourceType") == "Bundle":
-            yield from flatten(resource, name, exact, release)
-        elif isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-            yield _resource(resource, _dump(resource, exact, name))
+        if not isinstance(resource, dict):
+            continue
+        kind = resource.get("resourceType")
+        if kind == "Bundle":
+            yield from flatten(resource, name, release)
+        elif isinstance(kind, str):
+            yield _resource(resource, name)
 
 
 def resources_of(value: Any, name: str) -> list[ParsedResource]:
     """The resources of a document already read by `load_json_exact`, flattened exactly as
     `parse_fhir_json` does (a Bundle's entries, nested Bundles opened, or the resource)."""
-    return list(flatten(value, name, True))
+    return list(flatten(value, name))
 
 
 def load_json_exact(data: bytes, name: str) -> Any:
     """Any JSON document with number literals kept as written (Decimal where a float would
-    change them); pair with `dump_json_exact`. Fast when there is nothing to keep."""
-    return loads(data, name, has_lossy_numbers(data))
+    change them); pair with `dump_json_exact`. One C pass, and a byte scan for integers
+    beyond 64 bits (which the one-pass reader gives as ints)."""
+    value = decode_exact(data)
+    if value is None or _has_long_integer(data):
+        return loads(data, name, has_lossy_numbers(data))
+    return value
 
 
 def keep_number_literals(data: bytes, parsed: Any, name: str, key: str | None = None) -> Any:
@@ -210,7 +249,10 @@ def keep_number_literals(data: bytes, parsed: Any, name: str, key: str | None = 
 
 def dump_json_exact(value: Any, name: str = "resource") -> bytes:
     """JSON text for a value read by `load_json_exact`, Decimal literals as they were."""
-    return _dump(value, True, name)
+    return fitted(_dump(value, name))
+
+
+_NOT_SPACE = re.compile(rb"[^ \t\r\n\f\v]")
 
 
 def is_ndjson(data: bytes) -> bool:
@@ -218,13 +260,15 @@ def is_ndjson(data: bytes) -> bool:
     if head != b"{":
         return False
     first_line_end = data.find(b"\n")
-    if first_line_end < 0:
+    # Nothing after the first line: a one-line document (checked first: parsing that line
+    # would parse the whole document once more).
+    if first_line_end < 0 or not _NOT_SPACE.search(data, first_line_end):
         return False
     try:
         orjson.loads(data[:first_line_end])
     except orjson.JSONDecodeError:
         return False
-    return bool(data[first_line_end:].strip())
+    return True
 
 
 def check_size(data: bytes, name: str) -> None:
@@ -237,17 +281,13 @@ def check_size(data: bytes, name: str) -> None:
 def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
     """All resources in a FHIR JSON or NDJSON document; UnreadableFile says where it breaks."""
     check_size(data, name)
-    exact = has_lossy_numbers(data)
     if is_ndjson(data):
         out: list[ParsedResource] = []
         for number, line in enumerate(data.splitlines()):
-            if not line.strip():
-                continue
-            value = loads(line, name, exact, line_offset=number)
-            out.extend(flatten(value, name, exact))
+            if line.strip():
+                out.extend(flatten(read_json(line, name, line_offset=number), name))
         return out
-    value = loads(data, name, exact)
-    return list(flatten(value, name, exact))
+    return list(flatten(read_json(data, name), name))
 
 
 def iter_parse_fhir_json(data: bytes, name: str) -> Iterator[ParsedResource]:
@@ -256,15 +296,14 @@ def iter_parse_fhir_json(data: bytes, name: str) -> Iterator[ParsedResource]:
     once its resource is given. An import's worker so never holds the bytes, the whole tree
     and the whole output at once. UnreadableFile may come part way."""
     check_size(data, name)
-    exact = has_lossy_numbers(data)
     if is_ndjson(data):
         lines = data.splitlines()
         del data
         for number, line in enumerate(lines):
             lines[number] = b""
             if line.strip():
-                yield from flatten(loads(line, name, exact, line_offset=number), name, exact)
+                yield from flatten(read_json(line, name, line_offset=number), name)
         return
-    value = loads(data, name, exact)
+    value = read_json(data, name)
     del data
-    yield from flatten(value, name, exact, release=True)
+    yield from flatten(value, name, release=True)

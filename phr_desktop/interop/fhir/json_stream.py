@@ -22,10 +22,10 @@ from phr_desktop.interop.fhir.fhir_json import (
     ParsedResource,
     check_size,
     flatten,
-    has_lossy_numbers,
     is_ndjson,
     loads,
     parse_fhir_json,
+    read_json,
 )
 
 # A file holding more resources than this is read entry by entry (counted by a cheap byte
@@ -69,22 +69,19 @@ def _ndjson(data: bytes, name: str) -> Iterator[ParsedResource]:
         end = len(data) if end < 0 else end
         line = data[start:end]
         if line.strip():
-            exact = has_lossy_numbers(line)
-            yield from flatten(loads(line, name, exact, line_offset=number), name, exact)
+            yield from flatten(read_json(line, name, line_offset=number), name)
         start, number = end + 1, number + 1
 
 
 def _entry(data: bytes, span: tuple[int, int], name: str) -> Iterator[ParsedResource]:
     start, end = span
-    text = data[start:end]
-    exact = has_lossy_numbers(text)
     try:
-        entry = loads(text, name, exact)
+        entry = read_json(data[start:end], name)
     except UnreadableFile as exc:
         raise _moved(exc, data, start, name) from None
     resource = entry.get("resource") if isinstance(entry, dict) else None
     if isinstance(resource, dict) and isinstance(resource.get("resourceType"), str):
-        yield from flatten(resource, name, exact)
+        yield from flatten(resource, name)
 
 
 class _NotABundle(Exception):
@@ -193,7 +190,9 @@ def _check_gap(
     stripped = gap.strip(_SPACE)
     if stripped == (b"," if after_entry and before_entry else b""):
         return
-    probe = (b"[0" if after_entry else b"[") + gap + (b"0]" if before_entry else b"]")
+    # A 0 stands for each entry beside the gap, set apart by a space: glued on, it would make
+    # one number of a value at the gap's edge ("1.50" before an entry, read as "1.500").
+    probe = (b"[0 " if after_entry else b"[") + gap + (b" 0]" if before_entry else b"]")
     try:
         orjson.loads(probe)
     except orjson.JSONDecodeError:
