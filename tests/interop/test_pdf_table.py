@@ -125,16 +125,16 @@ def test_a_cell_that_fits_on_one_line_is_laid_out_as_the_word_wrap_lays_it_out(
 
 def test_remembered_cells_still_print_each_records_own_value() -> None:
     from phr_desktop.domain.records import DatePrecision, PartialDate, Quantity, Record, RecordKind
-    from phr_desktop.interop.export_data import ExportRecord
+    from phr_desktop.interop.export_data import ExportRecord, ShownRow
     from phr_desktop.interop.pdf.export import _RowCells
 
-    def lab(value: float, unit: str) -> ExportRecord:
+    def lab(value: float, unit: str) -> ShownRow:
         record = Record(
             "Observation", "x", RecordKind.LAB_RESULT, "Glucose",
             effective=PartialDate("2020-01-01", DatePrecision.DAY),
             value=Quantity(value, unit), source_system="Epic",
         )  # fmt: skip
-        return ExportRecord(1, record, b"{}")
+        return ShownRow.of(ExportRecord(1, record, b"{}"))
 
     cells = _RowCells()
     shown = [cells(lab(v, u))[2][0] for v, u in [(5.5, "mg/dL"), (0.0, "mg/dL"), (-0.0, "mg/dL"),

@@ -33,10 +33,10 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from phr_desktop.domain.records import Record, RecordKind
+from phr_desktop.domain.records import DatePrecision, RecordKind
 from phr_desktop.interop.emergency.facts import NO_ALLERGY_INFORMATION, allergy_status
-from phr_desktop.interop.export_data import ExportData, ExportRecord
-from phr_desktop.interop.pdf.charts import TrendChart, chart_trends
+from phr_desktop.interop.export_data import ExportData, ShownRow
+from phr_desktop.interop.pdf.charts import TrendChart, chart_trends_of_rows
 from phr_desktop.interop.pdf.pages import Contents, ContentsSlot, RecordCanvas
 from phr_desktop.interop.pdf.styles import (
     ACCENT,
@@ -210,14 +210,14 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
     # table, kept until the table takes them (a row is a few shared cells, not a record).
     lab_rows: deque[list[Cell]] = deque()
 
-    def lab_results() -> Iterator[Record]:
+    def lab_results() -> Iterator[ShownRow]:
         between()  # before the first page of results is read
-        for entry in data.of_kind(RecordKind.LAB_RESULT.value):
+        for row in data.shown_rows(RecordKind.LAB_RESULT.value, with_codes=True):
             between()
-            lab_rows.append(row_cells(entry))
-            yield entry.record
+            lab_rows.append(row_cells(row))
+            yield row
 
-    trends = chart_trends(lab_results(), data.pack)
+    trends = chart_trends_of_rows(lab_results(), data.pack)
     by_kind = {kind: data.of_kind(kind.value) for kind, _ in SECTIONS}
     sections = [
         (kind, title) for kind, title in SECTIONS if by_kind[kind] or _always_shown(kind, data)
@@ -265,11 +265,23 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
             Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
         )
         story.append(Spacer(1, 4))
-        rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else map(row_cells, entries)
+        rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else _rows(data, kind, row_cells)
         story.append(RecordTable(look, _HEADER, rows))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
+
+
+def _rows(data: ExportData, kind: RecordKind, row_cells: _RowCells) -> Iterator[list[Cell]]:
+    """A section's rows, read as its table is laid out."""
+    shown: Iterator[ShownRow]
+    if kind is RecordKind.ALLERGY:  # few, and their status is told from their raw bodies
+        shown = (ShownRow.of(entry, allergy_status(entry)) for entry in data.of_kind(kind.value))
+    else:
+        shown = data.shown_rows(kind.value)
+    text_kind = kind in _TEXT_KINDS
+    for row in shown:
+        yield row_cells(row, text_kind)
 
 
 def _taken(rows: deque[list[Cell]]) -> Iterator[list[Cell]]:
@@ -331,12 +343,6 @@ def _cover(data: ExportData) -> list[Flowable]:
     ]
 
 
-def _date_text(r: Record) -> str:
-    if r.effective is None:
-        return "no date"
-    return r.effective.day_text or r.effective.text
-
-
 def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "… (shortened; see app)"
@@ -357,100 +363,111 @@ def _run(text: str, font: str = FONT, color: str = _INK, *, spaced: bool = False
 
 class _RowCells:
     """A table row's cells for each record. The cells of a long record repeat (a test's title
-    and status, a source, a day, a value), so each column remembers its cells by the fields
+    and status, a source, a day, a value), so each column remembers its cells by the values
     that make them, and hands the same Cell object back: the table then lays it out once."""
 
     _LIMIT = 20_000  # per column; cleared when full, so memory stays bounded
 
     def __init__(self) -> None:
-        self._columns: tuple[dict[Any, Cell], ...] = ({}, {}, {}, {})
+        self._dates: dict[str | None, Cell] = {}
+        self._entries: dict[Any, Cell] = {}
+        self._details: dict[Any, Cell] = {}
+        self._sources: dict[tuple[str | None, str | None], Cell] = {}
 
-    def _cell(self, column: int, key: Any, make: Any, *args: Any) -> Cell:
-        if key is None:
-            return make(*args)
-        known = self._columns[column]
-        cell = known.get(key)
-        if cell is None:
-            if len(known) > self._LIMIT:
-                known.clear()
-            cell = known[key] = make(*args)
+    def _remember(self, known: dict[Any, Cell], key: Any, cell: Cell) -> Cell:
+        if len(known) > self._LIMIT:
+            known.clear()
+        known[key] = cell
         return cell
 
-    def __call__(self, entry: ExportRecord) -> list[Cell]:
-        r = entry.record
-        status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
-        return [
-            self._cell(0, _date_text(r), _date_cell, r),
-            self._cell(1, (r.title, status, entry.notes, r.quality), _entry_cell, entry, status),
-            self._cell(2, _detail_key(r), _detail_cell, r),
-            self._cell(3, (r.source_system, r.facility), _source_cell, r),
-        ]
+    def __call__(self, row: ShownRow, text_kind: bool = False) -> list[Cell]:
+        """The row's cells; `text_kind`: the record's free text is shown (notes, imaging,
+        documents). Called for every row of a long record: lookups inlined."""
+        (_, effective, precision, title, status, num, unit, value_text, low, high, ref_text,
+         flag, source, facility, quality, text, notes, _, _) = row  # fmt: skip
+        if not effective:
+            day = None
+        elif precision in _DAY_PRECISE:
+            day = effective[:10]
+        else:
+            day = effective
+        date = self._dates.get(day)
+        if date is None:
+            date = self._remember(self._dates, day, ((_run(day or "no date"),),))
+        key: Any = (title, status, notes, quality)
+        entry = self._entries.get(key)
+        if entry is None:
+            entry = self._remember(self._entries, key, _entry_cell(*key))
+        shown_text = text if text_kind else ""
+        key = (num, unit, value_text, low, high, ref_text, flag, shown_text)
+        # 0.0 and -0.0 are equal keys but are printed differently: never remembered.
+        zero = num == 0 or low == 0 or high == 0
+        detail = None if zero else self._details.get(key)
+        if detail is None:
+            detail = _detail_cell(*key)
+            if not zero:
+                self._remember(self._details, key, detail)
+        key = (source, facility)
+        source_cell = self._sources.get(key)
+        if source_cell is None:
+            source_cell = self._remember(self._sources, key, _source_cell(source, facility))
+        return [date, entry, detail, source_cell]
 
 
-def _detail_key(r: Record) -> Any:
-    """What makes a record's details cell, as plain values (hashed in C, where the records'
-    dataclasses and enums hash in Python); None for a zero, as 0.0 and -0.0 are equal keys
-    but are printed differently."""
-    value, rr = r.value, r.reference_range
-    if (value is not None and value.value == 0) or (rr is not None and 0 in (rr.low, rr.high)):
-        return None
-    return (
-        r.kind in _TEXT_KINDS and r.text,
-        value and (value.value, value.unit, value.text),
-        rr and (rr.low, rr.high, rr.text),
-        r.interpretation,
-    )
-
-
+_DAY_PRECISE = frozenset({DatePrecision.DAY.value, DatePrecision.INSTANT.value})
 _TEXT_KINDS = (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT)
 
 
-def _date_cell(r: Record) -> Cell:
-    return ((_run(_date_text(r)),),)
-
-
-def _entry_cell(entry: ExportRecord, status: str | None) -> Cell:
-    r = entry.record
-    head = [_run(_cut(r.title or "Untitled", 300), FONT_BOLD)]
+def _entry_cell(
+    title: str | None, status: str | None, notes: tuple[str, ...], quality: tuple[str, ...]
+) -> Cell:
+    head = [_run(_cut(title or "Untitled", 300), FONT_BOLD)]
     if status:
         head.append(_run(f"({status})", color=_MUTED, spaced=True))
     parts = [tuple(head)]
-    for note in entry.notes:
+    for note in notes:
         parts.append((_run(f"My note: {_cut(note, 400)}", FONT_ITALIC),))
-    if r.quality:
-        parts.append((_run(f"Data quality: {', '.join(r.quality)}", color=_ALERT),))
+    if quality:
+        parts.append((_run(f"Data quality: {', '.join(quality)}", color=_ALERT),))
     return tuple(parts)
 
 
-def _detail_cell(r: Record) -> Cell:
+def _detail_cell(
+    num: float | None,
+    unit: str | None,
+    value_text: str | None,
+    low: float | None,
+    high: float | None,
+    ref_text: str | None,
+    flag: str | None,
+    text: str,
+) -> Cell:
+    """The value, its reference range and flag, and (for notes and documents) the text."""
     parts: list[tuple[Run, ...]] = []
-    value = r.value
-    if value is not None and value.value is not None:
-        shown = [_run(number(value.value), FONT_BOLD)]
-        if value.unit:
-            shown.append(_run(value.unit, spaced=True))
+    if num is not None:
+        shown = [_run(number(num), FONT_BOLD)]
+        if unit:
+            shown.append(_run(unit, spaced=True))
         parts.append(tuple(shown))
-    elif value is not None and value.text:
-        parts.append((_run(_cut(value.text, 500)),))
-    rr = r.reference_range
-    if rr is not None:
-        if rr.text:
-            parts.append((_run(f"Reference: {rr.text}"),))
-        elif rr.low is not None or rr.high is not None:
-            low = number(rr.low) if rr.low is not None else ""
-            high = number(rr.high) if rr.high is not None else ""
-            parts.append((_run(f"Reference: {low}–{high}"),))
-    if r.interpretation:
-        parts.append((_run(f"Flag: {r.interpretation}"),))
-    if r.kind in _TEXT_KINDS and r.text:
-        shown_text = " ".join(r.text.split())
-        if not (value and value.text and value.text in shown_text and len(shown_text) < 40):
+    elif value_text:
+        parts.append((_run(_cut(value_text, 500)),))
+    if ref_text:
+        parts.append((_run(f"Reference: {ref_text}"),))
+    elif low is not None or high is not None:
+        low_text = number(low) if low is not None else ""
+        high_text = number(high) if high is not None else ""
+        parts.append((_run(f"Reference: {low_text}–{high_text}"),))
+    if flag:
+        parts.append((_run(f"Flag: {flag}"),))
+    if text:
+        shown_text = " ".join(text.split())
+        if not (value_text and value_text in shown_text and len(shown_text) < 40):
             parts.append((_run(_cut(shown_text)),))
     return tuple(parts) if parts else ((_run("—", color=_MUTED),),)
 
 
-def _source_cell(r: Record) -> Cell:
-    parts: list[tuple[Run, ...]] = [(_run(r.source_system or "source not recorded"),)]
-    if r.facility and r.facility != r.source_system:
-        parts.append((_run(r.facility, color=_MUTED),))
+def _source_cell(source: str | None, facility: str | None) -> Cell:
+    parts: list[tuple[Run, ...]] = [(_run(source or "source not recorded"),)]
+    if facility and facility != source:
+        parts.append((_run(facility, color=_MUTED),))
     return tuple(parts)
