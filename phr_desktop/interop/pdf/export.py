@@ -53,7 +53,15 @@ from phr_desktop.interop.pdf.styles import (
     register_fonts,
     style,
 )
-from phr_desktop.interop.pdf.table import Cell, RecordTable, Run, TableLook
+from phr_desktop.interop.pdf.table import (
+    Cell,
+    LaidCell,
+    LaidRow,
+    RecordTable,
+    Run,
+    TableLayout,
+    TableLook,
+)
 
 # Sections in the order a clinician reads them; kinds not listed are never exported here.
 SECTIONS: tuple[tuple[RecordKind, str], ...] = (
@@ -205,10 +213,19 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
     """The record's flowables. Records are walked, never all held: each section's table reads
     its kind's records as it is laid out (a page of them at a time when the export reads them
     so), and the charts keep only their points."""
-    row_cells = _RowCells()
+    look = TableLook(
+        col_widths=_COLUMNS,
+        font=FONT,
+        header_font=FONT_BOLD,
+        header_fill=ACCENT,
+        zebra=ZEBRA,
+        rule=RULE,
+    )
+    layout = TableLayout(look, _HEADER)  # one for every table: their cells repeat
+    row_cells = _RowCells(layout)
     # The lab results are read once: for the charts, which come first, and the rows of their
     # table, kept until the table takes them (a row is a few shared cells, not a record).
-    lab_rows: deque[list[Cell]] = deque()
+    lab_rows: deque[LaidRow] = deque()
 
     def lab_results() -> Iterator[ShownRow]:
         between()  # before the first page of results is read
@@ -245,14 +262,6 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
                 )
             )
         story.append(PageBreak())
-    look = TableLook(
-        col_widths=_COLUMNS,
-        font=FONT,
-        header_font=FONT_BOLD,
-        header_fill=ACCENT,
-        zebra=ZEBRA,
-        rule=RULE,
-    )
     for kind, title in sections:
         entries = by_kind[kind]
         story.append(Paragraph(esc(title), H_SECTION))
@@ -266,13 +275,13 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
         )
         story.append(Spacer(1, 4))
         rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else _rows(data, kind, row_cells)
-        story.append(RecordTable(look, _HEADER, rows))
+        story.append(RecordTable(look, _HEADER, laid_rows=rows, layout=layout))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
 
 
-def _rows(data: ExportData, kind: RecordKind, row_cells: _RowCells) -> Iterator[list[Cell]]:
+def _rows(data: ExportData, kind: RecordKind, row_cells: _RowCells) -> Iterator[LaidRow]:
     """A section's rows, read as its table is laid out."""
     shown: Iterator[ShownRow]
     if kind is RecordKind.ALLERGY:  # few, and their status is told from their raw bodies
@@ -284,7 +293,7 @@ def _rows(data: ExportData, kind: RecordKind, row_cells: _RowCells) -> Iterator[
         yield row_cells(row, text_kind)
 
 
-def _taken(rows: deque[list[Cell]]) -> Iterator[list[Cell]]:
+def _taken(rows: deque[LaidRow]) -> Iterator[LaidRow]:
     """The rows, each let go of as it is taken."""
     while rows:
         yield rows.popleft()
@@ -362,26 +371,32 @@ def _run(text: str, font: str = FONT, color: str = _INK, *, spaced: bool = False
 
 
 class _RowCells:
-    """A table row's cells for each record. The cells of a long record repeat (a test's title
-    and status, a source, a day, a value), so each column remembers its cells by the values
-    that make them, and hands the same Cell object back: the table then lays it out once."""
+    """A table row for each record, laid out. The cells of a long record repeat (a test's
+    title and status, a source, a day, a value), so each column remembers its laid-out cells
+    by the values that make them: a row is then four lookups, each cell wrapped once."""
 
     _LIMIT = 20_000  # per column; cleared when full, so memory stays bounded
 
-    def __init__(self) -> None:
-        self._dates: dict[str | None, Cell] = {}
-        self._entries: dict[Any, Cell] = {}
-        self._details: dict[Any, Cell] = {}
-        self._sources: dict[tuple[str | None, str | None], Cell] = {}
+    def __init__(self, layout: TableLayout) -> None:
+        self._layout = layout
+        self._dates: dict[str | None, LaidCell] = {}
+        self._entries: dict[Any, LaidCell] = {}
+        self._details: dict[Any, LaidCell] = {}
+        self._sources: dict[tuple[str | None, str | None], LaidCell] = {}
+        self._heights: dict[int, float] = {}
 
-    def _remember(self, known: dict[Any, Cell], key: Any, cell: Cell) -> Cell:
-        if len(known) > self._LIMIT:
-            known.clear()
-        known[key] = cell
-        return cell
+    def _laid(
+        self, known: dict[Any, LaidCell] | None, key: Any, cell: Cell, column: int
+    ) -> LaidCell:
+        laid = self._layout.laid(cell, column)
+        if known is not None:
+            if len(known) > self._LIMIT:
+                known.clear()
+            known[key] = laid
+        return laid
 
-    def __call__(self, row: ShownRow, text_kind: bool = False) -> list[Cell]:
-        """The row's cells; `text_kind`: the record's free text is shown (notes, imaging,
+    def __call__(self, row: ShownRow, text_kind: bool = False) -> LaidRow:
+        """The row laid out; `text_kind`: the record's free text is shown (notes, imaging,
         documents). Called for every row of a long record: lookups inlined."""
         (_, effective, precision, title, status, num, unit, value_text, low, high, ref_text,
          flag, source, facility, quality, text, notes, _, _) = row  # fmt: skip
@@ -393,25 +408,26 @@ class _RowCells:
             day = effective
         date = self._dates.get(day)
         if date is None:
-            date = self._remember(self._dates, day, ((_run(day or "no date"),),))
+            date = self._laid(self._dates, day, ((_run(day or "no date"),),), 0)
         key: Any = (title, status, notes, quality)
         entry = self._entries.get(key)
         if entry is None:
-            entry = self._remember(self._entries, key, _entry_cell(*key))
-        shown_text = text if text_kind else ""
-        key = (num, unit, value_text, low, high, ref_text, flag, shown_text)
+            entry = self._laid(self._entries, key, _entry_cell(*key), 1)
+        key = (num, unit, value_text, low, high, ref_text, flag, text if text_kind else "")
         # 0.0 and -0.0 are equal keys but are printed differently: never remembered.
         zero = num == 0 or low == 0 or high == 0
         detail = None if zero else self._details.get(key)
         if detail is None:
-            detail = _detail_cell(*key)
-            if not zero:
-                self._remember(self._details, key, detail)
+            detail = self._laid(None if zero else self._details, key, _detail_cell(*key), 2)
         key = (source, facility)
         source_cell = self._sources.get(key)
         if source_cell is None:
-            source_cell = self._remember(self._sources, key, _source_cell(source, facility))
-        return [date, entry, detail, source_cell]
+            source_cell = self._laid(self._sources, key, _source_cell(source, facility), 3)
+        lines = max(date.count, entry.count, detail.count, source_cell.count)
+        height = self._heights.get(lines)
+        if height is None:
+            height = self._heights[lines] = self._layout.height(lines)
+        return (date, entry, detail, source_cell), height
 
 
 _DAY_PRECISE = frozenset({DatePrecision.DAY.value, DatePrecision.INSTANT.value})

@@ -48,7 +48,7 @@ class TableLook:
     pad_y: float = 3.0
 
 
-class _LaidCell:
+class LaidCell:
     """A cell's lines, and its PDF text operators once drawn (per document)."""
 
     __slots__ = ("count", "lines", "ops", "ops_for")
@@ -63,38 +63,45 @@ class _LaidCell:
 
 
 # A laid-out row: each column's cell, and the row's height.
-_Row = tuple[tuple[_LaidCell, ...], float]
+LaidRow = tuple[tuple[LaidCell, ...], float]
 
 
-class _Layout:
+class TableLayout:
     """Wraps rows as the table asks for them, each distinct cell once."""
 
     def __init__(self, look: TableLook, header: Sequence[str]) -> None:
         self.look = look
         self._widths: dict[tuple[str, str], float] = {}
-        self._cells: dict[tuple[Cell, float], _LaidCell] = {}
-        self._by_id: dict[int, tuple[Cell, float, _LaidCell]] = {}
+        self._cells: dict[tuple[Cell, float], LaidCell] = {}
+        self._by_id: dict[int, tuple[Cell, float, LaidCell]] = {}
         self._inner = [w - 2 * look.pad_x for w in look.col_widths]
         self.encoded: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.encoded_for: object = None  # the document `encoded` holds subset codes of
         self.header = self.row([(((h, look.header_font, "#ffffff"),),) for h in header])
 
-    def row(self, cells: Sequence[Cell]) -> _Row:
+    def row(self, cells: Sequence[Cell]) -> LaidRow:
         wrap = self._wrap
         laid = tuple([wrap(cell, w) for cell, w in zip(cells, self._inner, strict=True)])
         return laid, self._height(laid)
 
-    def _height(self, cells: Sequence[_LaidCell]) -> float:
-        lines = max([c.count for c in cells], default=0)
+    def _height(self, cells: Sequence[LaidCell]) -> float:
+        return self.height(max([c.count for c in cells], default=0))
+
+    def height(self, lines: int) -> float:
+        """The height of a row whose tallest cell has this many lines."""
         return max(lines, 1) * self.look.leading + 2 * self.look.pad_y
 
-    def shortened(self, row: _Row, max_height: float) -> _Row:
+    def laid(self, cell: Cell, column: int) -> LaidCell:
+        """The cell wrapped to its column: for a caller that remembers laid cells itself."""
+        return self._wrap_equal(cell, self._inner[column])
+
+    def shortened(self, row: LaidRow, max_height: float) -> LaidRow:
         """A row taller than a whole page (a record with very many notes), cut to fit it."""
         room = max_height - self.header[1] - 2 * self.look.pad_y
         most = max(1, int(room // self.look.leading))
         note = ((0.0, SHORTENED, self.look.font, _MUTED),)
         cells = tuple(
-            _LaidCell((*c.lines[: most - 1], note)) if len(c.lines) > most else c for c in row[0]
+            LaidCell((*c.lines[: most - 1], note)) if len(c.lines) > most else c for c in row[0]
         )
         return cells, self._height(cells)
 
@@ -107,7 +114,7 @@ class _Layout:
             width = self._widths[key] = stringWidth(text, font, self.look.font_size)
         return width
 
-    def _wrap(self, cell: Cell, width: float) -> _LaidCell:
+    def _wrap(self, cell: Cell, width: float) -> LaidCell:
         # The same Cell object again (a caller that remembers its cells) is found by identity,
         # without hashing its runs; the entry keeps the cell alive, so its id is not reused.
         seen = self._by_id.get(id(cell))
@@ -119,13 +126,13 @@ class _Layout:
         self._by_id[id(cell)] = (cell, width, laid)
         return laid
 
-    def _wrap_equal(self, cell: Cell, width: float) -> _LaidCell:
+    def _wrap_equal(self, cell: Cell, width: float) -> LaidCell:
         key = (cell, width)
         laid = self._cells.get(key)
         if laid is None:
             if len(self._cells) > _CACHE_LIMIT:
                 self._cells.clear()
-            laid = self._cells[key] = _LaidCell(
+            laid = self._cells[key] = LaidCell(
                 tuple(line for paragraph in cell for line in self._wrap_paragraph(paragraph, width))
             )
         return laid
@@ -211,37 +218,38 @@ class RecordTable(Flowable):
         self,
         look: TableLook,
         header: Sequence[str],
-        rows: Iterable[Sequence[Cell]],
+        rows: Iterable[Sequence[Cell]] = (),
         *,
-        _layout: _Layout | None = None,
-        _ahead: list[_Row] | None = None,
+        laid_rows: Iterable[LaidRow] | None = None,
+        layout: TableLayout | None = None,
+        _ahead: list[LaidRow] | None = None,
         _first: int = 0,
         _exhausted: bool = False,
     ) -> None:
+        """The rows as cells, or `laid_rows` already laid out by `layout` (a caller that
+        remembers its laid cells: a long record's rows are mostly cells seen before)."""
         super().__init__()
         self._header = header
         self._look = look
-        self._source: Iterator[Sequence[Cell]] = iter(rows)
-        self._layout = _layout
-        self._ahead: list[_Row] = _ahead or []  # laid out, not yet placed
+        self._layout = layout or TableLayout(look, header)
+        self._source: Iterator[LaidRow] = (
+            iter(laid_rows) if laid_rows is not None else map(self._layout.row, rows)
+        )
+        self._ahead: list[LaidRow] = _ahead or []  # laid out, not yet placed
         self._ahead_height = sum(height for _, height in self._ahead)
         self._first = _first  # the first waiting row's index in the whole table (zebra)
         self._exhausted = _exhausted
 
-    def _laid_out(self) -> _Layout:
-        if self._layout is None:
-            self._layout = _Layout(self._look, self._header)
+    def _laid_out(self) -> TableLayout:
         return self._layout
 
     def _read_ahead(self, height: float) -> None:
         """Lay out rows until those waiting are taller than `height`, or none are left."""
-        layout = self._laid_out()
         while not self._exhausted and self._ahead_height <= height:
-            cells = next(self._source, None)
-            if cells is None:
+            row = next(self._source, None)
+            if row is None:
                 self._exhausted = True
                 break
-            row = layout.row(cells)
             self._ahead.append(row)
             self._ahead_height += row[1]
 
@@ -276,12 +284,12 @@ class RecordTable(Flowable):
         if count == len(self._ahead) and self._exhausted:
             return [self]
         placed = RecordTable(
-            self._look, self._header, (), _layout=layout, _ahead=self._ahead[:count],
+            self._look, self._header, laid_rows=(), layout=layout, _ahead=self._ahead[:count],
             _first=self._first, _exhausted=True,
         )  # fmt: skip
         rest = RecordTable(
-            self._look, self._header, self._source, _layout=layout, _ahead=self._ahead[count:],
-            _first=self._first + count, _exhausted=self._exhausted,
+            self._look, self._header, laid_rows=self._source, layout=layout,
+            _ahead=self._ahead[count:], _first=self._first + count, _exhausted=self._exhausted,
         )  # fmt: skip
         return [placed, rest]
 
@@ -334,7 +342,7 @@ class _TextOps:
     "Title (final)" as one line.
     """
 
-    def __init__(self, layout: _Layout, canv: Any) -> None:
+    def __init__(self, layout: TableLayout, canv: Any) -> None:
         doc = canv._doc  # the subsets of a dynamic font belong to one document
         if layout.encoded_for is not doc:
             layout.encoded, layout.encoded_for = {}, doc
@@ -391,7 +399,7 @@ class _TextOps:
                     parts.append(shown)
         return first_font, first_color, "\n".join(parts), font, color
 
-    def row(self, cells: Sequence[_LaidCell], top: float) -> None:
+    def row(self, cells: Sequence[LaidCell], top: float) -> None:
         # The hottest loop of a long record (every cell of every row): locals, and one string
         # appended per cell, its font and colour switches joined to its text.
         append = self._out.append
