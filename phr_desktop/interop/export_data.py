@@ -125,6 +125,13 @@ class ShownRowSource(Protocol):
 
 
 @runtime_checkable
+class KindCounts(Protocol):
+    """Records that know how many of each kind there are without reading them."""
+
+    def count_of(self, kind: str) -> int: ...
+
+
+@runtime_checkable
 class WalkedRecords(Protocol):
     """Records read as they are walked rather than held (services/export_records.py): they
     choose among themselves without reading every record into memory."""
@@ -181,6 +188,12 @@ class ExportData:
             and (not resource_types or r.record.resource_type in resource_types)
             and (where is None or where(r))
         ]
+
+    def count_of(self, kind: str) -> int:
+        """How many records of this kind there are."""
+        if isinstance(self.records, KindCounts):
+            return self.records.count_of(kind)
+        return len(self.of_kind(kind))
 
     def shown_rows(self, kind: str, *, with_codes: bool = False) -> Iterator[ShownRow]:
         """The records of one kind as the rows a table shows, oldest first; `with_codes` also

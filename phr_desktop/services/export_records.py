@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, overload
 from phr_desktop.domain.records import DatePrecision, PartialDate
 from phr_desktop.interop.export_data import ExportRecord, RecordTest, ShownRow
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.vault.queries import RAW_BODY_BATCH, RecordFilter
+from phr_desktop.vault.queries import RAW_BODY_BATCH, RecordFilter, RecordQueries
 from phr_desktop.vault.shown_rows import shown_rows
 
 if TYPE_CHECKING:
@@ -67,6 +67,22 @@ class _PageBodies:
 
 
 _INSTANT = DatePrecision.INSTANT.value
+
+
+def narrow_rows(
+    queries: RecordQueries,
+    record_filter: RecordFilter,
+    notes: Mapping[int, tuple[str, ...]],
+    kind: str,
+    *,
+    with_codes: bool,
+) -> Iterator[ShownRow]:
+    """The records of this kind `record_filter` chooses, as the rows a table shows, oldest
+    first, with the patient's notes: one narrow query (vault/shown_rows.py)."""
+    make = ShownRow._make
+    for row in shown_rows(queries, record_filter, kind, with_codes=with_codes):
+        shown = make(row)
+        yield shown._replace(notes=notes[shown.id]) if shown.id in notes else shown
 
 
 def _date(found: tuple[str, str, str | None] | None) -> PartialDate | None:
@@ -192,10 +208,9 @@ class PagedRecords(Sequence[ExportRecord]):
             for entry in self.of_kind([kind], None, ()):
                 yield ShownRow.of(entry)
             return
-        notes, make = self._vault.notes, ShownRow._make
-        for row in shown_rows(self._vault.queries, self._chosen_by, kind, with_codes=with_codes):
-            shown = make(row)
-            yield shown._replace(notes=notes[shown.id]) if shown.id in notes else shown
+        yield from narrow_rows(
+            self._vault.queries, self._chosen_by, self._vault.notes, kind, with_codes=with_codes
+        )
 
     def with_notes(self) -> Sequence[ExportRecord]:
         notes = self._vault.notes

@@ -50,3 +50,45 @@ def shown_rows(
                     yield (*row[:14], parsed_quality(row[14]), "", _NO_NOTES, "", _NO_CODES)
     finally:
         cursor.close()  # a table left part read (a cancelled export) lets go of its statement
+
+
+# What the summary of a long export reads instead of every record's key: the database counts
+# and compares in C what a pass over 74k rows in Python took 0.3-0.4 s of CPU to find.
+_NOT_PATIENT = "r.kind != 'patient'"  # the Patient is the export's subject, not a record
+# PartialDate.sort_key: an instant sorts by its first 19 characters, other dates as written.
+_SORT_KEY = "CASE r.precision WHEN 'instant' THEN substr(r.effective, 1, 19) ELSE r.effective END"
+
+
+def kind_counts(queries: RecordQueries, record_filter: RecordFilter) -> dict[str, int]:
+    """How many records `record_filter` lists of each kind (the Patient left out)."""
+    where, params = queries.where(record_filter, _NOT_PATIENT)
+    sql = f"SELECT r.kind, count(*) FROM records r{where} GROUP BY r.kind"
+    return dict(queries.conn.execute(sql, params).fetchall())
+
+
+def date_span(
+    queries: RecordQueries, record_filter: RecordFilter
+) -> tuple[tuple[str, str] | None, tuple[str, str] | None]:
+    """(effective, precision) of the earliest and of the latest dated record, by the dates'
+    sort keys; of equal ones, the first in export order (oldest first, by date then id)."""
+    where, params = queries.where(
+        record_filter, f"{_NOT_PATIENT} AND r.effective IS NOT NULL AND r.effective != ''"
+    )
+    found = []
+    for order in ("ASC", "DESC"):
+        sql = (
+            f"SELECT r.effective, r.precision FROM records r{where} "
+            f"ORDER BY {_SORT_KEY} {order}, r.sort_date, r.id LIMIT 1"
+        )
+        row = queries.conn.execute(sql, params).fetchone()
+        found.append((row[0], row[1]) if row else None)
+    return found[0], found[1]
+
+
+def source_systems(queries: RecordQueries, record_filter: RecordFilter) -> list[str]:
+    """The source systems the records name, by name (those naming none left out)."""
+    where, params = queries.where(
+        record_filter, f"{_NOT_PATIENT} AND r.source_system IS NOT NULL AND r.source_system != ''"
+    )
+    sql = f"SELECT DISTINCT r.source_system FROM records r{where} ORDER BY r.source_system"
+    return [row[0] for row in queries.conn.execute(sql, params)]

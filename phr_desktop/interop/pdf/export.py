@@ -235,9 +235,9 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
             yield row
 
     trends = chart_trends_of_rows(lab_results(), data.pack)
-    by_kind = {kind: data.of_kind(kind.value) for kind, _ in SECTIONS}
+    counts = {kind: data.count_of(kind.value) for kind, _ in SECTIONS}
     sections = [
-        (kind, title) for kind, title in SECTIONS if by_kind[kind] or _always_shown(kind, data)
+        (kind, title) for kind, title in SECTIONS if counts[kind] or _always_shown(kind, data)
     ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
     contents.titles = [TRENDS_TITLE] * bool(trends) + [title for _, title in sections]
@@ -263,16 +263,14 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
             )
         story.append(PageBreak())
     for kind, title in sections:
-        entries = by_kind[kind]
+        entries = counts[kind]
         story.append(Paragraph(esc(title), H_SECTION))
         if not entries:  # only Allergies: "none recorded" must not read as "none"
             since = f" since {data.since}" if data.since else ""
             story.append(Paragraph(esc(NO_ALLERGY_INFORMATION.capitalize() + since) + ".", BODY))
             story.append(Spacer(1, 0.8 * cm))
             continue
-        story.append(
-            Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
-        )
+        story.append(Paragraph(f"{entries} {'entry' if entries == 1 else 'entries'}", CELL_MUTED))
         story.append(Spacer(1, 4))
         rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else _rows(data, kind, row_cells)
         story.append(RecordTable(look, _HEADER, laid_rows=rows, layout=layout))

@@ -42,6 +42,37 @@ _SHARED_RESOURCES = "PhrPageResources"
 _PAGE_COMPRESSION = 3
 
 
+class _ReadyPage(PDFPage):
+    """A page of the record, its dictionary written by one template at save: reportlab's
+    generic formatting (each name and value through its codecs) of thousands of page
+    dictionaries was most of the save of a long record. A page with anything more than the
+    record draws (links, boxes, a transition) is formatted as reportlab does."""
+
+    def format(self, document: PDFDocument) -> bytes:
+        plain = self.Trans is None or not self.Trans.dict
+        if not plain or any(getattr(self, name) not in (None, []) for name in _MORE_THAN_PLAIN):
+            return bytes(super().format(document))
+        self.check_format(document)  # the parent, and reportlab's defaults for the rest
+        streams = self.Contents.sequence if isinstance(self.Contents, PDFArray) else [self.Contents]
+        contents = b" ".join(document.Reference(s).format(document) for s in streams)
+        parts = (
+            b"<<\n/Contents [ %s ] /MediaBox %s /Parent %s /Resources %s /Rotate %d /Type /Page\n>>"
+        )
+        return parts % (
+            contents,
+            format(self.MediaBox, document),
+            self.Parent.format(document),
+            format(self.Resources, document),
+            self.Rotate or 0,
+        )
+
+
+_MORE_THAN_PLAIN = (
+    "CropBox", "Thumb", "Annots", "B", "Dur", "Hid", "AA", "PieceInfo", "LastModified",
+    "SeparationInfo", "ArtBox", "TrimBox", "BleedBox", "ID", "PZ",
+)  # fmt: skip
+
+
 class _ReadyStream(PDFObject):
     """A page's content stream, compressed or not, written at save as it is. reportlab's
     PDFStream formats its dictionary through generic code at save: two of them on each of
@@ -190,12 +221,12 @@ class RecordCanvas(Canvas):
     def _share_resources(self, page: PDFPage) -> None:
         """Every page names one resources object (the fonts, and the forms any page shows)
         and one MediaBox text, where reportlab formats both again at save for each page."""
-        own = page.hasImages or page.ExtGState or page._colorsUsed or page._shadingUsed
-        if own or page.Rotate in (90, 270):
-            return  # not drawn here (an image, a transparent colour, a turned page): its own
+        if page.ExtGState or page._colorsUsed or page._shadingUsed or page.Rotate in (90, 270):
+            return  # not drawn here (a transparent colour, a turned page): its own
         if self._resources is None:
             self._resources = PDFResourceDictionary()
             self._resources.basicFonts()
+            self._resources.allProcs()  # as reportlab gives every page (it may show images)
             self._resources_ref = self._doc.Reference(self._resources, _SHARED_RESOURCES)
         if page.XObjects:
             self._resources.XObject.update(page.XObjects.dict)
@@ -204,6 +235,7 @@ class RecordCanvas(Canvas):
         if box is None:
             box = self._media_boxes[size] = format(PDFArray([0, 0, *size]), self._doc)
         page.Resources, page.MediaBox = self._resources_ref, box
+        page.__class__ = _ReadyPage  # formatted at save by a template (see there)
 
     def _operators(self, draw: Callable[[], None]) -> str:
         """What `draw` puts on a page, as operators, without drawing it on this one."""
