@@ -92,8 +92,18 @@ class TableLayout:
         return max(lines, 1) * self.look.leading + 2 * self.look.pad_y
 
     def laid(self, cell: Cell, column: int) -> LaidCell:
-        """The cell wrapped to its column: for a caller that remembers laid cells itself."""
-        return self._wrap_equal(cell, self._inner[column])
+        """The cell wrapped to its column, for a caller that remembers laid cells itself (so
+        not remembered here). Most cells of a long record are one run on one line (a day, a
+        value, a source): those are measured once and placed as the word wrap would."""
+        width = self._inner[column]
+        if len(cell) == 1 and len(cell[0]) == 1:
+            text, font, color = cell[0][0]
+            fits = self._width(text, font) <= width - 0.01  # as in _on_one_line
+            if fits and text and text[0] != " " and text[-1] != " " and "  " not in text:
+                return LaidCell((((0.0, text, font, color),),))
+        return LaidCell(
+            tuple(line for paragraph in cell for line in self._wrap_paragraph(paragraph, width))
+        )
 
     def shortened(self, row: LaidRow, max_height: float) -> LaidRow:
         """A row taller than a whole page (a record with very many notes), cut to fit it."""
