@@ -72,11 +72,15 @@ def chart_trends_of_rows(rows: Iterable[ShownRow], pack: AatdPack) -> list[Trend
     fev1: list[Trend] = []
     others: list[Trend] = []
     for results in groups.values():
+        # The results of one test share a few code lists: each list's codes once.
+        codes = [c for codes in {id(r[10]): r[10] for r in results}.values() for c in codes]
+        charted = pack.is_aat_level(codes) or pack.is_fev1(codes)
+        if not charted and _plotted_at_most(results) < MIN_POINTS_FOR_OTHER_LABS:
+            continue  # too few values for a chart: no need to build its records
         group = [_result_record(result) for result in results]  # one test at a time
         trend = build_trend(group, pack)
         if not trend.points:
             continue
-        codes = [c for r in group for c in r.codes]
         if pack.is_aat_level(codes):
             aat.append(trend)
         elif pack.is_fev1(codes):
@@ -103,6 +107,11 @@ class _TrendKeys:
             # Kept with its list, so the id is not reused; a key by title is the title's own.
             known = self._by_codes[id(codes)] = (codes, None if key[0] == "title" else key)
         return known[1] or trend_key(Record("", "", RecordKind.LAB_RESULT, title, codes=codes))
+
+
+def _plotted_at_most(results: list[_Result]) -> int:
+    """How many results could be a point (dated, with a finite number: see build_trend)."""
+    return sum(1 for r in results if r[2] and r[4] is not None and math.isfinite(r[4]))
 
 
 def _result_record(result: _Result) -> Record:

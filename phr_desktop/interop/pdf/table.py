@@ -56,11 +56,15 @@ class LaidCell:
     def __init__(self, lines: tuple[Line, ...]) -> None:
         self.lines = lines
         self.count = len(lines)
-        # (first font, first colour, operators after the first line's position, last font,
-        # last colour); the operators assume the first font and colour are already set.
-        self.ops: tuple[str, str, str, str, str] | None = None
+        # Its operators, drawn per document (see _TextOps._cell_ops).
+        self.ops: CellOps | None = None
         self.ops_for: object = None  # the document whose font subsets `ops` names
 
+
+# A cell's text operators: (first font, first colour, the operators that set that colour
+# and that font, the operators after the first line's position (assuming both are set),
+# the font and colour it leaves set, and its first line's offset from the column's left).
+CellOps = tuple[str, str, str, str, str, str, str, float]
 
 # A laid-out row: each column's cell, and the row's height.
 LaidRow = tuple[tuple[LaidCell, ...], float]
@@ -381,7 +385,7 @@ class _TextOps:
             )
         return encoded
 
-    def _cell_ops(self, lines: tuple[Line, ...]) -> tuple[str, str, str, str, str]:
+    def _cell_ops(self, lines: tuple[Line, ...]) -> CellOps:
         """The cell's operators after its first line is placed, with the font and colour it
         starts in (set by the caller when they differ) and those it leaves set."""
         parts: list[str] = []
@@ -407,7 +411,10 @@ class _TextOps:
                             first_font = name
                         font = name
                     parts.append(shown)
-        return first_font, first_color, "\n".join(parts), font, color
+        set_color = ((_RG.get(first_color) or _rg(first_color)) + "\n") if first_color else ""
+        set_font = f"{first_font} {self._size} Tf\n" if first_font else ""
+        x = lines[0][0][0]  # a line starts at the cell's left edge: 0 but for a test
+        return first_font, first_color, set_color, set_font, "\n".join(parts), font, color, x
 
     def row(self, cells: Sequence[LaidCell], top: float) -> None:
         # The hottest loop of a long record (every cell of every row): locals, and one string
@@ -423,13 +430,12 @@ class _TextOps:
                     continue
                 ops = cell.ops = self._cell_ops(cell.lines)
                 cell.ops_for = doc
-            first_font, first_color, body, last_font, last_color = ops
-            x = cell.lines[0][0][0]  # a line starts at the cell's left edge: 0 but for a test
+            first_font, first_color, set_color, set_font, body, last_font, last_color, x = ops
             head = f"1 0 0 1 {x0 + x:.2f}{baseline}" if x else tm + baseline
-            if first_color and first_color != color:
-                head += (_RG[first_color] if first_color in _RG else _rg(first_color)) + "\n"
-            if first_font and first_font != font:
-                head += f"{first_font} {self._size} Tf\n"
+            if first_color != color and first_color:
+                head += set_color
+            if first_font != font and first_font:
+                head += set_font
             append(head + body)
             if last_font:
                 font = last_font
