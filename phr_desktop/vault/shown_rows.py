@@ -8,7 +8,7 @@ one query per kind, in the order the table prints, reads each row once and build
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from phr_desktop.vault.queries import RecordFilter, RecordQueries, parsed_codes, parsed_quality
@@ -20,34 +20,43 @@ _SHOWN = (
 _WITH_CODES = f"{_SHOWN}, r.resource_type, r.codes"
 _ROWS_PER_FETCH = 1000
 _NO_NOTES: tuple[str, ...] = ()
+_NO_NOTES_BY_ID: Mapping[int, tuple[str, ...]] = {}
+_NO_FLAGS: tuple[str, ...] = ()  # a record's quality flags, when it has none ("[]")
 _NO_CODES: tuple[Any, ...] = ()
 
 
 def shown_rows(
-    queries: RecordQueries, record_filter: RecordFilter, kind: str, *, with_codes: bool
+    queries: RecordQueries,
+    record_filter: RecordFilter,
+    kind: str,
+    *,
+    with_codes: bool,
+    notes: Mapping[int, tuple[str, ...]] = _NO_NOTES_BY_ID,
 ) -> Iterator[tuple[Any, ...]]:
     """The records `record_filter` lists of this kind, oldest first (the timeline's order
     reversed), each as (id, effective, precision, title, status, value_num, unit, value_text,
     ref_low, ref_high, ref_text, interpretation, source_system, facility, quality flags, text,
     notes, resource type, codes): the fields of interop's `ShownRow`, in its order. A record
-    read back has no free text, notes are the caller's to add, and the resource type and
-    codes are read only `with_codes` (else "" and ())."""
+    read back has no free text; its notes are taken from `notes` (by record id); the resource
+    type and codes are read only `with_codes` (else "" and ())."""
     where, params = queries.where(record_filter, "r.kind = ?", [kind])
     columns = _WITH_CODES if with_codes else _SHOWN
     cursor = queries.conn.execute(
         f"SELECT {columns} FROM records r{where} ORDER BY r.sort_date, r.id", params
     )
+    noted = notes.get
     try:
         while batch := cursor.fetchmany(_ROWS_PER_FETCH):
-            if with_codes:
-                for row in batch:
-                    yield (
-                        *row[:14], parsed_quality(row[14]), "", _NO_NOTES,
-                        row[15], parsed_codes(row[16]),
-                    )  # fmt: skip
-            else:
-                for row in batch:
-                    yield (*row[:14], parsed_quality(row[14]), "", _NO_NOTES, "", _NO_CODES)
+            for row in batch:
+                quality = row[14]
+                yield (
+                    *row[:14],
+                    _NO_FLAGS if quality == "[]" else parsed_quality(quality),
+                    "",
+                    noted(row[0], _NO_NOTES),
+                    row[15] if with_codes else "",
+                    parsed_codes(row[16]) if with_codes else _NO_CODES,
+                )
     finally:
         cursor.close()  # a table left part read (a cancelled export) lets go of its statement
 

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
 from io import BytesIO
+from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -280,15 +281,16 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
 
 
 def _rows(data: ExportData, kind: RecordKind, row_cells: _RowCells) -> Iterator[LaidRow]:
-    """A section's rows, read as its table is laid out."""
-    shown: Iterator[ShownRow]
-    if kind is RecordKind.ALLERGY:  # few, and their status is told from their raw bodies
-        shown = (ShownRow.of(entry, allergy_status(entry)) for entry in data.of_kind(kind.value))
-    else:
-        shown = data.shown_rows(kind.value)
-    text_kind = kind in _TEXT_KINDS
-    for row in shown:
-        yield row_cells(row, text_kind)
+    """A section's rows, read as its table is laid out (a map: no generator frame per row)."""
+    if kind is RecordKind.ALLERGY:
+        return map(row_cells, _allergy_rows(data))
+    return map(row_cells, data.shown_rows(kind.value), repeat(kind in _TEXT_KINDS))
+
+
+def _allergy_rows(data: ExportData) -> Iterator[ShownRow]:
+    """The allergies, few, read whole: their status is told from their raw bodies."""
+    for entry in data.of_kind(RecordKind.ALLERGY.value):
+        yield ShownRow.of(entry, allergy_status(entry))
 
 
 def _taken(rows: deque[LaidRow]) -> Iterator[LaidRow]:
