@@ -126,7 +126,7 @@ def test_a_cell_that_fits_on_one_line_is_laid_out_as_the_word_wrap_lays_it_out(
 def test_remembered_cells_still_print_each_records_own_value() -> None:
     from phr_desktop.domain.records import DatePrecision, PartialDate, Quantity, Record, RecordKind
     from phr_desktop.interop.export_data import ExportRecord, ShownRow
-    from phr_desktop.interop.pdf.export import _RowCells
+    from phr_desktop.interop.pdf.rows import RowCells
 
     def lab(value: float, unit: str) -> ShownRow:
         record = Record(
@@ -137,7 +137,7 @@ def test_remembered_cells_still_print_each_records_own_value() -> None:
         return ShownRow.of(ExportRecord(1, record, b"{}"))
 
     register_fonts()
-    cells = _RowCells(TableLayout(_look(), HEADER))
+    cells = RowCells(TableLayout(_look(), HEADER))
     shown = [cells(lab(v, u))[0][2].lines[0] for v, u in [(5.5, "mg/dL"), (0.0, "mg/dL"),
              (-0.0, "mg/dL"), (5.5, "mmol/L"), (5.5, "mg/dL")]]  # fmt: skip
     assert ["".join(run[1] for run in line) for line in shown] == [
