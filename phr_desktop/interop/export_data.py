@@ -4,7 +4,8 @@ Built by services/exporting.py from an unlocked profile; exporters are pure func
 The records' raw bodies are read from the profile as exporters use them (in batches), so an
 ExportData is used while its profile is open; the patient's body is read up front. For the
 exports that stream (CCD, FHIR collection) the records themselves are read as they are walked,
-a page at a time (services/export_records.py), so 500k records are never all in memory.
+a page at a time (services/export_records.py), so 500k records are never all in memory; the
+record PDF reads only the rows it prints, a section at a time (services/export_sections.py).
 """
 
 from __future__ import annotations
@@ -118,8 +119,8 @@ class ShownRow(NamedTuple):
 
 @runtime_checkable
 class ShownRowSource(Protocol):
-    """Records that can be read as the narrow rows a table shows (services/export_records.py
-    reads them from the vault, one kind at a time, oldest first)."""
+    """Records that can be read as the narrow rows a table shows (services/export_sections.py
+    and export_records.py read them from the vault, one kind at a time, oldest first)."""
 
     def shown_rows(self, kind: str, *, with_codes: bool) -> Iterator[ShownRow]: ...
 
