@@ -4,18 +4,19 @@ Built by services/exporting.py from an unlocked profile; exporters are pure func
 The records' raw bodies are read from the profile as exporters use them (in batches), so an
 ExportData is used while its profile is open; the patient's body is read up front. For the
 exports that stream (CCD, FHIR collection) the records themselves are read as they are walked,
-a page at a time (services/export_records.py), so 500k records are never all in memory.
+a page at a time (services/export_records.py), so 500k records are never all in memory; the
+record PDF reads only the rows it prints, a section at a time (services/export_sections.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from phr_desktop.domain.aatd import AatdPack
-from phr_desktop.domain.records import PartialDate, Record
+from phr_desktop.domain.records import Code, PartialDate, Record
 from phr_desktop.vault.raw_json import load_raw
 
 
@@ -51,6 +52,84 @@ class ExportRecord:
 
 
 RecordTest = Callable[[ExportRecord], bool]
+
+
+class ShownRow(NamedTuple):
+    """What the record PDF's tables and trend charts show of one record, as plain values: a
+    long record's rows are read as these, only the columns printed, where a whole `Record`
+    cost several times more to read and build (issue 16)."""
+
+    id: int
+    effective: str | None  # the date as the source wrote it
+    precision: str | None  # a DatePrecision value
+    title: str | None
+    status: str | None
+    value_num: float | None
+    unit: str | None
+    value_text: str | None
+    ref_low: float | None
+    ref_high: float | None
+    ref_text: str | None
+    interpretation: str | None
+    source_system: str | None
+    facility: str | None
+    quality: tuple[str, ...]
+    text: str
+    notes: tuple[str, ...]  # the patient's own notes on the record
+    resource_type: str  # these two: read from the vault only for the charts, else "" and ()
+    codes: tuple[Code, ...]
+
+    @classmethod
+    def of(cls, entry: ExportRecord, status: str | None = None) -> ShownRow:
+        """The row of a record already read (a share's records, a short export); `status` in
+        place of the record's own when given (an allergy's, told from its raw body)."""
+        return cls.of_record(entry.record, entry.id, entry.notes, status)
+
+    @classmethod
+    def of_record(
+        cls,
+        r: Record,
+        record_id: int = 0,
+        notes: tuple[str, ...] = (),
+        status: str | None = None,
+    ) -> ShownRow:
+        value, rr, effective = r.value, r.reference_range, r.effective
+        return cls(
+            record_id,
+            effective.text if effective else None,
+            effective.precision.value if effective else None,
+            r.title,
+            status if status is not None else r.status,
+            value.value if value else None,
+            value.unit if value else None,
+            value.text if value else None,
+            rr.low if rr else None,
+            rr.high if rr else None,
+            rr.text if rr else None,
+            r.interpretation,
+            r.source_system,
+            r.facility,
+            r.quality,
+            r.text,
+            notes,
+            r.resource_type,
+            r.codes,
+        )
+
+
+@runtime_checkable
+class ShownRowSource(Protocol):
+    """Records that can be read as the narrow rows a table shows (services/export_sections.py
+    and export_records.py read them from the vault, one kind at a time, oldest first)."""
+
+    def shown_rows(self, kind: str, *, with_codes: bool) -> Iterator[ShownRow]: ...
+
+
+@runtime_checkable
+class KindCounts(Protocol):
+    """Records that know how many of each kind there are without reading them."""
+
+    def count_of(self, kind: str) -> int: ...
 
 
 @runtime_checkable
@@ -110,6 +189,19 @@ class ExportData:
             and (not resource_types or r.record.resource_type in resource_types)
             and (where is None or where(r))
         ]
+
+    def count_of(self, kind: str) -> int:
+        """How many records of this kind there are."""
+        if isinstance(self.records, KindCounts):
+            return self.records.count_of(kind)
+        return len(self.of_kind(kind))
+
+    def shown_rows(self, kind: str, *, with_codes: bool = False) -> Iterator[ShownRow]:
+        """The records of one kind as the rows a table shows, oldest first; `with_codes` also
+        reads their resource type and codes (lab results, for the charts)."""
+        if isinstance(self.records, ShownRowSource):
+            return self.records.shown_rows(kind, with_codes=with_codes)
+        return (ShownRow.of(entry) for entry in self.of_kind(kind))
 
     def with_notes(self) -> Sequence[ExportRecord]:
         """The records the patient wrote notes on, oldest first."""

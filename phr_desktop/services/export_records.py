@@ -16,9 +16,10 @@ from functools import partial
 from typing import TYPE_CHECKING, overload
 
 from phr_desktop.domain.records import DatePrecision, PartialDate
-from phr_desktop.interop.export_data import ExportRecord, RecordTest
+from phr_desktop.interop.export_data import ExportRecord, RecordTest, ShownRow
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.vault.queries import RAW_BODY_BATCH, RecordFilter
+from phr_desktop.vault.queries import RAW_BODY_BATCH, RecordFilter, RecordQueries
+from phr_desktop.vault.shown_rows import shown_rows
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
@@ -35,6 +36,7 @@ class _Vault:
         # No export shows or tests a record's tags: reading them cost a subquery per record.
         self.read_records = partial(session.records_by_ids, with_tags=False)
         self.read_bodies = session.raw_sources
+        self.queries = session.queries
         self.notes = notes
         self.kinds: dict[str, int] = {}
         self.types: dict[str, int] = {}
@@ -64,6 +66,29 @@ class _PageBodies:
             raise _removed(record_id) from None
 
 
+_INSTANT = DatePrecision.INSTANT.value
+
+
+def narrow_rows(
+    queries: RecordQueries,
+    record_filter: RecordFilter,
+    notes: Mapping[int, tuple[str, ...]],
+    kind: str,
+    *,
+    with_codes: bool,
+) -> Iterator[ShownRow]:
+    """The records of this kind `record_filter` chooses, as the rows a table shows, oldest
+    first, with the patient's notes: one narrow query (vault/shown_rows.py). Each row is
+    made a ShownRow in C (tuple.__new__ over the vault's tuple, which has its fields in
+    order): a Python call per row of a long record is a measurable cost."""
+    rows = shown_rows(queries, record_filter, kind, with_codes=with_codes, notes=notes)
+    return map(partial(tuple.__new__, ShownRow), rows)
+
+
+def _date(found: tuple[str, str, str | None] | None) -> PartialDate | None:
+    return PartialDate(found[1], DatePrecision(str(found[2]))) if found else None
+
+
 def _removed(record_id: int) -> ServiceError:
     return ServiceError(f"Record {record_id} was removed while exporting; run the export again.")
 
@@ -79,6 +104,7 @@ class PagedRecords(Sequence[ExportRecord]):
         types: bytes,
         span: tuple[PartialDate | None, PartialDate | None] | None = None,
         sources: frozenset[str] | None = None,
+        chosen_by: RecordFilter | None = None,
     ) -> None:
         self._vault = vault
         self._ids = ids
@@ -86,6 +112,7 @@ class PagedRecords(Sequence[ExportRecord]):
         self._types = types  # per record, its resource type's code in vault.types
         self._span = span
         self._sources = sources
+        self._chosen_by = chosen_by  # the filter that chose exactly these records, if one did
         self._pages: OrderedDict[int, list[ExportRecord]] = OrderedDict()
 
     @classmethod
@@ -96,8 +123,11 @@ class PagedRecords(Sequence[ExportRecord]):
         found in one pass over narrow rows (no record is built)."""
         vault = _Vault(session, notes)
         ids, kinds, types = array("q"), bytearray(), bytearray()
-        first: PartialDate | None = None
-        last: PartialDate | None = None
+        kind_codes, type_codes = vault.kinds, vault.types
+        # The earliest and latest dates as (sort key, text, precision): a PartialDate is made
+        # for those two only (its sort_key, inlined: an instant sorts by its first 19 chars).
+        first: tuple[str, str, str | None] | None = None
+        last: tuple[str, str, str | None] | None = None
         sources: set[str] = set()
         for record_id, kind, resource_type, effective, precision, source in session.record_keys(
             record_filter
@@ -107,20 +137,23 @@ class PagedRecords(Sequence[ExportRecord]):
             if source:
                 sources.add(source)
             ids.append(record_id)
-            kinds.append(vault.code(vault.kinds, kind))
-            types.append(vault.code(vault.types, resource_type))
+            code = kind_codes.get(kind)
+            kinds.append(vault.code(kind_codes, kind) if code is None else code)
+            code = type_codes.get(resource_type)
+            types.append(vault.code(type_codes, resource_type) if code is None else code)
             if effective:
                 # Rows come newest first: of equal dates, the last met here is the first in
                 # export order, which is the one min() and max() over the records pick.
-                date = PartialDate(effective, DatePrecision(str(precision)))
-                if first is None or date.sort_key <= first.sort_key:
-                    first = date
-                if last is None or date.sort_key >= last.sort_key:
-                    last = date
+                key = effective[:19] if precision == _INSTANT else effective
+                if first is None or key <= first[0]:
+                    first = (key, effective, precision)
+                if last is None or key >= last[0]:
+                    last = (key, effective, precision)
         ids.reverse()
         kinds.reverse()
         types.reverse()
-        return cls(vault, ids, bytes(kinds), bytes(types), (first, last), frozenset(sources))
+        span = (_date(first), _date(last))
+        return cls(vault, ids, bytes(kinds), bytes(types), span, frozenset(sources), record_filter)
 
     # --- Sequence ----------------------------------------------------------------------------
 
@@ -165,6 +198,19 @@ class PagedRecords(Sequence[ExportRecord]):
         if where is None:
             return chosen
         return chosen._subset([i for i, rec in enumerate(chosen) if where(rec)])
+
+    def shown_rows(self, kind: str, *, with_codes: bool) -> Iterator[ShownRow]:
+        """This kind's records as the rows a table shows, oldest first: read by one narrow
+        query when these are the records a filter chose, else from the records themselves."""
+        if kind == "patient":  # never among the records (see `read`)
+            return
+        if self._chosen_by is None:
+            for entry in self.of_kind([kind], None, ()):
+                yield ShownRow.of(entry)
+            return
+        yield from narrow_rows(
+            self._vault.queries, self._chosen_by, self._vault.notes, kind, with_codes=with_codes
+        )
 
     def with_notes(self) -> Sequence[ExportRecord]:
         notes = self._vault.notes

@@ -12,6 +12,7 @@ from phr_desktop.interop.export_data import ExportData, ExportRecord
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.export_bodies import BatchedBodies
 from phr_desktop.services.export_records import PagedRecords
+from phr_desktop.services.export_sections import SectionRecords
 from phr_desktop.services.output_files import check_output_path, write_output_file
 from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_counts
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
@@ -37,13 +38,15 @@ def build_export_data(
     every_source: bool = False,
     include_restricted: bool = False,
     walked: bool = False,
+    by_section: bool = False,
 ) -> ExportData:
     """The chosen records, oldest first: by kinds and date (restricted ones only when
     included), or (sharing) exactly these ids, already chosen by that rule.
 
     Each fact once, unless `every_source` (the FHIR collection: every raw resource).
     `walked`: the records are read a page at a time as the exporter walks them (the exports
-    that stream, of 500k records), not all gathered now."""
+    that stream, of 500k records), not all gathered now; `by_section` as well, and counted by
+    kind up front rather than keyed one by one (the record PDF, which reads a kind at a time)."""
     record_filter = RecordFilter(
         kinds=tuple(kinds),
         since=since,
@@ -52,7 +55,9 @@ def build_export_data(
     )
     notes = _notes_by_record(session)
     records: Sequence[ExportRecord]
-    if walked and record_ids is None:
+    if by_section and record_ids is None:
+        records = SectionRecords(session, record_filter, notes)
+    elif walked and record_ids is None:
         records = PagedRecords.read(session, record_filter, notes)
     else:
         records = _gathered(session, record_filter, record_ids, notes)
@@ -134,6 +139,7 @@ def export(
     data = build_export_data(
         session, since, kinds, every_source=fmt in EVERY_SOURCE_FORMATS,
         include_restricted=include_restricted, walked=fmt in WALKED_FORMATS,
+        by_section=fmt == "pdf",
     )  # fmt: skip
     cancel.raise_if_cancelled()
     progress(Progress(1, 2, f"Writing {fmt}"))

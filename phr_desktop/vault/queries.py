@@ -99,7 +99,7 @@ _KINDS = {k.value: k for k in RecordKind}
 _PRECISIONS = {p.value: p for p in DatePrecision}
 
 
-def _codes(text: str) -> tuple[Code, ...]:
+def parsed_codes(text: str) -> tuple[Code, ...]:
     codes = _codes_parsed.get(text)
     if codes is None:
         if len(_codes_parsed) > _PARSED_LIMIT:
@@ -108,7 +108,7 @@ def _codes(text: str) -> tuple[Code, ...]:
     return codes
 
 
-def _quality(text: str) -> tuple[str, ...]:
+def parsed_quality(text: str) -> tuple[str, ...]:
     quality = _quality_parsed.get(text)
     if quality is None:
         if len(_quality_parsed) > _PARSED_LIMIT:
@@ -177,14 +177,14 @@ def _record_from_row(row: Sequence[Any]) -> StoredRecord:
         value=value,
         reference_range=ref,
         interpretation=_shared(interpretation),
-        codes=_codes(codes),
+        codes=parsed_codes(codes),
         tags=frozenset(tags.split()) if tags else frozenset(),
         status=_shared(status),
         source_system=_shared(source_system),
         facility=_shared(facility),
         encounter_ref=_shared(encounter_ref),
         text="",  # not a column read here: a record read back has none, as with the constructor
-        quality=_quality(quality),
+        quality=parsed_quality(quality),
         sensitivity=source_sensitivity,
     )
     return StoredRecord(rid, record, sensitivity)

@@ -32,7 +32,7 @@ def _outline_titles(reader: PdfReader) -> list[str]:
 
 
 def _demo_record_text(
-    session: Session, demo_files: list[Path], tmp_path: Path, *, walked: bool
+    session: Session, demo_files: list[Path], tmp_path: Path, *, read: str
 ) -> str:
     session.import_paths(demo_files)
     records = session.records()
@@ -40,7 +40,8 @@ def _demo_record_text(
     session.add_note(records[len(records) // 2].id, "Asked about this at the next visit.")
     # A fixed time of writing: the cover and every footer name it.
     data = dataclasses.replace(
-        build_export_data(session, walked=walked), generated_at="2026-01-02T03:04:05+00:00"
+        build_export_data(session, walked=read == "walked", by_section=read == "by_section"),
+        generated_at="2026-01-02T03:04:05+00:00",
     )
     path = tmp_path / "record.pdf"
     write_record_pdf(data, path)
@@ -49,13 +50,14 @@ def _demo_record_text(
     return PAGE_BREAK.join([*pages, "\n".join(_outline_titles(reader))]) + "\n"
 
 
-# walked: the records read a page at a time as the export walks them (as `phr export` does),
-# or gathered up front (as the share viewer's PDF does).
-@pytest.mark.parametrize("walked", [True, False], ids=["walked", "gathered"])
+# by_section: counted by kind, each section's rows read narrowly (as `phr export` does);
+# walked: read a page at a time as the export walks them; gathered: all read up front (as
+# the share viewer's PDF does).
+@pytest.mark.parametrize("read", ["by_section", "walked", "gathered"])
 def test_the_demo_record_pdf_has_the_same_text_pages_and_outline_as_before(
-    session: Session, demo_files: list[Path], tmp_path: Path, walked: bool
+    session: Session, demo_files: list[Path], tmp_path: Path, read: str
 ) -> None:
-    text = _demo_record_text(session, demo_files, tmp_path, walked=walked)
+    text = _demo_record_text(session, demo_files, tmp_path, read=read)
     if os.environ.get("PHR_UPDATE_PDF_TEXT"):
         REFERENCE.write_text(text, encoding="utf-8")
         pytest.fail("reference text rewritten; run again without PHR_UPDATE_PDF_TEXT")

@@ -14,7 +14,7 @@ from reportlab.lib.units import cm
 from reportlab.platypus import SimpleDocTemplate
 
 from phr_desktop.interop.pdf.styles import FONT, FONT_BOLD, register_fonts
-from phr_desktop.interop.pdf.table import SHORTENED, Cell, RecordTable, TableLook, _Layout
+from phr_desktop.interop.pdf.table import SHORTENED, Cell, RecordTable, TableLayout, TableLook
 
 COLUMNS = (2.2 * cm, 5.2 * cm, 4.6 * cm, 3.4 * cm)  # within SimpleDocTemplate's frame
 HEADER = ("Date", "Entry", "Result / details", "Source")
@@ -108,7 +108,7 @@ def test_a_cell_that_fits_on_one_line_is_laid_out_as_the_word_wrap_lays_it_out(
     runs: list[tuple[list[str], tuple[str, str], bool]], width: float
 ) -> None:
     register_fonts()
-    layout = _Layout(_look(), HEADER)
+    layout = TableLayout(_look(), HEADER)
     paragraph = tuple(
         ((" " if spaced and n else "") + " ".join(words), font, color)
         for n, (words, (font, color), spaced) in enumerate(runs)
@@ -125,20 +125,21 @@ def test_a_cell_that_fits_on_one_line_is_laid_out_as_the_word_wrap_lays_it_out(
 
 def test_remembered_cells_still_print_each_records_own_value() -> None:
     from phr_desktop.domain.records import DatePrecision, PartialDate, Quantity, Record, RecordKind
-    from phr_desktop.interop.export_data import ExportRecord
-    from phr_desktop.interop.pdf.export import _RowCells
+    from phr_desktop.interop.export_data import ExportRecord, ShownRow
+    from phr_desktop.interop.pdf.rows import RowCells
 
-    def lab(value: float, unit: str) -> ExportRecord:
+    def lab(value: float, unit: str) -> ShownRow:
         record = Record(
             "Observation", "x", RecordKind.LAB_RESULT, "Glucose",
             effective=PartialDate("2020-01-01", DatePrecision.DAY),
             value=Quantity(value, unit), source_system="Epic",
         )  # fmt: skip
-        return ExportRecord(1, record, b"{}")
+        return ShownRow.of(ExportRecord(1, record, b"{}"))
 
-    cells = _RowCells()
-    shown = [cells(lab(v, u))[2][0] for v, u in [(5.5, "mg/dL"), (0.0, "mg/dL"), (-0.0, "mg/dL"),
-                                                 (5.5, "mmol/L"), (5.5, "mg/dL")]]  # fmt: skip
-    assert ["".join(run[0] for run in line) for line in shown] == [
+    register_fonts()
+    cells = RowCells(TableLayout(_look(), HEADER))
+    shown = [cells(lab(v, u))[0][2].lines[0] for v, u in [(5.5, "mg/dL"), (0.0, "mg/dL"),
+             (-0.0, "mg/dL"), (5.5, "mmol/L"), (5.5, "mg/dL")]]  # fmt: skip
+    assert ["".join(run[1] for run in line) for line in shown] == [
         "5.5 mg/dL", "0 mg/dL", "-0 mg/dL", "5.5 mmol/L", "5.5 mg/dL"
     ]  # fmt: skip

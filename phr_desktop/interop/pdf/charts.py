@@ -8,6 +8,7 @@ stay sharp at any zoom, and keep their labels as text.
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Iterable, Sequence
 
 from reportlab.lib.colors import HexColor
@@ -17,6 +18,7 @@ from reportlab.platypus import Flowable
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.records import (
     Code,
+    DatePrecision,
     PartialDate,
     Quantity,
     Record,
@@ -24,6 +26,7 @@ from phr_desktop.domain.records import (
     ReferenceRange,
 )
 from phr_desktop.domain.trends import Trend, build_trend, trend_key
+from phr_desktop.interop.export_data import ShownRow
 from phr_desktop.interop.pdf.styles import FONT, MUTED
 
 MIN_POINTS_FOR_OTHER_LABS = 3
@@ -39,33 +42,45 @@ _TICK_SIZE = 7.0
 
 # What a trend reads of a lab result, kept for every result until the trends are built: a
 # Record is several times its size, and a long record has hundreds of thousands of results.
+# (resource type, title, date, precision, value, unit, value text, low, high, range text, codes)
 _Result = tuple[
-    str, str, PartialDate | None, Quantity | None, ReferenceRange | None, tuple[Code, ...]
-]
+    str, str, str | None, str | None, float | None, str | None, str | None,
+    float | None, float | None, str | None, tuple[Code, ...],
+]  # fmt: skip
+_KEYS_KEPT = 20_000  # trend keys remembered per code list; cleared when full
 
 
 def chart_trends(records: Iterable[Record], pack: AatdPack) -> list[Trend]:
     """AAT level and FEV1 first (whenever they have a point), then any other lab result with
     at least three numeric values in one unit, by title."""
+    return chart_trends_of_rows(
+        (ShownRow.of_record(r) for r in records if r.kind is RecordKind.LAB_RESULT), pack
+    )
+
+
+def chart_trends_of_rows(rows: Iterable[ShownRow], pack: AatdPack) -> list[Trend]:
+    """`chart_trends` of lab results read as table rows (with their codes)."""
     groups: dict[tuple[str, str], list[_Result]] = {}
-    for r in records:
-        if r.kind is RecordKind.LAB_RESULT:
-            groups.setdefault(trend_key(r), []).append(
-                (r.resource_type, r.title, r.effective, r.value, r.reference_range, r.codes)
-            )
+    keys = _TrendKeys()
+    for row in rows:
+        title = sys.intern(row.title or "")
+        groups.setdefault(keys.of(row.codes, title), []).append(
+            (sys.intern(row.resource_type), title, row.effective, row.precision, row.value_num,
+             row.unit, row.value_text, row.ref_low, row.ref_high, row.ref_text, row.codes)
+        )  # fmt: skip
     aat: list[Trend] = []
     fev1: list[Trend] = []
     others: list[Trend] = []
     for results in groups.values():
-        group = [  # one test's results as records again, one test at a time
-            Record(rtype, "", RecordKind.LAB_RESULT, title, effective=effective, value=value,
-                   reference_range=rr, codes=codes)
-            for rtype, title, effective, value, rr, codes in results
-        ]  # fmt: skip
+        # The results of one test share a few code lists: each list's codes once.
+        codes = [c for codes in {id(r[10]): r[10] for r in results}.values() for c in codes]
+        charted = pack.is_aat_level(codes) or pack.is_fev1(codes)
+        if not charted and _plotted_at_most(results) < MIN_POINTS_FOR_OTHER_LABS:
+            continue  # too few values for a chart: no need to build its records
+        group = [_result_record(result) for result in results]  # one test at a time
         trend = build_trend(group, pack)
         if not trend.points:
             continue
-        codes = [c for r in group for c in r.codes]
         if pack.is_aat_level(codes):
             aat.append(trend)
         elif pack.is_fev1(codes):
@@ -74,6 +89,42 @@ def chart_trends(records: Iterable[Record], pack: AatdPack) -> list[Trend]:
             others.append(trend)
     others.sort(key=lambda t: t.title.lower())
     return aat + fev1 + others
+
+
+class _TrendKeys:
+    """`trend_key` of each result, worked out once per code list: the results of one test
+    share one code list object (the vault reads each distinct list once)."""
+
+    def __init__(self) -> None:
+        self._by_codes: dict[int, tuple[tuple[Code, ...], tuple[str, str] | None]] = {}
+
+    def of(self, codes: tuple[Code, ...], title: str) -> tuple[str, str]:
+        known = self._by_codes.get(id(codes))
+        if known is None or known[0] is not codes:
+            if len(self._by_codes) > _KEYS_KEPT:
+                self._by_codes.clear()
+            key = trend_key(Record("", "", RecordKind.LAB_RESULT, "", codes=codes))
+            # Kept with its list, so the id is not reused; a key by title is the title's own.
+            known = self._by_codes[id(codes)] = (codes, None if key[0] == "title" else key)
+        return known[1] or trend_key(Record("", "", RecordKind.LAB_RESULT, title, codes=codes))
+
+
+def _plotted_at_most(results: list[_Result]) -> int:
+    """How many results could be a point (dated, with a finite number: see build_trend)."""
+    return sum(1 for r in results if r[2] and r[4] is not None and math.isfinite(r[4]))
+
+
+def _result_record(result: _Result) -> Record:
+    rtype, title, effective, precision, num, unit, value_text, low, high, ref_text, codes = result
+    return Record(
+        rtype, "", RecordKind.LAB_RESULT, title,
+        effective=PartialDate(effective, DatePrecision(str(precision))) if effective else None,
+        value=Quantity(num, unit, value_text)
+        if num is not None or value_text is not None else None,
+        reference_range=ReferenceRange(low, high, ref_text)
+        if low is not None or high is not None or ref_text else None,
+        codes=codes,
+    )  # fmt: skip
 
 
 def _as_year(d: PartialDate) -> float:

@@ -12,6 +12,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from functools import partial
 from io import BytesIO
+from itertools import repeat
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -33,18 +34,16 @@ from reportlab.platypus import (
     TableStyle,
 )
 
-from phr_desktop.domain.records import Record, RecordKind
+from phr_desktop.domain.records import RecordKind
 from phr_desktop.interop.emergency.facts import NO_ALLERGY_INFORMATION, allergy_status
-from phr_desktop.interop.export_data import ExportData, ExportRecord
-from phr_desktop.interop.pdf.charts import TrendChart, chart_trends
+from phr_desktop.interop.export_data import ExportData, ShownRow
+from phr_desktop.interop.pdf.charts import TrendChart, chart_trends_of_rows
 from phr_desktop.interop.pdf.pages import Contents, ContentsSlot, RecordCanvas
+from phr_desktop.interop.pdf.rows import RowCells
 from phr_desktop.interop.pdf.styles import (
     ACCENT,
-    ALERT,
     FONT,
     FONT_BOLD,
-    FONT_ITALIC,
-    INK,
     MUTED,
     RULE,
     ZEBRA,
@@ -53,7 +52,12 @@ from phr_desktop.interop.pdf.styles import (
     register_fonts,
     style,
 )
-from phr_desktop.interop.pdf.table import Cell, RecordTable, Run, TableLook
+from phr_desktop.interop.pdf.table import (
+    LaidRow,
+    RecordTable,
+    TableLayout,
+    TableLook,
+)
 
 # Sections in the order a clinician reads them; kinds not listed are never exported here.
 SECTIONS: tuple[tuple[RecordKind, str], ...] = (
@@ -70,7 +74,6 @@ SECTIONS: tuple[tuple[RecordKind, str], ...] = (
     (RecordKind.DOCUMENT, "Documents"),
 )
 TRENDS_TITLE = "Trends"
-MAX_CELL_CHARS = 900  # a table row cannot split across pages, so a cell must stay short
 
 _MARGIN = 1.8 * cm
 _PAGE_W, _PAGE_H = A4
@@ -205,22 +208,31 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
     """The record's flowables. Records are walked, never all held: each section's table reads
     its kind's records as it is laid out (a page of them at a time when the export reads them
     so), and the charts keep only their points."""
-    row_cells = _RowCells()
+    look = TableLook(
+        col_widths=_COLUMNS,
+        font=FONT,
+        header_font=FONT_BOLD,
+        header_fill=ACCENT,
+        zebra=ZEBRA,
+        rule=RULE,
+    )
+    layout = TableLayout(look, _HEADER)  # one for every table: their cells repeat
+    row_cells = RowCells(layout)
     # The lab results are read once: for the charts, which come first, and the rows of their
     # table, kept until the table takes them (a row is a few shared cells, not a record).
-    lab_rows: deque[list[Cell]] = deque()
+    lab_rows: deque[LaidRow] = deque()
 
-    def lab_results() -> Iterator[Record]:
+    def lab_results() -> Iterator[ShownRow]:
         between()  # before the first page of results is read
-        for entry in data.of_kind(RecordKind.LAB_RESULT.value):
+        for row in data.shown_rows(RecordKind.LAB_RESULT.value, with_codes=True):
             between()
-            lab_rows.append(row_cells(entry))
-            yield entry.record
+            lab_rows.append(row_cells(row))
+            yield row
 
-    trends = chart_trends(lab_results(), data.pack)
-    by_kind = {kind: data.of_kind(kind.value) for kind, _ in SECTIONS}
+    trends = chart_trends_of_rows(lab_results(), data.pack)
+    counts = {kind: data.count_of(kind.value) for kind, _ in SECTIONS}
     sections = [
-        (kind, title) for kind, title in SECTIONS if by_kind[kind] or _always_shown(kind, data)
+        (kind, title) for kind, title in SECTIONS if counts[kind] or _always_shown(kind, data)
     ]
     story: list[Flowable] = [*_cover(data), PageBreak()]
     contents.titles = [TRENDS_TITLE] * bool(trends) + [title for _, title in sections]
@@ -245,34 +257,37 @@ def _story(data: ExportData, contents: Contents, between: Callable[[], None]) ->
                 )
             )
         story.append(PageBreak())
-    look = TableLook(
-        col_widths=_COLUMNS,
-        font=FONT,
-        header_font=FONT_BOLD,
-        header_fill=ACCENT,
-        zebra=ZEBRA,
-        rule=RULE,
-    )
     for kind, title in sections:
-        entries = by_kind[kind]
+        entries = counts[kind]
         story.append(Paragraph(esc(title), H_SECTION))
         if not entries:  # only Allergies: "none recorded" must not read as "none"
             since = f" since {data.since}" if data.since else ""
             story.append(Paragraph(esc(NO_ALLERGY_INFORMATION.capitalize() + since) + ".", BODY))
             story.append(Spacer(1, 0.8 * cm))
             continue
-        story.append(
-            Paragraph(f"{len(entries)} {'entry' if len(entries) == 1 else 'entries'}", CELL_MUTED)
-        )
+        story.append(Paragraph(f"{entries} {'entry' if entries == 1 else 'entries'}", CELL_MUTED))
         story.append(Spacer(1, 4))
-        rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else map(row_cells, entries)
-        story.append(RecordTable(look, _HEADER, rows))
+        rows = _taken(lab_rows) if kind is RecordKind.LAB_RESULT else _rows(data, kind, row_cells)
+        story.append(RecordTable(look, _HEADER, laid_rows=rows, layout=layout))
         story.append(Spacer(1, 0.8 * cm))
         story.append(CondPageBreak(6 * cm))  # a heading never sits alone at a page foot
     return story
 
 
-def _taken(rows: deque[list[Cell]]) -> Iterator[list[Cell]]:
+def _rows(data: ExportData, kind: RecordKind, row_cells: RowCells) -> Iterator[LaidRow]:
+    """A section's rows, read as its table is laid out (a map: no generator frame per row)."""
+    if kind is RecordKind.ALLERGY:
+        return map(row_cells, _allergy_rows(data))
+    return map(row_cells, data.shown_rows(kind.value), repeat(kind in _TEXT_KINDS))
+
+
+def _allergy_rows(data: ExportData) -> Iterator[ShownRow]:
+    """The allergies, few, read whole: their status is told from their raw bodies."""
+    for entry in data.of_kind(RecordKind.ALLERGY.value):
+        yield ShownRow.of(entry, allergy_status(entry))
+
+
+def _taken(rows: deque[LaidRow]) -> Iterator[LaidRow]:
     """The rows, each let go of as it is taken."""
     while rows:
         yield rows.popleft()
@@ -331,126 +346,5 @@ def _cover(data: ExportData) -> list[Flowable]:
     ]
 
 
-def _date_text(r: Record) -> str:
-    if r.effective is None:
-        return "no date"
-    return r.effective.day_text or r.effective.text
-
-
-def _cut(text: str, limit: int = MAX_CELL_CHARS) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "… (shortened; see app)"
-
-
-def _hex(color: colors.Color) -> str:
-    return "#" + color.hexval()[2:]
-
-
-_INK, _MUTED, _ALERT = _hex(INK), _hex(MUTED), _hex(ALERT)
 _HEADER = ("Date", "Entry", "Result / details", "Source")
-
-
-def _run(text: str, font: str = FONT, color: str = _INK, *, spaced: bool = False) -> Run:
-    """Text in one face, whitespace made single spaces; `spaced` keeps a space before it."""
-    return ((" " if spaced else "") + " ".join(text.split()), font, color)
-
-
-class _RowCells:
-    """A table row's cells for each record. The cells of a long record repeat (a test's title
-    and status, a source, a day, a value), so each column remembers its cells by the fields
-    that make them, and hands the same Cell object back: the table then lays it out once."""
-
-    _LIMIT = 20_000  # per column; cleared when full, so memory stays bounded
-
-    def __init__(self) -> None:
-        self._columns: tuple[dict[Any, Cell], ...] = ({}, {}, {}, {})
-
-    def _cell(self, column: int, key: Any, make: Any, *args: Any) -> Cell:
-        if key is None:
-            return make(*args)
-        known = self._columns[column]
-        cell = known.get(key)
-        if cell is None:
-            if len(known) > self._LIMIT:
-                known.clear()
-            cell = known[key] = make(*args)
-        return cell
-
-    def __call__(self, entry: ExportRecord) -> list[Cell]:
-        r = entry.record
-        status = allergy_status(entry) if r.kind is RecordKind.ALLERGY else r.status
-        return [
-            self._cell(0, _date_text(r), _date_cell, r),
-            self._cell(1, (r.title, status, entry.notes, r.quality), _entry_cell, entry, status),
-            self._cell(2, _detail_key(r), _detail_cell, r),
-            self._cell(3, (r.source_system, r.facility), _source_cell, r),
-        ]
-
-
-def _detail_key(r: Record) -> Any:
-    """What makes a record's details cell, as plain values (hashed in C, where the records'
-    dataclasses and enums hash in Python); None for a zero, as 0.0 and -0.0 are equal keys
-    but are printed differently."""
-    value, rr = r.value, r.reference_range
-    if (value is not None and value.value == 0) or (rr is not None and 0 in (rr.low, rr.high)):
-        return None
-    return (
-        r.kind in _TEXT_KINDS and r.text,
-        value and (value.value, value.unit, value.text),
-        rr and (rr.low, rr.high, rr.text),
-        r.interpretation,
-    )
-
-
 _TEXT_KINDS = (RecordKind.CLINICAL_NOTE, RecordKind.IMAGING, RecordKind.DOCUMENT)
-
-
-def _date_cell(r: Record) -> Cell:
-    return ((_run(_date_text(r)),),)
-
-
-def _entry_cell(entry: ExportRecord, status: str | None) -> Cell:
-    r = entry.record
-    head = [_run(_cut(r.title or "Untitled", 300), FONT_BOLD)]
-    if status:
-        head.append(_run(f"({status})", color=_MUTED, spaced=True))
-    parts = [tuple(head)]
-    for note in entry.notes:
-        parts.append((_run(f"My note: {_cut(note, 400)}", FONT_ITALIC),))
-    if r.quality:
-        parts.append((_run(f"Data quality: {', '.join(r.quality)}", color=_ALERT),))
-    return tuple(parts)
-
-
-def _detail_cell(r: Record) -> Cell:
-    parts: list[tuple[Run, ...]] = []
-    value = r.value
-    if value is not None and value.value is not None:
-        shown = [_run(number(value.value), FONT_BOLD)]
-        if value.unit:
-            shown.append(_run(value.unit, spaced=True))
-        parts.append(tuple(shown))
-    elif value is not None and value.text:
-        parts.append((_run(_cut(value.text, 500)),))
-    rr = r.reference_range
-    if rr is not None:
-        if rr.text:
-            parts.append((_run(f"Reference: {rr.text}"),))
-        elif rr.low is not None or rr.high is not None:
-            low = number(rr.low) if rr.low is not None else ""
-            high = number(rr.high) if rr.high is not None else ""
-            parts.append((_run(f"Reference: {low}–{high}"),))
-    if r.interpretation:
-        parts.append((_run(f"Flag: {r.interpretation}"),))
-    if r.kind in _TEXT_KINDS and r.text:
-        shown_text = " ".join(r.text.split())
-        if not (value and value.text and value.text in shown_text and len(shown_text) < 40):
-            parts.append((_run(_cut(shown_text)),))
-    return tuple(parts) if parts else ((_run("—", color=_MUTED),),)
-
-
-def _source_cell(r: Record) -> Cell:
-    parts: list[tuple[Run, ...]] = [(_run(r.source_system or "source not recorded"),)]
-    if r.facility and r.facility != r.source_system:
-        parts.append((_run(r.facility, color=_MUTED),))
-    return tuple(parts)

@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import accumulate
 from typing import Any
 
-from reportlab.lib.colors import Color, HexColor
-from reportlab.lib.rl_accel import escapePDF
-from reportlab.pdfbase.pdfmetrics import getFont, stringWidth
+from reportlab.lib.colors import Color
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import Flowable
+
+from phr_desktop.interop.pdf.text_ops import CellOps, TextOps
 
 # A run is text in one font and colour ("#rrggbb"); a cell is paragraphs of runs, each
 # paragraph starting on a new line.
@@ -48,7 +48,7 @@ class TableLook:
     pad_y: float = 3.0
 
 
-class _LaidCell:
+class LaidCell:
     """A cell's lines, and its PDF text operators once drawn (per document)."""
 
     __slots__ = ("count", "lines", "ops", "ops_for")
@@ -56,45 +56,61 @@ class _LaidCell:
     def __init__(self, lines: tuple[Line, ...]) -> None:
         self.lines = lines
         self.count = len(lines)
-        # (first font, first colour, operators after the first line's position, last font,
-        # last colour); the operators assume the first font and colour are already set.
-        self.ops: tuple[str, str, str, str, str] | None = None
+        # Its operators, drawn per document (see text_ops.py).
+        self.ops: CellOps | None = None
         self.ops_for: object = None  # the document whose font subsets `ops` names
 
 
 # A laid-out row: each column's cell, and the row's height.
-_Row = tuple[tuple[_LaidCell, ...], float]
+LaidRow = tuple[tuple[LaidCell, ...], float]
 
 
-class _Layout:
+class TableLayout:
     """Wraps rows as the table asks for them, each distinct cell once."""
 
     def __init__(self, look: TableLook, header: Sequence[str]) -> None:
         self.look = look
         self._widths: dict[tuple[str, str], float] = {}
-        self._cells: dict[tuple[Cell, float], _LaidCell] = {}
-        self._by_id: dict[int, tuple[Cell, float, _LaidCell]] = {}
+        self._cells: dict[tuple[Cell, float], LaidCell] = {}
+        self._by_id: dict[int, tuple[Cell, float, LaidCell]] = {}
         self._inner = [w - 2 * look.pad_x for w in look.col_widths]
         self.encoded: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.encoded_for: object = None  # the document `encoded` holds subset codes of
         self.header = self.row([(((h, look.header_font, "#ffffff"),),) for h in header])
 
-    def row(self, cells: Sequence[Cell]) -> _Row:
+    def row(self, cells: Sequence[Cell]) -> LaidRow:
         wrap = self._wrap
         laid = tuple([wrap(cell, w) for cell, w in zip(cells, self._inner, strict=True)])
         return laid, self._height(laid)
 
-    def _height(self, cells: Sequence[_LaidCell]) -> float:
-        lines = max([c.count for c in cells], default=0)
+    def _height(self, cells: Sequence[LaidCell]) -> float:
+        return self.height(max([c.count for c in cells], default=0))
+
+    def height(self, lines: int) -> float:
+        """The height of a row whose tallest cell has this many lines."""
         return max(lines, 1) * self.look.leading + 2 * self.look.pad_y
 
-    def shortened(self, row: _Row, max_height: float) -> _Row:
+    def laid(self, cell: Cell, column: int) -> LaidCell:
+        """The cell wrapped to its column, for a caller that remembers laid cells itself (so
+        not remembered here). Most cells of a long record are one run on one line (a day, a
+        value, a source): those are measured once and placed as the word wrap would."""
+        width = self._inner[column]
+        if len(cell) == 1 and len(cell[0]) == 1:
+            text, font, color = cell[0][0]
+            fits = self._width(text, font) <= width - 0.01  # as in _on_one_line
+            if fits and text and text[0] != " " and text[-1] != " " and "  " not in text:
+                return LaidCell((((0.0, text, font, color),),))
+        return LaidCell(
+            tuple(line for paragraph in cell for line in self._wrap_paragraph(paragraph, width))
+        )
+
+    def shortened(self, row: LaidRow, max_height: float) -> LaidRow:
         """A row taller than a whole page (a record with very many notes), cut to fit it."""
         room = max_height - self.header[1] - 2 * self.look.pad_y
         most = max(1, int(room // self.look.leading))
         note = ((0.0, SHORTENED, self.look.font, _MUTED),)
         cells = tuple(
-            _LaidCell((*c.lines[: most - 1], note)) if len(c.lines) > most else c for c in row[0]
+            LaidCell((*c.lines[: most - 1], note)) if len(c.lines) > most else c for c in row[0]
         )
         return cells, self._height(cells)
 
@@ -107,7 +123,7 @@ class _Layout:
             width = self._widths[key] = stringWidth(text, font, self.look.font_size)
         return width
 
-    def _wrap(self, cell: Cell, width: float) -> _LaidCell:
+    def _wrap(self, cell: Cell, width: float) -> LaidCell:
         # The same Cell object again (a caller that remembers its cells) is found by identity,
         # without hashing its runs; the entry keeps the cell alive, so its id is not reused.
         seen = self._by_id.get(id(cell))
@@ -119,13 +135,13 @@ class _Layout:
         self._by_id[id(cell)] = (cell, width, laid)
         return laid
 
-    def _wrap_equal(self, cell: Cell, width: float) -> _LaidCell:
+    def _wrap_equal(self, cell: Cell, width: float) -> LaidCell:
         key = (cell, width)
         laid = self._cells.get(key)
         if laid is None:
             if len(self._cells) > _CACHE_LIMIT:
                 self._cells.clear()
-            laid = self._cells[key] = _LaidCell(
+            laid = self._cells[key] = LaidCell(
                 tuple(line for paragraph in cell for line in self._wrap_paragraph(paragraph, width))
             )
         return laid
@@ -211,37 +227,38 @@ class RecordTable(Flowable):
         self,
         look: TableLook,
         header: Sequence[str],
-        rows: Iterable[Sequence[Cell]],
+        rows: Iterable[Sequence[Cell]] = (),
         *,
-        _layout: _Layout | None = None,
-        _ahead: list[_Row] | None = None,
+        laid_rows: Iterable[LaidRow] | None = None,
+        layout: TableLayout | None = None,
+        _ahead: list[LaidRow] | None = None,
         _first: int = 0,
         _exhausted: bool = False,
     ) -> None:
+        """The rows as cells, or `laid_rows` already laid out by `layout` (a caller that
+        remembers its laid cells: a long record's rows are mostly cells seen before)."""
         super().__init__()
         self._header = header
         self._look = look
-        self._source: Iterator[Sequence[Cell]] = iter(rows)
-        self._layout = _layout
-        self._ahead: list[_Row] = _ahead or []  # laid out, not yet placed
+        self._layout = layout or TableLayout(look, header)
+        self._source: Iterator[LaidRow] = (
+            iter(laid_rows) if laid_rows is not None else map(self._layout.row, rows)
+        )
+        self._ahead: list[LaidRow] = _ahead or []  # laid out, not yet placed
         self._ahead_height = sum(height for _, height in self._ahead)
         self._first = _first  # the first waiting row's index in the whole table (zebra)
         self._exhausted = _exhausted
 
-    def _laid_out(self) -> _Layout:
-        if self._layout is None:
-            self._layout = _Layout(self._look, self._header)
+    def _laid_out(self) -> TableLayout:
         return self._layout
 
     def _read_ahead(self, height: float) -> None:
         """Lay out rows until those waiting are taller than `height`, or none are left."""
-        layout = self._laid_out()
         while not self._exhausted and self._ahead_height <= height:
-            cells = next(self._source, None)
-            if cells is None:
+            row = next(self._source, None)
+            if row is None:
                 self._exhausted = True
                 break
-            row = layout.row(cells)
             self._ahead.append(row)
             self._ahead_height += row[1]
 
@@ -276,12 +293,12 @@ class RecordTable(Flowable):
         if count == len(self._ahead) and self._exhausted:
             return [self]
         placed = RecordTable(
-            self._look, self._header, (), _layout=layout, _ahead=self._ahead[:count],
+            self._look, self._header, laid_rows=(), layout=layout, _ahead=self._ahead[:count],
             _first=self._first, _exhausted=True,
         )  # fmt: skip
         rest = RecordTable(
-            self._look, self._header, self._source, _layout=layout, _ahead=self._ahead[count:],
-            _first=self._first + count, _exhausted=self._exhausted,
+            self._look, self._header, laid_rows=self._source, layout=layout,
+            _ahead=self._ahead[count:], _first=self._first + count, _exhausted=self._exhausted,
         )  # fmt: skip
         return [placed, rest]
 
@@ -313,7 +330,7 @@ class RecordTable(Flowable):
         canv.setStrokeColor(look.rule)
         canv.setLineWidth(0.3)
         canv.addLiteral("\n".join([*(f"0 {y:.2f} m {width:.2f} {y:.2f} l" for y in bottoms), "S"]))
-        ops = _TextOps(layout, canv)
+        ops = TextOps(layout, canv)
         ops.row(header_cells, top)
         y = top - header_height
         for cells, height in self._ahead:
@@ -321,114 +338,3 @@ class RecordTable(Flowable):
             y -= height
         canv.addLiteral(ops.finish())
         canv.restoreState()
-
-
-class _TextOps:
-    """The PDF text operators of one page's rows, as one text object.
-
-    Each distinct cell is encoded once per document (splitString and getSubsetInternalName,
-    as reportlab's ttfonts documents for dynamic fonts), its lines placed relative to its first
-    (Td), so a row costs one position per cell: a long table repeats most of its cells, and
-    reportlab's text object would measure and encode each again. A line's runs follow each
-    other with no move between them, so text extraction (pypdf, screen readers) reads
-    "Title (final)" as one line.
-    """
-
-    def __init__(self, layout: _Layout, canv: Any) -> None:
-        doc = canv._doc  # the subsets of a dynamic font belong to one document
-        if layout.encoded_for is not doc:
-            layout.encoded, layout.encoded_for = {}, doc
-        self._doc = doc
-        self._cache = layout.encoded
-        self._look = layout.look
-        self._size = f"{layout.look.font_size:g}"
-        look = layout.look
-        self._baseline_below_top = look.pad_y + look.font_size
-        self._column_x = list(accumulate(look.col_widths[:-1], initial=look.pad_x))
-        self._tm_list = [f"1 0 0 1 {x:.2f}" for x in self._column_x]
-        self._out = ["BT"]
-        self._font = ""
-        self._color = ""
-
-    def _encoded(self, text: str, font_name: str) -> tuple[tuple[str, str], ...]:
-        key = (text, font_name)
-        encoded = self._cache.get(key)
-        if encoded is None:
-            if len(self._cache) > _CACHE_LIMIT:
-                self._cache.clear()
-            font = getFont(font_name)
-            encoded = self._cache[key] = tuple(
-                (font.getSubsetInternalName(subset, self._doc), f"({escapePDF(chunk)}) Tj")
-                for subset, chunk in font.splitString(text, self._doc)
-            )
-        return encoded
-
-    def _cell_ops(self, lines: tuple[Line, ...]) -> tuple[str, str, str, str, str]:
-        """The cell's operators after its first line is placed, with the font and colour it
-        starts in (set by the caller when they differ) and those it leaves set."""
-        parts: list[str] = []
-        font = color = first_font = first_color = ""
-        leading = f"{-self._look.leading:g}"
-        line_x: float | None = None
-        for line in lines:
-            if line_x is not None:
-                parts.append(f"{line[0][0] - line_x:.2f} {leading} Td")
-            line_x = line[0][0]
-            for _, run, font_name, run_color in line:
-                if run_color != color:
-                    if color:
-                        parts.append(_RG[run_color] if run_color in _RG else _rg(run_color))
-                    else:
-                        first_color = run_color
-                    color = run_color
-                for name, shown in self._encoded(run, font_name):
-                    if name != font:
-                        if font:
-                            parts.append(f"{name} {self._size} Tf")
-                        else:
-                            first_font = name
-                        font = name
-                    parts.append(shown)
-        return first_font, first_color, "\n".join(parts), font, color
-
-    def row(self, cells: Sequence[_LaidCell], top: float) -> None:
-        # The hottest loop of a long record (every cell of every row): locals, and one string
-        # appended per cell, its font and colour switches joined to its text.
-        append = self._out.append
-        doc = self._doc
-        baseline = f" {top - self._baseline_below_top:.2f} Tm\n"
-        font, color = self._font, self._color
-        for cell, x0, tm in zip(cells, self._column_x, self._tm_list, strict=True):
-            ops = cell.ops
-            if ops is None or cell.ops_for is not doc:
-                if not cell.count:
-                    continue
-                ops = cell.ops = self._cell_ops(cell.lines)
-                cell.ops_for = doc
-            first_font, first_color, body, last_font, last_color = ops
-            x = cell.lines[0][0][0]  # a line starts at the cell's left edge: 0 but for a test
-            head = f"1 0 0 1 {x0 + x:.2f}{baseline}" if x else tm + baseline
-            if first_color and first_color != color:
-                head += (_RG[first_color] if first_color in _RG else _rg(first_color)) + "\n"
-            if first_font and first_font != font:
-                head += f"{first_font} {self._size} Tf\n"
-            append(head + body)
-            if last_font:
-                font = last_font
-            if last_color:
-                color = last_color
-        self._font, self._color = font, color
-
-    def finish(self) -> str:
-        self._out.append("ET")
-        return "\n".join(self._out)
-
-
-_RG: dict[str, str] = {}
-
-
-def _rg(hex_text: str) -> str:
-    """The PDF fill-colour operator for "#rrggbb"."""
-    r, g, b = HexColor(hex_text).rgb()
-    _RG[hex_text] = op = f"{r:.3f} {g:.3f} {b:.3f} rg"
-    return op
