@@ -75,8 +75,28 @@ class PartialDate:
         return None
 
 
+# Dates parsed, by their text: the results and notes of one visit share its moment, so an
+# import parses the same text many times. Bounded, and cleared when full.
+_PARSED_DATES: dict[str, PartialDate | None] = {}
+_PARSED_DATES_KEPT = 20_000
+
+
 def parse_partial_date(value: object) -> PartialDate | None:
     """Parse a FHIR date-like string; None when it is missing or not a valid FHIR date."""
+    if type(value) is not str:
+        return _parse_partial_date(value)
+    try:
+        return _PARSED_DATES[value]
+    except KeyError:
+        pass
+    parsed = _parse_partial_date(value)
+    if len(_PARSED_DATES) >= _PARSED_DATES_KEPT:
+        _PARSED_DATES.clear()
+    _PARSED_DATES[value] = parsed
+    return parsed
+
+
+def _parse_partial_date(value: object) -> PartialDate | None:
     if not isinstance(value, str):
         return None
     match = _DATE_RE.match(value.strip())
