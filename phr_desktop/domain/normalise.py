@@ -32,6 +32,7 @@ from phr_desktop.domain.records import (
     RecordKind,
     ReferenceRange,
     parse_partial_date,
+    record_from_fields,
 )
 from phr_desktop.domain.sensitivity import Sensitivity, sensitivity_from_source
 
@@ -327,28 +328,24 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
             if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
                 flags.append(_text(tag.get("display")) or "data-quality problem in the source")
     fields = _BUILDERS[rtype](resource, flags)
-    kind: RecordKind = fields.pop("kind")
-    codes: tuple[Code, ...] = fields.pop("codes", ())
-    title = fields.pop("title", None) or rtype
+    kind: RecordKind = fields["kind"]
+    codes: tuple[Code, ...] = fields.setdefault("codes", ())
+    title = fields["title"] = fields.get("title") or rtype
     value: Quantity | None = fields.get("value")
-    tags = tagger(kind, codes, title, value.text if value else None) if tagger else frozenset()
     text_parts = fields.pop("text_parts", None)
     notes = resource.get("note")
     if notes is not None:
         text_parts = [*(text_parts or ()), *_notes_text(resource)]
-    return Record(
-        resource_type=rtype,
-        resource_id=rid,
-        kind=kind,
-        title=title,
-        codes=codes,
-        tags=tags,
-        source_system=_text(meta.get("source")) if isinstance(meta, dict) else None,
-        text="\n".join([p for p in text_parts if p]) if text_parts else "",
-        quality=tuple(dict.fromkeys(flags)) if flags else (),
-        sensitivity=_sensitivity(resource, meta),
-        **fields,
+    fields["resource_type"] = rtype
+    fields["resource_id"] = rid
+    fields["tags"] = (
+        tagger(kind, codes, title, value.text if value else None) if tagger else frozenset()
     )
+    fields["source_system"] = _text(meta.get("source")) if isinstance(meta, dict) else None
+    fields["text"] = "\n".join([p for p in text_parts if p]) if text_parts else ""
+    fields["quality"] = tuple(dict.fromkeys(flags)) if flags else ()
+    fields["sensitivity"] = _sensitivity(resource, meta)
+    return record_from_fields(fields)
 
 
 # --- one builder per resource type: return the Record fields they know ---------------------

@@ -6,8 +6,9 @@ A `Record` is always rebuildable from its raw resource; nothing here is the sour
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field, fields
 from enum import StrEnum
+from typing import Any
 
 # A meta.tag of this system on a resource we made (a C-CDA's DocumentReference) carries a
 # data-quality note on its source in `display`; it becomes one of the record's flags.
@@ -168,3 +169,30 @@ class Record:
 
     def has_code(self, system: str, code: str) -> bool:
         return any(c.system == system and c.code == code for c in self.codes)
+
+
+# Record(**fields) sets each of its 18 fields through object.__setattr__ (a frozen dataclass):
+# ~3 µs, which an import pays for every resource. The normaliser builds its fields in a dict
+# anyway, so it makes the record from that dict in one step.
+_RECORD_DEFAULTS: dict[str, Any] = {
+    f.name: f.default if f.default_factory is MISSING else f.default_factory()
+    for f in fields(Record)
+    if f.default is not MISSING or f.default_factory is not MISSING
+}
+_RECORD_FIELDS = frozenset(f.name for f in fields(Record))
+assert not hasattr(Record, "__post_init__"), "record_from_fields would skip __post_init__"
+
+
+def record_from_fields(values: dict[str, Any]) -> Record:
+    """`Record(**values)`, the same record, made faster. `values` must name every field
+    without a default and nothing else (KeyError otherwise); it is not changed."""
+    if not _RECORD_FIELDS.issuperset(values):
+        raise KeyError(f"not fields of a Record: {sorted(set(values) - _RECORD_FIELDS)}")
+    record = object.__new__(Record)
+    state = record.__dict__
+    state.update(_RECORD_DEFAULTS)
+    state.update(values)
+    if len(state) != len(_RECORD_FIELDS):
+        missing = sorted(_RECORD_FIELDS - set(state))
+        raise KeyError(f"a Record needs {missing}")
+    return record
