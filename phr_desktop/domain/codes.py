@@ -94,6 +94,7 @@ def display_of(concept: object, fallback: str = "") -> str:
 # cleared when full: a vault of a million different concepts still keeps only the latest.
 _CONCEPTS: dict[Hashable, tuple[tuple[Code, ...], str]] = {}
 _CONCEPTS_KEPT = 20_000
+_NO_CONCEPT: tuple[tuple[Code, ...], str] = ((), "")
 
 
 def concept_key(concept: dict[str, Any]) -> Hashable | None:
@@ -106,6 +107,9 @@ def concept_key(concept: dict[str, Any]) -> Hashable | None:
     codings = concept["coding"]
     if type(codings) is not list:
         return None
+    if len(codings) == 1:  # the usual concept: the same key, made without a loop
+        c = codings[0]
+        return (True, concept.get("text"), tuple(c.items()) if type(c) is dict else c)
     return (
         True,
         concept.get("text"),
@@ -117,6 +121,8 @@ def codes_and_display(concept: object) -> tuple[tuple[Code, ...], str]:
     """`codes_of(concept)` and `display_of(concept)` together, remembered by the concept's
     content. The codes tuple is then shared by every record of that concept, so what is
     derived from it can be remembered by identity (vault/prepared.py, domain/same_fact.py)."""
+    if concept is None:  # an absent element: no codes, no text
+        return _NO_CONCEPT
     if type(concept) is dict:
         try:
             key = concept_key(concept)
