@@ -84,12 +84,13 @@ def record_data(r: Record, fallback_key: str | None = None) -> RecordData:
     """`fallback_key`: the fact key when no content rule names the record (identifier_key)."""
     value, rr, eff, quality, tags = r.value, r.reference_range, r.effective, r.quality, r.tags
     codes_json, codes_search = _codes_columns(r.codes)
-    if eff is None:
-        effective = precision = sort_date = None
-    else:
-        effective, precision = eff.text, eff.precision
-        sort_date = effective[:19] if precision is _INSTANT else effective  # eff.sort_key
-        precision = precision._value_
+    effective: str | None = None
+    precision: str | None = None
+    sort_date: str | None = None
+    if eff is not None:
+        effective = eff.text
+        sort_date = effective[:19] if eff.precision is _INSTANT else effective  # eff.sort_key
+        precision = eff.precision._value_
     columns = (
         r.resource_type,
         r.resource_id,
