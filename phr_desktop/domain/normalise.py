@@ -477,9 +477,7 @@ def _medication_request(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     start = None
     first = first_of(bounds)
     if isinstance(first, dict):
-        start = (((first.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}).get(
-            "start"
-        )
+        start = _get(first, "timing", "repeat", "boundsPeriod", "start")
     return _medication(res, flags, "request", res.get("authoredOn"), start)
 
 
@@ -635,7 +633,7 @@ def _encounter(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
         "status": _text(res.get("status")),
         "facility": _reference_display(res.get("serviceProvider"))
         or (_reference_display(location.get("location")) if isinstance(location, dict) else None),
-        "text_parts": [display_of(c) for c in res.get("reasonCode") or [] if isinstance(c, dict)],
+        "text_parts": [display_of(c) for c in _list(res.get("reasonCode")) if isinstance(c, dict)],
     }
 
 

@@ -160,7 +160,7 @@ def identifier_key(resource_type: str, resource: Mapping[str, Any]) -> str | Non
     the same system is the same fact. The smallest (system, value) pair, so both sides pick
     the same one."""
     identifiers = resource.get("identifier")
-    if not identifiers:  # most resources: no need to sort nothing
+    if not identifiers or not isinstance(identifiers, list):  # a number there once crashed
         return None
     pairs = sorted(
         (str(i["system"]).strip(), str(i["value"]).strip())
