@@ -316,10 +316,12 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
     if rtype not in NORMALISED_TYPES:
         return None
     flags: Flags = []
-    rid = _text(resource.get("id")) or ""
+    rid = resource.get("id")
+    rid = rid.strip() if isinstance(rid, str) else ""  # _text(…) or "", without the call
     if not rid:
         flags.append("no id")
-    if rtype in _STATUS_REQUIRED and not _text(resource.get("status")):
+    status = resource.get("status")
+    if rtype in _STATUS_REQUIRED and not (isinstance(status, str) and status.strip()):
         flags.append("missing status")
     meta = resource.get("meta")
     meta_tags = meta.get("tag") if isinstance(meta, dict) else None
@@ -411,6 +413,7 @@ def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     interp_codes, interp_text = codes_and_display(interpretation)
     value = _observation_value(res, flags)
     codes, title = codes_and_display(code)
+    ranges = res.get("referenceRange")
     effective = _date(
         flags,
         res.get("effectiveDateTime"),
@@ -425,7 +428,7 @@ def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
         "category": categories[0] if categories else None,
         "effective": effective,
         "value": value,
-        "reference_range": _reference_range(res.get("referenceRange"), flags),
+        "reference_range": _reference_range(ranges, flags) if ranges is not None else None,
         "interpretation": (interp_codes[0].code if interp_codes and interp_codes[0].code else None)
         or (interp_text or None),
         "status": _text(res.get("status")),

@@ -180,19 +180,24 @@ _RECORD_DEFAULTS: dict[str, Any] = {
     if f.default is not MISSING or f.default_factory is not MISSING
 }
 _RECORD_FIELDS = frozenset(f.name for f in fields(Record))
+_FIELD_COUNT = len(_RECORD_FIELDS)
 assert not hasattr(Record, "__post_init__"), "record_from_fields would skip __post_init__"
 
 
 def record_from_fields(values: dict[str, Any]) -> Record:
     """`Record(**values)`, the same record, made faster. `values` must name every field
-    without a default and nothing else (KeyError otherwise); it is not changed."""
+    without a default and nothing else (KeyError otherwise). When it names every field the
+    record takes it over as its own state: the caller must not change it afterwards."""
     if not _RECORD_FIELDS.issuperset(values):
         raise KeyError(f"not fields of a Record: {sorted(set(values) - _RECORD_FIELDS)}")
     record = object.__new__(Record)
+    if len(values) == _FIELD_COUNT:  # a result's fields, all named: nothing to copy
+        object.__setattr__(record, "__dict__", values)
+        return record
     state = record.__dict__
     state.update(_RECORD_DEFAULTS)
     state.update(values)
-    if len(state) != len(_RECORD_FIELDS):
+    if len(state) != _FIELD_COUNT:
         missing = sorted(_RECORD_FIELDS - set(state))
         raise KeyError(f"a Record needs {missing}")
     return record
