@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Hashable, Iterable
 from typing import Any
 
 from phr_desktop.domain.records import Code
@@ -87,6 +87,57 @@ def display_of(concept: object, fallback: str = "") -> str:
             system = canonical_system(coding.get("system"))
             return f"{SYSTEM_NAMES.get(system or '', system or 'code')} {code}"
     return fallback
+
+
+# What codes_and_display found, by the concept's content: an import meets the same few
+# thousand concepts (a test's code, a category, a unit of care) over and over. Bounded, and
+# cleared when full: a vault of a million different concepts still keeps only the latest.
+_CONCEPTS: dict[Hashable, tuple[tuple[Code, ...], str]] = {}
+_CONCEPTS_KEPT = 20_000
+_NO_CONCEPT: tuple[tuple[Code, ...], str] = ((), "")
+
+
+def concept_key(concept: dict[str, Any]) -> Hashable | None:
+    """All that codes_of and display_of read of a concept, as a hashable key (TypeError when a
+    part of it cannot be hashed; None for a shape not worth remembering). Two concepts with
+    equal keys give the same codes and display: values that are not text are read as absent,
+    and no text equals a value that is not text."""
+    if "coding" not in concept:  # a bare Coding: all of it is read
+        return (False, *concept.items())
+    codings = concept["coding"]
+    if type(codings) is not list:
+        return None
+    if len(codings) == 1:  # the usual concept: the same key, made without a loop
+        c = codings[0]
+        return (True, concept.get("text"), tuple(c.items()) if type(c) is dict else c)
+    return (
+        True,
+        concept.get("text"),
+        *[tuple(c.items()) if type(c) is dict else c for c in codings],
+    )
+
+
+def codes_and_display(concept: object) -> tuple[tuple[Code, ...], str]:
+    """`codes_of(concept)` and `display_of(concept)` together, remembered by the concept's
+    content. The codes tuple is then shared by every record of that concept, so what is
+    derived from it can be remembered by identity (vault/prepared.py, domain/same_fact.py)."""
+    if concept is None:  # an absent element: no codes, no text
+        return _NO_CONCEPT
+    if type(concept) is dict:
+        try:
+            key = concept_key(concept)
+            found = _CONCEPTS.get(key) if key is not None else None
+        except TypeError:  # a list or a dict where text belongs: not remembered
+            key = found = None
+        if found is not None:
+            return found
+        found = codes_of(concept), display_of(concept)
+        if key is not None:
+            if len(_CONCEPTS) >= _CONCEPTS_KEPT:
+                _CONCEPTS.clear()
+            _CONCEPTS[key] = found
+        return found
+    return codes_of(concept), display_of(concept)
 
 
 def codes_text(codes: Iterable[Code]) -> str:

@@ -10,11 +10,18 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from decimal import Decimal
 from typing import Any
 
-from phr_desktop.domain.codes import SNOMED, codes_of, display_of, first_of
+from phr_desktop.domain.codes import (
+    SNOMED,
+    codes_and_display,
+    codes_of,
+    concept_key,
+    display_of,
+    first_of,
+)
 from phr_desktop.domain.imaging import DICOM_SYSTEM, imaging_summary, imaging_title
 from phr_desktop.domain.records import (
     DATA_QUALITY_TAG_SYSTEM,
@@ -25,8 +32,9 @@ from phr_desktop.domain.records import (
     RecordKind,
     ReferenceRange,
     parse_partial_date,
+    record_from_fields,
 )
-from phr_desktop.domain.sensitivity import sensitivity_from_source
+from phr_desktop.domain.sensitivity import Sensitivity, sensitivity_from_source
 
 Tagger = Callable[[RecordKind, tuple[Code, ...], str, str | None], frozenset[str]]
 
@@ -73,30 +81,39 @@ _NOTE_TYPE_LOINC = frozenset(
 _TAG_RE = re.compile(r"<[^>]+>")
 
 
-class _Reader:
-    """Collects data-quality flags while reading one resource."""
+# Flags of one resource, in the order they were found (a record shows each once).
+Flags = list[str]
 
-    def __init__(self, resource: Mapping[str, Any]) -> None:
-        self.resource = resource
-        self.flags: list[str] = []
+# Hot names as module constants: an import normalises a hundred thousand resources, and an
+# enum member read from its class costs an attribute lookup each time.
+_PATIENT, _PROBLEM, _MEDICATION = RecordKind.PATIENT, RecordKind.PROBLEM, RecordKind.MEDICATION
+_LAB, _VITAL, _IMAGING = RecordKind.LAB_RESULT, RecordKind.VITAL_SIGN, RecordKind.IMAGING
+_NOTE, _DOCUMENT = RecordKind.CLINICAL_NOTE, RecordKind.DOCUMENT
+_NOTE_OBSERVATIONS = frozenset({"social-history", "survey", "activity", "therapy"})
+_IMAGING_REPORTS = frozenset({"rad", "lp29684-5", "imaging", "radiology"})
+_LAB_REPORTS = frozenset({"lab", "laboratory", "hm", "ch"})
+_NORMAL = Sensitivity.NORMAL.value
 
-    def date(self, *candidates: Any) -> PartialDate | None:
-        for value in candidates:
-            if value is None:
-                continue
-            parsed = parse_partial_date(value)
-            if parsed is not None:
-                return parsed
-            self.flags.append(f"unreadable date {str(value)[:40]!r}")
-        return None
 
-    def get(self, *path: str) -> Any:
-        node: Any = self.resource
-        for key in path:
-            if not isinstance(node, dict):
-                return None
-            node = node.get(key)
-        return node
+def _date(flags: Flags, *candidates: Any) -> PartialDate | None:
+    """The first candidate that is a readable date; each unreadable one before it is flagged."""
+    for value in candidates:
+        if value is None:
+            continue
+        parsed = parse_partial_date(value)
+        if parsed is not None:
+            return parsed
+        flags.append(f"unreadable date {str(value)[:40]!r}")
+    return None
+
+
+def _get(node: Any, *path: str) -> Any:
+    """node[path[0]][path[1]]…, or None where a step is not an object."""
+    for key in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(key)
+    return node
 
 
 def _list(value: Any) -> list[Any]:
@@ -105,19 +122,26 @@ def _list(value: Any) -> list[Any]:
 
 
 def _text(value: Any) -> str | None:
-    return value.strip() if isinstance(value, str) and value.strip() else None
+    if isinstance(value, str):
+        return value.strip() or None
+    return None
 
 
-def _number(value: Any, r: _Reader | None = None) -> float | None:
-    if isinstance(value, bool):
-        return None
-    # Decimal arrives when the reader kept exact number literals ("1.50").
-    if isinstance(value, int | float | Decimal):
+def _number(value: Any, flags: Flags | None = None) -> float | None:
+    kind = type(value)
+    if kind is float or kind is int:  # the usual JSON number: no Decimal, no bool
         number = float(value)
         if math.isfinite(number):
             return number
-        if r is not None:  # "1e400": no float holds it; the raw resource keeps it as written
-            r.flags.append(f"number out of range {_literal(value)} (kept as written)")
+    elif kind is bool or not isinstance(value, int | float | Decimal):
+        return None
+    else:
+        # Decimal arrives when the reader kept exact number literals ("1.50").
+        number = float(value)
+        if math.isfinite(number):
+            return number
+    if flags is not None:  # "1e400": no float holds it; the raw resource keeps it as written
+        flags.append(f"number out of range {_literal(value)} (kept as written)")
     return None
 
 
@@ -135,36 +159,41 @@ def _reference_display(ref: Any) -> str | None:
     return _text(ref.get("display")) if isinstance(ref, dict) else None
 
 
-def _quantity(q: Any, r: _Reader | None = None) -> Quantity | None:
+def _reference(value: Any) -> str | None:
+    """The `reference` of a Reference element."""
+    return _text(value.get("reference")) if isinstance(value, dict) else None
+
+
+def _quantity(q: Any, flags: Flags | None = None) -> Quantity | None:
     if not isinstance(q, dict):
         return None
     unit = _text(q.get("unit")) or _text(q.get("code"))
     comparator = _text(q.get("comparator"))
-    value = _number(q.get("value"), r)
-    text = f"{comparator}{q.get('value')}" if comparator and value is not None else None
-    if _out_of_range(q.get("value")):
-        text = f"{comparator or ''}{_literal(q.get('value'))}"  # shown as written, not as "inf"
-    return Quantity(value=value, unit=unit, text=text)
+    raw = q.get("value")
+    value = _number(raw, flags)
+    text = f"{comparator}{raw}" if comparator and value is not None else None
+    if value is None and _out_of_range(raw):
+        text = f"{comparator or ''}{_literal(raw)}"  # shown as written, not as "inf"
+    return Quantity(value, unit, text)
 
 
-def _observation_value(r: _Reader) -> Quantity | None:
-    res = r.resource
+def _observation_value(res: Mapping[str, Any], flags: Flags) -> Quantity | None:
     if "valueQuantity" in res:
-        return _quantity(res["valueQuantity"], r)
+        return _quantity(res["valueQuantity"], flags)
     if "valueCodeableConcept" in res:
         return Quantity(None, None, display_of(res["valueCodeableConcept"]) or None)
     for key in ("valueString", "valueDateTime", "valueTime"):
         if key in res and _text(res[key]):
             return Quantity(None, None, _text(res[key]))
     if "valueInteger" in res:
-        return Quantity(_number(res["valueInteger"], r))
+        return Quantity(_number(res["valueInteger"], flags))
     if "valueBoolean" in res and isinstance(res["valueBoolean"], bool):
         return Quantity(None, None, "yes" if res["valueBoolean"] else "no")
     components = res.get("component")
     if isinstance(components, list) and components:
         parts, unit = [], None
         for comp in components:
-            q = _quantity(comp.get("valueQuantity"), r) if isinstance(comp, dict) else None
+            q = _quantity(comp.get("valueQuantity"), flags) if isinstance(comp, dict) else None
             if q and q.value is not None:
                 parts.append(f"{q.value:g}")
                 unit = unit or q.unit
@@ -173,16 +202,35 @@ def _observation_value(r: _Reader) -> Quantity | None:
     return None
 
 
-def _reference_range(value: Any, r: _Reader) -> ReferenceRange | None:
+def _reference_range(value: Any, flags: Flags) -> ReferenceRange | None:
     rr = first_of(value)
     if not isinstance(rr, dict):
         return None
     low, high = rr.get("low"), rr.get("high")
     return ReferenceRange(
-        low=_number(low.get("value"), r) if isinstance(low, dict) else None,
-        high=_number(high.get("value"), r) if isinstance(high, dict) else None,
+        low=_number(low.get("value"), flags) if isinstance(low, dict) else None,
+        high=_number(high.get("value"), flags) if isinstance(high, dict) else None,
         text=_text(rr.get("text")),
     )
+
+
+# The words of a category concept, by its content (see codes_and_display): every result of
+# an import names one of a few categories.
+_CATEGORY_WORDS: dict[Hashable, tuple[str, ...]] = {}
+_CATEGORY_WORDS_KEPT = 5_000
+
+
+def _category_words(cat: dict[str, Any]) -> tuple[str, ...]:
+    """A category concept's lower-cased codes, then its text."""
+    out: list[str] = []
+    for coding in _list(cat.get("coding")):
+        code = coding.get("code") if isinstance(coding, dict) else None
+        if isinstance(code, str) and code:
+            out.append(code.lower())
+    text = display_of(cat)
+    if text:
+        out.append(text.lower())
+    return tuple(out)
 
 
 def _category_codes(res: Mapping[str, Any]) -> list[str]:
@@ -194,13 +242,18 @@ def _category_codes(res: Mapping[str, Any]) -> list[str]:
     for cat in _list(categories):
         if not isinstance(cat, dict):
             continue
-        for coding in _list(cat.get("coding")):
-            code = coding.get("code") if isinstance(coding, dict) else None
-            if isinstance(code, str) and code:
-                out.append(code.lower())
-        text = display_of(cat)
-        if text:
-            out.append(text.lower())
+        try:
+            key = concept_key(cat)
+            words = _CATEGORY_WORDS.get(key) if key is not None else None
+        except TypeError:  # a part that cannot be hashed: read, not remembered
+            key = words = None
+        if words is None:
+            words = _category_words(cat)
+            if key is not None:
+                if len(_CATEGORY_WORDS) >= _CATEGORY_WORDS_KEPT:
+                    _CATEGORY_WORDS.clear()
+                _CATEGORY_WORDS[key] = words
+        out += words
     return out
 
 
@@ -234,10 +287,11 @@ def _notes_text(res: Mapping[str, Any]) -> list[str]:
 def _status(res: Mapping[str, Any], key: str = "status") -> str | None:
     value = res.get(key)
     if isinstance(value, dict):  # clinicalStatus is a CodeableConcept
-        for coding in codes_of(value):
+        codes, display = codes_and_display(value)
+        for coding in codes:
             if coding.code:
                 return coding.code
-        return display_of(value) or None
+        return display or None
     return _text(value)
 
 
@@ -245,9 +299,15 @@ def _encounter_class(res: Mapping[str, Any]) -> tuple[str | None, str | None]:
     cls = res.get("class")
     if isinstance(cls, list):  # FHIR R5 shape seen in the wild
         cls = first_of(cls)
-    codes = codes_of(cls)
+    codes, display = codes_and_display(cls)
     code = codes[0].code if codes else None
-    return (code.upper() if code else None), display_of(cls) or None
+    return (code.upper() if code else None), display or None
+
+
+def _sensitivity(resource: Mapping[str, Any], meta: Any) -> str:
+    if meta is None or (type(meta) is dict and "security" not in meta):
+        return _NORMAL  # nearly every resource: no need to look further
+    return sensitivity_from_source(resource).value
 
 
 def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Record | None:
@@ -255,44 +315,48 @@ def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Reco
     rtype = resource.get("resourceType")
     if rtype not in NORMALISED_TYPES:
         return None
-    r = _Reader(resource)
-    rid = _text(resource.get("id")) or ""
+    flags: Flags = []
+    rid = resource.get("id")
+    rid = rid.strip() if isinstance(rid, str) else ""  # _text(…) or "", without the call
     if not rid:
-        r.flags.append("no id")
-    if rtype in _STATUS_REQUIRED and not _text(resource.get("status")):
-        r.flags.append("missing status")
-    for tag in _list(r.get("meta", "tag")):
-        if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
-            r.flags.append(_text(tag.get("display")) or "data-quality problem in the source")
-    builder = _BUILDERS[rtype]
-    fields = builder(r)
-    kind: RecordKind = fields.pop("kind")
-    codes: tuple[Code, ...] = fields.pop("codes", ())
-    title = fields.pop("title", None) or rtype
+        flags.append("no id")
+    status = resource.get("status")
+    if rtype in _STATUS_REQUIRED and not (isinstance(status, str) and status.strip()):
+        flags.append("missing status")
+    meta = resource.get("meta")
+    meta_tags = meta.get("tag") if isinstance(meta, dict) else None
+    if isinstance(meta_tags, list):
+        for tag in meta_tags:
+            if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
+                flags.append(_text(tag.get("display")) or "data-quality problem in the source")
+    fields = _BUILDERS[rtype](resource, flags)
+    kind: RecordKind = fields["kind"]
+    codes: tuple[Code, ...] = fields.setdefault("codes", ())
+    title = fields["title"] = fields.get("title") or rtype
     value: Quantity | None = fields.get("value")
-    tags = tagger(kind, codes, title, value.text if value else None) if tagger else frozenset()
-    meta_source = _text(r.get("meta", "source"))
-    text_parts = [*fields.pop("text_parts", []), *_notes_text(resource)]
-    return Record(
-        resource_type=rtype,
-        resource_id=rid,
-        kind=kind,
-        title=title,
-        codes=codes,
-        tags=tags,
-        source_system=meta_source,
-        text="\n".join(p for p in text_parts if p),
-        quality=tuple(dict.fromkeys(r.flags)),
-        sensitivity=sensitivity_from_source(resource).value,
-        **fields,
+    text_parts = fields.pop("text_parts", None)
+    notes = resource.get("note")
+    if notes is not None:
+        text_parts = [*(text_parts or ()), *_notes_text(resource)]
+    fields["resource_type"] = rtype
+    fields["resource_id"] = rid
+    fields["tags"] = (
+        tagger(kind, codes, title, value.text if value else None) if tagger else frozenset()
     )
+    fields["source_system"] = _text(meta.get("source")) if isinstance(meta, dict) else None
+    fields["text"] = "\n".join([p for p in text_parts if p]) if text_parts else ""
+    fields["quality"] = tuple(dict.fromkeys(flags)) if flags else ()
+    fields["sensitivity"] = _sensitivity(resource, meta)
+    return record_from_fields(fields)
 
 
 # --- one builder per resource type: return the Record fields they know ---------------------
+# Each reads its resource in the order the flags should come out (a record's flags are shown in
+# the order they were found): the value's numbers, then dates, then the reference range.
 
 
-def _patient(r: _Reader) -> dict[str, Any]:
-    name = first_of(r.get("name"))
+def _patient(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
+    name = first_of(res.get("name"))
     title = None
     if isinstance(name, dict):
         given = _list(name.get("given"))
@@ -300,85 +364,89 @@ def _patient(r: _Reader) -> dict[str, Any]:
             [str(g) for g in given] + ([str(name["family"])] if name.get("family") else [])
         )
     return {
-        "kind": RecordKind.PATIENT,
+        "kind": _PATIENT,
         "title": title or "Patient",
-        "effective": r.date(r.get("birthDate")),
+        "effective": _date(flags, res.get("birthDate")),
         "category": "demographics",
-        "status": "active" if r.get("active") is not False else "inactive",
-        "facility": _reference_display(r.get("managingOrganization")),
+        "status": "active" if res.get("active") is not False else "inactive",
+        "facility": _reference_display(res.get("managingOrganization")),
     }
 
 
-def _condition(r: _Reader) -> dict[str, Any]:
-    res = r.resource
+def _condition(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     onset_period = res.get("onsetPeriod")
-    if not (res.get("code")):
-        r.flags.append("no code")
+    code = res.get("code")
+    if not code:
+        flags.append("no code")
+    codes, title = codes_and_display(code)
     return {
-        "kind": RecordKind.PROBLEM,
-        "title": display_of(res.get("code")),
-        "codes": codes_of(res.get("code")),
-        "effective": r.date(
+        "kind": _PROBLEM,
+        "title": title,
+        "codes": codes,
+        "effective": _date(
+            flags,
             res.get("onsetDateTime"),
             onset_period.get("start") if isinstance(onset_period, dict) else None,
             res.get("recordedDate"),
         ),
         "category": first_of(_category_codes(res)),
         "status": _status(res, "clinicalStatus"),
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
         "facility": _reference_display(res.get("asserter")),
     }
 
 
-def _observation(r: _Reader) -> dict[str, Any]:
-    res = r.resource
+def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     categories = _category_codes(res)
     if "vital-signs" in categories:
-        kind = RecordKind.VITAL_SIGN
+        kind = _VITAL
     elif "imaging" in categories:
-        kind = RecordKind.IMAGING
-    elif {"social-history", "survey", "activity", "therapy"} & set(categories):
-        kind = RecordKind.CLINICAL_NOTE
+        kind = _IMAGING
+    elif not _NOTE_OBSERVATIONS.isdisjoint(categories):
+        kind = _NOTE
     else:
-        kind = RecordKind.LAB_RESULT
-    if not res.get("code"):
-        r.flags.append("no code")
+        kind = _LAB
+    code = res.get("code")
+    if not code:
+        flags.append("no code")
     interpretation = first_of(res.get("interpretation"))
-    interp_codes = codes_of(interpretation)
-    value = _observation_value(r)
+    interp_codes, interp_text = codes_and_display(interpretation)
+    value = _observation_value(res, flags)
+    codes, title = codes_and_display(code)
+    ranges = res.get("referenceRange")
+    effective = _date(
+        flags,
+        res.get("effectiveDateTime"),
+        _get(res.get("effectivePeriod"), "start"),
+        res.get("effectiveInstant"),
+        res.get("issued"),
+    )
     return {
         "kind": kind,
-        "title": display_of(res.get("code")),
-        "codes": codes_of(res.get("code")),
-        "category": first_of(categories),
-        "effective": r.date(
-            res.get("effectiveDateTime"),
-            r.get("effectivePeriod", "start"),
-            res.get("effectiveInstant"),
-            res.get("issued"),
-        ),
+        "title": title,
+        "codes": codes,
+        "category": categories[0] if categories else None,
+        "effective": effective,
         "value": value,
-        "reference_range": _reference_range(res.get("referenceRange"), r),
+        "reference_range": _reference_range(ranges, flags) if ranges is not None else None,
         "interpretation": (interp_codes[0].code if interp_codes and interp_codes[0].code else None)
-        or (display_of(interpretation) or None),
+        or (interp_text or None),
         "status": _text(res.get("status")),
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
         "facility": _reference_display(first_of(res.get("performer"))),
-        "text_parts": [value.text]
-        if value and value.text and kind is RecordKind.CLINICAL_NOTE
-        else [],
+        "text_parts": [value.text] if value and value.text and kind is _NOTE else None,
     }
 
 
 def _medication_title(res: Mapping[str, Any]) -> tuple[str, tuple[Code, ...]]:
     concept = res.get("medicationCodeableConcept")
     if concept:
-        return display_of(concept), codes_of(concept)
+        codes, title = codes_and_display(concept)
+        return title, codes
     return _reference_display(res.get("medicationReference")) or "Medication", ()
 
 
-def _medication(r: _Reader, category: str, *dates: Any) -> dict[str, Any]:
-    res = r.resource
+def _medication(res: Mapping[str, Any], flags: Flags, category: str, *dates: Any) -> dict[str, Any]:
     title, codes = _medication_title(res)
     dosage = (
         first_of(res.get("dosageInstruction")) or first_of(res.get("dosage")) or res.get("dosage")
@@ -388,127 +456,127 @@ def _medication(r: _Reader, category: str, *dates: Any) -> dict[str, Any]:
     if isinstance(dosage, dict):
         # MedicationAdministration says dosage.dose; Request/Statement say doseAndRate[].
         rate = first_of(dosage.get("doseAndRate"))
-        dose = _quantity(dosage.get("dose"), r) or (
-            _quantity(rate.get("doseQuantity"), r) if isinstance(rate, dict) else None
+        dose = _quantity(dosage.get("dose"), flags) or (
+            _quantity(rate.get("doseQuantity"), flags) if isinstance(rate, dict) else None
         )
     return {
-        "kind": RecordKind.MEDICATION,
+        "kind": _MEDICATION,
         "title": title,
         "codes": codes,
         "category": category,
-        "effective": r.date(*dates),
+        "effective": _date(flags, *dates),
         "value": dose
         if dose and (dose.value is not None or dose.text)
         else (Quantity(None, None, dose_text) if dose_text else None),
         "status": _text(res.get("status")),
-        "encounter_ref": _text(r.get("encounter", "reference"))
-        or _text(r.get("context", "reference")),
+        "encounter_ref": _reference(res.get("encounter")) or _reference(res.get("context")),
         "facility": _reference_display(res.get("requester"))
         or _reference_display(first_of(res.get("performer"))),
     }
 
 
-def _medication_request(r: _Reader) -> dict[str, Any]:
-    bounds = r.get("dosageInstruction")
+def _medication_request(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
+    bounds = res.get("dosageInstruction")
     start = None
     first = first_of(bounds)
     if isinstance(first, dict):
-        start = (((first.get("timing") or {}).get("repeat") or {}).get("boundsPeriod") or {}).get(
-            "start"
-        )
-    return _medication(r, "request", r.get("authoredOn"), start)
+        start = _get(first, "timing", "repeat", "boundsPeriod", "start")
+    return _medication(res, flags, "request", res.get("authoredOn"), start)
 
 
-def _medication_statement(r: _Reader) -> dict[str, Any]:
+def _medication_statement(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     return _medication(
-        r,
+        res,
+        flags,
         "statement",
-        r.get("effectiveDateTime"),
-        r.get("effectivePeriod", "start"),
-        r.get("dateAsserted"),
+        res.get("effectiveDateTime"),
+        _get(res.get("effectivePeriod"), "start"),
+        res.get("dateAsserted"),
     )
 
 
-def _medication_administration(r: _Reader) -> dict[str, Any]:
+def _medication_administration(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     return _medication(
-        r,
+        res,
+        flags,
         "administration",
-        r.get("effectiveDateTime"),
-        r.get("effectivePeriod", "start"),
+        res.get("effectiveDateTime"),
+        _get(res.get("effectivePeriod"), "start"),
     )
 
 
-def _procedure(r: _Reader) -> dict[str, Any]:
-    res = r.resource
-    category = res.get("category")
-    cat_codes = codes_of(category)
-    cat_text = (display_of(category) or "").lower()
+def _procedure(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
+    cat_codes, cat_display = codes_and_display(res.get("category"))
+    cat_text = (cat_display or "").lower()
     is_surgery = any(c.system == SNOMED and c.code == _SURGICAL_PROCEDURE for c in cat_codes)
+    codes, title = codes_and_display(res.get("code"))
     return {
         "kind": RecordKind.PROCEDURE,
-        "title": display_of(res.get("code")),
-        "codes": codes_of(res.get("code")),
+        "title": title,
+        "codes": codes,
         "category": "surgery" if is_surgery or "surg" in cat_text else (cat_text or None),
-        "effective": r.date(res.get("performedDateTime"), r.get("performedPeriod", "start")),
+        "effective": _date(
+            flags, res.get("performedDateTime"), _get(res.get("performedPeriod"), "start")
+        ),
         "status": _text(res.get("status")),
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
         "facility": _reference_display(res.get("location")),
     }
 
 
-def _diagnostic_report(r: _Reader) -> dict[str, Any]:
-    res = r.resource
+def _diagnostic_report(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     categories = _category_codes(res)
-    if {"rad", "lp29684-5", "imaging", "radiology"} & set(categories):
-        kind = RecordKind.IMAGING
-    elif {"lab", "laboratory", "hm", "ch"} & set(categories) or not categories:
-        kind = RecordKind.LAB_RESULT
+    if not _IMAGING_REPORTS.isdisjoint(categories):
+        kind = _IMAGING
+    elif not _LAB_REPORTS.isdisjoint(categories) or not categories:
+        kind = _LAB
     else:
-        kind = RecordKind.CLINICAL_NOTE
+        kind = _NOTE
     forms = res.get("presentedForm")
-    text_parts = [_text(res.get("conclusion")) or ""]
+    conclusion = _text(res.get("conclusion"))
+    text_parts = [conclusion or ""]
     text_parts += [_attachment_text(a) for a in forms] if isinstance(forms, list) else []
+    codes, title = codes_and_display(res.get("code"))
     return {
         "kind": kind,
-        "title": display_of(res.get("code")),
-        "codes": codes_of(res.get("code")),
-        "category": first_of(categories),
-        "effective": r.date(
+        "title": title,
+        "codes": codes,
+        "category": categories[0] if categories else None,
+        "effective": _date(
+            flags,
             res.get("effectiveDateTime"),
-            r.get("effectivePeriod", "start"),
+            _get(res.get("effectivePeriod"), "start"),
             res.get("issued"),
         ),
         "status": _text(res.get("status")),
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
         "facility": _reference_display(first_of(res.get("performer"))),
-        "value": Quantity(None, None, _text(res.get("conclusion")))
-        if res.get("conclusion")
-        else None,
+        "value": Quantity(None, None, conclusion) if res.get("conclusion") else None,
         "text_parts": text_parts,
     }
 
 
-def _document_reference(r: _Reader) -> dict[str, Any]:
-    res = r.resource
-    type_codes = codes_of(res.get("type"))
+def _document_reference(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
+    type_codes, type_display = codes_and_display(res.get("type"))
     categories = _category_codes(res)
     contents = _list(res.get("content"))
     attachments = [c.get("attachment") for c in contents if isinstance(c, dict)]
     is_note = "clinical-note" in categories or any(c.code in _NOTE_TYPE_LOINC for c in type_codes)
-    title = display_of(res.get("type")) or _text(res.get("description"))
+    title = type_display or _text(res.get("description"))
     if not title:
         first = first_of(attachments)
         title = _text(first.get("title")) if isinstance(first, dict) else None
+    encounter = first_of(_get(res.get("context"), "encounter"))
     return {
-        "kind": RecordKind.CLINICAL_NOTE if is_note else RecordKind.DOCUMENT,
+        "kind": _NOTE if is_note else _DOCUMENT,
         "title": title or "Document",
         "codes": type_codes,
-        "category": first_of(categories),
-        "effective": r.date(res.get("date"), r.get("context", "period", "start")),
+        "category": categories[0] if categories else None,
+        "effective": _date(flags, res.get("date"), _get(res.get("context"), "period", "start")),
         "status": _text(res.get("status")),
         "facility": _reference_display(res.get("custodian")),
-        "encounter_ref": _text((first_of(r.get("context", "encounter")) or {}).get("reference"))
-        if isinstance(first_of(r.get("context", "encounter")), Mapping)
+        "encounter_ref": _text(encounter.get("reference"))
+        if isinstance(encounter, Mapping)
         else None,
         "text_parts": [
             _text(res.get("description")) or "",
@@ -517,8 +585,7 @@ def _document_reference(r: _Reader) -> dict[str, Any]:
     }
 
 
-def _allergy(r: _Reader) -> dict[str, Any]:
-    res = r.resource
+def _allergy(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     reactions = _list(res.get("reaction"))
     manifestations = [
         display_of(m)
@@ -526,68 +593,66 @@ def _allergy(r: _Reader) -> dict[str, Any]:
         if isinstance(reaction, dict)
         for m in _list(reaction.get("manifestation"))
     ]
+    codes, title = codes_and_display(res.get("code"))
+    category = first_of(res.get("category"))
     return {
         "kind": RecordKind.ALLERGY,
-        "title": display_of(res.get("code")),
-        "codes": codes_of(res.get("code")),
-        "category": first_of(res.get("category"))
-        if isinstance(first_of(res.get("category")), str)
-        else None,
-        "effective": r.date(res.get("onsetDateTime"), res.get("recordedDate")),
+        "title": title,
+        "codes": codes,
+        "category": category if isinstance(category, str) else None,
+        "effective": _date(flags, res.get("onsetDateTime"), res.get("recordedDate")),
         "status": _status(res, "clinicalStatus"),
         "interpretation": _text(res.get("criticality")),
         "value": Quantity(None, None, ", ".join(m for m in manifestations if m))
         if manifestations
         else None,
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
     }
 
 
-def _immunization(r: _Reader) -> dict[str, Any]:
-    res = r.resource
+def _immunization(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
+    codes, title = codes_and_display(res.get("vaccineCode"))
     return {
         "kind": RecordKind.IMMUNIZATION,
-        "title": display_of(res.get("vaccineCode")),
-        "codes": codes_of(res.get("vaccineCode")),
-        "effective": r.date(res.get("occurrenceDateTime"), res.get("recorded")),
+        "title": title,
+        "codes": codes,
+        "effective": _date(flags, res.get("occurrenceDateTime"), res.get("recorded")),
         "status": _text(res.get("status")),
         "facility": _reference_display(res.get("location")),
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
     }
 
 
-def _encounter(r: _Reader) -> dict[str, Any]:
-    res = r.resource
+def _encounter(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     class_code, class_text = _encounter_class(res)
-    type_concept = first_of(res.get("type"))
+    codes, type_text = codes_and_display(first_of(res.get("type")))
     location = first_of(res.get("location"))
     return {
         "kind": RecordKind.ENCOUNTER,
-        "title": display_of(type_concept) or class_text or "Encounter",
-        "codes": codes_of(type_concept),
+        "title": type_text or class_text or "Encounter",
+        "codes": codes,
         "category": class_code,
-        "effective": r.date(r.get("period", "start")),
+        "effective": _date(flags, _get(res.get("period"), "start")),
         "status": _text(res.get("status")),
         "facility": _reference_display(res.get("serviceProvider"))
         or (_reference_display(location.get("location")) if isinstance(location, dict) else None),
-        "text_parts": [display_of(c) for c in res.get("reasonCode") or [] if isinstance(c, dict)],
+        "text_parts": [display_of(c) for c in _list(res.get("reasonCode")) if isinstance(c, dict)],
     }
 
 
-def _imaging_study(r: _Reader) -> dict[str, Any]:
+def _imaging_study(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     """A study's description only: series and images are counted, never fetched."""
-    res = r.resource
     summary = imaging_summary(res)
     procedure = [c for concept in _list(res.get("procedureCode")) for c in codes_of(concept)]
     modalities = tuple(Code(DICOM_SYSTEM, code, None) for code in summary.modality_codes)
     return {
-        "kind": RecordKind.IMAGING,
+        "kind": _IMAGING,
         "title": imaging_title(res, summary),
         "codes": (*procedure, *modalities),
         "category": first_of(list(summary.modality_codes)),
-        "effective": r.date(res.get("started")),
+        "effective": _date(flags, res.get("started")),
         "status": _text(res.get("status")),
-        "encounter_ref": _text(r.get("encounter", "reference")),
+        "encounter_ref": _reference(res.get("encounter")),
         "facility": _reference_display(res.get("location")),
         "text_parts": [
             *summary.modalities,
@@ -602,7 +667,7 @@ def _imaging_study(r: _Reader) -> dict[str, Any]:
     }
 
 
-_BUILDERS: dict[str, Callable[[_Reader], dict[str, Any]]] = {
+_BUILDERS: dict[str, Callable[[Mapping[str, Any], Flags], dict[str, Any]]] = {
     "Patient": _patient,
     "Condition": _condition,
     "Observation": _observation,

@@ -60,7 +60,7 @@ def canonical_system(system: str | None) -> str:
     return _SYSTEM_ALIASES.get(text, text.rstrip("/"))
 
 
-def _preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str, str] | None:
+def _find_preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str, str] | None:
     present = {
         (canonical_system(c.system), c.code.strip())
         for c in codes
@@ -73,13 +73,51 @@ def _preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str, str
     return None
 
 
-def normalise_unit(unit: str | None) -> str:
-    """'mg/dL', 'MG/DL', 'mg / dl' are one unit; UCUM annotations like '{cells}' say nothing."""
+# The preferred code of a codes tuple, per kind, by the tuple's identity: the normaliser
+# shares one tuple among every record of a concept (codes_and_display), and each entry keeps
+# its tuple alive, so an id is never reused while it is here. Bounded, cleared when full.
+_PREFERRED_BY_CODES: dict[int, tuple[tuple[Code, ...], dict[RecordKind, Any]]] = {}
+_PREFERRED_KEPT = 20_000
+
+
+def _preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str, str] | None:
+    if type(codes) is not tuple:  # a list could change after it was remembered
+        return _find_preferred_code(kind, codes)
+    entry = _PREFERRED_BY_CODES.get(id(codes))
+    if entry is None or entry[0] is not codes:
+        if len(_PREFERRED_BY_CODES) >= _PREFERRED_KEPT:
+            _PREFERRED_BY_CODES.clear()
+        entry = _PREFERRED_BY_CODES[id(codes)] = (codes, {})
+    by_kind = entry[1]
+    if kind in by_kind:
+        found: tuple[str, str] | None = by_kind[kind]
+        return found
+    found = by_kind[kind] = _find_preferred_code(kind, codes)
+    return found
+
+
+def _normalise_unit(unit: str | None) -> str:
     text = _UNIT_SPACES.sub("", (unit or "").casefold())
     text = re.sub(r"\{[^}]*\}", "", text)
     for old, new in _UNIT_SAME.items():
         text = text.replace(old, new)
     return text
+
+
+_UNITS: dict[str | None, str] = {}  # by what the source wrote: a few hundred units in all
+_UNITS_KEPT = 5_000
+
+
+def normalise_unit(unit: str | None) -> str:
+    """'mg/dL', 'MG/DL', 'mg / dl' are one unit; UCUM annotations like '{cells}' say nothing."""
+    if unit is not None and type(unit) is not str:
+        return _normalise_unit(unit)
+    found = _UNITS.get(unit)
+    if found is None:
+        if len(_UNITS) >= _UNITS_KEPT:
+            _UNITS.clear()
+        found = _UNITS[unit] = _normalise_unit(unit)
+    return found
 
 
 def _value_part(record: Record) -> str:
@@ -91,30 +129,42 @@ def _value_part(record: Record) -> str:
     return (value.text or "").strip().casefold()
 
 
+_PATIENT, _PROBLEM, _ALLERGY = RecordKind.PATIENT, RecordKind.PROBLEM, RecordKind.ALLERGY
+_DAY, _INSTANT = DatePrecision.DAY, DatePrecision.INSTANT
+
+
 def fact_key(record: Record) -> str | None:
     """What two records must share to be one fact, or None for a record never merged."""
-    if record.kind is RecordKind.PATIENT:
+    kind = record.kind
+    if kind is _PATIENT:
         # Every Patient a profile keeps was checked to be its one person: one record.
         return "patient"
-    coded = _preferred_code(record.kind, record.codes)
+    coded = _preferred_code(kind, record.codes)
     if coded is None:
         return None
     system, code = coded
-    if record.kind in _TIMELESS:
-        return f"{record.kind.value}|{system}|{code}"
+    if kind is _PROBLEM or kind is _ALLERGY:  # _TIMELESS
+        return f"{kind._value_}|{system}|{code}"
     effective = record.effective
-    if effective is None or effective.day_text is None:
+    if effective is None:
+        return None
+    precision = effective.precision
+    if precision is not _DAY and precision is not _INSTANT:
         return None  # "some time in 2015" cannot tell two results apart
-    return f"{record.kind.value}|{system}|{code}|{effective.day_text}|{_value_part(record)}"
+    day = effective.text[:10]  # effective.day_text
+    return f"{kind._value_}|{system}|{code}|{day}|{_value_part(record)}"
 
 
 def identifier_key(resource_type: str, resource: Mapping[str, Any]) -> str | None:
     """For a record no content rule names (an encounter, a document): the same identifier from
     the same system is the same fact. The smallest (system, value) pair, so both sides pick
     the same one."""
+    identifiers = resource.get("identifier")
+    if not identifiers or not isinstance(identifiers, list):  # a number there once crashed
+        return None
     pairs = sorted(
         (str(i["system"]).strip(), str(i["value"]).strip())
-        for i in resource.get("identifier") or []
+        for i in identifiers
         if isinstance(i, Mapping) and i.get("system") and i.get("value")
     )
     return f"id|{resource_type}|{pairs[0][0]}|{pairs[0][1]}" if pairs else None

@@ -172,16 +172,17 @@ def _resource_sources(sources: list[str | None]) -> tuple[str | None, ...] | Non
 
 
 def _prepare(item: ParsedResource) -> PreparedResource:
-    record = normalise_resource(item.resource)
-    version_id, last_updated = version_fields(item.resource)
+    resource, resource_type = item.resource, item.resource_type
+    record = normalise_resource(resource)
+    version_id, last_updated = version_fields(resource)
     return (
-        item.resource_type,
+        resource_type,
         item.resource_id,
         item.sha256,
         item.body,
         version_id,
         last_updated,
-        record_data(record, identifier_key(item.resource_type, item.resource)) if record else None,
+        record_data(record, identifier_key(resource_type, resource)) if record else None,
     )
 
 

@@ -25,11 +25,22 @@ def search_vocabulary() -> Vocabulary:
 
 
 @lru_cache(maxsize=32768)
-def _tags(
+def _tags_of(
     kind: RecordKind, codes: tuple[Code, ...], title: str, value_text: str | None
 ) -> frozenset[str]:
     # Thousands of results share the same test, codes and title: classify each once.
     return aatd_pack().tags_for(kind, codes, title, value_text)
+
+
+def _tags(
+    kind: RecordKind, codes: tuple[Code, ...], title: str, value_text: str | None
+) -> frozenset[str]:
+    # Only a lab result's value can tag it (a genotype written as text), so the others are
+    # classified without it: a vital sign's thousands of readings ("128/82") share one entry.
+    return _tags_of(kind, codes, title, value_text if kind is _LAB_RESULT else None)
+
+
+_LAB_RESULT = RecordKind.LAB_RESULT
 
 
 def normalise_resource(resource: dict[str, Any]) -> Record | None:

@@ -13,7 +13,7 @@ import orjson
 from isal import isal_zlib
 
 from phr_desktop.domain.codes import codes_text
-from phr_desktop.domain.records import Record
+from phr_desktop.domain.records import Code, DatePrecision, Record
 from phr_desktop.domain.same_fact import fact_hash, fact_key
 
 # The records columns a RecordData carries, in its order; the store adds id, raw_id, source_id.
@@ -61,18 +61,48 @@ def pack_document(data: bytes) -> PackedDocument:
     return PackedDocument(hashlib.sha256(data).hexdigest(), len(data), compression, stored)
 
 
+# A codes tuple's two columns (the JSON of its codes; its search text), by the tuple's
+# identity: the normaliser shares one tuple among every record of a concept
+# (codes_and_display), and each entry keeps its tuple alive, so an id is never reused while
+# it is here. Bounded, cleared when full.
+_CODES_COLUMNS: dict[int, tuple[tuple[Code, ...], str, str]] = {}
+_CODES_COLUMNS_KEPT = 20_000
+_INSTANT = DatePrecision.INSTANT
+
+
+def _codes_columns(codes: tuple[Code, ...]) -> tuple[str, str]:
+    entry = _CODES_COLUMNS.get(id(codes))
+    if entry is not None and entry[0] is codes:
+        return entry[1], entry[2]
+    json_text = orjson.dumps([[c.system, c.code, c.display] for c in codes]).decode()
+    search_text = codes_text(codes)
+    if type(codes) is tuple:  # a list could change after it was remembered
+        if len(_CODES_COLUMNS) >= _CODES_COLUMNS_KEPT:
+            _CODES_COLUMNS.clear()
+        _CODES_COLUMNS[id(codes)] = (codes, json_text, search_text)
+    return json_text, search_text
+
+
 def record_data(r: Record, fallback_key: str | None = None) -> RecordData:
     """`fallback_key`: the fact key when no content rule names the record (identifier_key)."""
-    value, rr, eff = r.value, r.reference_range, r.effective
+    value, rr, eff, quality, tags = r.value, r.reference_range, r.effective, r.quality, r.tags
+    codes_json, codes_search = _codes_columns(r.codes)
+    effective: str | None = None
+    precision: str | None = None
+    sort_date: str | None = None
+    if eff is not None:
+        effective = eff.text
+        sort_date = effective[:19] if eff.precision is _INSTANT else effective  # eff.sort_key
+        precision = eff.precision._value_
     columns = (
         r.resource_type,
         r.resource_id,
-        r.kind.value,
+        r.kind._value_,
         r.category,
         r.title,
-        eff.text if eff else None,
-        eff.precision.value if eff else None,
-        eff.sort_key if eff else None,
+        effective,
+        precision,
+        sort_date,
         value.value if value else None,
         value.text if value else None,
         value.unit if value else None,
@@ -80,16 +110,21 @@ def record_data(r: Record, fallback_key: str | None = None) -> RecordData:
         rr.high if rr else None,
         rr.text if rr else None,
         r.interpretation,
-        orjson.dumps([[c.system, c.code, c.display] for c in r.codes]).decode(),
+        codes_json,
         r.status,
         r.facility,
         r.encounter_ref,
-        orjson.dumps(list(r.quality)).decode(),
+        orjson.dumps(list(quality)).decode() if quality else "[]",
         fact_hash(key) if (key := fact_key(r) or fallback_key) else None,
         r.sensitivity,
         r.source_system or None,
     )
-    return columns, tuple(sorted(r.tags)), (r.title, codes_text(r.codes), r.text), bool(r.quality)
+    return (
+        columns,
+        tuple(sorted(tags)) if tags else (),
+        (r.title, codes_search, r.text),
+        bool(quality),
+    )
 
 
 def version_fields(resource: dict[str, Any]) -> tuple[str | None, str | None]:

@@ -336,3 +336,22 @@ def test_a_statement_dose_in_dose_and_rate_is_read() -> None:
         }
     )
     assert record and record.value and (record.value.value, record.value.unit) == (60, "mg/kg")
+
+
+def test_a_number_where_a_list_or_an_object_belongs_is_read_as_absent_not_a_crash() -> None:
+    """Each of these once raised (TypeError, AttributeError) and stopped the whole file."""
+    visit = normalise(
+        {"resourceType": "Encounter", "id": "e", "status": "finished", "reasonCode": 5}
+    )
+    assert visit is not None and visit.text == ""
+    order = normalise(
+        {
+            "resourceType": "MedicationRequest",
+            "id": "m",
+            "status": "active",
+            "authoredOn": "2020-01-02",
+            "dosageInstruction": [{"timing": 5, "text": "1 daily"}],
+        }
+    )
+    assert order is not None and order.effective and order.effective.text == "2020-01-02"
+    assert order.value and order.value.text == "1 daily"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from decimal import Decimal
 
 from phr_desktop.domain.records import (
     Code,
@@ -74,3 +75,10 @@ def test_an_encounter_is_one_fact_by_the_same_identifier_from_the_same_system() 
     assert identifier_key("Encounter", visit) == identifier_key("Encounter", again) is not None
     assert identifier_key("Encounter", visit) != identifier_key("Encounter", other_system)
     assert identifier_key("Encounter", {"identifier": [{"value": "V-17"}]}) is None
+
+
+def test_an_identifier_that_is_not_a_list_is_no_identifier_and_no_crash() -> None:
+    """A server's number or flag where the identifiers belong once stopped the whole file's
+    import with a TypeError; the resource is kept and shown, never merged by identifier."""
+    for odd in (5, 2.5, True, Decimal("1.5"), {"system": "urn:oid:1.2.3", "value": "V-17"}, "V"):
+        assert identifier_key("Encounter", {"identifier": odd}) is None

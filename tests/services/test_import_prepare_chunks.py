@@ -48,3 +48,14 @@ def test_a_file_that_breaks_after_its_first_chunks_fails_whole_with_its_bytes_ke
     assert prepared.resources is None  # none of the 2,500 resources pickled before the break
     assert prepared.error is not None and "Bundle.entry is not a list" in prepared.error
     assert prepared.document is not None  # the raw bytes are still kept
+
+
+def test_a_resource_whose_identifier_is_a_number_is_prepared_not_a_crash(tmp_path: Path) -> None:
+    file = tmp_path / "visit.json"
+    file.write_text(
+        json.dumps({"resourceType": "Encounter", "id": "e1", "status": "finished", "identifier": 5})
+    )
+    prepared = prepare_file(file)
+    assert prepared.error is None and prepared.resources is not None
+    [(resource_type, resource_id, *_, record)] = prepared.resources
+    assert (resource_type, resource_id) == ("Encounter", "e1") and record is not None
