@@ -415,10 +415,11 @@ def _write_file(
     counts = WriteCounts()
     times = session.store.times
     try:
+        times.start_lap()
         if whole is not None:
             gate(whole)
+            times.lap(STAGE_PERSON)
         with transaction(conn) if whole is None else contextlib.nullcontext():
-            times.start_lap()
             source_id = session.store.ensure_source("fhir_file", name)
             document_id = session.store.add_packed_document(
                 source_id, path.name, content_type, document
