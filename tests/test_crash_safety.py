@@ -1,6 +1,7 @@
 """`kill -9` of an import at any point: the reopened vault passes its integrity check, every file
 is in it completely or not at all, the cut-off job says 'interrupted', and importing again
-finishes the work."""
+finishes the work. Most tests commit each file alone (the kill points then say exactly which
+files are in); one lets the files share a commit, as a bulk import's small files do."""
 
 from __future__ import annotations
 
@@ -45,10 +46,13 @@ import os
 import sys
 from pathlib import Path
 
+import phr_desktop.services.import_commits as import_commits
 import phr_desktop.services.importing as importing
 from phr_desktop.services.profiles import Profiles
 
 importing._BATCH = int(os.environ["PHR_TEST_BATCH"])
+# Input bytes between commits (1: each file commits alone).
+import_commits.GROUP_BYTES = int(os.environ["PHR_TEST_GROUP_BYTES"])
 # 0: every import of two files or more is prepared on a worker process.
 importing.PROCESS_MIN_BYTES = int(
     os.environ.get("PHR_TEST_PROCESS_MIN_BYTES", importing.PROCESS_MIN_BYTES)
@@ -118,11 +122,22 @@ class ImportChild:
     """The import subprocess, its stdout read line by line on a thread (no polling, no sleeps)."""
 
     def __init__(
-        self, workdir: Path, data_dir: Path, files: list[Path], *, step: bool, worker: bool
+        self,
+        workdir: Path,
+        data_dir: Path,
+        files: list[Path],
+        *,
+        step: bool,
+        worker: bool,
+        group_bytes: int,
     ) -> None:
         helper = workdir / "import_helper.py"
         helper.write_text(HELPER, encoding="utf-8")
-        env = child_env(PHR_TEST_BATCH=str(BATCH), PHR_TEST_STEP="1" if step else "0")
+        env = child_env(
+            PHR_TEST_BATCH=str(BATCH),
+            PHR_TEST_STEP="1" if step else "0",
+            PHR_TEST_GROUP_BYTES=str(group_bytes),
+        )
         if worker:
             env["PHR_TEST_PROCESS_MIN_BYTES"] = "0"
         self.stderr_path = workdir / "import_helper.stderr"
@@ -202,9 +217,14 @@ def start_import(
     *,
     step: bool,
     worker: bool = False,
+    group_bytes: int = 1,
 ) -> ImportChild:
-    """worker: prepare files on a worker process, as big imports do; else on a thread."""
-    child = ImportChild(tmp_path, data_dir, [b.path for b in bundles], step=step, worker=worker)
+    """worker: prepare files on a worker process, as big imports do; else on a thread.
+    group_bytes: input bytes between commits (1: every file commits alone)."""
+    child = ImportChild(
+        tmp_path, data_dir, [b.path for b in bundles],
+        step=step, worker=worker, group_bytes=group_bytes,
+    )  # fmt: skip
     children.append(child)
     assert child.next_line() == "unlocked"
     return child
@@ -310,6 +330,38 @@ def test_kill_at_an_exact_point_keeps_whole_files_only(
         committed = assert_sound_and_all_or_nothing(session, synthea_bundles)
         assert committed == set(range(files_done))
         assert audited_file_imports(session) == files_done
+        assert job_statuses(session) == ["interrupted"]
+        assert_import_again_completes(session, synthea_bundles, committed)
+
+
+@pytest.mark.parametrize(
+    "point", ["between the second and third files", "after every file, before the job is closed"]
+)
+def test_a_kill_in_a_shared_commit_keeps_none_of_its_files_and_the_import_again_completes(
+    point: str,
+    synthea_bundles: list[SyntheaBundle],
+    profile_data_dir: Path,
+    tmp_path: Path,
+    children: list[ImportChild],
+) -> None:
+    events = expected_events(synthea_bundles)
+    kill_at = next(i for i, e in enumerate(events) if KILL_POINTS[point](e))
+    child = start_import(
+        children, tmp_path, profile_data_dir, synthea_bundles, step=True, group_bytes=2**40
+    )
+    for _ in range(kill_at):
+        assert child.next_line().startswith("progress ")
+        child.resume()
+    assert child.next_line().startswith("progress ")
+    child.kill()
+
+    # The three files share one commit, made once the last is written: before it, a kill
+    # keeps none of them; after it, all three.
+    files_kept = len(synthea_bundles) if events[kill_at].file_index is None else 0
+    with reopen(profile_data_dir) as session:
+        committed = assert_sound_and_all_or_nothing(session, synthea_bundles)
+        assert committed == set(range(files_kept))
+        assert audited_file_imports(session) == files_kept
         assert job_statuses(session) == ["interrupted"]
         assert_import_again_completes(session, synthea_bundles, committed)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import NoReturn
 
 import sqlcipher3
 from sqlcipher3 import dbapi2
@@ -204,24 +205,77 @@ def _file_of(conn: Connection) -> Path | None:
     return None
 
 
-@contextlib.contextmanager
-def transaction(conn: Connection) -> Iterator[None]:
-    """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full or failing disk becomes a
-    StorageError (StorageFull when full), never a damaged vault."""
+def _begin(conn: Connection) -> None:
     try:
         conn.execute("BEGIN IMMEDIATE")
     except dbapi2.DatabaseError as exc:
         if is_storage_problem(exc):
             raise storage_error(exc, "save this change", where=_file_of(conn)) from None
         raise
+
+
+def _roll_back_and_raise(conn: Connection, exc: BaseException) -> NoReturn:
+    """After a failure inside a transaction: roll it back, and raise a full or failing disk
+    as a StorageError (StorageFull when full), anything else as it was."""
+    if conn.in_transaction:
+        with contextlib.suppress(dbapi2.DatabaseError):  # SQLite may have rolled back
+            conn.execute("ROLLBACK")
+    if isinstance(exc, dbapi2.DatabaseError) and is_storage_problem(exc):
+        outcome = "It was rolled back, so nothing was changed."
+        raise storage_error(exc, "save this change", outcome, _file_of(conn)) from None
+    raise exc
+
+
+@contextlib.contextmanager
+def transaction(conn: Connection) -> Iterator[None]:
+    """BEGIN IMMEDIATE … COMMIT; any error rolls back, and a full or failing disk becomes a
+    StorageError (StorageFull when full), never a damaged vault."""
+    _begin(conn)
     try:
         yield
         conn.execute("COMMIT")
     except BaseException as exc:
-        if conn.in_transaction:
-            with contextlib.suppress(dbapi2.DatabaseError):  # SQLite may have rolled back
-                conn.execute("ROLLBACK")
-        if isinstance(exc, dbapi2.DatabaseError) and is_storage_problem(exc):
-            outcome = "It was rolled back, so nothing was changed."
-            raise storage_error(exc, "save this change", outcome, _file_of(conn)) from None
-        raise
+        _roll_back_and_raise(conn, exc)
+
+
+class SharedTransaction:
+    """Several pieces of work in one transaction, committed together when the caller says.
+
+    A bulk import writes many files: committing each alone rewrote the same index pages (and
+    encrypted them again) once per file. Each `part` joins the open transaction, or begins
+    one; a failure in any part rolls back every part since the last commit (and a full or
+    failing disk becomes a StorageError, as in `transaction`), so what is committed is always
+    whole parts. There are no savepoints: under one, SQLite keeps a copy of every page the
+    transaction changes until it ends (measured: +55 MB of peak RSS at 100k resources), so
+    a part that can be refused must be checked before it writes anything."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    @property
+    def open(self) -> bool:
+        return bool(self.conn.in_transaction)
+
+    @contextlib.contextmanager
+    def part(self) -> Iterator[None]:
+        if not self.conn.in_transaction:
+            _begin(self.conn)
+        try:
+            yield
+        except BaseException as exc:
+            _roll_back_and_raise(self.conn, exc)
+
+    def commit(self) -> None:
+        """Commit every part so far (nothing to do if none is pending)."""
+        if not self.conn.in_transaction:
+            return
+        try:
+            self.conn.execute("COMMIT")
+        except BaseException as exc:
+            _roll_back_and_raise(self.conn, exc)
+
+    def roll_back(self) -> None:
+        """Drop every part since the last commit (after an error or when given up)."""
+        if self.conn.in_transaction:
+            with contextlib.suppress(dbapi2.DatabaseError):
+                self.conn.execute("ROLLBACK")
