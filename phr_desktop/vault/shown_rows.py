@@ -94,7 +94,30 @@ def date_span(
 
 
 def source_systems(queries: RecordQueries, record_filter: RecordFilter) -> list[str]:
-    """The source systems the records name, by name (those naming none left out)."""
+    """The source systems the records name, by name (those naming none left out).
+
+    Each record shown (each fact once) is counted by its source in `timeline_counts` (kept by
+    triggers, migration m0012), so its few sources are the only candidates: each is kept when
+    the filter lists a record of it, a lookup that stops at the first. A DISTINCT over every
+    record read the whole table (0.1-0.2 s of a 74k-record PDF, 0.9 s at 500k) to find one
+    name. Every copy of a fact (`every_source`) is not counted there: those are scanned."""
+    if record_filter.every_source:
+        return _distinct_sources(queries, record_filter)
+    candidates = queries.conn.execute(
+        "SELECT DISTINCT source_system FROM timeline_counts "
+        "WHERE shown > 0 AND source_system != '' AND kind != 'patient' ORDER BY source_system"
+    ).fetchall()
+    found = []
+    for (source,) in candidates:
+        where, params = queries.where(
+            record_filter, f"{_NOT_PATIENT} AND r.source_system = ?", [source]
+        )
+        if queries.conn.execute(f"SELECT 1 FROM records r{where} LIMIT 1", params).fetchone():
+            found.append(source)
+    return found
+
+
+def _distinct_sources(queries: RecordQueries, record_filter: RecordFilter) -> list[str]:
     where, params = queries.where(
         record_filter, f"{_NOT_PATIENT} AND r.source_system IS NOT NULL AND r.source_system != ''"
     )

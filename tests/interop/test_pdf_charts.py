@@ -10,9 +10,23 @@ from pypdf import PdfReader
 from reportlab.lib.pagesizes import A4
 from reportlab.platypus import SimpleDocTemplate
 
-from phr_desktop.domain.records import parse_partial_date
+from phr_desktop.domain.records import (
+    Code,
+    DatePrecision,
+    PartialDate,
+    Quantity,
+    Record,
+    RecordKind,
+    ReferenceRange,
+    parse_partial_date,
+)
 from phr_desktop.domain.trends import Trend, TrendPoint
-from phr_desktop.interop.pdf.charts import THRESHOLD_LABEL, TrendChart, nice_ticks
+from phr_desktop.interop.pdf.charts import (
+    THRESHOLD_LABEL,
+    TrendChart,
+    _result_record,
+    nice_ticks,
+)
 from phr_desktop.interop.pdf.styles import register_fonts
 
 
@@ -67,3 +81,29 @@ def test_ticks_are_round_and_within_the_range() -> None:
     assert nice_ticks(-3, 7) == [-2, 0, 2, 4, 6]
     ticks = nice_ticks(1.13, 2.07)
     assert ticks[0] >= 1.13 and ticks[-1] <= 2.07 and len(ticks) >= 3
+
+
+@pytest.mark.parametrize(
+    "result",
+    [
+        ("Observation", "AAT", "2024-03-05", "day", 91.0, "mg/dL", None, 90.0, 200.0, None, ()),
+        ("Observation", "FEV1", "2024-03", "month", None, None, "low", None, None, "n/a", ()),
+        ("DiagnosticReport", "Panel", None, None, None, None, None, None, 5.0, None, ()),
+        ("Observation", "Odd", "2024-03-05T10:00:00Z", "instant", 0.0, "g", "0", 0.0, None, "", ()),
+    ],
+)
+def test_a_charted_result_is_the_record_the_dataclass_would_build(result: tuple) -> None:
+    """The trend of a long record builds its results' records the fast way; they must be
+    the same records the frozen dataclass's constructor gives."""
+    codes = (Code("http://loinc.org", "6771-8", "AAT"),)
+    result = (*result[:10], codes)
+    rtype, title, effective, precision, num, unit, text, low, high, ref_text, _ = result
+    expected = Record(
+        rtype, "", RecordKind.LAB_RESULT, title,
+        effective=PartialDate(effective, DatePrecision(precision)) if effective else None,
+        value=Quantity(num, unit, text) if num is not None or text is not None else None,
+        reference_range=ReferenceRange(low, high, ref_text)
+        if low is not None or high is not None or ref_text else None,
+        codes=codes,
+    )  # fmt: skip
+    assert _result_record(result) == expected

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pypdfium2
@@ -11,6 +13,7 @@ from pypdf import PdfReader
 
 from phr_desktop.interop.pdf.charts import chart_trends
 from phr_desktop.interop.pdf.export import SECTIONS, TRENDS_TITLE, write_record_pdf
+from phr_desktop.interop.pdf.styles import esc
 from phr_desktop.services.exporting import build_export_data
 from phr_desktop.services.session import Session
 
@@ -102,3 +105,20 @@ def test_outline_and_contents_links_go_to_the_page_each_section_starts_on(
     # A link's destination is [page, /Fit]: the page the contents line promises.
     targets = {str(link["/Contents"]): page_of[link["/Dest"][0].idnum] for link in links}
     assert targets == outline
+
+
+def test_text_is_escaped_for_reportlab_paragraphs_as_xml_escape_does() -> None:
+    assert esc("a < b & c > d") == "a &lt; b &amp; c &gt; d"
+    assert esc("&amp;") == "&amp;amp;"
+    assert esc(None) == "" and esc(3.5) == "3.5"
+
+
+def test_loading_the_pdf_export_does_not_load_the_network_stack() -> None:
+    """Every PDF export pays for what its modules import: xml.sax.saxutils brought urllib,
+    http.client and email (~30 ms) for one escape function."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, phr_desktop.interop.pdf.export as m; "
+         "print(sorted(n for n in ('urllib.request', 'http.client') if n in sys.modules))"],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert loaded.strip() == "[]"

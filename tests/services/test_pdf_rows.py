@@ -12,6 +12,7 @@ import pytest
 from phr_desktop.domain.records import RecordKind
 from phr_desktop.interop.export_data import ShownRow
 from phr_desktop.services.exporting import build_export_data, export
+from phr_desktop.services.sensitivity import label_records
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import Progress
 
@@ -118,3 +119,30 @@ def test_records_counted_by_section_keep_to_the_kinds_and_dates_chosen(demo: Ses
     assert [e.id for e in by_section.of_kind("allergy", "procedure")] == [
         e.id for e in gathered.of_kind("allergy", "procedure")
     ]
+
+
+def test_the_sources_named_are_those_of_the_records_chosen_not_of_every_record(
+    demo: Session,
+) -> None:
+    """The cover's sources are found among the sources counted on write, each checked
+    against the filter: a source whose records are all restricted, or all of kinds left out, is not
+    named (a count by source includes them)."""
+    riverside = "Riverside Pulmonary (Epic)"
+    reads: list[str] = []
+    demo.vault.conn.set_trace_callback(reads.append)
+    every = build_export_data(demo, by_section=True).source_systems()
+    demo.vault.conn.set_trace_callback(None)
+    # Not a DISTINCT over every record (the whole table read for a name or two).
+    assert not [sql for sql in reads if "DISTINCT r.source_system FROM records" in sql]
+    assert riverside in every and len(every) >= 2
+    theirs = [r.id for r in demo.records() if r.record.source_system == riverside]
+    label_records(demo, theirs, "restricted")
+
+    shown = build_export_data(demo, by_section=True).source_systems()
+    assert shown == [s for s in every if s != riverside]
+    revealed = build_export_data(demo, by_section=True, include_restricted=True)
+    assert revealed.source_systems() == every
+    for chosen in ({"kinds": ("lab_result",)}, {"since": "2020"}, {"kinds": ("allergy",)}):
+        by_section = build_export_data(demo, by_section=True, **chosen)  # type: ignore[arg-type]
+        gathered = build_export_data(demo, **chosen)  # type: ignore[arg-type]
+        assert by_section.source_systems() == gathered.source_systems(), chosen

@@ -24,6 +24,7 @@ from phr_desktop.domain.records import (
     Record,
     RecordKind,
     ReferenceRange,
+    record_from_fields,
 )
 from phr_desktop.domain.trends import Trend, build_trend, trend_key
 from phr_desktop.interop.export_data import ShownRow
@@ -115,16 +116,34 @@ def _plotted_at_most(results: list[_Result]) -> int:
 
 
 def _result_record(result: _Result) -> Record:
+    """The lab result as a Record for build_trend, made from a dict of its fields in one step
+    (record_from_fields): a long record charts tens of thousands of results, and the frozen
+    dataclass's own constructor sets each of its 18 fields one by one."""
     rtype, title, effective, precision, num, unit, value_text, low, high, ref_text, codes = result
-    return Record(
-        rtype, "", RecordKind.LAB_RESULT, title,
-        effective=PartialDate(effective, DatePrecision(str(precision))) if effective else None,
-        value=Quantity(num, unit, value_text)
-        if num is not None or value_text is not None else None,
-        reference_range=ReferenceRange(low, high, ref_text)
-        if low is not None or high is not None or ref_text else None,
-        codes=codes,
-    )  # fmt: skip
+    return record_from_fields(
+        {
+            "resource_type": rtype,
+            "resource_id": "",
+            "kind": RecordKind.LAB_RESULT,
+            "title": title,
+            "effective": PartialDate(effective, _precision(precision)) if effective else None,
+            "value": Quantity(num, unit, value_text)
+            if num is not None or value_text is not None
+            else None,
+            "reference_range": ReferenceRange(low, high, ref_text)
+            if low is not None or high is not None or ref_text
+            else None,
+            "codes": codes,
+        }
+    )
+
+
+_PRECISIONS = {p.value: p for p in DatePrecision}
+
+
+def _precision(text: str | None) -> DatePrecision:
+    """DatePrecision(text), looked up without the enum's own call (one per charted result)."""
+    return _PRECISIONS.get(text) or DatePrecision(str(text))  # type: ignore[arg-type]
 
 
 def _as_year(d: PartialDate) -> float:

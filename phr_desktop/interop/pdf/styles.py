@@ -9,7 +9,6 @@ from __future__ import annotations
 import importlib.util
 from functools import lru_cache
 from pathlib import Path
-from xml.sax.saxutils import escape
 
 from reportlab import rl_config
 from reportlab.lib import colors
@@ -71,8 +70,11 @@ def style(name: str, size: float = 9, **kwargs: object) -> ParagraphStyle:
 
 
 def esc(text: object) -> str:
-    """Plain text made safe for a reportlab Paragraph (which reads a small XML dialect)."""
-    return escape("" if text is None else str(text))
+    """Plain text made safe for a reportlab Paragraph (which reads a small XML dialect): what
+    xml.sax.saxutils.escape does, without importing it (it brings urllib and http.client,
+    ~30 ms of every export's start)."""
+    plain = "" if text is None else str(text)
+    return plain.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def number(value: float) -> str:

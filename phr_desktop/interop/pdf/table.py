@@ -76,6 +76,7 @@ class TableLayout:
         self._inner = [w - 2 * look.pad_x for w in look.col_widths]
         self.encoded: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
         self.encoded_for: object = None  # the document `encoded` holds subset codes of
+        self.subset_names: dict[tuple[str, int], str] = {}  # of `encoded_for`: "/F2+0"
         self.header = self.row([(((h, look.header_font, "#ffffff"),),) for h in header])
 
     def row(self, cells: Sequence[Cell]) -> LaidRow:
@@ -181,7 +182,7 @@ class TableLayout:
                         current.append([x, piece, font, color])
                     x += gap + piece_w
                     spaces, gap = 0, 0.0
-        return [tuple((r[0], r[1], r[2], r[3]) for r in line) for line in lines if line]
+        return [tuple([(r[0], r[1], r[2], r[3]) for r in line]) for line in lines if line]
 
     def _on_one_line(self, runs: tuple[Run, ...], width: float) -> list[Line] | None:
         """The paragraph as the one line the word wrap would give, when it plainly fits (most
@@ -192,19 +193,29 @@ class TableLayout:
         taken in another order cannot decide differently from the word wrap."""
         if not runs or runs[0][0][:1] == " ":
             return None
+        if len(runs) == 1:  # most paragraphs: a value, a reference range, a source
+            text, font, color = runs[0]
+            if (
+                not text
+                or text[-1] == " "
+                or "  " in text
+                or self._width(text, font) > width - 0.01
+            ):
+                return None
+            return [((0.0, text, font, color),)]
         total = 0.0
-        line: list[list[Any]] = []
+        line: list[tuple[float, str, str, str]] = []
         for text, font, color in runs:
             if not text or text[-1] == " " or "  " in text:
                 return None
             if line and line[-1][2] == font and line[-1][3] == color:
-                line[-1][1] += text
+                line[-1] = (line[-1][0], line[-1][1] + text, font, color)
             else:
-                line.append([total, text, font, color])
+                line.append((total, text, font, color))
             total += self._width(text, font)
         if total > width - 0.01:
             return None
-        return [tuple((r[0], r[1], r[2], r[3]) for r in line)]
+        return [tuple(line)]
 
     def _pieces(self, word: str, w: float, font: str, width: float) -> list[tuple[str, float]]:
         if w <= width:
@@ -329,7 +340,9 @@ class RecordTable(Flowable):
             canv.addLiteral("\n".join([*stripes, "f"]))
         canv.setStrokeColor(look.rule)
         canv.setLineWidth(0.3)
-        canv.addLiteral("\n".join([*(f"0 {y:.2f} m {width:.2f} {y:.2f} l" for y in bottoms), "S"]))
+        right = f" m {width:.2f} "
+        rules = [f"0 {y}{right}{y} l" for y in [f"{y:.2f}" for y in bottoms]]
+        canv.addLiteral("\n".join([*rules, "S"]))
         ops = TextOps(layout, canv)
         ops.row(header_cells, top)
         y = top - header_height

@@ -39,8 +39,10 @@ class TextOps:
         doc = canv._doc  # the subsets of a dynamic font belong to one document
         if layout.encoded_for is not doc:
             layout.encoded, layout.encoded_for = {}, doc
+            layout.subset_names = {}
         self._doc = doc
         self._cache = layout.encoded
+        self._subset_names = layout.subset_names
         self._look = layout.look
         self._size = f"{layout.look.font_size:g}"
         look = layout.look
@@ -59,10 +61,19 @@ class TextOps:
                 self._cache.clear()
             font = getFont(font_name)
             encoded = self._cache[key] = tuple(
-                (font.getSubsetInternalName(subset, self._doc), f"({escapePDF(chunk)}) Tj")
+                (self._subset_name(font, font_name, subset), f"({escapePDF(chunk)}) Tj")
                 for subset, chunk in font.splitString(text, self._doc)
             )
         return encoded
+
+    def _subset_name(self, font: Any, font_name: str, subset: int) -> str:
+        """The font subset's name in this document ("/F2+0"), asked of the font once: its
+        answer goes through a weak-keyed dictionary of documents on every call."""
+        key = (font_name, subset)
+        name = self._subset_names.get(key)
+        if name is None:
+            name = self._subset_names[key] = font.getSubsetInternalName(subset, self._doc)
+        return name
 
     def _cell_ops(self, lines: tuple[Line, ...]) -> CellOps:
         """The cell's operators after its first line is placed, with the font and colour it
