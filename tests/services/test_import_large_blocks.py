@@ -5,17 +5,18 @@ file's high-water mark in their RSS for the rest of the import."""
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.services.child_python import python_output
 
 # The child frees a 24 MiB block (glibc then serves blocks up to that size from its heap),
 # allocates and frees a 16 MiB one, and reports how much of the 16 MiB left its RSS.
 _CHILD = """
+import sys
+import os
 import sys
 from pathlib import Path
 
@@ -46,15 +47,7 @@ print(held - rss_kib())
 
 
 def _returned_kib(entry: str, folder: Path) -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, entry, str(folder)],
-        capture_output=True,
-        check=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
-    return int(done.stdout.decode().split()[-1])
+    return int(python_output(_CHILD, entry, str(folder))[-1])
 
 
 glibc_only = pytest.mark.skipif(

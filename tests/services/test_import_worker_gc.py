@@ -4,12 +4,9 @@ only what the last file left, not everything every file before it left."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[2]
+from tests.services.child_python import python_output
 
 # Prepares two files on a process set up as the worker is, and reports whether a value the
 # first file left in the normaliser's cache is still walked by the collector after the second.
@@ -37,15 +34,7 @@ print(any(o is left_by_first for o in gc.get_objects()))
 
 
 def _still_walked(entry: str, folder: Path) -> bool:
-    done = subprocess.run(
-        [sys.executable, "-c", _CHILD, entry, str(folder)],
-        capture_output=True,
-        check=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
-    return done.stdout.decode().split()[-1] == "True"
+    return python_output(_CHILD, entry, str(folder))[-1] == "True"
 
 
 def test_the_worker_does_not_walk_again_what_earlier_files_left_alive(tmp_path: Path) -> None:
@@ -68,12 +57,4 @@ folder = Path(sys.argv[1])
 import_prepare.prepare_file_pickled(folder / "a.json")
 print("lxml.etree" in sys.modules, "phr_desktop.interop.ccda.importer" in sys.modules)
 """
-    done = subprocess.run(
-        [sys.executable, "-c", child, str(tmp_path)],
-        capture_output=True,
-        check=True,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": str(REPO)},
-        timeout=120,
-    )
-    assert done.stdout.decode().split() == ["False", "False"]
+    assert python_output(child, str(tmp_path)) == ["False", "False"]
