@@ -22,7 +22,7 @@ from phr_desktop.vault.database import Connection
 from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
 from phr_desktop.vault.timeline import TimelineReads, year_and_month
 
-__all__ = ["ExternalFile", "MilestoneView", "RecordReader", "SearchResults"]
+__all__ = ["ExternalFile", "MilestoneView", "RecordReader", "SearchResults", "milestone_views"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,19 @@ class MilestoneView:
     record_ids: tuple[int, ...]
     # The kind of each record, same order (the dashboard's icons need no second read).
     record_kinds: tuple[str, ...] = ()
+
+
+def milestone_views(stored: Sequence[StoredRecord]) -> list[MilestoneView]:
+    """The milestones found among these records, each with its records' ids and kinds."""
+    found = find_milestones([s.record for s in stored], aatd_pack())
+    return [
+        MilestoneView(
+            m,
+            tuple(stored[i].id for i in m.record_indexes),
+            tuple(stored[i].record.kind.value for i in m.record_indexes),
+        )
+        for m in found
+    ]
 
 
 def _last_segment(url: str) -> str:
@@ -214,16 +227,7 @@ class RecordReader:
     def milestones(self) -> list[MilestoneView]:
         """Read only what milestones can come from, narrowly (services/aatd_summary.py), so
         this stays quick at 500k records."""
-        stored = milestone_sources(self.queries)
-        found = find_milestones([s.record for s in stored], aatd_pack())
-        return [
-            MilestoneView(
-                m,
-                tuple(stored[i].id for i in m.record_indexes),
-                tuple(stored[i].record.kind.value for i in m.record_indexes),
-            )
-            for m in found
-        ]
+        return milestone_views(milestone_sources(self.queries))
 
     def fev1_slope_ml_per_year(self) -> float | None:
         return fev1_annual_slope_ml_per_year(

@@ -6,10 +6,10 @@ exactly what these give, in the same order.
 
 from __future__ import annotations
 
-from phr_desktop.domain.milestones import fev1_annual_slope_ml_per_year, find_milestones
+from phr_desktop.domain.milestones import fev1_annual_slope_ml_per_year
 from phr_desktop.domain.records import Code, RecordKind
 from phr_desktop.domain.trends import build_trend, matches_key, trend_key
-from phr_desktop.services.record_reader import MilestoneView
+from phr_desktop.services.record_reader import MilestoneView, milestone_views
 from phr_desktop.services.record_views import AatdOverview, TrendView
 from phr_desktop.services.session import RecordFilter, Session, StoredRecord
 from phr_desktop.services.terminology import aatd_pack
@@ -46,16 +46,7 @@ def milestone_sources(session: Session) -> list[StoredRecord]:
 
 
 def milestones(session: Session) -> list[MilestoneView]:
-    stored = milestone_sources(session)
-    found = find_milestones([s.record for s in stored], aatd_pack())
-    return [
-        MilestoneView(
-            m,
-            tuple(stored[i].id for i in m.record_indexes),
-            tuple(stored[i].record.kind.value for i in m.record_indexes),
-        )
-        for m in found
-    ]
+    return milestone_views(milestone_sources(session))
 
 
 def _trend(session: Session, first: StoredRecord) -> TrendView:

@@ -36,15 +36,7 @@ def test_current_medications_are_the_active_prescriptions_not_the_infusion_log(
 
 
 def test_new_since_the_last_sync_is_what_was_stored_after_it_began(demo: Session) -> None:
-    conn = demo.vault.conn
-    with transaction(conn):  # everything so far came with an earlier sync
-        conn.execute("UPDATE raw_resources SET fetched_at = '2026-01-01T00:00:00+00:00'")
-        source_id = demo.store.ensure_source("smart", "City Hospital", {})
-        store = ConnectionStore(conn)
-        connection_id = store.add(
-            "City Hospital", "https://fhir.city.example/R4", "app-1", source_id, "p1", "", {}
-        )
-        store.update(connection_id, last_sync_at="2026-11-20T09:30:00+00:00")
+    _synced_before(demo)
     assert new_since_last_sync(demo) == []
     note_id = demo.entries.add_note("Breathless on the stairs.", "2026-11-21")
     assert [s.id for s in new_since_last_sync(demo)] == [note_id]
