@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Iterable
+from collections.abc import Iterable
 from typing import Any
+
+import orjson
 
 from phr_desktop.domain.records import Code
 
@@ -92,29 +94,22 @@ def display_of(concept: object, fallback: str = "") -> str:
 # What codes_and_display found, by the concept's content: an import meets the same few
 # thousand concepts (a test's code, a category, a unit of care) over and over. Bounded, and
 # cleared when full: a vault of a million different concepts still keeps only the latest.
-_CONCEPTS: dict[Hashable, tuple[tuple[Code, ...], str]] = {}
+_CONCEPTS: dict[bytes, tuple[tuple[Code, ...], str]] = {}
 _CONCEPTS_KEPT = 20_000
 _NO_CONCEPT: tuple[tuple[Code, ...], str] = ((), "")
+_json_text = orjson.dumps
 
 
-def concept_key(concept: dict[str, Any]) -> Hashable | None:
-    """All that codes_of and display_of read of a concept, as a hashable key (TypeError when a
-    part of it cannot be hashed; None for a shape not worth remembering). Two concepts with
-    equal keys give the same codes and display: values that are not text are read as absent,
-    and no text equals a value that is not text."""
-    if "coding" not in concept:  # a bare Coding: all of it is read
-        return (False, *concept.items())
-    codings = concept["coding"]
-    if type(codings) is not list:
+def concept_key(concept: object) -> bytes | None:
+    """A key for what `codes_of` and `display_of` read of a concept: its JSON text. Equal
+    texts are concepts of equal values and types (1, 1.0, true and "1" are written apart), so
+    they give the same codes and display; one C call, where a tuple of its parts took Python
+    code per coding and hashed every fresh string. None for a concept that cannot be written
+    (a Decimal, an integer beyond 64 bits, nesting past orjson's limit): read, not remembered."""
+    try:
+        return _json_text(concept)
+    except TypeError:  # orjson.JSONEncodeError is one
         return None
-    if len(codings) == 1:  # the usual concept: the same key, made without a loop
-        c = codings[0]
-        return (True, concept.get("text"), tuple(c.items()) if type(c) is dict else c)
-    return (
-        True,
-        concept.get("text"),
-        *[tuple(c.items()) if type(c) is dict else c for c in codings],
-    )
 
 
 def codes_and_display(concept: object) -> tuple[tuple[Code, ...], str]:
@@ -124,11 +119,8 @@ def codes_and_display(concept: object) -> tuple[tuple[Code, ...], str]:
     if concept is None:  # an absent element: no codes, no text
         return _NO_CONCEPT
     if type(concept) is dict:
-        try:
-            key = concept_key(concept)
-            found = _CONCEPTS.get(key) if key is not None else None
-        except TypeError:  # a list or a dict where text belongs: not remembered
-            key = found = None
+        key = concept_key(concept)
+        found = _CONCEPTS.get(key) if key is not None else None
         if found is not None:
             return found
         found = codes_of(concept), display_of(concept)

@@ -11,7 +11,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Hashable, Mapping
+from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -146,13 +146,13 @@ def reference_range(value: Any, flags: Flags) -> ReferenceRange | None:
     )
 
 
-# The words of a category concept, by its content (see codes_and_display): every result of
+# The words of a resource's categories, by their JSON text (see concept_key): every result of
 # an import names one of a few categories.
-_CATEGORY_WORDS: dict[Hashable, tuple[str, ...]] = {}
+_CATEGORY_WORDS: dict[bytes, tuple[str, ...]] = {}
 _CATEGORY_WORDS_KEPT = 5_000
 
 
-def _category_words(cat: dict[str, Any]) -> tuple[str, ...]:
+def _concept_words(cat: dict[str, Any]) -> list[str]:
     """A category concept's lower-cased codes, then its text."""
     out: list[str] = []
     for coding in as_list(cat.get("coding")):
@@ -162,31 +162,38 @@ def _category_words(cat: dict[str, Any]) -> tuple[str, ...]:
     text = display_of(cat)
     if text:
         out.append(text.lower())
-    return tuple(out)
+    return out
 
 
-def category_codes(res: Mapping[str, Any]) -> list[str]:
-    """Lower-cased category codes and texts, for simple membership tests."""
-    categories = res.get("category")
+def _read_category_words(categories: Any) -> tuple[str, ...]:
     if isinstance(categories, dict):  # some servers send one object, not a list
         categories = [categories]
     out: list[str] = []
     for cat in as_list(categories):
-        if not isinstance(cat, dict):
-            continue
-        try:
-            key = concept_key(cat)
-            words = _CATEGORY_WORDS.get(key) if key is not None else None
-        except TypeError:  # a part that cannot be hashed: read, not remembered
-            key = words = None
-        if words is None:
-            words = _category_words(cat)
-            if key is not None:
-                if len(_CATEGORY_WORDS) >= _CATEGORY_WORDS_KEPT:
-                    _CATEGORY_WORDS.clear()
-                _CATEGORY_WORDS[key] = words
-        out += words
-    return out
+        if isinstance(cat, dict):
+            out += _concept_words(cat)
+    return tuple(out)
+
+
+def category_words(categories: Any) -> tuple[str, ...]:
+    """Lower-cased codes and texts of a `category` element (a list of concepts, or one), for
+    simple membership tests; remembered by the element's JSON text."""
+    if categories is None:
+        return ()
+    key = concept_key(categories)
+    words = _CATEGORY_WORDS.get(key) if key is not None else None
+    if words is None:
+        words = _read_category_words(categories)
+        if key is not None:
+            if len(_CATEGORY_WORDS) >= _CATEGORY_WORDS_KEPT:
+                _CATEGORY_WORDS.clear()
+            _CATEGORY_WORDS[key] = words
+    return words
+
+
+def category_codes(res: Mapping[str, Any]) -> tuple[str, ...]:
+    """Lower-cased category codes and texts of a resource, for simple membership tests."""
+    return category_words(res.get("category"))
 
 
 def attachment_text(attachment: Any) -> str:

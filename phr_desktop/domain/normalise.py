@@ -13,6 +13,7 @@ from phr_desktop.domain.codes import (
     SNOMED,
     codes_and_display,
     codes_of,
+    concept_key,
     display_of,
     first_of,
 )
@@ -21,6 +22,7 @@ from phr_desktop.domain.fhir_values import (
     as_list,
     attachment_text,
     category_codes,
+    category_words,
     clean_text,
     encounter_class,
     notes_text,
@@ -175,15 +177,25 @@ def _condition(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
             onset_period.get("start") if isinstance(onset_period, dict) else None,
             res.get("recordedDate"),
         ),
-        "category": first_of(category_codes(res)),
+        "category": categories[0] if (categories := category_codes(res)) else None,
         "status": status_of(res, "clinicalStatus"),
         "encounter_ref": reference_of(res.get("encounter")),
         "facility": reference_display(res.get("asserter")),
     }
 
 
-def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
-    categories = category_codes(res)
+# What a result's concepts say (its kind, category, codes, title, interpretation, and whether
+# it has a code), by their JSON text together: an import's hundred thousand results name a
+# few thousand combinations, so one C call and one lookup stand for reading three concepts.
+ObservationConcepts = tuple[RecordKind, str | None, tuple[Code, ...], str, str | None, bool]
+_OBSERVATION_CONCEPTS: dict[bytes, ObservationConcepts] = {}
+_OBSERVATION_CONCEPTS_KEPT = 20_000
+
+
+def _read_observation_concepts(
+    category: Any, code: Any, interpretation: Any
+) -> ObservationConcepts:
+    categories = category_words(category)
     if "vital-signs" in categories:
         kind = _VITAL
     elif "imaging" in categories:
@@ -192,18 +204,43 @@ def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
         kind = _NOTE
     else:
         kind = _LAB
-    code = res.get("code")
-    if not code:
-        flags.append("no code")
-    interpretation = first_of(res.get("interpretation"))
-    interp_codes, interp_text = codes_and_display(interpretation)
-    value = observation_value(res, flags)
+    interp_codes, interp_text = codes_and_display(first_of(interpretation))
     codes, title = codes_and_display(code)
+    return (
+        kind,
+        categories[0] if categories else None,
+        codes,
+        title,
+        (interp_codes[0].code if interp_codes and interp_codes[0].code else None)
+        or (interp_text or None),
+        bool(code),
+    )
+
+
+def _observation_concepts(res: Mapping[str, Any]) -> ObservationConcepts:
+    parts = (res.get("category"), res.get("code"), res.get("interpretation"))
+    key = concept_key(parts)
+    found = _OBSERVATION_CONCEPTS.get(key) if key is not None else None
+    if found is None:
+        found = _read_observation_concepts(*parts)
+        if key is not None:
+            if len(_OBSERVATION_CONCEPTS) >= _OBSERVATION_CONCEPTS_KEPT:
+                _OBSERVATION_CONCEPTS.clear()
+            _OBSERVATION_CONCEPTS[key] = found
+    return found
+
+
+def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
+    kind, category, codes, title, interpretation, has_code = _observation_concepts(res)
+    if not has_code:
+        flags.append("no code")
+    value = observation_value(res, flags)
     ranges = res.get("referenceRange")
+    period = res.get("effectivePeriod")
     effective = read_date(
         flags,
         res.get("effectiveDateTime"),
-        path_get(res.get("effectivePeriod"), "start"),
+        period.get("start") if isinstance(period, dict) else None,  # path_get, inlined
         res.get("effectiveInstant"),
         res.get("issued"),
     )
@@ -211,12 +248,11 @@ def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
         "kind": kind,
         "title": title,
         "codes": codes,
-        "category": categories[0] if categories else None,
+        "category": category,
         "effective": effective,
         "value": value,
         "reference_range": reference_range(ranges, flags) if ranges is not None else None,
-        "interpretation": (interp_codes[0].code if interp_codes and interp_codes[0].code else None)
-        or (interp_text or None),
+        "interpretation": interpretation,
         "status": clean_text(res.get("status")),
         "encounter_ref": reference_of(res.get("encounter")),
         "facility": reference_display(first_of(res.get("performer"))),
