@@ -73,27 +73,33 @@ def _find_preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str
     return None
 
 
-# The preferred code of a codes tuple, per kind, by the tuple's identity: the normaliser
-# shares one tuple among every record of a concept (codes_and_display), and each entry keeps
-# its tuple alive, so an id is never reused while it is here. Bounded, cleared when full.
-_PREFERRED_BY_CODES: dict[int, tuple[tuple[Code, ...], dict[RecordKind, Any]]] = {}
-_PREFERRED_KEPT = 20_000
+# The start of a fact key ("kind|system|code", from the preferred code), or None, per kind, by
+# the codes tuple's identity: the normaliser shares one tuple among every record of a concept
+# (codes_and_display), and each entry keeps its tuple alive, so an id is never reused while
+# it is here. Bounded, cleared when full.
+_KEY_STARTS: dict[int, tuple[tuple[Code, ...], dict[RecordKind, str | None]]] = {}
+_KEY_STARTS_KEPT = 20_000
 
 
-def _preferred_code(kind: RecordKind, codes: tuple[Code, ...]) -> tuple[str, str] | None:
+def _read_key_start(kind: RecordKind, codes: tuple[Code, ...]) -> str | None:
+    coded = _find_preferred_code(kind, codes)
+    return None if coded is None else f"{kind._value_}|{coded[0]}|{coded[1]}"
+
+
+def _key_start(kind: RecordKind, codes: tuple[Code, ...]) -> str | None:
     if type(codes) is not tuple:  # a list could change after it was remembered
-        return _find_preferred_code(kind, codes)
-    entry = _PREFERRED_BY_CODES.get(id(codes))
+        return _read_key_start(kind, codes)
+    entry = _KEY_STARTS.get(id(codes))
     if entry is None or entry[0] is not codes:
-        if len(_PREFERRED_BY_CODES) >= _PREFERRED_KEPT:
-            _PREFERRED_BY_CODES.clear()
-        entry = _PREFERRED_BY_CODES[id(codes)] = (codes, {})
+        if len(_KEY_STARTS) >= _KEY_STARTS_KEPT:
+            _KEY_STARTS.clear()
+        entry = _KEY_STARTS[id(codes)] = (codes, {})
     by_kind = entry[1]
-    if kind in by_kind:
-        found: tuple[str, str] | None = by_kind[kind]
-        return found
-    found = by_kind[kind] = _find_preferred_code(kind, codes)
-    return found
+    try:
+        return by_kind[kind]
+    except KeyError:
+        start = by_kind[kind] = _read_key_start(kind, codes)
+        return start
 
 
 def _normalise_unit(unit: str | None) -> str:
@@ -139,12 +145,11 @@ def fact_key(record: Record) -> str | None:
     if kind is _PATIENT:
         # Every Patient a profile keeps was checked to be its one person: one record.
         return "patient"
-    coded = _preferred_code(kind, record.codes)
-    if coded is None:
+    start = _key_start(kind, record.codes)  # "kind|system|code"
+    if start is None:
         return None
-    system, code = coded
     if kind is _PROBLEM or kind is _ALLERGY:  # _TIMELESS
-        return f"{kind._value_}|{system}|{code}"
+        return start
     effective = record.effective
     if effective is None:
         return None
@@ -152,7 +157,7 @@ def fact_key(record: Record) -> str | None:
     if precision is not _DAY and precision is not _INSTANT:
         return None  # "some time in 2015" cannot tell two results apart
     day = effective.text[:10]  # effective.day_text
-    return f"{kind._value_}|{system}|{code}|{day}|{_value_part(record)}"
+    return f"{start}|{day}|{_value_part(record)}"
 
 
 def identifier_key(resource_type: str, resource: Mapping[str, Any]) -> str | None:
@@ -179,8 +184,10 @@ def same_content_key(resource_type: str, sha256: str) -> str:
 def fact_hash(key: str) -> int:
     """A 64-bit signed integer for the key: a small index, and collisions are checked by
     comparing the records themselves (same_moment) only between equal keys."""
-    digest = hashlib.blake2b(key.encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big", signed=True)
+    return _from_bytes(_blake2b(key.encode(), digest_size=8).digest(), "big", signed=True)
+
+
+_blake2b, _from_bytes = hashlib.blake2b, int.from_bytes
 
 
 def same_moment(
