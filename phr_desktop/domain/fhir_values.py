@@ -99,14 +99,23 @@ def reference_of(value: Any) -> str | None:
 def quantity_of(q: Any, flags: Flags | None = None) -> Quantity | None:
     if not isinstance(q, dict):
         return None
-    unit = clean_text(q.get("unit")) or clean_text(q.get("code"))
-    comparator = clean_text(q.get("comparator"))
+    unit = q.get("unit")
+    unit = (unit.strip() or None) if isinstance(unit, str) else None  # clean_text, inlined
+    if unit is None:
+        unit = clean_text(q.get("code"))
     raw = q.get("value")
+    comparator = q.get("comparator")
+    if comparator is None and type(raw) is float and _isfinite(raw):
+        return Quantity(raw, unit, None)  # nearly every quantity: a plain number
+    comparator = clean_text(comparator)
     value = number_of(raw, flags)
     text = f"{comparator}{raw}" if comparator and value is not None else None
     if value is None and out_of_range(raw):
         text = f"{comparator or ''}{literal_of(raw)}"  # shown as written, not as "inf"
     return Quantity(value, unit, text)
+
+
+_isfinite = math.isfinite
 
 
 def observation_value(res: Mapping[str, Any], flags: Flags) -> Quantity | None:
@@ -135,14 +144,14 @@ def observation_value(res: Mapping[str, Any], flags: Flags) -> Quantity | None:
 
 
 def reference_range(value: Any, flags: Flags) -> ReferenceRange | None:
-    rr = first_of(value)
+    rr = value[0] if isinstance(value, list) and value else None  # first_of, inlined
     if not isinstance(rr, dict):
         return None
     low, high = rr.get("low"), rr.get("high")
     return ReferenceRange(
-        low=number_of(low.get("value"), flags) if isinstance(low, dict) else None,
-        high=number_of(high.get("value"), flags) if isinstance(high, dict) else None,
-        text=clean_text(rr.get("text")),
+        number_of(low.get("value"), flags) if isinstance(low, dict) else None,
+        number_of(high.get("value"), flags) if isinstance(high, dict) else None,
+        clean_text(rr.get("text")),
     )
 
 

@@ -101,41 +101,51 @@ _LAB_REPORTS = frozenset({"lab", "laboratory", "hm", "ch"})
 def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Record | None:
     """The record for a resource of a type we show; None for other types (kept raw only)."""
     rtype = resource.get("resourceType")
-    if rtype not in NORMALISED_TYPES:
+    build = _BUILDERS.get(rtype) if isinstance(rtype, str) else None
+    if build is None:
         return None
     flags: Flags = []
     rid = resource.get("id")
     rid = rid.strip() if isinstance(rid, str) else ""  # clean_text(…) or "", without the call
     if not rid:
         flags.append("no id")
-    status = resource.get("status")
-    if rtype in _STATUS_REQUIRED and not (isinstance(status, str) and status.strip()):
-        flags.append("missing status")
+    if rtype in _STATUS_REQUIRED:
+        status = resource.get("status")
+        if not (isinstance(status, str) and status.strip()):
+            flags.append("missing status")
     meta = resource.get("meta")
-    meta_tags = meta.get("tag") if isinstance(meta, dict) else None
-    if isinstance(meta_tags, list):
-        for tag in meta_tags:
-            if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
-                flags.append(clean_text(tag.get("display")) or "data-quality problem in the source")
-    fields = _BUILDERS[rtype](resource, flags)
+    source_system = None
+    if isinstance(meta, dict):
+        meta_tags = meta.get("tag")
+        if isinstance(meta_tags, list):
+            for tag in meta_tags:
+                if isinstance(tag, dict) and tag.get("system") == DATA_QUALITY_TAG_SYSTEM:
+                    flags.append(
+                        clean_text(tag.get("display")) or "data-quality problem in the source"
+                    )
+        source = meta.get("source")
+        source_system = (source.strip() or None) if isinstance(source, str) else None
+    fields = build(resource, flags)
     kind: RecordKind = fields["kind"]
     codes: tuple[Code, ...] = fields.setdefault("codes", ())
     title = fields["title"] = fields.get("title") or rtype
     value: Quantity | None = fields.get("value")
     text_parts = fields.pop("text_parts", None)
-    notes = resource.get("note")
-    if notes is not None:
+    if resource.get("note") is not None:
         text_parts = [*(text_parts or ()), *notes_text(resource)]
     fields["resource_type"] = rtype
     fields["resource_id"] = rid
     fields["tags"] = (
-        tagger(kind, codes, title, value.text if value else None) if tagger else frozenset()
+        tagger(kind, codes, title, value.text if value else None) if tagger else _NO_TAGS
     )
-    fields["source_system"] = clean_text(meta.get("source")) if isinstance(meta, dict) else None
+    fields["source_system"] = source_system
     fields["text"] = "\n".join([p for p in text_parts if p]) if text_parts else ""
     fields["quality"] = tuple(dict.fromkeys(flags)) if flags else ()
     fields["sensitivity"] = sensitivity_of(resource, meta)
     return record_from_fields(fields)
+
+
+_NO_TAGS: frozenset[str] = frozenset()
 
 
 # --- one builder per resource type: return the Record fields they know ---------------------
