@@ -49,10 +49,11 @@ STAGE_PARSE = "prepare: parse, check numbers, serialise and hash resources"
 STAGE_NORMALISE = "prepare: normalise into records"
 STAGE_PICKLE = "prepare: pickle for the writer"
 
-# Resources parsed, normalised (and, on the worker, pickled) together: few enough that the
-# parsed tree is let go of as the output grows, many enough that timing each stage per chunk
-# costs nothing.
-_CHUNK = 1000
+# Resources parsed, normalised (and, on the worker, pickled) together: few enough that each is
+# normalised and freed while what its serialising touched is still in the CPU's caches
+# (measured at 100k: 1000 a chunk cost ~0.25 s more CPU than 64, in normalising and freeing),
+# many enough that timing each stage and pickling per chunk costs next to nothing.
+_CHUNK = 64
 
 # What receives each chunk of prepared resources instead of one list of them all (the worker
 # pickles them as they come, so it never holds the whole file's resources and their pickle).
