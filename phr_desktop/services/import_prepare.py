@@ -140,13 +140,13 @@ def _read(path: Path) -> bytes:
         raise UnreadableFile(path.name, None, None, f"{exc.strerror or exc}") from None
 
 
-def _parse(data: bytes, kind: FileKind, name: str) -> Iterator[ParsedResource]:
+def _parse(data: bytes, kind: FileKind, name: str, fit: bool = True) -> Iterator[ParsedResource]:
     """The file's resources one at a time, each let go of once given (the caller drops its
-    own reference to `data`, which is then freed once parsed)."""
+    own reference to `data`, which is then freed once parsed). `fit`: see `flatten`."""
     if kind is FileKind.UNKNOWN:
         raise UnreadableFile(name, None, None, f"this is {kind.value}")
     if not kind.is_xml:
-        resources = iter_parse_fhir_json(data, name)
+        resources = iter_parse_fhir_json(data, name, fit)
         del data
         yield from resources
         return
@@ -219,7 +219,8 @@ def prepare_file(path: Path, sink: ChunkSink | None = None) -> PreparedFile:
     times.lap(STAGE_READ)
     document = pack_document(data)
     times.lap(STAGE_PACK)
-    parsed = _parse(data, kind, path.name)
+    # With a sink each chunk's bodies are pickled and let go of: no fitted copies (fhir_json).
+    parsed = _parse(data, kind, path.name, fit=sink is None)
     del data  # freed once parsed: the file's bytes are packed in `document`
     resources: list[PreparedResource] = []
     sources: list[str | None] = []

@@ -56,8 +56,8 @@ def fitted(dumped: bytes) -> bytes:
     return bytes(memoryview(dumped))
 
 
-def _resource(resource: dict[str, Any], name: str) -> ParsedResource:
-    body = fitted(_dump(resource, name))
+def _resource(resource: dict[str, Any], name: str, fit: bool = True) -> ParsedResource:
+    body = fitted(_dump(resource, name)) if fit else _dump(resource, name)
     return ParsedResource(resource, body, sha256(body).hexdigest())
 
 
@@ -197,13 +197,17 @@ def read_json(data: bytes, name: str, line_offset: int = 0) -> Any:
     return value
 
 
-def flatten(value: Any, name: str, release: bool = False) -> Iterator[ParsedResource]:
+def flatten(
+    value: Any, name: str, release: bool = False, fit: bool = True
+) -> Iterator[ParsedResource]:
     """The resources of `value`; with `release`, each Bundle entry is taken out of the tree as
-    it is given, so the tree shrinks while the caller's output grows (peak memory)."""
+    it is given, so the tree shrinks while the caller's output grows (peak memory). Without
+    `fit`, each body is orjson's own buffer (see `fitted`): for a caller that lets go of the
+    bodies at once (the import's worker pickles them 64 at a time), not one that keeps them."""
     if not isinstance(value, dict) or not isinstance(value.get("resourceType"), str):
         raise UnreadableFile(name, None, None, "this JSON is not a FHIR resource (no resourceType)")
     if value["resourceType"] != "Bundle":
-        yield _resource(value, name)
+        yield _resource(value, name, fit)
         return
     entries = value.get("entry") or []
     if not isinstance(entries, list):
@@ -216,9 +220,9 @@ def flatten(value: Any, name: str, release: bool = False) -> Iterator[ParsedReso
             continue
         kind = resource.get("resourceType")
         if kind == "Bundle":
-            yield from flatten(resource, name, release)
+            yield from flatten(resource, name, release, fit)
         elif isinstance(kind, str):
-            yield _resource(resource, name)
+            yield _resource(resource, name, fit)
 
 
 def resources_of(value: Any, name: str) -> list[ParsedResource]:
@@ -290,7 +294,7 @@ def parse_fhir_json(data: bytes, name: str) -> list[ParsedResource]:
     return list(flatten(read_json(data, name), name))
 
 
-def iter_parse_fhir_json(data: bytes, name: str) -> Iterator[ParsedResource]:
+def iter_parse_fhir_json(data: bytes, name: str, fit: bool = True) -> Iterator[ParsedResource]:
     """`parse_fhir_json` a resource at a time, letting go of what is given: the file's bytes
     once parsed (when the caller holds no other reference) and each entry of the parsed tree
     once its resource is given. An import's worker so never holds the bytes, the whole tree
@@ -302,8 +306,8 @@ def iter_parse_fhir_json(data: bytes, name: str) -> Iterator[ParsedResource]:
         for number, line in enumerate(lines):
             lines[number] = b""
             if line.strip():
-                yield from flatten(read_json(line, name, line_offset=number), name)
+                yield from flatten(read_json(line, name, line_offset=number), name, fit=fit)
         return
     value = read_json(data, name)
     del data
-    yield from flatten(value, name, release=True)
+    yield from flatten(value, name, release=True, fit=fit)
