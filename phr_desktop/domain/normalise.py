@@ -194,10 +194,12 @@ def _condition(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
     }
 
 
-# What a result's concepts say (its kind, category, codes, title, interpretation, and whether
-# it has a code), by their JSON text together: an import's hundred thousand results name a
-# few thousand combinations, so one C call and one lookup stand for reading three concepts.
-ObservationConcepts = tuple[RecordKind, str | None, tuple[Code, ...], str, str | None, bool]
+# What a result's concepts say (its kind, category, codes, title, interpretation), by their
+# JSON text together: an import's hundred thousand results name a few thousand combinations,
+# so one C call and one lookup stand for reading three concepts. (Only what is read of text,
+# objects and lists is kept here: orjson writes a NaN as null, so two keys may differ in a
+# value that is neither, which these readings take for absent.)
+ObservationConcepts = tuple[RecordKind, str | None, tuple[Code, ...], str, str | None]
 _OBSERVATION_CONCEPTS: dict[bytes, ObservationConcepts] = {}
 _OBSERVATION_CONCEPTS_KEPT = 20_000
 
@@ -223,7 +225,6 @@ def _read_observation_concepts(
         title,
         (interp_codes[0].code if interp_codes and interp_codes[0].code else None)
         or (interp_text or None),
-        bool(code),
     )
 
 
@@ -241,8 +242,8 @@ def _observation_concepts(res: Mapping[str, Any]) -> ObservationConcepts:
 
 
 def _observation(res: Mapping[str, Any], flags: Flags) -> dict[str, Any]:
-    kind, category, codes, title, interpretation, has_code = _observation_concepts(res)
-    if not has_code:
+    kind, category, codes, title, interpretation = _observation_concepts(res)
+    if not res.get("code"):
         flags.append("no code")
     value = observation_value(res, flags)
     ranges = res.get("referenceRange")

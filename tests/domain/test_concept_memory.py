@@ -63,3 +63,12 @@ def test_a_result_without_a_code_is_flagged_each_time() -> None:
     for _ in range(2):
         record = normalise(_observation([{"coding": [{"code": "laboratory"}]}], None))
         assert record is not None and record.quality == ("no code",)
+
+
+def test_a_code_that_json_writes_as_null_is_not_taken_for_no_code() -> None:
+    """orjson writes NaN as null: the remembered reading must not decide the 'no code' flag."""
+    absent = normalise(_observation([{"coding": [{"code": "laboratory"}]}], None))
+    odd = normalise(_observation([{"coding": [{"code": "laboratory"}]}], float("nan")))
+    assert absent is not None and odd is not None
+    assert absent.quality == ("no code",)
+    assert odd.quality == ()
