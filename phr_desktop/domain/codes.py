@@ -102,10 +102,11 @@ _json_text = orjson.dumps
 
 def concept_key(concept: object) -> bytes | None:
     """A key for what `codes_of` and `display_of` read of a concept: its JSON text. Equal
-    texts are concepts of equal values and types (1, 1.0, true and "1" are written apart), so
-    they give the same codes and display; one C call, where a tuple of its parts took Python
-    code per coding and hashed every fresh string. None for a concept that cannot be written
-    (a Decimal, an integer beyond 64 bits, nesting past orjson's limit): read, not remembered."""
+    texts are concepts of equal values and types (1, 1.0, true and "1" are written apart; a
+    NaN is written as null, and both are read as absent), so they give the same codes and
+    display; one C call, where a tuple of its parts took Python code per coding and hashed
+    every fresh string. None for a concept that cannot be written (a Decimal, an integer
+    beyond 64 bits, nesting past orjson's limit): read, not remembered."""
     try:
         return _json_text(concept)
     except TypeError:  # orjson.JSONEncodeError is one
