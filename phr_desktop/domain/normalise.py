@@ -101,8 +101,7 @@ _LAB_REPORTS = frozenset({"lab", "laboratory", "hm", "ch"})
 def normalise(resource: Mapping[str, Any], tagger: Tagger | None = None) -> Record | None:
     """The record for a resource of a type we show; None for other types (kept raw only)."""
     rtype = resource.get("resourceType")
-    build = _BUILDERS.get(rtype) if isinstance(rtype, str) else None
-    if build is None:
+    if not isinstance(rtype, str) or (build := _BUILDERS.get(rtype)) is None:
         return None
     flags: Flags = []
     rid = resource.get("id")
