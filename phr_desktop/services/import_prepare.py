@@ -50,10 +50,11 @@ STAGE_NORMALISE = "prepare: normalise into records"
 STAGE_PICKLE = "prepare: pickle for the writer"
 
 # Resources parsed, normalised (and, on the worker, pickled) together: few enough that each is
-# normalised and freed while what its serialising touched is still in the CPU's caches
-# (measured at 100k: 1000 a chunk cost ~0.25 s more CPU than 64, in normalising and freeing),
-# many enough that timing each stage and pickling per chunk costs next to nothing.
-_CHUNK = 64
+# normalised and freed while what its serialising touched is still in the CPU's caches, many
+# enough that timing each stage and pickling per chunk costs next to nothing (measured over the
+# 100k set, file by file against each other: 1000 a chunk cost ~20 % more of the worker's CPU
+# than 64, and 64 ~5-9 % more than 16; 4 was no better than 16).
+_CHUNK = 16
 
 # What receives each chunk of prepared resources instead of one list of them all (the worker
 # pickles them as they come, so it never holds the whole file's resources and their pickle).
