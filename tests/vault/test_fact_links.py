@@ -93,6 +93,23 @@ def _shown_and_repeats(conn: Connection) -> dict[int, int | None]:
     return dict(conn.execute("SELECT id, same_as FROM records ORDER BY id").fetchall())
 
 
+def _kept_counts(conn: Connection) -> dict[tuple[str, str, str], int]:
+    """The timeline's counts as the triggers keep them (rows counting nothing skipped)."""
+    rows = conn.execute(
+        "SELECT bucket, kind, source_system, shown FROM timeline_counts WHERE shown != 0"
+    )
+    return {(b, k, s): n for b, k, s, n in rows}
+
+
+def _counted_now(conn: Connection) -> dict[tuple[str, str, str], int]:
+    """The same counts taken from the records themselves."""
+    rows = conn.execute(
+        "SELECT coalesce(substr(sort_date, 1, 7), ''), kind, source_system, count(*) "
+        "FROM records WHERE same_as IS NULL GROUP BY 1, 2, 3"
+    )
+    return {(b, k, s): n for b, k, s, n in rows}
+
+
 # --- the links an import writes are a full relink's ---------------------------------------------
 
 _ids = st.sampled_from(["a", "b", "c", "d"])
@@ -142,6 +159,7 @@ def test_links_written_file_by_file_are_the_ones_a_full_relink_computes(
             with transaction(conn):
                 assert fact_links.relink_all(conn) == 0, "a full relink would change links"
             assert _shown_and_repeats(conn) == written
+            assert _kept_counts(conn) == _counted_now(conn), "the timeline counts drifted"
             repeat = next(((r, s) for r, s in written.items() if s is not None), None)
             if split_one and repeat is not None:
                 with transaction(conn):
@@ -197,3 +215,80 @@ def test_a_record_rewritten_by_a_new_version_is_relinked_with_its_whole_fact(
     # And back: the portal's copy joins the clinic's record again.
     _write_file(conn, "Clinic", "clinic-again.json", [{**lab, "meta": {"lastUpdated": "2025"}}])
     assert _shown_and_repeats(conn) == {clinic: None, portal: clinic}
+
+
+# --- each record is written once ------------------------------------------------------------
+
+
+def test_a_record_that_repeats_a_stored_fact_is_inserted_as_a_repeat_not_updated_to_one(
+    conn: Connection,
+) -> None:
+    lab = _observation("o1", "718-7", "2021-03-04T10:00:00Z", 12.5, "2024-01-01T00:00:00Z")
+    problem = _condition("p1", "38341003", "2016-07-30", "2024-01-01T00:00:00Z")
+    _write_file(conn, "Clinic", "clinic.json", [lab, problem])
+
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    try:
+        # The portal repeats both, and lists a lab of its own that its own file repeats.
+        own = _observation("o9", "2345-7", "2021-03-05T08:00:00Z", 90, "2024-01-01T00:00:00Z")
+        portal = [{**lab, "id": "o2"}, {**problem, "id": "p2"}, own, {**own, "id": "o10"}]
+        _write_file(conn, "Portal", "portal.json", portal)
+    finally:
+        conn.set_trace_callback(None)
+
+    clinic_lab, clinic_problem, portal_lab, portal_problem, own_lab, own_again = sorted(
+        _shown_and_repeats(conn)
+    )
+    assert _shown_and_repeats(conn) == {
+        clinic_lab: None,
+        clinic_problem: None,
+        portal_lab: clinic_lab,
+        portal_problem: clinic_problem,
+        own_lab: None,
+        own_again: own_lab,
+    }
+    updates = [s for s in statements if s.lstrip().upper().startswith("UPDATE RECORDS")]
+    assert updates == [], "each record is written once, with its link"
+    assert _kept_counts(conn) == _counted_now(conn)
+
+
+def _vm_steps_to_write(conn: Connection, source: str, resources: list[dict[str, Any]]) -> int:
+    """How many SQLite virtual-machine steps writing one file takes (rows visited add steps;
+    seeks in a B-tree do not)."""
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    conn.set_progress_handler(count, 1)
+    try:
+        _write_file(conn, source, f"{source}-{len(resources)}.json", resources)
+    finally:
+        conn.set_progress_handler(None, 1)
+    return steps
+
+
+@pytest.mark.parametrize("repeats", [20, 200])
+def test_linking_a_new_file_does_not_walk_the_repeats_stored_before_it(
+    conn: Connection, repeats: int
+) -> None:
+    # One person's files from many sources list the same problem: one shown, many repeats.
+    # The fact is one index probe whatever their number, as measured against a fact with
+    # a single record: the same file, written beside the same vault but for the repeats.
+    problem = _condition("p", "38341003", "2016-07-30", "2024-01-01T00:00:00Z")
+    other = _condition("q", "195951007", "2016-07-30", "2024-01-01T00:00:00Z")
+    for number in range(repeats):
+        _write_file(conn, f"Source {number}", f"s{number}.json", [{**problem, "id": f"p{number}"}])
+        _write_file(conn, f"Other {number}", f"o{number}.json", [{**other, "id": f"q{number}"}])
+    shown = {key: n for key, n in conn.execute(
+        "SELECT fact_key, count(*) FROM records WHERE same_as IS NULL GROUP BY fact_key"
+    )}  # fmt: skip
+    assert sorted(shown.values()) == [1, 1], "two facts, each shown once"
+
+    baseline = _vm_steps_to_write(conn, "Fresh", [_condition("n", "1", "2016", "2024")])
+    repeating = _vm_steps_to_write(conn, "Latest", [{**problem, "id": "p-last"}])
+    # Linking one record reads one shown record: a few dozen steps, not one per repeat.
+    assert repeating - baseline < 60, (repeating, baseline)

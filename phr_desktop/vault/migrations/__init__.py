@@ -28,6 +28,7 @@ from phr_desktop.vault.migrations import (
     m0012_timeline_counts,
     m0013_summary_indexes,
     m0014_bucket_index,
+    m0015_shown_by_fact,
 )
 
 MIGRATIONS: list[str] = [
@@ -45,6 +46,7 @@ MIGRATIONS: list[str] = [
     m0012_timeline_counts.SQL,
     m0013_summary_indexes.SQL,
     m0014_bucket_index.SQL,
+    m0015_shown_by_fact.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
