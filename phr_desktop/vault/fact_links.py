@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 
-from phr_desktop.domain.same_fact import TIMELESS_KINDS, same_moment
+from phr_desktop.domain.same_fact import TIMELESS_KINDS, moment_minute
 from phr_desktop.vault.database import Connection
 
 _CHUNK = 500
@@ -30,13 +30,27 @@ AddedRecord = tuple[int, int, str | None, str | None, str]
 @dataclass(frozen=True, slots=True)
 class _Member:
     id: int
-    effective: str | None
-    precision: str | None
+    # same_fact.moment_minute of its date: the same moment as another record when either is
+    # None or both are equal (same_moment, worked out once per record, not per comparison).
+    minute: str | None
     same_as: int | None
     # (source, file): a problem or allergy listed twice by one file or one connection is two
     # entries that source keeps apart (two COPD exacerbations), not one fact.
     origin: Origin
     timeless: bool
+
+
+def _member(
+    rid: int,
+    effective: str | None,
+    precision: str | None,
+    same_as: int | None,
+    origin: Origin,
+    kind: str,
+) -> _Member:
+    timeless = kind in TIMELESS_KINDS  # a timeless fact compares no dates
+    minute = None if timeless else moment_minute(effective, precision)
+    return _Member(rid, minute, same_as, origin, timeless)
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -111,7 +125,7 @@ def links_of_added(
     for rid, key, effective, precision, kind in added:
         if key in wanted:
             groups.setdefault(key, []).append(
-                _Member(rid, effective, precision, None, origin, kind in TIMELESS_KINDS)
+                _member(rid, effective, precision, None, origin, kind)
             )
     splits = _splits_among(conn, groups)
     return {
@@ -137,7 +151,7 @@ def _older_shown(
             (*chunk, first_added),
         ):
             groups.setdefault(key, []).append(
-                _Member(rid, effective, precision, None, (source, document), kind in TIMELESS_KINDS)
+                _member(rid, effective, precision, None, (source, document), kind)
             )
     return groups
 
@@ -153,9 +167,7 @@ def _relink(conn: Connection, keys: Iterable[int]) -> int:
             chunk,
         ):
             groups.setdefault(key, []).append(
-                _Member(
-                    rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
-                )
+                _member(rid, effective, precision, same_as, (source, document), kind)
             )
     return _write_links(conn, groups)
 
@@ -198,15 +210,13 @@ def _links_of(
             first_by_origin.setdefault(member.origin, member)
             continue
         # Generators: the first candidate that fits ends the search.
-        candidates = (
-            (s for origin, s in first_by_origin.items() if origin != member.origin)
-            if member.timeless
-            else (
-                s
-                for s in shown
-                if same_moment(s.effective, s.precision, member.effective, member.precision)
-            )
-        )
+        candidates: Iterable[_Member]
+        if member.timeless:
+            candidates = (s for origin, s in first_by_origin.items() if origin != member.origin)
+        elif member.minute is None:  # only a day: every shown record of the key is that day
+            candidates = shown
+        else:
+            candidates = (s for s in shown if s.minute is None or s.minute == member.minute)
         target = next(
             (s.id for s in candidates if not splits or _split_pair(s.id, member.id) not in splits),
             None,
