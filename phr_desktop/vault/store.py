@@ -7,6 +7,7 @@ new raw row that takes over the record; an older or identical one changes nothin
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -99,6 +100,14 @@ class _StoredVersion:
 
 _KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
     RECORD_COLUMNS.index(name) for name in ("kind", "category", "facility", "sort_date")
+)
+# Where a records row as _write_records builds it holds what the timeline counts by (the
+# bucket is its sort_date's first 7 characters, as in migration m0012).
+_ROW_KIND, _ROW_SORT_DATE = 3 + _KIND, 3 + _SORT_DATE
+_ROW_SYSTEM = 3 + len(RECORD_COLUMNS) - 1
+_COUNT_ADDED = (
+    "INSERT INTO timeline_counts (bucket, kind, source_system, shown) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (bucket, kind, source_system) DO UPDATE SET shown = shown + excluded.shown"
 )
 # The search index row of a record: its kind and `about` words come with it (search_words);
 # the patient's notes, kept with the record when a newer version replaces it, are read here.
@@ -471,6 +480,7 @@ class RecordStore:
             rows = _with_links(rows, links)
             self.times.lap(STAGE_LINKS)
         self.conn.executemany(_UPSERT_RECORD, rows)
+        self._count_added(rows, first_added)
         self.times.lap(STAGE_RECORDS)
         if link_facts and rewritten:
             self._relink_rewritten(rewritten, old_keys)
@@ -481,6 +491,17 @@ class RecordStore:
         self.conn.executemany(_INSERT_SEARCH_ROW, fts_rows)
         self.times.lap(STAGE_INDEX)
         counts.records += len(rows)
+
+    def _count_added(self, rows: Sequence[tuple[Any, ...]], first_added: int) -> None:
+        """Add the shown records just inserted (ids from `first_added` on) to the timeline's
+        counts, one upsert per month, kind and source (migration m0016: no trigger per row).
+        A record rewritten in place is counted by the update triggers."""
+        counted = Counter(
+            ((row[_ROW_SORT_DATE] or "")[:7], row[_ROW_KIND], row[_ROW_SYSTEM] or "")
+            for row in rows
+            if row[0] >= first_added and row[-1] is None
+        )
+        self.conn.executemany(_COUNT_ADDED, [(*key, n) for key, n in counted.items()])
 
     @staticmethod
     def _rewritten_facts(

@@ -337,3 +337,32 @@ def test_linking_a_new_file_does_not_walk_the_repeats_stored_before_it(
     repeating = _vm_steps_to_write(conn, "Latest", [{**problem, "id": "p-last"}])
     # Linking one record reads one shown record: a few dozen steps, not one per repeat.
     assert repeating - baseline < 60, (repeating, baseline)
+
+
+def test_a_files_records_are_counted_for_the_timeline_once_per_month_kind_and_source(
+    conn: Connection,
+) -> None:
+    # Twelve results of one month and kind, three of another month, and a repeat of one.
+    labs = [
+        _observation(f"o{n}", "718-7", f"2021-03-{n + 1:02d}T10:00:00Z", 12.5, "2024")
+        for n in range(12)
+    ] + [
+        _observation(f"p{n}", "718-7", f"2021-04-{n + 1:02d}T10:00:00Z", 12.5, "2024")
+        for n in range(3)
+    ]
+    _write_file(conn, "Clinic", "clinic.json", labs[:1])
+    # Every row written to the counts, however it is written (a trigger or a statement).
+    conn.execute("CREATE TEMP TABLE count_writes (n INTEGER NOT NULL)")
+    conn.execute("INSERT INTO count_writes VALUES (0)")
+    for event in ("INSERT", "UPDATE"):
+        conn.execute(
+            f"CREATE TEMP TRIGGER counted_{event.lower()} AFTER {event} ON main.timeline_counts "
+            "BEGIN UPDATE count_writes SET n = n + 1; END"
+        )
+    _write_file(conn, "Portal", "portal.json", labs)
+
+    (writes,) = conn.execute("SELECT n FROM count_writes").fetchone()
+    assert writes == 2, "one write per (month, kind, source) the file adds to, not per record"
+    assert _kept_counts(conn) == _counted_now(conn)
+    march = ("2021-03", "lab_result", "Portal")
+    assert _kept_counts(conn)[march] == 11, "the repeat of the clinic's result is not counted"
