@@ -312,11 +312,15 @@ def _matching_off() -> None:
     def unchecked(self: object, patients: object) -> PersonCheck:
         return PersonCheck(Verdict.SAME, "matching off", None, None)
 
-    def no_links(self: object, *args: object) -> None:
+    def no_links(self: object, *args: object) -> dict[int, int]:
+        return {}  # no added record repeats another
+
+    def no_relink(self: object, *args: object) -> None:
         return None
 
     importing.PersonService.check = unchecked  # type: ignore[method-assign]
     RecordStore._link_facts = no_links  # type: ignore[method-assign,assignment]
+    RecordStore._relink_rewritten = no_relink  # type: ignore[method-assign,assignment]
 
 
 def _import(files: list[Path], workdir: Path, matching: bool = True) -> dict[str, Any]:

@@ -194,9 +194,18 @@ def same_moment(
     a_text: str | None, a_precision: str | None, b_text: str | None, b_precision: str | None
 ) -> bool:
     """Same minute, or the same day when either side gives only a day (keys share the day)."""
-    if a_precision != DatePrecision.INSTANT.value or b_precision != DatePrecision.INSTANT.value:
-        return True
-    return _minute(a_text or "") == _minute(b_text or "")
+    a_minute = moment_minute(a_text, a_precision)
+    b_minute = moment_minute(b_text, b_precision)
+    return a_minute is None or b_minute is None or a_minute == b_minute
+
+
+def moment_minute(text: str | None, precision: str | None) -> str | None:
+    """What `same_moment` compares of one side: its minute in UTC, or None when it gives only
+    a day (then it is the same moment as anything of that day). Worked out once per record,
+    it makes each comparison a string compare."""
+    if precision != DatePrecision.INSTANT.value:
+        return None
+    return _minute(text or "")
 
 
 def _minute(text: str) -> str:

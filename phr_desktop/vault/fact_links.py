@@ -15,27 +15,42 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
 
-from phr_desktop.domain.same_fact import TIMELESS_KINDS, same_moment
+from phr_desktop.domain.same_fact import TIMELESS_KINDS, moment_minute
 from phr_desktop.vault.database import Connection
 
 _CHUNK = 500
 PENDING_SETTING = "fact_links_pending"
 # Where a record comes from: (source id, source document id or None); see _Member.origin.
 Origin = tuple[int, int | None]
-# A record just written, as link_added needs it: (id, fact_key, effective, precision, kind).
+# A record about to be written, as links_of_added needs it:
+# (id, fact_key, effective, precision, kind).
 AddedRecord = tuple[int, int, str | None, str | None, str]
 
 
 @dataclass(frozen=True, slots=True)
 class _Member:
     id: int
-    effective: str | None
-    precision: str | None
+    # same_fact.moment_minute of its date: the same moment as another record when either is
+    # None or both are equal (same_moment, worked out once per record, not per comparison).
+    minute: str | None
     same_as: int | None
     # (source, file): a problem or allergy listed twice by one file or one connection is two
     # entries that source keeps apart (two COPD exacerbations), not one fact.
     origin: Origin
     timeless: bool
+
+
+def _member(
+    rid: int,
+    effective: str | None,
+    precision: str | None,
+    same_as: int | None,
+    origin: Origin,
+    kind: str,
+) -> _Member:
+    timeless = kind in TIMELESS_KINDS  # a timeless fact compares no dates
+    minute = None if timeless else moment_minute(effective, precision)
+    return _Member(rid, minute, same_as, origin, timeless)
 
 
 def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
@@ -84,33 +99,41 @@ def relink(conn: Connection, keys: Iterable[int]) -> int:
     return _relink(conn, keys)
 
 
-def link_added(
+def links_of_added(
     conn: Connection, added: Sequence[AddedRecord], first_added: int, origin: Origin
-) -> int:
-    """Link records just added (all with ids from `first_added` on, in id order, from one
-    file or connection: `origin`) to the facts they repeat; returns the number linked.
+) -> dict[int, int]:
+    """The fact each record about to be added repeats, by record id (records shown are left
+    out). The records get ids from `first_added` on, in id order, and come from one file or
+    connection (`origin`); they are not in the vault yet, so each is written once, with its
+    link, and never inserted as shown and then updated to a repeat.
 
     A fact shows its lowest id, and a record's link depends only on the records before it, so
     a record added later can repeat an older one but never change what an older one repeats:
     the older records keep their links, and of them only those shown are read (a problem that
     thirty files list is one shown record and many repeats, and the repeats are not read
-    again on every file). The added records are not read back: what they need is given. Only
-    for records that are new: a record rewritten in place (a new version of its resource)
-    needs `relink` over its old and new key.
+    again on every file, not even as index entries: see `_older_shown`). Only for records
+    that are new: a record rewritten in place (a new version of its resource) needs `relink`
+    over its old and new key once it is written.
     """
     if not added:
-        return 0
+        return {}
     in_batch = Counter(map(itemgetter(1), added))
     groups = _older_shown(conn, sorted(in_batch), first_added)
     wanted = groups.keys() | {key for key, n in in_batch.items() if n > 1}
     if not wanted:
-        return 0
+        return {}
     for rid, key, effective, precision, kind in added:
         if key in wanted:
             groups.setdefault(key, []).append(
-                _Member(rid, effective, precision, None, origin, kind in TIMELESS_KINDS)
+                _member(rid, effective, precision, None, origin, kind)
             )
-    return _write_links(conn, groups, first_added)
+    splits = _splits_among(conn, groups)
+    return {
+        member.id: target
+        for group in groups.values()
+        for member, target in _links_of(group, splits, first_added)
+        if target is not None
+    }
 
 
 def _older_shown(
@@ -128,7 +151,7 @@ def _older_shown(
             (*chunk, first_added),
         ):
             groups.setdefault(key, []).append(
-                _Member(rid, effective, precision, None, (source, document), kind in TIMELESS_KINDS)
+                _member(rid, effective, precision, None, (source, document), kind)
             )
     return groups
 
@@ -144,25 +167,27 @@ def _relink(conn: Connection, keys: Iterable[int]) -> int:
             chunk,
         ):
             groups.setdefault(key, []).append(
-                _Member(
-                    rid, effective, precision, same_as, (source, document), kind in TIMELESS_KINDS
-                )
+                _member(rid, effective, precision, same_as, (source, document), kind)
             )
-    return _write_links(conn, groups, None)
+    return _write_links(conn, groups)
 
 
-def _write_links(
-    conn: Connection, groups: dict[int, list[_Member]], first_added: int | None
-) -> int:
-    ids = [m.id for group in groups.values() for m in group]
-    splits = _splits(conn, ids) if _any_splits(conn) else set()
+def _write_links(conn: Connection, groups: dict[int, list[_Member]]) -> int:
+    splits = _splits_among(conn, groups)
     changes: list[tuple[int | None, int]] = []
     for group in groups.values():
-        for member, target in _links_of(group, splits, first_added):
+        for member, target in _links_of(group, splits):
             if target != member.same_as:
                 changes.append((target, member.id))
     conn.executemany("UPDATE records SET same_as = ? WHERE id = ?", changes)
     return len(changes)
+
+
+def _splits_among(conn: Connection, groups: dict[int, list[_Member]]) -> set[tuple[int, int]]:
+    """The patient's splits between any of these records (none read when there are none)."""
+    if not _any_splits(conn):
+        return set()
+    return _splits(conn, [m.id for group in groups.values() for m in group])
 
 
 def _any_splits(conn: Connection) -> bool:
@@ -185,15 +210,13 @@ def _links_of(
             first_by_origin.setdefault(member.origin, member)
             continue
         # Generators: the first candidate that fits ends the search.
-        candidates = (
-            (s for origin, s in first_by_origin.items() if origin != member.origin)
-            if member.timeless
-            else (
-                s
-                for s in shown
-                if same_moment(s.effective, s.precision, member.effective, member.precision)
-            )
-        )
+        candidates: Iterable[_Member]
+        if member.timeless:
+            candidates = (s for origin, s in first_by_origin.items() if origin != member.origin)
+        elif member.minute is None:  # only a day: every shown record of the key is that day
+            candidates = shown
+        else:
+            candidates = (s for s in shown if s.minute is None or s.minute == member.minute)
         target = next(
             (s.id for s in candidates if not splits or _split_pair(s.id, member.id) not in splits),
             None,

@@ -7,6 +7,7 @@ new raw row that takes over the record; an older or identical one changes nothin
 from __future__ import annotations
 
 import zlib
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ STAGE_INDEX = "write: tags and search index"
 # Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
 _FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
 _FACT_KEY = 3 + _FACT_COLUMN
-# What fact_links.link_added needs of such a row: (id, fact_key, effective, precision, kind).
+# What fact_links.links_of_added needs of such a row: (id, fact_key, effective, precision, kind).
 _LINKED_COLUMNS = itemgetter(
     0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
 )
@@ -99,6 +100,14 @@ class _StoredVersion:
 
 _KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
     RECORD_COLUMNS.index(name) for name in ("kind", "category", "facility", "sort_date")
+)
+# Where a records row as _write_records builds it holds what the timeline counts by (the
+# bucket is its sort_date's first 7 characters, as in migration m0012).
+_ROW_KIND, _ROW_SORT_DATE = 3 + _KIND, 3 + _SORT_DATE
+_ROW_SYSTEM = 3 + len(RECORD_COLUMNS) - 1
+_COUNT_ADDED = (
+    "INSERT INTO timeline_counts (bucket, kind, source_system, shown) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (bucket, kind, source_system) DO UPDATE SET shown = shown + excluded.shown"
 )
 # The search index row of a record: its kind and `about` words come with it (search_words);
 # the patient's notes, kept with the record when a newer version replaces it, are read here.
@@ -159,9 +168,11 @@ def _is_newer(
     return True
 
 
+# A record's row: id, raw_id, source_id, RECORD_COLUMNS, same_as. A record rewritten in place
+# (a conflict on id) is shown until its fact is relinked.
 _UPSERT_RECORD = f"""
-INSERT INTO records (id, raw_id, source_id, {", ".join(RECORD_COLUMNS)})
-VALUES ({", ".join("?" * (3 + len(RECORD_COLUMNS)))})
+INSERT INTO records (id, raw_id, source_id, {", ".join(RECORD_COLUMNS)}, same_as)
+VALUES ({", ".join("?" * (4 + len(RECORD_COLUMNS)))})
 ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     category = excluded.category, title = excluded.title, effective = excluded.effective,
     precision = excluded.precision, sort_date = excluded.sort_date,
@@ -173,6 +184,13 @@ ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
     fact_key = excluded.fact_key, same_as = NULL,
     source_sensitivity = excluded.source_sensitivity
 """
+
+
+def _with_links(rows: list[tuple[Any, ...]], links: dict[int, int]) -> list[tuple[Any, ...]]:
+    """The rows with the record each repeats as their last value (same_as)."""
+    if not links:
+        return rows
+    return [(*row[:-1], links[row[0]]) if row[0] in links else row for row in rows]
 
 
 def _with_content_key(
@@ -433,6 +451,8 @@ class RecordStore:
                 ).fetchall()
             )
         next_record = first_added = self._next_id("records")
+        # Each row ends with same_as: None here; the repeats among the added records get
+        # theirs before the rows are inserted (_with_links).
         rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[str, int]] = []
         fts_rows: list[tuple[int, str, str, str, str, str]] = []
@@ -445,16 +465,25 @@ class RecordStore:
             else:
                 replaced.append((record_id,))
             system = columns[-1] or default_system
-            rows.append((record_id, raw_id, source_id, *columns[:-1], system))
+            rows.append((record_id, raw_id, source_id, *columns[:-1], system, None))
             tag_rows.extend((tag, record_id) for tag in tags)
             title, codes, body = search
             fts_rows.append((record_id, title, codes, *search_words(columns, tags, system), body))
             counts.flagged += flagged
-        old_keys = self._fact_keys([r for (r,) in replaced]) if link_facts else set()
-        self.conn.executemany(_UPSERT_RECORD, rows)
-        self.times.lap(STAGE_RECORDS)
+        rewritten: set[int] = set()
+        old_keys: set[int] = set()
         if link_facts:
-            self._link_facts(rows, first_added, old_keys, (source_id, document_id))
+            self.times.lap(STAGE_RECORDS)
+            old_keys = self._fact_keys([r for (r,) in replaced])
+            rewritten = self._rewritten_facts(rows, first_added, old_keys)
+            links = self._link_facts(rows, first_added, rewritten, (source_id, document_id))
+            rows = _with_links(rows, links)
+            self.times.lap(STAGE_LINKS)
+        self.conn.executemany(_UPSERT_RECORD, rows)
+        self._count_added(rows, first_added)
+        self.times.lap(STAGE_RECORDS)
+        if link_facts and rewritten:
+            self._relink_rewritten(rewritten, old_keys)
             self.times.lap(STAGE_LINKS)
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
@@ -463,30 +492,49 @@ class RecordStore:
         self.times.lap(STAGE_INDEX)
         counts.records += len(rows)
 
+    def _count_added(self, rows: Sequence[tuple[Any, ...]], first_added: int) -> None:
+        """Add the shown records just inserted (ids from `first_added` on) to the timeline's
+        counts, one upsert per month, kind and source (migration m0016: no trigger per row).
+        A record rewritten in place is counted by the update triggers."""
+        counted = Counter(
+            ((row[_ROW_SORT_DATE] or "")[:7], row[_ROW_KIND], row[_ROW_SYSTEM] or "")
+            for row in rows
+            if row[0] >= first_added and row[-1] is None
+        )
+        self.conn.executemany(_COUNT_ADDED, [(*key, n) for key, n in counted.items()])
+
+    @staticmethod
+    def _rewritten_facts(
+        rows: Sequence[tuple[Any, ...]], first_added: int, old_keys: set[int]
+    ) -> set[int]:
+        """The facts one of whose records is rewritten in place (a new version of its
+        resource, id before `first_added`): its old keys and its new ones."""
+        return old_keys | {
+            row[_FACT_KEY] for row in rows if row[0] < first_added and row[_FACT_KEY] is not None
+        }
+
     def _link_facts(
         self,
         rows: Sequence[tuple[Any, ...]],
         first_added: int,
-        old_keys: set[int],
+        rewritten: set[int],
         origin: fact_links.Origin,
-    ) -> None:
-        """Link the records just written to the facts they repeat. Only facts that now have
-        two records, or whose records changed, are looked at: a first import of one source
-        finds no shared key and writes no link. A fact one of whose records was rewritten in
-        place (`old_keys`, and the rewritten records' new keys) is relinked whole; for the
-        rest only the added records are linked (ids from `first_added` on)."""
-        changed = old_keys | {
-            row[_FACT_KEY] for row in rows if row[0] < first_added and row[_FACT_KEY] is not None
-        }
-        if changed:
-            fact_links.relink(self.conn, fact_links.shared_keys(self.conn, changed) | old_keys)
+    ) -> dict[int, int]:
+        """The fact each added record (id from `first_added` on) repeats, before it is written:
+        a first import of one source finds no shared key and links nothing. Records of a
+        `rewritten` fact are left for `_relink_rewritten`, once they are written."""
         added = [
             _LINKED_COLUMNS(row)
             for row in rows
             if row[0] >= first_added and row[_FACT_KEY] is not None
-            and row[_FACT_KEY] not in changed
+            and row[_FACT_KEY] not in rewritten
         ]  # fmt: skip
-        fact_links.link_added(self.conn, added, first_added, origin)
+        return fact_links.links_of_added(self.conn, added, first_added, origin)
+
+    def _relink_rewritten(self, rewritten: set[int], old_keys: set[int]) -> None:
+        """Relink whole every fact one of whose records was rewritten in place: its new
+        version may have left the fact, joined another, or moved in time."""
+        fact_links.relink(self.conn, fact_links.shared_keys(self.conn, rewritten) | old_keys)
 
     def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
         keys: set[int] = set()

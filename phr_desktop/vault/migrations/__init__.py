@@ -28,6 +28,8 @@ from phr_desktop.vault.migrations import (
     m0012_timeline_counts,
     m0013_summary_indexes,
     m0014_bucket_index,
+    m0015_shown_by_fact,
+    m0016_counts_on_insert,
 )
 
 MIGRATIONS: list[str] = [
@@ -45,6 +47,8 @@ MIGRATIONS: list[str] = [
     m0012_timeline_counts.SQL,
     m0013_summary_indexes.SQL,
     m0014_bucket_index.SQL,
+    m0015_shown_by_fact.SQL,
+    m0016_counts_on_insert.SQL,
 ]
 LATEST_VERSION = len(MIGRATIONS)
 # Versions that rebuild a table other tables point at: SQLite's way (create, copy, drop,
