@@ -313,7 +313,7 @@ def iter_parse_fhir_json(data: bytes, name: str) -> Iterator[ParsedResource]:
         yield from flatten(value, name, release=True)
         return
     for index, raw in enumerate(entries):
-        entries[index] = None  # type: ignore[call-overload]
+        entries[index] = None
         try:
             entry = read_json(bytes(raw), name)
         except UnreadableFile:
