@@ -10,10 +10,13 @@ long, and keeps it until the writer takes its file.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import threading
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures.process import BrokenProcessPool
+from multiprocessing.connection import Connection
 from multiprocessing.context import BaseContext
 
 
@@ -24,6 +27,7 @@ class ChunkChannel:
 
     def __init__(self, context: BaseContext) -> None:
         self._receiver, self.sender = context.Pipe(duplex=False)
+        _widen(self.sender)
         self._chunks: deque[bytes] = deque()
         self._changed = threading.Condition()
         self._ended = False
@@ -74,3 +78,17 @@ class ChunkChannel:
             self._chunks.clear()
         if not self.sender.closed:
             self.sender.close()
+
+
+# A chunk's pickle is ~1-2 MB; Linux's pipes hold 64 KiB unless asked (up to 1 MiB unasked for
+# root or not). The reading thread needs the GIL for each read, which the writer's thread holds
+# in between its SQL, so the worker would wait on every 64 KiB.
+_PIPE_BYTES = 2**20
+
+
+def _widen(sender: Connection) -> None:
+    """Let the pipe hold a chunk or most of one (Linux only; elsewhere it stays as it is)."""
+    set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
+    if set_size is not None:
+        with contextlib.suppress(OSError):  # beyond the system's pipe-max-size
+            fcntl.fcntl(sender.fileno(), set_size, _PIPE_BYTES)
