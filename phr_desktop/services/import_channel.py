@@ -11,7 +11,6 @@ long, and keeps it until the writer takes its file.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -80,14 +79,19 @@ class ChunkChannel:
             self.sender.close()
 
 
-# A chunk's pickle is ~1-2 MB; Linux's pipes hold 64 KiB unless asked (up to 1 MiB unasked for
-# root or not). The reading thread needs the GIL for each read, which the writer's thread holds
-# in between its SQL, so the worker would wait on every 64 KiB.
+# A chunk's pickle is ~1-2 MB; Linux's pipes hold 64 KiB unless widened (any process may ask
+# for up to /proc/sys/fs/pipe-max-size, 1 MiB by default). The reading thread needs the GIL
+# after each read, which the writer's thread holds between its SQL, so the worker would
+# otherwise wait for it every 64 KiB.
 _PIPE_BYTES = 2**20
 
 
 def _widen(sender: Connection) -> None:
     """Let the pipe hold a chunk or most of one (Linux only; elsewhere it stays as it is)."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        return
     set_size = getattr(fcntl, "F_SETPIPE_SZ", None)
     if set_size is not None:
         with contextlib.suppress(OSError):  # beyond the system's pipe-max-size

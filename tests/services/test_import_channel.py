@@ -120,3 +120,14 @@ def test_a_worker_that_stops_before_its_chunks_came_is_a_broken_pool_not_a_hang(
     channel.sender_given()  # the worker's end is the only one left, and it closes
     with pytest.raises(BrokenProcessPool):
         list(channel.take(2))
+
+
+def test_the_pipe_holds_most_of_a_chunk_so_the_worker_seldom_waits_for_the_reader() -> None:
+    fcntl = pytest.importorskip("fcntl")
+    if not hasattr(fcntl, "F_GETPIPE_SZ"):
+        pytest.skip("pipe sizes are Linux's")
+    channel = ChunkChannel(multiprocessing.get_context("spawn"))
+    try:
+        assert fcntl.fcntl(channel.sender.fileno(), fcntl.F_GETPIPE_SZ) >= 2**20
+    finally:
+        channel.drop()
