@@ -250,7 +250,10 @@ class _Prefetcher:
             return _thread()
 
     def _switch_to_thread(self, exc: BaseException) -> None:
-        log.warning("the import's worker process stopped (%s); preparing on a thread", exc)
+        log.warning(
+            "the import's worker process stopped or could not start (%s); preparing on a thread",
+            exc,
+        )
         self._executor.shutdown(wait=False, cancel_futures=True)
         self._drop_channel()
         self._executor, self._in_process = _thread(), False
@@ -261,7 +264,11 @@ class _Prefetcher:
             self._channel = None
 
     def __enter__(self) -> _Prefetcher:
-        self._fill()
+        try:
+            self._fill()
+        except BaseException:
+            self.__exit__()  # no worker, nor the thread reading its channel, left behind
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -285,7 +292,7 @@ class _Prefetcher:
                 if self._channel is not None:
                     self._channel.sender_given()  # the worker is started, with its own copy
                 return future
-            except BrokenExecutor as exc:
+            except (BrokenExecutor, OSError) as exc:  # OSError: spawn starts it here, or fails
                 self._switch_to_thread(exc)
         return self._executor.submit(prepare_file, path)
 
