@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
 from pathlib import Path
 
 from phr_desktop.domain.same_fact import identifier_key
@@ -55,6 +56,12 @@ STAGE_PICKLE = "prepare: pickle for the writer"
 # 100k set, file by file against each other: 1000 a chunk cost ~20 % more of the worker's CPU
 # than 64, and 64 ~5-9 % more than 16; 4 was no better than 16).
 _CHUNK = 16
+
+# Resources sent down the worker's channel in one message (each chunk is pickled on its own,
+# and several chunks' pickles make a message): a message per chunk of 16 would be a pipe
+# write, a wake of the importing process's reading thread and a GIL hand-over every few
+# dozen microseconds.
+_SEND_EVERY = 1024
 
 # What receives each chunk of prepared resources instead of one list of them all (the worker
 # pickles them as they come, so it never holds the whole file's resources and their pickle).
@@ -268,10 +275,11 @@ def stream_file(path: Path, batch_size: int) -> StreamedFile:
 # --- on the worker process -----------------------------------------------------------------
 
 
-def start_worker() -> None:
+def start_worker(channel: Connection | None = None) -> None:
     """The worker process's initializer: exit when the importing process dies (a worker left
     waiting for work would otherwise outlive a killed app), and collect cycles only between
-    files."""
+    files. With `channel`, each chunk of a file's resources goes down it as soon as it is
+    pickled (`prepare_file_pickled`)."""
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -281,8 +289,9 @@ def start_worker() -> None:
     gc.collect()
     gc.freeze()
     gc.disable()
-    global _freeze_between_files
+    global _freeze_between_files, _channel
     _freeze_between_files = True
+    _channel = channel
     # A file's bytes, its parse buffer and its pickle are freed after each file: back to
     # the system, or the worker's RSS keeps the largest file's high-water mark.
     give_back_large_blocks()
@@ -291,6 +300,8 @@ def start_worker() -> None:
 # Set on the worker process only (start_worker): a process that prepares a file now and then
 # (the tests, a small import on a thread) keeps its collector as it was.
 _freeze_between_files = False
+# The worker's end of the channel its chunks go down, if it was given one.
+_channel: Connection | None = None
 
 
 def _exit_with(parent: multiprocessing.process.BaseProcess) -> None:
@@ -303,8 +314,11 @@ def prepare_file_pickled(path: Path) -> bytes:
     shared parts or cycles): half the time of the pool's own pickling. Load with
     `load_prepared`.
 
-    The resources are pickled a chunk at a time as they are prepared, then the file without
-    them: the worker never holds a whole file's resources beside their pickle."""
+    The resources are pickled a chunk at a time as they are prepared, each on its own. On a
+    worker given a channel, each goes down it at once and what is returned is the file
+    without them: neither process ever holds a whole file's pickle, nor two copies of it
+    (the pool's message and what it unpickles; measured at 500k: the writer's peak was
+    while a 16 MB one arrived). Elsewhere they come first in what is returned."""
     gc.collect()  # whatever an earlier file left in cycles (a failed parse's traceback)
     if _freeze_between_files:
         # What earlier files left alive is the normaliser's caches (and prepared.py's), kept for
@@ -314,12 +328,33 @@ def prepare_file_pickled(path: Path) -> bytes:
     parts = _Parts()
     pickler = pickle.Pickler(parts, protocol=pickle.HIGHEST_PROTOCOL)
     pickler.fast = True
-    prepared = prepare_file(path, pickler.dump)
+    channel = _channel
+    sent = pending = 0
+
+    def flush() -> None:
+        nonlocal sent, pending
+        assert channel is not None
+        channel.send_bytes(b"".join(parts))
+        parts.clear()
+        sent += 1
+        pending = 0
+
+    def send(chunk: list[PreparedResource]) -> None:
+        nonlocal pending
+        pickler.dump(chunk)
+        pending += len(chunk)
+        if channel is not None and pending >= _SEND_EVERY:
+            flush()
+
+    prepared = prepare_file(path, send)
+    if channel is not None and parts:
+        flush()  # the last chunks go the same way, so the resources stay in their order
     cpu, wall = time.thread_time(), time.perf_counter()
     pickler.dump(prepared)
-    # The time pickling the file took follows it, as a last, tiny pickle.
-    pickler.dump((STAGE_PICKLE, time.thread_time() - cpu, time.perf_counter() - wall))
-    del prepared, pickler
+    # The time pickling the file took follows it, as a last, tiny pickle, with the number of
+    # chunks sent down the channel before it.
+    pickler.dump((STAGE_PICKLE, time.thread_time() - cpu, time.perf_counter() - wall, sent))
+    del prepared
     return b"".join(parts)
 
 
@@ -331,9 +366,12 @@ class _Parts(list[bytes]):
     write = list.append
 
 
-def load_prepared(data: bytes) -> PreparedFile:
-    """What `prepare_file_pickled` sent: its chunks of resources, then the file, then the
-    time pickling the file took, added to the file's stages."""
+def load_prepared(
+    data: bytes, sent: Callable[[int], Iterable[bytes]] | None = None
+) -> PreparedFile:
+    """What `prepare_file_pickled` returned: its chunks of resources, then the file, then the
+    time pickling the file took, added to the file's stages. `sent(n)` gives the n chunks the
+    worker sent down its channel before (each let go of once loaded)."""
     unpickler = pickle.Unpickler(io.BytesIO(data))
     resources: list[PreparedResource] = []
     loaded = unpickler.load()
@@ -341,9 +379,20 @@ def load_prepared(data: bytes) -> PreparedFile:
         resources.extend(loaded)
         loaded = unpickler.load()
     prepared: PreparedFile = loaded
-    pickled: tuple[str, float, float] = unpickler.load()
+    stage, cpu, wall, sent_count = unpickler.load()
+    if sent_count:
+        if sent is None:
+            raise ValueError("the file's chunks were sent down a channel, and none is given")
+        for message in sent(sent_count):
+            reader = pickle.Unpickler(io.BytesIO(message))
+            del message
+            while True:
+                try:
+                    resources.extend(reader.load())
+                except EOFError:
+                    break
     # None: the file failed part way, and the chunks pickled before it are not its resources.
     kept = None if prepared.resources is None else resources
     return dataclasses.replace(
-        prepared, resources=kept, stage_times=(*prepared.stage_times, pickled)
+        prepared, resources=kept, stage_times=(*prepared.stage_times, (stage, cpu, wall))
     )

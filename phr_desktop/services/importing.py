@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from phr_desktop.interop.errors import UnreadableFile
+from phr_desktop.services.import_channel import ChunkChannel
 from phr_desktop.services.import_commits import STAGE_COMMIT, ImportCommits
 from phr_desktop.services.import_plan import FileOutcome, plan_import
 from phr_desktop.services.import_prepare import (
@@ -226,6 +227,7 @@ class _Prefetcher:
         self._times = times
         self._next_index = 0
         self._pending: deque[tuple[Path, Future[PreparedFile | bytes]]] = deque()
+        self._channel: ChunkChannel | None = None
         self._in_process = (
             (os.cpu_count() or 1) > 1 and len(files) > 1 and _total_size(files) >= PROCESS_MIN_BYTES
         )
@@ -233,29 +235,47 @@ class _Prefetcher:
 
     def _start_process(self) -> Executor:
         try:
+            context = multiprocessing.get_context("spawn")
+            self._channel = ChunkChannel(context)
             return ProcessPoolExecutor(
                 max_workers=1,
-                mp_context=multiprocessing.get_context("spawn"),
+                mp_context=context,
                 initializer=start_worker,
+                initargs=(self._channel.sender,),
             )
         except (OSError, ValueError, NotImplementedError) as exc:
+            self._drop_channel()
             self._in_process = False
             log.warning("no worker process for the import (%s); preparing on a thread", exc)
             return _thread()
 
     def _switch_to_thread(self, exc: BaseException) -> None:
-        log.warning("the import's worker process stopped (%s); preparing on a thread", exc)
+        log.warning(
+            "the import's worker process stopped or could not start (%s); preparing on a thread",
+            exc,
+        )
         self._executor.shutdown(wait=False, cancel_futures=True)
+        self._drop_channel()
         self._executor, self._in_process = _thread(), False
 
+    def _drop_channel(self) -> None:
+        if self._channel is not None:
+            self._channel.drop()
+            self._channel = None
+
     def __enter__(self) -> _Prefetcher:
-        self._fill()
+        try:
+            self._fill()
+        except BaseException:
+            self.__exit__()  # no worker, nor the thread reading its channel, left behind
+            raise
         return self
 
     def __exit__(self, *exc: object) -> None:
         # On success nothing is pending; after an error or a cancel, unstarted work is dropped
         # and the worker stops after the file it is on, without holding up the caller.
         self._executor.shutdown(wait=not self._pending, cancel_futures=True)
+        self._drop_channel()
 
     def _fill(self) -> None:
         while len(self._pending) < _PREFETCH and self._next_index < len(self._files):
@@ -266,8 +286,13 @@ class _Prefetcher:
     def _submit(self, path: Path) -> Future[PreparedFile | bytes]:
         if self._in_process:
             try:
-                return self._executor.submit(prepare_file_pickled, path)
-            except BrokenExecutor as exc:
+                future: Future[PreparedFile | bytes] = self._executor.submit(
+                    prepare_file_pickled, path
+                )
+                if self._channel is not None:
+                    self._channel.sender_given()  # the worker is started, with its own copy
+                return future
+            except (BrokenExecutor, OSError) as exc:  # OSError: spawn starts it here, or fails
                 self._switch_to_thread(exc)
         return self._executor.submit(prepare_file, path)
 
@@ -282,12 +307,13 @@ class _Prefetcher:
             paths = [path, *(p for p, _ in self._pending)]
             self._pending = deque((p, self._submit(p)) for p in paths)
             prepared = self._pending.popleft()[1].result()
-        self._fill()
         self._times.add(STAGE_WAIT, time.thread_time() - cpu, time.perf_counter() - wall)
-        if isinstance(prepared, bytes):  # from the worker process
+        if isinstance(prepared, bytes):  # from the worker process, its chunks down the channel
             cpu, wall = time.thread_time(), time.perf_counter()
-            prepared = load_prepared(prepared)
+            prepared = load_prepared(prepared, self._channel.take if self._channel else None)
             self._times.add(STAGE_UNPICKLE, time.thread_time() - cpu, time.perf_counter() - wall)
+        # Only then: a worker found dead here drops the channel, with this file's chunks in it.
+        self._fill()
         self._times.merge(prepared.stage_times)
         return prepared
 

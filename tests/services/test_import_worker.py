@@ -6,7 +6,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import threading
 import time
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -140,3 +142,21 @@ def test_the_report_says_where_the_time_went_in_the_worker_and_in_the_writer(
     assert stages["write: records"][0] > 0 and stages["prepare: normalise into records"][0] > 0
     # The timing is for this import only: the store's own tally is back in place after it.
     assert session.store.times is not report.times
+
+
+def test_if_the_worker_process_cannot_start_the_import_runs_on_a_thread(
+    session: Session, demo_files: list[Path], on_worker_process: None,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    class NoProcesses(ProcessPoolExecutor):
+        def submit(self, *args: Any, **kwargs: Any) -> Any:  # spawn starts it on a first submit
+            raise OSError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(importing, "ProcessPoolExecutor", NoProcesses)
+    report = session.import_paths(demo_files)
+    assert [f.status for f in report.files] == ["imported"] * len(demo_files)
+    # Nothing is left waiting for a worker that never was: the thread reading its channel ends.
+    for thread in threading.enumerate():
+        if thread.name == "phr-import-chunks":
+            thread.join(timeout=10)
+            assert not thread.is_alive()
