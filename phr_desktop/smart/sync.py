@@ -109,6 +109,9 @@ class SyncEngine:
             gathering.COMMIT_INTERVAL if commit_interval is None else commit_interval
         )
         self._full_runs_done: list[str] = []  # types whose full run ended in this batch
+        # Full runs of a first sync: every row of their types is one they stored, so none
+        # can be missing and they take no seen marks (see _plan).
+        self._unmarked: set[str] = set()
         self.store = RecordStore(conn)
         self.connections = ConnectionStore(conn)
         self.rules = SearchRules.from_config(connection.smart_config)
@@ -146,16 +149,25 @@ class SyncEngine:
         for rtype in readable_types(self.connection.scope):
             self.plan.add_type(rtype, states.get(rtype), full)
         with self.write_lock, transaction(self.conn):
-            # A first sync stores what nothing can have stored before: no lookups for it.
-            self.store.filling_new_source(self.connection.source_id)
+            # A first sync stores what nothing can have stored before: no lookups for it,
+            # and nothing its full runs could find missing.
+            first_sync = self.store.filling_new_source(self.connection.source_id)
             if rules_changed:
                 self._save_rules()
             for rtype, state in self.plan.types.items():
                 if state.run_full and state.fetched == 0:
                     self.connections.clear_seen(self.connection.id, rtype)
+                elif state.run_full and not first_sync:
+                    # Resumed: if the part before was a first sync's, which took no marks,
+                    # what it stored is what it received.
+                    self.connections.seen_as_stored(
+                        self.connection.id, self.connection.source_id, rtype
+                    )
                 self.connections.save_type_state(self.connection.id, state)
             for sub in self.plan.new_searches():
                 self.connections.save_type_state(self.connection.id, sub)
+        full_runs = {rtype for rtype, state in self.plan.types.items() if state.run_full}
+        self._unmarked = full_runs if first_sync else set()
         return self.plan.types
 
     # --- fetching (worker threads) ----------------------------------------------------------
@@ -204,7 +216,7 @@ class SyncEngine:
                 self.connection.source_id, None, items, self.normalise, self.connection.name
             )
         )
-        if state.run_full:
+        if state.run_full and rtype not in self._unmarked:
             ids = [i.resource_id for i in items if i.resource_type == rtype]
             self.connections.mark_seen(self.connection.id, rtype, ids)
         self.connections.save_type_state(self.connection.id, state)
@@ -259,10 +271,12 @@ class SyncEngine:
     def _finish_type(self, state: TypeState, report: SyncReport) -> str:
         """Close a type's run; returns what the server said about it (empty when nothing)."""
         rtype = state.resource_type
-        if state.run_full and rtype not in self.plan.partial:
-            self._full_runs_done.append(rtype)  # looked at with the batch's others
-        elif state.run_full:  # a category is missing from this run: nothing can be called gone
-            self.connections.clear_seen(self.connection.id, rtype)
+        # A first sync's full run took no marks: every stored row of the type came with it.
+        if state.run_full and rtype not in self._unmarked:
+            if rtype not in self.plan.partial:
+                self._full_runs_done.append(rtype)  # looked at with the batch's others
+            else:  # a category is missing from this run: nothing can be called gone
+                self.connections.clear_seen(self.connection.id, rtype)
         detail = "; ".join(self.plan.notes.get(rtype, []))
         self.connections.save_type_state(
             self.connection.id,
@@ -394,6 +408,8 @@ class SyncEngine:
             # Counted again from the first page (which a resume then takes as a fresh search).
             plan[rtype] = replace(state, run_full=True, resume_url=event.url, fetched=0)
             self.connections.clear_seen(self.connection.id, rtype)
+            # Counted from here: what the pages before returned may now be missing.
+            self._unmarked.discard(rtype)
             self.connections.save_type_state(self.connection.id, plan[rtype])
         elif event.kind == "restart_full":
             self._save_search(key, run_full=True, resume_url=event.url, fetched=0)

@@ -465,3 +465,52 @@ def test_a_first_sync_looks_up_no_stored_versions_and_the_next_finds_them_all(
     assert second.counts.unchanged == first.counts.new
     stored = _stored(session)
     assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
+
+
+def test_a_first_full_sync_takes_no_seen_marks_and_finds_nothing_missing(
+    session: Session,
+) -> None:
+    # Every resource of the source came with this sync: none can be missing.
+    marks: list[str] = []
+    session.vault.conn.set_trace_callback(
+        lambda sql: marks.append(sql) if "sync_seen" in sql or "missing_since" in sql else None
+    )
+    try:
+        engine = _engine(session, FakeServer(), normalise_resource)
+        report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    finally:
+        session.vault.conn.set_trace_callback(None)
+    assert not report.failed and report.marked_missing == 0
+    assert not [sql for sql in marks if "INSERT" in sql or "UPDATE" in sql]
+    assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
+
+
+def test_a_first_sync_resumed_after_a_drop_marks_nothing_it_received_missing(
+    session: Session,
+) -> None:
+    server = FakeServer()
+    answer = server.get
+
+    def dropping(url: str) -> _Response:
+        if "Observation" in url and "_offset=6" in url:
+            raise SyncError("The connection to the provider's server was lost.")
+        return answer(url)
+
+    server.get = dropping  # type: ignore[method-assign]
+    engine = _engine(session, server, normalise_resource)
+    first = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    assert [o.resource_type for o in first.failed] == ["Observation"]
+    # The resumed run takes the pages before the drop as received by it: only what the
+    # server stopped returning could be missing, and nothing did.
+    engine.client = FakeServer()  # type: ignore[assignment]
+    resumed = _run(engine)
+    assert not resumed.failed and resumed.marked_missing == 0
+    missing = session.vault.conn.execute(
+        "SELECT count(*) FROM raw_resources WHERE missing_since IS NOT NULL"
+    ).fetchone()[0]
+    assert missing == 0
+    # And a later full sync still finds what the server no longer returns.
+    fewer = {"Condition": COUNTS["Condition"], "Observation": COUNTS["Observation"] - 2}
+    engine.client = FakeServer(counts=fewer)  # type: ignore[assignment]
+    later = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    assert later.marked_missing == 2
