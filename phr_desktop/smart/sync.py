@@ -360,14 +360,17 @@ class SyncEngine:
                                 break
                         else:
                             continue
-                    batch: list[Event] = []
+                    with_attachments: list[Page] = []
                     with self.write_lock, transaction(self.conn):
                         self._full_runs_done = []  # none left over from a rolled-back batch
                         for one in one_transaction(
                             event, events, pending, stopping, self.commit_interval
                         ):
                             self._handle(one, plan, pending, report, stop)
-                            batch.append(one)
+                            if one.page is not None and one.resource_type in ATTACHMENT_TYPES:
+                                # Only these pages are kept to the commit: the others' parsed
+                                # resources are let go as soon as they are stored.
+                                with_attachments.append(one.page)
                             # As each page is stored, not at the commit: a patient who sees
                             # a type arrive may cancel before the next page (the callback
                             # reports; it never writes, so holding the lock is no matter).
@@ -375,10 +378,8 @@ class SyncEngine:
                             done = total - len(pending)
                             progress(done, total, f"{one.resource_type}: {fetched} fetched")
                         self._mark_missing(report)
-                    for one in batch:
-                        if one.page is not None and one.resource_type in ATTACHMENT_TYPES:
-                            # Network fetches, outside the transaction.
-                            self._fetch_attachments(one.page.items, report)
+                    for page in with_attachments:  # network fetches, outside the transaction
+                        self._fetch_attachments(page.items, report)
             finally:
                 stop.set()  # workers drop what they have and end
         if pending:
