@@ -10,18 +10,17 @@ fsync and the encrypted pages) costs more than a page's rows.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import queue
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import orjson
 
 from phr_desktop.smart import gathering
-from phr_desktop.smart.attachments import attachment_links, fetchable
+from phr_desktop.smart.attachment_fetch import ATTACHMENT_TYPES, fetch_attachments
 from phr_desktop.smart.errors import SyncError
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.gathering import one_transaction
@@ -37,50 +36,20 @@ from phr_desktop.smart.search_fetch import (
 )
 from phr_desktop.smart.search_plan import Search, SearchRules, types_needing_category
 from phr_desktop.smart.sync_plan import INCREMENTAL_OVERLAP, RunPlan
+from phr_desktop.smart.sync_report import SyncReport, TypeOutcome
 from phr_desktop.smart.url_rules import is_under_base, resolve
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, bulk_writes, transaction
-from phr_desktop.vault.store import IncomingResource, Normaliser, RecordStore, WriteCounts, now_iso
+from phr_desktop.vault.store import Normaliser, RecordStore, now_iso
 
 # Resources asked for per page. Most of a sync's time against a nearby server is per request
 # (one long chain of next links for Observations), so pages are large; servers return fewer
 # where they cap `_count`, and one that refuses it gets FALLBACK_PAGE_SIZE instead.
 PAGE_SIZE = 500
 WORKERS = 3
-MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
-ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")
 QUEUED_EVENTS = 8  # pages parsed ahead of the storing thread: back-pressure on fast servers
 
 ProgressReport = Callable[[int, int | None, str], None]
-
-
-@dataclass
-class TypeOutcome:
-    resource_type: str
-    status: str  # ok, skipped, failed, cancelled
-    fetched: int = 0
-    detail: str = ""
-
-
-@dataclass
-class SyncReport:
-    outcomes: list[TypeOutcome] = field(default_factory=list)
-    counts: WriteCounts = field(default_factory=WriteCounts)
-    attachments: int = 0
-    attachments_skipped: int = 0
-    attachments_external: int = 0  # outside the FHIR base: not fetched, shown as links
-    marked_missing: int = 0
-    reconnect_needed: bool = False
-
-    @property
-    def failed(self) -> list[TypeOutcome]:
-        return [o for o in self.outcomes if o.status in ("failed", "cancelled")]
-
-    @property
-    def warnings(self) -> list[TypeOutcome]:
-        """Types fetched, with something the server said about them (outcome entries, a
-        category it refused)."""
-        return [o for o in self.outcomes if o.status == "ok" and o.detail]
 
 
 class SyncEngine:
@@ -224,50 +193,6 @@ class SyncEngine:
             self.plan.note(rtype, warning)
         return state
 
-    def _fetch_attachments(self, items: Sequence[IncomingResource], report: SyncReport) -> None:
-        base = self.connection.fhir_base
-        for item in items:
-            for link in attachment_links(item.resource):
-                if not fetchable(link, base):
-                    # No request leaves the machine for it: the Files tab shows it as a link.
-                    report.attachments_external += 1
-                    continue
-                raw = self.conn.execute(
-                    "SELECT w.id, r.id FROM raw_resources w LEFT JOIN records r ON r.raw_id = w.id "
-                    "WHERE w.source_id = ? AND w.resource_type = ? AND w.resource_id = ? "
-                    "AND w.is_current = 1",
-                    (self.connection.source_id, item.resource_type, item.resource_id),
-                ).fetchone()
-                if (
-                    raw is None
-                    or self.conn.execute(
-                        "SELECT 1 FROM attachments WHERE raw_id = ? AND filename = ?",
-                        (raw[0], link.url),
-                    ).fetchone()
-                ):
-                    continue
-                try:
-                    fetched = self.client.get_binary(
-                        link.url, MAX_ATTACHMENT_BYTES, link.content_type
-                    )
-                except SyncError:
-                    report.attachments_skipped += 1
-                    continue
-                if fetched is None:
-                    report.attachments_skipped += 1  # over the size cap, stopped while reading
-                    continue
-                data, content_type = fetched
-                with self.write_lock, transaction(self.conn):
-                    self.conn.execute(
-                        "INSERT INTO attachments (raw_id, record_id, filename, content_type, size, "
-                        "sha256, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        (
-                            raw[0], raw[1], link.url, content_type, len(data),
-                            hashlib.sha256(data).hexdigest(), data, now_iso(),
-                        ),
-                    )  # fmt: skip
-                report.attachments += 1
-
     def _finish_type(self, state: TypeState, report: SyncReport) -> str:
         """Close a type's run; returns what the server said about it (empty when nothing)."""
         rtype = state.resource_type
@@ -379,7 +304,10 @@ class SyncEngine:
                             progress(done, total, f"{one.resource_type}: {fetched} fetched")
                         self._mark_missing(report)
                     for page in with_attachments:  # network fetches, outside the transaction
-                        self._fetch_attachments(page.items, report)
+                        fetch_attachments(
+                            self.conn, self.client, self.write_lock, self.connection,
+                            page.items, report,
+                        )  # fmt: skip
             finally:
                 stop.set()  # workers drop what they have and end
         if pending:
