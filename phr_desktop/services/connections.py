@@ -14,7 +14,7 @@ import httpx
 
 from phr_desktop import __version__
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir.fhir_json import load_json_exact, resources_of
+from phr_desktop.interop.fhir.fhir_json import read_json, resources_of
 from phr_desktop.services.client_ids import missing_client_id_message
 from phr_desktop.services.connection_status import ConnectionStatus, connection_statuses
 from phr_desktop.services.errors import ServiceError
@@ -132,13 +132,26 @@ def _split_outcomes(bundle: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
     return ({**bundle, "entry": kept} if len(kept) < len(entries) else bundle), warnings
 
 
+def _may_hold_outcomes(body: bytes) -> bool:
+    """Whether a page can hold outcome entries: "outcome" and "OperationOutcome" are spelled
+    in its bytes, or it has \\u escapes (the one way JSON spells a letter otherwise). Most
+    pages have neither, and looking through every entry cost more than this byte search."""
+    return b"utcome" in body or b"\\u" in body
+
+
 def _parse_page(body: bytes, name: str) -> ParsedPage:
-    """A search page (or a read) in one exact parse: its resources, its `next` link and the
-    server's notes (outcome entries)."""
+    """A search page (or a read) in one exact parse, as an import reads a file (`read_json`:
+    an integer beyond 64 bits is made exact when its resource is written, so the page needs
+    no byte scan for them): its resources, its `next` link and the server's notes (outcome
+    entries)."""
     try:
-        value = load_json_exact(body, name)
+        value = read_json(body, name)
         warnings: list[str] = []
-        if isinstance(value, dict) and value.get("resourceType") == "Bundle":
+        if (
+            isinstance(value, dict)
+            and value.get("resourceType") == "Bundle"
+            and _may_hold_outcomes(body)
+        ):
             value, warnings = _split_outcomes(value)
         items = resources_of(value, name)  # refuses JSON that is not a FHIR resource
     except UnreadableFile as exc:

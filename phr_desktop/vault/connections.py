@@ -200,6 +200,22 @@ class ConnectionStore:
             [(connection_id, resource_type, rid) for rid in ids],
         )
 
+    def seen_as_stored(self, connection_id: int, source_id: int, resource_type: str) -> None:
+        """Count every stored resource of the type as seen by its full run, unless the run
+        has marks already: for a run resumed after a first sync's part, which took none
+        (each of its rows was one it received). Call for a resumed full run only."""
+        if self.conn.execute(
+            "SELECT 1 FROM sync_seen WHERE connection_id = ? AND resource_type = ? LIMIT 1",
+            (connection_id, resource_type),
+        ).fetchone():
+            return
+        self.conn.execute(
+            "INSERT OR IGNORE INTO sync_seen (connection_id, resource_type, resource_id) "
+            "SELECT ?, resource_type, resource_id FROM raw_resources WHERE source_id = ? "
+            "AND resource_type = ? AND is_current = 1",
+            (connection_id, source_id, resource_type),
+        )
+
     def finish_full_sync(
         self, connection_id: int, source_id: int, resource_types: Sequence[str]
     ) -> int:

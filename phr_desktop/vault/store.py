@@ -210,6 +210,27 @@ class RecordStore:
         self.conn = conn
         # Laps of the writing stages; an import puts its own here and starts the lap.
         self.times = StageTimes()
+        # Sources known to have held no raw rows when a writer began filling them, with the
+        # resources this store has written to each since (see `filling_new_source`).
+        self._filling: dict[int, set[tuple[str, str]]] = {}
+
+    def filling_new_source(self, source_id: int) -> bool:
+        """Whether the source holds no raw resources yet; if so, until this is asked again,
+        this store looks up stored versions only among the resources it has itself written
+        to the source since (a first sync of 5,069 resources looked each one up in vain:
+        ~25 ms). For one writer that fills a source alone, as a sync fills its connection's
+        (one sync at a time)."""
+        empty = (
+            self.conn.execute(
+                "SELECT 1 FROM raw_resources WHERE source_id = ? LIMIT 1", (source_id,)
+            ).fetchone()
+            is None
+        )
+        if empty:
+            self._filling[source_id] = set()
+        else:
+            self._filling.pop(source_id, None)
+        return empty
 
     def ensure_source(self, kind: str, name: str, detail: dict[str, Any] | None = None) -> int:
         row = self.conn.execute(
@@ -282,8 +303,17 @@ class RecordStore:
     def _stored_versions(
         self, source_id: int, keys: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], list[_StoredVersion]]:
-        """Every stored raw version of these resources, by (type, id); one index lookup each."""
+        """Every stored raw version of these resources, by (type, id); one index lookup each,
+        but none for a resource that cannot be stored yet (`filling_new_source`)."""
         wanted = set(keys)
+        written = self._filling.get(source_id)
+        if written is not None:
+            asked = wanted
+            wanted = asked & written
+            # The caller stores every resource it asks about (or finds it unchanged): from
+            # now on each may be found. A rolled-back write leaves some here that are not
+            # stored, which only costs their lookup.
+            written |= asked
         ids = sorted({rid for _, rid in wanted})
         found: dict[tuple[str, str], list[_StoredVersion]] = {}
         for start in range(0, len(ids), _CHUNK):

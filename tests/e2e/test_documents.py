@@ -135,7 +135,7 @@ def test_a_1_gib_attachment_is_stopped_at_the_cap_while_reading(
     monkeypatch: pytest.MonkeyPatch,
     declare_length: bool,
 ) -> None:  # type: ignore[no-untyped-def]
-    monkeypatch.setattr("phr_desktop.smart.sync.MAX_ATTACHMENT_BYTES", CAP)
+    monkeypatch.setattr("phr_desktop.smart.attachment_fetch.MAX_ATTACHMENT_BYTES", CAP)
     server = start_smart_server(small_seed)
     server.stream_binary("huge", GIB, "application/pdf", declare_length=declare_length)
     server.stream_binary("fits", CAP - 1, "application/pdf")

@@ -209,6 +209,12 @@ def test_a_network_drop_mid_sync_resumes_next_time_with_nothing_lost_or_doubled(
     server.faults(drop_after_requests=8)
     first = profile.connections.sync()["Local SMART"]
     assert first.failed
+    # Pages share a transaction while they keep coming: the drop commits every page stored
+    # before it, with its checkpoint.
+    states = profile.connections.store.type_states(1)
+    assert sum(s.fetched for s in states.values()) > 0
+    for rtype, state in states.items():
+        assert len(_stored_ids(profile, rtype)) == state.fetched, rtype
     stored_before = len(_stored_ids(profile, "Observation"))
     server.faults(clear=True)
     second = profile.connections.sync()["Local SMART"]

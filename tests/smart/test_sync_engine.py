@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,12 +20,12 @@ from phr_desktop.domain.records import Record
 from phr_desktop.services.connections import _parse_page
 from phr_desktop.services.session import Session
 from phr_desktop.services.terminology import normalise_resource
-from phr_desktop.smart.errors import ResourceRefused
+from phr_desktop.smart.errors import ResourceRefused, SyncError
 from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.scopes import SYNC_TYPES
 from phr_desktop.smart.sync import FALLBACK_PAGE_SIZE, SyncEngine, SyncReport
 from phr_desktop.vault.connections import ConnectionStore
-from phr_desktop.vault.database import transaction
+from phr_desktop.vault.database import BULK_WAL_AUTOCHECKPOINT, transaction
 
 BASE = "https://ehr.example/fhir"
 PATIENT = "p1"
@@ -192,12 +193,11 @@ def test_pages_arriving_one_by_one_are_committed_together_within_the_commit_inte
     assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
 
 
-def test_the_storing_thread_stops_waiting_once_enough_resources_are_gathered(
+def test_a_transaction_is_committed_once_it_holds_enough_resources(
     session: Session, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # What is gathered is stored while the next pages are fetched; waiting on would leave
-    # everything to a last commit that nothing overlaps.
-    monkeypatch.setattr("phr_desktop.smart.gathering.GATHER_RESOURCES", 2 * PAGE)
+    # Bounds one commit's write-ahead log however fast the pages come.
+    monkeypatch.setattr("phr_desktop.smart.gathering.MAX_RESOURCES_PER_TRANSACTION", 2 * PAGE)
     server = FakeServer(delay=0.05)
     transactions = _count_transactions(monkeypatch)
     started = time.monotonic()
@@ -206,6 +206,84 @@ def test_the_storing_thread_stops_waiting_once_enough_resources_are_gathered(
     assert time.monotonic() - started < 20
     assert len(transactions) >= 4  # the plan, then a commit every two or so pages
     assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
+
+
+def test_pages_are_stored_as_they_arrive_while_their_transaction_stays_open(
+    session: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Storing overlaps fetching: the first page is written before the last is fetched, so
+    # the commit at the end, which nothing overlaps, has little left to do.
+    server = FakeServer(delay=0.05)
+    requests_when_stored: list[int] = []
+
+    def noting(resource: dict[str, Any]) -> Record | None:
+        requests_when_stored.append(len(server.requests))
+        return normalise_resource(resource)
+
+    transactions = _count_transactions(monkeypatch)
+    report = _run(_engine(session, server, noting, commit_interval=30.0))
+    assert not report.failed
+    assert len(transactions) <= 3  # the plan, then one or two commits for every page
+    assert requests_when_stored[0] < len(server.requests) - 2
+
+
+def test_the_write_lock_is_free_while_the_sync_waits_for_a_slow_page(session: Session) -> None:
+    # Nothing to store for a moment: the open transaction is committed rather than holding
+    # the lock a note being saved (or a token being renewed) waits for.
+    server = FakeServer(counts={"Observation": 6})
+    answer = server.get
+    slow_page = threading.Event()
+
+    def one_slow_page(url: str) -> _Response:
+        if "_offset=4" in url:
+            slow_page.set()
+            time.sleep(1.5)
+        return answer(url)
+
+    server.get = one_slow_page  # type: ignore[method-assign]
+    engine = _engine(session, server, normalise_resource, commit_interval=30.0)
+    waits: list[float] = []
+
+    def save_a_note() -> None:
+        slow_page.wait(timeout=10)
+        time.sleep(0.1)  # the page before the slow one is being stored
+        started = time.monotonic()
+        with session.write_lock:
+            waits.append(time.monotonic() - started)
+
+    other = threading.Thread(target=save_a_note)
+    other.start()
+    report = _run(engine)
+    other.join(timeout=10)
+    assert not report.failed
+    assert waits and waits[0] < 1.0  # not the slow page's 1.5 s
+
+
+def test_a_network_drop_keeps_every_page_stored_in_the_open_transaction(
+    session: Session,
+) -> None:
+    server = FakeServer()
+    answer = server.get
+
+    def dropping(url: str) -> _Response:
+        if "Observation" in url and "_offset=6" in url:
+            raise SyncError("The connection to the provider's server was lost.")
+        return answer(url)
+
+    server.get = dropping  # type: ignore[method-assign]
+    engine = _engine(session, server, normalise_resource, commit_interval=30.0)
+    report = _run(engine)
+    assert [o.resource_type for o in report.failed] == ["Observation"]
+    state = ConnectionStore(session.vault.conn).type_states(engine.connection.id)["Observation"]
+    assert len(_stored(session)["Observation"]) == state.fetched == 6  # three pages kept
+    assert state.resume_url is not None and "_offset=6" in state.resume_url
+
+    engine.client = FakeServer()  # type: ignore[assignment]
+    report = _run(engine)
+    assert not report.failed
+    stored = _stored(session)
+    assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
+    assert len(set(stored["Observation"])) == COUNTS["Observation"]  # nothing twice
 
 
 def test_the_last_commit_does_not_wait_out_the_interval(session: Session) -> None:
@@ -282,8 +360,7 @@ def test_a_type_finished_in_a_rolled_back_commit_is_not_marked_missing_later(
 
     server.get = conditions_last  # type: ignore[method-assign]
     engine.client = server  # type: ignore[assignment]
-    monkeypatch.setattr("phr_desktop.smart.gathering.GATHER_RESOURCES", 1)
-    engine.commit_interval = 0.0
+    engine.commit_interval = 0.0  # a commit for every event
     report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
     assert not report.failed
     assert report.marked_missing == 0
@@ -342,3 +419,98 @@ def test_the_collector_is_paced_during_a_sync_and_restored_after(session: Sessio
     _run(_engine(session, FakeServer(), watching))
     assert seen and all(t[0] > before[0] for t in seen)
     assert gc.get_threshold() == before
+
+
+def test_the_write_ahead_log_is_copied_into_the_vault_once_at_the_end_of_a_sync(
+    session: Session,
+) -> None:
+    conn = session.vault.conn
+    during: list[int] = []
+
+    def watching(resource: dict[str, Any]) -> Record | None:
+        during.append(conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0])
+        return normalise_resource(resource)
+
+    before = conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0]
+    report = _run(_engine(session, FakeServer(), watching))
+    assert not report.failed
+    # Not every 4 MB while pages are stored (each copy rewrote pages the next commits
+    # changed again), but once after: the log is empty and the setting is back.
+    assert during and all(value == BULK_WAL_AUTOCHECKPOINT > before for value in during)
+    assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == before
+    vault_file = next(
+        Path(f) for _, name, f in conn.execute("PRAGMA database_list") if name == "main"
+    )
+    assert Path(f"{vault_file}-wal").stat().st_size == 0
+
+
+def test_a_first_sync_looks_up_no_stored_versions_and_the_next_finds_them_all(
+    session: Session,
+) -> None:
+    lookups: list[str] = []
+    session.vault.conn.set_trace_callback(
+        lambda sql: lookups.append(sql) if "version_id FROM raw_resources" in sql else None
+    )
+    try:
+        engine = _engine(session, FakeServer(), normalise_resource)
+        first = _run(engine)
+        first_lookups = len(lookups)
+        second = _run(engine)
+    finally:
+        session.vault.conn.set_trace_callback(None)
+    assert first.counts.new == 1 + sum(COUNTS.values())
+    assert first_lookups == 0  # the source held nothing: nothing to look up
+    assert lookups  # the second sync looks each page's resources up
+    assert second.counts.new == 0
+    assert second.counts.unchanged == first.counts.new
+    stored = _stored(session)
+    assert {t: len(ids) for t, ids in stored.items()} == {"Patient": 1, **COUNTS}
+
+
+def test_a_first_full_sync_takes_no_seen_marks_and_finds_nothing_missing(
+    session: Session,
+) -> None:
+    # Every resource of the source came with this sync: none can be missing.
+    marks: list[str] = []
+    session.vault.conn.set_trace_callback(
+        lambda sql: marks.append(sql) if "sync_seen" in sql or "missing_since" in sql else None
+    )
+    try:
+        engine = _engine(session, FakeServer(), normalise_resource)
+        report = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    finally:
+        session.vault.conn.set_trace_callback(None)
+    assert not report.failed and report.marked_missing == 0
+    assert not [sql for sql in marks if "INSERT" in sql or "UPDATE" in sql]
+    assert {t: len(ids) for t, ids in _stored(session).items()} == {"Patient": 1, **COUNTS}
+
+
+def test_a_first_sync_resumed_after_a_drop_marks_nothing_it_received_missing(
+    session: Session,
+) -> None:
+    server = FakeServer()
+    answer = server.get
+
+    def dropping(url: str) -> _Response:
+        if "Observation" in url and "_offset=6" in url:
+            raise SyncError("The connection to the provider's server was lost.")
+        return answer(url)
+
+    server.get = dropping  # type: ignore[method-assign]
+    engine = _engine(session, server, normalise_resource)
+    first = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    assert [o.resource_type for o in first.failed] == ["Observation"]
+    # The resumed run takes the pages before the drop as received by it: only what the
+    # server stopped returning could be missing, and nothing did.
+    engine.client = FakeServer()  # type: ignore[assignment]
+    resumed = _run(engine)
+    assert not resumed.failed and resumed.marked_missing == 0
+    missing = session.vault.conn.execute(
+        "SELECT count(*) FROM raw_resources WHERE missing_since IS NOT NULL"
+    ).fetchone()[0]
+    assert missing == 0
+    # And a later full sync still finds what the server no longer returns.
+    fewer = {"Condition": COUNTS["Condition"], "Observation": COUNTS["Observation"] - 2}
+    engine.client = FakeServer(counts=fewer)  # type: ignore[assignment]
+    later = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
+    assert later.marked_missing == 2

@@ -92,3 +92,23 @@ def test_outcome_entries_are_the_pages_warnings_never_its_resources(mode: str | 
 
 def test_a_page_without_outcome_entries_has_no_warnings() -> None:
     assert _parse_page(_page(link_last=True), "Observation page").warnings == ()
+
+
+def test_an_outcome_entry_spelled_with_escapes_is_still_a_warning_never_a_resource() -> None:
+    # Pages are looked through for outcome entries only when they could hold one: a server
+    # may escape any letter, so an escape anywhere counts as possibly one.
+    escaped = _with_outcome("outcome").replace(b'"mode":"outcome"', b'"mode":"\\u006f\\u0075tcome"')
+    body = escaped.replace(b'"OperationOutcome"', b'"Operation\\u004f\\u0075tcome"')
+    assert b"utcome" not in body
+    page = _parse_page(body, "Observation page")
+    assert [i.resource_type for i in page.items] == ["Observation"]
+    assert list(page.warnings) == ["Some results hidden"]
+
+
+def test_an_integer_beyond_64_bits_is_kept_as_the_server_wrote_it() -> None:
+    big = b"123456789012345678901234567890"
+    resource = OBSERVATION.replace(b'"status":"final"', b'"status":"final","_big":' + big)
+    body = b'{"resourceType":"Bundle","type":"searchset","entry":[{"resource":' + resource + b"}]}"
+    (item,) = _parse_page(body, "Observation page").items
+    assert b'"_big":' + big in item.body
+    assert str(item.resource["_big"]) == big.decode()
