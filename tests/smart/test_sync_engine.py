@@ -152,6 +152,20 @@ def _run(engine: SyncEngine) -> SyncReport:
     return engine.run(full=False, progress=lambda *_: None, is_cancelled=lambda: False)
 
 
+def _dropping_at_the_second_observation_page() -> FakeServer:
+    """A server whose connection is lost when the second page of Observations is asked for."""
+    server = FakeServer()
+    answer = server.get
+
+    def dropping(url: str) -> _Response:
+        if "Observation" in url and "_offset=6" in url:
+            raise SyncError("The connection to the provider's server was lost.")
+        return answer(url)
+
+    server.get = dropping  # type: ignore[method-assign]
+    return server
+
+
 def _stored(session: Session) -> dict[str, list[str]]:
     rows = session.vault.conn.execute(
         "SELECT resource_type, resource_id FROM raw_resources ORDER BY resource_id"
@@ -262,15 +276,7 @@ def test_the_write_lock_is_free_while_the_sync_waits_for_a_slow_page(session: Se
 def test_a_network_drop_keeps_every_page_stored_in_the_open_transaction(
     session: Session,
 ) -> None:
-    server = FakeServer()
-    answer = server.get
-
-    def dropping(url: str) -> _Response:
-        if "Observation" in url and "_offset=6" in url:
-            raise SyncError("The connection to the provider's server was lost.")
-        return answer(url)
-
-    server.get = dropping  # type: ignore[method-assign]
+    server = _dropping_at_the_second_observation_page()
     engine = _engine(session, server, normalise_resource, commit_interval=30.0)
     report = _run(engine)
     assert [o.resource_type for o in report.failed] == ["Observation"]
@@ -488,15 +494,7 @@ def test_a_first_full_sync_takes_no_seen_marks_and_finds_nothing_missing(
 def test_a_first_sync_resumed_after_a_drop_marks_nothing_it_received_missing(
     session: Session,
 ) -> None:
-    server = FakeServer()
-    answer = server.get
-
-    def dropping(url: str) -> _Response:
-        if "Observation" in url and "_offset=6" in url:
-            raise SyncError("The connection to the provider's server was lost.")
-        return answer(url)
-
-    server.get = dropping  # type: ignore[method-assign]
+    server = _dropping_at_the_second_observation_page()
     engine = _engine(session, server, normalise_resource)
     first = engine.run(full=True, progress=lambda *_: None, is_cancelled=lambda: False)
     assert [o.resource_type for o in first.failed] == ["Observation"]

@@ -11,7 +11,7 @@ import pytest
 
 from phr_desktop.services.session import Session
 from phr_desktop.vault.code_lookup import codes_match_expression
-from phr_desktop.vault.database import Connection
+from tests.vault.vm_steps import vm_steps
 
 
 def _observation(i: int, code: str, display: str, system: str = "http://loinc.org") -> Any:
@@ -35,23 +35,6 @@ def _import(session: Session, folder: Path, entries: list[Any]) -> None:
     session.import_paths([path])
 
 
-def _vm_steps(conn: Connection, action: Any) -> int:
-    """SQLite virtual-machine steps an action takes: what a read costs, whatever the clock."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    conn.set_progress_handler(count, 1)
-    try:
-        action()
-    finally:
-        conn.set_progress_handler(None, 1)
-    return steps
-
-
 def test_a_lookup_by_code_reads_the_matching_records_not_every_one(
     session: Session, tmp_path: Path
 ) -> None:
@@ -59,14 +42,14 @@ def test_a_lookup_by_code_reads_the_matching_records_not_every_one(
     _import(session, tmp_path, [*heart_rates, _observation(9_999, "20150-9", "FEV1")])
     conn = session.vault.conn
     found: list[Any] = []
-    steps = _vm_steps(
+    steps = vm_steps(
         conn, lambda: found.extend(session.queries.of_kind_with_codes("lab_result", ["20150-9"]))
     )
     assert [s.record.resource_id for s in found] == ["obs-9999"]
     # About 220 steps through the index; reading every lab result took about 2,600.
     assert steps < 1_000
     trend: list[Any] = []
-    steps = _vm_steps(conn, lambda: trend.extend(session.queries.with_code("20150-9")))
+    steps = vm_steps(conn, lambda: trend.extend(session.queries.with_code("20150-9")))
     assert [s.record.resource_id for s in trend] == ["obs-9999"] and steps < 1_000
 
 

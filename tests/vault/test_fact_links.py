@@ -21,6 +21,7 @@ from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection, open_memory_database, transaction
 from phr_desktop.vault.migrations import migrate
 from phr_desktop.vault.store import RecordStore
+from tests.vault.vm_steps import vm_steps
 
 SNOMED = "http://snomed.info/sct"
 LOINC = "http://loinc.org"
@@ -301,19 +302,8 @@ def test_a_record_that_repeats_a_stored_fact_is_inserted_as_a_repeat_not_updated
 def _vm_steps_to_write(conn: Connection, source: str, resources: list[dict[str, Any]]) -> int:
     """How many SQLite virtual-machine steps writing one file takes (rows visited add steps;
     seeks in a B-tree do not)."""
-    steps = 0
-
-    def count() -> int:
-        nonlocal steps
-        steps += 1
-        return 0
-
-    conn.set_progress_handler(count, 1)
-    try:
-        _write_file(conn, source, f"{source}-{len(resources)}.json", resources)
-    finally:
-        conn.set_progress_handler(None, 1)
-    return steps
+    name = f"{source}-{len(resources)}.json"
+    return vm_steps(conn, lambda: _write_file(conn, source, name, resources))
 
 
 @pytest.mark.parametrize("repeats", [20, 200])
