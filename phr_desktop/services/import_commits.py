@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from phr_desktop.services.import_plan import FileOutcome
-from phr_desktop.vault.database import Connection, SharedTransaction
+from phr_desktop.vault.database import Connection, SharedTransaction, fit_bulk_cache
 from phr_desktop.vault.stage_times import StageTimes
 
 # Input bytes written between commits. Larger groups write fewer pages, but each group's
@@ -35,6 +35,7 @@ class ImportCommits:
         times: StageTimes,
         group_bytes: int | None = None,
     ) -> None:
+        self._conn = conn
         self._shared = SharedTransaction(conn)
         self._committed = committed
         self._times = times
@@ -82,6 +83,8 @@ class ImportCommits:
                 self._drop_pending()
                 raise
             self._times.add(STAGE_COMMIT, time.thread_time() - cpu, time.perf_counter() - wall)
+            # The vault grew: past a size its random-key indexes outgrow the page cache.
+            fit_bulk_cache(self._conn)
         self._hand_on()
 
     def roll_back(self) -> None:
