@@ -112,3 +112,69 @@ def test_an_integer_beyond_64_bits_is_kept_as_the_server_wrote_it() -> None:
     (item,) = _parse_page(body, "Observation page").items
     assert b'"_big":' + big in item.body
     assert str(item.resource["_big"]) == big.decode()
+
+
+def _pages_pieces_read(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[bytes]:
+    """The texts the exact reader was handed while the sync read `body`."""
+    from phr_desktop.vault import raw_json
+
+    read: list[bytes] = []
+    original = raw_json.decode_exact
+
+    def recording(data: bytes) -> object:
+        read.append(bytes(data))
+        return original(data)
+
+    monkeypatch.setattr(raw_json, "decode_exact", recording)
+    monkeypatch.setattr("phr_desktop.interop.fhir.fhir_json.decode_exact", recording)
+    _parse_page(body, "Observation page")
+    return read
+
+
+def test_a_page_is_read_an_entry_at_a_time_never_as_one_tree(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The whole page as one tree cost more CPU (allocating it) than its entries one by one.
+    body = _with_outcome("outcome")
+    read = _pages_pieces_read(monkeypatch, body)
+    assert body not in read
+    assert len(read) == 2  # the two entries, each on its own
+
+
+def test_a_page_read_by_entries_gives_what_the_whole_page_read_gives() -> None:
+    entries = [
+        {"fullUrl": f"x{n}", "resource": {**orjson.loads(OBSERVATION), "id": f"o{n}"}}
+        for n in range(3)
+    ]
+    nested = {"resourceType": "Bundle", "type": "collection", "entry": entries[:1]}
+    bundle = {
+        "resourceType": "Bundle",
+        "entry": [*entries[1:], {"resource": nested}, {"fullUrl": "no resource"}, 7],
+        "link": [{"relation": "next", "url": NEXT}, "not a link"],
+    }
+    body = orjson.dumps(bundle)
+    page = _parse_page(body, "page")
+    from_import = parse_fhir_json(body, "page")
+    assert [(i.body, i.sha256) for i in page.items] == [(i.body, i.sha256) for i in from_import]
+    assert [i.resource_id for i in page.items] == ["o1", "o2", "o0"]
+    assert page.next_url == NEXT
+
+
+def test_an_entry_that_is_not_utf8_is_a_sync_error_naming_the_page() -> None:
+    body = _page(link_last=True).replace(b'"unit":"g/L"', b'"unit":"g/\xff"')
+    with pytest.raises(ServerError, match=r"Observation page.*UTF-8"):
+        _parse_page(body, "Observation page")
+
+
+def test_a_bundle_whose_entry_is_not_a_list_is_refused_naming_the_page() -> None:
+    # The splitter does not take it: the whole page's reader judges it, as it always has.
+    body = b'{"resourceType":"Bundle","entry":{"resource":' + OBSERVATION + b"}}"
+    with pytest.raises(ServerError, match=r"Observation page.*Bundle\.entry is not a list"):
+        _parse_page(body, "Observation page")
+
+
+def test_a_bundle_whose_link_is_not_a_list_has_no_next_page() -> None:
+    body = b'{"resourceType":"Bundle","link":"next","entry":[{"resource":' + OBSERVATION + b"}]}"
+    page = _parse_page(body, "Observation page")
+    assert page.next_url is None
+    assert [i.resource_id for i in page.items] == ["o1"]
