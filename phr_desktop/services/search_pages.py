@@ -6,14 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from phr_desktop.interop.errors import UnreadableFile
-from phr_desktop.interop.fhir.fhir_json import (
-    ParsedResource,
-    SplitBundle,
-    entry_resources,
-    read_json,
-    resources_of,
-    split_bundle,
-)
+from phr_desktop.interop.fhir.fhir_json import read_json, resources_of
 from phr_desktop.smart.errors import ServerError
 from phr_desktop.smart.search_fetch import ParsedPage
 
@@ -40,34 +33,24 @@ def _issue_texts(outcome: dict[str, Any]) -> list[str]:
     return texts
 
 
-def _outcome_of(entry: Any) -> dict[str, Any] | None:
-    """The resource of a `search.mode = "outcome"` entry or an OperationOutcome entry (notes
-    about the search, such as "some results may be hidden", never records), `{}` for such an
-    entry without a resource; None for any other entry."""
-    if not isinstance(entry, dict):
-        return None
-    search = entry.get("search")
-    resource = entry.get("resource")
-    is_outcome = isinstance(search, dict) and search.get("mode") == "outcome"
-    if is_outcome or (
-        isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"
-    ):
-        return resource if isinstance(resource, dict) else {}
-    return None
-
-
 def _split_outcomes(bundle: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """A search Bundle without its outcome entries (`_outcome_of`), and their notes' texts."""
+    """A search Bundle without its `search.mode = "outcome"` entries (notes about the search,
+    such as "some results may be hidden", never records), and those notes' texts."""
     entries = bundle.get("entry")
     if not isinstance(entries, list):
         return bundle, []
     kept, warnings = [], []
     for entry in entries:
-        outcome = _outcome_of(entry)
-        if outcome is None:
-            kept.append(entry)
-        else:
-            warnings.extend(_issue_texts(outcome))
+        search = entry.get("search") if isinstance(entry, dict) else None
+        resource = entry.get("resource") if isinstance(entry, dict) else None
+        is_outcome = isinstance(search, dict) and search.get("mode") == "outcome"
+        if is_outcome or (
+            isinstance(resource, dict) and resource.get("resourceType") == "OperationOutcome"
+        ):
+            if isinstance(resource, dict):
+                warnings.extend(_issue_texts(resource))
+            continue
+        kept.append(entry)
     return ({**bundle, "entry": kept} if len(kept) < len(entries) else bundle), warnings
 
 
@@ -78,38 +61,12 @@ def _may_hold_outcomes(body: bytes) -> bool:
     return b"utcome" in body or b"\\u" in body
 
 
-def _unreadable(name: str, exc: UnreadableFile) -> ServerError:
-    return ServerError(
-        f"The provider's server sent a {name} that cannot be read ({exc.reason}); what was "
-        "fetched before it is kept and the next sync tries again from there."
-    )
-
-
-def _parse_split_page(page: SplitBundle, body: bytes, name: str) -> ParsedPage:
-    """A search page read entry by entry (`split_bundle`): the same resources, next link and
-    warnings as the whole page read at once, for less CPU (no tree of the whole page)."""
-    items: list[ParsedResource] = []
-    warnings: list[str] = []
-    outcomes_possible = _may_hold_outcomes(body)
-    for entry in page.entries:
-        outcome = _outcome_of(entry) if outcomes_possible else None
-        if outcome is None:
-            items.extend(entry_resources(entry, name))
-        else:
-            warnings.extend(_issue_texts(outcome))
-    next_url = _next_link({"link": page.links})
-    return ParsedPage(items, next_url, tuple(dict.fromkeys(warnings)))
-
-
 def parse_page(body: bytes, name: str) -> ParsedPage:
     """A search page (or a read) in one exact parse, as an import reads a file (`read_json`:
     an integer beyond 64 bits is made exact when its resource is written, so the page needs
     no byte scan for them): its resources, its `next` link and the server's notes (outcome
-    entries). A Bundle is read an entry at a time (`split_bundle`); anything else whole."""
+    entries)."""
     try:
-        split = split_bundle(body, name)
-        if split is not None:
-            return _parse_split_page(split, body, name)
         value = read_json(body, name)
         warnings: list[str] = []
         if (
@@ -120,6 +77,9 @@ def parse_page(body: bytes, name: str) -> ParsedPage:
             value, warnings = _split_outcomes(value)
         items = resources_of(value, name)  # refuses JSON that is not a FHIR resource
     except UnreadableFile as exc:
-        raise _unreadable(name, exc) from None
+        raise ServerError(
+            f"The provider's server sent a {name} that cannot be read ({exc.reason}); what was "
+            "fetched before it is kept and the next sync tries again from there."
+        ) from None
     next_url = _next_link(value) if value["resourceType"] == "Bundle" else None
     return ParsedPage(items, next_url, tuple(dict.fromkeys(warnings)))

@@ -114,34 +114,7 @@ def test_an_integer_beyond_64_bits_is_kept_as_the_server_wrote_it() -> None:
     assert str(item.resource["_big"]) == big.decode()
 
 
-def _pages_pieces_read(monkeypatch: pytest.MonkeyPatch, body: bytes) -> list[bytes]:
-    """The texts the exact reader was handed while the sync read `body`."""
-    from phr_desktop.vault import raw_json
-
-    read: list[bytes] = []
-    original = raw_json.decode_exact
-
-    def recording(data: bytes) -> object:
-        read.append(bytes(data))
-        return original(data)
-
-    monkeypatch.setattr(raw_json, "decode_exact", recording)
-    monkeypatch.setattr("phr_desktop.interop.fhir.fhir_json.decode_exact", recording)
-    parse_page(body, "Observation page")
-    return read
-
-
-def test_a_page_is_read_an_entry_at_a_time_never_as_one_tree(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    # The whole page as one tree cost more CPU (allocating it) than its entries one by one.
-    body = _with_outcome("outcome")
-    read = _pages_pieces_read(monkeypatch, body)
-    assert body not in read
-    assert len(read) == 2  # the two entries, each on its own
-
-
-def test_a_page_read_by_entries_gives_what_the_whole_page_read_gives() -> None:
+def test_nested_bundles_and_entries_without_resources_read_as_an_import_reads_them() -> None:
     entries = [
         {"fullUrl": f"x{n}", "resource": {**orjson.loads(OBSERVATION), "id": f"o{n}"}}
         for n in range(3)
