@@ -73,7 +73,7 @@ def counting_cpu_parts() -> Iterator[dict[str, float]]:
         setattr(owner, name, accounts.timed(part, original))
 
     patch(search_fetch.TypeFetcher, "run", FETCH)
-    patch(connections, "_parse_page", PARSE)
+    patch(connections, "parse_page", PARSE)
     patch(connections, "normalise_resource", NORMALISE)
     patch(store, "record_data", ROWS)
     patch(store.RecordStore, "write_resources", "write_resources")

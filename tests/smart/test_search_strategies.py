@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import orjson
 import pytest
 
-from phr_desktop.services.connections import _parse_page
+from phr_desktop.services.search_pages import parse_page
 from phr_desktop.services.session import Session
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.smart.errors import ResourceRefused
@@ -117,7 +117,7 @@ def _engine(
     client: Any = server  # stands in for FhirClient: the engine only calls get(url)
     fhir: FhirClient = client
     return SyncEngine(
-        session.vault.conn, connection, fhir, _parse_page, normalise_resource, session.write_lock,
+        session.vault.conn, connection, fhir, parse_page, normalise_resource, session.write_lock,
         page_size=PAGE,
     )  # fmt: skip
 

@@ -17,7 +17,7 @@ import orjson
 import pytest
 
 from phr_desktop.domain.records import Record
-from phr_desktop.services.connections import _parse_page
+from phr_desktop.services.search_pages import parse_page
 from phr_desktop.services.session import Session
 from phr_desktop.services.terminology import normalise_resource
 from phr_desktop.smart.errors import ResourceRefused, SyncError
@@ -116,7 +116,7 @@ def _engine(
     client: Any = server  # stands in for FhirClient: the engine only calls get(url)
     fhir: FhirClient = client
     engine = SyncEngine(
-        session.vault.conn, connection, fhir, _parse_page, normalise, session.write_lock,
+        session.vault.conn, connection, fhir, parse_page, normalise, session.write_lock,
         page_size=page_size,
     )  # fmt: skip
     if commit_interval is not None:
