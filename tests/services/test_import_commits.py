@@ -6,48 +6,21 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from phr_desktop.services import import_commits
 from phr_desktop.services.errors import Cancelled, StorageFull
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, Progress
-
-
-def _bundle_file(folder: Path, name: str, given: str, family: str, labs: int) -> Path:
-    """A FHIR Bundle: a Patient and `labs` lab results of its own."""
-    patient = {
-        "resourceType": "Patient",
-        "id": f"p-{name}",
-        "name": [{"given": [given], "family": family}],
-        "birthDate": "1970-05-01",
-    }
-    results: list[dict[str, Any]] = [
-        {
-            "resourceType": "Observation",
-            "id": f"o-{name}-{n}",
-            "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
-            "effectiveDateTime": f"2021-03-{n % 28 + 1:02d}T10:00:00Z",
-            "valueQuantity": {"value": 10 + n, "unit": "g/dL"},
-        }
-        for n in range(labs)
-    ]
-    path = folder / name
-    entries = [{"resource": r} for r in (patient, *results)]
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    path.write_bytes(orjson.dumps(bundle))
-    return path
+from tests.services.lab_bundles import lab_bundle_file
 
 
 @pytest.fixture
 def files(tmp_path: Path) -> list[Path]:
     """Three of the same person's files; the first is the largest."""
     return [
-        _bundle_file(tmp_path, f"{name}.json", "Rebecca", "Larson", labs)
+        lab_bundle_file(tmp_path, f"{name}.json", labs, "Rebecca", "Larson")
         for name, labs in (("a", 40), ("b", 5), ("c", 5))
     ]
 
@@ -117,7 +90,7 @@ def test_an_unparseable_file_in_a_group_is_kept_with_its_error_and_the_others_im
 def test_another_persons_file_in_a_group_is_held_whole_and_the_others_import(
     session: Session, files: list[Path], tmp_path: Path, commits: list[str]
 ) -> None:
-    karen = _bundle_file(tmp_path, "karen.json", "Karen", "McKiney", 5)
+    karen = lab_bundle_file(tmp_path, "karen.json", 5, "Karen", "McKiney")
     report = session.import_paths([files[0], karen, files[1]])
     assert [f.status for f in report.files] == ["imported", "other_person", "imported"]
     assert len(commits) == 1
@@ -152,7 +125,7 @@ def test_a_full_disk_rolls_back_its_group_and_keeps_the_groups_committed_before(
 ) -> None:
     # The first file is a group of its own; the second and a large third share one, which
     # the disk fills up while the third is written: the second goes with it.
-    files[2] = _bundle_file(tmp_path, "c.json", "Rebecca", "Larson", 400)
+    files[2] = lab_bundle_file(tmp_path, "c.json", 400, "Rebecca", "Larson")
     monkeypatch.setattr(import_commits, "GROUP_BYTES", files[0].stat().st_size)
     conn = session.vault.conn
 

@@ -10,9 +10,7 @@ once the import ends, whether it finished or was cancelled."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
-import orjson
 import pytest
 
 from phr_desktop.services import import_commits
@@ -20,31 +18,7 @@ from phr_desktop.services.errors import Cancelled
 from phr_desktop.services.session import Session
 from phr_desktop.services.tasks import CancelToken, Progress
 from phr_desktop.vault import database
-
-
-def _bundle_file(folder: Path, name: str, labs: int) -> Path:
-    patient = {
-        "resourceType": "Patient",
-        "id": f"p-{name}",
-        "name": [{"given": ["Rebecca"], "family": "Larson"}],
-        "birthDate": "1970-05-01",
-    }
-    results: list[dict[str, Any]] = [
-        {
-            "resourceType": "Observation",
-            "id": f"o-{name}-{n}",
-            "status": "final",
-            "code": {"coding": [{"system": "http://loinc.org", "code": "718-7"}]},
-            "effectiveDateTime": f"2021-03-{n % 28 + 1:02d}T10:00:00Z",
-            "valueQuantity": {"value": 10 + n, "unit": "g/dL"},
-        }
-        for n in range(labs)
-    ]
-    entries = [{"resource": r} for r in (patient, *results)]
-    path = folder / name
-    bundle = {"resourceType": "Bundle", "type": "collection", "entry": entries}
-    path.write_bytes(orjson.dumps(bundle))
-    return path
+from tests.services.lab_bundles import lab_bundle_file
 
 
 def _cache_kib(session: Session) -> int:
@@ -57,7 +31,7 @@ def _cache_kib(session: Session) -> int:
 @pytest.fixture
 def files(tmp_path: Path) -> list[Path]:
     """Three of the same person's files, each large enough to add pages to the vault."""
-    return [_bundle_file(tmp_path, f"{name}.json", 200) for name in ("a", "b", "c")]
+    return [lab_bundle_file(tmp_path, f"{name}.json", 200) for name in ("a", "b", "c")]
 
 
 def _vault_bytes(session: Session) -> int:
