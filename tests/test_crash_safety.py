@@ -307,6 +307,28 @@ KILL_POINTS = {
 }
 
 
+def _kill_at_event(child: ImportChild, kill_at: int) -> None:
+    """Step the child through `kill_at` progress events and kill it at the next one."""
+    for _ in range(kill_at):
+        assert child.next_line().startswith("progress ")
+        child.resume()
+    assert child.next_line().startswith("progress ")
+    child.kill()
+
+
+def _assert_first_files_kept(
+    profile_data_dir: Path, bundles: list[SyntheaBundle], files_kept: int
+) -> None:
+    """The vault holds the first `files_kept` files whole and nothing of the others, the job
+    reads 'interrupted', and importing again completes it."""
+    with reopen(profile_data_dir) as session:
+        committed = assert_sound_and_all_or_nothing(session, bundles)
+        assert committed == set(range(files_kept))
+        assert audited_file_imports(session) == files_kept
+        assert job_statuses(session) == ["interrupted"]
+        assert_import_again_completes(session, bundles, committed)
+
+
 @pytest.mark.parametrize("point", list(KILL_POINTS))
 def test_kill_at_an_exact_point_keeps_whole_files_only(
     point: str,
@@ -318,20 +340,11 @@ def test_kill_at_an_exact_point_keeps_whole_files_only(
     events = expected_events(synthea_bundles)
     kill_at = next(i for i, e in enumerate(events) if KILL_POINTS[point](e))
     child = start_import(children, tmp_path, profile_data_dir, synthea_bundles, step=True)
-    for _ in range(kill_at):
-        assert child.next_line().startswith("progress ")
-        child.resume()
-    assert child.next_line().startswith("progress ")
-    child.kill()
+    _kill_at_event(child, kill_at)
 
     event = events[kill_at]
     files_done = len(synthea_bundles) if event.file_index is None else event.file_index
-    with reopen(profile_data_dir) as session:
-        committed = assert_sound_and_all_or_nothing(session, synthea_bundles)
-        assert committed == set(range(files_done))
-        assert audited_file_imports(session) == files_done
-        assert job_statuses(session) == ["interrupted"]
-        assert_import_again_completes(session, synthea_bundles, committed)
+    _assert_first_files_kept(profile_data_dir, synthea_bundles, files_done)
 
 
 @pytest.mark.parametrize(
@@ -349,21 +362,12 @@ def test_a_kill_in_a_shared_commit_keeps_none_of_its_files_and_the_import_again_
     child = start_import(
         children, tmp_path, profile_data_dir, synthea_bundles, step=True, group_bytes=2**40
     )
-    for _ in range(kill_at):
-        assert child.next_line().startswith("progress ")
-        child.resume()
-    assert child.next_line().startswith("progress ")
-    child.kill()
+    _kill_at_event(child, kill_at)
 
     # The three files share one commit, made once the last is written: before it, a kill
     # keeps none of them; after it, all three.
     files_kept = len(synthea_bundles) if events[kill_at].file_index is None else 0
-    with reopen(profile_data_dir) as session:
-        committed = assert_sound_and_all_or_nothing(session, synthea_bundles)
-        assert committed == set(range(files_kept))
-        assert audited_file_imports(session) == files_kept
-        assert job_statuses(session) == ["interrupted"]
-        assert_import_again_completes(session, synthea_bundles, committed)
+    _assert_first_files_kept(profile_data_dir, synthea_bundles, files_kept)
 
 
 # --- kills at seeded random points, the child running on: lands mid-write or mid-commit -------
