@@ -3,9 +3,9 @@
 The pool carries each result as one message, which the receiving process holds twice while
 it unpickles it (the message, and the bytes made of it), and which the worker holds whole
 beside the pickle it made it from: at 500k resources the writer's peak RSS was while a 16 MB
-file's result arrived. Down this pipe each chunk (1,000 resources, ~1-2 MB) goes as soon as
-it is pickled; a thread of the importing process reads it at once, so the worker never waits
-long, and keeps it until the writer takes its file.
+file's result arrived. Down this pipe each chunk (~1,000 resources, ~1-2 MB: `_SEND_EVERY` in
+import_prepare) goes as soon as it is pickled; a thread of the importing process reads it at
+once, so the worker never waits long, and keeps it until the writer takes its file.
 """
 
 from __future__ import annotations

@@ -278,8 +278,8 @@ def stream_file(path: Path, batch_size: int) -> StreamedFile:
 def start_worker(channel: Connection | None = None) -> None:
     """The worker process's initializer: exit when the importing process dies (a worker left
     waiting for work would otherwise outlive a killed app), and collect cycles only between
-    files. With `channel`, each chunk of a file's resources goes down it as soon as it is
-    pickled (`prepare_file_pickled`)."""
+    files. With `channel`, a file's resources go down it as they are pickled, ~_SEND_EVERY
+    to a message (`prepare_file_pickled`)."""
     parent = multiprocessing.parent_process()
     if parent is not None:
         threading.Thread(target=_exit_with, args=(parent,), daemon=True).start()
@@ -315,10 +315,11 @@ def prepare_file_pickled(path: Path) -> bytes:
     `load_prepared`.
 
     The resources are pickled a chunk at a time as they are prepared, each on its own. On a
-    worker given a channel, each goes down it at once and what is returned is the file
-    without them: neither process ever holds a whole file's pickle, nor two copies of it
-    (the pool's message and what it unpickles; measured at 500k: the writer's peak was
-    while a 16 MB one arrived). Elsewhere they come first in what is returned."""
+    worker given a channel, they go down it as soon as _SEND_EVERY are pickled (several
+    chunks' pickles to a message) and what is returned is the file without them: neither
+    process ever holds a whole file's pickle, nor two copies of it (the pool's message and
+    what it unpickles; measured at 500k: the writer's peak was while a 16 MB one arrived).
+    Elsewhere they come first in what is returned."""
     gc.collect()  # whatever an earlier file left in cycles (a failed parse's traceback)
     if _freeze_between_files:
         # What earlier files left alive is the normaliser's caches (and prepared.py's), kept for
@@ -370,8 +371,9 @@ def load_prepared(
     data: bytes, sent: Callable[[int], Iterable[bytes]] | None = None
 ) -> PreparedFile:
     """What `prepare_file_pickled` returned: its chunks of resources, then the file, then the
-    time pickling the file took, added to the file's stages. `sent(n)` gives the n chunks the
-    worker sent down its channel before (each let go of once loaded)."""
+    time pickling the file took, added to the file's stages. `sent(n)` gives the n messages
+    the worker sent down its channel before, each one or more chunks' pickles (each let go
+    of once loaded)."""
     unpickler = pickle.Unpickler(io.BytesIO(data))
     resources: list[PreparedResource] = []
     loaded = unpickler.load()
