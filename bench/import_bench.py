@@ -305,8 +305,7 @@ def _matching_off() -> None:
     links (nothing of the store's linking step runs) and no fact-key index (the fact key is
     still hashed where files are prepared)."""
     from phr_desktop.domain.person_match import Verdict
-    from phr_desktop.services import importing
-    from phr_desktop.services.person import PersonCheck
+    from phr_desktop.services.person import PersonCheck, PersonService
     from phr_desktop.vault.store import RecordStore
 
     def unchecked(self: object, patients: object) -> PersonCheck:
@@ -318,7 +317,7 @@ def _matching_off() -> None:
     def no_relink(self: object, *args: object) -> None:
         return None
 
-    importing.PersonService.check = unchecked  # type: ignore[method-assign]
+    PersonService.check = unchecked  # type: ignore[method-assign]
     RecordStore._link_facts = no_links  # type: ignore[method-assign,assignment]
     RecordStore._relink_rewritten = no_relink  # type: ignore[method-assign,assignment]
 

@@ -47,15 +47,16 @@ import sys
 from pathlib import Path
 
 import phr_desktop.services.import_commits as import_commits
-import phr_desktop.services.importing as importing
+import phr_desktop.services.import_prefetch as import_prefetch
+import phr_desktop.services.import_write as import_write
 from phr_desktop.services.profiles import Profiles
 
-importing._BATCH = int(os.environ["PHR_TEST_BATCH"])
+import_write._BATCH = int(os.environ["PHR_TEST_BATCH"])
 # Input bytes between commits (1: each file commits alone).
 import_commits.GROUP_BYTES = int(os.environ["PHR_TEST_GROUP_BYTES"])
 # 0: every import of two files or more is prepared on a worker process.
-importing.PROCESS_MIN_BYTES = int(
-    os.environ.get("PHR_TEST_PROCESS_MIN_BYTES", importing.PROCESS_MIN_BYTES)
+import_prefetch.PROCESS_MIN_BYTES = int(
+    os.environ.get("PHR_TEST_PROCESS_MIN_BYTES", import_prefetch.PROCESS_MIN_BYTES)
 )
 STEP = os.environ.get("PHR_TEST_STEP") == "1"
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from phr_desktop.services import importing
+from phr_desktop.services import import_prefetch
 from phr_desktop.services.errors import Cancelled
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
@@ -42,7 +42,7 @@ def _vault_contents(session: Session) -> tuple[Any, ...]:
 
 @pytest.fixture
 def on_worker_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(importing, "PROCESS_MIN_BYTES", 0)
+    monkeypatch.setattr(import_prefetch, "PROCESS_MIN_BYTES", 0)
 
 
 def _workers_seen(seen: set[int]) -> Any:
@@ -57,7 +57,7 @@ def test_a_worker_process_builds_the_same_vault_as_a_thread(
 ) -> None:
     contents = []
     for name, min_bytes in (("thread", 2**62), ("worker", 0)):
-        monkeypatch.setattr(importing, "PROCESS_MIN_BYTES", min_bytes)
+        monkeypatch.setattr(import_prefetch, "PROCESS_MIN_BYTES", min_bytes)
         session, _recovery = profiles.create(name, PASSPHRASE)
         with session:
             workers: set[int] = set()
@@ -152,7 +152,7 @@ def test_if_the_worker_process_cannot_start_the_import_runs_on_a_thread(
         def submit(self, *args: Any, **kwargs: Any) -> Any:  # spawn starts it on a first submit
             raise OSError(11, "Resource temporarily unavailable")
 
-    monkeypatch.setattr(importing, "ProcessPoolExecutor", NoProcesses)
+    monkeypatch.setattr(import_prefetch, "ProcessPoolExecutor", NoProcesses)
     report = session.import_paths(demo_files)
     assert [f.status for f in report.files] == ["imported"] * len(demo_files)
     # Nothing is left waiting for a worker that never was: the thread reading its channel ends.
