@@ -1,8 +1,9 @@
 """Reading FHIR R4 element shapes leniently: dates, numbers, quantities, references, categories,
 statuses, attachment text. Nothing raises on odd input; what cannot be read becomes a flag.
 
-Used by `domain/normalise.py` for every resource of an import, so the common case is the short
-path (see the notes beside `number_of` and `sensitivity_of`).
+Used by `domain/normalise.py` and its builders (`normalise_*.py`) for every resource of an
+import, so the common case is the short path (see the notes beside `number_of` and
+`sensitivity_of`).
 """
 
 from __future__ import annotations
