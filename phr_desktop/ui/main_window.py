@@ -38,7 +38,7 @@ from phr_desktop.ui.export_menu import ExportMenu
 from phr_desktop.ui.import_choice import choose_import_paths, import_summary
 from phr_desktop.ui.notices import AutoSync, NoticeTray
 from phr_desktop.ui.person_band import PersonBand, person_line
-from phr_desktop.ui.profile_screen import ProfileScreen
+from phr_desktop.ui.profiles.screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.sensitivity_menu import SensitivityMenu
