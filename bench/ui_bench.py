@@ -245,7 +245,7 @@ def child_app(started: float, data_dir: str) -> dict[str, Any]:
     import phr_desktop.vault.passphrase_unlock as unlock_module
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.services.session import RecordFilter
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
 
     kdf_seconds: list[float] = []
     kdf_cpu_seconds: list[float] = []  # the whole process's CPU meanwhile (the UI waits idle)
@@ -340,7 +340,7 @@ def child_env() -> dict[str, str]:
 def warm_bytecode() -> None:
     """Compile what the app imports into the bytecode cache, outside any measured run."""
     subprocess.run(
-        [sys.executable, "-c", "import phr_desktop.app, phr_desktop.ui.main_window"],
+        [sys.executable, "-c", "import phr_desktop.app, phr_desktop.ui.main_window.window"],
         env=child_env(),
         cwd=REPO_ROOT,
         check=True,

@@ -24,7 +24,7 @@ EXIT_ERROR = 1
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
     from phr_desktop.ui.workers import TaskRunner
 
 
@@ -153,7 +153,7 @@ def run_app(args: argparse.Namespace, handler: CrashHandler) -> int:
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.ui.app_icon import app_icon
     from phr_desktop.ui.file_open import FileOpenFilter
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
     from phr_desktop.ui.readable_colours import follow_palette_changes, readable_placeholders
 
     # Qt 6 scales for high DPI by itself; pass fractional factors (125 %, 150 %) through as is.

@@ -114,7 +114,7 @@ class SelfTest:
         from PySide6.QtCore import QSettings, qInstallMessageHandler
         from PySide6.QtWidgets import QApplication
 
-        from phr_desktop.ui.main_window import MainWindow
+        from phr_desktop.ui.main_window.window import MainWindow
         from phr_desktop.ui.workers import TaskRunner
 
         previous_handler = qInstallMessageHandler(_quiet_offscreen_warnings)

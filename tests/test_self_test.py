@@ -44,7 +44,7 @@ def test_an_exception_inside_a_qt_slot_fails_the_self_test(
     def broken_view(*_args: object) -> None:
         raise ImportError("libopenblas.so: cannot open shared object file")
 
-    monkeypatch.setattr("phr_desktop.ui.main_window.AatdView", broken_view)
+    monkeypatch.setattr("phr_desktop.ui.main_window.window.AatdView", broken_view)
     out, err = io.StringIO(), io.StringIO()
     assert self_test.run_self_test(out, err) == 1
     last = err.getvalue().strip().splitlines()[-1]

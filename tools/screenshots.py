@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from PySide6.QtWidgets import QApplication, QDialog, QWidget
 
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -123,7 +123,7 @@ def take_all(shots: Shots, tmp: Path) -> None:
     from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
     from phr_desktop.services.profiles import Profiles
     from phr_desktop.services.session import RecordFilter
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
     from phr_desktop.ui.workers import TaskRunner
 
     settings = QSettings(str(tmp / "settings.ini"), QSettings.Format.IniFormat)
@@ -190,7 +190,7 @@ def measure_timeline(shots: Shots, window: MainWindow) -> None:
 
 def entry_dialogs(shots: Shots, window: MainWindow) -> None:
     """Every File → New entry form, and the correction form, as the menu opens them."""
-    from phr_desktop.ui.main_window import NEW_ENTRIES
+    from phr_desktop.ui.main_window.menus import NEW_ENTRIES
     from phr_desktop.ui.manual_entry import MEDICINE_NAME_CHARS, MedicationDialog
 
     for _text, class_name, _keys in NEW_ENTRIES:

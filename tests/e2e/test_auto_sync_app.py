@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QApplication
 from phr_desktop.services.notices import RESULT_KINDS, record_scheduled_problem
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.sync_schedule import SyncSchedules
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window.window import MainWindow
 from tests.conftest import PASSPHRASE
 from tests.e2e.test_smart_sync import _connect
 from tests.ui.windows import close_left_open, settings_in, shown_main_window

@@ -15,9 +15,9 @@ from phr_desktop import __version__, app
 from phr_desktop.services.demo import DEMO_PROFILE
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import RecordFilter
-from phr_desktop.ui import main_window
 from phr_desktop.ui.auto_lock import DEFAULT_MINUTES, AutoLock, AutoLockDialog, stored_minutes
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window import import_flow
+from phr_desktop.ui.main_window.window import MainWindow
 from phr_desktop.ui.timeline.model import RecordIdRole
 from tests.ui.windows import close_left_open, shown_main_window
 
@@ -70,7 +70,7 @@ def test_create_import_browse_note_lock_and_unlock_again(
     assert window.timeline is not None and window.timeline.model.record_count() == 0
 
     # import the demo through File → Import (the file dialog answered by the test)
-    monkeypatch.setattr(main_window, "choose_import_paths", lambda _parent, folder: demo_files)
+    monkeypatch.setattr(import_flow, "choose_import_paths", lambda _parent, folder: demo_files)
     window.import_action.trigger()
     timeline = window.timeline
     assert timeline.model.record_count() == DEMO_SHOWN

@@ -17,7 +17,7 @@ from phr_desktop.services.profiles import Profiles
 from phr_desktop.ui.backups import controller as backup_controller
 from phr_desktop.ui.backups.dialogs import AutoBackupDialog, RestoreDialog
 from phr_desktop.ui.backups.status import status_text
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window.window import MainWindow
 from tests.ui.test_app_flow import PASSPHRASE, create_profile
 from tests.ui.windows import close_left_open, settings_in, shown_main_window
 

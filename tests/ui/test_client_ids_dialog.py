@@ -35,7 +35,7 @@ def test_the_edit_menu_opens_it_on_the_apps_data_folder(qtbot: Any, tmp_path: Pa
     from PySide6.QtCore import QSettings
 
     from phr_desktop.services.profiles import Profiles
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
 
     ClientIds(tmp_path / "data").set("oracle", "kept-oracle-id")
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)

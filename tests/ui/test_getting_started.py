@@ -13,10 +13,10 @@ from PySide6.QtWidgets import QMenu
 
 from phr_desktop.services.demo import DEMO_PROFILE
 from phr_desktop.services.profiles import Profiles
-from phr_desktop.ui import main_window
 from phr_desktop.ui.aatd_view import INFUSION_HOW_TO
 from phr_desktop.ui.import_choice import IMPORT_FILTER
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window import import_flow
+from phr_desktop.ui.main_window.window import MainWindow
 from phr_desktop.ui.manual_entry import LabResultDialog
 from tests.ui.windows import close_left_open, settings_in, shown_main_window
 
@@ -48,7 +48,7 @@ def test_import_files_from_the_first_steps_imports_and_the_card_goes(
     window: MainWindow, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     create_profile(window)
-    monkeypatch.setattr(main_window, "choose_import_paths", lambda _parent, folder: [CCDA])
+    monkeypatch.setattr(import_flow, "choose_import_paths", lambda _parent, folder: [CCDA])
     assert window.dashboard is not None
     window.dashboard.getting_started.buttons["import"].click()
     assert window.session is not None and window.session.counts_by_kind()
@@ -89,7 +89,7 @@ def test_a_ccd_and_a_pdf_imported_together(
     letter = tmp_path / "clinic-letter.pdf"
     letter.write_bytes(b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n")
     create_profile(window)
-    monkeypatch.setattr(main_window, "choose_import_paths", lambda _p, folder: [ccd, letter])
+    monkeypatch.setattr(import_flow, "choose_import_paths", lambda _p, folder: [ccd, letter])
     window.import_action.trigger()
     session = window.session
     assert session is not None

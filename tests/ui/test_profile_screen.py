@@ -13,8 +13,9 @@ from PySide6.QtWidgets import QApplication
 from phr_desktop.services.errors import KeyringRefused
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
-from phr_desktop.ui import profile_screen
-from phr_desktop.ui.profile_screen import ProfileScreen, passphrase_strength
+from phr_desktop.ui.profiles import recovery_key_page, strength
+from phr_desktop.ui.profiles.screen import ProfileScreen
+from phr_desktop.ui.profiles.strength import passphrase_strength
 from phr_desktop.ui.workers import TaskRunner
 
 GOOD = "correct horse battery staple"
@@ -62,7 +63,7 @@ def test_the_profile_name_counts_against_the_passphrase() -> None:
 def test_without_zxcvbn_a_character_count_estimate_is_used(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(profile_screen, "_zxcvbn", None)
+    monkeypatch.setattr(strength, "_zxcvbn", None)
     assert not passphrase_strength("abc123").acceptable
     assert passphrase_strength("Tulip-Granite-Oboe-Harbor-71").acceptable
 
@@ -119,7 +120,7 @@ def test_the_recovery_key_can_be_saved_to_an_owner_only_text_file(
     screen: ProfileScreen, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     target = tmp_path / "key.txt"
-    monkeypatch.setattr(profile_screen, "choose_save_path", lambda *a: str(target))
+    monkeypatch.setattr(recovery_key_page, "choose_save_path", lambda *a: str(target))
     create(screen)
     screen.save_button.click()
     text = target.read_text()

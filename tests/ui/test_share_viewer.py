@@ -20,7 +20,7 @@ from phr_desktop import app
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.sharing import CreatedShare
 from phr_desktop.ui.file_open import FileOpenFilter
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window.window import MainWindow
 from phr_desktop.ui.sharing import open_dialog as share_open
 from phr_desktop.ui.sharing import window as share_window
 from phr_desktop.ui.sharing.open_dialog import ShareKeyDialog

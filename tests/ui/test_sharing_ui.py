@@ -20,7 +20,7 @@ from phr_desktop.services.share_opening import open_share
 from phr_desktop.services.sharing import ShareError, ShareSelection, count_selection, create_share
 from phr_desktop.ui import style
 from phr_desktop.ui.audit_view import ActivityLogDialog
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window.window import MainWindow
 from phr_desktop.ui.sharing import dialog as share_dialog
 from phr_desktop.ui.sharing import key_panel as share_key_panel
 from phr_desktop.ui.sharing.dialog import ShareDialog

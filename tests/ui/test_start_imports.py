@@ -46,7 +46,7 @@ OPEN_AND_PAINT = textwrap.dedent(
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
     from phr_desktop.services.profiles import Profiles
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.window import MainWindow
 
     data_dir, passphrase, deferred = Path(sys.argv[1]), sys.argv[2], sys.argv[3:]
     app = QApplication([])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from phr_desktop.services.profiles import Profiles
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window.window import MainWindow
 from tests.ui.windows import settings_in, shown_main_window
 
 from .test_app_flow import PASSPHRASE, create_profile

@@ -13,7 +13,7 @@ from phr_desktop.services.person import PersonCheck
 from phr_desktop.services.profiles import Profiles
 from phr_desktop.services.session import Session
 from phr_desktop.ui import other_person_dialog
-from phr_desktop.ui.main_window import MainWindow
+from phr_desktop.ui.main_window.window import MainWindow
 from phr_desktop.ui.other_person_dialog import OtherPersonChoice, OtherPersonDialog
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.workers import TaskRunner

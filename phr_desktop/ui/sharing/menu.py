@@ -18,7 +18,7 @@ from phr_desktop.ui.audit_view import ActivityLogDialog
 
 if TYPE_CHECKING:
     from phr_desktop.ui.dashboard import Dashboard
-    from phr_desktop.ui.main_window import MainWindow
+    from phr_desktop.ui.main_window.base import MainWindowBase
     from phr_desktop.ui.sharing.dialog import ShareDialog
     from phr_desktop.ui.sharing.history import ShareHistoryDialog
 
@@ -26,7 +26,7 @@ SHARE_TIP = "Seal chosen records into an encrypted file for a clinician"
 
 
 class SharingMenu(QMenu):
-    def __init__(self, window: MainWindow) -> None:
+    def __init__(self, window: MainWindowBase) -> None:
         super().__init__("&Sharing", window)
         self.window_ = window
         self.share_action = self._action(
@@ -123,7 +123,7 @@ class SharingMenu(QMenu):
         return dialog
 
 
-def install_sharing_menu(window: MainWindow, view_menu: QMenu) -> SharingMenu:
+def install_sharing_menu(window: MainWindowBase, view_menu: QMenu) -> SharingMenu:
     """Add the Sharing menu to the menu bar and Activity log… to the View menu."""
     menu = SharingMenu(window)
     window.menuBar().addMenu(menu)

@@ -1,0 +1,1 @@
+"""The main window and its parts: menus and actions, the dialogs it opens, importing."""
