@@ -71,7 +71,7 @@ for _path in (str(REPO_ROOT), str(BENCH_DIR)):
     if _path not in sys.path:
         sys.path.insert(0, _path)
 
-from import_bench import peak_rss_bytes, reset_work_peak, work_peak_bytes  # noqa: E402
+from process_usage import peak_rss_bytes, reset_work_peak, work_peak_bytes  # noqa: E402
 from sync_cpu_parts import (  # noqa: E402
     counting_cpu_parts,
     finish_parts,
