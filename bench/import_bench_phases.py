@@ -191,6 +191,7 @@ def _timeline(files: list[Path], workdir: Path) -> dict[str, Any]:
 
 
 def run_phase(phase: str, files_list: Path, tmp_root: Path | None, transaction: str) -> None:
+    """In the child: one measurement on the listed files, printed as one JSON line."""
     files = [Path(line) for line in files_list.read_text(encoding="utf-8").splitlines() if line]
     with tempfile.TemporaryDirectory(prefix=f"phr-bench-{phase}-", dir=tmp_root) as tmp:
         if phase == "floor":
@@ -205,6 +206,8 @@ def run_phase(phase: str, files_list: Path, tmp_root: Path | None, transaction: 
 
 
 def run_in_child(phase: str, files_list: Path, args: argparse.Namespace) -> dict[str, Any]:
+    """In the parent: one phase as `import_bench.py --phase …` in a process of its own (so
+    its peak RSS is its own); its figures."""
     command = [
         sys.executable,
         str(SCRIPT),

@@ -171,6 +171,7 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
 
 
 def run_phase(args: argparse.Namespace) -> None:
+    """In the child: one measurement against the running server, printed as one JSON line."""
     use_page_size(args.count)
     server = {
         "base": args.base,
@@ -216,6 +217,8 @@ def run_in_child(
     profile: Path | None = None,
     seed_file: Path | None = None,
 ) -> dict[str, Any]:
+    """In the parent: one phase as `sync_bench.py --phase …` in a process of its own (so its
+    peak RSS is its own); its figures, or an error if the client failed."""
     runner = ["-m", "cProfile", "-o", str(profile)] if profile else []
     command = [
         sys.executable, *runner, str(SCRIPT), "--phase", phase,
