@@ -39,7 +39,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
-import import_bench  # noqa: E402 - after sys.path
+import import_bench_data  # noqa: E402 - after sys.path
 
 from phr_desktop.services.dashboard_lists import (  # noqa: E402
     current_medications,
@@ -61,10 +61,10 @@ PREVIEW_COUNT = 8  # ui/dashboard.py's lists
 def synthea_files(n: int, seed: int) -> list[Path]:
     """The Synthea files holding at least `n` resources, read from the set's manifest when it
     is there (a shared, read-only cache is never written to), else generated."""
-    cache = import_bench.CACHE_ROOT / f"synthea-{seed}-{n}"
-    manifest = cache / import_bench.MANIFEST
+    cache = import_bench_data.CACHE_ROOT / f"synthea-{seed}-{n}"
+    manifest = cache / import_bench_data.MANIFEST
     if not manifest.exists():
-        return import_bench.ensure_data(n, seed, import_bench.CACHE_ROOT)[0]
+        return import_bench_data.ensure_data(n, seed, import_bench_data.CACHE_ROOT)[0]
     chosen: list[Path] = []
     total = 0
     for entry in orjson.loads(manifest.read_bytes())["files"]:
@@ -77,7 +77,7 @@ def synthea_files(n: int, seed: int) -> list[Path]:
 
 def prepare(n: int, seed: int) -> Path:
     """The cached profile's data folder, imported on the first run."""
-    cache = import_bench.CACHE_ROOT / f"summary-{seed}-{n}-v{CACHE_VERSION}"
+    cache = import_bench_data.CACHE_ROOT / f"summary-{seed}-{n}-v{CACHE_VERSION}"
     if (cache / "ready").exists():
         return cache / "data"
     files = synthea_files(n, seed) + sorted((REPO / "resources" / "demo").glob("*.json"))

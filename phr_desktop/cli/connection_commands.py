@@ -14,6 +14,7 @@ from phr_desktop.cli.common import (
     progress_printer,
     unlocked_session,
 )
+from phr_desktop.cli.parser_options import AddCommand
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.notices import Notices
 from phr_desktop.services.provider_connect import connect_target
@@ -161,3 +162,49 @@ def cmd_sync(args: argparse.Namespace) -> int:
                     file=sys.stderr,
                 )
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_connect_parsers(command: AddCommand) -> None:
+    """`phr connect` and `phr connections`."""
+    p = command("connect", cmd_connect, "connect a provider (SMART on FHIR sign-in)")
+    p.add_argument("fhir_base", nargs="?", help="the provider's FHIR base URL")
+    p.add_argument(
+        "--provider", metavar="NAME", help="a provider's name as `phr providers search` lists it"
+    )
+    p.add_argument("--vendor", help="with --provider: the EHR vendor, when two share the name")
+    p.add_argument(
+        "--client-id",
+        help="the app id registered with the provider's EHR vendor (kept per vendor; default: "
+        "the one kept)",
+    )
+    p.add_argument("--name", help="what to call this connection")
+    p.add_argument(
+        "--no-browser",
+        action="store_true",
+        help="print the sign-in URL (a line starting 'Open: ') without opening a browser",
+    )
+    p.add_argument("--timeout", type=float, default=300.0, help="seconds to wait for the sign-in")
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="the signed-in patient is you, though held as another person: remember the name",
+    )
+    command("connections", cmd_connections, "list connections and their sync status")
+
+
+def add_sync_parsers(command: AddCommand) -> None:
+    """`phr disconnect` and `phr sync`."""
+    p = command("disconnect", cmd_disconnect, "forget a connection (revoking its access)")
+    p.add_argument("name")
+    p.add_argument("--delete-data", action="store_true", help="also delete its records")
+    p = command("sync", cmd_sync, "fetch new and changed records from connected providers")
+    p.add_argument("name", nargs="?", help="one connection (default: all active)")
+    p.add_argument("--full", action="store_true", help="fetch everything, not only changes")
+    p.add_argument(
+        "--scheduled",
+        action="store_true",
+        help="the daily timer's run: only connections due, only with a remembered key",
+    )

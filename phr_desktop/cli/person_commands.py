@@ -8,6 +8,7 @@ from datetime import date
 from typing import Any
 
 from phr_desktop.cli.common import EXIT_OK, print_json, unlocked_session
+from phr_desktop.cli.parser_options import AddCommand, person_fields
 from phr_desktop.domain.person_match import PersonName, ProfilePerson
 from phr_desktop.services.person import PersonService, age_on
 from phr_desktop.services.views import record_to_dict
@@ -87,3 +88,20 @@ def cmd_split(args: argparse.Namespace) -> int:
         what = "shown as one again" if args.undo else "kept apart from now on"
         print(f"Records {args.record} and {args.other}: {what}.")
     return EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_person_parsers(command: AddCommand) -> None:
+    """`phr person` and `phr split`."""
+    person_fields(command("person", cmd_person, "show or set whose record this profile is"))
+    p = command(
+        "split",
+        cmd_split,
+        "two records shown as one fact are different (or --undo); with one id, list that "
+        "record's fact: every record and its sources",
+    )
+    p.add_argument("record", type=int)
+    p.add_argument("other", type=int, nargs="?")
+    p.add_argument("--undo", action="store_true", help="show them as one fact again")

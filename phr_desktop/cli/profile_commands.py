@@ -9,7 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from phr_desktop.cli.backup_commands import status_lines
+from phr_desktop.cli.backup_commands import cmd_vault_auto_backup, cmd_vault_restore, status_lines
 from phr_desktop.cli.common import (
     EXIT_ERROR,
     EXIT_OK,
@@ -20,6 +20,7 @@ from phr_desktop.cli.common import (
     read_secret_file,
     unlocked_session,
 )
+from phr_desktop.cli.parser_options import AddCommand, Subcommands, person_fields
 from phr_desktop.cli.person_commands import set_person_from_args
 from phr_desktop.services import audit_log
 from phr_desktop.services.demo import DEMO_PASSPHRASE, DEMO_PROFILE, open_demo
@@ -208,3 +209,71 @@ def cmd_demo(args: argparse.Namespace) -> int:
         )
         print(f"Try: PHR_PASSPHRASE={DEMO_PASSPHRASE} phr --profile demo milestones")
     return EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_profile_parsers(sub: Subcommands, command: AddCommand) -> None:
+    """`phr profile create|list|delete|passwd|remember` and `phr unlock`."""
+    profile = sub.add_parser("profile", help="create, list, delete profiles; change passphrase")
+    psub = profile.add_subparsers(dest="profile_command", required=True, metavar="ACTION")
+    p = command("create", cmd_profile_create, "create a profile and show its recovery key", psub)
+    p.add_argument("name")
+    p.add_argument(
+        "--remember",
+        action="store_true",
+        help="remember it in the OS keyring (secure backends only)",
+    )
+    person_fields(p, "--person-name")
+    command("list", cmd_profile_list, "list profiles", psub)
+    p = command("delete", cmd_profile_delete, "move a profile to the trash folder", psub)
+    p.add_argument("name")
+    p.add_argument("--yes", action="store_true", help="do not ask for confirmation")
+    p = command(
+        "passwd", cmd_profile_passwd, "change the passphrase (re-wraps the key, fast)", psub
+    )
+    p.add_argument("--new-passphrase-file", help="new passphrase (or PHR_NEW_PASSPHRASE)")
+    p = command("remember", cmd_profile_remember, "remember this profile in the OS keyring", psub)
+    p.add_argument("--forget", action="store_true", help="forget it instead")
+
+    command("unlock", cmd_unlock, "check that the profile unlocks")
+
+
+def add_reindex_parser(command: AddCommand) -> None:
+    """`phr reindex`."""
+    command("reindex", cmd_reindex, "rebuild records from the raw resources")
+
+
+def add_audit_parser(command: AddCommand) -> None:
+    """`phr audit`."""
+    p = command("audit", cmd_audit, "show the audit log")
+    p.add_argument("--verify", action="store_true", help="check the HMAC chain")
+    p.add_argument("--limit", type=int)
+
+
+def add_vault_parsers(sub: Subcommands, command: AddCommand) -> None:
+    """`phr vault check|backup|auto-backup|restore`."""
+    vault = sub.add_parser("vault", help="check or back up the encrypted vault")
+    vsub = vault.add_subparsers(dest="vault_command", required=True, metavar="ACTION")
+    command("check", cmd_vault_check, "cipher, HMAC, integrity and audit-chain checks", vsub)
+    p = command("backup", cmd_vault_backup, "write an encrypted backup to an empty folder", vsub)
+    p.add_argument("folder")
+    p = command(
+        "auto-backup", cmd_vault_auto_backup,
+        "back up automatically to FOLDER after changes (--off to stop)", vsub,
+    )  # fmt: skip
+    p.add_argument("folder", nargs="?", help="the folder (a drive, or one a cloud client syncs)")
+    p.add_argument("--keep", type=int, default=10, help="how many backups to keep (default 10)")
+    p.add_argument("--off", action="store_true", help="stop automatic backups")
+    p = command(
+        "restore", cmd_vault_restore,
+        "make a profile from a backup (the newest in a folder, or the one named)", vsub,
+    )  # fmt: skip
+    p.add_argument("backup", help="a folder of backups, or one backup in it")
+    p.add_argument("--as", dest="as_name", help="the new profile's name (default: the backup's)")
+
+
+def add_demo_parser(command: AddCommand) -> None:
+    """`phr demo`."""
+    command("demo", cmd_demo, "create (or refresh) the demo profile from resources/demo")

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from phr_desktop.cli.common import EXIT_OK, open_profiles, print_json
+from phr_desktop.cli.parser_options import AddCommand, Subcommands
 from phr_desktop.domain.ehr_vendors import VENDORS, vendor
 from phr_desktop.services.client_ids import ClientIds
 from phr_desktop.services.errors import ServiceError
@@ -96,3 +97,26 @@ def cmd_providers_client_id(args: argparse.Namespace) -> int:
         current = ids.get(code)
         print(current or f"No app id for {VENDORS[code].name} yet; {vendor(code).how_to_register}")
     return EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_providers_parsers(sub: Subcommands, command: AddCommand) -> None:
+    """`phr providers search|update|vendors|client-id`."""
+    providers = sub.add_parser("providers", help="find a provider; the provider directory")
+    prsub = providers.add_subparsers(dest="providers_command", required=True, metavar="ACTION")
+    p = command("search", cmd_providers_search, "find providers by name, city, state", prsub)
+    p.add_argument("text", nargs="*", help="words the name, city or state start with")
+    p.add_argument("--vendor", help="only this EHR vendor (epic, oracle, cerner, healow, …)")
+    p.add_argument("--test-systems", action="store_true", help="include vendor test systems")
+    p.add_argument("--limit", type=int, default=50)
+    p = command(
+        "update", cmd_providers_update, "load a newer SMART User-access Brands bundle", prsub
+    )
+    p.add_argument("file", help="the brands bundle (.json)")
+    command("vendors", cmd_providers_vendors, "EHR vendors, registration pages, app ids", prsub)
+    p = command("client-id", cmd_providers_client_id, "show or set a vendor's app id", prsub)
+    p.add_argument("vendor", help="vendor code, as `phr providers vendors` lists it")
+    p.add_argument("client_id", nargs="?", help="the app id to keep for this vendor")
+    p.add_argument("--forget", action="store_true", help="forget the kept app id")

@@ -16,9 +16,16 @@ from phr_desktop.cli.common import (
     record_filter_of,
     unlocked_session,
 )
-from phr_desktop.services.exporting import export, export_sensitivity
+from phr_desktop.cli.parser_options import (
+    AddCommand,
+    add_date_options,
+    add_kind_option,
+    include_restricted_option,
+    record_filters,
+)
+from phr_desktop.services.exporting import FORMATS, export, export_sensitivity
 from phr_desktop.services.import_documents import import_files
-from phr_desktop.services.sensitivity import label_records, sensitivity_summary
+from phr_desktop.services.sensitivity import LEVELS, label_records, sensitivity_summary
 from phr_desktop.services.shared_with import shared_in_many
 from phr_desktop.services.views import (
     milestone_to_dict,
@@ -181,3 +188,70 @@ def cmd_export(args: argparse.Namespace) -> int:
         if args.deidentify and not args.shift_days:
             print("Note: dates are not shifted; add --shift-days N to move them.", file=sys.stderr)
     return EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_import_parser(command: AddCommand) -> None:
+    """`phr import`."""
+    p = command(
+        "import",
+        cmd_import,
+        "import FHIR JSON (Bundles, single resources, NDJSON) and C-CDA files, or folders",
+    )
+    p.add_argument("files", nargs="+")
+    p.add_argument(
+        "--source", help="name of the source system (default: the resources' meta.source)"
+    )
+    p.add_argument(
+        "--same-person",
+        action="store_true",
+        help="files held as another person's are yours: import them, remember the name",
+    )
+
+
+def add_record_parsers(command: AddCommand) -> None:
+    """`phr records`, `search`, `label`, `timeline`, `milestones`."""
+    record_filters(command("records", cmd_records, "list records, newest first"))
+    p = command("search", cmd_search, "full-text search over titles, codes, notes and documents")
+    p.add_argument("query", nargs="+")
+    p.add_argument("--limit", type=int)
+    include_restricted_option(p)
+    p = command("label", cmd_label, "set how sensitive records are (normal, sensitive, restricted)")
+    p.add_argument("record_ids", metavar="RECORD_ID", type=int, nargs="+")
+    p.add_argument(
+        "--sensitivity",
+        required=True,
+        choices=[*LEVELS, "source"],
+        help="restricted: hidden and left out of shares and exports unless included; "
+        "source: back to what the source said",
+    )
+    record_filters(command("timeline", cmd_timeline, "records counted by year and month"))
+    command("milestones", cmd_milestones, "AATD milestones and the FEV1 trend")
+
+
+def add_export_parser(command: AddCommand) -> None:
+    """`phr export`."""
+    p = command(
+        "export", cmd_export, "export the record (C-CDA, PDF, FHIR, IPS, CSV, emergency, wallet)"
+    )
+    p.add_argument("--format", required=True, choices=FORMATS)
+    add_date_options(p, until=False)
+    add_kind_option(p)
+    include_restricted_option(p)
+    p.add_argument(
+        "-o", "--output", required=True,
+        help="the file to write (its folder must exist; written 0600, replaced only when done)",
+    )  # fmt: skip
+    p.add_argument(
+        "--shift-days",
+        type=int,
+        default=0,
+        help="csv: move every date by N days (negative moves back)",
+    )
+    p.add_argument(
+        "--deidentify",
+        action="store_true",
+        help="csv: pseudonymous subject, no record ids, sources as source-1, …",
+    )

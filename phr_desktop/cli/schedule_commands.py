@@ -13,13 +13,14 @@ from phr_desktop.cli.common import (
     print_json,
     unlocked_session,
 )
+from phr_desktop.cli.parser_options import AddCommand, Subcommands
 from phr_desktop.services.os_schedule import OsScheduler, ScheduleState
 from phr_desktop.services.scheduled_sync import (
     LeftToTheApp,
     remembered_on_device,
     run_scheduled_sync,
 )
-from phr_desktop.services.sync_schedule import SyncSchedules
+from phr_desktop.services.sync_schedule import SCHEDULES, SyncSchedules
 
 
 def _state_json(state: ScheduleState) -> dict[str, object]:
@@ -118,3 +119,26 @@ def cmd_scheduled_sync(args: argparse.Namespace) -> int:
             print(f"{n}: {why}", file=sys.stderr)
     failed = result.failures or any(r.failed or r.reconnect_needed for r in result.reports.values())
     return EXIT_PARTIAL if failed else EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_schedule_parsers(sub: Subcommands, command: AddCommand) -> None:
+    """`phr schedule enable|disable|status|set`."""
+    schedule = sub.add_parser("schedule", help="sync daily outside the app; connection schedules")
+    scsub = schedule.add_subparsers(dest="schedule_command", required=True, metavar="ACTION")
+    for action, func, help_ in (
+        ("enable", cmd_schedule_enable, "install a daily `phr sync` for you (timer, agent, task)"),
+        ("disable", cmd_schedule_disable, "remove the daily sync"),
+    ):
+        p = command(action, func, help_, scsub)
+        p.add_argument(
+            "--no-activate",
+            action="store_true",
+            help="only write (or remove) the files; do not ask the OS to start (stop) them",
+        )
+    command("status", cmd_schedule_status, "whether a daily sync is set up", scsub)
+    p = command("set", cmd_schedule_set, "how often a connection syncs by itself", scsub)
+    p.add_argument("name", help="the connection")
+    p.add_argument("schedule", choices=SCHEDULES)

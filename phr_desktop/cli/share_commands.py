@@ -17,6 +17,13 @@ from phr_desktop.cli.common import (
     record_line,
     unlocked_session,
 )
+from phr_desktop.cli.parser_options import (
+    AddCommand,
+    Subcommands,
+    add_date_options,
+    add_kind_option,
+    include_restricted_option,
+)
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_summary
 from phr_desktop.services.share_history import (
@@ -26,6 +33,7 @@ from phr_desktop.services.share_history import (
     revoke_share,
 )
 from phr_desktop.services.share_opening import open_share, save_share_attachments
+from phr_desktop.services.shared_with import RECIPIENT_TYPES
 from phr_desktop.services.sharing import (
     PRESETS,
     ShareSelection,
@@ -184,3 +192,70 @@ def cmd_share_open(args: argparse.Namespace) -> int:
     for a in view.attachments:
         print(f"  file: {a.filename} ({a.content_type}, {a.size:,} bytes) with {a.owner_title}")
     return EXIT_OK
+
+
+# --- the parsers (build_parser adds them in the order `phr --help` lists the commands) ----
+
+
+def add_share_parsers(sub: Subcommands, command: AddCommand) -> None:
+    """`phr share create|list|key|revoke|open`."""
+    share = sub.add_parser("share", help="share chosen records with a clinician (encrypted)")
+    shsub = share.add_subparsers(dest="share_command", required=True, metavar="ACTION")
+    p = command("create", cmd_share_create, "seal chosen records into a .phrshare file", shsub)
+    add_kind_option(p)
+    add_date_options(p)
+    p.add_argument("--tag", help="tag such as aatd, lung_function, liver, augmentation")
+    p.add_argument("--record", type=int, action="append", help="a hand-picked record id")
+    p.add_argument("--preset", choices=sorted(PRESETS), help="a ready-made choice")
+    p.add_argument("--for", dest="label", help="who it is for (shown to them and in history)")
+    p.add_argument(
+        "--recipient-type",
+        choices=RECIPIENT_TYPES,
+        default="provider",
+        help="who the recipient is (default provider)",
+    )
+    p.add_argument(
+        "--view-only",
+        action="store_true",
+        help="the viewer offers no saving of attached files (a request: what is seen can "
+        "be copied)",
+    )
+    include_restricted_option(p)
+    p.add_argument("--expires", default="30d", help="30d, 12h, 45s or YYYY-MM-DD (default 30d)")
+    p.add_argument(
+        "--passcode", action="store_true", help="also require a passcode (PHR_SHARE_PASSCODE)"
+    )
+    p.add_argument("--passcode-file", help="read the passcode from the first line of FILE")
+    p.add_argument(
+        "--hold-key", action="store_true", help="keep the key in the vault (revocable) for now"
+    )
+    p.add_argument(
+        "--attachments", action="store_true", help="include the files stored with the records"
+    )
+    p.add_argument("--handout", help="also write the printable one-page hand-out PDF here")
+    p.add_argument(
+        "--html",
+        action="store_true",
+        help="also write NAME.html beside it: the same share, opens in any browser",
+    )
+    p.add_argument("-o", "--output", required=True, help="the .phrshare file to write")
+    command("list", cmd_share_list, "the sharing history", shsub)
+    p = command("key", cmd_share_key, "show a held-back key (then it cannot be revoked)", shsub)
+    p.add_argument("id")
+    p = command("revoke", cmd_share_revoke, "forget a held-back key so nobody can open it", shsub)
+    p.add_argument("id")
+    p = command("open", cmd_share_open, "open a .phrshare file read-only (clinician)", shsub)
+    p.add_argument("file")
+    p.add_argument(
+        "--key-file", help="read the key from the first line of FILE (or set PHR_SHARE_KEY)"
+    )
+    p.add_argument(
+        "--key",
+        help="the key the patient gave you (visible to other users of this computer: prefer "
+        "the prompt, --key-file or PHR_SHARE_KEY)",
+    )
+    p.add_argument("--save-files", metavar="DIR", help="save the attached files into DIR")
+    p.add_argument(
+        "--passcode", action="store_true", help="ask for the passcode (PHR_SHARE_PASSCODE)"
+    )
+    p.add_argument("--passcode-file", help="read the passcode from the first line of FILE")

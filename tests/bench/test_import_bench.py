@@ -11,11 +11,11 @@ from types import ModuleType
 
 import pytest
 
-BENCH = Path(__file__).resolve().parents[2] / "bench" / "import_bench.py"
+BENCH = Path(__file__).resolve().parents[2] / "bench" / "process_usage.py"
 
 
 def _bench() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("import_bench", BENCH)
+    spec = importlib.util.spec_from_file_location("process_usage", BENCH)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
