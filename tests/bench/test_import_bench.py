@@ -45,7 +45,14 @@ def test_worker_memory_watcher_reads_only_the_status_of_its_own_children(
             deadline = time.monotonic() + 10
             while not read and time.monotonic() < deadline:
                 time.sleep(0.01)
+        # Other children may live as long as this process (multiprocessing's resource
+        # tracker, once an earlier test has used a process pool): those are read too.
+        children = {
+            pid for listing in Path("/proc/self/task").glob("*/children")
+            for pid in listing.read_text().split()
+        }  # fmt: skip
     finally:
         child.communicate(b"")
-    assert {p.parent.name for p in read} == {str(child.pid)}
+    assert str(child.pid) in {p.parent.name for p in read}
+    assert {p.parent.name for p in read} <= children
     assert watcher.peak is not None and watcher.peak > 0
