@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from phr_desktop.vault.database import Connection
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 # Ids per `IN (...)` query when reading raw bodies in bulk: well under SQLite's bound on
 # parameters, and few enough bodies (a few MB) to hold at once.

@@ -31,6 +31,7 @@ from phr_desktop.vault.prepared import (
 )
 from phr_desktop.vault.raw_json import load_raw
 from phr_desktop.vault.stage_times import StageTimes
+from phr_desktop.vault.timestamps import now_iso
 
 Normaliser = Callable[[dict[str, Any]], Record | None]
 # The stages of writing, as an import's breakdown names them (StageTimes.lap).
@@ -136,10 +137,6 @@ def search_words(
         )
     )
     return columns[_KIND].replace("_", " "), about
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def _instant(text: Any) -> datetime | None:
