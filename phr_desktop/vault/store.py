@@ -6,7 +6,6 @@ new raw row that takes over the record; an older or identical one changes nothin
 
 from __future__ import annotations
 
-import zlib
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -14,22 +13,19 @@ from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any, Protocol
 
-import orjson
-
 from phr_desktop.domain.records import Record
 from phr_desktop.domain.same_fact import fact_hash, identifier_key, same_content_key
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
     RECORD_COLUMNS,
-    PackedDocument,
     PreparedResource,
     RecordData,
-    pack_document,
     record_data,
     version_fields,
 )
 from phr_desktop.vault.raw_json import load_raw
+from phr_desktop.vault.source_documents import SourceDocuments
 from phr_desktop.vault.stage_times import StageTimes
 from phr_desktop.vault.timestamps import now_iso
 
@@ -202,7 +198,7 @@ def _with_content_key(
     return columns, tags, search, flagged
 
 
-class RecordStore:
+class RecordStore(SourceDocuments):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         # Laps of the writing stages; an import puts its own here and starts the lap.
@@ -228,71 +224,6 @@ class RecordStore:
         else:
             self._filling.pop(source_id, None)
         return empty
-
-    def ensure_source(self, kind: str, name: str, detail: dict[str, Any] | None = None) -> int:
-        row = self.conn.execute(
-            "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
-        ).fetchone()
-        if row:
-            return int(row[0])
-        cur = self.conn.execute(
-            "INSERT INTO sources (kind, name, detail, created_at) VALUES (?, ?, ?, ?)",
-            (kind, name, orjson.dumps(detail or {}).decode(), now_iso()),
-        )
-        return int(cur.lastrowid or 0)
-
-    def add_document(
-        self,
-        source_id: int | None,
-        filename: str,
-        content_type: str,
-        data: bytes,
-        parse_error: str | None = None,
-    ) -> int:
-        """Keep a received file byte for byte (once per content); returns its id."""
-        return self.add_packed_document(
-            source_id, filename, content_type, pack_document(data), parse_error
-        )
-
-    def add_packed_document(
-        self,
-        source_id: int | None,
-        filename: str,
-        content_type: str,
-        document: PackedDocument,
-        parse_error: str | None = None,
-    ) -> int:
-        """add_document for a file hashed and compressed beforehand (on a worker process)."""
-        row = self.conn.execute(
-            "SELECT id FROM source_documents WHERE sha256 = ?", (document.sha256,)
-        ).fetchone()
-        if row:
-            if parse_error is None:
-                self.conn.execute(
-                    "UPDATE source_documents SET parse_error = NULL, source_id = "
-                    "coalesce(source_id, ?) WHERE id = ?",
-                    (source_id, row[0]),
-                )
-            return int(row[0])
-        cur = self.conn.execute(
-            "INSERT INTO source_documents (source_id, filename, content_type, sha256, size, "
-            "compression, data, received_at, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                source_id, filename, content_type, document.sha256, document.size,
-                document.compression, document.data, now_iso(), parse_error,
-            ),
-        )  # fmt: skip
-        return int(cur.lastrowid or 0)
-
-    def document_bytes(self, sha256: str) -> bytes | None:
-        """A received file exactly as it arrived, or None if there is none with that hash."""
-        row = self.conn.execute(
-            "SELECT compression, data FROM source_documents WHERE sha256 = ?", (sha256,)
-        ).fetchone()
-        if row is None:
-            return None
-        compression, data = row
-        return zlib.decompress(data) if compression == "zlib" else bytes(data)
 
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
