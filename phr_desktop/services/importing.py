@@ -47,8 +47,8 @@ from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, Progres
 from phr_desktop.vault.database import bulk_writes, transaction
 from phr_desktop.vault.prepared import PackedDocument, PreparedResource, pack_document
 from phr_desktop.vault.stage_times import StageTimes
-from phr_desktop.vault.store import WriteCounts
 from phr_desktop.vault.timestamps import now_iso
+from phr_desktop.vault.write_types import WriteCounts
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session

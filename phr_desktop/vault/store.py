@@ -8,12 +8,11 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from operator import itemgetter
-from typing import Any, Protocol
+from typing import Any
 
-from phr_desktop.domain.records import Record
 from phr_desktop.domain.same_fact import fact_hash, identifier_key, same_content_key
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
@@ -28,8 +27,8 @@ from phr_desktop.vault.raw_json import load_raw
 from phr_desktop.vault.source_documents import SourceDocuments
 from phr_desktop.vault.stage_times import StageTimes
 from phr_desktop.vault.timestamps import now_iso
+from phr_desktop.vault.write_types import IncomingResource, Normaliser, WriteCounts
 
-Normaliser = Callable[[dict[str, Any]], Record | None]
 # The stages of writing, as an import's breakdown names them (StageTimes.lap).
 STAGE_RAW = "write: raw resources"
 STAGE_RECORDS = "write: records"
@@ -43,47 +42,6 @@ _LINKED_COLUMNS = itemgetter(
     0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
 )
 _CHUNK = 500
-
-
-class IncomingResource(Protocol):
-    @property
-    def resource(self) -> dict[str, Any]: ...
-    @property
-    def body(self) -> bytes: ...
-    @property
-    def sha256(self) -> str: ...
-    @property
-    def resource_type(self) -> str: ...
-    @property
-    def resource_id(self) -> str: ...
-
-
-@dataclass
-class WriteCounts:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    older_kept: int = 0
-    records: int = 0
-    flagged: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: WriteCounts) -> None:
-        for name in ("new", "updated", "unchanged", "older_kept", "records", "flagged"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for key, value in other.by_type.items():
-            self.by_type[key] = self.by_type.get(key, 0) + value
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "new": self.new,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "older_kept": self.older_kept,
-            "records": self.records,
-            "flagged": self.flagged,
-            "by_type": dict(sorted(self.by_type.items())),
-        }
 
 
 @dataclass(frozen=True, slots=True)
