@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
@@ -24,6 +22,7 @@ from phr_desktop.vault.prepared import (
     version_fields,
 )
 from phr_desktop.vault.raw_json import load_raw
+from phr_desktop.vault.raw_versions import StoredVersion, is_newer, stored_versions
 from phr_desktop.vault.source_documents import SourceDocuments
 from phr_desktop.vault.stage_times import StageTimes
 from phr_desktop.vault.timestamps import now_iso
@@ -42,15 +41,6 @@ _LINKED_COLUMNS = itemgetter(
     0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
 )
 _CHUNK = 500
-
-
-@dataclass(frozen=True, slots=True)
-class _StoredVersion:
-    raw_id: int
-    sha256: str
-    is_current: bool
-    last_updated: str | None
-    version: str | None
 
 
 _KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
@@ -91,32 +81,6 @@ def search_words(
         )
     )
     return columns[_KIND].replace("_", " "), about
-
-
-def _instant(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _is_newer(
-    new_updated: str | None,
-    new_version: str | None,
-    current_updated: str | None,
-    current_version: str | None,
-) -> bool:
-    """Whether an incoming version should replace the current one (ties go to the newcomer)."""
-    new_at, old_at = _instant(new_updated), _instant(current_updated)
-    if new_at and old_at and new_at != old_at:
-        return new_at > old_at
-    new_v, old_v = new_version or "", current_version or ""
-    if new_v.isdigit() and old_v.isdigit() and new_v != old_v:
-        return int(new_v) > int(old_v)
-    return True
 
 
 # A record's row: id, raw_id, source_id, RECORD_COLUMNS, same_as. A record rewritten in place
@@ -188,7 +152,7 @@ class RecordStore(SourceDocuments):
 
     def _stored_versions(
         self, source_id: int, keys: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[_StoredVersion]]:
+    ) -> dict[tuple[str, str], list[StoredVersion]]:
         """Every stored raw version of these resources, by (type, id); one index lookup each,
         but none for a resource that cannot be stored yet (`filling_new_source`)."""
         wanted = set(keys)
@@ -200,21 +164,7 @@ class RecordStore(SourceDocuments):
             # now on each may be found. A rolled-back write leaves some here that are not
             # stored, which only costs their lookup.
             written |= asked
-        ids = sorted({rid for _, rid in wanted})
-        found: dict[tuple[str, str], list[_StoredVersion]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for rtype, rid, raw_id, sha, current, updated, version in self.conn.execute(
-                "SELECT resource_type, resource_id, id, sha256, is_current, last_updated, "
-                f"version_id FROM raw_resources WHERE source_id = ? AND resource_id IN ({marks})",
-                (source_id, *chunk),
-            ):
-                if (rtype, rid) in wanted:
-                    found.setdefault((rtype, rid), []).append(
-                        _StoredVersion(raw_id, sha, bool(current), updated, version)
-                    )
-        return found
+        return stored_versions(self.conn, source_id, wanted)
 
     def write_resources(
         self,
@@ -293,7 +243,7 @@ class RecordStore(SourceDocuments):
             rtype, rid, sha256, body, version_id, last_updated, _ = items[index]
             versions = stored.get((rtype, rid), [])
             old = next((v for v in versions if v.is_current), None)
-            becomes_current = old is None or _is_newer(
+            becomes_current = old is None or is_newer(
                 last_updated, version_id, old.last_updated, old.version
             )
             if old is None:
