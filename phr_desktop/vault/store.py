@@ -2,20 +2,21 @@
 
 Raw rows are never changed except their `is_current` flag: a newer version of a resource is a
 new raw row that takes over the record; an older or identical one changes nothing visible.
+
+RecordStore orchestrates a write; the rules and rows it uses are beside it: which version is
+current (raw_versions.py), the records rows, search rows and counts (record_writes.py), and
+sources and received files (source_documents.py, its base).
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from operator import itemgetter
 from typing import Any
 
-from phr_desktop.domain.same_fact import fact_hash, identifier_key, same_content_key
+from phr_desktop.domain.same_fact import identifier_key
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
-    RECORD_COLUMNS,
     PreparedResource,
     RecordData,
     record_data,
@@ -23,6 +24,17 @@ from phr_desktop.vault.prepared import (
 )
 from phr_desktop.vault.raw_json import load_raw
 from phr_desktop.vault.raw_versions import StoredVersion, is_newer, stored_versions
+from phr_desktop.vault.record_writes import (
+    INSERT_SEARCH_ROW,
+    UPSERT_RECORD,
+    added_to_link,
+    count_added,
+    fact_keys,
+    rewritten_facts,
+    search_words,
+    with_content_key,
+    with_links,
+)
 from phr_desktop.vault.source_documents import SourceDocuments
 from phr_desktop.vault.stage_times import StageTimes
 from phr_desktop.vault.timestamps import now_iso
@@ -33,91 +45,7 @@ STAGE_RAW = "write: raw resources"
 STAGE_RECORDS = "write: records"
 STAGE_LINKS = "write: fact links"
 STAGE_INDEX = "write: tags and search index"
-# Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
-_FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
-_FACT_KEY = 3 + _FACT_COLUMN
-# What fact_links.links_of_added needs of such a row: (id, fact_key, effective, precision, kind).
-_LINKED_COLUMNS = itemgetter(
-    0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
-)
 _CHUNK = 500
-
-
-_KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
-    RECORD_COLUMNS.index(name) for name in ("kind", "category", "facility", "sort_date")
-)
-# Where a records row as _write_records builds it holds what the timeline counts by (the
-# bucket is its sort_date's first 7 characters, as in migration m0012).
-_ROW_KIND, _ROW_SORT_DATE = 3 + _KIND, 3 + _SORT_DATE
-_ROW_SYSTEM = 3 + len(RECORD_COLUMNS) - 1
-_COUNT_ADDED = (
-    "INSERT INTO timeline_counts (bucket, kind, source_system, shown) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (bucket, kind, source_system) DO UPDATE SET shown = shown + excluded.shown"
-)
-# The search index row of a record: its kind and `about` words come with it (search_words);
-# the patient's notes, kept with the record when a newer version replaces it, are read here.
-_INSERT_SEARCH_ROW = (
-    "INSERT INTO search_index (rowid, title, codes, kind, about, notes, body) VALUES "
-    "(?1, ?2, ?3, ?4, ?5, "
-    "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?6)"
-)
-
-
-def search_words(
-    columns: Sequence[Any], tags: Sequence[str], source_system: str
-) -> tuple[str, str]:
-    """What a record is, as words for the search index's `kind` ("lab result") and `about`
-    columns (category, tags, facility, source system and year), exactly as schema 8's
-    migration derives them in SQL from the stored record; built here, not by a subquery per
-    row, because an import writes a row per record (`columns`: RECORD_COLUMNS' values, `tags`
-    sorted as record_tags' index returns them)."""
-    about = " ".join(
-        (
-            columns[_CATEGORY] or "",
-            " ".join(tag.replace("_", " ") for tag in tags),
-            columns[_FACILITY] or "",
-            source_system,
-            (columns[_SORT_DATE] or "")[:4],
-        )
-    )
-    return columns[_KIND].replace("_", " "), about
-
-
-# A record's row: id, raw_id, source_id, RECORD_COLUMNS, same_as. A record rewritten in place
-# (a conflict on id) is shown until its fact is relinked.
-_UPSERT_RECORD = f"""
-INSERT INTO records (id, raw_id, source_id, {", ".join(RECORD_COLUMNS)}, same_as)
-VALUES ({", ".join("?" * (4 + len(RECORD_COLUMNS)))})
-ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
-    category = excluded.category, title = excluded.title, effective = excluded.effective,
-    precision = excluded.precision, sort_date = excluded.sort_date,
-    value_num = excluded.value_num, value_text = excluded.value_text, unit = excluded.unit,
-    ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text,
-    interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
-    source_system = excluded.source_system, facility = excluded.facility,
-    encounter_ref = excluded.encounter_ref, quality = excluded.quality,
-    fact_key = excluded.fact_key, same_as = NULL,
-    source_sensitivity = excluded.source_sensitivity
-"""
-
-
-def _with_links(rows: list[tuple[Any, ...]], links: dict[int, int]) -> list[tuple[Any, ...]]:
-    """The rows with the record each repeats as their last value (same_as)."""
-    if not links:
-        return rows
-    return [(*row[:-1], links[row[0]]) if row[0] in links else row for row in rows]
-
-
-def _with_content_key(
-    record: RecordData | None, resource_type: str, sha256: str
-) -> RecordData | None:
-    """A record no fact rule names gets the key of its exact content (same_content_key)."""
-    if record is None or record[0][_FACT_COLUMN] is not None:
-        return record
-    columns, tags, search, flagged = record
-    key = fact_hash(same_content_key(resource_type, sha256))
-    columns = (*columns[:_FACT_COLUMN], key, *columns[_FACT_COLUMN + 1 :])
-    return columns, tags, search, flagged
 
 
 class RecordStore(SourceDocuments):
@@ -277,7 +205,7 @@ class RecordStore(SourceDocuments):
             (
                 raw_id,
                 previous,
-                _with_content_key(record_of(index), items[index][0], items[index][2]),
+                with_content_key(record_of(index), items[index][0], items[index][2]),
             )
             for raw_id, previous, index in promoted
         ]
@@ -318,7 +246,7 @@ class RecordStore(SourceDocuments):
             )
         next_record = first_added = self._next_id("records")
         # Each row ends with same_as: None here; the repeats among the added records get
-        # theirs before the rows are inserted (_with_links).
+        # theirs before the rows are inserted (with_links).
         rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[str, int]] = []
         fts_rows: list[tuple[int, str, str, str, str, str]] = []
@@ -340,13 +268,13 @@ class RecordStore(SourceDocuments):
         old_keys: set[int] = set()
         if link_facts:
             self.times.lap(STAGE_RECORDS)
-            old_keys = self._fact_keys([r for (r,) in replaced])
-            rewritten = self._rewritten_facts(rows, first_added, old_keys)
+            old_keys = fact_keys(self.conn, [r for (r,) in replaced])
+            rewritten = rewritten_facts(rows, first_added, old_keys)
             links = self._link_facts(rows, first_added, rewritten, (source_id, document_id))
-            rows = _with_links(rows, links)
+            rows = with_links(rows, links)
             self.times.lap(STAGE_LINKS)
-        self.conn.executemany(_UPSERT_RECORD, rows)
-        self._count_added(rows, first_added)
+        self.conn.executemany(UPSERT_RECORD, rows)
+        count_added(self.conn, rows, first_added)
         self.times.lap(STAGE_RECORDS)
         if link_facts and rewritten:
             self._relink_rewritten(rewritten, old_keys)
@@ -354,30 +282,9 @@ class RecordStore(SourceDocuments):
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
-        self.conn.executemany(_INSERT_SEARCH_ROW, fts_rows)
+        self.conn.executemany(INSERT_SEARCH_ROW, fts_rows)
         self.times.lap(STAGE_INDEX)
         counts.records += len(rows)
-
-    def _count_added(self, rows: Sequence[tuple[Any, ...]], first_added: int) -> None:
-        """Add the shown records just inserted (ids from `first_added` on) to the timeline's
-        counts, one upsert per month, kind and source (migration m0016: no trigger per row).
-        A record rewritten in place is counted by the update triggers."""
-        counted = Counter(
-            ((row[_ROW_SORT_DATE] or "")[:7], row[_ROW_KIND], row[_ROW_SYSTEM] or "")
-            for row in rows
-            if row[0] >= first_added and row[-1] is None
-        )
-        self.conn.executemany(_COUNT_ADDED, [(*key, n) for key, n in counted.items()])
-
-    @staticmethod
-    def _rewritten_facts(
-        rows: Sequence[tuple[Any, ...]], first_added: int, old_keys: set[int]
-    ) -> set[int]:
-        """The facts one of whose records is rewritten in place (a new version of its
-        resource, id before `first_added`): its old keys and its new ones."""
-        return old_keys | {
-            row[_FACT_KEY] for row in rows if row[0] < first_added and row[_FACT_KEY] is not None
-        }
 
     def _link_facts(
         self,
@@ -389,32 +296,13 @@ class RecordStore(SourceDocuments):
         """The fact each added record (id from `first_added` on) repeats, before it is written:
         a first import of one source finds no shared key and links nothing. Records of a
         `rewritten` fact are left for `_relink_rewritten`, once they are written."""
-        added = [
-            _LINKED_COLUMNS(row)
-            for row in rows
-            if row[0] >= first_added and row[_FACT_KEY] is not None
-            and row[_FACT_KEY] not in rewritten
-        ]  # fmt: skip
+        added = added_to_link(rows, first_added, rewritten)
         return fact_links.links_of_added(self.conn, added, first_added, origin)
 
     def _relink_rewritten(self, rewritten: set[int], old_keys: set[int]) -> None:
         """Relink whole every fact one of whose records was rewritten in place: its new
         version may have left the fact, joined another, or moved in time."""
         fact_links.relink(self.conn, fact_links.shared_keys(self.conn, rewritten) | old_keys)
-
-    def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
-        keys: set[int] = set()
-        for start in range(0, len(record_ids), _CHUNK):
-            chunk = record_ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            keys.update(
-                row[0]
-                for row in self.conn.execute(
-                    f"SELECT fact_key FROM records WHERE id IN ({marks}) AND fact_key IS NOT NULL",
-                    chunk,
-                )
-            )
-        return keys
 
     def rebuild_records(self, normalise: Normaliser) -> int:
         """Re-derive every record from the current raw resources (after a normaliser fix)."""
@@ -431,7 +319,7 @@ class RecordStore(SourceDocuments):
                 resource = load_raw(body)
                 record = normalise(resource)
                 data = (
-                    _with_content_key(
+                    with_content_key(
                         record_data(record, identifier_key(rtype, resource)), rtype, sha
                     )
                     if record
