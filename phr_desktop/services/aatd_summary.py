@@ -16,7 +16,8 @@ import orjson
 from phr_desktop.domain.aatd import AatdPack
 from phr_desktop.domain.records import Code, RecordKind
 from phr_desktop.services.terminology import aatd_pack
-from phr_desktop.vault.queries import RecordQueries, StoredRecord
+from phr_desktop.vault.queries import RecordQueries
+from phr_desktop.vault.stored_record import StoredRecord
 from phr_desktop.vault.summary_reads import CodedRow, SummaryReads
 
 _LAB = RecordKind.LAB_RESULT.value

@@ -38,7 +38,7 @@ from phr_desktop.smart.url_rules import require_secure
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, StoredTokens
 from phr_desktop.vault.database import transaction
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.vault.queries import RAW_BODY_BATCH
+from phr_desktop.vault.record_details import RAW_BODY_BATCH
 
 BodiesReader = Callable[[Sequence[int]], dict[int, bytes]]
 

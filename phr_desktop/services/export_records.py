@@ -18,7 +18,8 @@ from typing import TYPE_CHECKING, overload
 from phr_desktop.domain.records import DatePrecision, PartialDate
 from phr_desktop.interop.export_data import ExportRecord, RecordTest, ShownRow
 from phr_desktop.services.errors import ServiceError
-from phr_desktop.vault.queries import RAW_BODY_BATCH, RecordFilter, RecordQueries
+from phr_desktop.vault.queries import RecordFilter, RecordQueries
+from phr_desktop.vault.record_details import RAW_BODY_BATCH
 from phr_desktop.vault.shown_rows import shown_rows
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ from phr_desktop.services.output_files import check_output_path, write_output_fi
 from phr_desktop.services.sensitivity import SensitivityCounts, sensitivity_counts
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
 from phr_desktop.services.terminology import aatd_pack
-from phr_desktop.vault.queries import RecordFilter, StoredRecord
+from phr_desktop.vault.queries import RecordFilter
+from phr_desktop.vault.stored_record import StoredRecord
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session

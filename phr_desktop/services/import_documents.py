@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from phr_desktop.services.errors import USER_ERRORS
 from phr_desktop.services.tasks import CancelToken, Progress, ProgressCallback, no_progress
-from phr_desktop.vault.store import WriteCounts
+from phr_desktop.vault.write_types import WriteCounts
 
 if TYPE_CHECKING:
     from phr_desktop.services.importing import ImportReport

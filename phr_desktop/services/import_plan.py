@@ -11,7 +11,7 @@ from typing import Any
 
 from phr_desktop.services.import_prepare import skip_reason
 from phr_desktop.services.person import PersonCheck
-from phr_desktop.vault.store import WriteCounts
+from phr_desktop.vault.write_types import WriteCounts
 
 
 @dataclass

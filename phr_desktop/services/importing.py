@@ -25,7 +25,8 @@ from phr_desktop.services.large_blocks import give_back_large_blocks
 from phr_desktop.services.tasks import Cancelled, CancelToken, Progress, ProgressCallback
 from phr_desktop.vault.database import bulk_writes
 from phr_desktop.vault.stage_times import StageTimes
-from phr_desktop.vault.store import WriteCounts, now_iso
+from phr_desktop.vault.timestamps import now_iso
+from phr_desktop.vault.write_types import WriteCounts
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session

@@ -22,7 +22,7 @@ from phr_desktop.domain.records import parse_partial_date
 from phr_desktop.services.errors import ServiceError
 from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.vault.database import transaction
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session

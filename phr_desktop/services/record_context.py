@@ -11,9 +11,10 @@ from typing import Any
 from phr_desktop.domain.imaging import ImagingSummary, imaging_summary, report_reads_study
 from phr_desktop.domain.participants import Participant, participants
 from phr_desktop.vault.database import Connection
-from phr_desktop.vault.queries import RecordQueries, StoredRecord
+from phr_desktop.vault.queries import RecordQueries
 from phr_desktop.vault.raw_json import load_raw
 from phr_desktop.vault.raw_lookup import current_raw, record_source_id, records_of_type
+from phr_desktop.vault.stored_record import StoredRecord
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,8 @@ from phr_desktop.services.terminology import aatd_pack, search_vocabulary
 from phr_desktop.smart.attachments import external_links
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
-from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries, StoredRecord
+from phr_desktop.vault.queries import NO_FILTER, RecordFilter, RecordQueries
+from phr_desktop.vault.stored_record import StoredRecord
 from phr_desktop.vault.timeline import TimelineReads, year_and_month
 
 __all__ = ["ExternalFile", "MilestoneView", "RecordReader", "SearchResults", "milestone_views"]

@@ -9,7 +9,8 @@ from phr_desktop.domain.records import RecordKind
 from phr_desktop.domain.trends import Trend, build_trend, matches_key, trend_key
 from phr_desktop.services.aatd_summary import augmentation_infusions, newest_genotype
 from phr_desktop.services.terminology import aatd_pack
-from phr_desktop.vault.queries import RecordFilter, StoredRecord
+from phr_desktop.vault.queries import RecordFilter
+from phr_desktop.vault.stored_record import StoredRecord
 
 if TYPE_CHECKING:
     from phr_desktop.services.record_reader import MilestoneView, RecordReader

@@ -24,9 +24,10 @@ from phr_desktop.vault.backup_copy import verify_backup
 from phr_desktop.vault.database import transaction
 from phr_desktop.vault.errors import VaultDamaged
 from phr_desktop.vault.files import make_private_dir
-from phr_desktop.vault.queries import RecordFilter, StoredRecord
+from phr_desktop.vault.queries import RecordFilter
 from phr_desktop.vault.storage_errors import storage_errors
 from phr_desktop.vault.store import RecordStore
+from phr_desktop.vault.stored_record import StoredRecord
 from phr_desktop.vault.vault import DB_NAME, HEADER_NAME, Vault
 
 if TYPE_CHECKING:

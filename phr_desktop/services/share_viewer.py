@@ -28,8 +28,10 @@ from phr_desktop.services.terminology import aatd_pack, normalise_resource
 from phr_desktop.sharing.bundle import PASSCODE_HEADER, b64url_decode
 from phr_desktop.vault.database import Connection, open_memory_database, transaction
 from phr_desktop.vault.migrations import migrate
-from phr_desktop.vault.queries import RecordFilter, StoredRecord
-from phr_desktop.vault.store import RecordStore, now_iso
+from phr_desktop.vault.queries import RecordFilter
+from phr_desktop.vault.store import RecordStore
+from phr_desktop.vault.stored_record import StoredRecord
+from phr_desktop.vault.timestamps import now_iso
 
 __all__ = [
     "SHARE_EXPORT_FORMATS",

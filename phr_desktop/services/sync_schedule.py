@@ -17,7 +17,7 @@ from phr_desktop.services.notices import Notice, Notices, sync_failed_text
 from phr_desktop.services.tasks import Cancelled, CancelToken, ProgressCallback, no_progress
 from phr_desktop.vault.connections import ConnectionStore
 from phr_desktop.vault.database import transaction
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 if TYPE_CHECKING:
     from phr_desktop.services.session import Session

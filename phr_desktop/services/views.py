@@ -9,7 +9,7 @@ from phr_desktop.domain.records import RecordKind
 from phr_desktop.services.session import MilestoneView
 from phr_desktop.services.share_opening import ShareView
 from phr_desktop.services.shared_with import SharedIn
-from phr_desktop.vault.queries import StoredRecord
+from phr_desktop.vault.stored_record import StoredRecord
 
 # Every record kind, as `--kind` takes them and `--json` gives them.
 RECORD_KINDS: tuple[str, ...] = tuple(kind.value for kind in RecordKind)

@@ -13,7 +13,8 @@ from phr_desktop.smart.fhir_client import FhirClient
 from phr_desktop.smart.sync_report import SyncReport
 from phr_desktop.vault.connections import StoredConnection
 from phr_desktop.vault.database import Connection, transaction
-from phr_desktop.vault.store import IncomingResource, now_iso
+from phr_desktop.vault.timestamps import now_iso
+from phr_desktop.vault.write_types import IncomingResource
 
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
 ATTACHMENT_TYPES = ("DocumentReference", "DiagnosticReport")

@@ -21,7 +21,7 @@ from phr_desktop.smart.search_plan import (
     Search,
     missing_data_message,
 )
-from phr_desktop.vault.store import IncomingResource
+from phr_desktop.vault.write_types import IncomingResource
 
 FALLBACK_PAGE_SIZE = 100
 # What a server answers for a next link it no longer knows (an expired paging session).

@@ -40,7 +40,9 @@ from phr_desktop.smart.sync_report import SyncReport, TypeOutcome
 from phr_desktop.smart.url_rules import is_under_base, resolve
 from phr_desktop.vault.connections import ConnectionStore, StoredConnection, TypeState
 from phr_desktop.vault.database import Connection, bulk_writes, transaction
-from phr_desktop.vault.store import Normaliser, RecordStore, now_iso
+from phr_desktop.vault.store import RecordStore
+from phr_desktop.vault.timestamps import now_iso
+from phr_desktop.vault.write_types import Normaliser
 
 # Resources asked for per page. Most of a sync's time against a nearby server is per request
 # (one long chain of next links for Observations), so pages are large; servers return fewer

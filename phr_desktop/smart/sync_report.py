@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from phr_desktop.vault.store import WriteCounts
+from phr_desktop.vault.write_types import WriteCounts
 
 
 @dataclass

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from phr_desktop.vault.database import Connection
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ import orjson
 
 from phr_desktop.domain.person_match import Alias, Person, PersonName, ProfilePerson
 from phr_desktop.vault.database import Connection
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 
 def _name_to_json(name: PersonName) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from collections.abc import Iterable
 from phr_desktop.domain.sensitivity import LEVELS
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.errors import VaultError
-from phr_desktop.vault.store import now_iso
+from phr_desktop.vault.timestamps import now_iso
 
 # The level of record `r` as it applies: the patient's label wins over the source's.
 SENSITIVITY_SQL = (

@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from phr_desktop.vault.queries import RecordFilter, RecordQueries, parsed_codes, parsed_quality
+from phr_desktop.vault.queries import RecordFilter, RecordQueries
+from phr_desktop.vault.stored_record import parsed_codes, parsed_quality
 
 _SHOWN = (
     "r.id, r.effective, r.precision, r.title, r.status, r.value_num, r.unit, r.value_text, "

@@ -2,210 +2,53 @@
 
 Raw rows are never changed except their `is_current` flag: a newer version of a resource is a
 new raw row that takes over the record; an older or identical one changes nothing visible.
+
+RecordStore orchestrates a write; the rules and rows it uses are beside it: which version is
+current (raw_versions.py), the records rows, search rows and counts (record_writes.py), and
+sources and received files (source_documents.py, its base).
 """
 
 from __future__ import annotations
 
-import zlib
-from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from operator import itemgetter
-from typing import Any, Protocol
+from typing import Any
 
-import orjson
-
-from phr_desktop.domain.records import Record
-from phr_desktop.domain.same_fact import fact_hash, identifier_key, same_content_key
+from phr_desktop.domain.same_fact import identifier_key
 from phr_desktop.vault import fact_links
 from phr_desktop.vault.database import Connection
 from phr_desktop.vault.prepared import (
-    RECORD_COLUMNS,
-    PackedDocument,
     PreparedResource,
     RecordData,
-    pack_document,
     record_data,
     version_fields,
 )
 from phr_desktop.vault.raw_json import load_raw
+from phr_desktop.vault.raw_versions import StoredVersion, is_newer, stored_versions
+from phr_desktop.vault.record_writes import (
+    INSERT_SEARCH_ROW,
+    UPSERT_RECORD,
+    added_to_link,
+    count_added,
+    fact_keys,
+    rewritten_facts,
+    search_words,
+    with_content_key,
+    with_links,
+)
+from phr_desktop.vault.source_documents import SourceDocuments
 from phr_desktop.vault.stage_times import StageTimes
+from phr_desktop.vault.timestamps import now_iso
+from phr_desktop.vault.write_types import IncomingResource, Normaliser, WriteCounts
 
-Normaliser = Callable[[dict[str, Any]], Record | None]
 # The stages of writing, as an import's breakdown names them (StageTimes.lap).
 STAGE_RAW = "write: raw resources"
 STAGE_RECORDS = "write: records"
 STAGE_LINKS = "write: fact links"
 STAGE_INDEX = "write: tags and search index"
-# Where fact_key sits in a records row as _write_records builds it (id, raw_id, source_id, …).
-_FACT_COLUMN = RECORD_COLUMNS.index("fact_key")
-_FACT_KEY = 3 + _FACT_COLUMN
-# What fact_links.links_of_added needs of such a row: (id, fact_key, effective, precision, kind).
-_LINKED_COLUMNS = itemgetter(
-    0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
-)
 _CHUNK = 500
 
 
-class IncomingResource(Protocol):
-    @property
-    def resource(self) -> dict[str, Any]: ...
-    @property
-    def body(self) -> bytes: ...
-    @property
-    def sha256(self) -> str: ...
-    @property
-    def resource_type(self) -> str: ...
-    @property
-    def resource_id(self) -> str: ...
-
-
-@dataclass
-class WriteCounts:
-    new: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    older_kept: int = 0
-    records: int = 0
-    flagged: int = 0
-    by_type: dict[str, int] = field(default_factory=dict)
-
-    def add(self, other: WriteCounts) -> None:
-        for name in ("new", "updated", "unchanged", "older_kept", "records", "flagged"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        for key, value in other.by_type.items():
-            self.by_type[key] = self.by_type.get(key, 0) + value
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "new": self.new,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "older_kept": self.older_kept,
-            "records": self.records,
-            "flagged": self.flagged,
-            "by_type": dict(sorted(self.by_type.items())),
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class _StoredVersion:
-    raw_id: int
-    sha256: str
-    is_current: bool
-    last_updated: str | None
-    version: str | None
-
-
-_KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
-    RECORD_COLUMNS.index(name) for name in ("kind", "category", "facility", "sort_date")
-)
-# Where a records row as _write_records builds it holds what the timeline counts by (the
-# bucket is its sort_date's first 7 characters, as in migration m0012).
-_ROW_KIND, _ROW_SORT_DATE = 3 + _KIND, 3 + _SORT_DATE
-_ROW_SYSTEM = 3 + len(RECORD_COLUMNS) - 1
-_COUNT_ADDED = (
-    "INSERT INTO timeline_counts (bucket, kind, source_system, shown) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (bucket, kind, source_system) DO UPDATE SET shown = shown + excluded.shown"
-)
-# The search index row of a record: its kind and `about` words come with it (search_words);
-# the patient's notes, kept with the record when a newer version replaces it, are read here.
-_INSERT_SEARCH_ROW = (
-    "INSERT INTO search_index (rowid, title, codes, kind, about, notes, body) VALUES "
-    "(?1, ?2, ?3, ?4, ?5, "
-    "(SELECT coalesce(group_concat(text, ' '), '') FROM notes WHERE record_id = ?1), ?6)"
-)
-
-
-def search_words(
-    columns: Sequence[Any], tags: Sequence[str], source_system: str
-) -> tuple[str, str]:
-    """What a record is, as words for the search index's `kind` ("lab result") and `about`
-    columns (category, tags, facility, source system and year), exactly as schema 8's
-    migration derives them in SQL from the stored record; built here, not by a subquery per
-    row, because an import writes a row per record (`columns`: RECORD_COLUMNS' values, `tags`
-    sorted as record_tags' index returns them)."""
-    about = " ".join(
-        (
-            columns[_CATEGORY] or "",
-            " ".join(tag.replace("_", " ") for tag in tags),
-            columns[_FACILITY] or "",
-            source_system,
-            (columns[_SORT_DATE] or "")[:4],
-        )
-    )
-    return columns[_KIND].replace("_", " "), about
-
-
-def now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
-
-
-def _instant(text: Any) -> datetime | None:
-    if not isinstance(text, str):
-        return None
-    try:
-        value = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def _is_newer(
-    new_updated: str | None,
-    new_version: str | None,
-    current_updated: str | None,
-    current_version: str | None,
-) -> bool:
-    """Whether an incoming version should replace the current one (ties go to the newcomer)."""
-    new_at, old_at = _instant(new_updated), _instant(current_updated)
-    if new_at and old_at and new_at != old_at:
-        return new_at > old_at
-    new_v, old_v = new_version or "", current_version or ""
-    if new_v.isdigit() and old_v.isdigit() and new_v != old_v:
-        return int(new_v) > int(old_v)
-    return True
-
-
-# A record's row: id, raw_id, source_id, RECORD_COLUMNS, same_as. A record rewritten in place
-# (a conflict on id) is shown until its fact is relinked.
-_UPSERT_RECORD = f"""
-INSERT INTO records (id, raw_id, source_id, {", ".join(RECORD_COLUMNS)}, same_as)
-VALUES ({", ".join("?" * (4 + len(RECORD_COLUMNS)))})
-ON CONFLICT (id) DO UPDATE SET raw_id = excluded.raw_id, kind = excluded.kind,
-    category = excluded.category, title = excluded.title, effective = excluded.effective,
-    precision = excluded.precision, sort_date = excluded.sort_date,
-    value_num = excluded.value_num, value_text = excluded.value_text, unit = excluded.unit,
-    ref_low = excluded.ref_low, ref_high = excluded.ref_high, ref_text = excluded.ref_text,
-    interpretation = excluded.interpretation, codes = excluded.codes, status = excluded.status,
-    source_system = excluded.source_system, facility = excluded.facility,
-    encounter_ref = excluded.encounter_ref, quality = excluded.quality,
-    fact_key = excluded.fact_key, same_as = NULL,
-    source_sensitivity = excluded.source_sensitivity
-"""
-
-
-def _with_links(rows: list[tuple[Any, ...]], links: dict[int, int]) -> list[tuple[Any, ...]]:
-    """The rows with the record each repeats as their last value (same_as)."""
-    if not links:
-        return rows
-    return [(*row[:-1], links[row[0]]) if row[0] in links else row for row in rows]
-
-
-def _with_content_key(
-    record: RecordData | None, resource_type: str, sha256: str
-) -> RecordData | None:
-    """A record no fact rule names gets the key of its exact content (same_content_key)."""
-    if record is None or record[0][_FACT_COLUMN] is not None:
-        return record
-    columns, tags, search, flagged = record
-    key = fact_hash(same_content_key(resource_type, sha256))
-    columns = (*columns[:_FACT_COLUMN], key, *columns[_FACT_COLUMN + 1 :])
-    return columns, tags, search, flagged
-
-
-class RecordStore:
+class RecordStore(SourceDocuments):
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
         # Laps of the writing stages; an import puts its own here and starts the lap.
@@ -232,77 +75,12 @@ class RecordStore:
             self._filling.pop(source_id, None)
         return empty
 
-    def ensure_source(self, kind: str, name: str, detail: dict[str, Any] | None = None) -> int:
-        row = self.conn.execute(
-            "SELECT id FROM sources WHERE kind = ? AND name = ?", (kind, name)
-        ).fetchone()
-        if row:
-            return int(row[0])
-        cur = self.conn.execute(
-            "INSERT INTO sources (kind, name, detail, created_at) VALUES (?, ?, ?, ?)",
-            (kind, name, orjson.dumps(detail or {}).decode(), now_iso()),
-        )
-        return int(cur.lastrowid or 0)
-
-    def add_document(
-        self,
-        source_id: int | None,
-        filename: str,
-        content_type: str,
-        data: bytes,
-        parse_error: str | None = None,
-    ) -> int:
-        """Keep a received file byte for byte (once per content); returns its id."""
-        return self.add_packed_document(
-            source_id, filename, content_type, pack_document(data), parse_error
-        )
-
-    def add_packed_document(
-        self,
-        source_id: int | None,
-        filename: str,
-        content_type: str,
-        document: PackedDocument,
-        parse_error: str | None = None,
-    ) -> int:
-        """add_document for a file hashed and compressed beforehand (on a worker process)."""
-        row = self.conn.execute(
-            "SELECT id FROM source_documents WHERE sha256 = ?", (document.sha256,)
-        ).fetchone()
-        if row:
-            if parse_error is None:
-                self.conn.execute(
-                    "UPDATE source_documents SET parse_error = NULL, source_id = "
-                    "coalesce(source_id, ?) WHERE id = ?",
-                    (source_id, row[0]),
-                )
-            return int(row[0])
-        cur = self.conn.execute(
-            "INSERT INTO source_documents (source_id, filename, content_type, sha256, size, "
-            "compression, data, received_at, parse_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                source_id, filename, content_type, document.sha256, document.size,
-                document.compression, document.data, now_iso(), parse_error,
-            ),
-        )  # fmt: skip
-        return int(cur.lastrowid or 0)
-
-    def document_bytes(self, sha256: str) -> bytes | None:
-        """A received file exactly as it arrived, or None if there is none with that hash."""
-        row = self.conn.execute(
-            "SELECT compression, data FROM source_documents WHERE sha256 = ?", (sha256,)
-        ).fetchone()
-        if row is None:
-            return None
-        compression, data = row
-        return zlib.decompress(data) if compression == "zlib" else bytes(data)
-
     def _next_id(self, table: str) -> int:
         return int(self.conn.execute(f"SELECT coalesce(max(id), 0) + 1 FROM {table}").fetchone()[0])
 
     def _stored_versions(
         self, source_id: int, keys: Iterable[tuple[str, str]]
-    ) -> dict[tuple[str, str], list[_StoredVersion]]:
+    ) -> dict[tuple[str, str], list[StoredVersion]]:
         """Every stored raw version of these resources, by (type, id); one index lookup each,
         but none for a resource that cannot be stored yet (`filling_new_source`)."""
         wanted = set(keys)
@@ -314,21 +92,7 @@ class RecordStore:
             # now on each may be found. A rolled-back write leaves some here that are not
             # stored, which only costs their lookup.
             written |= asked
-        ids = sorted({rid for _, rid in wanted})
-        found: dict[tuple[str, str], list[_StoredVersion]] = {}
-        for start in range(0, len(ids), _CHUNK):
-            chunk = ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            for rtype, rid, raw_id, sha, current, updated, version in self.conn.execute(
-                "SELECT resource_type, resource_id, id, sha256, is_current, last_updated, "
-                f"version_id FROM raw_resources WHERE source_id = ? AND resource_id IN ({marks})",
-                (source_id, *chunk),
-            ):
-                if (rtype, rid) in wanted:
-                    found.setdefault((rtype, rid), []).append(
-                        _StoredVersion(raw_id, sha, bool(current), updated, version)
-                    )
-        return found
+        return stored_versions(self.conn, source_id, wanted)
 
     def write_resources(
         self,
@@ -407,7 +171,7 @@ class RecordStore:
             rtype, rid, sha256, body, version_id, last_updated, _ = items[index]
             versions = stored.get((rtype, rid), [])
             old = next((v for v in versions if v.is_current), None)
-            becomes_current = old is None or _is_newer(
+            becomes_current = old is None or is_newer(
                 last_updated, version_id, old.last_updated, old.version
             )
             if old is None:
@@ -441,7 +205,7 @@ class RecordStore:
             (
                 raw_id,
                 previous,
-                _with_content_key(record_of(index), items[index][0], items[index][2]),
+                with_content_key(record_of(index), items[index][0], items[index][2]),
             )
             for raw_id, previous, index in promoted
         ]
@@ -482,7 +246,7 @@ class RecordStore:
             )
         next_record = first_added = self._next_id("records")
         # Each row ends with same_as: None here; the repeats among the added records get
-        # theirs before the rows are inserted (_with_links).
+        # theirs before the rows are inserted (with_links).
         rows: list[tuple[Any, ...]] = []
         tag_rows: list[tuple[str, int]] = []
         fts_rows: list[tuple[int, str, str, str, str, str]] = []
@@ -504,13 +268,13 @@ class RecordStore:
         old_keys: set[int] = set()
         if link_facts:
             self.times.lap(STAGE_RECORDS)
-            old_keys = self._fact_keys([r for (r,) in replaced])
-            rewritten = self._rewritten_facts(rows, first_added, old_keys)
+            old_keys = fact_keys(self.conn, [r for (r,) in replaced])
+            rewritten = rewritten_facts(rows, first_added, old_keys)
             links = self._link_facts(rows, first_added, rewritten, (source_id, document_id))
-            rows = _with_links(rows, links)
+            rows = with_links(rows, links)
             self.times.lap(STAGE_LINKS)
-        self.conn.executemany(_UPSERT_RECORD, rows)
-        self._count_added(rows, first_added)
+        self.conn.executemany(UPSERT_RECORD, rows)
+        count_added(self.conn, rows, first_added)
         self.times.lap(STAGE_RECORDS)
         if link_facts and rewritten:
             self._relink_rewritten(rewritten, old_keys)
@@ -518,30 +282,9 @@ class RecordStore:
         self.conn.executemany("DELETE FROM record_tags WHERE record_id = ?", replaced)
         self.conn.executemany("INSERT INTO record_tags (tag, record_id) VALUES (?, ?)", tag_rows)
         self.conn.executemany("DELETE FROM search_index WHERE rowid = ?", replaced)
-        self.conn.executemany(_INSERT_SEARCH_ROW, fts_rows)
+        self.conn.executemany(INSERT_SEARCH_ROW, fts_rows)
         self.times.lap(STAGE_INDEX)
         counts.records += len(rows)
-
-    def _count_added(self, rows: Sequence[tuple[Any, ...]], first_added: int) -> None:
-        """Add the shown records just inserted (ids from `first_added` on) to the timeline's
-        counts, one upsert per month, kind and source (migration m0016: no trigger per row).
-        A record rewritten in place is counted by the update triggers."""
-        counted = Counter(
-            ((row[_ROW_SORT_DATE] or "")[:7], row[_ROW_KIND], row[_ROW_SYSTEM] or "")
-            for row in rows
-            if row[0] >= first_added and row[-1] is None
-        )
-        self.conn.executemany(_COUNT_ADDED, [(*key, n) for key, n in counted.items()])
-
-    @staticmethod
-    def _rewritten_facts(
-        rows: Sequence[tuple[Any, ...]], first_added: int, old_keys: set[int]
-    ) -> set[int]:
-        """The facts one of whose records is rewritten in place (a new version of its
-        resource, id before `first_added`): its old keys and its new ones."""
-        return old_keys | {
-            row[_FACT_KEY] for row in rows if row[0] < first_added and row[_FACT_KEY] is not None
-        }
 
     def _link_facts(
         self,
@@ -553,32 +296,13 @@ class RecordStore:
         """The fact each added record (id from `first_added` on) repeats, before it is written:
         a first import of one source finds no shared key and links nothing. Records of a
         `rewritten` fact are left for `_relink_rewritten`, once they are written."""
-        added = [
-            _LINKED_COLUMNS(row)
-            for row in rows
-            if row[0] >= first_added and row[_FACT_KEY] is not None
-            and row[_FACT_KEY] not in rewritten
-        ]  # fmt: skip
+        added = added_to_link(rows, first_added, rewritten)
         return fact_links.links_of_added(self.conn, added, first_added, origin)
 
     def _relink_rewritten(self, rewritten: set[int], old_keys: set[int]) -> None:
         """Relink whole every fact one of whose records was rewritten in place: its new
         version may have left the fact, joined another, or moved in time."""
         fact_links.relink(self.conn, fact_links.shared_keys(self.conn, rewritten) | old_keys)
-
-    def _fact_keys(self, record_ids: Sequence[int]) -> set[int]:
-        keys: set[int] = set()
-        for start in range(0, len(record_ids), _CHUNK):
-            chunk = record_ids[start : start + _CHUNK]
-            marks = ",".join("?" * len(chunk))
-            keys.update(
-                row[0]
-                for row in self.conn.execute(
-                    f"SELECT fact_key FROM records WHERE id IN ({marks}) AND fact_key IS NOT NULL",
-                    chunk,
-                )
-            )
-        return keys
 
     def rebuild_records(self, normalise: Normaliser) -> int:
         """Re-derive every record from the current raw resources (after a normaliser fix)."""
@@ -595,7 +319,7 @@ class RecordStore:
                 resource = load_raw(body)
                 record = normalise(resource)
                 data = (
-                    _with_content_key(
+                    with_content_key(
                         record_data(record, identifier_key(rtype, resource)), rtype, sha
                     )
                     if record

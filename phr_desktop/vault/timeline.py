@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from phr_desktop.vault.queries import RecordFilter, RecordQueries, StoredRecord
+from phr_desktop.vault.queries import RecordFilter, RecordQueries
 from phr_desktop.vault.search import SHOWN
 from phr_desktop.vault.sensitivity import RESTRICTED_IDS_SQL
+from phr_desktop.vault.stored_record import StoredRecord
 
 # Also the expression of the index records_by_bucket (migration m0014): change both together.
 BUCKET_SQL = "coalesce(substr(r.sort_date, 1, 7), '')"

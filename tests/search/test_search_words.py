@@ -7,7 +7,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from phr_desktop.services.session import Session
-from phr_desktop.vault.store import search_words
+from phr_desktop.vault.record_writes import search_words
 
 # Schema 8's expression (m0008_search_about), over the records and tags as stored.
 _DERIVED_IN_SQL = """

@@ -137,14 +137,14 @@ def test_summaries_build_full_records_only_for_what_they_show(
 
     kept = [s for s in reference.milestone_sources(generated) if may_be_milestone(s)]
     built = 0
-    build = vault_queries._record_from_row
+    build = vault_queries.record_from_row
 
     def counting(row: Sequence[Any]) -> StoredRecord:
         nonlocal built
         built += 1
         return build(row)
 
-    monkeypatch.setattr(vault_queries, "_record_from_row", counting)
+    monkeypatch.setattr(vault_queries, "record_from_row", counting)
     generated.milestones()
     assert built == len(kept)
     built = 0

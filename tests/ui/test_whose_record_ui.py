@@ -17,7 +17,7 @@ from phr_desktop.ui.main_window.window import MainWindow
 from phr_desktop.ui.other_person_dialog import OtherPersonChoice, OtherPersonDialog
 from phr_desktop.ui.record.detail import RecordDetailView
 from phr_desktop.ui.workers import TaskRunner
-from phr_desktop.vault.queries import StoredRecord
+from phr_desktop.vault.stored_record import StoredRecord
 from tests.ui.test_app_flow import create_profile
 from tests.ui.windows import close_left_open, settings_in, shown_main_window
 

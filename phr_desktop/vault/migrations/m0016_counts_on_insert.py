@@ -1,5 +1,5 @@
 """Schema 16: the records an import or a sync adds are counted into `timeline_counts` once per
-batch by the store (vault/store.py, `_count_added`), not by a trigger per row.
+batch by the store (vault/record_writes.py, `count_added`), not by a trigger per row.
 
 The insert trigger of schema 12 ran a sub-program per shown record (an upsert into
 `timeline_counts`): ~5 µs a record, ~0.35 s of the import writer's CPU per 100k resources,
