@@ -75,6 +75,35 @@ def _phr(workdir: Path, server: dict[str, str]) -> dict[str, Any]:
     }
 
 
+def _stopped(
+    started: float, cpu_started: float, was_reset: bool
+) -> tuple[float, float, int | None]:
+    """Wall and CPU seconds since the start, and the peak RSS of the timed work."""
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    return seconds, cpu_seconds, work_peak_bytes(was_reset)
+
+
+def _baseline_result(
+    server: dict[str, str],
+    measured: tuple[float, float, int | None],
+    counts: dict[str, int],
+    rss_before: int,
+) -> dict[str, Any]:
+    """A baseline client's figures (the floor's or fhirclient's), with the server's count of
+    the requests it made."""
+    seconds, cpu_seconds, work_peak = measured
+    return {
+        "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
+        "counts": counts,
+        "failed": [],
+        "requests": admin(server["origin"], "GET", "stats")["total"],
+        "rss_before_bytes": rss_before,
+        "work_peak_rss_bytes": work_peak,
+    }
+
+
 def _floor(server: dict[str, str], token: str) -> dict[str, Any]:
     from concurrent.futures import ThreadPoolExecutor
 
@@ -89,19 +118,8 @@ def _floor(server: dict[str, str], token: str) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # types in parallel, as the app
             fetched = pool.map(lambda rtype: fetch_all(http, base, patient, rtype), SYNC_TYPES)
             counts = dict(zip(SYNC_TYPES, fetched, strict=True))
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        work_peak = work_peak_bytes(was_reset)
-    requests = admin(server["origin"], "GET", "stats")["total"]
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "counts": counts,
-        "failed": [],
-        "requests": requests,
-        "rss_before_bytes": rss_before,
-        "work_peak_rss_bytes": work_peak,
-    }
+        measured = _stopped(started, cpu_started, was_reset)
+    return _baseline_result(server, measured, counts, rss_before)
 
 
 def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, Any]:
@@ -155,19 +173,8 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
                 kept.append(page)
                 counts[rtype] += len(page.get("entry") or [])
                 path = next_link(page)
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
-    work_peak = work_peak_bytes(was_reset)
-    requests = admin(server["origin"], "GET", "stats")["total"]
-    return {
-        "seconds": seconds,
-        "cpu_seconds": cpu_seconds,
-        "counts": counts,
-        "failed": [],
-        "requests": requests,
-        "rss_before_bytes": rss_before,
-        "work_peak_rss_bytes": work_peak,
-    }
+    measured = _stopped(started, cpu_started, was_reset)
+    return _baseline_result(server, measured, counts, rss_before)
 
 
 def run_phase(args: argparse.Namespace) -> None:
