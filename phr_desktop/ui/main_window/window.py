@@ -33,6 +33,7 @@ from phr_desktop.ui.notices import AutoSync, NoticeTray
 from phr_desktop.ui.person_band import PersonBand, person_line
 from phr_desktop.ui.profiles.screen import ProfileScreen
 from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.record.split_view import timeline_beside_detail
 from phr_desktop.ui.screen_fit import fit_to_screen
 from phr_desktop.ui.sharing.open_dialog import ShareOpener
 from phr_desktop.ui.timeline.view import TimelineView
@@ -124,15 +125,8 @@ class MainWindow(MainWindowMenus, MainWindowDialogs, MainWindowImports):
         self.dashboard.export_button.setAccessibleDescription("Export the record")
         self.sharing_menu.attach(self.dashboard)
         self._wire_getting_started(self.dashboard)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self.tabs)
+        self.splitter, self.timeline, self.detail = timeline_beside_detail(session, self.tabs)
         self.splitter.setContentsMargins(6, 6, 6, 6)
-        self.splitter.setChildrenCollapsible(False)
-        self.timeline = TimelineView(session, self.splitter)
-        self.detail = RecordDetailView(session, self.splitter)
-        self.splitter.addWidget(self.timeline)
-        self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
         state = self.settings.value("window/timeline-splitter")
         if isinstance(state, QByteArray):
             self.splitter.restoreState(state)

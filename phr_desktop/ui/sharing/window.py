@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (
     QLabel,
     QMainWindow,
     QPushButton,
-    QSplitter,
     QTabWidget,
     QVBoxLayout,
     QWidget,
@@ -36,9 +35,8 @@ from phr_desktop.services.tasks import CancelToken, ProgressCallback
 from phr_desktop.ui import style
 from phr_desktop.ui.aatd_view import AatdView
 from phr_desktop.ui.readable_colours import mark_flag
-from phr_desktop.ui.record.detail import RecordDetailView
+from phr_desktop.ui.record.split_view import timeline_beside_detail
 from phr_desktop.ui.screen_fit import fit_to_screen
-from phr_desktop.ui.timeline.view import TimelineView
 from phr_desktop.ui.workers import TaskRunner
 
 # (format, menu text, file filter, suggested file name)
@@ -145,14 +143,7 @@ class ShareWindow(QMainWindow):
         self.banner.patientRequested.connect(self.show_patient)
         self.tabs = QTabWidget(self)
         self.tabs.setDocumentMode(True)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, self.tabs)
-        self.splitter.setChildrenCollapsible(False)
-        self.timeline = TimelineView(session, self.splitter)
-        self.detail = RecordDetailView(session, self.splitter)
-        self.splitter.addWidget(self.timeline)
-        self.splitter.addWidget(self.detail)
-        self.splitter.setStretchFactor(0, 3)
-        self.splitter.setStretchFactor(1, 2)
+        self.splitter, self.timeline, self.detail = timeline_beside_detail(session, self.tabs)
         self.timeline.recordActivated.connect(self.detail.show_record)
         self.detail.recordActivated.connect(self.show_record)
         self.aatd_page = QWidget(self.tabs)
