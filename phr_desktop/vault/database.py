@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
 import sqlcipher3
 from sqlcipher3 import dbapi2
@@ -20,6 +20,19 @@ from phr_desktop.vault.files import PRIVATE_FILE_MODE, create_private_file
 from phr_desktop.vault.storage_errors import is_storage_problem, storage_error
 
 DatabaseError = dbapi2.DatabaseError
+
+# Ids per `IN (...)` query in the vault's bulk reads: far under SQLite's bound on host
+# parameters, and few enough rows to hold at once.
+IDS_PER_QUERY = 500
+
+_Id = TypeVar("_Id")
+
+
+def id_chunks(ids: Sequence[_Id]) -> Iterator[Sequence[_Id]]:
+    """`ids` in slices of IDS_PER_QUERY, for one `IN (...)` query each."""
+    for start in range(0, len(ids), IDS_PER_QUERY):
+        yield ids[start : start + IDS_PER_QUERY]
+
 
 # The binding looks for an adapter on every parameter that is not an int, float or str, and a
 # miss costs attribute lookups that raise: ~1 µs per None or bytes value (measured; an import

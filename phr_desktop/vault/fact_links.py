@@ -16,9 +16,8 @@ from datetime import UTC, datetime
 from operator import itemgetter
 
 from phr_desktop.domain.same_fact import TIMELESS_KINDS, moment_minute
-from phr_desktop.vault.database import Connection
+from phr_desktop.vault.database import Connection, id_chunks
 
-_CHUNK = 500
 PENDING_SETTING = "fact_links_pending"
 # Where a record comes from: (source id, source document id or None); see _Member.origin.
 Origin = tuple[int, int | None]
@@ -53,15 +52,10 @@ def _member(
     return _Member(rid, minute, same_as, origin, timeless)
 
 
-def _chunks(values: Sequence[int]) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), _CHUNK):
-        yield values[start : start + _CHUNK]
-
-
 def shared_keys(conn: Connection, keys: Iterable[int]) -> set[int]:
     """Of these fact keys, those that more than one record has (one index walk per chunk)."""
     found: set[int] = set()
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in id_chunks(sorted(set(keys))):
         marks = ",".join("?" * len(chunk))
         found.update(
             row[0]
@@ -76,7 +70,7 @@ def shared_keys(conn: Connection, keys: Iterable[int]) -> set[int]:
 
 def _splits(conn: Connection, ids: Sequence[int]) -> set[tuple[int, int]]:
     pairs: set[tuple[int, int]] = set()
-    for chunk in _chunks(sorted(ids)):
+    for chunk in id_chunks(sorted(ids)):
         marks = ",".join("?" * len(chunk))
         pairs.update(
             (a, b)
@@ -142,7 +136,7 @@ def _older_shown(
     """The records shown before `first_added` with these fact keys, by key, in id order: one
     index probe per key, which also tells which keys are new to the vault."""
     groups: dict[int, list[_Member]] = {}
-    for chunk in _chunks(keys):
+    for chunk in id_chunks(keys):
         marks = ",".join("?" * len(chunk))
         for rid, key, effective, precision, kind, source, document in conn.execute(
             "SELECT r.id, r.fact_key, r.effective, r.precision, r.kind, r.source_id, "
@@ -158,7 +152,7 @@ def _older_shown(
 
 def _relink(conn: Connection, keys: Iterable[int]) -> int:
     groups: dict[int, list[_Member]] = {}
-    for chunk in _chunks(sorted(set(keys))):
+    for chunk in id_chunks(sorted(set(keys))):
         marks = ",".join("?" * len(chunk))
         for rid, key, effective, precision, same_as, kind, source, document in conn.execute(
             "SELECT r.id, r.fact_key, r.effective, r.precision, r.same_as, r.kind, r.source_id, "

@@ -12,7 +12,7 @@ import orjson
 
 from phr_desktop.domain.search_query import Vocabulary
 from phr_desktop.vault.code_lookup import CANDIDATES_SQL, codes_match_expression
-from phr_desktop.vault.database import Connection
+from phr_desktop.vault.database import Connection, id_chunks
 from phr_desktop.vault.record_details import RecordDetails
 from phr_desktop.vault.search import SHOWN, SearchAnswer, SearchIndex
 from phr_desktop.vault.sensitivity import NOT_RESTRICTED_SQL, RESTRICTED_IDS_SQL, any_restricted
@@ -171,8 +171,8 @@ class RecordQueries(RecordDetails):
         `with_tags=False` leaves every record's tags empty, for readers that never use them."""
         found: dict[int, StoredRecord] = {}
         columns = STORED_COLUMNS if with_tags else STORED_COLUMNS_NO_TAGS
-        for start in range(0, len(ids), 500):
-            chunk = list(ids[start : start + 500])
+        for part in id_chunks(ids):
+            chunk = list(part)
             marks = ",".join("?" * len(chunk))
             for row in self.conn.execute(
                 f"SELECT {columns} FROM records r WHERE r.id IN ({marks})", chunk

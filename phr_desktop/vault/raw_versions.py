@@ -8,11 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from phr_desktop.vault.database import Connection
-
-# Resource ids per `IN (...)` lookup, as in the store's other bulk reads: well under SQLite's
-# bound on parameters.
-_IDS_PER_LOOKUP = 500
+from phr_desktop.vault.database import Connection, id_chunks
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,8 +27,7 @@ def stored_versions(
     index lookup per resource id."""
     ids = sorted({rid for _, rid in wanted})
     found: dict[tuple[str, str], list[StoredVersion]] = {}
-    for start in range(0, len(ids), _IDS_PER_LOOKUP):
-        chunk = ids[start : start + _IDS_PER_LOOKUP]
+    for chunk in id_chunks(ids):
         marks = ",".join("?" * len(chunk))
         for rtype, rid, raw_id, sha, current, updated, version in conn.execute(
             "SELECT resource_type, resource_id, id, sha256, is_current, last_updated, "

@@ -10,7 +10,7 @@ from operator import itemgetter
 from typing import Any
 
 from phr_desktop.domain.same_fact import fact_hash, same_content_key
-from phr_desktop.vault.database import Connection
+from phr_desktop.vault.database import Connection, id_chunks
 from phr_desktop.vault.prepared import RECORD_COLUMNS, RecordData
 
 # Where fact_key sits in a records row as RecordStore._write_records builds it (id, raw_id,
@@ -21,8 +21,6 @@ _FACT_KEY = 3 + _FACT_COLUMN
 _LINKED_COLUMNS = itemgetter(
     0, _FACT_KEY, *(3 + RECORD_COLUMNS.index(c) for c in ("effective", "precision", "kind"))
 )
-# Record ids per `IN (...)` lookup: well under SQLite's bound on parameters.
-_CHUNK = 500
 
 _KIND, _CATEGORY, _FACILITY, _SORT_DATE = (
     RECORD_COLUMNS.index(name) for name in ("kind", "category", "facility", "sort_date")
@@ -139,8 +137,7 @@ def added_to_link(
 def fact_keys(conn: Connection, record_ids: Sequence[int]) -> set[int]:
     """The fact keys these stored records have (before a new version rewrites them)."""
     keys: set[int] = set()
-    for start in range(0, len(record_ids), _CHUNK):
-        chunk = record_ids[start : start + _CHUNK]
+    for chunk in id_chunks(record_ids):
         marks = ",".join("?" * len(chunk))
         keys.update(
             row[0]

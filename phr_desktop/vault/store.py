@@ -15,7 +15,7 @@ from typing import Any
 
 from phr_desktop.domain.same_fact import identifier_key
 from phr_desktop.vault import fact_links
-from phr_desktop.vault.database import Connection
+from phr_desktop.vault.database import Connection, id_chunks
 from phr_desktop.vault.prepared import (
     PreparedResource,
     RecordData,
@@ -45,7 +45,6 @@ STAGE_RAW = "write: raw resources"
 STAGE_RECORDS = "write: records"
 STAGE_LINKS = "write: fact links"
 STAGE_INDEX = "write: tags and search index"
-_CHUNK = 500
 
 
 class RecordStore(SourceDocuments):
@@ -236,8 +235,7 @@ class RecordStore(SourceDocuments):
         """
         existing: dict[int, int] = {}
         previous_ids = sorted({p for _, p, _ in records if p is not None})
-        for start in range(0, len(previous_ids), _CHUNK):
-            chunk = previous_ids[start : start + _CHUNK]
+        for chunk in id_chunks(previous_ids):
             marks = ",".join("?" * len(chunk))
             existing.update(
                 self.conn.execute(
