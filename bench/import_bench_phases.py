@@ -18,6 +18,7 @@ from process_usage import (
     finished_children_cpu_seconds,
     peak_rss_bytes,
     reset_work_peak,
+    stopped_clocks,
     work_peak_bytes,
 )
 
@@ -65,9 +66,7 @@ def _floor(files: list[Path], workdir: Path, transaction: str) -> dict[str, Any]
         conn.execute("BEGIN IMMEDIATE")
         conn.executemany(insert, pending)
         conn.execute("COMMIT")
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
-    work_peak = work_peak_bytes(was_reset)
+    seconds, cpu_seconds, work_peak = stopped_clocks(started, cpu_started, was_reset)
     stored = conn.execute("SELECT count(*) FROM raw").fetchone()[0]
     conn.close()
     return {

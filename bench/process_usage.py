@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 
 
@@ -50,6 +51,16 @@ def reset_work_peak() -> bool:
 def work_peak_bytes(was_reset: bool) -> int | None:
     """The high-water RSS since `reset_work_peak`; None where it cannot be reset."""
     return _vm_hwm() if was_reset else None
+
+
+def stopped_clocks(
+    started: float, cpu_started: float, was_reset: bool
+) -> tuple[float, float, int | None]:
+    """Wall and CPU seconds since `started` and `cpu_started` (perf_counter, process_time),
+    and the peak RSS of the timed work (`work_peak_bytes`)."""
+    seconds = time.perf_counter() - started
+    cpu_seconds = time.process_time() - cpu_started
+    return seconds, cpu_seconds, work_peak_bytes(was_reset)
 
 
 def finished_children_cpu_seconds() -> float:

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import orjson
-from process_usage import peak_rss_bytes, reset_work_peak, work_peak_bytes
+from process_usage import peak_rss_bytes, reset_work_peak, stopped_clocks
 from sync_bench_http import admin, fetch_all, next_link, plain_http, search_params, use_page_size
 from sync_cpu_parts import counting_cpu_parts, finish_parts, import_same_resources
 
@@ -54,9 +54,7 @@ def _phr(workdir: Path, server: dict[str, str]) -> dict[str, Any]:
         was_reset = reset_work_peak()
         started, cpu_started = time.perf_counter(), time.process_time()
         reports = session.connections.sync(full=True)
-        seconds = time.perf_counter() - started
-        cpu_seconds = time.process_time() - cpu_started
-        work_peak = work_peak_bytes(was_reset)
+        seconds, cpu_seconds, work_peak = stopped_clocks(started, cpu_started, was_reset)
         requests = admin(server["origin"], "GET", "stats")["total"]
         report = reports[CONNECTION_NAME]
         records = sum(session.counts_by_kind().values())
@@ -73,15 +71,6 @@ def _phr(workdir: Path, server: dict[str, str]) -> dict[str, Any]:
         "rss_before_bytes": rss_before,
         "work_peak_rss_bytes": work_peak,
     }
-
-
-def _stopped(
-    started: float, cpu_started: float, was_reset: bool
-) -> tuple[float, float, int | None]:
-    """Wall and CPU seconds since the start, and the peak RSS of the timed work."""
-    seconds = time.perf_counter() - started
-    cpu_seconds = time.process_time() - cpu_started
-    return seconds, cpu_seconds, work_peak_bytes(was_reset)
 
 
 def _baseline_result(
@@ -118,7 +107,7 @@ def _floor(server: dict[str, str], token: str) -> dict[str, Any]:
         with ThreadPoolExecutor(max_workers=WORKERS) as pool:  # types in parallel, as the app
             fetched = pool.map(lambda rtype: fetch_all(http, base, patient, rtype), SYNC_TYPES)
             counts = dict(zip(SYNC_TYPES, fetched, strict=True))
-        measured = _stopped(started, cpu_started, was_reset)
+        measured = stopped_clocks(started, cpu_started, was_reset)
     return _baseline_result(server, measured, counts, rss_before)
 
 
@@ -173,7 +162,7 @@ def _fhirclient(server: dict[str, str], token: str, models: bool) -> dict[str, A
                 kept.append(page)
                 counts[rtype] += len(page.get("entry") or [])
                 path = next_link(page)
-    measured = _stopped(started, cpu_started, was_reset)
+    measured = stopped_clocks(started, cpu_started, was_reset)
     return _baseline_result(server, measured, counts, rss_before)
 
 
