@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QCheckBox
 
 from phr_desktop.services.errors import KeyringRefused
 from phr_desktop.services.profiles import Profiles
@@ -74,6 +74,22 @@ def test_without_zxcvbn_a_character_count_estimate_is_used(
 def test_with_no_profile_the_screen_opens_on_create(screen: ProfileScreen) -> None:
     assert screen.stack.currentWidget() is screen.create_page
     assert not screen.back_button.isVisible()
+
+
+def test_every_check_box_of_the_create_form_fits_its_width(
+    qtbot, profiles: Profiles, fast_kdf: None
+) -> None:  # type: ignore[no-untyped-def]
+    # A check box's text does not wrap: "Remember on this device (unlock without the
+    # passphrase)" ran past the form's width and was cut off on a 1024x700 screen.
+    widget = ProfileScreen(profiles, TaskRunner(synchronous=True))
+    qtbot.addWidget(widget)
+    widget.resize(1024, 700)
+    widget.show()
+    qtbot.waitExposed(widget)
+    boxes = widget.create_page.findChildren(QCheckBox)
+    assert boxes
+    for box in boxes:
+        assert box.width() >= box.sizeHint().width(), box.text()
 
 
 def test_strength_feedback_follows_typing(screen: ProfileScreen) -> None:

@@ -76,12 +76,16 @@ class CreatePage(ProfileScreenBase):
         self.show_passphrase = QCheckBox("&Show passphrase", page)
         self.show_passphrase.toggled.connect(self._show_passphrase)
         form.addRow("", self.show_passphrase)
-        self.remember = QCheckBox("Remember on this &device (unlock without the passphrase)", page)
+        # The explanation goes on a line of its own: beside the box it ran past the form's
+        # width (80 average characters) and was cut off at 1024x700.
+        self.remember = QCheckBox("Remember on this &device", page)
         self.remember.setToolTip(
             "Keeps a copy of the key in the system keyring (only secure keyrings are used). "
             "Anyone signed in to this computer as you could then open the profile."
         )
         form.addRow("", self.remember)
+        remember_hint = "Then it unlocks on this computer without the passphrase."
+        form.addRow("", style.muted(remember_hint, page))
         layout.addLayout(form)
         self.create_error = QLabel(page)
         self.create_error.setWordWrap(True)
